@@ -1,0 +1,238 @@
+//! The event queue: a priority queue of events keyed by simulated time and
+//! a sequence number, with cancellable timers.
+//!
+//! Ordering rule: events run in order of their instant; events scheduled for
+//! the same instant run in the order they were scheduled (first scheduled,
+//! first run). The sequence number makes this total and independent of the
+//! heap's internals, so a run is reproducible event for event.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashSet};
+
+use cutover_models::{SimDuration, SimTime};
+
+/// A handle to a pending timer, used to cancel it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimerId(u64);
+
+struct Entry<E> {
+    at: SimTime,
+    seq: u64,
+    cancellable: bool,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.seq == other.seq
+    }
+}
+
+impl<E> Eq for Entry<E> {}
+
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<E> Ord for Entry<E> {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest instant
+    /// and, among equal instants, the lowest sequence number.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .at
+            .cmp(&self.at)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// The simulation clock and its pending events.
+///
+/// Memory is proportional to the number of *pending* events and timers, never
+/// to the number processed: a popped or cancelled entry leaves nothing behind.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Entry<E>>,
+    live_timers: HashSet<u64>,
+    next_seq: u64,
+    now: SimTime,
+    processed: u64,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> EventQueue<E> {
+    /// An empty queue with the clock at zero.
+    pub fn new() -> Self {
+        EventQueue {
+            heap: BinaryHeap::new(),
+            live_timers: HashSet::new(),
+            next_seq: 0,
+            now: SimTime::ZERO,
+            processed: 0,
+        }
+    }
+
+    /// The current simulated time: the instant of the last event popped.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Events popped so far (cancelled timers are not counted).
+    pub fn processed(&self) -> u64 {
+        self.processed
+    }
+
+    /// Events and live timers waiting to run.
+    pub fn pending(&self) -> usize {
+        self.heap.len()
+    }
+
+    fn push(&mut self, at: SimTime, event: E, cancellable: bool) -> u64 {
+        // An instant in the past would run "now": time never goes backwards.
+        let at = at.max(self.now);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry {
+            at,
+            seq,
+            cancellable,
+            event,
+        });
+        seq
+    }
+
+    /// Schedules `event` at instant `at` (an instant before now runs now).
+    pub fn schedule_at(&mut self, at: SimTime, event: E) {
+        self.push(at, event, false);
+    }
+
+    /// Schedules `event` after `delay` from now.
+    pub fn schedule_in(&mut self, delay: SimDuration, event: E) {
+        let at = self.now + delay;
+        self.push(at, event, false);
+    }
+
+    /// Sets a cancellable timer that delivers `event` at `at`.
+    pub fn set_timer_at(&mut self, at: SimTime, event: E) -> TimerId {
+        let seq = self.push(at, event, true);
+        self.live_timers.insert(seq);
+        TimerId(seq)
+    }
+
+    /// Sets a cancellable timer that delivers `event` after `delay`.
+    pub fn set_timer_in(&mut self, delay: SimDuration, event: E) -> TimerId {
+        let at = self.now + delay;
+        self.set_timer_at(at, event)
+    }
+
+    /// Cancels a timer. Returns whether it was still pending.
+    pub fn cancel(&mut self, timer: TimerId) -> bool {
+        self.live_timers.remove(&timer.0)
+    }
+
+    /// Pops the next event, advancing the clock to its instant. Cancelled
+    /// timers are skipped. Returns `None` when nothing is pending.
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        while let Some(entry) = self.heap.pop() {
+            if entry.cancellable && !self.live_timers.remove(&entry.seq) {
+                continue;
+            }
+            self.now = entry.at;
+            self.processed += 1;
+            return Some((entry.at, entry.event));
+        }
+        None
+    }
+
+    /// The instant of the next event that will run, if any.
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        while let Some(entry) = self.heap.peek() {
+            if entry.cancellable && !self.live_timers.contains(&entry.seq) {
+                self.heap.pop();
+                continue;
+            }
+            return Some(entry.at);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_millis(ms)
+    }
+
+    #[test]
+    fn events_run_in_time_order() {
+        let mut q = EventQueue::new();
+        q.schedule_at(t(30), "c");
+        q.schedule_at(t(10), "a");
+        q.schedule_at(t(20), "b");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(order, vec![(t(10), "a"), (t(20), "b"), (t(30), "c")]);
+        assert_eq!(q.now(), t(30));
+        assert_eq!(q.processed(), 3);
+    }
+
+    #[test]
+    fn same_instant_runs_in_scheduling_order() {
+        let mut q = EventQueue::new();
+        for i in 0..1000 {
+            // Interleave two instants so the heap has to reorder.
+            q.schedule_at(t(if i % 2 == 0 { 5 } else { 1 }), i);
+        }
+        let order: Vec<i32> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        let mut expected: Vec<i32> = (0..1000).filter(|i| i % 2 == 1).collect();
+        expected.extend((0..1000).filter(|i| i % 2 == 0));
+        assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn cancelled_timers_never_fire() {
+        let mut q = EventQueue::new();
+        let a = q.set_timer_at(t(10), "hold timer");
+        q.schedule_at(t(5), "keepalive");
+        let b = q.set_timer_at(t(20), "mrai");
+        assert!(q.cancel(a));
+        assert!(!q.cancel(a), "a second cancel finds nothing");
+        assert_eq!(q.pop(), Some((t(5), "keepalive")));
+        assert_eq!(q.peek_time(), Some(t(20)));
+        assert_eq!(q.pop(), Some((t(20), "mrai")));
+        assert!(!q.cancel(b), "a fired timer cannot be cancelled");
+        assert_eq!(q.pop(), None);
+        assert_eq!(q.processed(), 2);
+    }
+
+    #[test]
+    fn the_past_is_clamped_to_now() {
+        let mut q = EventQueue::new();
+        q.schedule_at(t(10), 1);
+        q.pop();
+        q.schedule_at(t(3), 2);
+        assert_eq!(q.pop(), Some((t(10), 2)));
+    }
+
+    #[test]
+    fn memory_tracks_pending_not_processed() {
+        let mut q = EventQueue::new();
+        q.schedule_at(t(0), 0u64);
+        while let Some((now, i)) = q.pop() {
+            if i < 100_000 {
+                q.schedule_at(now + SimDuration::from_millis(1), i + 1);
+                let timer = q.set_timer_in(SimDuration::from_secs(1), u64::MAX);
+                q.cancel(timer);
+            }
+            assert!(q.pending() <= 1002, "pending grew to {}", q.pending());
+        }
+        assert_eq!(q.processed(), 100_001);
+        assert!(q.live_timers.is_empty());
+    }
+}

@@ -1,0 +1,244 @@
+//! Fixed-interval time series: one row per interval of simulated time, one
+//! column per metric, each column with its own aggregation.
+//!
+//! Memory grows with simulated duration / interval, never with the number of
+//! samples recorded.
+
+use std::io::Write;
+
+use cutover_models::{SimDuration, SimTime};
+
+/// How a column turns the samples of one interval into a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregation {
+    /// Sum of the samples (a counter per interval); zero when empty.
+    Sum,
+    /// Mean of the samples; empty when there were none.
+    Mean,
+    /// Largest sample; empty when there were none.
+    Max,
+    /// Time-weighted mean of a piecewise-constant signal set with
+    /// [`TimeSeries::set`]; carries across intervals with no change.
+    TimeAverage,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    sum: f64,
+    count: u64,
+    max: f64,
+}
+
+const EMPTY: Cell = Cell {
+    sum: 0.0,
+    count: 0,
+    max: f64::NEG_INFINITY,
+};
+
+#[derive(Clone, Debug)]
+struct Signal {
+    since: SimTime,
+    value: f64,
+}
+
+/// A fixed-interval time series.
+#[derive(Clone, Debug)]
+pub struct TimeSeries {
+    interval: SimDuration,
+    names: Vec<String>,
+    kinds: Vec<Aggregation>,
+    signals: Vec<Signal>,
+    rows: Vec<Vec<Cell>>,
+    end: SimTime,
+}
+
+impl TimeSeries {
+    /// A series with rows `interval` long (at least 1 ns) and the given columns.
+    pub fn new(interval: SimDuration, columns: &[(&str, Aggregation)]) -> Self {
+        TimeSeries {
+            interval: interval.max(SimDuration::from_nanos(1)),
+            names: columns.iter().map(|(n, _)| n.to_string()).collect(),
+            kinds: columns.iter().map(|(_, k)| *k).collect(),
+            signals: vec![
+                Signal {
+                    since: SimTime::ZERO,
+                    value: 0.0
+                };
+                columns.len()
+            ],
+            rows: Vec::new(),
+            end: SimTime::ZERO,
+        }
+    }
+
+    fn row_of(&self, t: SimTime) -> usize {
+        (t.as_nanos() / self.interval.as_nanos()) as usize
+    }
+
+    fn row_mut(&mut self, index: usize) -> &mut Vec<Cell> {
+        if index >= self.rows.len() {
+            let width = self.names.len();
+            self.rows.resize(index + 1, vec![EMPTY; width]);
+        }
+        &mut self.rows[index]
+    }
+
+    /// Records a sample of column `col` at `t` (for Sum, Mean and Max columns).
+    pub fn add(&mut self, t: SimTime, col: usize, value: f64) {
+        debug_assert_ne!(self.kinds[col], Aggregation::TimeAverage);
+        self.end = self.end.max(t);
+        let row = self.row_of(t);
+        let cell = &mut self.row_mut(row)[col];
+        cell.sum += value;
+        cell.count += 1;
+        cell.max = cell.max.max(value);
+    }
+
+    /// The signal of TimeAverage column `col` changes to `value` at `t`.
+    pub fn set(&mut self, t: SimTime, col: usize, value: f64) {
+        debug_assert_eq!(self.kinds[col], Aggregation::TimeAverage);
+        self.accumulate(col, t);
+        self.signals[col].value = value;
+    }
+
+    /// Spreads the area of column `col`'s signal from its last change to `t`
+    /// over the rows it spans.
+    fn accumulate(&mut self, col: usize, t: SimTime) {
+        let Signal { since, value } = self.signals[col].clone();
+        if t <= since {
+            return;
+        }
+        self.end = self.end.max(t);
+        let step = self.interval.as_nanos();
+        let mut from = since.as_nanos();
+        let to = t.as_nanos();
+        while from < to {
+            let row = (from / step) as usize;
+            let row_end = ((from / step) + 1).saturating_mul(step).min(to);
+            let secs = (row_end - from) as f64 / 1e9;
+            self.row_mut(row)[col].sum += value * secs;
+            from = row_end;
+        }
+        self.signals[col].since = t;
+    }
+
+    /// Closes the series at `end`: time-average signals are carried up to it.
+    pub fn finish(&mut self, end: SimTime) {
+        for col in 0..self.names.len() {
+            if self.kinds[col] == Aggregation::TimeAverage {
+                self.accumulate(col, end);
+            }
+        }
+        self.end = self.end.max(end);
+        let rows = self.end.as_nanos().div_ceil(self.interval.as_nanos()) as usize;
+        if rows > self.rows.len() {
+            self.row_mut(rows - 1);
+        }
+    }
+
+    /// Column names, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the series has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The value of column `col` in row `row` (`None` for an empty Mean or Max).
+    pub fn value(&self, row: usize, col: usize) -> Option<f64> {
+        let cell = self.rows.get(row)?.get(col)?;
+        match self.kinds[col] {
+            Aggregation::Sum => Some(cell.sum),
+            Aggregation::Mean => (cell.count > 0).then(|| cell.sum / cell.count as f64),
+            Aggregation::Max => (cell.count > 0).then_some(cell.max),
+            Aggregation::TimeAverage => {
+                let start = row as u64 * self.interval.as_nanos();
+                let stop = (start + self.interval.as_nanos()).min(self.end.as_nanos());
+                let span = stop.saturating_sub(start) as f64 / 1e9;
+                (span > 0.0).then(|| cell.sum / span)
+            }
+        }
+    }
+
+    /// The start of row `row`, in seconds.
+    pub fn row_start_s(&self, row: usize) -> f64 {
+        (row as u64 * self.interval.as_nanos()) as f64 / 1e9
+    }
+
+    /// Writes the series as CSV: `time_s` then one column per metric; an
+    /// empty cell where an interval had no sample.
+    pub fn write_csv<W: Write>(&self, out: W) -> csv::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        let mut header = vec!["time_s".to_string()];
+        header.extend(self.names.iter().cloned());
+        w.write_record(&header)?;
+        for row in 0..self.rows.len() {
+            let mut record = vec![format!("{}", self.row_start_s(row))];
+            for col in 0..self.names.len() {
+                record.push(
+                    self.value(row, col)
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                );
+            }
+            w.write_record(&record)?;
+        }
+        w.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    #[test]
+    fn aggregates_per_interval() {
+        let mut ts = TimeSeries::new(
+            SimDuration::from_secs(10),
+            &[
+                ("count", Aggregation::Sum),
+                ("mean", Aggregation::Mean),
+                ("max", Aggregation::Max),
+                ("busy", Aggregation::TimeAverage),
+            ],
+        );
+        ts.add(t(1), 0, 1.0);
+        ts.add(t(2), 0, 1.0);
+        ts.add(t(3), 1, 2.0);
+        ts.add(t(4), 1, 4.0);
+        ts.add(t(5), 2, 7.0);
+        ts.add(t(25), 0, 1.0);
+        ts.set(t(5), 3, 2.0); // 0 for 5 s, then 2 until 15 s
+        ts.set(t(15), 3, 0.0);
+        ts.finish(t(25));
+        assert_eq!(ts.len(), 3);
+        assert_eq!(ts.value(0, 0), Some(2.0));
+        assert_eq!(ts.value(1, 0), Some(0.0));
+        assert_eq!(ts.value(2, 0), Some(1.0));
+        assert_eq!(ts.value(0, 1), Some(3.0));
+        assert_eq!(ts.value(1, 1), None);
+        assert_eq!(ts.value(0, 2), Some(7.0));
+        assert_eq!(ts.value(0, 3), Some(1.0)); // 2 for 5 of 10 s
+        assert_eq!(ts.value(1, 3), Some(1.0)); // 2 for 5 of 10 s
+        assert_eq!(ts.value(2, 3), Some(0.0)); // last row is 5 s long
+        let mut csv = Vec::new();
+        ts.write_csv(&mut csv).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        assert_eq!(
+            text,
+            "time_s,count,mean,max,busy\n0,2,3,7,1\n10,0,,,1\n20,1,,,0\n"
+        );
+    }
+}

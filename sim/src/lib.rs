@@ -1,0 +1,9 @@
+//! cutover: a discrete-event simulator and capacity planner for
+//! anycast-fronted infrastructure.
+//!
+//! This crate owns time and files: the event engine ([`engine`]), scenario
+//! files ([`scenario`]), the runs that drive the models of
+//! `cutover-models` through time ([`runs`]), and the reports they write
+//! ([`report`]). The `cutover` binary is a thin command-line layer on top.
+
+pub mod engine;

@@ -108,6 +108,15 @@ impl ErlangC {
         self.arrival_rate_per_s * self.mean_wait_s()
     }
 
+    /// P(Wq > t) = C e^{-(c mu - lambda) t}, for `t_s` in seconds.
+    pub fn prob_wait_longer_than(&self, t_s: f64) -> f64 {
+        if t_s < 0.0 {
+            1.0
+        } else {
+            self.prob_wait * (-self.drain_rate() * t_s).exp()
+        }
+    }
+
     /// The p-quantile of the waiting time, in seconds. P(Wq > t) = C e^{-(c mu - lambda) t},
     /// so the quantile is zero for p <= 1 - C and -ln((1 - p) / C) / (c mu - lambda) above.
     pub fn wait_quantile_s(&self, p: f64) -> f64 {
@@ -123,6 +132,8 @@ impl ErlangC {
 /// A customer who has just started service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Started {
+    /// When the customer arrived.
+    pub arrived: SimTime,
     /// How long the customer waited in the queue.
     pub wait: SimDuration,
     /// When the customer's service ends; the engine delivers a departure then.
@@ -164,6 +175,7 @@ impl MmcQueue {
         if self.busy < self.servers {
             self.busy += 1;
             Some(Started {
+                arrived: now,
                 wait: SimDuration::ZERO,
                 departs_at: now + service,
             })
@@ -187,6 +199,7 @@ impl MmcQueue {
         }
         match self.waiting.pop_front() {
             Some(next) => Some(Started {
+                arrived: next.arrived,
                 wait: now - next.arrived,
                 departs_at: now + next.service,
             }),
@@ -240,6 +253,8 @@ mod tests {
         // Median wait of M/M/1 at rho = 0.5 is zero; p90: -ln(0.1/0.5)/0.5.
         assert_eq!(q.wait_quantile_s(0.5), 0.0);
         assert!((q.wait_quantile_s(0.9) - (5.0f64).ln() / 0.5).abs() < 1e-12);
+        // The tail at that quantile is 10 %.
+        assert!((q.prob_wait_longer_than(q.wait_quantile_s(0.9)) - 0.1).abs() < 1e-12);
     }
 
     #[test]
@@ -271,6 +286,7 @@ mod tests {
         assert_eq!(
             q.arrive(t(0), s(5)),
             Some(Started {
+                arrived: t(0),
                 wait: SimDuration::ZERO,
                 departs_at: t(5)
             })
@@ -282,6 +298,7 @@ mod tests {
         assert_eq!(
             q.depart(t(5)),
             Some(Started {
+                arrived: t(1),
                 wait: s(4),
                 departs_at: t(7)
             })
@@ -289,6 +306,7 @@ mod tests {
         assert_eq!(
             q.depart(t(7)),
             Some(Started {
+                arrived: t(2),
                 wait: s(5),
                 departs_at: t(10)
             })

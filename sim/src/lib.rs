@@ -6,4 +6,8 @@
 //! `cutover-models` through time ([`runs`]), and the reports they write
 //! ([`report`]). The `cutover` binary is a thin command-line layer on top.
 
+pub mod cli;
 pub mod engine;
+pub mod report;
+pub mod runs;
+pub mod scenario;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `cutover` command-line tool.
+
+fn main() -> std::process::ExitCode {
+    cutover::cli::main()
+}

@@ -14,6 +14,6 @@ mod series;
 mod time_average;
 
 pub use batch::{BatchMeans, MeanEstimate};
-pub use histogram::Histogram;
+pub use histogram::{Histogram, RELATIVE_ERROR as HISTOGRAM_RELATIVE_ERROR};
 pub use series::{Aggregation, TimeSeries};
 pub use time_average::TimeAverage;

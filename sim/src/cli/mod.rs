@@ -1,0 +1,49 @@
+//! The `cutover` command line: one module per subcommand.
+
+mod progress;
+mod run;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// cutover: replay spikes, failovers and migrations against a model of your
+/// network, clusters and bills before you touch production.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cutover",
+    version,
+    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a scenario file and report every problem with file, line and column.
+    #[command(after_help = "Example:\n  cutover validate scenarios/mmc.toml")]
+    Validate(validate::Args),
+    /// Run a scenario and write its results to an output directory.
+    #[command(after_help = "Example:\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7")]
+    Run(run::Args),
+}
+
+/// Parses the command line, runs the subcommand and turns errors into a
+/// message on stderr and a non-zero exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate::execute(&args),
+        Command::Run(args) => run::execute(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! A progress bar that appears only when a run lasts longer than about a
+//! second and stdout is a terminal.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Shows progress towards `total` units.
+pub struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    shown: bool,
+    enabled: bool,
+}
+
+/// How long a run goes before its bar appears.
+const SHOW_AFTER: Duration = Duration::from_secs(1);
+
+impl Progress {
+    /// A hidden bar for `total` units of `unit` (e.g. "customers").
+    pub fn new(total: u64, unit: &str) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {unit} ({{eta}} left)"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Progress {
+            bar,
+            started: Instant::now(),
+            shown: false,
+            enabled: std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// Records that `done` units are complete.
+    pub fn update(&mut self, done: u64) {
+        if self.enabled && !self.shown && self.started.elapsed() >= SHOW_AFTER {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.shown = true;
+        }
+        self.bar.set_position(done);
+    }
+
+    /// Removes the bar.
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}

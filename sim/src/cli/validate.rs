@@ -1,0 +1,30 @@
+//! `cutover validate FILE`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::scenario::{ModelSpec, Scenario};
+
+/// Arguments of `cutover validate`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The scenario file (TOML).
+    file: PathBuf,
+}
+
+/// Loads and validates the file; prints what it describes.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let scenario = Scenario::load(&args.file)?;
+    let what = match &scenario.model {
+        ModelSpec::Mmc(m) => format!(
+            "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
+            m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
+        ),
+    };
+    println!(
+        "{}: ok: \"{}\" ({what})",
+        args.file.display(),
+        scenario.name
+    );
+    Ok(ExitCode::SUCCESS)
+}

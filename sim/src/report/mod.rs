@@ -1,0 +1,8 @@
+//! Reports: the output directory (written atomically), summary JSON,
+//! timeline CSV and SVG plots.
+
+pub mod mmc;
+pub mod outdir;
+pub mod plot;
+
+pub use outdir::{OutputDir, OutputError};

@@ -1,0 +1,238 @@
+//! Reading a TOML file and turning every problem into an error that names
+//! the file, line, column and field.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// A problem with a scenario or input file, located in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The dotted field path, e.g. `mmc.arrival_rate`; empty for the whole file.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, "field `{}`: ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Why an input file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be read.
+    #[error("{}: cannot read the file: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// The file was read but a field is wrong.
+    #[error("{0}")]
+    Field(Box<FieldError>),
+}
+
+/// The text of a TOML file, kept to locate errors.
+pub struct Source {
+    path: PathBuf,
+    text: String,
+    doc: Option<toml_edit::ImDocument<String>>,
+}
+
+impl Source {
+    /// Reads `path`.
+    pub fn read(path: &Path) -> Result<Self, InputError> {
+        let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self::from_text(path, text))
+    }
+
+    /// A source from text already in memory; `path` labels its errors.
+    pub fn from_text(path: &Path, text: String) -> Self {
+        let doc = toml_edit::ImDocument::parse(text.clone()).ok();
+        Source {
+            path: path.to_path_buf(),
+            text,
+            doc,
+        }
+    }
+
+    /// The file this source came from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Deserialises the whole file into `T`. Syntax errors, unknown fields,
+    /// wrong types and unparsable values come back located.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, InputError> {
+        let de = toml::Deserializer::new(&self.text);
+        serde_path_to_error::deserialize(de).map_err(|err| {
+            let field = clean_path(&err.path().to_string());
+            let inner = err.into_inner();
+            let offset = inner
+                .span()
+                .map(|s| s.start)
+                .or_else(|| self.span_of(&field).map(|s| s.start))
+                .unwrap_or(0);
+            self.error_at_offset(offset, field, inner.message().trim().to_string())
+        })
+    }
+
+    /// An error about `field` (a dotted path such as `mmc.servers` or
+    /// `sites[2].lat`), located at the field's value or, failing that, at its
+    /// nearest enclosing table.
+    pub fn field_error(&self, field: &str, message: impl Into<String>) -> InputError {
+        let offset = self.span_of(field).map(|s| s.start).unwrap_or(0);
+        self.error_at_offset(offset, field.to_string(), message.into())
+    }
+
+    fn error_at_offset(&self, offset: usize, field: String, message: String) -> InputError {
+        let (line, column) = line_column(&self.text, offset);
+        InputError::Field(Box::new(FieldError {
+            file: self.path.clone(),
+            line,
+            column,
+            field,
+            message,
+        }))
+    }
+
+    /// The byte span of the deepest part of `field` found in the document.
+    fn span_of(&self, field: &str) -> Option<std::ops::Range<usize>> {
+        let doc = self.doc.as_ref()?;
+        let mut node = Node::Table(doc.as_table());
+        let mut best = None;
+        for part in path_parts(field) {
+            let next = match (node, part) {
+                (Node::Table(t), PathPart::Key(k)) => t.get(k).map(Node::Item),
+                (Node::Item(toml_edit::Item::Table(t)), PathPart::Key(k)) => {
+                    t.get(k).map(Node::Item)
+                }
+                (
+                    Node::Item(toml_edit::Item::Value(toml_edit::Value::InlineTable(t))),
+                    PathPart::Key(k),
+                )
+                | (Node::Value(toml_edit::Value::InlineTable(t)), PathPart::Key(k)) => {
+                    t.get(k).map(Node::Value)
+                }
+                (Node::Item(toml_edit::Item::ArrayOfTables(a)), PathPart::Index(n)) => {
+                    a.get(n).map(Node::Table)
+                }
+                (
+                    Node::Item(toml_edit::Item::Value(toml_edit::Value::Array(a))),
+                    PathPart::Index(n),
+                )
+                | (Node::Value(toml_edit::Value::Array(a)), PathPart::Index(n)) => {
+                    a.get(n).map(Node::Value)
+                }
+                _ => None,
+            };
+            let Some(found) = next else { break };
+            node = found;
+            if let Some(span) = node.span() {
+                best = Some(span);
+            }
+        }
+        best
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Table(&'a toml_edit::Table),
+    Item(&'a toml_edit::Item),
+    Value(&'a toml_edit::Value),
+}
+
+impl Node<'_> {
+    fn span(self) -> Option<std::ops::Range<usize>> {
+        match self {
+            Node::Table(t) => t.span(),
+            Node::Value(v) => v.span(),
+            Node::Item(toml_edit::Item::Value(v)) => v.span(),
+            Node::Item(toml_edit::Item::Table(t)) => t.span(),
+            Node::Item(toml_edit::Item::ArrayOfTables(a)) => a.span(),
+            Node::Item(toml_edit::Item::None) => None,
+        }
+    }
+}
+
+enum PathPart<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Splits `a.b[2].c` into keys and indexes.
+fn path_parts(field: &str) -> Vec<PathPart<'_>> {
+    let mut parts = Vec::new();
+    for segment in field.split('.').filter(|s| !s.is_empty()) {
+        let (key, rest) = segment.split_once('[').unwrap_or((segment, ""));
+        if !key.is_empty() {
+            parts.push(PathPart::Key(key));
+        }
+        for index in rest.split('[') {
+            if let Ok(i) = index.trim_end_matches(']').parse() {
+                parts.push(PathPart::Index(i));
+            }
+        }
+    }
+    parts
+}
+
+/// serde_path_to_error writes `.` for the root and `?` for unknown parts.
+fn clean_path(path: &str) -> String {
+    if path == "." {
+        String::new()
+    } else {
+        path.replace(".?", "").trim_end_matches('?').to_string()
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn field_errors_point_at_the_value() {
+        let text = "[a]\nx = 1\n\n[[b]]\ny = 2\n[[b]]\ny = 3\n".to_string();
+        let src = Source::from_text(Path::new("f.toml"), text);
+        let err = src.field_error("b[1].y", "too big").to_string();
+        assert_eq!(err, "f.toml:7:5: field `b[1].y`: too big");
+        let err = src.field_error("a.x", "bad").to_string();
+        assert_eq!(err, "f.toml:2:5: field `a.x`: bad");
+        let err = src.field_error("a.missing", "needed").to_string();
+        assert!(err.starts_with("f.toml:1:"), "{err}");
+    }
+}

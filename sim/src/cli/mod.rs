@@ -31,10 +31,29 @@ enum Command {
     Run(run::Args),
 }
 
-/// Parses the command line, runs the subcommand and turns errors into a
-/// message on stderr and a non-zero exit status.
+/// Parses the process's command line and runs it; see [`main_with_args`].
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    main_with_args(std::env::args_os())
+}
+
+/// Parses `args` (the first is the program name), runs the subcommand and
+/// turns errors into a message on stderr and a non-zero exit status.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Command::Validate(args) => validate::execute(&args),
         Command::Run(args) => run::execute(&args),

@@ -15,16 +15,30 @@ use cutover_models::{SimDuration, SimTime};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerId(u64);
 
+/// Marks a cancellable timer in the lowest bit of its ordering key; the
+/// sequence number sits above it, so the key still orders by scheduling.
+const TIMER_BIT: u64 = 1;
+
 struct Entry<E> {
     at: SimTime,
-    seq: u64,
-    cancellable: bool,
+    /// Sequence number shifted left by one, with [`TIMER_BIT`] for timers.
+    key: u64,
     event: E,
+}
+
+impl<E> Entry<E> {
+    fn seq(&self) -> u64 {
+        self.key >> 1
+    }
+
+    fn is_timer(&self) -> bool {
+        self.key & TIMER_BIT != 0
+    }
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
+        self.at == other.at && self.key == other.key
     }
 }
 
@@ -43,7 +57,7 @@ impl<E> Ord for Entry<E> {
         other
             .at
             .cmp(&self.at)
-            .then_with(|| other.seq.cmp(&self.seq))
+            .then_with(|| other.key.cmp(&self.key))
     }
 }
 
@@ -97,10 +111,10 @@ impl<E> EventQueue<E> {
         let at = at.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
+        let flag = if cancellable { TIMER_BIT } else { 0 };
         self.heap.push(Entry {
             at,
-            seq,
-            cancellable,
+            key: (seq << 1) | flag,
             event,
         });
         seq
@@ -139,7 +153,7 @@ impl<E> EventQueue<E> {
     /// timers are skipped. Returns `None` when nothing is pending.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         while let Some(entry) = self.heap.pop() {
-            if entry.cancellable && !self.live_timers.remove(&entry.seq) {
+            if entry.is_timer() && !self.live_timers.remove(&entry.seq()) {
                 continue;
             }
             self.now = entry.at;
@@ -152,7 +166,7 @@ impl<E> EventQueue<E> {
     /// The instant of the next event that will run, if any.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         while let Some(entry) = self.heap.peek() {
-            if entry.cancellable && !self.live_timers.contains(&entry.seq) {
+            if entry.is_timer() && !self.live_timers.contains(&entry.seq()) {
                 self.heap.pop();
                 continue;
             }

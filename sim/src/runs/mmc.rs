@@ -213,9 +213,14 @@ pub fn run(
                 waits.record(wait_s);
                 wait_batches.push(wait_s);
                 system_batches.push(system_s);
-                timeline.add(now, COL_DEPARTURES, 1.0);
-                timeline.add(now, COL_MEAN_WAIT, wait_s);
-                timeline.add(now, COL_MAX_WAIT, wait_s);
+                timeline.add_all(
+                    now,
+                    &[
+                        (COL_DEPARTURES, 1.0),
+                        (COL_MEAN_WAIT, wait_s),
+                        (COL_MAX_WAIT, wait_s),
+                    ],
+                );
                 if let Some(next) = queue.depart(now) {
                     events.schedule_at(
                         next.departs_at,
@@ -230,8 +235,7 @@ pub fn run(
                 }
             }
         }
-        let n = f64::from(queue.busy()) + queue.queued() as f64;
-        in_system.set(now, n);
+        in_system.set(now, f64::from(queue.busy()) + queue.queued() as f64);
         busy.set(now, f64::from(queue.busy()));
         timeline.set(now, COL_QUEUE, queue.queued() as f64);
         timeline.set(now, COL_UTILISATION, f64::from(queue.busy()) / servers);

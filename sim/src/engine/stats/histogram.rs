@@ -16,6 +16,10 @@ const SUB_BUCKETS: usize = 1 << SUB_BITS;
 const MIN_EXP: i32 = -30;
 /// Largest binary exponent kept: 2^40 is about 35,000 years in seconds.
 const MAX_EXP: i32 = 40;
+/// 2^MIN_EXP: smaller values count as zero.
+const MIN_VALUE: f64 = 1.0 / (1u64 << -MIN_EXP) as f64;
+/// Just below 2^(MAX_EXP + 1): larger values are clamped to it.
+const MAX_VALUE: f64 = (1u64 << (MAX_EXP + 1)) as f64 * (1.0 - 1e-12);
 const N_BUCKETS: usize = ((MAX_EXP - MIN_EXP + 1) as usize) * SUB_BUCKETS;
 
 /// Bound on the relative error of any quantile this histogram reports.
@@ -35,12 +39,10 @@ pub struct Histogram {
 }
 
 fn bucket_of(value: f64) -> Option<usize> {
-    if value.is_nan() || value < f64::powi(2.0, MIN_EXP) {
+    if value.is_nan() || value < MIN_VALUE {
         return None;
     }
-    let bits = value
-        .min(f64::powi(2.0, MAX_EXP + 1) * (1.0 - 1e-12))
-        .to_bits();
+    let bits = value.min(MAX_VALUE).to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32 - 1023;
     let sub = ((bits >> (52 - SUB_BITS)) as usize) & (SUB_BUCKETS - 1);
     Some((exp - MIN_EXP) as usize * SUB_BUCKETS + sub)
@@ -134,7 +136,7 @@ impl Histogram {
         }
         let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
         if rank <= self.zeros {
-            return Some(self.min.max(0.0).min(f64::powi(2.0, MIN_EXP)));
+            return Some(self.min.clamp(0.0, MIN_VALUE));
         }
         let mut seen = self.zeros;
         for (offset, &count) in self.counts.iter().enumerate() {

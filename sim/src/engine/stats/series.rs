@@ -35,7 +35,7 @@ const EMPTY: Cell = Cell {
     max: f64::NEG_INFINITY,
 };
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Signal {
     since: SimTime,
     value: f64,
@@ -48,8 +48,14 @@ pub struct TimeSeries {
     names: Vec<String>,
     kinds: Vec<Aggregation>,
     signals: Vec<Signal>,
-    rows: Vec<Vec<Cell>>,
+    /// Row-major cells: row r, column c at `r * width + c`.
+    cells: Vec<Cell>,
     end: SimTime,
+    /// The row most recently touched, `[start, end)` in nanoseconds: samples
+    /// mostly land in it, which spares a division per sample.
+    hot_row: usize,
+    hot_start: u64,
+    hot_end: u64,
 }
 
 impl TimeSeries {
@@ -66,37 +72,67 @@ impl TimeSeries {
                 };
                 columns.len()
             ],
-            rows: Vec::new(),
+            cells: Vec::new(),
             end: SimTime::ZERO,
+            hot_row: 0,
+            hot_start: 0,
+            hot_end: 0,
         }
     }
 
-    fn row_of(&self, t: SimTime) -> usize {
-        (t.as_nanos() / self.interval.as_nanos()) as usize
+    fn width(&self) -> usize {
+        self.kinds.len()
     }
 
-    fn row_mut(&mut self, index: usize) -> &mut Vec<Cell> {
-        if index >= self.rows.len() {
-            let width = self.names.len();
-            self.rows.resize(index + 1, vec![EMPTY; width]);
+    /// The row holding instant `t` (nanoseconds), remembered as the hot row.
+    fn row_of(&mut self, t: u64) -> usize {
+        if t >= self.hot_start && t < self.hot_end {
+            return self.hot_row;
         }
-        &mut self.rows[index]
+        let step = self.interval.as_nanos();
+        let row = t / step;
+        self.hot_row = row as usize;
+        self.hot_start = row * step;
+        self.hot_end = self.hot_start.saturating_add(step);
+        self.hot_row
+    }
+
+    /// The cells of row `row`, created (empty) if the series is shorter.
+    fn row_mut(&mut self, row: usize) -> &mut [Cell] {
+        let width = self.width();
+        let end = (row + 1) * width;
+        if end > self.cells.len() {
+            self.cells.resize(end, EMPTY);
+        }
+        &mut self.cells[end - width..end]
     }
 
     /// Records a sample of column `col` at `t` (for Sum, Mean and Max columns).
     pub fn add(&mut self, t: SimTime, col: usize, value: f64) {
-        debug_assert_ne!(self.kinds[col], Aggregation::TimeAverage);
+        self.add_all(t, &[(col, value)]);
+    }
+
+    /// Records several samples at the same instant `t`, one per `(column,
+    /// value)` pair: one row look-up for all of them.
+    pub fn add_all(&mut self, t: SimTime, samples: &[(usize, f64)]) {
         self.end = self.end.max(t);
-        let row = self.row_of(t);
-        let cell = &mut self.row_mut(row)[col];
-        cell.sum += value;
-        cell.count += 1;
-        cell.max = cell.max.max(value);
+        let row = self.row_of(t.as_nanos());
+        let cells = self.row_mut(row);
+        for &(col, value) in samples {
+            let cell = &mut cells[col];
+            cell.sum += value;
+            cell.count += 1;
+            cell.max = cell.max.max(value);
+        }
     }
 
     /// The signal of TimeAverage column `col` changes to `value` at `t`.
     pub fn set(&mut self, t: SimTime, col: usize, value: f64) {
         debug_assert_eq!(self.kinds[col], Aggregation::TimeAverage);
+        if self.signals[col].value == value {
+            // An unchanged signal: its area accrues at the next change.
+            return;
+        }
         self.accumulate(col, t);
         self.signals[col].value = value;
     }
@@ -104,22 +140,21 @@ impl TimeSeries {
     /// Spreads the area of column `col`'s signal from its last change to `t`
     /// over the rows it spans.
     fn accumulate(&mut self, col: usize, t: SimTime) {
-        let Signal { since, value } = self.signals[col].clone();
+        let Signal { since, value } = self.signals[col];
         if t <= since {
             return;
         }
+        self.signals[col].since = t;
         self.end = self.end.max(t);
-        let step = self.interval.as_nanos();
         let mut from = since.as_nanos();
         let to = t.as_nanos();
         while from < to {
-            let row = (from / step) as usize;
-            let row_end = ((from / step) + 1).saturating_mul(step).min(to);
-            let secs = (row_end - from) as f64 / 1e9;
-            self.row_mut(row)[col].sum += value * secs;
+            let row = self.row_of(from);
+            let row_end = self.hot_end.min(to);
+            // Area in value x nanoseconds; divided by the row's span on output.
+            self.row_mut(row)[col].sum += value * (row_end - from) as f64;
             from = row_end;
         }
-        self.signals[col].since = t;
     }
 
     /// Closes the series at `end`: time-average signals are carried up to it.
@@ -131,8 +166,9 @@ impl TimeSeries {
         }
         self.end = self.end.max(end);
         let rows = self.end.as_nanos().div_ceil(self.interval.as_nanos()) as usize;
-        if rows > self.rows.len() {
-            self.row_mut(rows - 1);
+        if rows > self.len() {
+            let width = self.width();
+            self.cells.resize(rows * width, EMPTY);
         }
     }
 
@@ -143,17 +179,20 @@ impl TimeSeries {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.cells.len().checked_div(self.width()).unwrap_or(0)
     }
 
     /// Whether the series has no rows.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.cells.is_empty()
     }
 
     /// The value of column `col` in row `row` (`None` for an empty Mean or Max).
     pub fn value(&self, row: usize, col: usize) -> Option<f64> {
-        let cell = self.rows.get(row)?.get(col)?;
+        if col >= self.width() {
+            return None;
+        }
+        let cell = self.cells.get(row * self.width() + col)?;
         match self.kinds[col] {
             Aggregation::Sum => Some(cell.sum),
             Aggregation::Mean => (cell.count > 0).then(|| cell.sum / cell.count as f64),
@@ -161,8 +200,8 @@ impl TimeSeries {
             Aggregation::TimeAverage => {
                 let start = row as u64 * self.interval.as_nanos();
                 let stop = (start + self.interval.as_nanos()).min(self.end.as_nanos());
-                let span = stop.saturating_sub(start) as f64 / 1e9;
-                (span > 0.0).then(|| cell.sum / span)
+                let span_ns = stop.saturating_sub(start) as f64;
+                (span_ns > 0.0).then(|| cell.sum / span_ns)
             }
         }
     }
@@ -179,7 +218,7 @@ impl TimeSeries {
         let mut header = vec!["time_s".to_string()];
         header.extend(self.names.iter().cloned());
         w.write_record(&header)?;
-        for row in 0..self.rows.len() {
+        for row in 0..self.len() {
             let mut record = vec![format!("{}", self.row_start_s(row))];
             for col in 0..self.names.len() {
                 record.push(

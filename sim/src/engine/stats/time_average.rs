@@ -9,7 +9,8 @@ pub struct TimeAverage {
     start: SimTime,
     last_change: SimTime,
     value: f64,
-    area: f64,
+    /// Integral of the signal in value x nanoseconds (no division per change).
+    area_ns: f64,
 }
 
 impl TimeAverage {
@@ -19,13 +20,16 @@ impl TimeAverage {
             start,
             last_change: start,
             value,
-            area: 0.0,
+            area_ns: 0.0,
         }
     }
 
     /// The signal changes to `value` at `now`.
     pub fn set(&mut self, now: SimTime, value: f64) {
-        self.area += self.value * (now - self.last_change).as_secs_f64();
+        if value == self.value {
+            return;
+        }
+        self.area_ns += self.value * (now - self.last_change).as_nanos() as f64;
         self.last_change = now;
         self.value = value;
     }
@@ -38,11 +42,11 @@ impl TimeAverage {
     /// The time-weighted mean from the start until `now` (the current value
     /// if no time has passed).
     pub fn mean_until(&self, now: SimTime) -> f64 {
-        let span = (now - self.start).as_secs_f64();
-        if span <= 0.0 {
+        let span_ns = (now - self.start).as_nanos() as f64;
+        if span_ns <= 0.0 {
             return self.value;
         }
-        (self.area + self.value * (now - self.last_change).as_secs_f64()) / span
+        (self.area_ns + self.value * (now - self.last_change).as_nanos() as f64) / span_ns
     }
 }
 

@@ -1,0 +1,2 @@
+//! Criterion benchmarks of cutover live in `benches/benches/`; this crate has
+//! no code of its own. Run them with `cargo bench -p cutover-benches`.

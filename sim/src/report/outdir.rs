@@ -20,14 +20,14 @@ pub enum OutputError {
     #[error("--out {}: a file with that name exists; allowed: a new or empty directory", .0.display())]
     NotADirectory(PathBuf),
     /// A file system operation failed.
-    #[error("--out {}: cannot {action}: {source}", path.display())]
+    #[error("--out {}: cannot {action}: {reason}", path.display())]
     Io {
         /// The path involved.
         path: PathBuf,
         /// What was being done.
         action: &'static str,
         /// The system's reason.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -40,10 +40,10 @@ pub struct OutputDir {
 }
 
 fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> OutputError + 'a {
-    move |source| OutputError::Io {
+    move |reason| OutputError::Io {
         path: path.to_path_buf(),
         action,
-        source,
+        reason,
     }
 }
 
@@ -68,6 +68,9 @@ impl OutputDir {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        if parent.exists() && !parent.is_dir() {
+            return Err(OutputError::NotADirectory(parent));
+        }
         fs::create_dir_all(&parent).map_err(io(target, "create the parent directory"))?;
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if staging.exists() {

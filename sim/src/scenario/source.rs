@@ -35,12 +35,12 @@ impl fmt::Display for FieldError {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file could not be read.
-    #[error("{}: cannot read the file: {source}", path.display())]
+    #[error("{}: cannot read the file: {reason}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The system's reason.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The file was read but a field is wrong.
     #[error("{0}")]
@@ -57,9 +57,9 @@ pub struct Source {
 impl Source {
     /// Reads `path`.
     pub fn read(path: &Path) -> Result<Self, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        let text = std::fs::read_to_string(path).map_err(|reason| InputError::Read {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
         Ok(Self::from_text(path, text))
     }
@@ -91,7 +91,7 @@ impl Source {
                 .map(|s| s.start)
                 .or_else(|| self.span_of(&field).map(|s| s.start))
                 .unwrap_or(0);
-            self.error_at_offset(offset, field, inner.message().trim().to_string())
+            self.error_at_offset(offset, field, plain_types(inner.message().trim()))
         })
     }
 
@@ -203,6 +203,21 @@ fn clean_path(path: &str) -> String {
     } else {
         path.replace(".?", "").trim_end_matches('?').to_string()
     }
+}
+
+/// Replaces Rust type names in serde's messages with words a user knows.
+fn plain_types(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, plain) in [
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a whole number of zero or more"),
+        ("expected u32", "expected a whole number of zero or more"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    out
 }
 
 /// 1-based line and column of byte `offset` in `text`.

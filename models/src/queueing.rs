@@ -132,12 +132,21 @@ impl ErlangC {
 /// A customer who has just started service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Started {
+    /// The server that took the customer; its departure names this server.
+    pub server: u32,
+    /// When the customer's service ends; the engine delivers a departure then.
+    pub departs_at: SimTime,
+}
+
+/// A customer who has just finished service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Departed {
     /// When the customer arrived.
     pub arrived: SimTime,
     /// How long the customer waited in the queue.
     pub wait: SimDuration,
-    /// When the customer's service ends; the engine delivers a departure then.
-    pub departs_at: SimTime,
+    /// The next waiting customer, who took the freed server, if any.
+    pub next: Option<Started>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -146,25 +155,35 @@ struct Waiting {
     service: SimDuration,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct InService {
+    arrived: SimTime,
+    wait: SimDuration,
+}
+
 /// An M/M/c (in fact G/G/c) FIFO queue as a sans-IO state machine.
 ///
 /// The caller draws each customer's service time and passes it with the
-/// arrival; the queue answers with the customer's start (if a server is
-/// free) and the instant its departure is due. Departures return the next
-/// waiting customer's start, if any.
+/// arrival; the queue answers with the server that took the customer (if
+/// one was free) and the instant its departure is due. The departure names
+/// the server; the queue answers with the customer who left and the next
+/// waiting customer's start, if any. Keeping the customers in the model
+/// leaves the engine's events small: a departure is just a server number.
 #[derive(Debug, Clone)]
 pub struct MmcQueue {
-    servers: u32,
-    busy: u32,
+    in_service: Vec<Option<InService>>,
+    free: Vec<u32>,
     waiting: VecDeque<Waiting>,
 }
 
 impl MmcQueue {
     /// An empty queue with `servers` servers (at least one).
     pub fn new(servers: u32) -> Self {
+        let servers = servers.max(1);
         MmcQueue {
-            servers: servers.max(1),
-            busy: 0,
+            in_service: vec![None; servers as usize],
+            // Popped from the end: server 0 is taken first.
+            free: (0..servers).rev().collect(),
             waiting: VecDeque::new(),
         }
     }
@@ -172,47 +191,59 @@ impl MmcQueue {
     /// A customer arrives at `now` needing `service` of server time.
     /// Returns its start if a server is free, or `None` if it queues.
     pub fn arrive(&mut self, now: SimTime, service: SimDuration) -> Option<Started> {
-        if self.busy < self.servers {
-            self.busy += 1;
-            Some(Started {
-                arrived: now,
-                wait: SimDuration::ZERO,
-                departs_at: now + service,
-            })
-        } else {
-            self.waiting.push_back(Waiting {
-                arrived: now,
-                service,
-            });
-            None
-        }
-    }
-
-    /// A customer departs at `now`, freeing its server. Returns the start of
-    /// the customer at the head of the queue, who takes the server at once.
-    ///
-    /// # Panics
-    /// Never; a departure with no busy server is ignored and returns `None`.
-    pub fn depart(&mut self, now: SimTime) -> Option<Started> {
-        if self.busy == 0 {
-            return None;
-        }
-        match self.waiting.pop_front() {
-            Some(next) => Some(Started {
-                arrived: next.arrived,
-                wait: now - next.arrived,
-                departs_at: now + next.service,
-            }),
+        match self.free.pop() {
+            Some(server) => {
+                self.in_service[server as usize] = Some(InService {
+                    arrived: now,
+                    wait: SimDuration::ZERO,
+                });
+                Some(Started {
+                    server,
+                    departs_at: now + service,
+                })
+            }
             None => {
-                self.busy -= 1;
+                self.waiting.push_back(Waiting {
+                    arrived: now,
+                    service,
+                });
                 None
             }
         }
     }
 
+    /// Server `server` finishes its customer at `now`. The head of the queue,
+    /// if any, takes the server at once. Returns `None` (and changes nothing)
+    /// if that server was idle or does not exist.
+    pub fn depart(&mut self, now: SimTime, server: u32) -> Option<Departed> {
+        let slot = self.in_service.get_mut(server as usize)?;
+        let done = slot.take()?;
+        let next = match self.waiting.pop_front() {
+            Some(head) => {
+                *slot = Some(InService {
+                    arrived: head.arrived,
+                    wait: now - head.arrived,
+                });
+                Some(Started {
+                    server,
+                    departs_at: now + head.service,
+                })
+            }
+            None => {
+                self.free.push(server);
+                None
+            }
+        };
+        Some(Departed {
+            arrived: done.arrived,
+            wait: done.wait,
+            next,
+        })
+    }
+
     /// Servers currently serving a customer.
     pub fn busy(&self) -> u32 {
-        self.busy
+        (self.in_service.len() - self.free.len()) as u32
     }
 
     /// Customers waiting for a server.
@@ -222,7 +253,7 @@ impl MmcQueue {
 
     /// Number of servers.
     pub fn servers(&self) -> u32 {
-        self.servers
+        self.in_service.len() as u32
     }
 }
 
@@ -286,8 +317,7 @@ mod tests {
         assert_eq!(
             q.arrive(t(0), s(5)),
             Some(Started {
-                arrived: t(0),
-                wait: SimDuration::ZERO,
+                server: 0,
                 departs_at: t(5)
             })
         );
@@ -296,23 +326,39 @@ mod tests {
         assert_eq!(q.queued(), 2);
         // First departure at 5: the customer who arrived at 1 starts, waited 4 s.
         assert_eq!(
-            q.depart(t(5)),
-            Some(Started {
-                arrived: t(1),
-                wait: s(4),
-                departs_at: t(7)
+            q.depart(t(5), 0),
+            Some(Departed {
+                arrived: t(0),
+                wait: SimDuration::ZERO,
+                next: Some(Started {
+                    server: 0,
+                    departs_at: t(7)
+                }),
             })
         );
-        assert_eq!(
-            q.depart(t(7)),
-            Some(Started {
-                arrived: t(2),
-                wait: s(5),
-                departs_at: t(10)
-            })
-        );
-        assert_eq!(q.depart(t(10)), None);
+        let second = q.depart(t(7), 0).unwrap();
+        assert_eq!((second.arrived, second.wait), (t(1), s(4)));
+        let third = q.depart(t(10), 0).unwrap();
+        assert_eq!((third.arrived, third.wait, third.next), (t(2), s(5), None));
         assert_eq!(q.busy(), 0);
-        assert_eq!(q.depart(t(11)), None, "a spurious departure is ignored");
+        assert_eq!(q.depart(t(11), 0), None, "an idle server cannot depart");
+        assert_eq!(q.depart(t(11), 7), None, "nor can one that does not exist");
+    }
+
+    #[test]
+    fn servers_work_in_parallel() {
+        let mut q = MmcQueue::new(2);
+        let s = SimDuration::from_secs;
+        let t = |x| SimTime::ZERO + s(x);
+        let a = q.arrive(t(0), s(10)).unwrap();
+        let b = q.arrive(t(1), s(1)).unwrap();
+        assert_ne!(a.server, b.server);
+        assert_eq!(q.arrive(t(1), s(1)), None);
+        assert_eq!(q.busy(), 2);
+        // The short job leaves first and its server takes the waiting customer.
+        let left = q.depart(b.departs_at, b.server).unwrap();
+        assert_eq!(left.arrived, t(1));
+        assert_eq!(left.next.unwrap().server, b.server);
+        assert_eq!(q.queued(), 0);
     }
 }

@@ -8,8 +8,7 @@ use rand_distr::{Distribution, Exp};
 use serde::Serialize;
 
 use crate::engine::stats::{
-    Aggregation, BatchMeans, Histogram, MeanEstimate, TimeAverage, TimeSeries,
-    HISTOGRAM_RELATIVE_ERROR,
+    Aggregation, BatchMeans, Histogram, MeanEstimate, TimeSeries, HISTOGRAM_RELATIVE_ERROR,
 };
 use crate::engine::{EventQueue, RngStreams};
 use crate::scenario::MmcSpec;
@@ -17,7 +16,8 @@ use crate::scenario::MmcSpec;
 #[derive(Clone, Copy, Debug)]
 enum Event {
     Arrival,
-    Departure { arrived: SimTime, wait: SimDuration },
+    /// The named server finishes its customer.
+    Departure(u32),
 }
 
 /// Columns of the M/M/c timeline.
@@ -171,8 +171,6 @@ pub fn run(
     let mut system_batches = BatchMeans::new(batch_size);
     let mut waits = Histogram::new();
     let mut timeline = TimeSeries::new(timeline_interval, &TIMELINE_COLUMNS);
-    let mut in_system = TimeAverage::new(SimTime::ZERO, 0.0);
-    let mut busy = TimeAverage::new(SimTime::ZERO, 0.0);
     let servers = f64::from(spec.servers);
 
     let draw = |rng: &mut _, d: &Exp<f64>| SimDuration::from_secs_f64(d.sample(rng));
@@ -193,17 +191,18 @@ pub fn run(
                 timeline.add(now, COL_ARRIVALS, 1.0);
                 let need = draw(&mut service_rng, &service);
                 if let Some(start) = queue.arrive(now, need) {
-                    events.schedule_at(
-                        start.departs_at,
-                        Event::Departure {
-                            arrived: start.arrived,
-                            wait: start.wait,
-                        },
-                    );
+                    events.schedule_at(start.departs_at, Event::Departure(start.server));
                 }
                 events.schedule_in(draw(&mut arrival_rng, &interarrival), Event::Arrival);
             }
-            Event::Departure { arrived: at, wait } => {
+            Event::Departure(server) => {
+                let Some(left) = queue.depart(now, server) else {
+                    continue;
+                };
+                if let Some(next) = left.next {
+                    events.schedule_at(next.departs_at, Event::Departure(next.server));
+                }
+                let (at, wait) = (left.arrived, left.wait);
                 departed += 1;
                 let wait_s = wait.as_secs_f64();
                 let system_s = (now - at).as_secs_f64();
@@ -221,22 +220,11 @@ pub fn run(
                         (COL_MAX_WAIT, wait_s),
                     ],
                 );
-                if let Some(next) = queue.depart(now) {
-                    events.schedule_at(
-                        next.departs_at,
-                        Event::Departure {
-                            arrived: next.arrived,
-                            wait: next.wait,
-                        },
-                    );
-                }
                 if departed % PROGRESS_EVERY == 0 {
                     progress(departed);
                 }
             }
         }
-        in_system.set(now, f64::from(queue.busy()) + queue.queued() as f64);
-        busy.set(now, f64::from(queue.busy()));
         timeline.set(now, COL_QUEUE, queue.queued() as f64);
         timeline.set(now, COL_UTILISATION, f64::from(queue.busy()) / servers);
     }
@@ -248,7 +236,11 @@ pub fn run(
     let system_est = system_batches.estimate().expect("at least one customer");
     let simulated_s = end.as_secs_f64();
     let observed_rate = arrived as f64 / simulated_s;
-    let mean_in_system = in_system.mean_until(end);
+    let utilisation = timeline
+        .overall_time_average(COL_UTILISATION)
+        .unwrap_or(0.0);
+    let mean_queue = timeline.overall_time_average(COL_QUEUE).unwrap_or(0.0);
+    let mean_in_system = mean_queue + utilisation * servers;
     let q = |p| waits.quantile(p).unwrap_or(0.0);
     MmcOutcome {
         summary: MmcSummary {
@@ -259,7 +251,7 @@ pub fn run(
             mean_wait_s_ci95: interval(&wait_est),
             mean_system_s: system_est.mean,
             mean_system_s_ci95: interval(&system_est),
-            utilisation: busy.mean_until(end) / servers,
+            utilisation,
             wait_p50_s: q(0.5),
             wait_p95_s: q(0.95),
             wait_p99_s: q(0.99),

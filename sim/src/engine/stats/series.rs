@@ -206,6 +206,23 @@ impl TimeSeries {
         }
     }
 
+    /// The time-weighted mean of TimeAverage column `col` over the whole
+    /// series, from zero to the instant given to [`TimeSeries::finish`].
+    pub fn overall_time_average(&self, col: usize) -> Option<f64> {
+        if col >= self.width() || self.kinds[col] != Aggregation::TimeAverage {
+            return None;
+        }
+        let span_ns = self.end.as_nanos() as f64;
+        let area_ns: f64 = self
+            .cells
+            .iter()
+            .skip(col)
+            .step_by(self.width())
+            .map(|c| c.sum)
+            .sum();
+        (span_ns > 0.0).then(|| area_ns / span_ns)
+    }
+
     /// The start of row `row`, in seconds.
     pub fn row_start_s(&self, row: usize) -> f64 {
         (row as u64 * self.interval.as_nanos()) as f64 / 1e9
@@ -272,6 +289,8 @@ mod tests {
         assert_eq!(ts.value(0, 3), Some(1.0)); // 2 for 5 of 10 s
         assert_eq!(ts.value(1, 3), Some(1.0)); // 2 for 5 of 10 s
         assert_eq!(ts.value(2, 3), Some(0.0)); // last row is 5 s long
+        assert_eq!(ts.overall_time_average(3), Some(20.0 / 25.0));
+        assert_eq!(ts.overall_time_average(0), None);
         let mut csv = Vec::new();
         ts.write_csv(&mut csv).unwrap();
         let text = String::from_utf8(csv).unwrap();

@@ -148,6 +148,14 @@ impl TimeSeries {
         self.end = self.end.max(t);
         let mut from = since.as_nanos();
         let to = t.as_nanos();
+        // Fast path: the whole span lies in the hot row, which exists.
+        if from >= self.hot_start && to <= self.hot_end {
+            let width = self.width();
+            if let Some(cell) = self.cells.get_mut(self.hot_row * width + col) {
+                cell.sum += value * (to - from) as f64;
+                return;
+            }
+        }
         while from < to {
             let row = self.row_of(from);
             let row_end = self.hot_end.min(to);

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod montecarlo;
 pub mod report;
 pub mod runs;
 pub mod scenario;

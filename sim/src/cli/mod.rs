@@ -1,6 +1,7 @@
 //! The `cutover` command line: one module per subcommand.
 
 mod progress;
+mod report;
 mod run;
 mod validate;
 
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cutover",
     version,
-    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7"
+    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,6 +30,9 @@ enum Command {
     /// Run a scenario and write its results to an output directory.
     #[command(after_help = "Example:\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7")]
     Run(run::Args),
+    /// Write a self-contained HTML page (verdict, figures, charts) for a run directory.
+    #[command(after_help = "Example:\n  cutover report out/mmc   # writes out/mmc/report.html")]
+    Report(report::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -57,6 +61,7 @@ where
     let result = match cli.command {
         Command::Validate(args) => validate::execute(&args),
         Command::Run(args) => run::execute(&args),
+        Command::Report(args) => report::execute(&args),
     };
     match result {
         Ok(code) => code,

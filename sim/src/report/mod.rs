@@ -1,6 +1,7 @@
 //! Reports: the output directory (written atomically), summary JSON,
 //! timeline CSV and SVG plots.
 
+pub mod html;
 pub mod mmc;
 pub mod outdir;
 pub mod plot;

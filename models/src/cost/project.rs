@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::bill::{Adjustments, BillError, Estate, Kind, LineItem, Pricer, Window};
+use super::bill::{
+    Adjustments, BillError, Estate, Kind, LineItem, OneOff, OneOffUsage, Pricer, Window,
+};
 use super::book::PriceBook;
 use super::money::{Currency, Date, ExchangeRate, Money, Month};
 
@@ -31,6 +33,11 @@ pub struct Migration {
     /// Days a new site is paid for before its region starts to move
     /// (provisioning and burn-in).
     pub lead_days: u32,
+    /// Labour paid when each region starts to move, and its currency.
+    pub labour_per_region: Option<(Money, Currency)>,
+    /// Data copied out of the old estate when each region moves, priced as
+    /// usage of this (book, item) with the old estate's other usage.
+    pub data_moved_per_region: Option<(f64, String, String)>,
 }
 
 impl Migration {
@@ -62,6 +69,28 @@ impl Migration {
                 Some(i) => self.region_window(i, days_per_region).1,
                 None => end,
             });
+        }
+        for (i, region) in self.regions.iter().enumerate() {
+            let (from, _) = self.region_window(i, days_per_region);
+            let moves = self.start.plus_days(i as i64 * i64::from(days_per_region));
+            if let Some((amount, currency)) = self.labour_per_region {
+                new.one_offs.push(OneOff {
+                    name: "migration labour".to_string(),
+                    site: region.clone(),
+                    amount,
+                    currency,
+                    date: moves.max(from),
+                });
+            }
+            if let Some((quantity, book, sku)) = &self.data_moved_per_region {
+                old.one_off_usage.push(OneOffUsage {
+                    name: format!("data copied to {region}"),
+                    book: book.clone(),
+                    sku: sku.clone(),
+                    quantity: *quantity,
+                    date: moves,
+                });
+            }
         }
         for l in &mut new.lines {
             let from = match position(&l.site) {
@@ -699,6 +728,8 @@ mod tests {
             regions: vec!["ny1".into(), "la1".into()],
             days_per_region: 7,
             lead_days: 3,
+            labour_per_region: None,
+            data_moved_per_region: None,
         };
         let (from, until) = m.region_window(1, 7);
         assert_eq!(from.to_string(), "2027-01-08");

@@ -1,5 +1,6 @@
 //! The `cutover` command line: one module per subcommand.
 
+mod cost;
 mod progress;
 mod run;
 mod validate;
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cutover",
     version,
-    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7"
+    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover cost scenarios/cost-migration.toml --out out/migration"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,6 +30,11 @@ enum Command {
     /// Run a scenario and write its results to an output directory.
     #[command(after_help = "Example:\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7")]
     Run(run::Args),
+    /// Price an estate or a migration month by month: bill table, cost.csv, summary and plot.
+    #[command(
+        after_help = "Example:\n  cutover cost scenarios/cost-migration.toml --out out/migration"
+    )]
+    Cost(cost::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -57,6 +63,7 @@ where
     let result = match cli.command {
         Command::Validate(args) => validate::execute(&args),
         Command::Run(args) => run::execute(&args),
+        Command::Cost(args) => cost::execute(&args),
     };
     match result {
         Ok(code) => code,

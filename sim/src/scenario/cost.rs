@@ -463,6 +463,9 @@ struct RawMigration {
     regions: Vec<String>,
     per_region: String,
     lead: Option<String>,
+    labour_per_region: Option<String>,
+    data_per_region: Option<String>,
+    data_sku: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -897,6 +900,36 @@ impl CostScenario {
                 if m.from == m.to {
                     return Err(source.field_error("migration.to", "must differ from `from`"));
                 }
+                let old_book = raw
+                    .estate
+                    .iter()
+                    .find(|e| e.name == m.from)
+                    .map(|e| e.book.clone())
+                    .unwrap_or_default();
+                let data_moved_per_region = match (&m.data_per_region, &m.data_sku) {
+                    (None, None) => None,
+                    (Some(v), Some(sku)) => {
+                        let item = books.get(&old_book).and_then(|b| b.skus.get(sku)).ok_or_else(|| {
+                            source.field_error("migration.data_sku", format!("unknown item `{sku}` in price book `{old_book}` of estate `{}`", m.from))
+                        })?;
+                        if item.unit.is_time() {
+                            return Err(source.field_error("migration.data_sku", "allowed: a volume item (GB or TB), e.g. internet egress"));
+                        }
+                        let bytes = parse_bytes(v).map_err(|e| source.field_error("migration.data_per_region", e))?;
+                        Some((bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }, old_book.clone(), sku.clone()))
+                    }
+                    _ => {
+                        return Err(source.field_error(
+                            "migration",
+                            "give both `data_per_region` and `data_sku` (the item that prices the copy), or neither",
+                        ))
+                    }
+                };
+                let labour_per_region = m
+                    .labour_per_region
+                    .as_deref()
+                    .map(|t| any_money(&source, "migration.labour_per_region", t, false))
+                    .transpose()?;
                 if m.regions.is_empty() {
                     return Err(source.field_error(
                         "migration.regions",
@@ -917,6 +950,8 @@ impl CostScenario {
                         }
                         None => 0,
                     },
+                    labour_per_region,
+                    data_moved_per_region,
                 })
             }
         };

@@ -306,7 +306,7 @@ impl Pricer<'_> {
         let month_days = f64::from(month.days());
         let growth = self.growth(month);
         let prev_growth = if month > self.start {
-            self.growth(month.plus(0).prev())
+            self.growth(month.prev())
         } else {
             growth
         };
@@ -637,23 +637,6 @@ pub fn depreciation_schedule(base: Money, months: u32) -> Vec<Money> {
 /// Months from `a` to `b` (negative if `b` is earlier).
 pub fn months_between(a: Month, b: Month) -> i64 {
     (i64::from(b.year) * 12 + i64::from(b.month)) - (i64::from(a.year) * 12 + i64::from(a.month))
-}
-
-impl Month {
-    /// The month before.
-    pub fn prev(&self) -> Month {
-        if self.month == 1 {
-            Month {
-                year: self.year - 1,
-                month: 12,
-            }
-        } else {
-            Month {
-                year: self.year,
-                month: self.month - 1,
-            }
-        }
-    }
 }
 
 fn site_name(site: &str) -> String {

@@ -387,6 +387,21 @@ impl Month {
         }
     }
 
+    /// The month before.
+    pub fn prev(&self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
     /// Its first day.
     pub fn first_day(&self) -> Date {
         Date {
@@ -489,6 +504,7 @@ mod tests {
         assert!(Date::parse("Nov 1").is_err());
         let m = d.month_of();
         assert_eq!(m.plus(2).to_string(), "2027-01");
+        assert_eq!(m.plus(2).prev().to_string(), "2026-12");
         assert_eq!(m.hours(), 720.0);
         assert_eq!(m.plus(1).hours(), 744.0);
     }

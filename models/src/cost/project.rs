@@ -266,9 +266,13 @@ pub struct Headline {
     pub last_month_plan: Money,
     /// Savings in the last month, times 12.
     pub annual_savings_run_rate: Option<Money>,
-    /// The extra paid while both sides run: plan spend above the baseline
-    /// summed over the months where it is above.
-    pub dual_running_extra: Option<Money>,
+    /// Plan spend above the baseline, summed over the months where the
+    /// plan costs more than staying as is.
+    pub extra_over_baseline: Option<Money>,
+    /// Months in which both sides of a migration are billed.
+    pub dual_running_months: Option<u32>,
+    /// Spend on the new side in those months: the price of running both.
+    pub dual_running_new_side: Option<Money>,
 }
 
 /// A row of the tornado table.
@@ -312,6 +316,17 @@ pub struct Analysis {
     pub overruns: Vec<Overrun>,
     /// Stated lines against the prices.
     pub explained: Vec<Explained>,
+    /// Each estate's recurring spend in the first month, priced on its own
+    /// as it stands (no one-offs, no migration).
+    pub estates_at_start: Vec<(String, Money)>,
+    /// For a migration: `(old - new) x 12` at first-month usage and prices,
+    /// the saving a year once moved before any growth.
+    pub annual_saving_at_start: Option<Money>,
+}
+
+fn both_billed(s: &MonthSummary, m: &Migration) -> bool {
+    let billed = |name: &str| s.by_estate.get(name).is_some_and(|&v| v > Money::ZERO);
+    billed(&m.from) && billed(&m.to)
 }
 
 /// Net present value of monthly flows at an annual rate: flow `i` (0-based)
@@ -453,10 +468,49 @@ impl CostModel {
                 .as_ref()
                 .and_then(|s| s.last())
                 .map(|&s| Money::from_micros(s.micros() * 12)),
-            dual_running_extra: savings
+            extra_over_baseline: savings
                 .as_ref()
                 .map(|s| s.iter().filter(|&&x| x < Money::ZERO).map(|&x| -x).sum()),
+            dual_running_months: self
+                .migration
+                .as_ref()
+                .map(|m| p.months.iter().filter(|s| both_billed(s, m)).count() as u32),
+            dual_running_new_side: self.migration.as_ref().map(|m| {
+                p.months
+                    .iter()
+                    .filter(|s| both_billed(s, m))
+                    .map(|s| s.by_estate.get(&m.to).copied().unwrap_or(Money::ZERO))
+                    .sum()
+            }),
         }
+    }
+
+    /// Each estate priced on its own, as it stands, in the first month.
+    pub fn estates_at_start(&self) -> Result<Vec<(String, Money)>, BillError> {
+        let pricer = Pricer {
+            books: &self.books,
+            currency: self.currency,
+            fx: &self.fx,
+            adjust: &self.base,
+            start: self.start,
+        };
+        self.estates
+            .iter()
+            .map(|e| {
+                let steady = Estate {
+                    one_offs: Vec::new(),
+                    one_off_usage: Vec::new(),
+                    capex: Vec::new(),
+                    ..e.clone()
+                };
+                let total: Money = pricer
+                    .price_month(&steady, self.start)?
+                    .iter()
+                    .map(|l| l.amount)
+                    .sum();
+                Ok((e.name.clone(), total))
+            })
+            .collect()
     }
 
     /// The metric the tornado table and cases rank by: NPV of the savings
@@ -480,6 +534,13 @@ impl CostModel {
         let tornado = self.tornado()?;
         let overruns = self.budget_check(&projection);
         let explained = self.explain(&projection);
+        let estates_at_start = self.estates_at_start()?;
+        let annual_saving_at_start = self.migration.as_ref().and_then(|m| {
+            let get = |n: &str| estates_at_start.iter().find(|(k, _)| k == n).map(|x| x.1);
+            Some(Money::from_micros(
+                (get(&m.from)? - get(&m.to)?).micros() * 12,
+            ))
+        });
         Ok(Analysis {
             projection,
             headline,
@@ -492,6 +553,8 @@ impl CostModel {
             tornado,
             overruns,
             explained,
+            estates_at_start,
+            annual_saving_at_start,
         })
     }
 

@@ -121,6 +121,8 @@ struct AnalysisView<'a> {
     tornado: &'a [cutover_models::cost::project::TornadoRow],
     budget_overruns: &'a [cutover_models::cost::project::Overrun],
     stated_lines: &'a [cutover_models::cost::project::Explained],
+    estates_at_start: &'a [(String, Money)],
+    annual_saving_at_start: Option<Money>,
 }
 
 /// Writes `cost.csv`, `summary.json` and `cost.svg` into `out`.
@@ -173,6 +175,8 @@ pub fn write(
             tornado: &analysis.tornado,
             budget_overruns: &analysis.overruns,
             stated_lines: &analysis.explained,
+            estates_at_start: &analysis.estates_at_start,
+            annual_saving_at_start: analysis.annual_saving_at_start,
         },
         check: Check {
             plan_total: analysis.headline.plan_total,
@@ -368,11 +372,16 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
 
     let comparing = !p.baseline_lines.is_empty();
     let _ = writeln!(out, "\nMonth by month ({cur})");
+    let estate_names: Vec<String> = m.estates.iter().map(|e| e.name.clone()).collect();
     if comparing {
+        let mut head = format!("  {:<8} {:>13}", "month", "baseline");
+        for n in &estate_names {
+            let _ = write!(head, " {:>13}", format!("plan: {n}"));
+        }
         let _ = writeln!(
             out,
-            "  {:<8} {:>13} {:>13} {:>13} {:>14} {:>11} {:>11}",
-            "month", "baseline", "plan", "savings", "cum. savings", "one-off", "capex"
+            "{head} {:>13} {:>13} {:>14} {:>11}",
+            "plan", "savings", "cum. savings", "one-off"
         );
     } else {
         let _ = writeln!(
@@ -383,16 +392,22 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     }
     for s in &p.months {
         if comparing {
+            let mut row = format!(
+                "  {:<8} {:>13}",
+                s.month.to_string(),
+                s.baseline.unwrap_or_default().to_string()
+            );
+            for n in &estate_names {
+                let v = s.by_estate.get(n).copied().unwrap_or_default();
+                let _ = write!(row, " {:>13}", v.to_string());
+            }
             let _ = writeln!(
                 out,
-                "  {:<8} {:>13} {:>13} {:>13} {:>14} {:>11} {:>11}",
-                s.month.to_string(),
-                s.baseline.unwrap_or_default().to_string(),
+                "{row} {:>13} {:>13} {:>14} {:>11}",
                 s.plan.to_string(),
                 s.savings.unwrap_or_default().to_string(),
                 s.cumulative_savings.unwrap_or_default().to_string(),
-                s.one_off.to_string(),
-                s.capex.to_string()
+                s.one_off.to_string()
             );
         } else {
             let _ = writeln!(
@@ -409,6 +424,20 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     }
 
     let _ = writeln!(out, "\nTotals");
+    for (name, monthly) in &analysis.estates_at_start {
+        let _ = writeln!(
+            out,
+            "  {name} as it stands, {}: {monthly} {cur}/month",
+            m.start
+        );
+    }
+    if let Some(a) = analysis.annual_saving_at_start {
+        let _ = writeln!(
+            out,
+            "  saving once moved, at {} usage and prices: {a} {cur}/year",
+            m.start
+        );
+    }
     let _ = writeln!(
         out,
         "  spend over {} months: {} {cur} (NPV {} {cur})",
@@ -417,10 +446,16 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     if let (Some(b), Some(s), Some(npv)) = (h.baseline_total, h.savings_total, h.savings_npv) {
         let _ = writeln!(out, "  baseline over {} months: {} {cur}", m.months, b);
         let _ = writeln!(out, "  savings: {s} {cur}; NPV of savings {npv} {cur}");
-        if let Some(d) = h.dual_running_extra {
+        if let (Some(n), Some(d)) = (h.dual_running_months, h.dual_running_new_side) {
             let _ = writeln!(
                 out,
-                "  paid above the baseline while both sides run: {d} {cur}"
+                "  dual running: both sides billed in {n} months; the new side's spend in them: {d} {cur}"
+            );
+        }
+        if let Some(d) = h.extra_over_baseline {
+            let _ = writeln!(
+                out,
+                "  paid above staying as is, in the months the plan costs more: {d} {cur}"
             );
         }
         match h.break_even {

@@ -574,7 +574,7 @@ impl CostScenario {
             let file = dir.join(p);
             let book = match load_price_book(&file) {
                 Ok(b) => b,
-                Err(InputError::Read { source: err, .. }) => {
+                Err(InputError::Read { reason: err, .. }) => {
                     return Err(source.field_error(
                         &format!("cost.pricebooks[{i}]"),
                         format!("cannot read price book {}: {err}", file.display()),

@@ -134,7 +134,9 @@ pub struct Sku {
 /// (all items when empty) are multiplied by `1 + percent / 100`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PriceChange {
-    /// First day the new prices apply (to bills of the month it falls in and later).
+    /// First day the new prices apply. A month is billed at the prices in
+    /// force on its first day, so a change dated mid-month shows from the
+    /// next month's bill.
     pub from: Date,
     /// The change in parts per million of the old price (+3 % -> 30_000).
     pub change_ppm: i64,

@@ -173,7 +173,6 @@ pub fn price_book_from_source(source: &Source) -> Result<PriceBook, InputError> 
             }
             (Some("hourly"), Unit::Hour) => Granularity::Hourly,
             (Some("monthly"), Unit::Month) => Granularity::Monthly,
-            (Some("per-second" | "hourly"), Unit::Month) => Granularity::Hourly,
             (Some(other), _) => {
                 return Err(source.field_error(
                     &f("billing"),
@@ -509,6 +508,23 @@ pub const DEFAULT_STATED_TOLERANCE: f64 = 0.25;
 pub const DEFAULT_SENSITIVITY: f64 = 0.20;
 /// Longest horizon accepted: 10 years.
 pub const MAX_MONTHS: i64 = 120;
+/// Most instances one usage line may hold (a sanity bound, not a provider limit).
+pub const MAX_COUNT: f64 = 1e6;
+/// Most data one usage line may move in a month: 1 EB.
+pub const MAX_VOLUME_BYTES: f64 = 1e18;
+
+/// `1 + p` for a change `p` written as a percentage, above -100 % and at
+/// most +1000 %.
+fn share(source: &Source, field: String, text: &str) -> Result<f64, InputError> {
+    let p = percent(source, &field, text)?;
+    if p <= -1.0 || p > 10.0 {
+        return Err(source.field_error(
+            &field,
+            format!("`{text}`; allowed: above -100% and at most +1000%"),
+        ));
+    }
+    Ok(1.0 + p)
+}
 
 fn days_of(source: &Source, field: &str, text: &str) -> Result<u32, InputError> {
     let d = parse_duration(text).map_err(|m| source.field_error(field, m))?;
@@ -646,10 +662,12 @@ impl CostScenario {
                 })?;
                 let quantity = if item.unit.is_time() {
                     match (l.count, &l.volume) {
-                        (Some(c), None) if c >= 0.0 && c.is_finite() => c,
+                        (Some(c), None) if (0.0..=MAX_COUNT).contains(&c) => c,
                         (Some(c), None) => {
-                            return Err(source
-                                .field_error(&lf("count"), format!("{c}; allowed: zero or more")))
+                            return Err(source.field_error(
+                                &lf("count"),
+                                format!("{c}; allowed: 0 to {MAX_COUNT}"),
+                            ))
                         }
                         _ => {
                             return Err(source.field_error(
@@ -666,6 +684,9 @@ impl CostScenario {
                     match (&l.volume, l.count) {
                         (Some(v), None) => {
                             let bytes = parse_bytes(v).map_err(|m| source.field_error(&lf("volume"), m))?;
+                            if bytes > MAX_VOLUME_BYTES {
+                                return Err(source.field_error(&lf("volume"), format!("`{v}`; allowed: at most 1 EB a month")));
+                            }
                             bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }
                         }
                         _ => {
@@ -916,6 +937,9 @@ impl CostScenario {
                             return Err(source.field_error("migration.data_sku", "allowed: a volume item (GB or TB), e.g. internet egress"));
                         }
                         let bytes = parse_bytes(v).map_err(|e| source.field_error("migration.data_per_region", e))?;
+                        if bytes > MAX_VOLUME_BYTES {
+                            return Err(source.field_error("migration.data_per_region", format!("`{v}`; allowed: at most 1 EB")));
+                        }
                         Some((bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }, old_book.clone(), sku.clone()))
                     }
                     _ => {
@@ -943,11 +967,7 @@ impl CostScenario {
                     regions: m.regions.clone(),
                     days_per_region: days_of(&source, "migration.per_region", &m.per_region)?,
                     lead_days: match &m.lead {
-                        Some(l) => {
-                            let d = parse_duration(l)
-                                .map_err(|e| source.field_error("migration.lead", e))?;
-                            (d.as_nanos() / 86_400_000_000_000) as u32
-                        }
+                        Some(l) => days_of(&source, "migration.lead", l)?,
                         None => 0,
                     },
                     labour_per_region,
@@ -988,7 +1008,7 @@ impl CostScenario {
         };
 
         let growth = match &raw.cost.growth_per_year {
-            Some(g) => percent(&source, "cost.growth_per_year", g)?,
+            Some(g) => share(&source, "cost.growth_per_year".to_string(), g)? - 1.0,
             None => 0.0,
         };
         let base = Adjustments {
@@ -1000,13 +1020,13 @@ impl CostScenario {
             let f = |n: &str| format!("case[{i}].{n}");
             let mut a = base.clone();
             if let Some(g) = &c.growth_per_year {
-                a.growth_per_year = percent(&source, &f("growth_per_year"), g)?;
+                a.growth_per_year = share(&source, f("growth_per_year"), g)? - 1.0;
             }
             if let Some(v) = &c.volume {
-                a.volume_factor = 1.0 + percent(&source, &f("volume"), v)?;
+                a.volume_factor = share(&source, f("volume"), v)?;
             }
             if let Some(v) = &c.fx {
-                a.fx_factor = 1.0 + percent(&source, &f("fx"), v)?;
+                a.fx_factor = share(&source, f("fx"), v)?;
             }
             for (k, v) in &c.estate_prices {
                 if !has_estate(k) {
@@ -1015,10 +1035,8 @@ impl CostScenario {
                         format!("no estate `{k}`; allowed: {estate_names}"),
                     ));
                 }
-                a.estate_price_factor.insert(
-                    k.clone(),
-                    1.0 + percent(&source, &format!("case[{i}].estate_prices.{k}"), v)?,
-                );
+                let factor = share(&source, format!("case[{i}].estate_prices.{k}"), v)?;
+                a.estate_price_factor.insert(k.clone(), factor);
             }
             let days_per_region = c
                 .per_region

@@ -343,3 +343,126 @@ fn a_missing_price_book_and_a_missing_rate_are_reported() {
     let err = err_of(&eur, SCENARIO);
     assert!(err.contains("no [[fx]] rate converts EUR to USD"), "{err}");
 }
+
+const FULL_BOOK: &str = r#"[book]
+name = "full"
+provider = "Full"
+currency = "USD"
+taken_on = "2026-11-01"
+source = "test"
+
+[[sku]]
+id = "vm"
+line = "compute"
+unit = "hour"
+billing = "hourly"
+on_demand = "0.10 USD"
+reserved_1y = "0.06 USD"
+spot = "0.03 USD"
+server = true
+source = "test"
+taken_on = "2026-11-01"
+
+[[sku]]
+id = "rent"
+line = "rent"
+unit = "month"
+billing = "monthly"
+on_demand = "100 USD"
+setup_fee = "50 USD"
+source = "test"
+taken_on = "2026-11-01"
+
+[[sku]]
+id = "egress"
+line = "egress"
+unit = "GB"
+tier = [{ up_to = 1000, price = "0.05 USD" }, { price = "0.02 USD" }]
+source = "test"
+taken_on = "2026-11-01"
+
+[[change]]
+from = "2027-02-01"
+change = "+10%"
+skus = ["rent"]
+source = "test"
+"#;
+
+const FULL_SCENARIO: &str = r#"[scenario]
+name = "full"
+
+[cost]
+currency = "USD"
+start = "2027-01-01"
+months = 2
+pricebooks = ["book.toml"]
+discount_rate = "0%"
+
+[[estate]]
+name = "e"
+book = "full"
+
+[[estate.line]]
+sku = "vm"
+sites = ["ny1"]
+count = 2
+commitment = "reserved-1y"
+reserved_until = "2027-01-11"
+
+[[estate.line]]
+sku = "vm"
+sites = ["ny1"]
+count = 1
+commitment = "spot"
+
+[[estate.line]]
+sku = "rent"
+count = 1
+
+[[estate.line]]
+sku = "egress"
+volume = "1.5TB"
+
+[[estate.staff]]
+line = "ops staff"
+servers_per_engineer = 2
+loaded_cost = "1000 USD"
+source = "test"
+
+[[estate.capex]]
+name = "switches"
+amount = "1200 USD"
+purchased = "2027-01-10"
+depreciation_months = 12
+
+[[estate.one_off]]
+name = "audit"
+amount = "500 USD"
+date = "2027-02-15"
+"#;
+
+#[test]
+fn every_kind_of_input_prices_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), FULL_BOOK).unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, FULL_SCENARIO).unwrap();
+    let out = dir.path().join("out");
+    let stdout = ok(&cost(&file, Some(&out)));
+    // January: reserved 2 x 240 h x 0.06 = 28.80, then on demand 2 x 504 h
+    // x 0.10 = 100.80; spot 744 h x 0.03 = 22.32; rent 100; egress 1,000 GB
+    // x 0.05 + 500 GB x 0.02 = 60; staff ceil(3 servers / 2) x 1,000 =
+    // 2,000; switches bought 1,200. Total 3,511.92.
+    // February: 2 x 672 h x 0.10 = 134.40; spot 672 x 0.03 = 20.16; rent
+    // +10 % = 110; egress 60; staff 2,000; audit 500. Total 2,824.56.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(money(&summary["by_month"][0]["plan"]), 351_192, "{stdout}");
+    assert_eq!(money(&summary["by_month"][1]["plan"]), 282_456, "{stdout}");
+    assert_eq!(money(&summary["headline"]["plan_total"]), 633_648);
+    // Depreciation 1,200 / 12 = 100 a month, beside the cash.
+    assert_eq!(money(&summary["by_month"][0]["depreciation"]), 10_000);
+    assert_eq!(money(&summary["by_month"][0]["capex"]), 120_000);
+    // At a zero discount rate the NPV is the plain sum.
+    assert_eq!(money(&summary["headline"]["plan_npv"]), 633_648);
+}

@@ -320,6 +320,10 @@ impl Pricer<'_> {
         for line in &estate.lines {
             let book = self.book(&line.book)?;
             let item = book.sku(&line.sku)?;
+            // A line split at its reservation's end counts its servers once
+            // a month, and a monthly rent is charged once a month.
+            let mut counted = false;
+            let mut rent_charged = false;
             for seg in segments(line) {
                 let days = seg.window.overlap_days(m0, m1);
                 if days == 0 {
@@ -345,7 +349,13 @@ impl Pricer<'_> {
                 } else {
                     line.quantity
                 };
-                if item.is_server && !seg.stranded {
+                if item.granularity == Granularity::Monthly {
+                    if rent_charged {
+                        continue;
+                    }
+                    rent_charged = true;
+                }
+                if item.is_server && !seg.stranded && !counted {
                     servers += count;
                 }
                 let active_s = days as f64 * 86_400.0;
@@ -358,13 +368,16 @@ impl Pricer<'_> {
                     (_, Granularity::Hourly) => (active_s / 3600.0).ceil(),
                     (_, Granularity::Monthly) => month.hours(),
                 };
-                let inc_fraction = if item.granularity == Granularity::Monthly {
-                    1.0
-                } else {
-                    days as f64 / month_days
-                };
-                *included.entry(line.book.clone()).or_default() +=
-                    count * item.included_traffic_gb as f64 * inc_fraction;
+                if !seg.stranded {
+                    let inc_fraction = if item.granularity == Granularity::Monthly {
+                        1.0
+                    } else {
+                        days as f64 / month_days
+                    };
+                    *included.entry(line.book.clone()).or_default() +=
+                        count * item.included_traffic_gb as f64 * inc_fraction;
+                    counted = true;
+                }
                 let tiers = book.price_on(&line.sku, seg.commitment, m0)?;
                 let Some(band) = tiers.first() else { continue };
                 let (price, fx_note) = self.convert(band.price, book.currency)?;
@@ -984,6 +997,29 @@ mod tests {
         let staff = lines.iter().find(|l| l.line == "ops staff").unwrap();
         assert_eq!(staff.quantity, 3.0, "45 servers at 20 per engineer -> 3");
         assert_eq!(staff.amount, usd("30000"));
+    }
+
+    #[test]
+    fn a_line_split_at_its_reservation_end_counts_its_servers_once() {
+        let a = Adjustments::default();
+        let mut l = line("cloud", "m5.xlarge", 3.0, Commitment::Reserved1y);
+        l.commitment_ends = Some(day("2026-12-11"));
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l],
+            staff: vec![Staff {
+                line: "ops staff".into(),
+                servers_per_engineer: 1,
+                minimum: 0,
+                loaded_cost_per_month: usd("1"),
+                currency: Currency::USD,
+                source: "test".into(),
+            }],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        let staff = lines.iter().find(|l| l.line == "ops staff").unwrap();
+        assert_eq!(staff.quantity, 3.0);
     }
 
     #[test]

@@ -72,6 +72,11 @@ fn run(name: &str, dir: &Path) -> Run {
     assert!(std::fs::read_to_string(out.join("cost.svg"))
         .unwrap()
         .starts_with("<svg"));
+    assert_eq!(
+        out.join("savings.svg").exists(),
+        name.contains("migration"),
+        "savings.svg is written for a comparison only"
+    );
     Run {
         stdout,
         summary,
@@ -228,7 +233,7 @@ fn the_same_scenario_gives_the_same_bytes() {
     let b = dir.path().join("b");
     ok(&cost(&scenario("cost-migration.toml"), Some(&a)));
     ok(&cost(&scenario("cost-migration.toml"), Some(&b)));
-    for f in ["cost.csv", "summary.json", "cost.svg"] {
+    for f in ["cost.csv", "summary.json", "cost.svg", "savings.svg"] {
         assert_eq!(
             std::fs::read(a.join(f)).unwrap(),
             std::fs::read(b.join(f)).unwrap(),

@@ -13,8 +13,9 @@ use crate::scenario::cost::CostScenario;
 pub struct Args {
     /// The cost scenario file (TOML).
     file: PathBuf,
-    /// Directory for cost.csv, summary.json and cost.svg; must not exist or
-    /// be empty (see --force). Without it, only the table is printed.
+    /// Directory for cost.csv, summary.json, cost.svg (and savings.svg for a
+    /// migration); must not exist or be empty (see --force). Without it,
+    /// only the table is printed.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists.

@@ -1,6 +1,7 @@
 //! The cost report: a table for finance on stdout, and `cost.csv` (every
-//! bill line), `summary.json` and `cost.svg` (monthly spend and cumulative
-//! savings) in an output directory.
+//! bill line), `summary.json`, `cost.svg` (monthly spend, plan against
+//! staying as is) and, for a migration, `savings.svg` (cumulative savings)
+//! in an output directory.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -125,7 +126,8 @@ struct AnalysisView<'a> {
     annual_saving_at_start: Option<Money>,
 }
 
-/// Writes `cost.csv`, `summary.json` and `cost.svg` into `out`.
+/// Writes `cost.csv`, `summary.json`, `cost.svg` and, when comparing,
+/// `savings.svg` into `out`.
 pub fn write(
     out: &OutputDir,
     scenario: &CostScenario,
@@ -191,37 +193,30 @@ pub fn write(
 
     let months = &analysis.projection.months;
     let x = |i: usize| i as f64 + 1.0;
+    let x_label = format!("month (1 = {})", m.start);
+    let y_label = m.currency.to_string();
     let mut lines = vec![Line {
-        label: "plan: monthly spend",
+        label: "plan",
         points: months
             .iter()
             .enumerate()
             .map(|(i, s)| (x(i), s.plan.as_f64()))
             .collect(),
     }];
-    if months.iter().all(|s| s.baseline.is_some()) {
+    let comparing = months.iter().all(|s| s.baseline.is_some());
+    if comparing {
         lines.push(Line {
-            label: "baseline: monthly spend",
+            label: "baseline (staying as is)",
             points: months
                 .iter()
                 .enumerate()
                 .filter_map(|(i, s)| Some((x(i), s.baseline?.as_f64())))
                 .collect(),
         });
-        lines.push(Line {
-            label: "cumulative savings",
-            points: months
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| Some((x(i), s.cumulative_savings?.as_f64())))
-                .collect(),
-        });
     }
-    let x_label = format!("month (1 = {})", m.start);
-    let y_label = m.currency.to_string();
     let svg = render_svg(
         &Chart {
-            title: "Monthly spend and cumulative savings",
+            title: "Monthly spend",
             x_label: &x_label,
             y_label: &y_label,
             lines,
@@ -231,6 +226,27 @@ pub fn write(
     )
     .map_err(encode("cost.svg"))?;
     out.write("cost.svg", svg.as_bytes())?;
+    if comparing {
+        let svg = render_svg(
+            &Chart {
+                title: "Cumulative savings (baseline minus plan)",
+                x_label: &x_label,
+                y_label: &y_label,
+                lines: vec![Line {
+                    label: "cumulative savings",
+                    points: months
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, s)| Some((x(i), s.cumulative_savings?.as_f64())))
+                        .collect(),
+                }],
+            },
+            900,
+            480,
+        )
+        .map_err(encode("savings.svg"))?;
+        out.write("savings.svg", svg.as_bytes())?;
+    }
     Ok(())
 }
 

@@ -56,7 +56,10 @@ pub struct UsageLine {
     pub commitment_ends: Option<Date>,
     /// When it runs.
     pub window: Window,
-    /// Whether the quantity follows the growth curve.
+    /// Whether the quantity follows the growth curve. A grown instance
+    /// count is rounded to the nearest whole instance: the counts written
+    /// already carry the estate's headroom, so a fraction of growth does not
+    /// buy a whole server at once.
     pub grows: bool,
 }
 
@@ -345,7 +348,7 @@ impl Pricer<'_> {
                     continue;
                 }
                 let count = if line.grows {
-                    (line.quantity * growth - 1e-9).ceil()
+                    (line.quantity * growth).round()
                 } else {
                     line.quantity
                 };
@@ -409,7 +412,7 @@ impl Pricer<'_> {
                     let before = if started_here {
                         0.0
                     } else if line.grows && month > self.start {
-                        (line.quantity * prev_growth - 1e-9).ceil()
+                        (line.quantity * prev_growth).round()
                     } else {
                         count
                     };
@@ -997,6 +1000,42 @@ mod tests {
         let staff = lines.iter().find(|l| l.line == "ops staff").unwrap();
         assert_eq!(staff.quantity, 3.0, "45 servers at 20 per engineer -> 3");
         assert_eq!(staff.amount, usd("30000"));
+    }
+
+    #[test]
+    fn grown_counts_are_whole_instances_and_new_rented_servers_pay_setup() {
+        // 10 servers growing 10 %/year: 10.08 in month 1 -> 10; 10.49 in
+        // month 6 -> 10; 10.57 in month 7 -> 11, with one setup fee then.
+        let a = Adjustments {
+            growth_per_year: 0.10,
+            ..Adjustments::default()
+        };
+        let mut l = line("metal", "ax", 10.0, Commitment::OnDemand);
+        l.grows = true;
+        let e = Estate {
+            name: "metal".into(),
+            lines: vec![l],
+            ..Default::default()
+        };
+        let rent = |m: &str| {
+            price(&e, m, &a)
+                .iter()
+                .find(|l| l.line == "server rent")
+                .unwrap()
+                .quantity
+        };
+        let setups = |m: &str| {
+            price(&e, m, &a)
+                .iter()
+                .filter(|l| l.line == "setup fees")
+                .count()
+        };
+        assert_eq!(rent("2027-01"), 10.0);
+        assert_eq!(rent("2027-06"), 10.0);
+        assert_eq!(rent("2027-07"), 11.0);
+        assert_eq!(setups("2027-06"), 0);
+        assert_eq!(setups("2027-07"), 1);
+        assert_eq!(setups("2027-08"), 0);
     }
 
     #[test]

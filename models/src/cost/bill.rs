@@ -429,7 +429,7 @@ impl Pricer<'_> {
                             sku: item.id.clone(),
                             kind: Kind::OneOff,
                             quantity: new_units,
-                            unit: "server".to_string(),
+                            unit: "each".to_string(),
                             unit_price: fee,
                             amount: fee.times(new_units).round_to_cents(),
                             note: fx_note,

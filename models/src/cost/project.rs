@@ -17,7 +17,8 @@ use super::money::{Currency, Date, ExchangeRate, Money, Month};
 /// `start + i x days_per_region`, and its old site stops at
 /// `start + (i + 1) x days_per_region`; both are paid in between.
 /// Account-wide old lines (empty site) stop with the last region;
-/// account-wide new lines start `lead_days` before `start`.
+/// account-wide new lines start `lead_days` before `start`. The migration
+/// sets these days: a new line's start and stop, an old line's stop.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Migration {
     /// Name of the estate migrated from.
@@ -99,7 +100,7 @@ impl Migration {
             };
             l.window = Window {
                 from: Some(from),
-                until: l.window.until,
+                until: None,
             };
         }
         (old, new)

@@ -402,6 +402,8 @@ struct RawLine {
     commitment: Option<String>,
     reserved_until: Option<String>,
     grows: Option<bool>,
+    starts: Option<String>,
+    stops: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -731,6 +733,24 @@ impl CostScenario {
                     }
                     None => None,
                 };
+                let starts = l
+                    .starts
+                    .as_deref()
+                    .map(|t| date(&source, &lf("starts"), t))
+                    .transpose()?;
+                let stops = l
+                    .stops
+                    .as_deref()
+                    .map(|t| date(&source, &lf("stops"), t))
+                    .transpose()?;
+                if let (Some(a), Some(b)) = (starts, stops) {
+                    if b <= a {
+                        return Err(source.field_error(
+                            &lf("stops"),
+                            format!("{b} is not after `starts` ({a}); allowed: a later day"),
+                        ));
+                    }
+                }
                 let sites = if l.sites.is_empty() {
                     vec![String::new()]
                 } else {
@@ -744,7 +764,10 @@ impl CostScenario {
                         quantity,
                         commitment,
                         commitment_ends,
-                        window: Window::default(),
+                        window: Window {
+                            from: starts,
+                            until: stops,
+                        },
                         grows: l.grows.unwrap_or(true),
                     });
                 }

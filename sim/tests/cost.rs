@@ -176,6 +176,16 @@ fn the_migration_reports_dual_running_break_even_npv_and_overruns() {
     let dir = tempfile::tempdir().unwrap();
     let r = run("cost-migration.toml", dir.path());
     let h = &r.summary["headline"];
+    for b in r.summary["pricebooks"].as_array().unwrap() {
+        let name = b["name"].as_str().unwrap();
+        assert!(
+            b["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("{name}.toml")),
+            "{b}"
+        );
+    }
     let saving = money(&r.summary["annual_saving_at_start"]);
     assert!(
         (85_000_000..=95_000_000).contains(&saving),
@@ -352,6 +362,25 @@ fn a_missing_price_book_and_a_missing_rate_are_reported() {
     let eur = BOOK.replace("USD", "EUR");
     let err = err_of(&eur, SCENARIO);
     assert!(err.contains("no [[fx]] rate converts EUR to USD"), "{err}");
+    // With two books, the one without a rate is the one named.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), BOOK).unwrap();
+    std::fs::write(
+        dir.path().join("eur.toml"),
+        eur.replace("name = \"tiny\"", "name = \"euro\""),
+    )
+    .unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(
+        &file,
+        SCENARIO.replace("[\"book.toml\"]", "[\"book.toml\", \"eur.toml\"]"),
+    )
+    .unwrap();
+    let err = String::from_utf8(cost(&file, None).stderr).unwrap();
+    assert!(
+        err.contains("cost.pricebooks[1]") && err.contains("price book `euro` is in EUR"),
+        "{err}"
+    );
 }
 
 const FULL_BOOK: &str = r#"[book]

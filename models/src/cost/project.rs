@@ -300,6 +300,15 @@ pub struct CaseResult {
     pub headline: Headline,
 }
 
+/// An estate's recurring spend in the first month, priced on its own.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EstateAtStart {
+    /// The estate.
+    pub estate: String,
+    /// Its spend in the first month.
+    pub monthly: Money,
+}
+
 /// Everything a cost report shows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Analysis {
@@ -319,7 +328,7 @@ pub struct Analysis {
     pub explained: Vec<Explained>,
     /// Each estate's recurring spend in the first month, priced on its own
     /// as it stands (no one-offs, no migration).
-    pub estates_at_start: Vec<(String, Money)>,
+    pub estates_at_start: Vec<EstateAtStart>,
     /// For a migration: `(old - new) x 12` at first-month usage and prices,
     /// the saving a year once moved before any growth.
     pub annual_saving_at_start: Option<Money>,
@@ -487,7 +496,7 @@ impl CostModel {
     }
 
     /// Each estate priced on its own, as it stands, in the first month.
-    pub fn estates_at_start(&self) -> Result<Vec<(String, Money)>, BillError> {
+    pub fn estates_at_start(&self) -> Result<Vec<EstateAtStart>, BillError> {
         let pricer = Pricer {
             books: &self.books,
             currency: self.currency,
@@ -509,7 +518,10 @@ impl CostModel {
                     .iter()
                     .map(|l| l.amount)
                     .sum();
-                Ok((e.name.clone(), total))
+                Ok(EstateAtStart {
+                    estate: e.name.clone(),
+                    monthly: total,
+                })
             })
             .collect()
     }
@@ -537,7 +549,12 @@ impl CostModel {
         let explained = self.explain(&projection);
         let estates_at_start = self.estates_at_start()?;
         let annual_saving_at_start = self.migration.as_ref().and_then(|m| {
-            let get = |n: &str| estates_at_start.iter().find(|(k, _)| k == n).map(|x| x.1);
+            let get = |n: &str| {
+                estates_at_start
+                    .iter()
+                    .find(|e| e.estate == n)
+                    .map(|e| e.monthly)
+            };
             Some(Money::from_micros(
                 (get(&m.from)? - get(&m.to)?).micros() * 12,
             ))

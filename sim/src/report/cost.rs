@@ -122,7 +122,7 @@ struct AnalysisView<'a> {
     tornado: &'a [cutover_models::cost::project::TornadoRow],
     budget_overruns: &'a [cutover_models::cost::project::Overrun],
     stated_lines: &'a [cutover_models::cost::project::Explained],
-    estates_at_start: &'a [(String, Money)],
+    estates_at_start: &'a [cutover_models::cost::project::EstateAtStart],
     annual_saving_at_start: Option<Money>,
 }
 
@@ -162,9 +162,8 @@ pub fn write(
                 file: scenario
                     .pricebook_files
                     .iter()
-                    .zip(m.books.keys())
-                    .find(|(_, n)| **n == b.name)
-                    .map(|(f, _)| f.display().to_string())
+                    .find(|(n, _)| *n == b.name)
+                    .map(|(_, f)| f.display().to_string())
                     .unwrap_or_default(),
             })
             .collect(),
@@ -440,11 +439,11 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     }
 
     let _ = writeln!(out, "\nTotals");
-    for (name, monthly) in &analysis.estates_at_start {
+    for e in &analysis.estates_at_start {
         let _ = writeln!(
             out,
-            "  {name} as it stands, {}: {monthly} {cur}/month",
-            m.start
+            "  {} as it stands, {}: {} {cur}/month",
+            e.estate, m.start, e.monthly
         );
     }
     if let Some(a) = analysis.annual_saving_at_start {

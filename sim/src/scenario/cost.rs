@@ -497,8 +497,9 @@ pub struct CostScenario {
     pub name: String,
     /// What it shows.
     pub description: Option<String>,
-    /// The price book files read, as written in the scenario.
-    pub pricebook_files: Vec<PathBuf>,
+    /// The price books read: each one's name and its file as written in
+    /// the scenario.
+    pub pricebook_files: Vec<(String, PathBuf)>,
     /// The model to project.
     pub model: CostModel,
 }
@@ -606,7 +607,7 @@ impl CostScenario {
                     format!("two price books are named `{}`", book.name),
                 ));
             }
-            pricebook_files.push(PathBuf::from(p));
+            pricebook_files.push((book.name.clone(), PathBuf::from(p)));
             books.insert(book.name.clone(), book);
         }
         let book_names = books.keys().cloned().collect::<Vec<_>>().join(", ");
@@ -890,11 +891,8 @@ impl CostScenario {
         // Every currency used must convert into the report currency.
         let convertible =
             |c: Currency| c == currency || fx.iter().any(|r| r.from == c && r.to == currency);
-        for (i, p) in raw.cost.pricebooks.iter().enumerate() {
-            let b = books.values().find(|b| {
-                pricebook_files.get(i).is_some_and(|f| f == Path::new(p))
-                    && !convertible(b.currency)
-            });
+        for (i, (name, _)) in pricebook_files.iter().enumerate() {
+            let b = books.get(name).filter(|b| !convertible(b.currency));
             if let Some(b) = b {
                 return Err(source.field_error(
                     &format!("cost.pricebooks[{i}]"),

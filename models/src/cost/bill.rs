@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::book::{split_tiers, Commitment, Granularity, PriceBook, PriceError, Unit};
 use super::money::{Currency, Date, ExchangeRate, Money, Month};
+use crate::time::SimDuration;
 
 /// Days a line runs: from `from` (inclusive) to `until` (exclusive); `None`
 /// is open (running before the horizon, or never stopped).
@@ -361,16 +362,8 @@ impl Pricer<'_> {
                 if item.is_server && !seg.stranded && !counted {
                     servers += count;
                 }
-                let active_s = days as f64 * 86_400.0;
-                let per_instance = match (item.unit, item.granularity) {
-                    (Unit::Month, Granularity::Monthly) => 1.0,
-                    (Unit::Month, _) => days as f64 / month_days,
-                    (_, Granularity::PerSecond { minimum_s }) => {
-                        active_s.max(f64::from(minimum_s)) / 3600.0
-                    }
-                    (_, Granularity::Hourly) => (active_s / 3600.0).ceil(),
-                    (_, Granularity::Monthly) => month.hours(),
-                };
+                let run = SimDuration::from_secs(days as u64 * 86_400);
+                let per_instance = billable_units(item.unit, item.granularity, &[run], month);
                 if !seg.stranded {
                     let inc_fraction = if item.granularity == Granularity::Monthly {
                         1.0
@@ -617,6 +610,40 @@ impl Pricer<'_> {
             total += monthly_depreciation(c, month, self)?;
         }
         Ok(total)
+    }
+}
+
+/// Billable units (hours, or months for a monthly rent) of one instance
+/// that ran the given stretches within `month`, under the item's billing
+/// granularity: per second with a minimum charge per stretch, every started
+/// hour in full, or the whole month's rent if it ran at all. This is how a
+/// run's node lifetimes become a bill: a node up for 90 s costs 90 s on
+/// per-second billing and a full hour on hourly billing.
+pub fn billable_units(
+    unit: Unit,
+    granularity: Granularity,
+    runs: &[SimDuration],
+    month: Month,
+) -> f64 {
+    let ran = runs.iter().any(|r| *r > SimDuration::ZERO);
+    match (unit, granularity) {
+        (Unit::Month, Granularity::Monthly) => f64::from(u8::from(ran)),
+        (Unit::Month, _) => {
+            runs.iter().map(|r| r.as_secs_f64()).sum::<f64>() / (month.hours() * 3600.0)
+        }
+        (_, Granularity::PerSecond { minimum_s }) => runs
+            .iter()
+            .filter(|r| **r > SimDuration::ZERO)
+            .map(|r| r.as_secs_f64().ceil().max(f64::from(minimum_s)) / 3600.0)
+            .sum(),
+        (_, Granularity::Hourly) => runs.iter().map(|r| (r.as_secs_f64() / 3600.0).ceil()).sum(),
+        (_, Granularity::Monthly) => {
+            if ran {
+                month.hours()
+            } else {
+                0.0
+            }
+        }
     }
 }
 
@@ -868,6 +895,39 @@ mod tests {
 
     fn total(lines: &[LineItem]) -> Money {
         lines.iter().map(|l| l.amount).sum()
+    }
+
+    #[test]
+    fn billing_granularity_prices_short_runs_differently() {
+        let m = day("2026-11-01").month_of();
+        let s = SimDuration::from_secs;
+        let runs = [s(90), s(30), s(3_700)];
+        // Per second with a 60 s minimum: 90 + 60 + 3,700 = 3,850 s.
+        let per_s = billable_units(
+            Unit::Hour,
+            Granularity::PerSecond { minimum_s: 60 },
+            &runs,
+            m,
+        );
+        assert!((per_s - 3_850.0 / 3_600.0).abs() < 1e-12);
+        // Hourly: every started hour, 1 + 1 + 2 = 4 h.
+        assert_eq!(
+            billable_units(Unit::Hour, Granularity::Hourly, &runs, m),
+            4.0
+        );
+        // Monthly rent: one month if it ran at all.
+        assert_eq!(
+            billable_units(Unit::Month, Granularity::Monthly, &runs, m),
+            1.0
+        );
+        assert_eq!(
+            billable_units(Unit::Month, Granularity::Monthly, &[], m),
+            0.0
+        );
+        // At $0.192/h: 0.21 per second-billed vs 0.77 hourly.
+        let price = usd("0.192");
+        assert_eq!(price.times(per_s).round_to_cents(), usd("0.21"));
+        assert_eq!(price.times(4.0).round_to_cents(), usd("0.77"));
     }
 
     #[test]

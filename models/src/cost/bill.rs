@@ -466,7 +466,15 @@ impl Pricer<'_> {
             }
             let tiers = book.price_on(&sku, commitment, m0)?;
             let banded = tiers.len() > 1;
-            for (i, (q, p)) in split_tiers(billable, &tiers).into_iter().enumerate() {
+            let mut bands = split_tiers(billable, &tiers);
+            if bands.is_empty() && item.draws_included_traffic && quantity > 0.0 {
+                // All of it within the allowance: a zero line keeps the
+                // usage and the allowance visible on the bill.
+                if let Some(first) = tiers.first() {
+                    bands.push((0.0, first.price));
+                }
+            }
+            for (i, (q, p)) in bands.into_iter().enumerate() {
                 let (price, fx_note) = self.convert(p, book.currency)?;
                 let price = price.times(self.price_factor(&estate.name, &item.line));
                 let mut note = commitment.name().to_string();
@@ -1038,6 +1046,17 @@ mod tests {
         let overage = lines.iter().find(|l| l.line == "traffic overage").unwrap();
         assert_eq!(overage.quantity, 15.0);
         assert_eq!(overage.amount, usd("16.50"));
+        // 30 TB used: all within the 40 TB included; a zero line says so.
+        let mut within = e.clone();
+        within.lines[1].quantity = 30.0;
+        let lines = price(&within, "2026-12", &a);
+        let overage = lines.iter().find(|l| l.line == "traffic overage").unwrap();
+        assert_eq!((overage.quantity, overage.amount), (0.0, Money::ZERO));
+        assert!(
+            overage.note.contains("30.0 TB used, 40.0 included"),
+            "{}",
+            overage.note
+        );
     }
 
     #[test]

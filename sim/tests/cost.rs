@@ -505,3 +505,29 @@ fn every_kind_of_input_prices_by_hand() {
     // At a zero discount rate the NPV is the plain sum.
     assert_eq!(money(&summary["headline"]["plan_npv"]), 633_648);
 }
+
+#[test]
+fn a_migration_region_without_lines_is_refused() {
+    let text = std::fs::read_to_string(scenario("cost-migration.toml"))
+        .unwrap()
+        .replacen("\"syd1\"]\nper_region", "\"syd2\"]\nper_region", 1);
+    assert!(text.contains("\"syd2\"]"), "the regions line moved");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.toml");
+    std::fs::write(&file, text).unwrap();
+    std::fs::create_dir(dir.path().join("pricebooks")).unwrap();
+    for b in ["hyperscaler.toml", "baremetal.toml"] {
+        std::fs::copy(
+            scenario("pricebooks").join(b),
+            dir.path().join("pricebooks").join(b),
+        )
+        .unwrap();
+    }
+    let out = cost(&file, None);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("field `migration.regions[8]`")
+            && err.contains("no line of `cloud` or `bare metal` is at site `syd2`"),
+        "{err}"
+    );
+}

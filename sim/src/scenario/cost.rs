@@ -981,6 +981,31 @@ impl CostScenario {
                         "no regions; list the site tags in the order they move",
                     ));
                 }
+                let sites: std::collections::BTreeSet<&str> = estates
+                    .iter()
+                    .filter(|e| e.name == m.from || e.name == m.to)
+                    .flat_map(|e| e.lines.iter().map(|l| l.site.as_str()))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                for (i, r) in m.regions.iter().enumerate() {
+                    if m.regions[..i].contains(r) {
+                        return Err(source.field_error(
+                            &format!("migration.regions[{i}]"),
+                            format!("`{r}` is listed twice; each region moves once"),
+                        ));
+                    }
+                    if !sites.contains(r.as_str()) {
+                        return Err(source.field_error(
+                            &format!("migration.regions[{i}]"),
+                            format!(
+                                "no line of `{}` or `{}` is at site `{r}`; allowed: {}",
+                                m.from,
+                                m.to,
+                                sites.iter().copied().collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                }
                 Some(Migration {
                     from: m.from.clone(),
                     to: m.to.clone(),

@@ -273,7 +273,7 @@ impl Pricer<'_> {
                 from,
                 to: self.currency,
             })?;
-        let ppm = (rate.rate_ppm as f64 * self.adjust.fx_factor).round() as i64;
+        let ppm = rate.scaled_ppm(self.adjust.fx_factor);
         let note = format!(
             "list {} {from} at {} {}/{from} ({})",
             amount,
@@ -281,7 +281,7 @@ impl Pricer<'_> {
             self.currency,
             rate.taken_on
         );
-        Ok((amount.times_ppm(ppm), note))
+        Ok((rate.convert(amount, self.adjust.fx_factor), note))
     }
 
     fn growth(&self, month: Month) -> f64 {

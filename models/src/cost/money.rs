@@ -267,9 +267,15 @@ pub struct ExchangeRate {
 }
 
 impl ExchangeRate {
-    /// Converts `amount` in `from` into `to`, rounded to the micro-unit.
-    pub fn convert(&self, amount: Money) -> Money {
-        amount.times_ppm(self.rate_ppm)
+    /// The rate times `factor` (1.0: as stated), in millionths.
+    pub fn scaled_ppm(&self, factor: f64) -> i64 {
+        (self.rate_ppm as f64 * factor).round() as i64
+    }
+
+    /// Converts `amount` in `from` into `to` at the rate times `factor`
+    /// (1.0: as stated), rounded to the micro-unit.
+    pub fn convert(&self, amount: Money, factor: f64) -> Money {
+        amount.times_ppm(self.scaled_ppm(factor))
     }
 }
 
@@ -484,8 +490,14 @@ mod tests {
             source: "test".into(),
         };
         assert_eq!(
-            fx.convert(Money::from_cents(10_000)),
+            fx.convert(Money::from_cents(10_000), 1.0),
             Money::from_cents(10_800)
+        );
+        // A rate 10 % dearer: 1.188; 0.045 EUR -> 0.05346 USD exactly.
+        assert_eq!(fx.scaled_ppm(1.1), 1_188_000);
+        assert_eq!(
+            fx.convert(Money::parse_amount("0.045").unwrap(), 1.1),
+            Money::from_micros(53_460)
         );
     }
 

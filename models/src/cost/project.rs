@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::bill::{
-    Adjustments, BillError, Estate, Kind, LineItem, OneOff, OneOffUsage, Pricer, Window,
+    Adjustments, BillError, Estate, Kind, LineItem, OneOff, OneOffUsage, Pricer, UsageLine, Window,
 };
 use super::book::PriceBook;
 use super::money::{Currency, Date, ExchangeRate, Money, Month};
@@ -495,7 +495,8 @@ impl CostModel {
         }
     }
 
-    /// Each estate priced on its own, as it stands, in the first month.
+    /// Each estate's recurring spend, priced on its own in the first month
+    /// as if it ran the whole month: no setup fees, one-offs or capex.
     pub fn estates_at_start(&self) -> Result<Vec<EstateAtStart>, BillError> {
         let pricer = Pricer {
             books: &self.books,
@@ -507,7 +508,16 @@ impl CostModel {
         self.estates
             .iter()
             .map(|e| {
+                // Running all month, so no setup fee and no partial month.
                 let steady = Estate {
+                    lines: e
+                        .lines
+                        .iter()
+                        .map(|l| UsageLine {
+                            window: Window::default(),
+                            ..l.clone()
+                        })
+                        .collect(),
                     one_offs: Vec::new(),
                     one_off_usage: Vec::new(),
                     capex: Vec::new(),

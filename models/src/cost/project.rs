@@ -586,8 +586,12 @@ impl CostModel {
         })
     }
 
-    /// Moves each input low and high by `sensitivity` and records the
-    /// metric; rows sorted by swing, largest first.
+    /// Moves each input low and high and records the metric; rows sorted
+    /// by swing, largest first. Prices of each line item, data volumes and
+    /// exchange rates move by `sensitivity` (relative); growth by 10
+    /// percentage points a year and the discount rate by 4 points either
+    /// way (ranges wide enough to span the planning cases without claiming
+    /// a distribution); a migration's pace halves and doubles.
     pub fn tornado(&self) -> Result<Vec<TornadoRow>, BillError> {
         let s = self.sensitivity;
         let pct = format!("-{0:.0}% / +{0:.0}%", s * 100.0);

@@ -6,6 +6,7 @@
 //! input and returns what follows; the engine in the `cutover` crate delivers
 //! those outputs at the right instants.
 
+pub mod cost;
 pub mod plan;
 pub mod queueing;
 pub mod time;

@@ -1,5 +1,6 @@
 //! The `cutover` command line: one module per subcommand.
 
+mod cost;
 mod progress;
 mod report;
 mod run;
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cutover",
     version,
-    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc"
+    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc\n  cutover cost scenarios/cost-migration.toml --out out/migration"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,6 +34,11 @@ enum Command {
     /// Write a self-contained HTML page (verdict, figures, charts) for a run directory.
     #[command(after_help = "Example:\n  cutover report out/mmc   # writes out/mmc/report.html")]
     Report(report::Args),
+    /// Price an estate or a migration month by month: bill table, cost.csv, summary and plot.
+    #[command(
+        after_help = "Example:\n  cutover cost scenarios/cost-migration.toml --out out/migration"
+    )]
+    Cost(cost::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -62,6 +68,7 @@ where
         Command::Validate(args) => validate::execute(&args),
         Command::Run(args) => run::execute(&args),
         Command::Report(args) => report::execute(&args),
+        Command::Cost(args) => cost::execute(&args),
     };
     match result {
         Ok(code) => code,

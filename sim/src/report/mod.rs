@@ -1,6 +1,7 @@
 //! Reports: the output directory (written atomically), summary JSON,
-//! timeline CSV and SVG plots.
+//! timeline CSV, cost reports and SVG plots.
 
+pub mod cost;
 pub mod html;
 pub mod mmc;
 pub mod outdir;

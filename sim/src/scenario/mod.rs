@@ -6,6 +6,7 @@
 //! on an impossible input. Every error names the file, line, column and
 //! field, and says what is allowed.
 
+pub mod cost;
 pub mod source;
 pub mod units;
 

@@ -1,0 +1,1214 @@
+//! Usage priced into bill lines, month by month.
+//!
+//! An [`Estate`] is what is run: usage lines (N instances of an item at a
+//! site, or GB per month), staff, capex purchases and one-off costs. Pricing
+//! a month turns every line active in it into [`LineItem`]s in the report
+//! currency, each with quantity, unit, unit price and an amount rounded to
+//! the cent, so every total is a sum of lines a reader can check.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::book::{split_tiers, Commitment, Granularity, PriceBook, PriceError, Unit};
+use super::money::{Currency, Date, ExchangeRate, Money, Month};
+use crate::time::SimDuration;
+
+/// Days a line runs: from `from` (inclusive) to `until` (exclusive); `None`
+/// is open (running before the horizon, or never stopped).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Window {
+    /// First day running; `None`: already running when the horizon starts.
+    pub from: Option<Date>,
+    /// First day no longer running; `None`: still running at the end.
+    pub until: Option<Date>,
+}
+
+impl Window {
+    /// Days of `[a, b)` inside the window.
+    fn overlap_days(&self, a: Date, b: Date) -> i64 {
+        let lo = self
+            .from
+            .map_or(a.day_number(), |f| f.day_number().max(a.day_number()));
+        let hi = self
+            .until
+            .map_or(b.day_number(), |u| u.day_number().min(b.day_number()));
+        (hi - lo).max(0)
+    }
+}
+
+/// One line of an estate: `quantity` units of item `sku` from price book
+/// `book`, at `site`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UsageLine {
+    /// The price book.
+    pub book: String,
+    /// The item.
+    pub sku: String,
+    /// Site or region tag (e.g. `ny1`); empty for account-wide usage.
+    pub site: String,
+    /// Instances for time-priced items; units per month (GB, TB) for volume items.
+    pub quantity: f64,
+    /// How it is bought.
+    pub commitment: Commitment,
+    /// When a reservation's term ends; after it the line pays on-demand. A
+    /// reserved line stopped before this day keeps paying the reserved rate
+    /// until it (a stranded reservation).
+    pub commitment_ends: Option<Date>,
+    /// When it runs.
+    pub window: Window,
+    /// Whether the quantity follows the growth curve. A grown instance
+    /// count is rounded to the nearest whole instance: the counts written
+    /// already carry the estate's headroom, so a fraction of growth does not
+    /// buy a whole server at once.
+    pub grows: bool,
+}
+
+/// Operations staff: one engineer per `servers_per_engineer` servers (items
+/// marked as servers, counted over the estate), at a loaded monthly cost.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Staff {
+    /// The line item name, e.g. `ops staff`.
+    pub line: String,
+    /// Servers one engineer looks after.
+    pub servers_per_engineer: u32,
+    /// Fewest engineers while any server runs.
+    pub minimum: u32,
+    /// Loaded cost of one engineer-month (salary, taxes, benefits, tools).
+    pub loaded_cost_per_month: Money,
+    /// Its currency.
+    pub currency: Currency,
+    /// Where the figures come from.
+    pub source: String,
+}
+
+/// A purchase paid at once and depreciated straight-line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Capex {
+    /// What was bought.
+    pub name: String,
+    /// Site tag.
+    pub site: String,
+    /// Price paid.
+    pub amount: Money,
+    /// Its currency.
+    pub currency: Currency,
+    /// Day of purchase (the cash leaves in its month).
+    pub purchased: Date,
+    /// Months over which `amount - salvage` is depreciated.
+    pub depreciation_months: u32,
+    /// Value recovered when sold at the end of the depreciation period.
+    pub salvage: Money,
+}
+
+/// A one-off cost on a day (labour, a migration contract).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OneOff {
+    /// What it is (the line item).
+    pub name: String,
+    /// Site tag.
+    pub site: String,
+    /// The amount.
+    pub amount: Money,
+    /// Its currency.
+    pub currency: Currency,
+    /// When it is paid.
+    pub date: Date,
+}
+
+/// Volume used once, priced with the month's other usage of the item (for
+/// example the GB of data copied out during a migration).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OneOffUsage {
+    /// What it is.
+    pub name: String,
+    /// The price book.
+    pub book: String,
+    /// The item.
+    pub sku: String,
+    /// Units (in the item's unit).
+    pub quantity: f64,
+    /// When it happens.
+    pub date: Date,
+}
+
+/// Everything run and paid on one side of a comparison.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Estate {
+    /// Name, e.g. `cloud` or `bare metal`.
+    pub name: String,
+    /// Usage lines.
+    pub lines: Vec<UsageLine>,
+    /// Staffing rules.
+    pub staff: Vec<Staff>,
+    /// Purchases.
+    pub capex: Vec<Capex>,
+    /// One-off costs.
+    pub one_offs: Vec<OneOff>,
+    /// One-off usage.
+    pub one_off_usage: Vec<OneOffUsage>,
+}
+
+/// What kind of money a line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Recurring operating cost.
+    Opex,
+    /// One-off cost (setup fees, labour, data moved).
+    OneOff,
+    /// A purchase paid at once.
+    Capex,
+    /// Money back from selling a depreciated purchase (negative amount).
+    Salvage,
+}
+
+/// One line of a monthly bill, in the report currency.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LineItem {
+    /// Billing month.
+    pub month: Month,
+    /// The estate it belongs to.
+    pub estate: String,
+    /// The provider (price book's provider, or the estate for staff and capex).
+    pub provider: String,
+    /// Site tag, `all` for account-wide lines.
+    pub site: String,
+    /// The line item, e.g. `compute`.
+    pub line: String,
+    /// The priced item.
+    pub sku: String,
+    /// Opex, one-off, capex or salvage.
+    pub kind: Kind,
+    /// Billable quantity.
+    pub quantity: f64,
+    /// Its unit.
+    pub unit: String,
+    /// Price per unit in the report currency.
+    pub unit_price: Money,
+    /// `quantity x unit_price`, rounded to the cent.
+    pub amount: Money,
+    /// How the line was derived (commitment, band, list price and rate).
+    pub note: String,
+}
+
+/// Changes to inputs, for cases and sensitivity analysis. The default
+/// changes nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adjustments {
+    /// Growth of usage per year (0.10 = +10 %/year), compounded monthly.
+    pub growth_per_year: f64,
+    /// Multiplier on every stated exchange rate.
+    pub fx_factor: f64,
+    /// Multiplier on the unit prices of an estate, by estate name.
+    pub estate_price_factor: BTreeMap<String, f64>,
+    /// Multiplier on the unit prices of a line item, by line item name.
+    pub line_price_factor: BTreeMap<String, f64>,
+    /// Multiplier on volume usage (GB, TB).
+    pub volume_factor: f64,
+}
+
+impl Default for Adjustments {
+    fn default() -> Self {
+        Adjustments {
+            growth_per_year: 0.0,
+            fx_factor: 1.0,
+            estate_price_factor: BTreeMap::new(),
+            line_price_factor: BTreeMap::new(),
+            volume_factor: 1.0,
+        }
+    }
+}
+
+/// Why an estate cannot be priced.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BillError {
+    /// A line refers to a missing book.
+    #[error("no price book named `{0}` is loaded")]
+    UnknownBook(String),
+    /// A price is missing.
+    #[error(transparent)]
+    Price(#[from] PriceError),
+    /// No exchange rate converts a price.
+    #[error("no exchange rate from {from} to {to} is stated; add one to the scenario")]
+    NoRate {
+        /// Currency of the price.
+        from: Currency,
+        /// Report currency.
+        to: Currency,
+    },
+}
+
+/// Books, report currency, exchange rates and adjustments used for pricing.
+pub struct Pricer<'a> {
+    /// Price books by name.
+    pub books: &'a BTreeMap<String, PriceBook>,
+    /// The currency of the report.
+    pub currency: Currency,
+    /// Stated exchange rates.
+    pub fx: &'a [ExchangeRate],
+    /// Input changes.
+    pub adjust: &'a Adjustments,
+    /// First month of the horizon (month 0 of the growth curve).
+    pub start: Month,
+}
+
+impl Pricer<'_> {
+    fn book(&self, name: &str) -> Result<&PriceBook, BillError> {
+        self.books
+            .get(name)
+            .ok_or_else(|| BillError::UnknownBook(name.to_string()))
+    }
+
+    /// Converts `amount` in `from` to the report currency; the note says how.
+    pub fn convert(&self, amount: Money, from: Currency) -> Result<(Money, String), BillError> {
+        if from == self.currency {
+            return Ok((amount, String::new()));
+        }
+        let rate = self
+            .fx
+            .iter()
+            .find(|r| r.from == from && r.to == self.currency)
+            .ok_or(BillError::NoRate {
+                from,
+                to: self.currency,
+            })?;
+        let ppm = rate.scaled_ppm(self.adjust.fx_factor);
+        let note = format!(
+            "list {} {from} at {} {}/{from} ({})",
+            amount,
+            Money::from_micros(ppm),
+            self.currency,
+            rate.taken_on
+        );
+        Ok((rate.convert(amount, self.adjust.fx_factor), note))
+    }
+
+    fn growth(&self, month: Month) -> f64 {
+        let n = months_between(self.start, month);
+        (1.0 + self.adjust.growth_per_year).powf(n as f64 / 12.0)
+    }
+
+    fn price_factor(&self, estate: &str, line: &str) -> f64 {
+        self.adjust
+            .estate_price_factor
+            .get(estate)
+            .copied()
+            .unwrap_or(1.0)
+            * self
+                .adjust
+                .line_price_factor
+                .get(line)
+                .copied()
+                .unwrap_or(1.0)
+    }
+
+    /// Prices `estate` for `month`.
+    pub fn price_month(&self, estate: &Estate, month: Month) -> Result<Vec<LineItem>, BillError> {
+        let mut out = Vec::new();
+        let (m0, m1) = (month.first_day(), month.end());
+        let month_days = f64::from(month.days());
+        let growth = self.growth(month);
+        let prev_growth = if month > self.start {
+            self.growth(month.prev())
+        } else {
+            growth
+        };
+        // Volume per (book, sku, commitment), with the sites it came from.
+        let mut volume: BTreeMap<(String, String, Commitment), (f64, Vec<String>)> =
+            BTreeMap::new();
+        // Traffic included with servers, GB, per book.
+        let mut included: BTreeMap<String, f64> = BTreeMap::new();
+        let mut servers = 0.0;
+
+        for line in &estate.lines {
+            let book = self.book(&line.book)?;
+            let item = book.sku(&line.sku)?;
+            // A line split at its reservation's end counts its servers once
+            // a month, and a monthly rent is charged once a month.
+            let mut counted = false;
+            let mut rent_charged = false;
+            for seg in segments(line) {
+                let days = seg.window.overlap_days(m0, m1);
+                if days == 0 {
+                    continue;
+                }
+                if !item.unit.is_time() {
+                    let q = line.quantity
+                        * if line.grows { growth } else { 1.0 }
+                        * self.adjust.volume_factor
+                        * days as f64
+                        / month_days;
+                    let e = volume
+                        .entry((line.book.clone(), line.sku.clone(), seg.commitment))
+                        .or_default();
+                    e.0 += q;
+                    if !e.1.contains(&line.site) {
+                        e.1.push(line.site.clone());
+                    }
+                    continue;
+                }
+                let count = if line.grows {
+                    (line.quantity * growth).round()
+                } else {
+                    line.quantity
+                };
+                if item.granularity == Granularity::Monthly {
+                    if rent_charged {
+                        continue;
+                    }
+                    rent_charged = true;
+                }
+                if item.is_server && !seg.stranded && !counted {
+                    servers += count;
+                }
+                let run = SimDuration::from_secs(days as u64 * 86_400);
+                let per_instance = billable_units(item.unit, item.granularity, &[run], month);
+                if !seg.stranded {
+                    let inc_fraction = if item.granularity == Granularity::Monthly {
+                        1.0
+                    } else {
+                        days as f64 / month_days
+                    };
+                    *included.entry(line.book.clone()).or_default() +=
+                        count * item.included_traffic_gb as f64 * inc_fraction;
+                    counted = true;
+                }
+                let tiers = book.price_on(&line.sku, seg.commitment, m0)?;
+                let Some(band) = tiers.first() else { continue };
+                let (price, fx_note) = self.convert(band.price, book.currency)?;
+                let price = price.times(self.price_factor(&estate.name, &item.line));
+                let mut note = seg.commitment.name().to_string();
+                if seg.stranded {
+                    note.push_str(", reservation paid after the line stopped");
+                }
+                if !fx_note.is_empty() {
+                    note = format!("{note}; {fx_note}");
+                }
+                out.push(LineItem {
+                    month,
+                    estate: estate.name.clone(),
+                    provider: book.provider.clone(),
+                    site: site_name(&line.site),
+                    line: item.line.clone(),
+                    sku: item.id.clone(),
+                    kind: Kind::Opex,
+                    quantity: count * per_instance,
+                    unit: item.unit.name().to_string(),
+                    unit_price: price,
+                    amount: price.times(count * per_instance).round_to_cents(),
+                    note,
+                });
+                // Setup fees: for units provisioned this month.
+                if item.setup_fee > Money::ZERO && !seg.stranded && seg.first {
+                    let started_here = line.window.from.is_some_and(|f| f >= m0 && f < m1);
+                    let before = if started_here {
+                        0.0
+                    } else if line.grows && month > self.start {
+                        (line.quantity * prev_growth).round()
+                    } else {
+                        count
+                    };
+                    let new_units = (count - before).max(0.0);
+                    if new_units > 0.0 {
+                        let (fee, fx_note) = self.convert(item.setup_fee, book.currency)?;
+                        let fee = fee.times(self.price_factor(&estate.name, &item.line));
+                        out.push(LineItem {
+                            month,
+                            estate: estate.name.clone(),
+                            provider: book.provider.clone(),
+                            site: site_name(&line.site),
+                            line: "setup fees".to_string(),
+                            sku: item.id.clone(),
+                            kind: Kind::OneOff,
+                            quantity: new_units,
+                            unit: "each".to_string(),
+                            unit_price: fee,
+                            amount: fee.times(new_units).round_to_cents(),
+                            note: fx_note,
+                        });
+                    }
+                }
+            }
+        }
+
+        for u in &estate.one_off_usage {
+            if u.date >= m0 && u.date < m1 {
+                let e = volume
+                    .entry((u.book.clone(), u.sku.clone(), Commitment::OnDemand))
+                    .or_default();
+                e.0 += u.quantity;
+                let tag = format!("one-off: {}", u.name);
+                if !e.1.contains(&tag) {
+                    e.1.push(tag);
+                }
+            }
+        }
+
+        for ((book_name, sku, commitment), (quantity, sites)) in volume {
+            let book = self.book(&book_name)?;
+            let item = book.sku(&sku)?;
+            let mut billable = quantity;
+            let mut note_extra = String::new();
+            if item.draws_included_traffic {
+                let inc_gb = included.get(&book_name).copied().unwrap_or(0.0);
+                let inc = match item.unit {
+                    Unit::Tb => inc_gb / 1000.0,
+                    _ => inc_gb,
+                };
+                billable = (quantity - inc).max(0.0);
+                note_extra = format!(
+                    "; {:.1} {} used, {:.1} included with servers",
+                    quantity,
+                    item.unit.name(),
+                    inc
+                );
+            }
+            let tiers = book.price_on(&sku, commitment, m0)?;
+            let banded = tiers.len() > 1;
+            let mut bands = split_tiers(billable, &tiers);
+            if bands.is_empty() && item.draws_included_traffic && quantity > 0.0 {
+                // All of it within the allowance: a zero line keeps the
+                // usage and the allowance visible on the bill.
+                if let Some(first) = tiers.first() {
+                    bands.push((0.0, first.price));
+                }
+            }
+            for (i, (q, p)) in bands.into_iter().enumerate() {
+                let (price, fx_note) = self.convert(p, book.currency)?;
+                let price = price.times(self.price_factor(&estate.name, &item.line));
+                let mut note = commitment.name().to_string();
+                if banded {
+                    note.push_str(&format!(", band {}", i + 1));
+                }
+                note.push_str(&note_extra);
+                let named: Vec<&str> = sites
+                    .iter()
+                    .filter(|s| s.starts_with("one-off"))
+                    .map(String::as_str)
+                    .collect();
+                if !named.is_empty() {
+                    note.push_str(&format!("; includes {}", named.join(", ")));
+                }
+                if !fx_note.is_empty() {
+                    note.push_str(&format!("; {fx_note}"));
+                }
+                out.push(LineItem {
+                    month,
+                    estate: estate.name.clone(),
+                    provider: book.provider.clone(),
+                    site: "all".to_string(),
+                    line: item.line.clone(),
+                    sku: item.id.clone(),
+                    kind: Kind::Opex,
+                    quantity: q,
+                    unit: item.unit.name().to_string(),
+                    unit_price: price,
+                    amount: price.times(q).round_to_cents(),
+                    note,
+                });
+            }
+        }
+
+        for staff in &estate.staff {
+            if servers <= 0.0 {
+                continue;
+            }
+            let n = (servers / f64::from(staff.servers_per_engineer.max(1)))
+                .ceil()
+                .max(f64::from(staff.minimum));
+            let (price, fx_note) = self.convert(staff.loaded_cost_per_month, staff.currency)?;
+            let price = price.times(self.price_factor(&estate.name, &staff.line));
+            out.push(LineItem {
+                month,
+                estate: estate.name.clone(),
+                provider: estate.name.clone(),
+                site: "all".to_string(),
+                line: staff.line.clone(),
+                sku: "engineer".to_string(),
+                kind: Kind::Opex,
+                quantity: n,
+                unit: "engineer-month".to_string(),
+                unit_price: price,
+                amount: price.times(n).round_to_cents(),
+                note: format!(
+                    "{servers} servers / {} per engineer{}",
+                    staff.servers_per_engineer,
+                    if fx_note.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {fx_note}")
+                    }
+                ),
+            });
+        }
+
+        for c in &estate.capex {
+            let (amount, _) = self.convert(c.amount, c.currency)?;
+            let (salvage, _) = self.convert(c.salvage, c.currency)?;
+            let mut push = |kind: Kind, line: &str, amount: Money, note: String| {
+                out.push(LineItem {
+                    month,
+                    estate: estate.name.clone(),
+                    provider: estate.name.clone(),
+                    site: site_name(&c.site),
+                    line: line.to_string(),
+                    sku: c.name.clone(),
+                    kind,
+                    quantity: 1.0,
+                    unit: "each".to_string(),
+                    unit_price: amount,
+                    amount: amount.round_to_cents(),
+                    note,
+                })
+            };
+            if c.purchased.month_of() == month {
+                push(
+                    Kind::Capex,
+                    "capex",
+                    amount,
+                    format!("depreciated over {} months", c.depreciation_months),
+                );
+            }
+            if c.purchased.month_of().plus(c.depreciation_months) == month && salvage > Money::ZERO
+            {
+                push(
+                    Kind::Salvage,
+                    "salvage",
+                    -salvage,
+                    "sold at end of life".into(),
+                );
+            }
+        }
+
+        for o in &estate.one_offs {
+            if o.date >= m0 && o.date < m1 {
+                let (amount, note) = self.convert(o.amount, o.currency)?;
+                out.push(LineItem {
+                    month,
+                    estate: estate.name.clone(),
+                    provider: estate.name.clone(),
+                    site: site_name(&o.site),
+                    line: o.name.clone(),
+                    sku: "one-off".to_string(),
+                    kind: Kind::OneOff,
+                    quantity: 1.0,
+                    unit: "each".to_string(),
+                    unit_price: amount,
+                    amount: amount.round_to_cents(),
+                    note,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Straight-line depreciation of the estate's purchases charged in
+    /// `month` (not cash; reported beside the cash flow).
+    pub fn depreciation(&self, estate: &Estate, month: Month) -> Result<Money, BillError> {
+        let mut total = Money::ZERO;
+        for c in &estate.capex {
+            let start = c.purchased.month_of();
+            if c.depreciation_months == 0
+                || month < start
+                || month >= start.plus(c.depreciation_months)
+            {
+                continue;
+            }
+            total += monthly_depreciation(c, month, self)?;
+        }
+        Ok(total)
+    }
+}
+
+/// Billable units (hours, or months for a monthly rent) of one instance
+/// that ran the given stretches within `month`, under the item's billing
+/// granularity: per second with a minimum charge per stretch, every started
+/// hour in full, or the whole month's rent if it ran at all. This is how a
+/// run's node lifetimes become a bill: a node up for 90 s costs 90 s on
+/// per-second billing and a full hour on hourly billing.
+pub fn billable_units(
+    unit: Unit,
+    granularity: Granularity,
+    runs: &[SimDuration],
+    month: Month,
+) -> f64 {
+    let ran = runs.iter().any(|r| *r > SimDuration::ZERO);
+    match (unit, granularity) {
+        (Unit::Month, Granularity::Monthly) => f64::from(u8::from(ran)),
+        (Unit::Month, _) => {
+            runs.iter().map(|r| r.as_secs_f64()).sum::<f64>() / (month.hours() * 3600.0)
+        }
+        (_, Granularity::PerSecond { minimum_s }) => runs
+            .iter()
+            .filter(|r| **r > SimDuration::ZERO)
+            .map(|r| r.as_secs_f64().ceil().max(f64::from(minimum_s)) / 3600.0)
+            .sum(),
+        (_, Granularity::Hourly) => runs.iter().map(|r| (r.as_secs_f64() / 3600.0).ceil()).sum(),
+        (_, Granularity::Monthly) => {
+            if ran {
+                month.hours()
+            } else {
+                0.0
+            }
+        }
+    }
+}
+
+/// Straight-line depreciation of `c` in `month` of its life, in cents; the
+/// last month takes the rounding remainder so the months sum exactly to
+/// `amount - salvage`.
+fn monthly_depreciation(c: &Capex, month: Month, p: &Pricer) -> Result<Money, BillError> {
+    let (amount, _) = p.convert(c.amount, c.currency)?;
+    let (salvage, _) = p.convert(c.salvage, c.currency)?;
+    Ok(
+        depreciation_schedule(amount - salvage, c.depreciation_months)
+            .get(months_between(c.purchased.month_of(), month) as usize)
+            .copied()
+            .unwrap_or(Money::ZERO),
+    )
+}
+
+/// Splits `base` into `months` straight-line charges in whole cents; the
+/// last charge absorbs the remainder so the charges sum to `base` (rounded
+/// to the cent).
+pub fn depreciation_schedule(base: Money, months: u32) -> Vec<Money> {
+    if months == 0 {
+        return Vec::new();
+    }
+    let cents = base.cents();
+    let each = cents / i64::from(months);
+    let mut v = vec![Money::from_cents(each); months as usize];
+    if let Some(last) = v.last_mut() {
+        *last = Money::from_cents(cents - each * (i64::from(months) - 1));
+    }
+    v
+}
+
+/// Months from `a` to `b` (negative if `b` is earlier).
+pub fn months_between(a: Month, b: Month) -> i64 {
+    (i64::from(b.year) * 12 + i64::from(b.month)) - (i64::from(a.year) * 12 + i64::from(a.month))
+}
+
+fn site_name(site: &str) -> String {
+    if site.is_empty() {
+        "all".to_string()
+    } else {
+        site.to_string()
+    }
+}
+
+struct Segment {
+    window: Window,
+    commitment: Commitment,
+    stranded: bool,
+    first: bool,
+}
+
+/// Splits a line's window at its reservation's end: reserved before it
+/// (and, if the line stops first, reserved but stranded until it),
+/// on-demand after it.
+fn segments(line: &UsageLine) -> Vec<Segment> {
+    let (Some(ends), true) = (line.commitment_ends, line.commitment.is_reserved()) else {
+        return vec![Segment {
+            window: line.window,
+            commitment: line.commitment,
+            stranded: false,
+            first: true,
+        }];
+    };
+    let mut v = Vec::new();
+    let w = line.window;
+    let reserved_until = w.until.map_or(ends, |u| u.min(ends));
+    v.push(Segment {
+        window: Window {
+            from: w.from,
+            until: Some(reserved_until),
+        },
+        commitment: line.commitment,
+        stranded: false,
+        first: true,
+    });
+    match w.until {
+        Some(u) if u < ends => v.push(Segment {
+            window: Window {
+                from: Some(u),
+                until: Some(ends),
+            },
+            commitment: line.commitment,
+            stranded: true,
+            first: false,
+        }),
+        _ => v.push(Segment {
+            window: Window {
+                from: Some(ends),
+                until: w.until,
+            },
+            commitment: Commitment::OnDemand,
+            stranded: false,
+            first: false,
+        }),
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::book::{PriceChange, Sku, Tier};
+    use super::*;
+
+    fn usd(s: &str) -> Money {
+        Money::parse_amount(s).unwrap()
+    }
+    fn day(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn sku(id: &str, line: &str, unit: Unit, g: Granularity, price: &str) -> Sku {
+        Sku {
+            id: id.into(),
+            line: line.into(),
+            unit,
+            granularity: g,
+            on_demand: vec![Tier {
+                up_to: None,
+                price: usd(price),
+            }],
+            reserved_1y: None,
+            reserved_3y: None,
+            spot: None,
+            setup_fee: Money::ZERO,
+            included_traffic_gb: 0,
+            draws_included_traffic: false,
+            is_server: false,
+            source: "test".into(),
+            taken_on: day("2026-11-01"),
+        }
+    }
+
+    fn books() -> BTreeMap<String, PriceBook> {
+        let mut m5 = sku(
+            "m5.xlarge",
+            "compute",
+            Unit::Hour,
+            Granularity::PerSecond { minimum_s: 60 },
+            "0.192",
+        );
+        m5.reserved_1y = Some(usd("0.121"));
+        m5.reserved_3y = Some(usd("0.083"));
+        m5.is_server = true;
+        let eks = sku(
+            "eks",
+            "managed Kubernetes",
+            Unit::Hour,
+            Granularity::Hourly,
+            "0.10",
+        );
+        let mut egress = sku(
+            "egress",
+            "internet egress",
+            Unit::Gb,
+            Granularity::Hourly,
+            "0",
+        );
+        egress.on_demand = super::super::book::tests::egress_tiers();
+        let cloud = PriceBook {
+            name: "cloud".into(),
+            provider: "Cloud".into(),
+            currency: Currency::USD,
+            taken_on: day("2026-11-01"),
+            source: "test".into(),
+            skus: [m5, eks, egress]
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+            changes: vec![],
+        };
+        let mut server = sku(
+            "ax",
+            "server rent",
+            Unit::Month,
+            Granularity::Monthly,
+            "100",
+        );
+        server.setup_fee = usd("50");
+        server.included_traffic_gb = 20_000;
+        server.is_server = true;
+        let mut traffic = sku(
+            "traffic",
+            "traffic overage",
+            Unit::Tb,
+            Granularity::Hourly,
+            "1",
+        );
+        traffic.draws_included_traffic = true;
+        let metal = PriceBook {
+            name: "metal".into(),
+            provider: "Metal".into(),
+            currency: Currency::EUR,
+            taken_on: day("2026-11-01"),
+            source: "test".into(),
+            skus: [server, traffic]
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+            changes: vec![PriceChange {
+                from: day("2027-04-01"),
+                change_ppm: 100_000,
+                skus: vec![],
+                source: "test".into(),
+            }],
+        };
+        [("cloud".to_string(), cloud), ("metal".to_string(), metal)]
+            .into_iter()
+            .collect()
+    }
+
+    fn line(book: &str, sku: &str, q: f64, c: Commitment) -> UsageLine {
+        UsageLine {
+            book: book.into(),
+            sku: sku.into(),
+            site: "ny1".into(),
+            quantity: q,
+            commitment: c,
+            commitment_ends: None,
+            window: Window::default(),
+            grows: false,
+        }
+    }
+
+    fn fx() -> Vec<ExchangeRate> {
+        vec![ExchangeRate {
+            from: Currency::EUR,
+            to: Currency::USD,
+            rate_ppm: 1_100_000,
+            taken_on: day("2026-11-02"),
+            source: "test".into(),
+        }]
+    }
+
+    fn price(estate: &Estate, month: &str, adjust: &Adjustments) -> Vec<LineItem> {
+        let books = books();
+        let fx = fx();
+        let p = Pricer {
+            books: &books,
+            currency: Currency::USD,
+            fx: &fx,
+            adjust,
+            start: day("2026-12-01").month_of(),
+        };
+        p.price_month(estate, day(&format!("{month}-01")).month_of())
+            .unwrap()
+    }
+
+    fn total(lines: &[LineItem]) -> Money {
+        lines.iter().map(|l| l.amount).sum()
+    }
+
+    #[test]
+    fn billing_granularity_prices_short_runs_differently() {
+        let m = day("2026-11-01").month_of();
+        let s = SimDuration::from_secs;
+        let runs = [s(90), s(30), s(3_700)];
+        // Per second with a 60 s minimum: 90 + 60 + 3,700 = 3,850 s.
+        let per_s = billable_units(
+            Unit::Hour,
+            Granularity::PerSecond { minimum_s: 60 },
+            &runs,
+            m,
+        );
+        assert!((per_s - 3_850.0 / 3_600.0).abs() < 1e-12);
+        // Hourly: every started hour, 1 + 1 + 2 = 4 h.
+        assert_eq!(
+            billable_units(Unit::Hour, Granularity::Hourly, &runs, m),
+            4.0
+        );
+        // Monthly rent: one month if it ran at all.
+        assert_eq!(
+            billable_units(Unit::Month, Granularity::Monthly, &runs, m),
+            1.0
+        );
+        assert_eq!(
+            billable_units(Unit::Month, Granularity::Monthly, &[], m),
+            0.0
+        );
+        // At $0.192/h: 0.21 per second-billed vs 0.77 hourly.
+        let price = usd("0.192");
+        assert_eq!(price.times(per_s).round_to_cents(), usd("0.21"));
+        assert_eq!(price.times(4.0).round_to_cents(), usd("0.77"));
+    }
+
+    #[test]
+    fn reserved_vs_on_demand_matches_hand_computation() {
+        // 10 x m5.xlarge for December (744 h): on-demand 0.192 x 7440 =
+        // 1,428.48; 1-year reserved 0.121 x 7440 = 900.24; 3-year 0.083 x
+        // 7440 = 617.52.
+        let a = Adjustments::default();
+        for (c, want) in [
+            (Commitment::OnDemand, "1428.48"),
+            (Commitment::Reserved1y, "900.24"),
+            (Commitment::Reserved3y, "617.52"),
+        ] {
+            let e = Estate {
+                name: "cloud".into(),
+                lines: vec![line("cloud", "m5.xlarge", 10.0, c)],
+                ..Default::default()
+            };
+            assert_eq!(total(&price(&e, "2026-12", &a)), usd(want), "{c:?}");
+        }
+        // No spot price in the book: an error, not a zero.
+        let books = books();
+        assert!(books["cloud"]
+            .price_on("m5.xlarge", Commitment::Spot, day("2026-12-01"))
+            .is_err());
+    }
+
+    #[test]
+    fn a_reservation_that_ends_reverts_to_on_demand_and_a_stopped_one_is_still_paid() {
+        let a = Adjustments::default();
+        // Reservation ends 2026-12-11: 10 days reserved (240 h x 0.121 =
+        // 29.04), 21 days on demand (504 h x 0.192 = 96.768 -> 96.77).
+        let mut l = line("cloud", "m5.xlarge", 1.0, Commitment::Reserved1y);
+        l.commitment_ends = Some(day("2026-12-11"));
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l.clone()],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(total(&lines), usd("29.04") + usd("96.77"));
+        // Stopped on 2026-12-06 but reserved to 2026-12-11: 10 days paid, 5 of
+        // them stranded.
+        l.window.until = Some(day("2026-12-06"));
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        assert_eq!(total(&lines), usd("14.52") + usd("14.52"));
+        assert!(lines[1].note.contains("after the line stopped"));
+    }
+
+    #[test]
+    fn granularity_decides_partial_months() {
+        let a = Adjustments::default();
+        // EKS, hourly, one cluster for the whole of November: 720 h x 0.10 = 72.00.
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![line("cloud", "eks", 1.0, Commitment::OnDemand)],
+            ..Default::default()
+        };
+        assert_eq!(total(&price(&e, "2026-11", &a)), usd("72.00"));
+        // A bare-metal server that starts on the 30th of December pays the
+        // whole month's rent (100 EUR -> 110 USD) and its setup fee (50 EUR ->
+        // 55 USD).
+        let mut s = line("metal", "ax", 1.0, Commitment::OnDemand);
+        s.window.from = Some(day("2026-12-30"));
+        let e = Estate {
+            name: "metal".into(),
+            lines: vec![s],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        assert_eq!(total(&lines), usd("165.00"));
+        assert_eq!(lines[1].line, "setup fees");
+        // The same server's setup fee is not charged again in January.
+        assert_eq!(total(&price(&e, "2027-01", &a)), usd("110.00"));
+    }
+
+    #[test]
+    fn a_mid_horizon_price_change_applies_from_its_month() {
+        let a = Adjustments::default();
+        let e = Estate {
+            name: "metal".into(),
+            lines: vec![line("metal", "ax", 3.0, Commitment::OnDemand)],
+            ..Default::default()
+        };
+        // 3 x 100 EUR x 1.10 = 330 USD before 2027-04-01; +10 % after: 363 USD.
+        assert_eq!(total(&price(&e, "2027-03", &a)), usd("330.00"));
+        assert_eq!(total(&price(&e, "2027-04", &a)), usd("363.00"));
+    }
+
+    #[test]
+    fn bare_metal_traffic_is_charged_above_the_included_allowance() {
+        let a = Adjustments::default();
+        // 2 servers include 40 TB; 55 TB used -> 15 TB x 1 EUR x 1.1 = 16.50 USD.
+        let mut t = line("metal", "traffic", 55.0, Commitment::OnDemand);
+        t.site = "ny1".into();
+        let e = Estate {
+            name: "metal".into(),
+            lines: vec![line("metal", "ax", 2.0, Commitment::OnDemand), t],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        let overage = lines.iter().find(|l| l.line == "traffic overage").unwrap();
+        assert_eq!(overage.quantity, 15.0);
+        assert_eq!(overage.amount, usd("16.50"));
+        // 30 TB used: all within the 40 TB included; a zero line says so.
+        let mut within = e.clone();
+        within.lines[1].quantity = 30.0;
+        let lines = price(&within, "2026-12", &a);
+        let overage = lines.iter().find(|l| l.line == "traffic overage").unwrap();
+        assert_eq!((overage.quantity, overage.amount), (0.0, Money::ZERO));
+        assert!(
+            overage.note.contains("30.0 TB used, 40.0 included"),
+            "{}",
+            overage.note
+        );
+    }
+
+    #[test]
+    fn staff_follow_the_server_count() {
+        let a = Adjustments::default();
+        let e = Estate {
+            name: "metal".into(),
+            lines: vec![line("metal", "ax", 45.0, Commitment::OnDemand)],
+            staff: vec![Staff {
+                line: "ops staff".into(),
+                servers_per_engineer: 20,
+                minimum: 1,
+                loaded_cost_per_month: usd("10000"),
+                currency: Currency::USD,
+                source: "test".into(),
+            }],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        let staff = lines.iter().find(|l| l.line == "ops staff").unwrap();
+        assert_eq!(staff.quantity, 3.0, "45 servers at 20 per engineer -> 3");
+        assert_eq!(staff.amount, usd("30000"));
+    }
+
+    #[test]
+    fn grown_counts_are_whole_instances_and_new_rented_servers_pay_setup() {
+        // 10 servers growing 10 %/year: 10.08 in month 1 -> 10; 10.49 in
+        // month 6 -> 10; 10.57 in month 7 -> 11, with one setup fee then.
+        let a = Adjustments {
+            growth_per_year: 0.10,
+            ..Adjustments::default()
+        };
+        let mut l = line("metal", "ax", 10.0, Commitment::OnDemand);
+        l.grows = true;
+        let e = Estate {
+            name: "metal".into(),
+            lines: vec![l],
+            ..Default::default()
+        };
+        let rent = |m: &str| {
+            price(&e, m, &a)
+                .iter()
+                .find(|l| l.line == "server rent")
+                .unwrap()
+                .quantity
+        };
+        let setups = |m: &str| {
+            price(&e, m, &a)
+                .iter()
+                .filter(|l| l.line == "setup fees")
+                .count()
+        };
+        assert_eq!(rent("2027-01"), 10.0);
+        assert_eq!(rent("2027-06"), 10.0);
+        assert_eq!(rent("2027-07"), 11.0);
+        assert_eq!(setups("2027-06"), 0);
+        assert_eq!(setups("2027-07"), 1);
+        assert_eq!(setups("2027-08"), 0);
+    }
+
+    #[test]
+    fn a_line_split_at_its_reservation_end_counts_its_servers_once() {
+        let a = Adjustments::default();
+        let mut l = line("cloud", "m5.xlarge", 3.0, Commitment::Reserved1y);
+        l.commitment_ends = Some(day("2026-12-11"));
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l],
+            staff: vec![Staff {
+                line: "ops staff".into(),
+                servers_per_engineer: 1,
+                minimum: 0,
+                loaded_cost_per_month: usd("1"),
+                currency: Currency::USD,
+                source: "test".into(),
+            }],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        let staff = lines.iter().find(|l| l.line == "ops staff").unwrap();
+        assert_eq!(staff.quantity, 3.0);
+    }
+
+    #[test]
+    fn depreciation_is_straight_line_to_salvage_and_sums_exactly() {
+        // 10,000.00 bought, 1,000.00 salvage, 36 months: 9,000 / 36 = 250.00 a month.
+        let s = depreciation_schedule(usd("9000"), 36);
+        assert_eq!(s.len(), 36);
+        assert!(s.iter().all(|&m| m == usd("250")));
+        // 1,000.00 over 3 months: 333.33, 333.33, 333.34.
+        let s = depreciation_schedule(usd("1000"), 3);
+        assert_eq!(s, vec![usd("333.33"), usd("333.33"), usd("333.34")]);
+        let e = Estate {
+            name: "metal".into(),
+            capex: vec![Capex {
+                name: "servers".into(),
+                site: "ny1".into(),
+                amount: usd("10000"),
+                currency: Currency::USD,
+                purchased: day("2026-12-15"),
+                depreciation_months: 36,
+                salvage: usd("1000"),
+            }],
+            ..Default::default()
+        };
+        let a = Adjustments::default();
+        let books = books();
+        let fx = fx();
+        let p = Pricer {
+            books: &books,
+            currency: Currency::USD,
+            fx: &fx,
+            adjust: &a,
+            start: day("2026-12-01").month_of(),
+        };
+        assert_eq!(
+            p.depreciation(&e, day("2026-12-01").month_of()).unwrap(),
+            usd("250")
+        );
+        assert_eq!(
+            p.depreciation(&e, day("2029-12-01").month_of()).unwrap(),
+            Money::ZERO
+        );
+        // Cash: the price in the purchase month, the salvage back 36 months later.
+        assert_eq!(total(&price(&e, "2026-12", &a)), usd("10000"));
+        assert_eq!(total(&price(&e, "2029-12", &a)), usd("-1000"));
+    }
+
+    #[test]
+    fn unknown_items_are_named() {
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![line("cloud", "m9.huge", 1.0, Commitment::OnDemand)],
+            ..Default::default()
+        };
+        let books = books();
+        let fx = fx();
+        let a = Adjustments::default();
+        let p = Pricer {
+            books: &books,
+            currency: Currency::USD,
+            fx: &fx,
+            adjust: &a,
+            start: day("2026-12-01").month_of(),
+        };
+        let err = p
+            .price_month(&e, day("2026-12-01").month_of())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no item `m9.huge`") && err.contains("m5.xlarge"),
+            "{err}"
+        );
+    }
+}

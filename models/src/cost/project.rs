@@ -1,0 +1,834 @@
+//! Projections: an estate (or a migration between two) priced month by
+//! month over a horizon, with cumulative cash flow, NPV, break-even, a
+//! budget check, cases and a sensitivity (tornado) table.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::bill::{
+    Adjustments, BillError, Estate, Kind, LineItem, OneOff, OneOffUsage, Pricer, UsageLine, Window,
+};
+use super::book::PriceBook;
+use super::money::{Currency, Date, ExchangeRate, Money, Month};
+
+/// A migration from one estate to another, region by region: region `i`
+/// (0-based) of `regions` gets its new site `lead_days` before day
+/// `start + i x days_per_region`, and its old site stops at
+/// `start + (i + 1) x days_per_region`; both are paid in between.
+/// Account-wide old lines (empty site) stop with the last region;
+/// account-wide new lines start `lead_days` before `start`. The migration
+/// sets these days: a new line's start and stop, an old line's stop.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Migration {
+    /// Name of the estate migrated from.
+    pub from: String,
+    /// Name of the estate migrated to.
+    pub to: String,
+    /// First day of the first region's move.
+    pub start: Date,
+    /// Regions in the order they move (site tags).
+    pub regions: Vec<String>,
+    /// Days each region's move takes (7: one region a week).
+    pub days_per_region: u32,
+    /// Days a new site is paid for before its region starts to move
+    /// (provisioning and burn-in).
+    pub lead_days: u32,
+    /// Labour paid when each region starts to move, and its currency.
+    pub labour_per_region: Option<(Money, Currency)>,
+    /// Data copied out of the old estate when each region moves, priced as
+    /// usage of this (book, item) with the old estate's other usage.
+    pub data_moved_per_region: Option<(f64, String, String)>,
+}
+
+impl Migration {
+    /// The day region `i`'s new site starts being paid for, and the day its
+    /// old site stops.
+    pub fn region_window(&self, i: usize, days_per_region: u32) -> (Date, Date) {
+        let d = i64::from(days_per_region);
+        let from = self
+            .start
+            .plus_days(i as i64 * d - i64::from(self.lead_days));
+        let until = self.start.plus_days((i as i64 + 1) * d);
+        (from, until)
+    }
+
+    /// The last day any old site runs (exclusive).
+    pub fn end(&self, days_per_region: u32) -> Date {
+        self.start
+            .plus_days(self.regions.len() as i64 * i64::from(days_per_region))
+    }
+
+    /// The old and new estates with their lines' windows set by the plan.
+    pub fn apply(&self, old: &Estate, new: &Estate, days_per_region: u32) -> (Estate, Estate) {
+        let mut old = old.clone();
+        let mut new = new.clone();
+        let end = self.end(days_per_region);
+        let position = |site: &str| self.regions.iter().position(|r| r == site);
+        for l in &mut old.lines {
+            l.window.until = Some(match position(&l.site) {
+                Some(i) => self.region_window(i, days_per_region).1,
+                None => end,
+            });
+        }
+        for (i, region) in self.regions.iter().enumerate() {
+            let (from, _) = self.region_window(i, days_per_region);
+            let moves = self.start.plus_days(i as i64 * i64::from(days_per_region));
+            if let Some((amount, currency)) = self.labour_per_region {
+                new.one_offs.push(OneOff {
+                    name: "migration labour".to_string(),
+                    site: region.clone(),
+                    amount,
+                    currency,
+                    date: moves.max(from),
+                });
+            }
+            if let Some((quantity, book, sku)) = &self.data_moved_per_region {
+                old.one_off_usage.push(OneOffUsage {
+                    name: format!("data copied to {region}"),
+                    book: book.clone(),
+                    sku: sku.clone(),
+                    quantity: *quantity,
+                    date: moves,
+                });
+            }
+        }
+        for l in &mut new.lines {
+            let from = match position(&l.site) {
+                Some(i) => self.region_window(i, days_per_region).0,
+                None => self.start.plus_days(-i64::from(self.lead_days)),
+            };
+            l.window = Window {
+                from: Some(from),
+                until: None,
+            };
+        }
+        (old, new)
+    }
+}
+
+/// Spending limits; each one exceeded is reported with its month and line item.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Budget {
+    /// Limit on the plan's spend in any month.
+    pub monthly_total: Option<Money>,
+    /// Limit on the plan's spend over the whole horizon.
+    pub horizon_total: Option<Money>,
+    /// Monthly limits by line item.
+    pub lines: BTreeMap<String, Money>,
+}
+
+/// A budget exceeded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Overrun {
+    /// The month, or `None` for the horizon total.
+    pub month: Option<Month>,
+    /// The line item, or `total`.
+    pub line: String,
+    /// What was spent.
+    pub spend: Money,
+    /// The limit.
+    pub budget: Money,
+    /// By how much.
+    pub excess: Money,
+    /// For a total: the line item that adds most over the baseline that
+    /// month (or the largest line item without a baseline).
+    pub driver: String,
+}
+
+/// A stated bill line (e.g. from an invoice) to hold against the prices.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stated {
+    /// The estate.
+    pub estate: String,
+    /// The line item.
+    pub line: String,
+    /// The stated monthly amount, in the report currency.
+    pub monthly: Money,
+    /// Where the figure comes from.
+    pub source: String,
+}
+
+/// A stated line compared with what the prices explain.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explained {
+    /// The estate.
+    pub estate: String,
+    /// The line item.
+    pub line: String,
+    /// The stated monthly amount.
+    pub stated: Money,
+    /// The priced amount in the first month of the horizon.
+    pub priced: Money,
+    /// `stated - priced`: what the prices do not explain.
+    pub unexplained: Money,
+    /// Whether the gap exceeds the tolerance.
+    pub flagged: bool,
+}
+
+/// A named set of input changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// E.g. `optimistic`.
+    pub name: String,
+    /// The changes.
+    pub adjust: Adjustments,
+    /// Days per region of the migration, if it changes.
+    pub days_per_region: Option<u32>,
+}
+
+/// The inputs of a cost projection, validated.
+#[derive(Clone, Debug)]
+pub struct CostModel {
+    /// Price books by name.
+    pub books: BTreeMap<String, PriceBook>,
+    /// Report currency.
+    pub currency: Currency,
+    /// Stated exchange rates.
+    pub fx: Vec<ExchangeRate>,
+    /// First month of the horizon.
+    pub start: Month,
+    /// Months in the horizon.
+    pub months: u32,
+    /// The estates.
+    pub estates: Vec<Estate>,
+    /// The migration between two of them, if any.
+    pub migration: Option<Migration>,
+    /// Annual discount rate for NPV (0.08 = 8 %).
+    pub discount_rate: f64,
+    /// Base-case inputs (growth and so on).
+    pub base: Adjustments,
+    /// Spending limits.
+    pub budget: Budget,
+    /// Stated bill lines to explain.
+    pub stated: Vec<Stated>,
+    /// Relative gap above which a stated line is flagged (0.25 = 25 %).
+    pub stated_tolerance: f64,
+    /// Named cases.
+    pub cases: Vec<Case>,
+    /// Relative swing of each input in the tornado table (0.2 = +-20 %).
+    pub sensitivity: f64,
+}
+
+/// One month of a projection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MonthSummary {
+    /// The month.
+    pub month: Month,
+    /// Plan spend (sum of the plan's lines).
+    pub plan: Money,
+    /// Spend by estate.
+    pub by_estate: BTreeMap<String, Money>,
+    /// Of the plan: operating costs.
+    pub opex: Money,
+    /// Of the plan: one-off costs.
+    pub one_off: Money,
+    /// Of the plan: purchases less salvage.
+    pub capex: Money,
+    /// Depreciation charged (not cash).
+    pub depreciation: Money,
+    /// Baseline spend (staying as is), when comparing.
+    pub baseline: Option<Money>,
+    /// `baseline - plan`.
+    pub savings: Option<Money>,
+    /// Savings summed to this month.
+    pub cumulative_savings: Option<Money>,
+    /// Plan spend summed to this month.
+    pub cumulative_plan: Money,
+}
+
+/// A priced horizon.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Projection {
+    /// Months, in order.
+    pub months: Vec<MonthSummary>,
+    /// The plan's bill lines.
+    pub plan_lines: Vec<LineItem>,
+    /// The baseline's bill lines (empty without a migration).
+    pub baseline_lines: Vec<LineItem>,
+}
+
+/// Headline figures of a projection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Headline {
+    /// Plan spend over the horizon.
+    pub plan_total: Money,
+    /// Baseline spend over the horizon.
+    pub baseline_total: Option<Money>,
+    /// Savings over the horizon.
+    pub savings_total: Option<Money>,
+    /// NPV of the plan's spend.
+    pub plan_npv: Money,
+    /// NPV of the savings.
+    pub savings_npv: Option<Money>,
+    /// First month from which cumulative savings stay at or above zero.
+    pub break_even: Option<Month>,
+    /// Plan spend in the last month.
+    pub last_month_plan: Money,
+    /// Savings in the last month, times 12.
+    pub annual_savings_run_rate: Option<Money>,
+    /// Plan spend above the baseline, summed over the months where the
+    /// plan costs more than staying as is.
+    pub extra_over_baseline: Option<Money>,
+    /// Months in which both sides of a migration are billed.
+    pub dual_running_months: Option<u32>,
+    /// Spend on the new side in those months: the price of running both.
+    pub dual_running_new_side: Option<Money>,
+}
+
+/// A row of the tornado table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TornadoRow {
+    /// The input.
+    pub input: String,
+    /// Its low and high settings, described.
+    pub range: String,
+    /// The metric with the input low.
+    pub low: Money,
+    /// The metric with the input high.
+    pub high: Money,
+    /// `|high - low|`.
+    pub swing: Money,
+}
+
+/// The figures of a named case.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaseResult {
+    /// Its name.
+    pub name: String,
+    /// Its headline figures.
+    pub headline: Headline,
+}
+
+/// An estate's recurring spend in the first month, priced on its own.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EstateAtStart {
+    /// The estate.
+    pub estate: String,
+    /// Its spend in the first month.
+    pub monthly: Money,
+}
+
+/// Everything a cost report shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The base case, line by line.
+    pub projection: Projection,
+    /// The base case's headline figures.
+    pub headline: Headline,
+    /// Named cases.
+    pub cases: Vec<CaseResult>,
+    /// What the tornado metric is.
+    pub tornado_metric: String,
+    /// Inputs by how much they move the metric, largest first.
+    pub tornado: Vec<TornadoRow>,
+    /// Budgets exceeded.
+    pub overruns: Vec<Overrun>,
+    /// Stated lines against the prices.
+    pub explained: Vec<Explained>,
+    /// Each estate's recurring spend in the first month, priced on its own
+    /// as it stands (no one-offs, no migration).
+    pub estates_at_start: Vec<EstateAtStart>,
+    /// For a migration: `(old - new) x 12` at first-month usage and prices,
+    /// the saving a year once moved before any growth.
+    pub annual_saving_at_start: Option<Money>,
+}
+
+fn both_billed(s: &MonthSummary, m: &Migration) -> bool {
+    let billed = |name: &str| s.by_estate.get(name).is_some_and(|&v| v > Money::ZERO);
+    billed(&m.from) && billed(&m.to)
+}
+
+/// Net present value of monthly flows at an annual rate: flow `i` (0-based)
+/// is discounted by `(1 + rate)^((i + 1) / 12)`, i.e. paid at the end of
+/// its month. Rounded to the cent.
+pub fn npv(flows: &[Money], annual_rate: f64) -> Money {
+    let v: f64 = flows
+        .iter()
+        .enumerate()
+        .map(|(i, m)| m.as_f64() / (1.0 + annual_rate).powf((i as f64 + 1.0) / 12.0))
+        .sum();
+    Money::from_micros((v * 1e6).round() as i64).round_to_cents()
+}
+
+/// The index of the first month from which `cumulative` stays at or above
+/// zero, if any.
+pub fn break_even_index(cumulative: &[Money]) -> Option<usize> {
+    let last_negative = cumulative.iter().rposition(|&c| c < Money::ZERO);
+    match last_negative {
+        None => (!cumulative.is_empty()).then_some(0),
+        Some(i) if i + 1 < cumulative.len() => Some(i + 1),
+        Some(_) => None,
+    }
+}
+
+impl CostModel {
+    fn estate(&self, name: &str) -> Option<&Estate> {
+        self.estates.iter().find(|e| e.name == name)
+    }
+
+    /// Plan and baseline estates for a migration pace.
+    fn sides(&self, days_per_region: Option<u32>) -> (Vec<Estate>, Vec<Estate>) {
+        match &self.migration {
+            None => (self.estates.clone(), Vec::new()),
+            Some(m) => {
+                let (Some(old), Some(new)) = (self.estate(&m.from), self.estate(&m.to)) else {
+                    return (self.estates.clone(), Vec::new());
+                };
+                let (o, n) = m.apply(old, new, days_per_region.unwrap_or(m.days_per_region));
+                (vec![o, n], vec![old.clone()])
+            }
+        }
+    }
+
+    /// Prices the horizon with `adjust` (and a migration pace, if given).
+    pub fn project(
+        &self,
+        adjust: &Adjustments,
+        days_per_region: Option<u32>,
+    ) -> Result<Projection, BillError> {
+        let pricer = Pricer {
+            books: &self.books,
+            currency: self.currency,
+            fx: &self.fx,
+            adjust,
+            start: self.start,
+        };
+        let (plan, baseline) = self.sides(days_per_region);
+        let mut months = Vec::new();
+        let mut plan_lines = Vec::new();
+        let mut baseline_lines = Vec::new();
+        let mut cum_plan = Money::ZERO;
+        let mut cum_savings = Money::ZERO;
+        for i in 0..self.months {
+            let month = self.start.plus(i);
+            let mut lines = Vec::new();
+            let mut depreciation = Money::ZERO;
+            for e in &plan {
+                lines.extend(pricer.price_month(e, month)?);
+                depreciation += pricer.depreciation(e, month)?;
+            }
+            let mut base_lines = Vec::new();
+            for e in &baseline {
+                base_lines.extend(pricer.price_month(e, month)?);
+            }
+            let sum_kind = |k: &[Kind]| -> Money {
+                lines
+                    .iter()
+                    .filter(|l| k.contains(&l.kind))
+                    .map(|l| l.amount)
+                    .sum()
+            };
+            let total: Money = lines.iter().map(|l| l.amount).sum();
+            let mut by_estate = BTreeMap::new();
+            for l in &lines {
+                *by_estate.entry(l.estate.clone()).or_insert(Money::ZERO) += l.amount;
+            }
+            cum_plan += total;
+            let (base, savings, cumulative) = if baseline.is_empty() {
+                (None, None, None)
+            } else {
+                let b: Money = base_lines.iter().map(|l| l.amount).sum();
+                cum_savings += b - total;
+                (Some(b), Some(b - total), Some(cum_savings))
+            };
+            months.push(MonthSummary {
+                month,
+                plan: total,
+                by_estate,
+                opex: sum_kind(&[Kind::Opex]),
+                one_off: sum_kind(&[Kind::OneOff]),
+                capex: sum_kind(&[Kind::Capex, Kind::Salvage]),
+                depreciation,
+                baseline: base,
+                savings,
+                cumulative_savings: cumulative,
+                cumulative_plan: cum_plan,
+            });
+            plan_lines.extend(lines);
+            baseline_lines.extend(base_lines);
+        }
+        Ok(Projection {
+            months,
+            plan_lines,
+            baseline_lines,
+        })
+    }
+
+    /// Headline figures of a projection.
+    pub fn headline(&self, p: &Projection, discount_rate: f64) -> Headline {
+        let plan: Vec<Money> = p.months.iter().map(|m| m.plan).collect();
+        let savings: Option<Vec<Money>> = p.months.iter().map(|m| m.savings).collect();
+        let cumulative: Option<Vec<Money>> =
+            p.months.iter().map(|m| m.cumulative_savings).collect();
+        let baseline_total: Option<Money> =
+            p.months.iter().map(|m| m.baseline).sum::<Option<Money>>();
+        Headline {
+            plan_total: plan.iter().copied().sum(),
+            baseline_total,
+            savings_total: savings.as_ref().map(|s| s.iter().copied().sum()),
+            plan_npv: npv(&plan, discount_rate),
+            savings_npv: savings.as_ref().map(|s| npv(s, discount_rate)),
+            break_even: cumulative
+                .as_ref()
+                .and_then(|c| break_even_index(c))
+                .map(|i| p.months[i].month),
+            last_month_plan: plan.last().copied().unwrap_or(Money::ZERO),
+            annual_savings_run_rate: savings
+                .as_ref()
+                .and_then(|s| s.last())
+                .map(|&s| Money::from_micros(s.micros() * 12)),
+            extra_over_baseline: savings
+                .as_ref()
+                .map(|s| s.iter().filter(|&&x| x < Money::ZERO).map(|&x| -x).sum()),
+            dual_running_months: self
+                .migration
+                .as_ref()
+                .map(|m| p.months.iter().filter(|s| both_billed(s, m)).count() as u32),
+            dual_running_new_side: self.migration.as_ref().map(|m| {
+                p.months
+                    .iter()
+                    .filter(|s| both_billed(s, m))
+                    .map(|s| s.by_estate.get(&m.to).copied().unwrap_or(Money::ZERO))
+                    .sum()
+            }),
+        }
+    }
+
+    /// Each estate's recurring spend, priced on its own in the first month
+    /// as if it ran the whole month: no setup fees, one-offs or capex.
+    pub fn estates_at_start(&self) -> Result<Vec<EstateAtStart>, BillError> {
+        let pricer = Pricer {
+            books: &self.books,
+            currency: self.currency,
+            fx: &self.fx,
+            adjust: &self.base,
+            start: self.start,
+        };
+        self.estates
+            .iter()
+            .map(|e| {
+                // Running all month, so no setup fee and no partial month.
+                let steady = Estate {
+                    lines: e
+                        .lines
+                        .iter()
+                        .map(|l| UsageLine {
+                            window: Window::default(),
+                            ..l.clone()
+                        })
+                        .collect(),
+                    one_offs: Vec::new(),
+                    one_off_usage: Vec::new(),
+                    capex: Vec::new(),
+                    ..e.clone()
+                };
+                let total: Money = pricer
+                    .price_month(&steady, self.start)?
+                    .iter()
+                    .map(|l| l.amount)
+                    .sum();
+                Ok(EstateAtStart {
+                    estate: e.name.clone(),
+                    monthly: total,
+                })
+            })
+            .collect()
+    }
+
+    /// The metric the tornado table and cases rank by: NPV of the savings
+    /// when comparing, else NPV of the spend.
+    fn metric(&self, h: &Headline) -> Money {
+        h.savings_npv.unwrap_or(h.plan_npv)
+    }
+
+    /// The base case, cases, tornado table, budget check and stated lines.
+    pub fn analyse(&self) -> Result<Analysis, BillError> {
+        let projection = self.project(&self.base, None)?;
+        let headline = self.headline(&projection, self.discount_rate);
+        let mut cases = Vec::new();
+        for c in &self.cases {
+            let p = self.project(&c.adjust, c.days_per_region)?;
+            cases.push(CaseResult {
+                name: c.name.clone(),
+                headline: self.headline(&p, self.discount_rate),
+            });
+        }
+        let tornado = self.tornado()?;
+        let overruns = self.budget_check(&projection);
+        let explained = self.explain(&projection);
+        let estates_at_start = self.estates_at_start()?;
+        let annual_saving_at_start = self.migration.as_ref().and_then(|m| {
+            let get = |n: &str| {
+                estates_at_start
+                    .iter()
+                    .find(|e| e.estate == n)
+                    .map(|e| e.monthly)
+            };
+            Some(Money::from_micros(
+                (get(&m.from)? - get(&m.to)?).micros() * 12,
+            ))
+        });
+        Ok(Analysis {
+            projection,
+            headline,
+            cases,
+            tornado_metric: if self.migration.is_some() {
+                "NPV of savings".to_string()
+            } else {
+                "NPV of spend".to_string()
+            },
+            tornado,
+            overruns,
+            explained,
+            estates_at_start,
+            annual_saving_at_start,
+        })
+    }
+
+    /// Moves each input low and high and records the metric; rows sorted
+    /// by swing, largest first. Prices of each line item, data volumes and
+    /// exchange rates move by `sensitivity` (relative); growth by 10
+    /// percentage points a year and the discount rate by 4 points either
+    /// way (ranges wide enough to span the planning cases without claiming
+    /// a distribution); a migration's pace halves and doubles.
+    pub fn tornado(&self) -> Result<Vec<TornadoRow>, BillError> {
+        let s = self.sensitivity;
+        let pct = format!("-{0:.0}% / +{0:.0}%", s * 100.0);
+        let mut knobs: Vec<(String, String, Adjustments, Adjustments, f64)> = Vec::new();
+        let with = |f: &dyn Fn(&mut Adjustments, f64)| {
+            let (mut lo, mut hi) = (self.base.clone(), self.base.clone());
+            f(&mut lo, 1.0 - s);
+            f(&mut hi, 1.0 + s);
+            (lo, hi)
+        };
+        let (lo, hi) = with(&|a, k| a.volume_factor *= k);
+        knobs.push(("data volume (GB, TB)".into(), pct.clone(), lo, hi, 0.0));
+        let g = self.base.growth_per_year;
+        let (mut lo, mut hi) = (self.base.clone(), self.base.clone());
+        lo.growth_per_year = g - 0.10;
+        hi.growth_per_year = g + 0.10;
+        knobs.push((
+            "growth per year".into(),
+            format!("{:.0}% / {:.0}%", (g - 0.10) * 100.0, (g + 0.10) * 100.0),
+            lo,
+            hi,
+            0.0,
+        ));
+        if !self.fx.is_empty() {
+            let (lo, hi) = with(&|a, k| a.fx_factor *= k);
+            knobs.push(("exchange rates".into(), pct.clone(), lo, hi, 0.0));
+        }
+        let mut line_names: Vec<String> = self
+            .project(&self.base, None)?
+            .plan_lines
+            .iter()
+            .map(|l| l.line.clone())
+            .collect();
+        line_names.sort();
+        line_names.dedup();
+        for name in line_names {
+            let (lo, hi) = with(&|a, k| {
+                let f = a.line_price_factor.get(&name).copied().unwrap_or(1.0);
+                a.line_price_factor.insert(name.clone(), f * k);
+            });
+            knobs.push((format!("price: {name}"), pct.clone(), lo, hi, 0.0));
+        }
+        let mut rows = Vec::new();
+        for (input, range, lo, hi, _) in knobs {
+            let l = self.metric(&self.headline(&self.project(&lo, None)?, self.discount_rate));
+            let h = self.metric(&self.headline(&self.project(&hi, None)?, self.discount_rate));
+            rows.push(TornadoRow {
+                input,
+                range,
+                low: l,
+                high: h,
+                swing: Money::from_micros((h - l).micros().abs()),
+            });
+        }
+        let metric = |r: f64| -> Result<Money, BillError> {
+            Ok(self.metric(&self.headline(&self.project(&self.base, None)?, r)))
+        };
+        let r = self.discount_rate;
+        let (l, h) = (metric((r - 0.04).max(0.0))?, metric(r + 0.04)?);
+        rows.push(TornadoRow {
+            input: "discount rate".into(),
+            range: format!(
+                "{:.0}% / {:.0}%",
+                (r - 0.04).max(0.0) * 100.0,
+                (r + 0.04) * 100.0
+            ),
+            low: l,
+            high: h,
+            swing: Money::from_micros((h - l).micros().abs()),
+        });
+        if let Some(m) = &self.migration {
+            let d = m.days_per_region;
+            let l = self.metric(&self.headline(
+                &self.project(&self.base, Some((d / 2).max(1)))?,
+                self.discount_rate,
+            ));
+            let h = self.metric(
+                &self.headline(&self.project(&self.base, Some(d * 2))?, self.discount_rate),
+            );
+            rows.push(TornadoRow {
+                input: "migration pace".into(),
+                range: format!("{} / {} days per region", (d / 2).max(1), d * 2),
+                low: l,
+                high: h,
+                swing: Money::from_micros((h - l).micros().abs()),
+            });
+        }
+        rows.sort_by(|a, b| b.swing.cmp(&a.swing).then(a.input.cmp(&b.input)));
+        Ok(rows)
+    }
+
+    /// Every budget exceeded, with its month and line item.
+    pub fn budget_check(&self, p: &Projection) -> Vec<Overrun> {
+        let mut out = Vec::new();
+        let by_line = |lines: &[LineItem], month: Month| -> BTreeMap<String, Money> {
+            let mut m = BTreeMap::new();
+            for l in lines.iter().filter(|l| l.month == month) {
+                *m.entry(l.line.clone()).or_insert(Money::ZERO) += l.amount;
+            }
+            m
+        };
+        for s in &p.months {
+            let plan = by_line(&p.plan_lines, s.month);
+            if let Some(limit) = self.budget.monthly_total {
+                if s.plan > limit {
+                    let base = by_line(&p.baseline_lines, s.month);
+                    let driver = plan
+                        .iter()
+                        .map(|(k, v)| (*v - base.get(k).copied().unwrap_or(Money::ZERO), k))
+                        .max()
+                        .map(|(d, k)| {
+                            if p.baseline_lines.is_empty() {
+                                format!("{k} ({d})")
+                            } else {
+                                format!("{k} (+{d} over the baseline)")
+                            }
+                        })
+                        .unwrap_or_default();
+                    out.push(Overrun {
+                        month: Some(s.month),
+                        line: "total".into(),
+                        spend: s.plan,
+                        budget: limit,
+                        excess: s.plan - limit,
+                        driver,
+                    });
+                }
+            }
+            for (line, &limit) in &self.budget.lines {
+                let spend = plan.get(line).copied().unwrap_or(Money::ZERO);
+                if spend > limit {
+                    out.push(Overrun {
+                        month: Some(s.month),
+                        line: line.clone(),
+                        spend,
+                        budget: limit,
+                        excess: spend - limit,
+                        driver: line.clone(),
+                    });
+                }
+            }
+        }
+        if let Some(limit) = self.budget.horizon_total {
+            let spend: Money = p.months.iter().map(|m| m.plan).sum();
+            if spend > limit {
+                out.push(Overrun {
+                    month: None,
+                    line: "total".into(),
+                    spend,
+                    budget: limit,
+                    excess: spend - limit,
+                    driver: String::new(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Holds each stated line against the priced lines of the first month.
+    pub fn explain(&self, p: &Projection) -> Vec<Explained> {
+        let first = self.start;
+        self.stated
+            .iter()
+            .map(|s| {
+                let lines = if p.baseline_lines.is_empty() {
+                    &p.plan_lines
+                } else {
+                    &p.baseline_lines
+                };
+                let priced: Money = lines
+                    .iter()
+                    .filter(|l| l.month == first && l.estate == s.estate && l.line == s.line)
+                    .map(|l| l.amount)
+                    .sum();
+                let gap = s.monthly - priced;
+                let rel = gap.as_f64().abs() / s.monthly.as_f64().abs().max(0.01);
+                Explained {
+                    estate: s.estate.clone(),
+                    line: s.line.clone(),
+                    stated: s.monthly,
+                    priced,
+                    unexplained: gap,
+                    flagged: rel > self.stated_tolerance,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(s: &str) -> Money {
+        Money::parse_amount(s).unwrap()
+    }
+
+    #[test]
+    fn npv_matches_hand_computation() {
+        // 1,000 at the end of month 12 at 10 %/year: 1000 / 1.1 = 909.09.
+        let mut flows = vec![Money::ZERO; 12];
+        flows[11] = usd("1000");
+        assert_eq!(npv(&flows, 0.10), usd("909.09"));
+        // Zero rate: the plain sum.
+        assert_eq!(npv(&[usd("1"), usd("2.5")], 0.0), usd("3.5"));
+        // 100 a month for 2 months at 12.68250301 %/year (1 %/month):
+        // 100/1.01 + 100/1.0201 = 99.0099 + 98.0296 = 197.04.
+        assert_eq!(
+            npv(&[usd("100"), usd("100")], 1.01f64.powi(12) - 1.0),
+            usd("197.04")
+        );
+    }
+
+    #[test]
+    fn break_even_is_the_month_cumulative_savings_turn_for_good() {
+        let c = |v: &[i64]| v.iter().map(|&x| Money::from_cents(x)).collect::<Vec<_>>();
+        assert_eq!(break_even_index(&c(&[-5, -3, 1, 4])), Some(2));
+        assert_eq!(break_even_index(&c(&[-5, 1, -1, 4])), Some(3));
+        assert_eq!(break_even_index(&c(&[1, 2])), Some(0));
+        assert_eq!(break_even_index(&c(&[-1, -2])), None);
+    }
+
+    #[test]
+    fn migration_windows_move_one_region_a_week() {
+        let m = Migration {
+            from: "cloud".into(),
+            to: "metal".into(),
+            start: Date::parse("2027-01-04").unwrap(),
+            regions: vec!["ny1".into(), "la1".into()],
+            days_per_region: 7,
+            lead_days: 3,
+            labour_per_region: None,
+            data_moved_per_region: None,
+        };
+        let (from, until) = m.region_window(1, 7);
+        assert_eq!(from.to_string(), "2027-01-08");
+        assert_eq!(until.to_string(), "2027-01-18");
+        assert_eq!(m.end(7).to_string(), "2027-01-18");
+    }
+}

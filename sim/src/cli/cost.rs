@@ -1,0 +1,45 @@
+//! `cutover cost FILE [--out DIR]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::report::{cost as cost_report, OutputDir};
+use crate::scenario::cost::CostScenario;
+
+/// Arguments of `cutover cost`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The cost scenario file (TOML).
+    file: PathBuf,
+    /// Directory for cost.csv, summary.json, cost.svg (and savings.svg for a
+    /// migration); must not exist or be empty (see --force). Without it,
+    /// only the table is printed.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace the output directory if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Prices the scenario, prints the report and writes the output directory.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let scenario = CostScenario::load(&args.file)?;
+    let out = args
+        .out
+        .as_ref()
+        .map(|o| OutputDir::create(o, args.force))
+        .transpose()?;
+    let analysis = scenario
+        .model
+        .analyse()
+        .with_context(|| format!("pricing {}", args.file.display()))?;
+    print!("{}", cost_report::render_table(&scenario, &analysis));
+    if let Some(out) = out {
+        cost_report::write(&out, &scenario, &analysis)?;
+        let dir = out.commit().context("finishing the output directory")?;
+        println!("\nresults in {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

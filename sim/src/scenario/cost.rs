@@ -1,0 +1,1258 @@
+//! Cost files: price books and cost scenarios (an estate, or a migration
+//! between two), read with located errors and validated into a
+//! [`CostModel`].
+//!
+//! Money is written as an amount and its currency in one string
+//! (`"0.045 USD"`, `"1234.56 EUR"`), dates as `"2026-11-01"`, shares as
+//! `"8%"`, data volumes with their unit (`"50TB"`), durations as `"1w"`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cutover_models::cost::bill::{Capex, OneOff, OneOffUsage, Staff};
+use cutover_models::cost::book::{PriceChange, Tier};
+use cutover_models::cost::money::{parse_decimal_micros, parse_money};
+use cutover_models::cost::project::{Budget, Case, CostModel, Migration, Stated};
+use cutover_models::cost::{
+    Adjustments, Commitment, Currency, Date, Estate, ExchangeRate, Granularity, Money, PriceBook,
+    Sku, Unit, UsageLine, Window,
+};
+use serde::Deserialize;
+
+use super::units::{parse_bytes, parse_duration};
+use super::{InputError, Source};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBookFile {
+    book: RawBook,
+    #[serde(default)]
+    sku: Vec<RawSku>,
+    #[serde(default)]
+    change: Vec<RawChange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBook {
+    name: String,
+    provider: String,
+    currency: String,
+    taken_on: String,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSku {
+    id: String,
+    line: String,
+    unit: String,
+    billing: Option<String>,
+    minimum: Option<String>,
+    on_demand: Option<String>,
+    #[serde(default)]
+    tier: Vec<RawTier>,
+    reserved_1y: Option<String>,
+    reserved_3y: Option<String>,
+    spot: Option<String>,
+    setup_fee: Option<String>,
+    included_traffic: Option<String>,
+    #[serde(default)]
+    draws_included_traffic: bool,
+    #[serde(default)]
+    server: bool,
+    source: String,
+    taken_on: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    up_to: Option<u64>,
+    price: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChange {
+    from: String,
+    change: String,
+    #[serde(default)]
+    skus: Vec<String>,
+    source: String,
+}
+
+/// Reads and validates the price book at `path`.
+pub fn load_price_book(path: &Path) -> Result<PriceBook, InputError> {
+    let source = Source::read(path)?;
+    price_book_from_source(&source)
+}
+
+fn money_in(
+    source: &Source,
+    field: &str,
+    text: &str,
+    currency: Currency,
+) -> Result<Money, InputError> {
+    let (amount, cur) = parse_money(text).map_err(|m| source.field_error(field, m))?;
+    if cur != currency {
+        return Err(source.field_error(
+            field,
+            format!("`{text}` is in {cur}, but the book's currency is {currency}; allowed: amounts in {currency}"),
+        ));
+    }
+    if amount < Money::ZERO {
+        return Err(source.field_error(
+            field,
+            format!("`{text}` is negative; allowed: a price of zero or more"),
+        ));
+    }
+    Ok(amount)
+}
+
+fn date(source: &Source, field: &str, text: &str) -> Result<Date, InputError> {
+    Date::parse(text).map_err(|m| source.field_error(field, m))
+}
+
+/// Parses `"8%"`, `"-10%"` or `"+2.5%"` into a fraction (0.08).
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let bad = || format!("`{text}` is not a percentage; write e.g. \"8%\" or \"-10%\"");
+    let t = text.trim().strip_suffix('%').ok_or_else(bad)?;
+    let micros = parse_decimal_micros(t).ok_or_else(bad)?;
+    Ok(micros as f64 / 1e8)
+}
+
+fn percent(source: &Source, field: &str, text: &str) -> Result<f64, InputError> {
+    parse_percent(text).map_err(|m| source.field_error(field, m))
+}
+
+/// Validates a price book read into `source`.
+pub fn price_book_from_source(source: &Source) -> Result<PriceBook, InputError> {
+    let raw: RawBookFile = source.parse()?;
+    let currency =
+        Currency::parse(&raw.book.currency).map_err(|m| source.field_error("book.currency", m))?;
+    let taken_on = date(source, "book.taken_on", &raw.book.taken_on)?;
+    if raw.book.name.trim().is_empty() {
+        return Err(source.field_error("book.name", "must not be empty"));
+    }
+    if raw.sku.is_empty() {
+        return Err(source.field_error("", "the book has no [[sku]]; add at least one priced item"));
+    }
+    let mut skus = BTreeMap::new();
+    for (i, s) in raw.sku.iter().enumerate() {
+        let f = |name: &str| format!("sku[{i}].{name}");
+        let unit = match s.unit.as_str() {
+            "hour" => Unit::Hour,
+            "month" => Unit::Month,
+            "GB" => Unit::Gb,
+            "TB" => Unit::Tb,
+            other => {
+                return Err(source.field_error(
+                    &f("unit"),
+                    format!("unknown unit `{other}`; allowed: hour, month, GB, TB"),
+                ))
+            }
+        };
+        let granularity = match (s.billing.as_deref(), unit) {
+            (None, Unit::Gb | Unit::Tb) => Granularity::Hourly,
+            (None, _) => {
+                return Err(source.field_error(
+                    &f("billing"),
+                    "time-priced items need `billing`; allowed: per-second, hourly, monthly",
+                ))
+            }
+            (Some("per-second"), Unit::Hour) => {
+                let minimum = match &s.minimum {
+                    Some(m) => parse_duration(m).map_err(|e| source.field_error(&f("minimum"), e))?,
+                    None => cutover_models::SimDuration::ZERO,
+                };
+                Granularity::PerSecond {
+                    minimum_s: (minimum.as_nanos() / 1_000_000_000) as u32,
+                }
+            }
+            (Some("hourly"), Unit::Hour) => Granularity::Hourly,
+            (Some("monthly"), Unit::Month) => Granularity::Monthly,
+            (Some(other), _) => {
+                return Err(source.field_error(
+                    &f("billing"),
+                    format!(
+                        "billing `{other}` does not fit unit `{}`; allowed: per-second or hourly for unit hour, monthly for unit month, none for GB and TB",
+                        s.unit
+                    ),
+                ))
+            }
+        };
+        let on_demand = match (&s.on_demand, s.tier.is_empty()) {
+            (Some(p), true) => vec![Tier {
+                up_to: None,
+                price: money_in(source, &f("on_demand"), p, currency)?,
+            }],
+            (None, false) => {
+                let mut tiers = Vec::new();
+                let mut last = 0u64;
+                for (j, t) in s.tier.iter().enumerate() {
+                    let tf = format!("sku[{i}].tier[{j}]");
+                    let price = money_in(source, &format!("{tf}.price"), &t.price, currency)?;
+                    let is_last = j + 1 == s.tier.len();
+                    match (t.up_to, is_last) {
+                        (Some(u), _) if u <= last => {
+                            return Err(source.field_error(
+                                &format!("{tf}.up_to"),
+                                format!("bands out of order: {u} is not above the previous band's {last}; allowed: increasing upper bounds"),
+                            ))
+                        }
+                        (None, false) => {
+                            return Err(source.field_error(
+                                &tf,
+                                "only the last band may be open (no `up_to`)",
+                            ))
+                        }
+                        (Some(u), _) => last = u,
+                        (None, true) => {}
+                    }
+                    tiers.push(Tier { up_to: t.up_to, price });
+                }
+                if tiers.last().is_some_and(|t| t.up_to.is_some()) {
+                    tiers.push(Tier {
+                        up_to: None,
+                        price: tiers[tiers.len() - 1].price,
+                    });
+                }
+                tiers
+            }
+            (Some(_), false) => {
+                return Err(source.field_error(
+                    &f("tier"),
+                    "give either `on_demand` (a flat price) or `[[sku.tier]]` bands, not both",
+                ))
+            }
+            (None, true) => {
+                return Err(source.field_error(
+                    &f("on_demand"),
+                    format!("item `{}` has no price; allowed: `on_demand = \"0.10 {currency}\"` or `[[sku.tier]]` bands", s.id),
+                ))
+            }
+        };
+        let opt = |name: &str, v: &Option<String>| -> Result<Option<Money>, InputError> {
+            v.as_ref()
+                .map(|p| money_in(source, &f(name), p, currency))
+                .transpose()
+        };
+        let included_traffic_gb = match &s.included_traffic {
+            Some(t) => {
+                (parse_bytes(t).map_err(|e| source.field_error(&f("included_traffic"), e))? / 1e9)
+                    .round() as u64
+            }
+            None => 0,
+        };
+        if skus.contains_key(&s.id) {
+            return Err(source.field_error(&f("id"), format!("item `{}` is listed twice", s.id)));
+        }
+        let sku_taken = date(source, &f("taken_on"), &s.taken_on)?;
+        if s.source.trim().is_empty() {
+            return Err(source.field_error(&f("source"), "every price needs its source"));
+        }
+        skus.insert(
+            s.id.clone(),
+            Sku {
+                id: s.id.clone(),
+                line: s.line.clone(),
+                unit,
+                granularity,
+                on_demand,
+                reserved_1y: opt("reserved_1y", &s.reserved_1y)?,
+                reserved_3y: opt("reserved_3y", &s.reserved_3y)?,
+                spot: opt("spot", &s.spot)?,
+                setup_fee: opt("setup_fee", &s.setup_fee)?.unwrap_or(Money::ZERO),
+                included_traffic_gb,
+                draws_included_traffic: s.draws_included_traffic,
+                is_server: s.server,
+                source: s.source.clone(),
+                taken_on: sku_taken,
+            },
+        );
+    }
+    let mut changes = Vec::new();
+    let mut previous: Option<Date> = None;
+    for (i, c) in raw.change.iter().enumerate() {
+        let f = |name: &str| format!("change[{i}].{name}");
+        let from = date(source, &f("from"), &c.from)?;
+        if from <= taken_on {
+            return Err(source.field_error(
+                &f("from"),
+                format!("{from} is not after the day the prices were taken ({taken_on}); a change before then is already in the prices"),
+            ));
+        }
+        if let Some(p) = previous {
+            if from < p {
+                return Err(source.field_error(
+                    &f("from"),
+                    format!("dates out of order: {from} comes after a change dated {p}; allowed: changes in date order"),
+                ));
+            }
+        }
+        previous = Some(from);
+        let pct = percent(source, &f("change"), &c.change)?;
+        if pct <= -1.0 {
+            return Err(source.field_error(&f("change"), "a price cannot fall by 100 % or more"));
+        }
+        for (j, s) in c.skus.iter().enumerate() {
+            if !skus.contains_key(s) {
+                return Err(source.field_error(
+                    &format!("change[{i}].skus[{j}]"),
+                    format!(
+                        "unknown item `{s}`; allowed: {}",
+                        skus.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        changes.push(PriceChange {
+            from,
+            change_ppm: (pct * 1e6).round() as i64,
+            skus: c.skus.clone(),
+            source: c.source.clone(),
+        });
+    }
+    Ok(PriceBook {
+        name: raw.book.name,
+        provider: raw.book.provider,
+        currency,
+        taken_on,
+        source: raw.book.source,
+        skus,
+        changes,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCostFile {
+    scenario: RawMeta,
+    cost: RawCost,
+    #[serde(default)]
+    fx: Vec<RawFx>,
+    #[serde(default)]
+    estate: Vec<RawEstate>,
+    #[serde(default)]
+    stated: Vec<RawStated>,
+    migration: Option<RawMigration>,
+    budget: Option<RawBudget>,
+    #[serde(default)]
+    case: Vec<RawCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    name: String,
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCost {
+    currency: String,
+    start: String,
+    months: i64,
+    pricebooks: Vec<String>,
+    discount_rate: String,
+    growth_per_year: Option<String>,
+    stated_tolerance: Option<String>,
+    sensitivity: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFx {
+    from: String,
+    to: String,
+    rate: String,
+    taken_on: String,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEstate {
+    name: String,
+    book: String,
+    #[serde(default)]
+    line: Vec<RawLine>,
+    #[serde(default)]
+    staff: Vec<RawStaff>,
+    #[serde(default)]
+    capex: Vec<RawCapex>,
+    #[serde(default)]
+    one_off: Vec<RawOneOff>,
+    #[serde(default)]
+    one_off_usage: Vec<RawOneOffUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLine {
+    sku: String,
+    book: Option<String>,
+    #[serde(default)]
+    sites: Vec<String>,
+    count: Option<f64>,
+    volume: Option<String>,
+    commitment: Option<String>,
+    reserved_until: Option<String>,
+    grows: Option<bool>,
+    starts: Option<String>,
+    stops: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    line: String,
+    servers_per_engineer: i64,
+    minimum: Option<i64>,
+    loaded_cost: String,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapex {
+    name: String,
+    site: Option<String>,
+    amount: String,
+    purchased: String,
+    depreciation_months: i64,
+    salvage: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOneOff {
+    name: String,
+    site: Option<String>,
+    amount: String,
+    date: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOneOffUsage {
+    name: String,
+    sku: String,
+    book: Option<String>,
+    volume: String,
+    date: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStated {
+    estate: String,
+    line: String,
+    monthly: String,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMigration {
+    from: String,
+    to: String,
+    start: String,
+    regions: Vec<String>,
+    per_region: String,
+    lead: Option<String>,
+    labour_per_region: Option<String>,
+    data_per_region: Option<String>,
+    data_sku: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    monthly: Option<String>,
+    total: Option<String>,
+    #[serde(default)]
+    lines: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: String,
+    growth_per_year: Option<String>,
+    volume: Option<String>,
+    fx: Option<String>,
+    #[serde(default)]
+    estate_prices: BTreeMap<String, String>,
+    per_region: Option<String>,
+}
+
+/// A validated cost scenario.
+#[derive(Debug, Clone)]
+pub struct CostScenario {
+    /// A short name for reports.
+    pub name: String,
+    /// What it shows.
+    pub description: Option<String>,
+    /// The price books read: each one's name and its file as written in
+    /// the scenario.
+    pub pricebook_files: Vec<(String, PathBuf)>,
+    /// The model to project.
+    pub model: CostModel,
+}
+
+/// Default relative gap above which a stated line is flagged: 25 %, wide
+/// enough for taxes, credits and rounding on a real invoice.
+pub const DEFAULT_STATED_TOLERANCE: f64 = 0.25;
+/// Default swing of each input in the tornado table: +-20 %.
+pub const DEFAULT_SENSITIVITY: f64 = 0.20;
+/// Longest horizon accepted: 10 years.
+pub const MAX_MONTHS: i64 = 120;
+/// Most instances one usage line may hold (a sanity bound, not a provider limit).
+pub const MAX_COUNT: f64 = 1e6;
+/// Most data one usage line may move in a month: 1 EB.
+pub const MAX_VOLUME_BYTES: f64 = 1e18;
+
+/// `1 + p` for a change `p` written as a percentage, above -100 % and at
+/// most +1000 %.
+fn share(source: &Source, field: String, text: &str) -> Result<f64, InputError> {
+    let p = percent(source, &field, text)?;
+    if p <= -1.0 || p > 10.0 {
+        return Err(source.field_error(
+            &field,
+            format!("`{text}`; allowed: above -100% and at most +1000%"),
+        ));
+    }
+    Ok(1.0 + p)
+}
+
+fn days_of(source: &Source, field: &str, text: &str) -> Result<u32, InputError> {
+    let d = parse_duration(text).map_err(|m| source.field_error(field, m))?;
+    let days = d.as_nanos() / 86_400_000_000_000;
+    if days == 0 || d.as_nanos() % 86_400_000_000_000 != 0 || days > 3650 {
+        return Err(source.field_error(
+            field,
+            format!("`{text}`; allowed: whole days from 1d to 3650d, e.g. \"1w\" or \"10d\""),
+        ));
+    }
+    Ok(days as u32)
+}
+
+fn any_money(
+    source: &Source,
+    field: &str,
+    text: &str,
+    allow_negative: bool,
+) -> Result<(Money, Currency), InputError> {
+    let (m, c) = parse_money(text).map_err(|e| source.field_error(field, e))?;
+    if m < Money::ZERO && !allow_negative {
+        return Err(source.field_error(
+            field,
+            format!("`{text}` is negative; allowed: zero or more"),
+        ));
+    }
+    Ok((m, c))
+}
+
+impl CostScenario {
+    /// Reads and validates the cost scenario at `path`; price book paths are
+    /// relative to the scenario's directory.
+    pub fn load(path: &Path) -> Result<CostScenario, InputError> {
+        let source = Source::read(path)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let raw: RawCostFile = source.parse()?;
+        let currency = Currency::parse(&raw.cost.currency)
+            .map_err(|m| source.field_error("cost.currency", m))?;
+        let start_day = date(&source, "cost.start", &raw.cost.start)?;
+        if start_day.day != 1 {
+            return Err(source.field_error(
+                "cost.start",
+                format!(
+                    "{start_day} is not the first day of a month; bills are monthly, e.g. \"{}\"",
+                    start_day.month_of().first_day()
+                ),
+            ));
+        }
+        if !(1..=MAX_MONTHS).contains(&raw.cost.months) {
+            return Err(source.field_error(
+                "cost.months",
+                format!("{} months; allowed: 1 to {MAX_MONTHS}", raw.cost.months),
+            ));
+        }
+        let mut books = BTreeMap::new();
+        let mut pricebook_files = Vec::new();
+        if raw.cost.pricebooks.is_empty() {
+            return Err(
+                source.field_error("cost.pricebooks", "no price book; list at least one file")
+            );
+        }
+        for (i, p) in raw.cost.pricebooks.iter().enumerate() {
+            let file = dir.join(p);
+            let book = match load_price_book(&file) {
+                Ok(b) => b,
+                Err(InputError::Read { reason: err, .. }) => {
+                    return Err(source.field_error(
+                        &format!("cost.pricebooks[{i}]"),
+                        format!("cannot read price book {}: {err}", file.display()),
+                    ))
+                }
+                Err(e) => return Err(e),
+            };
+            if books.contains_key(&book.name) {
+                return Err(source.field_error(
+                    &format!("cost.pricebooks[{i}]"),
+                    format!("two price books are named `{}`", book.name),
+                ));
+            }
+            pricebook_files.push((book.name.clone(), PathBuf::from(p)));
+            books.insert(book.name.clone(), book);
+        }
+        let book_names = books.keys().cloned().collect::<Vec<_>>().join(", ");
+
+        let mut fx = Vec::new();
+        for (i, r) in raw.fx.iter().enumerate() {
+            let f = |n: &str| format!("fx[{i}].{n}");
+            let from = Currency::parse(&r.from).map_err(|m| source.field_error(&f("from"), m))?;
+            let to = Currency::parse(&r.to).map_err(|m| source.field_error(&f("to"), m))?;
+            let rate_ppm = parse_decimal_micros(&r.rate)
+                .filter(|&v| v > 0)
+                .ok_or_else(|| source.field_error(&f("rate"), format!("`{}`; allowed: a number above zero, units of `to` per unit of `from`, e.g. \"1.08\"", r.rate)))?;
+            fx.push(ExchangeRate {
+                from,
+                to,
+                rate_ppm,
+                taken_on: date(&source, &f("taken_on"), &r.taken_on)?,
+                source: r.source.clone(),
+            });
+        }
+
+        let mut estates = Vec::new();
+        for (i, e) in raw.estate.iter().enumerate() {
+            let ef = |n: &str| format!("estate[{i}].{n}");
+            if !books.contains_key(&e.book) {
+                return Err(source.field_error(
+                    &ef("book"),
+                    format!("no price book named `{}`; allowed: {book_names}", e.book),
+                ));
+            }
+            if estates.iter().any(|x: &Estate| x.name == e.name) {
+                return Err(
+                    source.field_error(&ef("name"), format!("two estates are named `{}`", e.name))
+                );
+            }
+            let mut lines = Vec::new();
+            for (j, l) in e.line.iter().enumerate() {
+                let lf = |n: &str| format!("estate[{i}].line[{j}].{n}");
+                let book_name = l.book.clone().unwrap_or_else(|| e.book.clone());
+                let book = books.get(&book_name).ok_or_else(|| {
+                    source.field_error(
+                        &lf("book"),
+                        format!("no price book named `{book_name}`; allowed: {book_names}"),
+                    )
+                })?;
+                let item = book.skus.get(&l.sku).ok_or_else(|| {
+                    source.field_error(
+                        &lf("sku"),
+                        format!(
+                            "unknown item `{}` in price book `{book_name}`; allowed: {}",
+                            l.sku,
+                            book.skus.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                })?;
+                let quantity = if item.unit.is_time() {
+                    match (l.count, &l.volume) {
+                        (Some(c), None) if (0.0..=MAX_COUNT).contains(&c) => c,
+                        (Some(c), None) => {
+                            return Err(source.field_error(
+                                &lf("count"),
+                                format!("{c}; allowed: 0 to {MAX_COUNT}"),
+                            ))
+                        }
+                        _ => {
+                            return Err(source.field_error(
+                                &lf("count"),
+                                format!(
+                                    "`{}` is priced per {}: give `count` (instances), not `volume`",
+                                    l.sku,
+                                    item.unit.name()
+                                ),
+                            ))
+                        }
+                    }
+                } else {
+                    match (&l.volume, l.count) {
+                        (Some(v), None) => {
+                            let bytes = parse_bytes(v).map_err(|m| source.field_error(&lf("volume"), m))?;
+                            if bytes > MAX_VOLUME_BYTES {
+                                return Err(source.field_error(&lf("volume"), format!("`{v}`; allowed: at most 1 EB a month")));
+                            }
+                            bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }
+                        }
+                        _ => {
+                            return Err(source.field_error(
+                                &lf("volume"),
+                                format!("`{}` is priced per {}: give `volume` per month and site, e.g. \"50TB\", not `count`", l.sku, item.unit.name()),
+                            ))
+                        }
+                    }
+                };
+                let commitment = match l.commitment.as_deref().unwrap_or("on-demand") {
+                    "on-demand" => Commitment::OnDemand,
+                    "reserved-1y" => Commitment::Reserved1y,
+                    "reserved-3y" => Commitment::Reserved3y,
+                    "spot" => Commitment::Spot,
+                    other => {
+                        return Err(source.field_error(
+                            &lf("commitment"),
+                            format!("unknown commitment `{other}`; allowed: on-demand, reserved-1y, reserved-3y, spot"),
+                        ))
+                    }
+                };
+                if book.price_on(&l.sku, commitment, start_day).is_err() {
+                    return Err(source.field_error(
+                        &lf("commitment"),
+                        format!(
+                            "price book `{book_name}` has no {} price for `{}`",
+                            commitment.name(),
+                            l.sku
+                        ),
+                    ));
+                }
+                let commitment_ends = match &l.reserved_until {
+                    Some(t) if commitment.is_reserved() => {
+                        Some(date(&source, &lf("reserved_until"), t)?)
+                    }
+                    Some(_) => {
+                        return Err(source.field_error(
+                            &lf("reserved_until"),
+                            "only reserved lines have a term end",
+                        ))
+                    }
+                    None => None,
+                };
+                let starts = l
+                    .starts
+                    .as_deref()
+                    .map(|t| date(&source, &lf("starts"), t))
+                    .transpose()?;
+                let stops = l
+                    .stops
+                    .as_deref()
+                    .map(|t| date(&source, &lf("stops"), t))
+                    .transpose()?;
+                if let (Some(a), Some(b)) = (starts, stops) {
+                    if b <= a {
+                        return Err(source.field_error(
+                            &lf("stops"),
+                            format!("{b} is not after `starts` ({a}); allowed: a later day"),
+                        ));
+                    }
+                }
+                let sites = if l.sites.is_empty() {
+                    vec![String::new()]
+                } else {
+                    l.sites.clone()
+                };
+                for site in sites {
+                    lines.push(UsageLine {
+                        book: book_name.clone(),
+                        sku: l.sku.clone(),
+                        site,
+                        quantity,
+                        commitment,
+                        commitment_ends,
+                        window: Window {
+                            from: starts,
+                            until: stops,
+                        },
+                        grows: l.grows.unwrap_or(true),
+                    });
+                }
+            }
+            let mut staff = Vec::new();
+            for (j, s) in e.staff.iter().enumerate() {
+                let sf = |n: &str| format!("estate[{i}].staff[{j}].{n}");
+                let per = u32::try_from(s.servers_per_engineer)
+                    .ok()
+                    .filter(|&v| v >= 1)
+                    .ok_or_else(|| {
+                        source.field_error(
+                            &sf("servers_per_engineer"),
+                            "allowed: a whole number of 1 or more",
+                        )
+                    })?;
+                let (cost, cur) = any_money(&source, &sf("loaded_cost"), &s.loaded_cost, false)?;
+                staff.push(Staff {
+                    line: s.line.clone(),
+                    servers_per_engineer: per,
+                    minimum: s.minimum.unwrap_or(0).clamp(0, 10_000) as u32,
+                    loaded_cost_per_month: cost,
+                    currency: cur,
+                    source: s.source.clone(),
+                });
+            }
+            let mut capex = Vec::new();
+            for (j, c) in e.capex.iter().enumerate() {
+                let cf = |n: &str| format!("estate[{i}].capex[{j}].{n}");
+                let (amount, cur) = any_money(&source, &cf("amount"), &c.amount, false)?;
+                let salvage = match &c.salvage {
+                    Some(s) => {
+                        let (m, sc) = any_money(&source, &cf("salvage"), s, false)?;
+                        if sc != cur || m > amount {
+                            return Err(source.field_error(
+                                &cf("salvage"),
+                                "allowed: no more than the amount, in its currency",
+                            ));
+                        }
+                        m
+                    }
+                    None => Money::ZERO,
+                };
+                let months = u32::try_from(c.depreciation_months)
+                    .ok()
+                    .filter(|&m| (1..=240).contains(&m))
+                    .ok_or_else(|| {
+                        source.field_error(&cf("depreciation_months"), "allowed: 1 to 240 months")
+                    })?;
+                capex.push(Capex {
+                    name: c.name.clone(),
+                    site: c.site.clone().unwrap_or_default(),
+                    amount,
+                    currency: cur,
+                    purchased: date(&source, &cf("purchased"), &c.purchased)?,
+                    depreciation_months: months,
+                    salvage,
+                });
+            }
+            let mut one_offs = Vec::new();
+            for (j, o) in e.one_off.iter().enumerate() {
+                let of = |n: &str| format!("estate[{i}].one_off[{j}].{n}");
+                let (amount, cur) = any_money(&source, &of("amount"), &o.amount, true)?;
+                one_offs.push(OneOff {
+                    name: o.name.clone(),
+                    site: o.site.clone().unwrap_or_default(),
+                    amount,
+                    currency: cur,
+                    date: date(&source, &of("date"), &o.date)?,
+                });
+            }
+            let mut one_off_usage = Vec::new();
+            for (j, u) in e.one_off_usage.iter().enumerate() {
+                let uf = |n: &str| format!("estate[{i}].one_off_usage[{j}].{n}");
+                let book_name = u.book.clone().unwrap_or_else(|| e.book.clone());
+                let item = books
+                    .get(&book_name)
+                    .and_then(|b| b.skus.get(&u.sku))
+                    .ok_or_else(|| {
+                        source.field_error(
+                            &uf("sku"),
+                            format!("unknown item `{}` in price book `{book_name}`", u.sku),
+                        )
+                    })?;
+                if item.unit.is_time() {
+                    return Err(source.field_error(
+                        &uf("sku"),
+                        "one-off usage must be a volume item (GB or TB)",
+                    ));
+                }
+                let bytes =
+                    parse_bytes(&u.volume).map_err(|m| source.field_error(&uf("volume"), m))?;
+                one_off_usage.push(OneOffUsage {
+                    name: u.name.clone(),
+                    book: book_name,
+                    sku: u.sku.clone(),
+                    quantity: bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 },
+                    date: date(&source, &uf("date"), &u.date)?,
+                });
+            }
+            estates.push(Estate {
+                name: e.name.clone(),
+                lines,
+                staff,
+                capex,
+                one_offs,
+                one_off_usage,
+            });
+        }
+        if estates.is_empty() {
+            return Err(source.field_error("", "the scenario has no [[estate]]; add at least one"));
+        }
+        let estate_names = estates
+            .iter()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let has_estate = |n: &str| estates.iter().any(|e| e.name == n);
+
+        // Every currency used must convert into the report currency.
+        let convertible =
+            |c: Currency| c == currency || fx.iter().any(|r| r.from == c && r.to == currency);
+        for (i, (name, _)) in pricebook_files.iter().enumerate() {
+            let b = books.get(name).filter(|b| !convertible(b.currency));
+            if let Some(b) = b {
+                return Err(source.field_error(
+                    &format!("cost.pricebooks[{i}]"),
+                    format!(
+                        "price book `{}` is in {}, and no [[fx]] rate converts {} to {currency}",
+                        b.name, b.currency, b.currency
+                    ),
+                ));
+            }
+        }
+
+        let mut stated = Vec::new();
+        for (i, s) in raw.stated.iter().enumerate() {
+            let f = |n: &str| format!("stated[{i}].{n}");
+            if !has_estate(&s.estate) {
+                return Err(source.field_error(
+                    &f("estate"),
+                    format!("no estate `{}`; allowed: {estate_names}", s.estate),
+                ));
+            }
+            let (m, c) = any_money(&source, &f("monthly"), &s.monthly, false)?;
+            if c != currency {
+                return Err(source.field_error(
+                    &f("monthly"),
+                    format!("allowed: an amount in the report currency {currency}"),
+                ));
+            }
+            stated.push(Stated {
+                estate: s.estate.clone(),
+                line: s.line.clone(),
+                monthly: m,
+                source: s.source.clone(),
+            });
+        }
+
+        let migration = match &raw.migration {
+            None => None,
+            Some(m) => {
+                for (field, name) in [("migration.from", &m.from), ("migration.to", &m.to)] {
+                    if !has_estate(name) {
+                        return Err(source.field_error(
+                            field,
+                            format!("no estate `{name}`; allowed: {estate_names}"),
+                        ));
+                    }
+                }
+                if m.from == m.to {
+                    return Err(source.field_error("migration.to", "must differ from `from`"));
+                }
+                let old_book = raw
+                    .estate
+                    .iter()
+                    .find(|e| e.name == m.from)
+                    .map(|e| e.book.clone())
+                    .unwrap_or_default();
+                let data_moved_per_region = match (&m.data_per_region, &m.data_sku) {
+                    (None, None) => None,
+                    (Some(v), Some(sku)) => {
+                        let item = books.get(&old_book).and_then(|b| b.skus.get(sku)).ok_or_else(|| {
+                            source.field_error("migration.data_sku", format!("unknown item `{sku}` in price book `{old_book}` of estate `{}`", m.from))
+                        })?;
+                        if item.unit.is_time() {
+                            return Err(source.field_error("migration.data_sku", "allowed: a volume item (GB or TB), e.g. internet egress"));
+                        }
+                        let bytes = parse_bytes(v).map_err(|e| source.field_error("migration.data_per_region", e))?;
+                        if bytes > MAX_VOLUME_BYTES {
+                            return Err(source.field_error("migration.data_per_region", format!("`{v}`; allowed: at most 1 EB")));
+                        }
+                        Some((bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }, old_book.clone(), sku.clone()))
+                    }
+                    _ => {
+                        return Err(source.field_error(
+                            "migration",
+                            "give both `data_per_region` and `data_sku` (the item that prices the copy), or neither",
+                        ))
+                    }
+                };
+                let labour_per_region = m
+                    .labour_per_region
+                    .as_deref()
+                    .map(|t| any_money(&source, "migration.labour_per_region", t, false))
+                    .transpose()?;
+                if m.regions.is_empty() {
+                    return Err(source.field_error(
+                        "migration.regions",
+                        "no regions; list the site tags in the order they move",
+                    ));
+                }
+                let sites: std::collections::BTreeSet<&str> = estates
+                    .iter()
+                    .filter(|e| e.name == m.from || e.name == m.to)
+                    .flat_map(|e| e.lines.iter().map(|l| l.site.as_str()))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                for (i, r) in m.regions.iter().enumerate() {
+                    if m.regions[..i].contains(r) {
+                        return Err(source.field_error(
+                            &format!("migration.regions[{i}]"),
+                            format!("`{r}` is listed twice; each region moves once"),
+                        ));
+                    }
+                    if !sites.contains(r.as_str()) {
+                        return Err(source.field_error(
+                            &format!("migration.regions[{i}]"),
+                            format!(
+                                "no line of `{}` or `{}` is at site `{r}`; allowed: {}",
+                                m.from,
+                                m.to,
+                                sites.iter().copied().collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                }
+                Some(Migration {
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                    start: date(&source, "migration.start", &m.start)?,
+                    regions: m.regions.clone(),
+                    days_per_region: days_of(&source, "migration.per_region", &m.per_region)?,
+                    lead_days: match &m.lead {
+                        Some(l) => days_of(&source, "migration.lead", l)?,
+                        None => 0,
+                    },
+                    labour_per_region,
+                    data_moved_per_region,
+                })
+            }
+        };
+
+        let report_money = |field: &str, text: &str| -> Result<Money, InputError> {
+            let (m, c) = any_money(&source, field, text, false)?;
+            if c != currency {
+                return Err(source.field_error(
+                    field,
+                    format!("allowed: an amount in the report currency {currency}"),
+                ));
+            }
+            Ok(m)
+        };
+        let budget = match &raw.budget {
+            None => Budget::default(),
+            Some(b) => Budget {
+                monthly_total: b
+                    .monthly
+                    .as_deref()
+                    .map(|t| report_money("budget.monthly", t))
+                    .transpose()?,
+                horizon_total: b
+                    .total
+                    .as_deref()
+                    .map(|t| report_money("budget.total", t))
+                    .transpose()?,
+                lines: b
+                    .lines
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), report_money(&format!("budget.lines.{k}"), v)?)))
+                    .collect::<Result<_, InputError>>()?,
+            },
+        };
+
+        let growth = match &raw.cost.growth_per_year {
+            Some(g) => share(&source, "cost.growth_per_year".to_string(), g)? - 1.0,
+            None => 0.0,
+        };
+        let base = Adjustments {
+            growth_per_year: growth,
+            ..Adjustments::default()
+        };
+        let mut cases = Vec::new();
+        for (i, c) in raw.case.iter().enumerate() {
+            let f = |n: &str| format!("case[{i}].{n}");
+            let mut a = base.clone();
+            if let Some(g) = &c.growth_per_year {
+                a.growth_per_year = share(&source, f("growth_per_year"), g)? - 1.0;
+            }
+            if let Some(v) = &c.volume {
+                a.volume_factor = share(&source, f("volume"), v)?;
+            }
+            if let Some(v) = &c.fx {
+                a.fx_factor = share(&source, f("fx"), v)?;
+            }
+            for (k, v) in &c.estate_prices {
+                if !has_estate(k) {
+                    return Err(source.field_error(
+                        &f("estate_prices"),
+                        format!("no estate `{k}`; allowed: {estate_names}"),
+                    ));
+                }
+                let factor = share(&source, format!("case[{i}].estate_prices.{k}"), v)?;
+                a.estate_price_factor.insert(k.clone(), factor);
+            }
+            let days_per_region = c
+                .per_region
+                .as_deref()
+                .map(|t| days_of(&source, &f("per_region"), t))
+                .transpose()?;
+            if days_per_region.is_some() && migration.is_none() {
+                return Err(source.field_error(
+                    &f("per_region"),
+                    "only a scenario with a [migration] has a pace",
+                ));
+            }
+            cases.push(Case {
+                name: c.name.clone(),
+                adjust: a,
+                days_per_region,
+            });
+        }
+
+        let fraction = |field: &str, v: &Option<String>, default: f64| -> Result<f64, InputError> {
+            match v {
+                Some(t) => {
+                    let p = percent(&source, field, t)?;
+                    if p <= 0.0 || p >= 1.0 {
+                        return Err(source.field_error(field, "allowed: above 0% and below 100%"));
+                    }
+                    Ok(p)
+                }
+                None => Ok(default),
+            }
+        };
+        let discount_rate = percent(&source, "cost.discount_rate", &raw.cost.discount_rate)?;
+        if !(0.0..=1.0).contains(&discount_rate) {
+            return Err(source.field_error("cost.discount_rate", "allowed: 0% to 100% a year"));
+        }
+        if raw.scenario.name.trim().is_empty() {
+            return Err(source.field_error("scenario.name", "must not be empty"));
+        }
+        Ok(CostScenario {
+            name: raw.scenario.name,
+            description: raw.scenario.description,
+            pricebook_files,
+            model: CostModel {
+                books,
+                currency,
+                fx,
+                start: start_day.month_of(),
+                months: raw.cost.months as u32,
+                estates,
+                migration,
+                discount_rate,
+                base,
+                budget,
+                stated,
+                stated_tolerance: fraction(
+                    "cost.stated_tolerance",
+                    &raw.cost.stated_tolerance,
+                    DEFAULT_STATED_TOLERANCE,
+                )?,
+                cases,
+                sensitivity: fraction(
+                    "cost.sensitivity",
+                    &raw.cost.sensitivity,
+                    DEFAULT_SENSITIVITY,
+                )?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOK: &str = r#"
+[book]
+name = "b"
+provider = "P"
+currency = "USD"
+taken_on = "2026-11-01"
+source = "test"
+
+[[sku]]
+id = "vm"
+line = "compute"
+unit = "hour"
+billing = "per-second"
+minimum = "60s"
+on_demand = "0.10 USD"
+source = "test"
+taken_on = "2026-11-01"
+"#;
+
+    fn book_err(text: &str) -> String {
+        let src = Source::from_text(Path::new("book.toml"), text.to_string());
+        price_book_from_source(&src).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_valid_book_loads() {
+        let src = Source::from_text(Path::new("book.toml"), BOOK.to_string());
+        let b = price_book_from_source(&src).unwrap();
+        assert_eq!(
+            b.skus["vm"].granularity,
+            Granularity::PerSecond { minimum_s: 60 }
+        );
+    }
+
+    #[test]
+    fn a_missing_currency_is_located() {
+        let err = book_err(&BOOK.replace("currency = \"USD\"\n", ""));
+        assert!(err.starts_with("book.toml:2:1:"), "{err}");
+        assert!(err.contains("currency"), "{err}");
+    }
+
+    #[test]
+    fn a_negative_price_is_located() {
+        let err = book_err(&BOOK.replace("\"0.10 USD\"", "\"-0.10 USD\""));
+        assert!(
+            err.starts_with("book.toml:15:13: field `sku[0].on_demand`"),
+            "{err}"
+        );
+        assert!(err.contains("negative"), "{err}");
+    }
+
+    #[test]
+    fn a_price_in_another_currency_is_refused() {
+        let err = book_err(&BOOK.replace("\"0.10 USD\"", "\"0.10 EUR\""));
+        assert!(err.contains("book's currency is USD"), "{err}");
+    }
+
+    #[test]
+    fn changes_out_of_order_and_unknown_items_are_located() {
+        let text = format!(
+            "{BOOK}\n[[change]]\nfrom = \"2027-06-01\"\nchange = \"+5%\"\nsource = \"t\"\n\n[[change]]\nfrom = \"2027-01-01\"\nchange = \"+5%\"\nsource = \"t\"\n"
+        );
+        let err = book_err(&text);
+        assert!(
+            err.contains("field `change[1].from`") && err.contains("out of order"),
+            "{err}"
+        );
+        let text = format!("{BOOK}\n[[change]]\nfrom = \"2027-06-01\"\nchange = \"+5%\"\nskus = [\"vm\", \"gpu\"]\nsource = \"t\"\n");
+        let err = book_err(&text);
+        assert!(
+            err.contains("change[0].skus[1]") && err.contains("unknown item `gpu`; allowed: vm"),
+            "{err}"
+        );
+        let text = format!(
+            "{BOOK}\n[[change]]\nfrom = \"2026-10-01\"\nchange = \"+5%\"\nsource = \"t\"\n"
+        );
+        assert!(book_err(&text).contains("not after the day the prices were taken"));
+    }
+
+    #[test]
+    fn tiers_must_increase() {
+        let text = BOOK.replace(
+            "on_demand = \"0.10 USD\"",
+            "tier = [{ up_to = 100, price = \"0.09 USD\" }, { up_to = 50, price = \"0.08 USD\" }]",
+        );
+        let err = book_err(&text);
+        assert!(
+            err.contains("sku[0].tier[1].up_to") && err.contains("out of order"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn percentages_parse() {
+        assert_eq!(parse_percent("8%"), Ok(0.08));
+        assert_eq!(parse_percent("-10%"), Ok(-0.10));
+        assert!(parse_percent("8").is_err());
+    }
+}

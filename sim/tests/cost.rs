@@ -1,0 +1,533 @@
+//! `cutover cost` on the bundled scenarios: the story's orders of magnitude
+//! come out of quantities and prices, every total is the sum of its
+//! `cost.csv` lines to the cent, and bad price books and scenarios get
+//! located errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(name)
+}
+
+fn cost(file: &Path, out: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    cmd.arg("cost").arg(file);
+    if let Some(out) = out {
+        cmd.arg("--out").arg(out);
+    }
+    cmd.output().unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Cents of a decimal string such as "-1234.5" or "0.07".
+fn cents(text: &str) -> i64 {
+    let (neg, t) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    assert!(frac.len() <= 2, "amount `{text}` is not whole cents");
+    let frac = format!("{frac:0<2}");
+    let v = int.parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap();
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+fn money(v: &serde_json::Value) -> i64 {
+    cents(v.as_str().unwrap_or_else(|| panic!("not money: {v}")))
+}
+
+struct Run {
+    stdout: String,
+    summary: serde_json::Value,
+    rows: Vec<csv::StringRecord>,
+}
+
+fn run(name: &str, dir: &Path) -> Run {
+    let out = dir.join(name);
+    let stdout = ok(&cost(&scenario(name), Some(&out)));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let mut reader = csv::Reader::from_path(out.join("cost.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        cutover::report::cost::CSV_HEADER.to_vec()
+    );
+    let rows = reader.records().map(Result::unwrap).collect();
+    assert!(std::fs::read_to_string(out.join("cost.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+    assert_eq!(
+        out.join("savings.svg").exists(),
+        name.contains("migration"),
+        "savings.svg is written for a comparison only"
+    );
+    Run {
+        stdout,
+        summary,
+        rows,
+    }
+}
+
+/// Sum of the `amount` column of rows of `scenario` (plan or baseline), in
+/// cents, and of the rows of one month.
+fn csv_sum(rows: &[csv::StringRecord], scenario: &str, month: Option<&str>) -> i64 {
+    rows.iter()
+        .filter(|r| &r[0] == scenario && (month.is_none() || month == Some(&r[1])))
+        .map(|r| cents(&r[11]))
+        .sum()
+}
+
+#[test]
+fn every_line_is_quantity_times_unit_price_and_totals_are_sums_of_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "cost-cloud.toml",
+        "cost-baremetal.toml",
+        "cost-migration.toml",
+    ] {
+        let r = run(name, dir.path());
+        let h = &r.summary["headline"];
+        assert_eq!(
+            csv_sum(&r.rows, "plan", None),
+            money(&h["plan_total"]),
+            "{name}"
+        );
+        assert_eq!(r.summary["check"]["equal"], true, "{name}");
+        if let Some(b) = h["baseline_total"].as_str() {
+            assert_eq!(csv_sum(&r.rows, "baseline", None), cents(b), "{name}");
+        }
+        for m in r.summary["by_month"].as_array().unwrap() {
+            let month = m["month"].as_str().unwrap();
+            assert_eq!(
+                csv_sum(&r.rows, "plan", Some(month)),
+                money(&m["plan"]),
+                "{name} {month}"
+            );
+        }
+        for row in &r.rows {
+            let q: f64 = row[8].parse().unwrap();
+            let price: f64 = row[10].parse().unwrap();
+            let amount = cents(&row[11]) as f64 / 100.0;
+            assert!(
+                (q * price - amount).abs() <= 0.005 + 1e-9 * amount.abs(),
+                "{name}: {row:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_story_estates_land_near_the_story_bills() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = run("cost-cloud.toml", dir.path());
+    let first = money(&cloud.summary["by_month"][0]["plan"]);
+    assert!(
+        (7_500_000..=8_500_000).contains(&first),
+        "cloud month 1: {first} cents"
+    );
+    // The stated managed-Kubernetes bill ($5k) is far above nine clusters'
+    // control-plane price (9 x 744 h x $0.10 = $669.60): flagged.
+    let k8s = cloud.summary["stated_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["line"] == "managed Kubernetes")
+        .unwrap();
+    assert_eq!(money(&k8s["priced"]), 66_960);
+    assert_eq!(k8s["flagged"], true);
+    assert!(cloud
+        .stdout
+        .lines()
+        .any(|l| l.contains("managed Kubernetes") && l.contains("FLAG")));
+    let compute = cloud.summary["stated_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["line"] == "compute")
+        .unwrap();
+    assert_eq!(compute["flagged"], false);
+
+    let metal = run("cost-baremetal.toml", dir.path());
+    let first = money(&metal.summary["by_month"][0]["plan"]);
+    assert!(
+        (400_000..=600_000).contains(&first),
+        "bare metal month 1: {first} cents"
+    );
+}
+
+#[test]
+fn the_migration_reports_dual_running_break_even_npv_and_overruns() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run("cost-migration.toml", dir.path());
+    let h = &r.summary["headline"];
+    for b in r.summary["pricebooks"].as_array().unwrap() {
+        let name = b["name"].as_str().unwrap();
+        assert!(
+            b["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("{name}.toml")),
+            "{b}"
+        );
+    }
+    let saving = money(&r.summary["annual_saving_at_start"]);
+    assert!(
+        (85_000_000..=95_000_000).contains(&saving),
+        "saving once moved: {saving} cents a year (story: ~$900k)"
+    );
+    assert!(h["dual_running_months"].as_u64().unwrap() >= 2);
+    assert!(money(&h["dual_running_new_side"]) > 0);
+    assert!(money(&h["savings_npv"]) > 0);
+    let be = h["break_even"].as_str().unwrap();
+    assert!(be > "2027-01" && be < "2028-01", "break-even {be}");
+    // The first month both sides are paid costs more than staying as is.
+    let feb = &r.summary["by_month"][1];
+    assert!(money(&feb["savings"]) < 0);
+    // The monthly budget is exceeded while both sides run, and each
+    // overrun names its month and the line item driving it.
+    let overruns = r.summary["budget_overruns"].as_array().unwrap();
+    let total = overruns
+        .iter()
+        .find(|o| o["line"] == "total" && o["month"] == "2027-02")
+        .expect("a total overrun in the first full month of dual running");
+    assert!(
+        total["driver"]
+            .as_str()
+            .unwrap()
+            .contains("migration labour"),
+        "{total}"
+    );
+    assert!(overruns
+        .iter()
+        .all(|o| o["month"].is_string() && money(&o["excess"]) > 0));
+    assert!(overruns
+        .iter()
+        .any(|o| o["line"] == "setup fees" && o["month"] == "2027-02"));
+    assert!(r.stdout.contains("OVERRUN 2027-02: total"));
+    // Cases are ordered as their names say, on NPV of savings.
+    let case = |n: &str| {
+        r.summary["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .map(|c| money(&c["headline"]["savings_npv"]))
+            .unwrap()
+    };
+    assert!(case("optimistic") > case("base") && case("base") > case("pessimistic"));
+    // The tornado table is sorted by swing.
+    let swings: Vec<i64> = r.summary["tornado"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| money(&t["swing"]))
+        .collect();
+    assert!(swings.windows(2).all(|w| w[0] >= w[1]), "{swings:?}");
+}
+
+#[test]
+fn the_same_scenario_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    ok(&cost(&scenario("cost-migration.toml"), Some(&a)));
+    ok(&cost(&scenario("cost-migration.toml"), Some(&b)));
+    for f in ["cost.csv", "summary.json", "cost.svg", "savings.svg"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+const BOOK: &str = r#"[book]
+name = "tiny"
+provider = "Tiny"
+currency = "USD"
+taken_on = "2026-11-01"
+source = "test"
+
+[[sku]]
+id = "vm"
+line = "compute"
+unit = "hour"
+billing = "hourly"
+on_demand = "0.10 USD"
+source = "test"
+taken_on = "2026-11-01"
+"#;
+
+const SCENARIO: &str = r#"[scenario]
+name = "tiny"
+
+[cost]
+currency = "USD"
+start = "2027-01-01"
+months = 2
+pricebooks = ["book.toml"]
+discount_rate = "8%"
+
+[[estate]]
+name = "e"
+book = "tiny"
+
+[[estate.line]]
+sku = "vm"
+sites = ["ny1"]
+count = 2
+"#;
+
+fn err_of(book: &str, scenario: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), book).unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let out = cost(&file, None);
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn a_tiny_scenario_prices_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), BOOK).unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let stdout = ok(&cost(&file, None));
+    // January: 2 x 744 h x 0.10 = 148.80; February: 2 x 672 h x 0.10 = 134.40.
+    assert!(
+        stdout.contains("148.80") && stdout.contains("134.40"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("283.20"), "{stdout}");
+}
+
+#[test]
+fn an_unknown_instance_type_is_named_with_what_is_allowed() {
+    let err = err_of(BOOK, &SCENARIO.replace("sku = \"vm\"", "sku = \"m9.huge\""));
+    assert!(
+        err.contains("s.toml:16:7: field `estate[0].line[0].sku`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown item `m9.huge`") && err.contains("allowed: vm"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_price_books_are_located_in_the_book() {
+    let err = err_of(&BOOK.replace("currency = \"USD\"\n", ""), SCENARIO);
+    assert!(
+        err.contains("book.toml:1:1") && err.contains("currency"),
+        "{err}"
+    );
+    let err = err_of(&BOOK.replace("\"0.10 USD\"", "\"-0.10 USD\""), SCENARIO);
+    assert!(
+        err.contains("book.toml:13:13: field `sku[0].on_demand`") && err.contains("negative"),
+        "{err}"
+    );
+    let dated = format!("{BOOK}\n[[change]]\nfrom = \"2027-06-01\"\nchange = \"+5%\"\nsource = \"t\"\n\n[[change]]\nfrom = \"2027-02-01\"\nchange = \"+5%\"\nsource = \"t\"\n");
+    let err = err_of(&dated, SCENARIO);
+    assert!(
+        err.contains("change[1].from") && err.contains("dates out of order"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_price_book_and_a_missing_rate_are_reported() {
+    let err = err_of(BOOK, &SCENARIO.replace("book.toml", "nope.toml"));
+    assert!(
+        err.contains("field `cost.pricebooks[0]`") && err.contains("cannot read price book"),
+        "{err}"
+    );
+    let eur = BOOK.replace("USD", "EUR");
+    let err = err_of(&eur, SCENARIO);
+    assert!(err.contains("no [[fx]] rate converts EUR to USD"), "{err}");
+    // With two books, the one without a rate is the one named.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), BOOK).unwrap();
+    std::fs::write(
+        dir.path().join("eur.toml"),
+        eur.replace("name = \"tiny\"", "name = \"euro\""),
+    )
+    .unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(
+        &file,
+        SCENARIO.replace("[\"book.toml\"]", "[\"book.toml\", \"eur.toml\"]"),
+    )
+    .unwrap();
+    let err = String::from_utf8(cost(&file, None).stderr).unwrap();
+    assert!(
+        err.contains("cost.pricebooks[1]") && err.contains("price book `euro` is in EUR"),
+        "{err}"
+    );
+}
+
+const FULL_BOOK: &str = r#"[book]
+name = "full"
+provider = "Full"
+currency = "USD"
+taken_on = "2026-11-01"
+source = "test"
+
+[[sku]]
+id = "vm"
+line = "compute"
+unit = "hour"
+billing = "hourly"
+on_demand = "0.10 USD"
+reserved_1y = "0.06 USD"
+spot = "0.03 USD"
+server = true
+source = "test"
+taken_on = "2026-11-01"
+
+[[sku]]
+id = "rent"
+line = "rent"
+unit = "month"
+billing = "monthly"
+on_demand = "100 USD"
+setup_fee = "50 USD"
+source = "test"
+taken_on = "2026-11-01"
+
+[[sku]]
+id = "egress"
+line = "egress"
+unit = "GB"
+tier = [{ up_to = 1000, price = "0.05 USD" }, { price = "0.02 USD" }]
+source = "test"
+taken_on = "2026-11-01"
+
+[[change]]
+from = "2027-02-01"
+change = "+10%"
+skus = ["rent"]
+source = "test"
+"#;
+
+const FULL_SCENARIO: &str = r#"[scenario]
+name = "full"
+
+[cost]
+currency = "USD"
+start = "2027-01-01"
+months = 2
+pricebooks = ["book.toml"]
+discount_rate = "0%"
+
+[[estate]]
+name = "e"
+book = "full"
+
+[[estate.line]]
+sku = "vm"
+sites = ["ny1"]
+count = 2
+commitment = "reserved-1y"
+reserved_until = "2027-01-11"
+
+[[estate.line]]
+sku = "vm"
+sites = ["ny1"]
+count = 1
+commitment = "spot"
+
+[[estate.line]]
+sku = "rent"
+count = 1
+
+[[estate.line]]
+sku = "egress"
+volume = "1.5TB"
+
+[[estate.staff]]
+line = "ops staff"
+servers_per_engineer = 2
+loaded_cost = "1000 USD"
+source = "test"
+
+[[estate.capex]]
+name = "switches"
+amount = "1200 USD"
+purchased = "2027-01-10"
+depreciation_months = 12
+
+[[estate.one_off]]
+name = "audit"
+amount = "500 USD"
+date = "2027-02-15"
+"#;
+
+#[test]
+fn every_kind_of_input_prices_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), FULL_BOOK).unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, FULL_SCENARIO).unwrap();
+    let out = dir.path().join("out");
+    let stdout = ok(&cost(&file, Some(&out)));
+    // January: reserved 2 x 240 h x 0.06 = 28.80, then on demand 2 x 504 h
+    // x 0.10 = 100.80; spot 744 h x 0.03 = 22.32; rent 100; egress 1,000 GB
+    // x 0.05 + 500 GB x 0.02 = 60; staff ceil(3 servers / 2) x 1,000 =
+    // 2,000; switches bought 1,200. Total 3,511.92.
+    // February: 2 x 672 h x 0.10 = 134.40; spot 672 x 0.03 = 20.16; rent
+    // +10 % = 110; egress 60; staff 2,000; audit 500. Total 2,824.56.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(money(&summary["by_month"][0]["plan"]), 351_192, "{stdout}");
+    assert_eq!(money(&summary["by_month"][1]["plan"]), 282_456, "{stdout}");
+    assert_eq!(money(&summary["headline"]["plan_total"]), 633_648);
+    // Depreciation 1,200 / 12 = 100 a month, beside the cash.
+    assert_eq!(money(&summary["by_month"][0]["depreciation"]), 10_000);
+    assert_eq!(money(&summary["by_month"][0]["capex"]), 120_000);
+    // At a zero discount rate the NPV is the plain sum.
+    assert_eq!(money(&summary["headline"]["plan_npv"]), 633_648);
+}
+
+#[test]
+fn a_migration_region_without_lines_is_refused() {
+    let text = std::fs::read_to_string(scenario("cost-migration.toml"))
+        .unwrap()
+        .replacen("\"syd1\"]\nper_region", "\"syd2\"]\nper_region", 1);
+    assert!(text.contains("\"syd2\"]"), "the regions line moved");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.toml");
+    std::fs::write(&file, text).unwrap();
+    std::fs::create_dir(dir.path().join("pricebooks")).unwrap();
+    for b in ["hyperscaler.toml", "baremetal.toml"] {
+        std::fs::copy(
+            scenario("pricebooks").join(b),
+            dir.path().join("pricebooks").join(b),
+        )
+        .unwrap();
+    }
+    let out = cost(&file, None);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("field `migration.regions[8]`")
+            && err.contains("no line of `cloud` or `bare metal` is at site `syd2`"),
+        "{err}"
+    );
+}

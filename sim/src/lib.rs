@@ -12,3 +12,4 @@ pub mod montecarlo;
 pub mod report;
 pub mod runs;
 pub mod scenario;
+pub mod sweep;

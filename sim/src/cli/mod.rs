@@ -4,6 +4,7 @@ mod cost;
 mod progress;
 mod report;
 mod run;
+mod sweep;
 mod validate;
 
 use std::process::ExitCode;
@@ -34,6 +35,11 @@ enum Command {
     /// Write a self-contained HTML page (verdict, figures, charts) for a run directory.
     #[command(after_help = "Example:\n  cutover report out/mmc   # writes out/mmc/report.html")]
     Report(report::Args),
+    /// Run every combination of a scenario's [sweep] parameters, with replications, into one table.
+    #[command(
+        after_help = "Example:\n  cutover sweep scenarios/mmc-sweep.toml --out out/sweep --replications 5"
+    )]
+    Sweep(sweep::Args),
     /// Price an estate or a migration month by month: bill table, cost.csv, summary and plot.
     #[command(
         after_help = "Example:\n  cutover cost scenarios/cost-migration.toml --out out/migration"
@@ -68,6 +74,7 @@ where
         Command::Validate(args) => validate::execute(&args),
         Command::Run(args) => run::execute(&args),
         Command::Report(args) => report::execute(&args),
+        Command::Sweep(args) => sweep::execute(&args),
         Command::Cost(args) => cost::execute(&args),
     };
     match result {

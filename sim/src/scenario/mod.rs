@@ -8,6 +8,7 @@
 
 pub mod cost;
 pub mod source;
+pub mod sweep;
 pub mod units;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ struct RawScenario {
     scenario: RawMeta,
     mmc: Option<RawMmc>,
     output: Option<RawOutput>,
+    sweep: Option<sweep::RawSweep>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +67,8 @@ pub struct Scenario {
     pub model: ModelSpec,
     /// Interval of the rows of `timeline.csv`.
     pub timeline_interval: SimDuration,
+    /// Parameters to vary for `cutover sweep`, if the file names any.
+    pub sweep: Option<sweep::SweepSpec>,
 }
 
 /// The model a scenario runs.
@@ -132,12 +136,14 @@ impl Scenario {
         if raw.scenario.name.trim().is_empty() {
             return Err(source.field_error("scenario.name", "must not be empty"));
         }
+        let sweep = raw.sweep.map(|s| sweep::validate(source, &s)).transpose()?;
         Ok(Scenario {
             name: raw.scenario.name,
             description: raw.scenario.description,
             seed: raw.scenario.seed.unwrap_or(DEFAULT_SEED),
             model,
             timeline_interval,
+            sweep,
         })
     }
 }

@@ -114,9 +114,26 @@ impl Source {
         }))
     }
 
+    /// The text of the file.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the document holds `field` (a dotted path, see [`Source::field_error`]).
+    pub fn has_field(&self, field: &str) -> bool {
+        self.locate(field).1
+    }
+
     /// The byte span of the deepest part of `field` found in the document.
     fn span_of(&self, field: &str) -> Option<std::ops::Range<usize>> {
-        let doc = self.doc.as_ref()?;
+        self.locate(field).0
+    }
+
+    /// The span of the deepest part of `field` found, and whether all of it was.
+    fn locate(&self, field: &str) -> (Option<std::ops::Range<usize>>, bool) {
+        let Some(doc) = self.doc.as_ref() else {
+            return (None, false);
+        };
         let mut node = Node::Table(doc.as_table());
         let mut best = None;
         for part in path_parts(field) {
@@ -144,13 +161,15 @@ impl Source {
                 }
                 _ => None,
             };
-            let Some(found) = next else { break };
+            let Some(found) = next else {
+                return (best, false);
+            };
             node = found;
             if let Some(span) = node.span() {
                 best = Some(span);
             }
         }
-        best
+        (best, true)
     }
 }
 
@@ -249,5 +268,7 @@ mod tests {
         assert_eq!(err, "f.toml:2:5: field `a.x`: bad");
         let err = src.field_error("a.missing", "needed").to_string();
         assert!(err.starts_with("f.toml:1:"), "{err}");
+        assert!(src.has_field("b[1].y") && src.has_field("a"));
+        assert!(!src.has_field("a.missing") && !src.has_field("b[2]"));
     }
 }

@@ -224,7 +224,7 @@ mod tests {
         );
         let err = spec(&text).unwrap_err();
         assert!(
-            err.starts_with("s.toml:8:9: field `sweep.parameter[0].field`"),
+            err.starts_with("s.toml:7:9: field `sweep.parameter[0].field`"),
             "{err}"
         );
         assert!(

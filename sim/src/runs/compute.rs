@@ -14,13 +14,13 @@
 //! first served on the pod's CPU ([`MmcQueue`]), with the same room,
 //! timeout and warm-up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use cutover_models::capacity::{FluidPod, PodTickInput};
 use cutover_models::hpa::{CpuMetric, Hpa, PodPhase, PodSnapshot, ReadyCondition};
 use cutover_models::nodes::{NodePool, Provisioning};
 use cutover_models::pods::PodTimeline;
-use cutover_models::queueing::MmcQueue;
+use cutover_models::queueing::{MmcQueue, Started};
 use cutover_models::{SimDuration, SimTime};
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Poisson};
@@ -156,6 +156,9 @@ struct SimPod {
     id: u64,
     /// The request-level queue, created when the pod becomes ready.
     queue: Option<MmcQueue>,
+    /// Arrival time and added latency of the requests waiting in `queue`,
+    /// in queue order.
+    waiting: VecDeque<(SimTime, f64)>,
     node: Option<usize>,
     timeline: Option<PodTimeline>,
     fluid: FluidPod,
@@ -334,11 +337,11 @@ impl LatencyHistogram {
 /// Probability of waiting and rate of the exponential wait.
 type WaitTail = (f64, f64);
 
-/// A request finishing (or giving up) at a pod.
+/// A request finishing (or giving up) at a pod's server.
 #[derive(Clone, Copy, Debug)]
 struct Departure {
     pod: u64,
-    arrived: SimTime,
+    server: u32,
     added_latency_s: f64,
     timed_out: bool,
 }
@@ -398,6 +401,7 @@ impl World<'_> {
             self.pods.push(SimPod {
                 id: self.next_id,
                 queue: None,
+                waiting: VecDeque::new(),
                 node: None,
                 timeline: None,
                 fluid: FluidPod::default(),
@@ -1223,8 +1227,6 @@ struct RequestLevel {
     balance: StreamRng,
     departures: EventQueue<Departure>,
     index: HashMap<u64, usize>,
-    /// Network time plus the mean overflow extra of the current tick.
-    route_s: f64,
 }
 
 impl RequestLevel {
@@ -1236,45 +1238,41 @@ impl RequestLevel {
             balance: streams.stream("compute.balance"),
             departures: EventQueue::new(),
             index: HashMap::new(),
-            route_s: 0.0,
         }
     }
 
-    /// A request starts service at pod `p`: it gives up if it waited past
-    /// the timeout, else it uses the CPU and departs when done.
+    /// A request that arrived at `arrived` starts service at pod `p` at
+    /// `now`: it gives up if it waited past the timeout (freeing the server
+    /// at once), else it uses the CPU and departs when done.
+    #[allow(clippy::too_many_arguments)]
     fn start(
         &mut self,
         world: &mut World,
         p: usize,
-        started: cutover_models::queueing::Started,
+        started: Started,
+        arrived: SimTime,
+        now: SimTime,
         added_latency_s: f64,
         cpu_per_service_s: f64,
     ) {
-        let now = started.arrived + started.wait;
+        let timeout = world.spec.service.timeout;
         let pod = &mut world.pods[p];
-        if started.wait > world.spec.service.timeout {
-            self.departures.schedule_at(
-                now,
-                Departure {
-                    pod: pod.id,
-                    arrived: started.arrived,
-                    added_latency_s,
-                    timed_out: true,
-                },
-            );
+        let timed_out = now - arrived > timeout;
+        let at = if timed_out {
+            now
         } else {
-            let service = started.departs_at - now;
-            pod.cpu_core_s += service.as_secs_f64() * cpu_per_service_s;
-            self.departures.schedule_at(
-                started.departs_at,
-                Departure {
-                    pod: pod.id,
-                    arrived: started.arrived,
-                    added_latency_s,
-                    timed_out: false,
-                },
-            );
-        }
+            pod.cpu_core_s += (started.departs_at - now).as_secs_f64() * cpu_per_service_s;
+            started.departs_at
+        };
+        self.departures.schedule_at(
+            at,
+            Departure {
+                pod: pod.id,
+                server: started.server,
+                added_latency_s,
+                timed_out,
+            },
+        );
     }
 
     /// Runs departures up to `until` (inclusive if `inclusive`).
@@ -1298,25 +1296,27 @@ impl RequestLevel {
                 // The pod was removed; its requests were counted as drained.
                 continue;
             };
+            let cores = world.cores(p, c);
+            let Some(queue) = world.pods[p].queue.as_mut() else {
+                continue;
+            };
+            let servers = f64::from(queue.servers());
+            let Some(done) = queue.depart(at, d.server) else {
+                continue;
+            };
             if d.timed_out {
                 t.timed_out += 1.0;
             } else {
                 t.served += 1.0;
-                let latency = (at - d.arrived).as_secs_f64() + d.added_latency_s;
+                let latency = (at - done.arrived).as_secs_f64() + d.added_latency_s;
                 if latency > c.slow_s {
                     t.slow += 1.0;
                 }
                 latencies.add(latency, 1.0);
             }
-            let cores = world.cores(p, c);
-            let next = world.pods[p].queue.as_mut().and_then(|q| q.depart(at));
-            if let Some(next) = next {
-                let servers = f64::from(world.pods[p].queue.as_ref().map_or(1, |q| q.servers()));
-                // A queued request's network share is not kept in the queue:
-                // it gets the site's network time and the mean overflow extra.
-                let (_, warm_added) = world.warmth(p, next.arrived);
-                let added = warm_added + self.route_s;
-                self.start(world, p, next, added, cores / servers);
+            if let Some(next) = done.next {
+                let (arrived, added) = world.pods[p].waiting.pop_front().unwrap_or((at, 0.0));
+                self.start(world, p, next, arrived, at, added, cores / servers);
             }
         }
     }
@@ -1336,7 +1336,6 @@ impl RequestLevel {
         latencies: &mut LatencyHistogram,
     ) -> TickTotals {
         let mut t = TickTotals::default();
-        self.route_s = route.network_s + route.moved_fraction * route.extra_s;
         let cpu_before: f64 = ready.iter().map(|&p| world.pods[p].cpu_core_s).sum();
         self.index = world
             .pods
@@ -1399,8 +1398,9 @@ impl RequestLevel {
                 world.spec.service.cpu_per_request.as_secs_f64() * factor * servers / cores;
             let draw = unit.map_or(1.0, |e| e.sample(&mut self.service));
             let service = SimDuration::from_secs_f64(draw * mean_s);
-            if let Some(started) = q.arrive(at, service) {
-                self.start(world, p, started, added, cores / servers);
+            match q.arrive(at, service) {
+                Some(started) => self.start(world, p, started, at, at, added, cores / servers),
+                None => world.pods[p].waiting.push_back((at, added)),
             }
         }
         self.depart_until(world, now + tick, false, c, &mut t, latencies);

@@ -74,9 +74,16 @@ const COL_HPA: usize = 12;
 const COL_MEAN_LATENCY: usize = 13;
 const COL_P99: usize = 14;
 
+/// The story's health gate on errors: under 1 % of requests fail.
+pub const GATE_FAILED_FRACTION: f64 = 0.01;
+
 /// What a compute run measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct ComputeSummary {
+    /// "pass" if the run kept failed requests at or under 1 % and the p99
+    /// latency under the slow threshold (the story's health gate), else
+    /// "fail".
+    pub verdict: &'static str,
     /// Simulated seconds.
     pub simulated_s: f64,
     /// Fluid tick, seconds.
@@ -789,6 +796,7 @@ pub fn run_with(
     let initial_total = spec.initial_replicas as usize * sites.len();
 
     let mut s = ComputeSummary {
+        verdict: "fail",
         simulated_s: spec.duration.as_secs_f64(),
         tick_s: dt_s,
         spike_start_s: spike_start.map(|t| t.as_secs_f64()),
@@ -1076,6 +1084,9 @@ pub fn run_with(
         (Some(c), Some(start)) => Some(c - start),
         _ => None,
     };
+    if s.failed_fraction <= GATE_FAILED_FRACTION && s.latency_p99_s < s.slow_threshold_s {
+        s.verdict = "pass";
+    }
     s.sites = sites.into_iter().map(|x| x.summary).collect();
     ComputeOutcome {
         summary: s,

@@ -260,3 +260,12 @@ fn bare_metal_search_finds_the_smallest_server_count() {
         .expect("n - 1 was tried");
     assert!(!fewer.passed);
 }
+
+#[test]
+fn a_recorded_trace_drives_the_region() {
+    let s = run("spike-trace.toml");
+    conserved(&s);
+    // The illustrative trace peaks at 2,400 + 1,200 requests/s.
+    assert_eq!(s.peak_demand_rps, 3600.0);
+    assert!(s.max_ready_pods > 10, "the HPA grew the deployment");
+}

@@ -77,6 +77,7 @@ struct RawTraffic {
     diurnal_amplitude: Option<f64>,
     diurnal_peak: Option<Duration>,
     spike: Option<RawSpike>,
+    trace: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -685,17 +686,25 @@ pub(super) fn validate(source: &Source, raw: &RawCompute) -> Result<ComputeSpec,
             decay: s.decay.0,
         });
     }
-    if diurnal.is_none() && spikes.is_empty() {
+    let trace = match &tr.trace {
+        None => None,
+        Some(file) => {
+            // Relative to the scenario file.
+            let dir = source.path().parent().unwrap_or(std::path::Path::new("."));
+            Some(super::trace::load(&dir.join(file))?)
+        }
+    };
+    if diurnal.is_none() && spikes.is_empty() && trace.is_none() {
         return Err(source.field_error(
             "compute.traffic",
-            "no demand; allowed: base_rate and/or a [compute.traffic.spike]",
+            "no demand; allowed: base_rate, a [compute.traffic.spike] and/or a trace",
         ));
     }
     let demand = Demand {
         diurnal,
         spikes,
         think_time,
-        trace: None,
+        trace,
     };
 
     // Deployment.

@@ -9,6 +9,7 @@
 pub mod compute;
 pub mod cost;
 pub mod source;
+pub mod trace;
 pub mod units;
 
 use std::path::Path;

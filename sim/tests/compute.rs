@@ -269,3 +269,15 @@ fn a_recorded_trace_drives_the_region() {
     assert_eq!(s.peak_demand_rps, 3600.0);
     assert!(s.max_ready_pods > 10, "the HPA grew the deployment");
 }
+
+#[test]
+fn bare_metal_edge_needs_overflow_to_stop_rejecting() {
+    let plain = run("spike-edge-baremetal.toml");
+    let overflow = run("spike-edge-baremetal-overflow.toml");
+    conserved(&plain);
+    conserved(&overflow);
+    // Fixed servers: New York stays overrun for the whole spike.
+    assert!(plain.sites[0].rejected > 0.0);
+    assert!(plain.sites[0].max_ready_pods <= 16);
+    assert_eq!(overflow.rejected + overflow.timed_out, 0.0);
+}

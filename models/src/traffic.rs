@@ -215,6 +215,14 @@ impl FixedShares {
     }
 }
 
+impl FixedShares {
+    /// The same share for each of `sites` sites (at least one).
+    pub fn equal(sites: usize) -> Self {
+        let n = sites.max(1);
+        FixedShares(vec![1.0 / n as f64; n])
+    }
+}
+
 impl Catchment for FixedShares {
     fn shares(&self, _now: SimTime, shares: &mut [f64]) {
         for (out, s) in shares
@@ -317,6 +325,9 @@ mod tests {
         c.shares(t(0), &mut out);
         assert_eq!(out, [0.25, 0.75, 0.0]);
         assert!(FixedShares::new(&[0.0]).is_none());
+        let mut out = [0.0; 4];
+        FixedShares::equal(4).shares(t(0), &mut out);
+        assert_eq!(out, [0.25; 4]);
         assert!(FixedShares::new(&[-1.0, 2.0]).is_none());
     }
 

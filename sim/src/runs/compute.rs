@@ -21,6 +21,7 @@ use cutover_models::hpa::{CpuMetric, Hpa, PodPhase, PodSnapshot, ReadyCondition}
 use cutover_models::nodes::{NodePool, Provisioning};
 use cutover_models::pods::PodTimeline;
 use cutover_models::queueing::{MmcQueue, Started};
+use cutover_models::traffic::{Catchment, FixedShares};
 use cutover_models::{SimDuration, SimTime};
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Poisson};
@@ -748,11 +749,27 @@ fn overflow_check(sites: &mut [Site], policy: &OverflowSpec, now: SimTime) {
     }
 }
 
-/// Runs the sites for `spec.duration` at the given fidelity.
+/// Runs the sites for `spec.duration` at the given fidelity, the demand
+/// split by the sites' fixed shares.
 pub fn run_with(
     spec: &ComputeSpec,
     timeline_interval: SimDuration,
     fidelity: Fidelity,
+) -> ComputeOutcome {
+    let shares: Vec<f64> = spec.sites.iter().map(|s| s.share).collect();
+    // Validated shares sum to 1; equal shares are the fallback.
+    let catchment = FixedShares::new(&shares).unwrap_or_else(|| FixedShares::equal(shares.len()));
+    run_with_catchment(spec, timeline_interval, fidelity, &catchment)
+}
+
+/// Runs the sites for `spec.duration` at the given fidelity, the demand
+/// split over the sites (in `spec.sites` order) by `catchment` at each tick:
+/// the seam where the network layer's anycast catchments plug in.
+pub fn run_with_catchment(
+    spec: &ComputeSpec,
+    timeline_interval: SimDuration,
+    fidelity: Fidelity,
+    catchment: &dyn Catchment,
 ) -> ComputeOutcome {
     let tick = spec.tick;
     let dt_s = tick.as_secs_f64();
@@ -839,6 +856,7 @@ pub fn run_with(
         slow_s: spec.slow_threshold.as_secs_f64(),
     };
     let ticks = spec.duration.as_nanos() / tick.as_nanos();
+    let mut shares = vec![0.0; sites.len()];
     let check_every = spec
         .overflow
         .map(|o| (o.check_interval.as_nanos() / tick.as_nanos()).max(1));
@@ -882,7 +900,8 @@ pub fn run_with(
         let rate = spec.demand.rate_at(now);
         let total = spec.demand.requests_in(now, tick);
         s.peak_users = s.peak_users.max(users);
-        let mut own: Vec<f64> = sites.iter().map(|x| total * x.spec.share).collect();
+        catchment.shares(now, &mut shares);
+        let mut own: Vec<f64> = shares.iter().map(|share| total * share).collect();
         let mut moved_in = vec![0.0; sites.len()];
         for (k, site) in sites.iter_mut().enumerate() {
             if let (Some(t), true) = (site.target, site.out_share > 0.0) {
@@ -952,7 +971,7 @@ pub fn run_with(
             };
             site.load = ratio(t.cpu_used).min(1.0);
             site.offered_load = ratio(arrivals * c);
-            site.own_load = ratio(total * site.spec.share * c);
+            site.own_load = ratio(total * shares[k] * c);
             let requested = ready.len() as f64 * request_cores * dt_s;
             let utilisation = if requested > 0.0 {
                 t.cpu_used / requested

@@ -281,3 +281,18 @@ fn bare_metal_edge_needs_overflow_to_stop_rejecting() {
     assert!(plain.sites[0].max_ready_pods <= 16);
     assert_eq!(overflow.rejected + overflow.timed_out, 0.0);
 }
+
+#[test]
+fn request_level_refuses_an_impossible_amount_of_work() {
+    let text = std::fs::read_to_string(scenario("spike-central.toml")).unwrap();
+    let huge = text
+        .replace("tick = \"1s\"", "tick = \"1s\"\nfidelity = \"request\"")
+        .replace("peak_users = 80_000", "peak_users = 900_000_000");
+    let err = Scenario::from_source(&Source::from_text(Path::new("huge.toml"), huge))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("compute.fidelity") && err.contains("\"fluid\""),
+        "{err}"
+    );
+}

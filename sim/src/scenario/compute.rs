@@ -312,6 +312,11 @@ pub const DEFAULT_METRIC_RESOLUTION: SimDuration = SimDuration::from_secs(15);
 pub const DEFAULT_SLOW_THRESHOLD: SimDuration = SimDuration::from_millis(200);
 /// Most ticks a run accepts (about four months of 1 s ticks).
 pub const MAX_TICKS: u64 = 10_000_000;
+/// Most requests in one tick of a request-level run.
+pub const MAX_REQUESTS_PER_TICK: f64 = 1e7;
+/// Most requests (peak rate times duration) in a request-level run: about
+/// ten minutes of simulation at the measured speed.
+pub const MAX_REQUESTS: f64 = 5e9;
 /// Most replicas an HPA may ask for here.
 pub const MAX_REPLICAS: i64 = 100_000;
 
@@ -706,6 +711,25 @@ pub(super) fn validate(source: &Source, raw: &RawCompute) -> Result<ComputeSpec,
         think_time,
         trace,
     };
+    if request_level {
+        // Every request is an event: bound the work before starting.
+        let samples = (duration.as_nanos() / tick.as_nanos()).clamp(1, 100_000);
+        let step = duration.as_nanos() / samples;
+        let peak = (0..samples)
+            .map(|i| demand.rate_at(cutover_models::SimTime::from_nanos(i * step)))
+            .fold(0.0, f64::max);
+        let requests = peak * duration.as_secs_f64();
+        if peak * tick.as_secs_f64() > MAX_REQUESTS_PER_TICK || requests > MAX_REQUESTS {
+            return Err(source.field_error(
+                "compute.fidelity",
+                format!(
+                    "request level at a peak of {peak:.0} requests/s over {duration} is too many events \
+                     (at most {MAX_REQUESTS_PER_TICK:.0} per tick and {MAX_REQUESTS:.0} in all); \
+                     allowed: \"fluid\" for this demand"
+                ),
+            ));
+        }
+    }
 
     // Deployment.
     let d = &raw.deployment;

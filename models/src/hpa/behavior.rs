@@ -252,6 +252,33 @@ pub(crate) fn apply_rate(
     (desired, Limit::DesiredWithinRange)
 }
 
+/// `stabilizeRecommendationWithBehaviors`: the lowest of `desired` and the
+/// recommendations strictly inside the scale-up window, and the highest of
+/// `desired` and those strictly inside the scale-down window, bound the
+/// current count.
+pub(crate) fn stabilize(
+    now: SimTime,
+    behavior: &Behavior,
+    recommendations: &[(SimTime, i32)],
+    current: i32,
+    desired: i32,
+) -> i32 {
+    let cut = |w: SimDuration| SimTime::from_nanos(now.as_nanos().saturating_sub(w.as_nanos()));
+    let up_cut = cut(behavior.scale_up.stabilization_window);
+    let down_cut = cut(behavior.scale_down.stabilization_window);
+    let mut up_rec = desired;
+    let mut down_rec = desired;
+    for &(at, rec) in recommendations {
+        if at > up_cut {
+            up_rec = up_rec.min(rec);
+        }
+        if at > down_cut {
+            down_rec = down_rec.max(rec);
+        }
+    }
+    current.max(up_rec).min(down_rec)
+}
+
 /// Drops events no policy of either direction can see any more.
 pub(crate) fn prune_events(now: SimTime, behavior: &Behavior, events: &mut Vec<ScaleEvent>) {
     let keep = behavior
@@ -376,5 +403,172 @@ mod tests {
             apply_rate(t(0), &b, &[], &[], 10, 12, (1, 100)),
             (12, Limit::DesiredWithinRange)
         );
+    }
+
+    /// `generateScalingRules(pods, podsPeriod, percent, percentPeriod,
+    /// window)` of horizontal_test.go: Max select, a policy for each non-zero
+    /// amount.
+    fn gen(
+        pods: i32,
+        pods_period: u64,
+        percent: i32,
+        percent_period: u64,
+        window: u64,
+    ) -> ScalingRules {
+        let mut policies = Vec::new();
+        if pods != 0 {
+            policies.push(ScalingPolicy {
+                kind: PolicyKind::Pods,
+                value: pods,
+                period: SimDuration::from_secs(pods_period),
+            });
+        }
+        if percent != 0 {
+            policies.push(ScalingPolicy {
+                kind: PolicyKind::Percent,
+                value: percent,
+                period: SimDuration::from_secs(percent_period),
+            });
+        }
+        ScalingRules {
+            stabilization_window: SimDuration::from_secs(window),
+            select: SelectPolicy::Max,
+            policies,
+        }
+    }
+
+    /// `generateEventsUniformDistribution(raw, period)`: event i at the
+    /// middle of the i-th of equal segments of the last `period` seconds
+    /// (whole seconds, as the Go conversion truncates).
+    fn spread(now: SimTime, raw: &[i32], period: u64) -> Vec<ScaleEvent> {
+        let seg = period as f64 / raw.len() as f64;
+        raw.iter()
+            .enumerate()
+            .map(|(i, &change)| {
+                let ago = (period as f64 - seg * (i as f64 + 1.0) + seg / 2.0) as u64;
+                ScaleEvent {
+                    at: SimTime::from_nanos(now.as_nanos() - ago * 1_000_000_000),
+                    change,
+                }
+            })
+            .collect()
+    }
+
+    /// One row of TestScalingWithRules: name, up events, down events, min,
+    /// max, up rules, down rules, current, prenormalized desired, expected
+    /// replicas and condition.
+    type RuleCase = (
+        &'static str,
+        &'static [i32],
+        &'static [i32],
+        i32,
+        i32,
+        Option<ScalingRules>,
+        Option<ScalingRules>,
+        i32,
+        i32,
+        i32,
+        Limit,
+    );
+
+    #[test]
+    fn scaling_with_rules_ported_from_the_controller_tests() {
+        // TestScalingWithRules in kubernetes/kubernetes
+        // pkg/controller/podautoscaler/horizontal_test.go (v1.33); events
+        // spread over the last 120 s as generateEventsUniformDistribution does.
+        use Limit::*;
+        let now = t(10_000);
+        #[rustfmt::skip]
+        let cases: Vec<RuleCase> = vec![
+            ("within range", &[], &[], 3, 8, None, None, 5, 7, 7, DesiredWithinRange),
+            ("below min", &[], &[], 2, 8, None, None, 3, 1, 2, TooFewReplicas),
+            ("min 0", &[], &[], 0, 10, None, None, 1, 0, 0, DesiredWithinRange),
+            ("max < scale-up limit", &[], &[], 1, 10, None, None, 20, 1000, 10, TooManyReplicas),
+            ("above max", &[], &[], 100, 150, None, None, 100, 1000, 150, TooManyReplicas),
+            ("user percent policy", &[], &[], 1, 2000, Some(gen(0, 0, 1, 60, 0)), None, 3, 1000, 4, ScaleUpLimit),
+            ("default behavior", &[], &[], 1, 1000, None, None, 10, 50, 20, ScaleUpLimit),
+            ("pods > percent", &[], &[], 1, 1000, Some(gen(100, 60, 100, 60, 0)), None, 10, 500, 110, ScaleUpLimit),
+            ("percent > pods", &[], &[], 1, 1000, Some(gen(2, 60, 100, 60, 0)), None, 10, 500, 20, ScaleUpLimit),
+            ("large pod policy", &[], &[], 1, 1000, Some(gen(100, 60, 0, 0, 0)), None, 10, 50, 50, DesiredWithinRange),
+            ("large percent policy", &[], &[], 1, 1000, Some(gen(10000, 60, 0, 0, 0)), None, 10, 50, 50, DesiredWithinRange),
+            ("pod policy limit", &[], &[], 1, 1000, Some(gen(30, 60, 0, 0, 0)), None, 10, 50, 40, ScaleUpLimit),
+            ("percent policy limit", &[], &[], 1, 1000, Some(gen(0, 0, 200, 60, 0)), None, 10, 50, 30, ScaleUpLimit),
+            ("down: percent > pods", &[], &[], 1, 1000, None, Some(gen(20, 60, 1, 60, 300)), 100, 2, 80, ScaleDownLimit),
+            ("down: pods > percent", &[], &[], 1, 1000, None, Some(gen(2, 60, 1, 60, 300)), 100, 2, 98, ScaleDownLimit),
+            ("down: min with large pods", &[], &[], 1, 1000, None, Some(gen(100, 60, 0, 0, 300)), 10, 0, 1, TooFewReplicas),
+            ("down: min with large percent", &[], &[], 5, 1000, None, Some(gen(0, 0, 100, 60, 300)), 10, 2, 5, TooFewReplicas),
+            ("down: pod policy limit", &[], &[], 1, 1000, None, Some(gen(5, 60, 0, 0, 300)), 10, 2, 5, ScaleDownLimit),
+            ("down: percent policy", &[], &[], 1, 1000, None, Some(gen(0, 0, 50, 60, 300)), 10, 5, 5, DesiredWithinRange),
+            ("up: max with pods and events", &[1, 5, 9], &[], 1, 200, Some(gen(300, 60, 0, 0, 0)), None, 100, 500, 200, TooManyReplicas),
+            ("up: max with percent and events", &[1, 5, 9], &[], 1, 200, Some(gen(0, 0, 10000, 60, 0)), None, 100, 500, 200, TooManyReplicas),
+            ("up: events exhaust the period", &[1, 5, 9], &[], 1, 1000, Some(gen(5, 120, 0, 0, 0)), None, 100, 500, 100, ScaleUpLimit),
+            ("up: pods after events", &[1, 5, 9], &[], 1, 1000, Some(gen(150, 120, 0, 0, 0)), None, 100, 500, 235, ScaleUpLimit),
+            ("up: percent after events", &[1, 5, 9], &[], 1, 1000, Some(gen(0, 0, 200, 120, 0)), None, 100, 500, 255, ScaleUpLimit),
+            ("up: percent after up and down", &[4], &[2], 1, 1000, Some(gen(0, 0, 300, 300, 0)), None, 6, 24, 16, ScaleUpLimit),
+            ("down: default after events", &[], &[1, 5, 9], 1, 1000, None, None, 10, 5, 5, DesiredWithinRange),
+            ("down: min with pods and events", &[], &[1, 5, 9], 1, 1000, None, Some(gen(115, 120, 0, 0, 300)), 100, 0, 1, TooFewReplicas),
+            ("down: min 5 with pods and events", &[], &[1, 5, 9], 5, 1000, None, Some(gen(130, 120, 0, 0, 300)), 100, 0, 5, TooFewReplicas),
+            ("down: min 5 with percent and events", &[], &[1, 5, 9], 5, 1000, None, Some(gen(0, 0, 100, 120, 300)), 100, 2, 5, TooFewReplicas),
+            ("down: pods after events", &[], &[1, 5, 9], 1, 1000, None, Some(gen(5, 120, 0, 0, 300)), 100, 2, 100, ScaleDownLimit),
+            ("down: percent after events", &[], &[2, 4, 6], 1, 1000, None, Some(gen(0, 0, 50, 120, 300)), 100, 0, 56, ScaleDownLimit),
+            ("down: percent after up and down", &[2], &[4], 1, 1000, None, Some(gen(0, 0, 50, 180, 0)), 10, 1, 6, ScaleDownLimit),
+            ("down: events prevent more", &[], &[10, 10, 10], 1, 1000, None, Some(gen(0, 0, 10, 120, 300)), 100, 0, 100, ScaleDownLimit),
+            ("down: events still allow more", &[], &[10, 10, 10], 1, 1000, None, Some(gen(0, 0, 1000, 120, 300)), 10, 5, 5, DesiredWithinRange),
+            ("up: one behavior, events", &[8, 12, 9, 11], &[], 1, 1000, Some(gen(1000, 60, 0, 0, 0)), None, 100, 200, 200, DesiredWithinRange),
+            ("up: two periods 120/60", &[8, 12, 9, 11], &[], 1, 1000, Some(gen(1000, 120, 100, 60, 0)), None, 100, 200, 200, DesiredWithinRange),
+            ("up: two periods 30/60", &[8, 12, 9, 11], &[], 1, 1000, Some(gen(1000, 30, 100, 60, 0)), None, 100, 200, 200, DesiredWithinRange),
+            ("down: one behavior, events", &[], &[8, 12, 9, 11], 1, 1000, None, Some(gen(1000, 60, 0, 0, 300)), 100, 5, 5, DesiredWithinRange),
+            ("down: two periods 120/60", &[], &[8, 12, 9, 11], 1, 1000, None, Some(gen(1000, 120, 100, 60, 300)), 100, 5, 5, DesiredWithinRange),
+            ("down: two periods 30/60", &[], &[8, 12, 9, 11], 1, 1000, None, Some(gen(1000, 30, 100, 60, 300)), 100, 5, 5, DesiredWithinRange),
+        ];
+        for (name, up, down, min, max, up_rules, down_rules, current, desired, want, why) in cases {
+            let behavior = Behavior {
+                scale_up: up_rules.unwrap_or_else(ScalingRules::default_scale_up),
+                scale_down: down_rules.unwrap_or_else(ScalingRules::default_scale_down),
+            };
+            let up = spread(now, up, 120);
+            let down = spread(now, down, 120);
+            let got = apply_rate(now, &behavior, &up, &down, current, desired, (min, max));
+            assert_eq!(got, (want, why), "{name}");
+        }
+    }
+
+    /// One row of TestNormalizeDesiredReplicasWithBehavior: recommendations
+    /// as (value, minutes ago), current, desired, scale-up window (s),
+    /// scale-down window (s), expected.
+    type StabilizeCase = (&'static [(i32, u64)], i32, i32, u64, u64, i32);
+
+    #[test]
+    fn stabilization_ported_from_the_controller_tests() {
+        // TestNormalizeDesiredReplicasWithBehavior in horizontal_test.go.
+        let now = t(100_000);
+        let ago = |m: u64| SimTime::from_nanos(now.as_nanos() - m * 60_000_000_000);
+        #[rustfmt::skip]
+        let cases: [StabilizeCase; 11] = [
+            (&[], 100, 5, 0, 0, 5),
+            (&[(4, 2), (5, 1)], 100, 3, 0, 180, 5),
+            (&[(4, 2), (5, 1)], 1, 7, 300, 0, 4),
+            (&[(1, 2), (2, 1)], 100, 3, 300, 0, 3),
+            (&[(4, 2), (5, 1)], 1, 3, 0, 300, 3),
+            (&[(10, 10), (9, 9)], 100, 3, 0, 0, 3),
+            (&[(10, 10), (9, 9)], 1, 100, 0, 0, 100),
+            (&[(10, 10), (4, 1), (5, 2), (9, 9)], 100, 3, 0, 180, 5),
+            (&[(10, 100), (6, 1), (5, 2), (9, 3)], 1, 100, 300, 0, 5),
+            // Do not scale up when the recommendation goes down ...
+            (&[(2, 100), (3, 3)], 2, 1, 300, 300, 2),
+            // ... nor down when it goes up.
+            (&[(2, 100), (1, 3)], 2, 3, 300, 300, 2),
+        ];
+        for (i, (recs, current, desired, up_w, down_w, want)) in cases.into_iter().enumerate() {
+            let mut b = Behavior::default();
+            b.scale_up.stabilization_window = SimDuration::from_secs(up_w);
+            b.scale_down.stabilization_window = SimDuration::from_secs(down_w);
+            let recs: Vec<(SimTime, i32)> = recs.iter().map(|&(r, m)| (ago(m), r)).collect();
+            assert_eq!(
+                stabilize(now, &b, &recs, current, desired),
+                want,
+                "case {i}"
+            );
+        }
     }
 }

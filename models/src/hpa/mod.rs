@@ -18,7 +18,7 @@ pub use replicas::{
 };
 
 use crate::time::{SimDuration, SimTime};
-use behavior::{apply_rate, prune_events, ScaleEvent, DEFAULT_DOWNSCALE_STABILIZATION};
+use behavior::{apply_rate, prune_events, stabilize, ScaleEvent, DEFAULT_DOWNSCALE_STABILIZATION};
 
 /// `--horizontal-pod-autoscaler-sync-period` default: 15 s (Kubernetes docs,
 /// "Horizontal Pod Autoscaling").
@@ -181,24 +181,10 @@ impl Hpa {
         current: i32,
         proposed: i32,
     ) -> (i32, i32, Limit) {
-        // stabilizeRecommendationWithBehaviors: the lowest recommendation of
-        // the scale-up window and the highest of the scale-down window
-        // (strictly after the cutoffs) bound the current count.
+        let stabilized = stabilize(now, behavior, &self.recommendations, current, proposed);
         let cut = |w: SimDuration| SimTime::from_nanos(now.as_nanos().saturating_sub(w.as_nanos()));
-        let up_cut = cut(behavior.scale_up.stabilization_window);
-        let down_cut = cut(behavior.scale_down.stabilization_window);
-        let mut up_rec = proposed;
-        let mut down_rec = proposed;
-        for &(at, rec) in &self.recommendations {
-            if at > up_cut {
-                up_rec = up_rec.min(rec);
-            }
-            if at > down_cut {
-                down_rec = down_rec.max(rec);
-            }
-        }
-        let stabilized = current.max(up_rec).min(down_rec);
-        let oldest = up_cut.min(down_cut);
+        let oldest = cut(behavior.scale_up.stabilization_window)
+            .min(cut(behavior.scale_down.stabilization_window));
         self.recommendations.retain(|&(at, _)| at >= oldest);
         self.recommendations.push((now, proposed));
 

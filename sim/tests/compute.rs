@@ -296,3 +296,25 @@ fn request_level_refuses_an_impossible_amount_of_work() {
         "{err}"
     );
 }
+
+#[test]
+fn request_level_runs_repeat_exactly_for_a_seed() {
+    let sc = Scenario::load(&scenario("spike-edge-overflow.toml")).unwrap();
+    let ModelSpec::Compute(spec) = &sc.model else {
+        panic!("compute scenario");
+    };
+    let mut spec = (**spec).clone();
+    spec.duration = cutover_models::SimDuration::from_secs(150);
+    let go = |seed| {
+        let out = compute::run_with(
+            &spec,
+            sc.timeline_interval,
+            compute::Fidelity::Request { seed },
+        );
+        let mut csv = Vec::new();
+        out.timeline.write_csv(&mut csv).unwrap();
+        (serde_json::to_string(&out.summary).unwrap(), csv)
+    };
+    assert_eq!(go(3), go(3));
+    assert_ne!(go(3).0, go(4).0);
+}

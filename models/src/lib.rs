@@ -6,9 +6,14 @@
 //! input and returns what follows; the engine in the `cutover` crate delivers
 //! those outputs at the right instants.
 
+pub mod capacity;
 pub mod cost;
+pub mod hpa;
+pub mod nodes;
 pub mod plan;
+pub mod pods;
 pub mod queueing;
 pub mod time;
+pub mod traffic;
 
 pub use time::{SimDuration, SimTime};

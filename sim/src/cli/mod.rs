@@ -4,6 +4,7 @@ mod cost;
 mod progress;
 mod report;
 mod run;
+mod run_compute;
 mod sweep;
 mod validate;
 

@@ -15,12 +15,25 @@ pub struct Args {
 /// Loads and validates the file; prints what it describes.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let scenario = Scenario::load(&args.file)?;
-    let what = match &scenario.model {
-        ModelSpec::Mmc(m) => format!(
-            "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
-            m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
+    let what =
+        match &scenario.model {
+            ModelSpec::Mmc(m) => format!(
+                "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
+                m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
+            ),
+            ModelSpec::Compute(c) => format!(
+            "{} site(s) for {}: {} pods each of {}m CPU (limit {}m), HPA {}-{} at {} %, {} nodes",
+            c.sites.len(),
+            c.duration,
+            c.initial_replicas,
+            c.cpu_request_millicores,
+            c.cpu_limit_millicores,
+            c.hpa.min_replicas,
+            c.hpa.max_replicas,
+            c.hpa.target_cpu_percent,
+            c.sites.iter().map(|s| s.nodes.ready_nodes().len()).sum::<usize>()
         ),
-    };
+        };
     println!(
         "{}: ok: \"{}\" ({what})",
         args.file.display(),

@@ -1,6 +1,7 @@
 //! Reports: the output directory (written atomically), summary JSON,
 //! timeline CSV, cost reports and SVG plots.
 
+pub mod compute;
 pub mod cost;
 pub mod html;
 pub mod mmc;

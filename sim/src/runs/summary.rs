@@ -4,7 +4,7 @@
 use cutover_models::SimDuration;
 use serde_json::Value;
 
-use crate::runs::mmc;
+use crate::runs::{compute, mmc};
 use crate::scenario::{ModelSpec, Scenario};
 
 /// Runs `scenario` with `seed` (no files, no progress) and returns its
@@ -14,6 +14,10 @@ pub fn summarise(scenario: &Scenario, seed: u64) -> Value {
     match &scenario.model {
         ModelSpec::Mmc(spec) => {
             let outcome = mmc::run(spec, seed, interval, &mut |_| {});
+            serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
+        }
+        ModelSpec::Compute(spec) => {
+            let outcome = compute::run_with(spec, interval, compute::Fidelity::of(spec, seed));
             serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
         }
     }

@@ -6,9 +6,11 @@
 //! on an impossible input. Every error names the file, line, column and
 //! field, and says what is allowed.
 
+pub mod compute;
 pub mod cost;
 pub mod source;
 pub mod sweep;
+pub mod trace;
 pub mod units;
 
 use std::path::Path;
@@ -26,6 +28,7 @@ use units::{Duration, Rate};
 struct RawScenario {
     scenario: RawMeta,
     mmc: Option<RawMmc>,
+    compute: Option<compute::RawCompute>,
     output: Option<RawOutput>,
     sweep: Option<sweep::RawSweep>,
 }
@@ -76,6 +79,8 @@ pub struct Scenario {
 pub enum ModelSpec {
     /// An M/M/c queue.
     Mmc(MmcSpec),
+    /// One region's compute under a traffic spike.
+    Compute(Box<compute::ComputeSpec>),
 }
 
 /// An M/M/c queue run until a number of customers have departed.
@@ -114,12 +119,20 @@ impl Scenario {
     /// Validates a scenario already read into `source`.
     pub fn from_source(source: &Source) -> Result<Scenario, InputError> {
         let raw: RawScenario = source.parse()?;
-        let model = match raw.mmc {
-            Some(mmc) => ModelSpec::Mmc(validate_mmc(source, &mmc)?),
-            None => {
-                return Err(
-                    source.field_error("", "the scenario has no model section; allowed: [mmc]")
-                )
+        if raw.mmc.is_some() && raw.compute.is_some() {
+            return Err(source.field_error(
+                "compute",
+                "a scenario runs one model; allowed: [mmc] or [compute], not both",
+            ));
+        }
+        let model = match (raw.mmc, raw.compute) {
+            (Some(mmc), _) => ModelSpec::Mmc(validate_mmc(source, &mmc)?),
+            (None, Some(c)) => ModelSpec::Compute(Box::new(compute::validate(source, &c)?)),
+            (None, None) => {
+                return Err(source.field_error(
+                    "",
+                    "the scenario has no model section; allowed: [mmc], [compute]",
+                ))
             }
         };
         let timeline_interval = raw

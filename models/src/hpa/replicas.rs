@@ -1,0 +1,547 @@
+//! The replica calculation of the Kubernetes HPA controller for a CPU
+//! utilisation target, ported from `GetResourceReplicas`, `groupPods` and
+//! `GetResourceUtilizationRatio` in kubernetes/kubernetes
+//! `pkg/controller/podautoscaler/replica_calculator.go` and
+//! `pkg/controller/podautoscaler/metrics/utilization.go` (v1.33).
+//!
+//! The arithmetic is the controller's, including its integer steps: CPU is
+//! in millicores, the utilisation is a whole percentage truncated towards
+//! zero (`metricsTotal * 100 / requestsTotal`), and the usage ratio is that
+//! percentage over the target percentage.
+
+use crate::time::{SimDuration, SimTime};
+
+/// The HPA controller's `--horizontal-pod-autoscaler-tolerance` default: 0.1
+/// (Kubernetes docs, "Horizontal Pod Autoscaling", algorithm details).
+pub const DEFAULT_TOLERANCE: f64 = 0.1;
+/// `--horizontal-pod-autoscaler-cpu-initialization-period` default: 5 min
+/// (kube-controller-manager reference).
+pub const DEFAULT_CPU_INITIALIZATION_PERIOD: SimDuration = SimDuration::from_secs(300);
+/// `--horizontal-pod-autoscaler-initial-readiness-delay` default: 30 s
+/// (kube-controller-manager reference).
+pub const DEFAULT_INITIAL_READINESS_DELAY: SimDuration = SimDuration::from_secs(30);
+
+/// A pod's phase, as far as the HPA looks at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodPhase {
+    /// Accepted but not running yet (unscheduled, pulling its image, ...).
+    Pending,
+    /// Bound to a node with its containers started.
+    Running,
+    /// Terminated in failure.
+    Failed,
+}
+
+/// The pod's `Ready` condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadyCondition {
+    /// Whether the condition is `True`.
+    pub ready: bool,
+    /// When the condition last changed.
+    pub last_transition: SimTime,
+}
+
+/// One CPU sample from the resource metrics API (metrics-server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuMetric {
+    /// Mean usage over the window, in millicores.
+    pub usage_millicores: i64,
+    /// End of the window the sample covers.
+    pub timestamp: SimTime,
+    /// Length of the window.
+    pub window: SimDuration,
+}
+
+/// What the controller sees of one pod at a sync: its status from the pod
+/// lister and its sample, if any, from the metrics API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodSnapshot {
+    /// Phase.
+    pub phase: PodPhase,
+    /// A deletion timestamp is set (the pod is terminating).
+    pub deleting: bool,
+    /// `status.startTime`: when the kubelet accepted the pod.
+    pub start_time: Option<SimTime>,
+    /// The `Ready` condition, if the kubelet has reported one.
+    pub ready: Option<ReadyCondition>,
+    /// Sum of the containers' CPU requests, in millicores.
+    pub request_millicores: i64,
+    /// The CPU sample, or `None` if the metrics API returned none.
+    pub metric: Option<CpuMetric>,
+}
+
+/// The controller flags that shape the calculation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReplicaCalcConfig {
+    /// Usage ratios in `[1 - tolerance_down, 1 + tolerance_up]` cause no change.
+    pub tolerance_up: f64,
+    /// See `tolerance_up`.
+    pub tolerance_down: f64,
+    /// Pods younger than this are judged by their readiness and sample age.
+    pub cpu_initialization_period: SimDuration,
+    /// Older pods are ignored while unready if they never became ready
+    /// within this delay of starting.
+    pub initial_readiness_delay: SimDuration,
+}
+
+impl Default for ReplicaCalcConfig {
+    fn default() -> Self {
+        ReplicaCalcConfig {
+            tolerance_up: DEFAULT_TOLERANCE,
+            tolerance_down: DEFAULT_TOLERANCE,
+            cpu_initialization_period: DEFAULT_CPU_INITIALIZATION_PERIOD,
+            initial_readiness_delay: DEFAULT_INITIAL_READINESS_DELAY,
+        }
+    }
+}
+
+impl ReplicaCalcConfig {
+    /// `Tolerances.isWithin`: `1 - down <= ratio <= 1 + up`.
+    fn within(&self, ratio: f64) -> bool {
+        (1.0 - self.tolerance_down) <= ratio && ratio <= (1.0 + self.tolerance_up)
+    }
+}
+
+/// Why the controller could not compute a replica count; it then leaves the
+/// scale alone, as Kubernetes does.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaCalcError {
+    /// The selector matched no pods.
+    #[error("no pods returned by selector while calculating replica count")]
+    NoPods,
+    /// No ready pod had a sample.
+    #[error("did not receive metrics for targeted pods (pods might be unready)")]
+    NoMetrics,
+    /// A pod has no CPU request, so utilisation is undefined.
+    #[error("missing request for cpu")]
+    MissingRequest,
+}
+
+/// The result of one replica calculation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplicaCalc {
+    /// The replica count the metric asks for (before behaviour and bounds).
+    pub replicas: i32,
+    /// Utilisation over the counted pods, whole percent of request.
+    pub utilization_percent: i64,
+    /// Mean usage over the counted pods, millicores.
+    pub raw_average_millicores: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Ready,
+    Unready,
+    Missing,
+    Ignored,
+}
+
+/// `groupPods`: deleted and failed pods are ignored; pending pods and pods
+/// that are not (or not long enough) ready are unready; pods without a
+/// sample are missing.
+fn group(now: SimTime, pod: &PodSnapshot, cfg: &ReplicaCalcConfig) -> Group {
+    if pod.deleting || pod.phase == PodPhase::Failed {
+        return Group::Ignored;
+    }
+    if pod.phase == PodPhase::Pending {
+        return Group::Unready;
+    }
+    let Some(metric) = pod.metric else {
+        return Group::Missing;
+    };
+    let unready = match (pod.ready, pod.start_time) {
+        (Some(cond), Some(start)) => {
+            if start + cfg.cpu_initialization_period > now {
+                // Within the initialisation period: ignore the sample if the
+                // pod is unready or no full window was collected since the
+                // last readiness transition.
+                !cond.ready || metric.timestamp < cond.last_transition + metric.window
+            } else {
+                // Afterwards: ignore it only if the pod is unready and never
+                // became ready within the initial readiness delay.
+                !cond.ready && start + cfg.initial_readiness_delay > cond.last_transition
+            }
+        }
+        _ => true,
+    };
+    if unready {
+        Group::Unready
+    } else {
+        Group::Ready
+    }
+}
+
+/// `GetResourceUtilizationRatio`: (ratio, utilisation %, raw average).
+fn utilization_ratio(samples: &[(i64, i64)], target_percent: i64) -> (f64, i64, i64) {
+    let usage: i64 = samples.iter().map(|s| s.0).sum();
+    let requests: i64 = samples.iter().map(|s| s.1).sum();
+    let utilization = if requests > 0 {
+        usage * 100 / requests
+    } else {
+        0
+    };
+    let raw = usage / (samples.len().max(1) as i64);
+    (utilization as f64 / target_percent as f64, utilization, raw)
+}
+
+/// Replicas needed to bring mean CPU utilisation to `target_percent` of
+/// request, exactly as `GetResourceReplicas` computes them.
+///
+/// `current_replicas` is the scale target's `spec.replicas`; `pods` is
+/// every pod the selector matches.
+pub fn resource_replicas(
+    now: SimTime,
+    current_replicas: i32,
+    target_percent: i32,
+    pods: &[PodSnapshot],
+    cfg: &ReplicaCalcConfig,
+) -> Result<ReplicaCalc, ReplicaCalcError> {
+    if pods.is_empty() {
+        return Err(ReplicaCalcError::NoPods);
+    }
+    let target = i64::from(target_percent.max(1));
+    let mut ready_count = 0i64;
+    // (usage, request) of the pods that take part, and the others by group.
+    let mut samples: Vec<(i64, i64)> = Vec::with_capacity(pods.len());
+    let mut unready: Vec<i64> = Vec::new();
+    let mut missing: Vec<i64> = Vec::new();
+    for pod in pods {
+        match group(now, pod, cfg) {
+            Group::Ready => {
+                ready_count += 1;
+                let usage = pod.metric.map_or(0, |m| m.usage_millicores);
+                samples.push((usage, pod.request_millicores));
+            }
+            Group::Unready => unready.push(pod.request_millicores),
+            Group::Missing => missing.push(pod.request_millicores),
+            Group::Ignored => {}
+        }
+    }
+    if samples.is_empty() {
+        return Err(ReplicaCalcError::NoMetrics);
+    }
+    // calculateRequests fails on any listed pod without a request.
+    if pods.iter().any(|p| p.request_millicores <= 0) {
+        return Err(ReplicaCalcError::MissingRequest);
+    }
+    let (ratio, utilization, raw) = utilization_ratio(&samples, target);
+    let result = |replicas| ReplicaCalc {
+        replicas,
+        utilization_percent: utilization,
+        raw_average_millicores: raw,
+    };
+
+    let scale_up_with_unready = !unready.is_empty() && ratio > 1.0;
+    if !scale_up_with_unready && missing.is_empty() {
+        if cfg.within(ratio) {
+            return Ok(result(current_replicas));
+        }
+        return Ok(result(ceil_replicas(ratio * ready_count as f64)));
+    }
+
+    if !missing.is_empty() {
+        if ratio < 1.0 {
+            // On a scale-down, missing pods count as using 100 % of their
+            // request (or the target, if it is above 100 %).
+            let fallback = target.max(100);
+            samples.extend(missing.iter().map(|&r| (r * fallback / 100, r)));
+        } else if ratio > 1.0 {
+            // On a scale-up, missing pods count as using nothing.
+            samples.extend(missing.iter().map(|&r| (0, r)));
+        }
+    }
+    if scale_up_with_unready {
+        // On a scale-up, unready pods count as using nothing.
+        samples.extend(unready.iter().map(|&r| (0, r)));
+    }
+
+    let (new_ratio, _, _) = utilization_ratio(&samples, target);
+    if cfg.within(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0)
+    {
+        // Too small a change, or the direction flipped.
+        return Ok(result(current_replicas));
+    }
+    let new_replicas = ceil_replicas(new_ratio * samples.len() as f64);
+    if (new_ratio < 1.0 && new_replicas > current_replicas)
+        || (new_ratio > 1.0 && new_replicas < current_replicas)
+    {
+        // Counting more pods than before would flip the direction.
+        return Ok(result(current_replicas));
+    }
+    Ok(result(new_replicas))
+}
+
+/// `int32(math.Ceil(x))`, saturating.
+fn ceil_replicas(x: f64) -> i32 {
+    let c = x.ceil();
+    if c >= f64::from(i32::MAX) {
+        i32::MAX
+    } else if c <= 0.0 {
+        0
+    } else {
+        c as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Situations ported from kubernetes/kubernetes
+    //! `pkg/controller/podautoscaler/replica_calculator_test.go` (v1.33).
+    //! The upstream harness gives each pod two containers requesting 1.0 CPU
+    //! each and reports each container at the listed level, so a pod
+    //! requests 2000m and uses twice the level; pods beyond the listed
+    //! levels have no sample. "Cool" pods started long ago; "hot" pods are
+    //! inside the CPU initialisation period with a sample taken before one
+    //! full window after their readiness transition.
+    use super::*;
+
+    const NOW_S: u64 = 10_000;
+
+    fn at(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    fn now() -> SimTime {
+        at(NOW_S)
+    }
+
+    #[derive(Clone, Copy)]
+    struct P {
+        ready: bool,
+        phase: PodPhase,
+        deleting: bool,
+        hot: bool,
+    }
+
+    const OK: P = P {
+        ready: true,
+        phase: PodPhase::Running,
+        deleting: false,
+        hot: false,
+    };
+
+    fn pods(spec: &[P], levels: &[i64]) -> Vec<PodSnapshot> {
+        spec.iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (start, transition) = if p.hot {
+                    // Started 60 s ago, became ready at start.
+                    (at(NOW_S - 60), at(NOW_S - 60))
+                } else {
+                    (SimTime::ZERO, SimTime::ZERO)
+                };
+                PodSnapshot {
+                    phase: p.phase,
+                    deleting: p.deleting,
+                    start_time: Some(start),
+                    ready: Some(ReadyCondition {
+                        ready: p.ready,
+                        last_transition: transition,
+                    }),
+                    request_millicores: 2000,
+                    metric: levels.get(i).map(|&l| CpuMetric {
+                        usage_millicores: 2 * l,
+                        // A sample 30 s old with a 60 s window: for a hot
+                        // pod it predates transition + window.
+                        timestamp: at(NOW_S - 30),
+                        window: SimDuration::from_secs(60),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// The upstream test clock: tolerance 0.1, initialisation 2 min,
+    /// readiness delay 10 s (`defaultTesting*` in replica_calculator.go).
+    fn cfg() -> ReplicaCalcConfig {
+        ReplicaCalcConfig {
+            tolerance_up: 0.1,
+            tolerance_down: 0.1,
+            cpu_initialization_period: SimDuration::from_secs(120),
+            initial_readiness_delay: SimDuration::from_secs(10),
+        }
+    }
+
+    fn calc(current: i32, target: i32, spec: &[P], levels: &[i64]) -> ReplicaCalc {
+        resource_replicas(now(), current, target, &pods(spec, levels), &cfg()).unwrap()
+    }
+
+    fn unready() -> P {
+        P { ready: false, ..OK }
+    }
+    fn hot() -> P {
+        P { hot: true, ..OK }
+    }
+
+    #[test]
+    fn scale_up() {
+        // TestReplicaCalcScaleUp: 3 -> 5 at 50 % against a 30 % target.
+        let r = calc(3, 30, &[OK; 3], &[300, 500, 700]);
+        assert_eq!((r.replicas, r.utilization_percent), (5, 50));
+        assert_eq!(r.raw_average_millicores, 1000);
+    }
+
+    #[test]
+    fn scale_up_unready_less_scale() {
+        // TestReplicaCalcScaleUpUnreadyLessScale: 3 -> 4, utilisation 60.
+        let r = calc(3, 30, &[unready(), OK, OK], &[300, 500, 700]);
+        assert_eq!((r.replicas, r.utilization_percent), (4, 60));
+    }
+
+    #[test]
+    fn scale_up_hot_cpu_less_scale() {
+        // TestReplicaCalcScaleUpHotCpuLessScale: 3 -> 4, utilisation 60.
+        let r = calc(3, 30, &[hot(), OK, OK], &[300, 500, 700]);
+        assert_eq!((r.replicas, r.utilization_percent), (4, 60));
+    }
+
+    #[test]
+    fn scale_up_unready_no_scale() {
+        // TestReplicaCalcScaleUpUnreadyNoScale: stays 3, utilisation 40.
+        let r = calc(3, 30, &[OK, unready(), unready()], &[400, 500, 700]);
+        assert_eq!((r.replicas, r.utilization_percent), (3, 40));
+    }
+
+    #[test]
+    fn scale_up_ignores_failed_and_deleted_pods() {
+        // TestReplicaCalcScaleUpIgnoresFailedPods / ...IgnoresDeletionPods: 2 -> 4.
+        let failed = P {
+            ready: false,
+            phase: PodPhase::Failed,
+            ..OK
+        };
+        let r = calc(2, 30, &[OK, OK, failed, failed], &[500, 700]);
+        assert_eq!((r.replicas, r.utilization_percent), (4, 60));
+        let deleting = P {
+            ready: false,
+            deleting: true,
+            ..OK
+        };
+        let r = calc(2, 30, &[OK, OK, deleting, deleting], &[500, 700]);
+        assert_eq!((r.replicas, r.utilization_percent), (4, 60));
+    }
+
+    #[test]
+    fn scale_down() {
+        // TestReplicaCalcScaleDown: 5 -> 3 at 28 % against 50 %.
+        let r = calc(5, 50, &[OK; 5], &[100, 300, 500, 250, 250]);
+        assert_eq!((r.replicas, r.utilization_percent), (3, 28));
+    }
+
+    #[test]
+    fn scale_down_excludes_unscheduled_pods() {
+        // TestReplicaCalcScaleDownExcludeUnscheduledPods: 5 -> 1.
+        let pending = P {
+            ready: false,
+            phase: PodPhase::Pending,
+            ..OK
+        };
+        let spec = [OK, pending, pending, pending, pending];
+        let r = calc(5, 50, &spec, &[100]);
+        assert_eq!((r.replicas, r.utilization_percent), (1, 10));
+    }
+
+    #[test]
+    fn scale_down_ignores_hot_cpu_pods() {
+        // TestReplicaCalcScaleDownIgnoreHotCpuPods: 5 -> 2 at 30 %.
+        let spec = [OK, OK, OK, hot(), hot()];
+        let r = calc(5, 50, &spec, &[100, 300, 500, 250, 250]);
+        assert_eq!((r.replicas, r.utilization_percent), (2, 30));
+    }
+
+    #[test]
+    fn tolerance_holds_the_count() {
+        // TestReplicaCalcTolerance: requests 0.9/1.0/1.1 per container,
+        // usage 1010/1030/1020: utilisation 102 % of a 100 % target.
+        let mut p = pods(&[OK; 3], &[1010, 1030, 1020]);
+        for (pod, req) in p.iter_mut().zip([900, 1000, 1100]) {
+            pod.request_millicores = 2 * req;
+        }
+        let r = resource_replicas(now(), 3, 100, &p, &cfg()).unwrap();
+        assert_eq!((r.replicas, r.utilization_percent), (3, 102));
+    }
+
+    #[test]
+    fn missing_metrics_scale_down() {
+        // TestReplicaCalcMissingMetrics: 4 pods, two samples (400, 95),
+        // target 100 %: utilisation 24 %, missing pods at 100 % -> 3.
+        let r = calc(4, 100, &[OK; 4], &[400, 95]);
+        assert_eq!((r.replicas, r.utilization_percent), (3, 24));
+    }
+
+    #[test]
+    fn missing_metrics_no_change_when_at_target_or_direction_flips() {
+        // TestReplicaCalcMissingMetricsNoChangeEq / Gt / Lt: all stay at 2.
+        assert_eq!(calc(2, 100, &[OK; 2], &[1000]).replicas, 2);
+        assert_eq!(calc(2, 100, &[OK; 2], &[1900]).replicas, 2);
+        assert_eq!(calc(2, 100, &[OK; 2], &[600]).replicas, 2);
+    }
+
+    #[test]
+    fn missing_metrics_with_unready_pods() {
+        // TestReplicaCalcMissingMetricsUnreadyChange: stays 3 at 45 %.
+        let r = calc(3, 50, &[unready(), OK, OK], &[100, 450]);
+        assert_eq!((r.replicas, r.utilization_percent), (3, 45));
+        // TestReplicaCalcMissingMetricsHotCpuNoChange: stays 3 at 45 %.
+        let r = calc(3, 50, &[hot(), OK, OK], &[100, 450]);
+        assert_eq!((r.replicas, r.utilization_percent), (3, 45));
+        // TestReplicaCalcMissingMetricsUnreadyScaleUp: 3 -> 4 at 200 %.
+        let r = calc(3, 50, &[unready(), OK, OK], &[100, 2000]);
+        assert_eq!((r.replicas, r.utilization_percent), (4, 200));
+    }
+
+    #[test]
+    fn utilisation_percent_is_truncated_like_the_controller() {
+        // 100m of 300m is 33 %, not 33.3 %: ratio 33/50 = 0.66, ceil(0.66*3) = 2.
+        let mut p = pods(&[OK; 3], &[50, 25, 25]);
+        for pod in &mut p {
+            pod.request_millicores = 100;
+            pod.metric.as_mut().unwrap().usage_millicores /= 2;
+        }
+        let r = resource_replicas(now(), 3, 50, &p, &cfg()).unwrap();
+        assert_eq!((r.replicas, r.utilization_percent), (2, 33));
+    }
+
+    #[test]
+    fn errors_leave_the_decision_to_the_caller() {
+        assert_eq!(
+            resource_replicas(now(), 1, 50, &[], &cfg()),
+            Err(ReplicaCalcError::NoPods)
+        );
+        // TestReplicaCalcEmptyMetrics: no samples at all.
+        let p = pods(&[OK; 3], &[]);
+        assert_eq!(
+            resource_replicas(now(), 3, 100, &p, &cfg()),
+            Err(ReplicaCalcError::NoMetrics)
+        );
+        // TestReplicaCalcEmptyCPURequest.
+        let mut p = pods(&[OK], &[200]);
+        p[0].request_millicores = 0;
+        assert_eq!(
+            resource_replicas(now(), 1, 100, &p, &cfg()),
+            Err(ReplicaCalcError::MissingRequest)
+        );
+    }
+
+    #[test]
+    fn an_old_pod_that_was_once_ready_counts_even_when_unready() {
+        // Past the initialisation period, an unready pod whose readiness
+        // changed after the initial delay has been ready before: counted.
+        // Counted: 70 % against 30 % on 2 pods -> 5. Were it ignored, the
+        // rebalanced ratio would flip direction and hold at 2.
+        let mut p = pods(&[OK; 2], &[500, 900]);
+        p[1].ready = Some(ReadyCondition {
+            ready: false,
+            last_transition: at(3600),
+        });
+        let r = resource_replicas(now(), 2, 30, &p, &cfg()).unwrap();
+        assert_eq!((r.replicas, r.utilization_percent), (5, 70));
+        // Never ready since start (transition within the delay): ignored.
+        p[1].ready = Some(ReadyCondition {
+            ready: false,
+            last_transition: at(5),
+        });
+        let r = resource_replicas(now(), 2, 30, &p, &cfg()).unwrap();
+        assert_eq!((r.replicas, r.utilization_percent), (2, 50));
+    }
+}

@@ -6,7 +6,9 @@
 //! input and returns what follows; the engine in the `cutover` crate delivers
 //! those outputs at the right instants.
 
+pub mod bgp;
 pub mod cost;
+pub mod geo;
 pub mod plan;
 pub mod queueing;
 pub mod time;

@@ -1,0 +1,1 @@
+//! Static anycast catchments.

@@ -1,1 +1,793 @@
-//! Propagation.
+//! A network of BGP routers as one sans-IO state machine.
+//!
+//! The caller feeds [`Input`]s (an UPDATE arrived, an MRAI timer fired, a
+//! site starts or stops announcing, a session was detected down, a router
+//! lost power) and gets back [`Output`]s (UPDATEs to deliver after the link
+//! delay, timers to set, best routes that changed). The model never reads a
+//! clock or draws random numbers itself: the MRAI jitter comes from a draw
+//! the caller supplies.
+//!
+//! Rules modelled:
+//! - one prefix (the anycast prefix); each router keeps an Adj-RIB-In per
+//!   neighbour and runs [`decision::select`](super::decision::select);
+//! - eBGP export by the Gao-Rexford rules, with the AS prepended (and the
+//!   site's prepends at the origin), MED reset beyond the next AS;
+//! - full-mesh iBGP: a router passes only routes it learned over eBGP to its
+//!   iBGP peers;
+//! - loop prevention: a router drops a route whose AS_PATH holds its AS;
+//! - MRAI per session (RFC 4271 section 9.2.1.1): after an advertisement to
+//!   a neighbour, further advertisements to it wait until the timer fires;
+//!   withdrawals go at once, as most implementations send them.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::decision::{select, Candidate, DecisionConfig, Selection};
+use super::topology::Topology;
+use super::{may_export, Asn, Learned, Origin, Relationship, Route, RouterId};
+use crate::SimDuration;
+
+/// Default eBGP MinRouteAdvertisementInterval: 30 s (RFC 4271 section 10).
+pub const DEFAULT_EBGP_MRAI: SimDuration = SimDuration::from_secs(30);
+/// Default iBGP MinRouteAdvertisementInterval: 0. RFC 4271 section 10
+/// suggests 5 s, but common implementations default iBGP to 0 (Cisco IOS
+/// `advertisement-interval` defaults: 30 s eBGP, 0 s iBGP).
+pub const DEFAULT_IBGP_MRAI: SimDuration = SimDuration::ZERO;
+/// MRAI jitter range: each timer is the interval times a factor drawn
+/// uniformly in 0.75..1.0 (RFC 4271 section 10, "jitter").
+pub const MRAI_JITTER: (f64, f64) = (0.75, 1.0);
+
+/// Settings of the BGP network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetworkConfig {
+    /// Options of the decision process.
+    pub decision: DecisionConfig,
+    /// MRAI on eBGP sessions; zero turns it off.
+    pub ebgp_mrai: SimDuration,
+    /// MRAI on iBGP sessions; zero turns it off.
+    pub ibgp_mrai: SimDuration,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            decision: DecisionConfig::default(),
+            ebgp_mrai: DEFAULT_EBGP_MRAI,
+            ibgp_mrai: DEFAULT_IBGP_MRAI,
+        }
+    }
+}
+
+/// A route as carried in an UPDATE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advert {
+    /// AS_PATH as sent (the sender's AS first over eBGP).
+    pub as_path: Vec<Asn>,
+    /// ORIGIN.
+    pub origin: Origin,
+    /// MED.
+    pub med: u32,
+    /// LOCAL_PREF (iBGP only; ignored over eBGP).
+    pub local_pref: u32,
+    /// LOCAL_PREF the receiving upstream should set (a community).
+    pub requested_local_pref: Option<u32>,
+    /// The originating site.
+    pub site: usize,
+    /// Over iBGP: the kind of link where the route entered the AS.
+    pub entered_over: Option<Relationship>,
+}
+
+/// What happens to the network.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Site `site` starts (or changes) announcing with these attributes.
+    Announce {
+        /// The site.
+        site: usize,
+        /// AS_PATH prepends (extra copies of the origin AS).
+        prepends: u8,
+        /// MED sent to the upstreams.
+        med: u32,
+        /// LOCAL_PREF the upstreams should set (community), if any.
+        requested_local_pref: Option<u32>,
+    },
+    /// Site `site` withdraws its announcement (clean shutdown, health check).
+    StopAnnouncing {
+        /// The site.
+        site: usize,
+    },
+    /// An UPDATE from `from` reaches `to`: a route, or `None` for a withdrawal.
+    Update {
+        /// The receiver.
+        to: RouterId,
+        /// The sender.
+        from: RouterId,
+        /// The route, or `None` to withdraw.
+        advert: Option<Advert>,
+    },
+    /// The MRAI timer of `router` towards `neighbour` fired.
+    MraiExpired {
+        /// The router.
+        router: RouterId,
+        /// The neighbour.
+        neighbour: RouterId,
+    },
+    /// `router` concludes its session to `neighbour` is down (hold timer,
+    /// BFD, or a close message) and flushes the neighbour's routes.
+    SessionDown {
+        /// The router that noticed.
+        router: RouterId,
+        /// The neighbour.
+        neighbour: RouterId,
+    },
+    /// `router` stops at once (power loss): it sends nothing more and its
+    /// neighbours learn of it only by their own detection.
+    RouterDown {
+        /// The router.
+        router: RouterId,
+    },
+}
+
+/// What the caller must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Deliver this UPDATE to `to` after the link's delay.
+    Send {
+        /// The sender.
+        from: RouterId,
+        /// The receiver.
+        to: RouterId,
+        /// The route, or `None` to withdraw.
+        advert: Option<Advert>,
+    },
+    /// Feed `MraiExpired { router, neighbour }` back after `after`.
+    SetMraiTimer {
+        /// The router.
+        router: RouterId,
+        /// The neighbour.
+        neighbour: RouterId,
+        /// The jittered interval.
+        after: SimDuration,
+    },
+    /// The best route of `router` changed.
+    BestChanged {
+        /// The router.
+        router: RouterId,
+    },
+}
+
+/// Where traffic entering at a router ends up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// It reaches site `site` through `hops` (the entry router first, the
+    /// site's router last).
+    Site {
+        /// The site.
+        site: usize,
+        /// Routers crossed.
+        hops: Vec<RouterId>,
+    },
+    /// It reaches a router that is down and is lost.
+    Blackhole {
+        /// The dead router.
+        at: RouterId,
+    },
+    /// A router on the way has no route.
+    NoRoute {
+        /// That router.
+        at: RouterId,
+    },
+    /// Forwarding loops (transient, during convergence).
+    Loop,
+}
+
+impl Delivery {
+    /// The site reached, if any.
+    pub fn site(&self) -> Option<usize> {
+        match self {
+            Delivery::Site { site, .. } => Some(*site),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct RouterState {
+    local: Option<Route>,
+    adj_in: BTreeMap<RouterId, Route>,
+    best: Option<Route>,
+    sent: BTreeMap<RouterId, Advert>,
+    mrai_running: BTreeSet<RouterId>,
+    pending: BTreeSet<RouterId>,
+    down_sessions: BTreeSet<RouterId>,
+    dead: bool,
+}
+
+/// The routers of a [`Topology`] and their BGP state for the anycast prefix.
+#[derive(Debug, Clone)]
+pub struct BgpNetwork<'t> {
+    topo: &'t Topology,
+    config: NetworkConfig,
+    state: Vec<RouterState>,
+    updates_sent: u64,
+}
+
+impl<'t> BgpNetwork<'t> {
+    /// A network with no routes yet.
+    pub fn new(topo: &'t Topology, config: NetworkConfig) -> Self {
+        BgpNetwork {
+            topo,
+            config,
+            state: vec![RouterState::default(); topo.routers().len()],
+            updates_sent: 0,
+        }
+    }
+
+    /// The topology.
+    pub fn topology(&self) -> &'t Topology {
+        self.topo
+    }
+
+    /// UPDATE messages emitted so far.
+    pub fn updates_sent(&self) -> u64 {
+        self.updates_sent
+    }
+
+    /// The best route of `router`.
+    pub fn best(&self, router: RouterId) -> Option<&Route> {
+        self.state[router.index()].best.as_ref()
+    }
+
+    /// Whether `router` is down.
+    pub fn is_dead(&self, router: RouterId) -> bool {
+        self.state[router.index()].dead
+    }
+
+    /// Applies one input; `jitter` returns uniform draws in [0, 1) for MRAI
+    /// jitter (called once per timer set).
+    pub fn handle(&mut self, input: Input, jitter: &mut dyn FnMut() -> f64) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Announce {
+                site,
+                prepends,
+                med,
+                requested_local_pref,
+            } => {
+                let Some(s) = self.topo.sites().get(site) else {
+                    return out;
+                };
+                let r = s.router;
+                if self.state[r.index()].dead {
+                    return out;
+                }
+                self.state[r.index()].local =
+                    Some(Route::originate(site, prepends, med, requested_local_pref));
+                self.after_change(r, &mut out, jitter);
+            }
+            Input::StopAnnouncing { site } => {
+                let Some(s) = self.topo.sites().get(site) else {
+                    return out;
+                };
+                let r = s.router;
+                if self.state[r.index()].local.take().is_some() {
+                    self.after_change(r, &mut out, jitter);
+                }
+            }
+            Input::Update { to, from, advert } => {
+                if self.state[to.index()].dead
+                    || self.state[to.index()].down_sessions.contains(&from)
+                {
+                    return out;
+                }
+                let route = advert.and_then(|a| self.accept(to, from, a));
+                let st = &mut self.state[to.index()];
+                let changed = match route {
+                    Some(r) => st.adj_in.insert(from, r.clone()) != Some(r),
+                    None => st.adj_in.remove(&from).is_some(),
+                };
+                if changed {
+                    self.after_change(to, &mut out, jitter);
+                }
+            }
+            Input::MraiExpired { router, neighbour } => {
+                let st = &mut self.state[router.index()];
+                st.mrai_running.remove(&neighbour);
+                if st.pending.remove(&neighbour) && !st.dead {
+                    self.sync_neighbour(router, neighbour, &mut out, jitter);
+                }
+            }
+            Input::SessionDown { router, neighbour } => {
+                let st = &mut self.state[router.index()];
+                if st.dead || !st.down_sessions.insert(neighbour) {
+                    return out;
+                }
+                st.sent.remove(&neighbour);
+                st.pending.remove(&neighbour);
+                if st.adj_in.remove(&neighbour).is_some() {
+                    self.after_change(router, &mut out, jitter);
+                }
+            }
+            Input::RouterDown { router } => {
+                self.state[router.index()] = RouterState {
+                    dead: true,
+                    ..RouterState::default()
+                };
+            }
+        }
+        out
+    }
+
+    /// Turns a received advert into a route, or `None` if it must be dropped
+    /// (AS_PATH loop).
+    fn accept(&self, to: RouterId, from: RouterId, a: Advert) -> Option<Route> {
+        let my_as = self.topo.router(to).asn;
+        if a.as_path.contains(&my_as) {
+            return None;
+        }
+        let ibgp = self.topo.router(from).asn == my_as;
+        let (local_pref, learned) = if ibgp {
+            (
+                a.local_pref,
+                Learned::Ibgp {
+                    from,
+                    rel: a.entered_over.unwrap_or(Relationship::Customer),
+                },
+            )
+        } else {
+            let rel = self
+                .topo
+                .ebgp_neighbours(to)
+                .iter()
+                .find(|n| n.router == from)?
+                .rel;
+            (
+                a.requested_local_pref.unwrap_or(rel.default_local_pref()),
+                Learned::Ebgp { from, rel },
+            )
+        };
+        Some(Route {
+            as_path: a.as_path,
+            origin: a.origin,
+            med: a.med,
+            local_pref,
+            requested_local_pref: None,
+            site: a.site,
+            learned,
+            prepends: 0,
+        })
+    }
+
+    /// The candidates at `router`: its own route first, then the Adj-RIB-In
+    /// in neighbour order.
+    pub fn candidates(&self, router: RouterId) -> Vec<Candidate<'_>> {
+        let st = &self.state[router.index()];
+        let mut c = Vec::with_capacity(st.adj_in.len() + 1);
+        if let Some(l) = &st.local {
+            c.push(Candidate {
+                route: l,
+                igp_cost: 0,
+                advertiser: router,
+            });
+        }
+        for (&from, r) in &st.adj_in {
+            let igp_cost = match r.learned {
+                Learned::Ibgp { from, .. } => self.topo.igp_cost(router, from),
+                _ => 0,
+            };
+            c.push(Candidate {
+                route: r,
+                igp_cost,
+                advertiser: from,
+            });
+        }
+        c
+    }
+
+    /// The decision at `router` with every candidate's fate.
+    pub fn decision(&self, router: RouterId) -> Option<(Vec<Candidate<'_>>, Selection)> {
+        let c = self.candidates(router);
+        let s = select(&c, self.config.decision)?;
+        Some((c, s))
+    }
+
+    fn after_change(
+        &mut self,
+        router: RouterId,
+        out: &mut Vec<Output>,
+        jitter: &mut dyn FnMut() -> f64,
+    ) {
+        let new_best = self.decision(router).map(|(c, s)| c[s.best].route.clone());
+        if new_best == self.state[router.index()].best {
+            return;
+        }
+        self.state[router.index()].best = new_best;
+        out.push(Output::BestChanged { router });
+        let neighbours: Vec<RouterId> = self
+            .topo
+            .ebgp_neighbours(router)
+            .iter()
+            .map(|n| n.router)
+            .chain(self.topo.ibgp_peers(router))
+            .collect();
+        for n in neighbours {
+            self.sync_neighbour(router, n, out, jitter);
+        }
+    }
+
+    /// What `router` should currently advertise to `neighbour`.
+    fn export(&self, router: RouterId, neighbour: RouterId) -> Option<Advert> {
+        let best = self.state[router.index()].best.as_ref()?;
+        let my_as = self.topo.router(router).asn;
+        if self.topo.router(neighbour).asn == my_as {
+            // iBGP: only routes learned from outside (full mesh).
+            if !best.is_external() {
+                return None;
+            }
+            return Some(Advert {
+                as_path: best.as_path.clone(),
+                origin: best.origin,
+                med: best.med,
+                local_pref: best.local_pref,
+                requested_local_pref: None,
+                site: best.site,
+                entered_over: best.entered_over(),
+            });
+        }
+        let rel = self
+            .topo
+            .ebgp_neighbours(router)
+            .iter()
+            .find(|n| n.router == neighbour)?
+            .rel;
+        if !may_export(best.entered_over(), rel) {
+            return None;
+        }
+        let (as_path, med, requested_local_pref) = if best.learned == Learned::Local {
+            (
+                vec![my_as; 1 + usize::from(best.prepends)],
+                best.med,
+                best.requested_local_pref,
+            )
+        } else {
+            let mut p = Vec::with_capacity(best.as_path.len() + 1);
+            p.push(my_as);
+            p.extend_from_slice(&best.as_path);
+            (p, 0, None)
+        };
+        Some(Advert {
+            as_path,
+            origin: best.origin,
+            med,
+            local_pref: 0,
+            requested_local_pref,
+            site: best.site,
+            entered_over: None,
+        })
+    }
+
+    fn sync_neighbour(
+        &mut self,
+        router: RouterId,
+        neighbour: RouterId,
+        out: &mut Vec<Output>,
+        jitter: &mut dyn FnMut() -> f64,
+    ) {
+        if self.state[router.index()]
+            .down_sessions
+            .contains(&neighbour)
+        {
+            return;
+        }
+        let desired = self.export(router, neighbour);
+        let st = &mut self.state[router.index()];
+        if desired.as_ref() == st.sent.get(&neighbour) {
+            st.pending.remove(&neighbour);
+            return;
+        }
+        match desired {
+            None => {
+                st.sent.remove(&neighbour);
+                st.pending.remove(&neighbour);
+                self.updates_sent += 1;
+                out.push(Output::Send {
+                    from: router,
+                    to: neighbour,
+                    advert: None,
+                });
+            }
+            Some(advert) => {
+                if st.mrai_running.contains(&neighbour) {
+                    st.pending.insert(neighbour);
+                    return;
+                }
+                st.sent.insert(neighbour, advert.clone());
+                self.updates_sent += 1;
+                out.push(Output::Send {
+                    from: router,
+                    to: neighbour,
+                    advert: Some(advert),
+                });
+                let ibgp = self.topo.router(neighbour).asn == self.topo.router(router).asn;
+                let interval = if ibgp {
+                    self.config.ibgp_mrai
+                } else {
+                    self.config.ebgp_mrai
+                };
+                if interval > SimDuration::ZERO {
+                    let (lo, hi) = MRAI_JITTER;
+                    let factor = lo + (hi - lo) * jitter().clamp(0.0, 1.0);
+                    let after = SimDuration::from_secs_f64(interval.as_secs_f64() * factor);
+                    self.state[router.index()].mrai_running.insert(neighbour);
+                    out.push(Output::SetMraiTimer {
+                        router,
+                        neighbour,
+                        after,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Applies `inputs` and everything they cause with no delays and no MRAI
+    /// (timers fire at once), until nothing changes: the steady state. The
+    /// Gao-Rexford rules guarantee it exists and is reached. Returns the
+    /// number of inputs processed.
+    pub fn converge_static(&mut self, inputs: impl IntoIterator<Item = Input>) -> u64 {
+        let mut queue: VecDeque<Input> = inputs.into_iter().collect();
+        let mut processed = 0;
+        let mut no_jitter = || 0.0;
+        while let Some(input) = queue.pop_front() {
+            processed += 1;
+            for o in self.handle(input, &mut no_jitter) {
+                match o {
+                    Output::Send { from, to, advert } => {
+                        queue.push_back(Input::Update { to, from, advert })
+                    }
+                    Output::SetMraiTimer {
+                        router, neighbour, ..
+                    } => queue.push_back(Input::MraiExpired { router, neighbour }),
+                    Output::BestChanged { .. } => {}
+                }
+            }
+        }
+        processed
+    }
+
+    /// Follows best routes from `entry` to where the traffic ends.
+    pub fn forward(&self, entry: RouterId) -> Delivery {
+        let mut hops = vec![entry];
+        let mut at = entry;
+        let limit = self.state.len() + 1;
+        loop {
+            let st = &self.state[at.index()];
+            if st.dead {
+                return Delivery::Blackhole { at };
+            }
+            let Some(best) = &st.best else {
+                return Delivery::NoRoute { at };
+            };
+            let next = match best.learned {
+                Learned::Local => {
+                    return Delivery::Site {
+                        site: best.site,
+                        hops,
+                    }
+                }
+                Learned::Ebgp { from, .. } | Learned::Ibgp { from, .. } => from,
+            };
+            if hops.len() > limit || hops.contains(&next) {
+                return Delivery::Loop;
+            }
+            hops.push(next);
+            at = next;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bgp::topology::tests::{as_spec, link, ll};
+    use crate::bgp::topology::{LinkKind, SiteSpec, TopologySpec, UpstreamSpec};
+
+    fn announce(site: usize) -> Input {
+        Input::Announce {
+            site,
+            prepends: 0,
+            med: 0,
+            requested_local_pref: None,
+        }
+    }
+
+    fn site(name: &str, lon: f64, ups: &[u32]) -> SiteSpec {
+        SiteSpec {
+            name: name.into(),
+            location: ll(0.0, lon),
+            upstreams: ups
+                .iter()
+                .map(|&a| UpstreamSpec {
+                    asn: Asn(a),
+                    rel: Relationship::Provider,
+                })
+                .collect(),
+        }
+    }
+
+    /// A chain: origin site -> AS10 -> AS20 -> AS30 (each the provider of
+    /// the one before).
+    fn chain() -> Topology {
+        Topology::build(&TopologySpec {
+            ases: vec![
+                as_spec(10, &[("x", 0.0, 0.0)]),
+                as_spec(20, &[("x", 0.0, 0.0)]),
+                as_spec(30, &[("x", 0.0, 0.0)]),
+            ],
+            links: vec![
+                link(20, 10, LinkKind::ProviderToCustomer),
+                link(30, 20, LinkKind::ProviderToCustomer),
+            ],
+            origin: Asn(1),
+            sites: vec![site("s", 0.0, &[10])],
+            populations: vec![],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_chain_learns_the_route_hop_by_hop() {
+        let t = chain();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        let path = |r: u32| n.best(RouterId(r)).map(|b| b.as_path.clone());
+        assert_eq!(path(0), Some(vec![Asn(1)]));
+        assert_eq!(path(1), Some(vec![Asn(10), Asn(1)]));
+        assert_eq!(path(2), Some(vec![Asn(20), Asn(10), Asn(1)]));
+        assert_eq!(
+            n.forward(RouterId(2)),
+            Delivery::Site {
+                site: 0,
+                hops: vec![RouterId(2), RouterId(1), RouterId(0), RouterId(3)]
+            }
+        );
+        // Withdrawing empties every table.
+        n.converge_static([Input::StopAnnouncing { site: 0 }]);
+        assert!((0..4).all(|r| n.best(RouterId(r)).is_none()));
+        assert_eq!(
+            n.forward(RouterId(2)),
+            Delivery::NoRoute { at: RouterId(2) }
+        );
+    }
+
+    #[test]
+    fn peer_routes_are_not_exported_to_providers_or_peers() {
+        // Site at AS10; AS10 peers with AS20; AS30 is AS20's provider and
+        // AS40 another peer of AS20. Neither AS30 nor AS40 may learn it
+        // through AS20.
+        let t = Topology::build(&TopologySpec {
+            ases: vec![
+                as_spec(10, &[("x", 0.0, 0.0)]),
+                as_spec(20, &[("x", 0.0, 0.0)]),
+                as_spec(30, &[("x", 0.0, 0.0)]),
+                as_spec(40, &[("x", 0.0, 0.0)]),
+                as_spec(50, &[("x", 0.0, 0.0)]),
+            ],
+            links: vec![
+                link(10, 20, LinkKind::Peer),
+                link(30, 20, LinkKind::ProviderToCustomer),
+                link(20, 40, LinkKind::Peer),
+                link(20, 50, LinkKind::ProviderToCustomer),
+            ],
+            origin: Asn(1),
+            sites: vec![site("s", 0.0, &[10])],
+            populations: vec![],
+        })
+        .unwrap();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        assert!(n.best(RouterId(1)).is_some(), "AS20 learns from its peer");
+        assert!(n.best(RouterId(2)).is_none(), "AS30 (provider of AS20)");
+        assert!(n.best(RouterId(3)).is_none(), "AS40 (peer of AS20)");
+        assert!(n.best(RouterId(4)).is_some(), "AS50 (customer of AS20)");
+    }
+
+    #[test]
+    fn hot_potato_sends_each_pop_to_its_nearest_site() {
+        // One transit AS with PoPs at longitude 0 and 90, a site at each.
+        let t = Topology::build(&TopologySpec {
+            ases: vec![as_spec(10, &[("w", 0.0, 0.0), ("e", 0.0, 90.0)])],
+            links: vec![],
+            origin: Asn(1),
+            sites: vec![site("west", 0.0, &[10]), site("east", 90.0, &[10])],
+            populations: vec![],
+        })
+        .unwrap();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0), announce(1)]);
+        assert_eq!(n.forward(RouterId(0)).site(), Some(0));
+        assert_eq!(n.forward(RouterId(1)).site(), Some(1));
+        // The west PoP also holds the east route over iBGP; it lost on eBGP
+        // over iBGP, not on path length.
+        let (c, s) = n.decision(RouterId(0)).unwrap();
+        let east = c.iter().position(|c| c.route.site == 1).unwrap();
+        assert_eq!(
+            s.dropped_at[east],
+            Some(crate::bgp::decision::Step::EbgpOverIbgp)
+        );
+        // West withdraws: its PoP's traffic crosses to the east site.
+        n.converge_static([Input::StopAnnouncing { site: 0 }]);
+        assert_eq!(n.forward(RouterId(0)).site(), Some(1));
+    }
+
+    #[test]
+    fn a_dead_site_blackholes_until_the_session_is_declared_down() {
+        let t = chain();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        let site_router = t.sites()[0].router;
+        n.converge_static([Input::RouterDown {
+            router: site_router,
+        }]);
+        assert_eq!(
+            n.forward(RouterId(2)),
+            Delivery::Blackhole { at: site_router }
+        );
+        n.converge_static([Input::SessionDown {
+            router: RouterId(0),
+            neighbour: site_router,
+        }]);
+        assert_eq!(
+            n.forward(RouterId(2)),
+            Delivery::NoRoute { at: RouterId(2) }
+        );
+    }
+
+    #[test]
+    fn mrai_holds_back_a_second_advertisement_but_not_a_withdrawal() {
+        let t = chain();
+        let cfg = NetworkConfig::default();
+        let mut n = BgpNetwork::new(&t, cfg);
+        let mut half = || 0.5;
+        let out = n.handle(announce(0), &mut half);
+        // The site router sends to AS10 and starts its MRAI timer, jittered
+        // to 30 s x (0.75 + 0.25 x 0.5).
+        let site_router = t.sites()[0].router;
+        assert!(out.contains(&Output::SetMraiTimer {
+            router: site_router,
+            neighbour: RouterId(0),
+            after: SimDuration::from_millis(26_250),
+        }));
+        // A changed announcement (prepend) inside the MRAI is held...
+        let out = n.handle(
+            Input::Announce {
+                site: 0,
+                prepends: 2,
+                med: 0,
+                requested_local_pref: None,
+            },
+            &mut half,
+        );
+        assert!(!out.iter().any(|o| matches!(o, Output::Send { .. })));
+        // ...and sent when the timer fires.
+        let out = n.handle(
+            Input::MraiExpired {
+                router: site_router,
+                neighbour: RouterId(0),
+            },
+            &mut half,
+        );
+        let sent = out.iter().find_map(|o| match o {
+            Output::Send {
+                advert: Some(a), ..
+            } => Some(a.as_path.len()),
+            _ => None,
+        });
+        assert_eq!(sent, Some(3));
+        // A withdrawal goes at once even with the timer running.
+        let out = n.handle(Input::StopAnnouncing { site: 0 }, &mut half);
+        assert!(out.contains(&Output::Send {
+            from: site_router,
+            to: RouterId(0),
+            advert: None
+        }));
+    }
+}

@@ -288,7 +288,7 @@ pub struct Site {
 }
 
 /// A checked AS graph with sites and populations attached.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Topology {
     routers: Vec<RouterInfo>,
     ebgp: Vec<Vec<Neighbour>>,

@@ -1,10 +1,12 @@
 //! The `cutover` command line: one module per subcommand.
 
 mod cost;
+mod catchment;
 mod progress;
 mod report;
 mod run;
 mod sweep;
+mod run_network;
 mod validate;
 
 use std::process::ExitCode;
@@ -45,6 +47,11 @@ enum Command {
         after_help = "Example:\n  cutover cost scenarios/cost-migration.toml --out out/migration"
     )]
     Cost(cost::Args),
+    /// Show which site each population reaches, at what RTT and TTFB, and why.
+    #[command(
+        after_help = "Example:\n  cutover catchment scenarios/edge-steady.toml --out out/catchment --sweep ams1"
+    )]
+    Catchment(catchment::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -76,6 +83,7 @@ where
         Command::Report(args) => report::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
         Command::Cost(args) => cost::execute(&args),
+        Command::Catchment(args) => catchment::execute(&args),
     };
     match result {
         Ok(code) => code,

@@ -46,7 +46,12 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = OutputDir::create(&args.out, args.force)?;
     let started = Instant::now();
-    let ModelSpec::Mmc(spec) = &scenario.model;
+    let spec = match &scenario.model {
+        ModelSpec::Mmc(spec) => spec,
+        ModelSpec::Network(net) => {
+            return super::run_network::execute(&args.file, &scenario, net, seed, out)
+        }
+    };
     let mut progress = Progress::new(spec.customers, "customers");
     let outcome = mmc::run(spec, seed, scenario.timeline_interval, &mut |done| {
         progress.update(done)

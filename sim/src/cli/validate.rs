@@ -20,6 +20,13 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
             "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
             m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
         ),
+        ModelSpec::Network(n) => format!(
+            "network: {} sites, {} populations, {} ASes, {} eBGP sessions",
+            n.built.sites().len(),
+            n.built.populations().len(),
+            n.built.as_count(),
+            n.built.ebgp_session_count()
+        ),
     };
     println!(
         "{}: ok: \"{}\" ({what})",

@@ -3,7 +3,9 @@
 
 pub mod cost;
 pub mod html;
+pub mod catchment;
 pub mod mmc;
+pub mod network;
 pub mod outdir;
 pub mod plot;
 

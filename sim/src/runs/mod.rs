@@ -3,3 +3,4 @@
 
 pub mod mmc;
 pub mod summary;
+pub mod network;

@@ -7,6 +7,7 @@
 //! field, and says what is allowed.
 
 pub mod cost;
+pub mod network;
 pub mod source;
 pub mod sweep;
 pub mod units;
@@ -26,6 +27,7 @@ use units::{Duration, Rate};
 struct RawScenario {
     scenario: RawMeta,
     mmc: Option<RawMmc>,
+    network: Option<network::RawNetwork>,
     output: Option<RawOutput>,
     sweep: Option<sweep::RawSweep>,
 }
@@ -76,6 +78,8 @@ pub struct Scenario {
 pub enum ModelSpec {
     /// An M/M/c queue.
     Mmc(MmcSpec),
+    /// Anycast sites behind BGP: catchments, convergence, failures.
+    Network(Box<network::NetworkSpec>),
 }
 
 /// An M/M/c queue run until a number of customers have departed.
@@ -114,12 +118,21 @@ impl Scenario {
     /// Validates a scenario already read into `source`.
     pub fn from_source(source: &Source) -> Result<Scenario, InputError> {
         let raw: RawScenario = source.parse()?;
-        let model = match raw.mmc {
-            Some(mmc) => ModelSpec::Mmc(validate_mmc(source, &mmc)?),
-            None => {
-                return Err(
-                    source.field_error("", "the scenario has no model section; allowed: [mmc]")
-                )
+        let seed = raw.scenario.seed.unwrap_or(DEFAULT_SEED);
+        let model = match (raw.mmc, raw.network) {
+            (Some(mmc), None) => ModelSpec::Mmc(validate_mmc(source, &mmc)?),
+            (None, Some(net)) => ModelSpec::Network(Box::new(network::validate(source, &net, seed)?)),
+            (Some(_), Some(_)) => {
+                return Err(source.field_error(
+                    "network",
+                    "a scenario has one model section; allowed: [mmc] or [network]",
+                ))
+            }
+            (None, None) => {
+                return Err(source.field_error(
+                    "",
+                    "the scenario has no model section; allowed: [mmc], [network]",
+                ))
             }
         };
         let timeline_interval = raw
@@ -140,7 +153,7 @@ impl Scenario {
         Ok(Scenario {
             name: raw.scenario.name,
             description: raw.scenario.description,
-            seed: raw.scenario.seed.unwrap_or(DEFAULT_SEED),
+            seed,
             model,
             timeline_interval,
             sweep,

@@ -563,6 +563,11 @@ impl<'t> BgpNetwork<'t> {
             if st.dead {
                 return Delivery::Blackhole { at };
             }
+            // A site's router delivers to its own servers whatever it
+            // announces: a withdrawn site still serves what reaches it.
+            if let Some(site) = self.topo.router(at).site {
+                return Delivery::Site { site, hops };
+            }
             let Some(best) = &st.best else {
                 return Delivery::NoRoute { at };
             };
@@ -649,9 +654,11 @@ mod tests {
                 hops: vec![RouterId(2), RouterId(1), RouterId(0), RouterId(3)]
             }
         );
-        // Withdrawing empties every table.
+        // Withdrawing empties every table; the site itself still serves
+        // what reaches it.
         n.converge_static([Input::StopAnnouncing { site: 0 }]);
         assert!((0..4).all(|r| n.best(RouterId(r)).is_none()));
+        assert_eq!(n.forward(RouterId(3)).site(), Some(0));
         assert_eq!(
             n.forward(RouterId(2)),
             Delivery::NoRoute { at: RouterId(2) }

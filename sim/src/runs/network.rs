@@ -305,7 +305,7 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
                         isp: p.isp.to_string(),
                         from_site: name_of(prev),
                         to_site: name_of(s),
-                        ttfb_ms: ttfb_of(i, s),
+                        ttfb_ms: ttfb_of(i, s).map(|v| (v * 10.0).round() / 10.0),
                     });
                 }
             }

@@ -797,4 +797,146 @@ mod tests {
             advert: None
         }));
     }
+
+    /// A minimal event loop for tests: (time in ns, sequence, input).
+    fn drive(
+        n: &mut BgpNetwork<'_>,
+        start: Vec<(u64, Input)>,
+        delay_ns: &dyn Fn(RouterId, RouterId) -> u64,
+        watch: RouterId,
+    ) -> Vec<(u64, Option<Vec<Asn>>)> {
+        let mut queue: Vec<(u64, u64, Input)> = Vec::new();
+        let mut seq = 0;
+        for (t, i) in start {
+            queue.push((t, seq, i));
+            seq += 1;
+        }
+        let mut log = Vec::new();
+        let mut jitter = || 1.0;
+        while let Some(pos) = (0..queue.len()).min_by_key(|&k| (queue[k].0, queue[k].1)) {
+            let (now, _, input) = queue.remove(pos);
+            for o in n.handle(input, &mut jitter) {
+                let (at, next) = match o {
+                    Output::Send { from, to, advert } => {
+                        (now + delay_ns(from, to), Input::Update { to, from, advert })
+                    }
+                    Output::SetMraiTimer {
+                        router,
+                        neighbour,
+                        after,
+                    } => (
+                        now + after.as_nanos(),
+                        Input::MraiExpired { router, neighbour },
+                    ),
+                    Output::BestChanged { router } => {
+                        if router == watch {
+                            log.push((now, n.best(router).map(|b| b.as_path.clone())));
+                        }
+                        continue;
+                    }
+                };
+                queue.push((at, seq, next));
+                seq += 1;
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn path_exploration_after_a_withdrawal_and_mrai_on_the_way_back() {
+        // P1 (10) is the site's transit and a customer of T1 (20) and T2
+        // (30); X (40) buys from T1 and T2; Y (50) buys from X.
+        let t = Topology::build(&TopologySpec {
+            ases: vec![
+                as_spec(10, &[("x", 0.0, 0.0)]),
+                as_spec(20, &[("x", 0.0, 0.0)]),
+                as_spec(30, &[("x", 0.0, 0.0)]),
+                as_spec(40, &[("x", 0.0, 0.0)]),
+                as_spec(50, &[("x", 0.0, 0.0)]),
+            ],
+            links: vec![
+                link(20, 10, LinkKind::ProviderToCustomer),
+                link(30, 10, LinkKind::ProviderToCustomer),
+                link(20, 40, LinkKind::ProviderToCustomer),
+                link(30, 40, LinkKind::ProviderToCustomer),
+                link(40, 50, LinkKind::ProviderToCustomer),
+            ],
+            origin: Asn(1),
+            sites: vec![site("s", 0.0, &[10])],
+            populations: vec![],
+        })
+        .unwrap();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        let y = RouterId(4);
+        let path = |v: &[u32]| Some(v.iter().map(|&a| Asn(a)).collect::<Vec<_>>());
+        assert_eq!(n.best(y).map(|b| b.as_path.clone()), path(&[40, 20, 10, 1]));
+        const MS: u64 = 1_000_000;
+        // T2 -> X is slow (50 ms); every other hop takes 10 ms.
+        let delay = |from: RouterId, to: RouterId| {
+            if (from, to) == (RouterId(2), RouterId(3)) {
+                50 * MS
+            } else {
+                10 * MS
+            }
+        };
+        let log = drive(
+            &mut n,
+            vec![
+                (0, Input::StopAnnouncing { site: 0 }),
+                (1_000 * MS, announce(0)),
+            ],
+            &delay,
+            y,
+        );
+        // The withdrawal reaches X through T1 first (t = 30 ms): X explores
+        // the stale path through T2 and passes it on (Y at 40 ms), then T2's
+        // withdrawal arrives (70 ms) and X withdraws at once (Y at 80 ms).
+        // On the way back the route reaches X at 1.03 s, but X advertised to
+        // Y at 30 ms, so its 30 s MRAI holds the advertisement until 30.03 s.
+        assert_eq!(
+            log,
+            vec![
+                (40 * MS, path(&[40, 30, 10, 1])),
+                (80 * MS, None),
+                (30_040 * MS, path(&[40, 20, 10, 1])),
+            ]
+        );
+        // Without MRAI the route is back 40 ms after the re-announcement.
+        let mut n = BgpNetwork::new(
+            &t,
+            NetworkConfig {
+                ebgp_mrai: SimDuration::ZERO,
+                ..NetworkConfig::default()
+            },
+        );
+        n.converge_static([announce(0)]);
+        let log = drive(
+            &mut n,
+            vec![
+                (0, Input::StopAnnouncing { site: 0 }),
+                (1_000 * MS, announce(0)),
+            ],
+            &delay,
+            y,
+        );
+        assert_eq!(log.last(), Some(&(1_040 * MS, path(&[40, 20, 10, 1]))));
+    }
+
+    #[test]
+    fn a_withdrawal_travels_a_chain_one_link_delay_per_hop() {
+        let t = chain();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        const MS: u64 = 1_000_000;
+        let delay = |_: RouterId, _: RouterId| 25 * MS;
+        let log = drive(
+            &mut n,
+            vec![(0, Input::StopAnnouncing { site: 0 })],
+            &delay,
+            RouterId(2),
+        );
+        // site -> AS10 -> AS20 -> AS30: three hops.
+        assert_eq!(log, vec![(75 * MS, None)]);
+    }
 }

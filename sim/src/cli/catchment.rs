@@ -69,7 +69,11 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| {
                     format!(
                         "--sweep {tag}: unknown site; allowed: {}",
-                        topo.sites().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                        topo.sites()
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })?,
         ),
@@ -95,19 +99,28 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         for (p, v) in sweep.iter().enumerate() {
             sweep_csv.push_str(&format!("{p},{v:.6}\n"));
         }
-        let smallest = sweep.iter().copied().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+        let smallest = sweep
+            .iter()
+            .copied()
+            .filter(|&v| v > 0.0)
+            .fold(f64::INFINITY, f64::min);
         if smallest.is_finite() {
             println!(
                 "  the smallest non-zero share BGP prepending gives {name} is {:.1}%; finer splits (1%, 5%) need an L7 weighted split",
                 smallest * 100.0
             );
         } else {
-            println!("  prepending never gives {name} any users; it needs other knobs or an L7 split");
+            println!(
+                "  prepending never gives {name} any users; it needs other knobs or an L7 split"
+            );
         }
     }
     if let Some(out_path) = &args.out {
         let out = OutputDir::create(out_path, args.force)?;
-        out.write("catchment.csv", &csv_bytes(&table).context("encoding catchment.csv")?)?;
+        out.write(
+            "catchment.csv",
+            &csv_bytes(&table).context("encoding catchment.csv")?,
+        )?;
         if sweep_site.is_some() {
             out.write("sweep.csv", sweep_csv.as_bytes())?;
         }

@@ -41,7 +41,10 @@ pub fn execute(
         wall_s,
         events: outcome.summary.events,
     };
-    out.write("run-info.json", serde_json::to_string_pretty(&info)?.as_bytes())?;
+    out.write(
+        "run-info.json",
+        serde_json::to_string_pretty(&info)?.as_bytes(),
+    )?;
     let dir = out.commit().context("finishing the output directory")?;
 
     let s = &outcome.summary;
@@ -64,7 +67,11 @@ pub fn execute(
                 p.isp,
                 p.site_before,
                 ms(p.ttfb_before_ms),
-                if p.site_after.is_empty() { "(none)" } else { &p.site_after },
+                if p.site_after.is_empty() {
+                    "(none)"
+                } else {
+                    &p.site_after
+                },
                 ms(p.ttfb_after_ms),
                 p.failing_s,
                 p.failed_requests

@@ -43,7 +43,11 @@ pub struct TimelineRow {
 }
 
 /// Integrates the populations' state histories over intervals of `step`.
-pub fn timeline(spec: &NetworkSpec, outcome: &NetworkOutcome, step: SimDuration) -> Vec<TimelineRow> {
+pub fn timeline(
+    spec: &NetworkSpec,
+    outcome: &NetworkOutcome,
+    step: SimDuration,
+) -> Vec<TimelineRow> {
     let topo = &spec.built;
     let pops = topo.populations();
     let total_weight: f64 = pops.iter().map(|p| p.weight).sum();
@@ -143,7 +147,11 @@ pub fn write(
     }
     csv.push('\n');
     for r in &tl {
-        let err = if r.requests > 0.0 { r.failed / r.requests } else { 0.0 };
+        let err = if r.requests > 0.0 {
+            r.failed / r.requests
+        } else {
+            0.0
+        };
         csv.push_str(&format!(
             "{},{:.3},{:.3},{:.6},{}",
             r.t_s,
@@ -177,7 +185,11 @@ pub fn write(
                     points: tl
                         .iter()
                         .map(|r| {
-                            let e = if r.requests > 0.0 { r.failed / r.requests } else { 0.0 };
+                            let e = if r.requests > 0.0 {
+                                r.failed / r.requests
+                            } else {
+                                0.0
+                            };
                             (r.t_s, e * 100.0)
                         })
                         .collect(),

@@ -118,15 +118,22 @@ pub struct NetworkOutcome {
 
 fn failure_text(kind: &FailureKind) -> String {
     match kind {
-        FailureKind::Shutdown { drain } => format!("clean shutdown (node stops {drain} after withdrawing)"),
+        FailureKind::Shutdown { drain } => {
+            format!("clean shutdown (node stops {drain} after withdrawing)")
+        }
         FailureKind::Crash(Detection::HoldTimer { hold, keepalive }) => {
             format!("crash detected by hold timer ({hold} hold, {keepalive} keepalive)")
         }
-        FailureKind::Crash(Detection::Bfd { interval, multiplier }) => {
+        FailureKind::Crash(Detection::Bfd {
+            interval,
+            multiplier,
+        }) => {
             format!("crash detected by BFD ({interval} x {multiplier})")
         }
         FailureKind::ServiceDown { interval, failures } => {
-            format!("service down, withdrawn after {failures} failed health checks every {interval}")
+            format!(
+                "service down, withdrawn after {failures} failed health checks every {interval}"
+            )
         }
     }
 }
@@ -148,7 +155,12 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
     let mut net = BgpNetwork::new(topo, config);
     // Start from the steady state of the longest-announced prefix set: the
     // run models the covering prefix only, so every announcing site takes part.
-    net.converge_static(spec.announcements.iter().filter(|a| a.announce).map(|a| a.input()));
+    net.converge_static(
+        spec.announcements
+            .iter()
+            .filter(|a| a.announce)
+            .map(|a| a.input()),
+    );
     let updates_at_start = net.updates_sent();
 
     let mut serving = vec![true; topo.sites().len()];
@@ -161,10 +173,11 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
             0.0
         }
     };
-    let state_of = |net: &BgpNetwork<'_>, serving: &[bool], router: RouterId| match net.forward(router) {
-        Delivery::Site { site, .. } if serving[site] => PopState::Served(site),
-        _ => PopState::Failing,
-    };
+    let state_of =
+        |net: &BgpNetwork<'_>, serving: &[bool], router: RouterId| match net.forward(router) {
+            Delivery::Site { site, .. } if serving[site] => PopState::Served(site),
+            _ => PopState::Failing,
+        };
     let mut history: Vec<Vec<(SimTime, PopState)>> = pops
         .iter()
         .map(|p| vec![(SimTime::ZERO, state_of(&net, &serving, p.router))])
@@ -207,8 +220,11 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
             Event::Failure => {
                 let Some(f) = &spec.failure else { continue };
                 let router = topo.sites()[f.site].router;
-                let neighbours: Vec<RouterId> =
-                    topo.ebgp_neighbours(router).iter().map(|n| n.router).collect();
+                let neighbours: Vec<RouterId> = topo
+                    .ebgp_neighbours(router)
+                    .iter()
+                    .map(|n| n.router)
+                    .collect();
                 match f.kind {
                     FailureKind::Shutdown { drain } => {
                         inputs.push(Input::StopAnnouncing { site: f.site });
@@ -223,12 +239,14 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
                                 // The last keepalive arrived at a uniformly
                                 // random point of the last interval.
                                 Detection::HoldTimer { hold, keepalive } => {
-                                    let since = keepalive.as_secs_f64() * detect_rng.random::<f64>();
+                                    let since =
+                                        keepalive.as_secs_f64() * detect_rng.random::<f64>();
                                     SimDuration::from_secs_f64(hold.as_secs_f64() - since)
                                 }
-                                Detection::Bfd { interval, multiplier } => {
-                                    interval.saturating_mul(u64::from(multiplier))
-                                }
+                                Detection::Bfd {
+                                    interval,
+                                    multiplier,
+                                } => interval.saturating_mul(u64::from(multiplier)),
                             };
                             events.schedule_in(
                                 delay,
@@ -286,7 +304,10 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
                         neighbour,
                         after,
                     } => {
-                        events.set_timer_in(after, Event::Bgp(Input::MraiExpired { router, neighbour }));
+                        events.set_timer_in(
+                            after,
+                            Event::Bgp(Input::MraiExpired { router, neighbour }),
+                        );
                     }
                     Output::BestChanged { .. } => dirty = true,
                 }
@@ -347,10 +368,15 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
         simulated_s: spec.duration.as_secs_f64(),
         requests,
         failed_requests: failed,
-        error_rate: if requests > 0.0 { failed / requests } else { 0.0 },
-        failure: spec.failure.as_ref().map(|f| {
-            format!("{}: {}", site_names[f.site], failure_text(&f.kind))
-        }),
+        error_rate: if requests > 0.0 {
+            failed / requests
+        } else {
+            0.0
+        },
+        failure: spec
+            .failure
+            .as_ref()
+            .map(|f| format!("{}: {}", site_names[f.site], failure_text(&f.kind))),
         failure_at_s: failure_at.map(SimTime::as_secs_f64),
         convergence_s: match (failure_at, last_change) {
             (Some(f), Some(l)) => Some(l.saturating_since(f).as_secs_f64()),

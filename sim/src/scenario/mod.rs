@@ -121,7 +121,9 @@ impl Scenario {
         let seed = raw.scenario.seed.unwrap_or(DEFAULT_SEED);
         let model = match (raw.mmc, raw.network) {
             (Some(mmc), None) => ModelSpec::Mmc(validate_mmc(source, &mmc)?),
-            (None, Some(net)) => ModelSpec::Network(Box::new(network::validate(source, &net, seed)?)),
+            (None, Some(net)) => {
+                ModelSpec::Network(Box::new(network::validate(source, &net, seed)?))
+            }
             (Some(_), Some(_)) => {
                 return Err(source.field_error(
                     "network",

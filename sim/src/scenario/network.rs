@@ -266,7 +266,11 @@ fn city_location(source: &Source, field: &str, code: &str) -> Result<LatLon, Inp
 }
 
 /// Validates the `[network]` section. `seed` drives the topology generator.
-pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<NetworkSpec, InputError> {
+pub(super) fn validate(
+    source: &Source,
+    raw: &RawNetwork,
+    seed: u64,
+) -> Result<NetworkSpec, InputError> {
     let handshake = match raw.handshake.as_deref().unwrap_or("tcp+tls1.3") {
         "tcp+tls1.2" => Handshake::TcpTls12,
         "tcp+tls1.3" => Handshake::TcpTls13,
@@ -305,16 +309,27 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
                     format!(
                         "`{}` is not a catalog site, so give its `city`; catalog sites: {}",
                         s.tag,
-                        catalog::SITES.iter().map(|s| s.tag).collect::<Vec<_>>().join(", ")
+                        catalog::SITES
+                            .iter()
+                            .map(|s| s.tag)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ))
             }
         };
-        site_locs.push((code.clone(), city_location(source, &format!("network.sites[{i}].city"), &code)?));
+        site_locs.push((
+            code.clone(),
+            city_location(source, &format!("network.sites[{i}].city"), &code)?,
+        ));
     }
     let mut pop_locs = Vec::new();
     for (i, p) in raw.populations.iter().enumerate() {
-        pop_locs.push(city_location(source, &format!("network.populations[{i}].city"), &p.city)?);
+        pop_locs.push(city_location(
+            source,
+            &format!("network.populations[{i}].city"),
+            &p.city,
+        )?);
     }
 
     // ASes and links: written out or generated.
@@ -327,7 +342,13 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
                 ));
             }
             let params = GeneratorParams {
-                tier1: int_in(source, "network.generate.tier1", g.tier1.map(i64::from), 6, 1..=50)? as usize,
+                tier1: int_in(
+                    source,
+                    "network.generate.tier1",
+                    g.tier1.map(i64::from),
+                    6,
+                    1..=50,
+                )? as usize,
                 tier2_per_region: int_in(
                     source,
                     "network.generate.tier2_per_region",
@@ -362,7 +383,11 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
                 for (j, code) in a.pops.iter().enumerate() {
                     pops.push(PopSpec {
                         name: code.clone(),
-                        location: city_location(source, &format!("network.as[{i}].pops[{j}]"), code)?,
+                        location: city_location(
+                            source,
+                            &format!("network.as[{i}].pops[{j}]"),
+                            code,
+                        )?,
                     });
                 }
                 ases.push(AsSpec {
@@ -375,13 +400,13 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
             for (i, l) in raw.links.iter().enumerate() {
                 let (a, b, kind) = match (l.provider, l.customer, &l.peers) {
                     (Some(p), Some(c), None) => (p, c, LinkKind::ProviderToCustomer),
-                    (None, None, Some(peers)) if peers.len() == 2 => (peers[0], peers[1], LinkKind::Peer),
-                    _ => {
-                        return Err(source.field_error(
-                            &format!("network.links[{i}]"),
-                            "a link is either `provider = ASN, customer = ASN` or `peers = [ASN, ASN]`",
-                        ))
+                    (None, None, Some(peers)) if peers.len() == 2 => {
+                        (peers[0], peers[1], LinkKind::Peer)
                     }
+                    _ => return Err(source.field_error(
+                        &format!("network.links[{i}]"),
+                        "a link is either `provider = ASN, customer = ASN` or `peers = [ASN, ASN]`",
+                    )),
                 };
                 links.push(LinkSpec {
                     a: Asn(a),
@@ -428,7 +453,13 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
             med: int_in(source, &f("med"), s.med, 0, 0..=i64::from(u32::MAX))? as u32,
             requested_local_pref: match s.local_pref {
                 None => None,
-                Some(v) => Some(int_in(source, &f("local_pref"), Some(v), 0, 0..=i64::from(u32::MAX))? as u32),
+                Some(v) => Some(int_in(
+                    source,
+                    &f("local_pref"),
+                    Some(v),
+                    0,
+                    0..=i64::from(u32::MAX),
+                )? as u32),
             },
             prefix_len: int_in(source, &f("prefix_len"), s.prefix_len, 24, 8..=24)? as u8,
         });
@@ -492,7 +523,8 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
             TopologyError::NoSites => "network.sites".to_string(),
             TopologyError::SiteWithoutUpstream { index, .. } => format!("network.sites[{index}]"),
             TopologyError::CustomerUpstream { site, .. } => format!("network.sites[{site}]"),
-            TopologyError::PopulationWithoutIsp { index, .. } | TopologyError::BadWeight { index, .. } => {
+            TopologyError::PopulationWithoutIsp { index, .. }
+            | TopologyError::BadWeight { index, .. } => {
                 format!("network.populations[{}]", populations[*index].0)
             }
         };
@@ -505,7 +537,11 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
                 field,
                 format!(
                     "unknown site `{tag}`; allowed: {}",
-                    raw.sites.iter().map(|s| s.tag.as_str()).collect::<Vec<_>>().join(", ")
+                    raw.sites
+                        .iter()
+                        .map(|s| s.tag.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })
@@ -538,7 +574,8 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
                 ("crash", Some("bfd")) => {
                     let interval = f.bfd_interval.map_or(DEFAULT_BFD_INTERVAL, |d| d.0);
                     if interval == SimDuration::ZERO {
-                        return Err(source.field_error("network.failure.bfd_interval", "must be above zero"));
+                        return Err(source
+                            .field_error("network.failure.bfd_interval", "must be above zero"));
                     }
                     FailureKind::Crash(Detection::Bfd {
                         interval,
@@ -554,7 +591,8 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
                 ("service-down", None | Some("health-check")) => {
                     let interval = f.health_interval.map_or(DEFAULT_HEALTH_INTERVAL, |d| d.0);
                     if interval == SimDuration::ZERO {
-                        return Err(source.field_error("network.failure.health_interval", "must be above zero"));
+                        return Err(source
+                            .field_error("network.failure.health_interval", "must be above zero"));
                     }
                     FailureKind::ServiceDown {
                         interval,
@@ -607,7 +645,9 @@ pub(super) fn validate(source: &Source, raw: &RawNetwork, seed: u64) -> Result<N
         },
         ebgp_mrai: raw.mrai.map_or(DEFAULT_EBGP_MRAI, |d| d.0),
         ibgp_mrai: raw.ibgp_mrai.map_or(DEFAULT_IBGP_MRAI, |d| d.0),
-        processing_delay: raw.processing_delay.map_or(DEFAULT_PROCESSING_DELAY, |d| d.0),
+        processing_delay: raw
+            .processing_delay
+            .map_or(DEFAULT_PROCESSING_DELAY, |d| d.0),
         sweep_site,
         failure,
         duration,

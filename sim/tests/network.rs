@@ -1,0 +1,263 @@
+//! The network layer held against the reference story's figures, and the
+//! errors a bad network scenario gets.
+
+use std::path::{Path, PathBuf};
+
+use cutover::runs::network::run;
+use cutover::scenario::network::NetworkSpec;
+use cutover::scenario::{ModelSpec, Scenario, Source};
+use cutover_models::bgp::catchment::compute;
+
+fn scenario_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(name)
+}
+
+fn network(name: &str) -> Box<NetworkSpec> {
+    let s = Scenario::load(&scenario_path(name)).unwrap();
+    match s.model {
+        ModelSpec::Network(n) => n,
+        other => panic!("{name}: not a network scenario: {other:?}"),
+    }
+}
+
+/// Speed-test TTFB in the story for the cities it names, ms.
+const STORY_TTFB_MS: [(&str, f64); 8] = [
+    ("szx", 28.0),
+    ("lax", 29.0),
+    ("ctu", 30.0),
+    ("hgh", 31.0),
+    ("hkg", 34.0),
+    ("nyc", 34.0),
+    ("wuh", 38.0),
+    ("syd", 41.0),
+];
+
+#[test]
+fn steady_state_ttfb_matches_the_speed_test() {
+    let net = network("edge-steady.toml");
+    let topo = &net.built;
+    let c = compute(topo, &net.announcements, &net.latency, net.decision);
+    for (city, story) in STORY_TTFB_MS {
+        let row = c
+            .rows
+            .iter()
+            .find(|r| topo.populations()[r.population].name == city)
+            .unwrap();
+        let ttfb = row.ttfb_ms.unwrap();
+        assert!((25.0..=50.0).contains(&ttfb), "{city}: {ttfb} ms");
+        assert!(
+            (ttfb - story).abs() <= 8.0,
+            "{city}: {ttfb} ms vs {story} ms in the story"
+        );
+    }
+    for row in &c.rows {
+        let p = &topo.populations()[row.population];
+        // Every city within 300 km of a site is served in the story's band.
+        let near = topo
+            .sites()
+            .iter()
+            .any(|s| s.location.distance_km(p.location) <= 300.0);
+        if near {
+            let ttfb = row.ttfb_ms.unwrap();
+            assert!((25.0..=50.0).contains(&ttfb), "{}: {ttfb} ms", p.name);
+        }
+        // A city sent elsewhere than its nearest site gets an explanation.
+        assert_eq!(
+            row.site != row.nearest_site,
+            !row.why_not_nearest.is_empty(),
+            "{}: {:?}",
+            p.name,
+            row
+        );
+    }
+}
+
+fn nyc(
+    outcome: &cutover::runs::network::NetworkOutcome,
+) -> &cutover::runs::network::PopulationSummary {
+    outcome
+        .summary
+        .populations
+        .iter()
+        .find(|p| p.city == "nyc")
+        .unwrap()
+}
+
+#[test]
+fn clean_shutdown_moves_new_york_to_los_angeles_without_errors() {
+    let net = network("ny-shutdown.toml");
+    let out = run(&net, 1);
+    let p = nyc(&out);
+    assert_eq!(p.site_before, "ny1");
+    assert!(
+        p.site_after == "la1" || p.site_after == "ash1",
+        "{}",
+        p.site_after
+    );
+    let before = p.ttfb_before_ms.unwrap();
+    let after = p.ttfb_after_ms.unwrap();
+    assert!((before - 34.0).abs() <= 3.4, "{before}");
+    assert!((after - 231.0).abs() <= 23.1, "{after}");
+    assert_eq!(out.summary.failed_requests, 0.0);
+    // The move happens within the story's 5 s.
+    let moved = out
+        .changes
+        .iter()
+        .find(|c| c.city == "nyc" && c.to_site == p.site_after)
+        .unwrap();
+    assert!(moved.t_s >= 60.0 && moved.t_s <= 65.0, "{}", moved.t_s);
+}
+
+#[test]
+fn a_crash_blackholes_for_about_the_hold_time() {
+    let net = network("ny-crash-hold.toml");
+    let out = run(&net, 1);
+    let p = nyc(&out);
+    // Hold 90 s, keepalive 30 s: the last keepalive came 0-30 s before the
+    // crash, so detection takes 60-90 s, plus a fraction of a second of
+    // propagation.
+    assert!((60.0..=91.0).contains(&p.failing_s), "{}", p.failing_s);
+    assert_eq!(p.site_after, "la1");
+    let share = 1.0 / net.built.populations().len() as f64;
+    let expected = net.request_rate_per_s * share * p.failing_s;
+    assert!((out.summary.failed_requests - expected).abs() < 1e-6 * expected);
+    // Other seeds draw other keepalive phases, all inside the window.
+    for seed in 2..6 {
+        let f = nyc(&run(&net, seed)).failing_s;
+        assert!((60.0..=91.0).contains(&f), "seed {seed}: {f}");
+    }
+}
+
+#[test]
+fn a_crash_under_bfd_blackholes_for_the_detection_time() {
+    let net = network("ny-crash-bfd.toml");
+    let out = run(&net, 1);
+    let p = nyc(&out);
+    // 300 ms x 3 = 0.9 s, plus UPDATE processing and propagation.
+    assert!((0.9..=1.5).contains(&p.failing_s), "{}", p.failing_s);
+    assert!(out.summary.failed_requests > 0.0);
+    assert_eq!(p.site_after, "la1");
+}
+
+#[test]
+fn runs_are_deterministic() {
+    let net = network("ny-crash-hold.toml");
+    let a = serde_json::to_string(&run(&net, 7).summary).unwrap();
+    let b = serde_json::to_string(&run(&net, 7).summary).unwrap();
+    assert_eq!(a, b);
+}
+
+const BASE: &str = r#"
+[scenario]
+name = "t"
+[network]
+[[network.as]]
+asn = 10
+pops = ["nyc"]
+[[network.as]]
+asn = 20
+pops = ["nyc"]
+[[network.links]]
+provider = 10
+customer = 20
+[[network.sites]]
+tag = "ny1"
+upstreams = [10]
+[[network.populations]]
+city = "nyc"
+isp = 20
+"#;
+
+fn error_of(text: &str) -> String {
+    let src = Source::from_text(Path::new("n.toml"), text.to_string());
+    match Scenario::from_source(&src) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_base_scenario_is_valid() {
+    let src = Source::from_text(Path::new("n.toml"), BASE.to_string());
+    assert!(Scenario::from_source(&src).is_ok());
+}
+
+#[test]
+fn bad_topologies_get_located_errors() {
+    let e = error_of(&BASE.replace("customer = 20", "customer = 99"));
+    assert!(e.starts_with("n.toml:"), "{e}");
+    assert!(
+        e.contains("network.links[0]") && e.contains("unknown AS99"),
+        "{e}"
+    );
+
+    let cycle = format!("{BASE}[[network.links]]\nprovider = 20\ncustomer = 10\n");
+    let e = error_of(&cycle);
+    assert!(
+        e.contains("a cycle of providers: AS10 -> AS20 -> AS10"),
+        "{e}"
+    );
+
+    let e = error_of(&BASE.replace("upstreams = [10]", "upstreams = []"));
+    assert!(
+        e.contains("network.sites[0]") && e.contains("no upstream"),
+        "{e}"
+    );
+
+    let e = error_of(&BASE.replace("isp = 20\n", ""));
+    assert!(
+        e.contains("network.populations[0]") && e.contains("no ISP"),
+        "{e}"
+    );
+
+    let e = error_of(&BASE.replace("city = \"nyc\"\nisp", "city = \"atlantis\"\nisp"));
+    assert!(e.contains("unknown city `atlantis`; allowed: nyc"), "{e}");
+
+    let e = error_of(&format!(
+        "{BASE}[network.failure]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"meteor\"\n"
+    ));
+    assert!(
+        e.contains("network.failure.kind") && e.contains("allowed: kind"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_generated_topology_serves_every_population() {
+    let text = r#"
+[scenario]
+name = "generated"
+seed = 3
+[network]
+[network.generate]
+tier1 = 4
+tier2_per_region = 3
+access_per_city = 3
+[[network.sites]]
+tag = "ny1"
+[[network.sites]]
+tag = "ams1"
+[[network.sites]]
+tag = "sgp1"
+[[network.populations]]
+city = "chi"
+[[network.populations]]
+city = "par"
+[[network.populations]]
+city = "tyo"
+"#;
+    let src = Source::from_text(Path::new("g.toml"), text.to_string());
+    let s = Scenario::from_source(&src).unwrap();
+    let ModelSpec::Network(net) = &s.model else {
+        panic!("not a network scenario")
+    };
+    let topo = &net.built;
+    assert_eq!(topo.populations().len(), 9, "three access ISPs per city");
+    let c = compute(topo, &net.announcements, &net.latency, net.decision);
+    assert!(c.rows.iter().all(|r| r.site.is_some()));
+    // Same file, same topology.
+    let again = Scenario::from_source(&src).unwrap();
+    assert_eq!(s, again);
+}

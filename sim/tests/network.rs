@@ -261,3 +261,29 @@ city = "tyo"
     let again = Scenario::from_source(&src).unwrap();
     assert_eq!(s, again);
 }
+
+#[test]
+fn a_health_check_withdraws_after_the_failed_probes() {
+    let text = std::fs::read_to_string(scenario_path("ny-shutdown.toml")).unwrap();
+    let text = text.replace(
+        "kind = \"shutdown\"      # withdraw first, then stop after `drain`\ndrain = \"5s\"",
+        "kind = \"service-down\"\ndetection = \"health-check\"\nhealth_interval = \"5s\"\nhealth_failures = 3",
+    );
+    assert!(text.contains("service-down"));
+    let src = Source::from_text(Path::new("hc.toml"), text);
+    let ModelSpec::Network(net) = Scenario::from_source(&src).unwrap().model else {
+        panic!("not a network scenario")
+    };
+    for seed in 1..5 {
+        let out = run(&net, seed);
+        let p = nyc(&out);
+        // The first failed probe comes 0-5 s after the failure, the third
+        // 10 s later; then the withdrawal takes a fraction of a second.
+        assert!(
+            (10.0..=15.5).contains(&p.failing_s),
+            "seed {seed}: {}",
+            p.failing_s
+        );
+        assert_eq!(p.site_after, "la1");
+    }
+}

@@ -252,10 +252,11 @@ fn explain(
     }
     let entry = topo.router(hops[0]);
     format!(
-        "no route to {} reaches {} at {} (not exported to it under the customer/peer/provider rules)",
+        "no route to {} reaches {} at {}: each AS passes on only its best route (and peer or provider routes only to customers), and none on the way prefers {}",
         site_name(nearest),
         entry.asn,
-        entry.name
+        entry.name,
+        site_name(nearest)
     )
 }
 

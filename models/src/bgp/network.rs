@@ -939,4 +939,63 @@ mod tests {
         // site -> AS10 -> AS20 -> AS30: three hops.
         assert_eq!(log, vec![(75 * MS, None)]);
     }
+
+    #[test]
+    fn a_clique_of_peers_learns_in_three_hops_and_mrai_delays_a_change_once() {
+        // Four tier-1s (10, 20, 30, 40) in a full peering mesh; the site buys
+        // from 10; 21, 31 and 41 buy from 20, 30 and 40.
+        let mut ases = Vec::new();
+        let mut links = Vec::new();
+        for a in [10, 20, 30, 40] {
+            ases.push(as_spec(a, &[("x", 0.0, 0.0)]));
+        }
+        for (i, a) in [10, 20, 30, 40].iter().enumerate() {
+            for b in [10, 20, 30, 40].iter().skip(i + 1) {
+                links.push(link(*a, *b, LinkKind::Peer));
+            }
+        }
+        for (p, c) in [(20, 21), (30, 31), (40, 41)] {
+            ases.push(as_spec(c, &[("x", 0.0, 0.0)]));
+            links.push(link(p, c, LinkKind::ProviderToCustomer));
+        }
+        let t = Topology::build(&TopologySpec {
+            ases,
+            links,
+            origin: Asn(1),
+            sites: vec![site("s", 0.0, &[10])],
+            populations: vec![],
+        })
+        .unwrap();
+        let stubs = [RouterId(4), RouterId(5), RouterId(6)];
+        const MS: u64 = 1_000_000;
+        let delay = |_: RouterId, _: RouterId| 10 * MS;
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        let prepend = Input::Announce {
+            site: 0,
+            prepends: 1,
+            med: 0,
+            requested_local_pref: None,
+        };
+        for &stub in &stubs {
+            let log = drive(
+                &mut BgpNetwork::new(&t, NetworkConfig::default()),
+                vec![(0, announce(0)), (1_000 * MS, prepend.clone())],
+                &delay,
+                stub,
+            );
+            // site -> 10 -> peer -> stub: 30 ms. The prepend at 1 s waits
+            // for the site's MRAI (30 s, started at 0); every later hop's
+            // timer has expired by then, so it costs one MRAI, not three.
+            assert_eq!(log.len(), 2, "{log:?}");
+            assert_eq!(log[0].0, 30 * MS);
+            assert_eq!(log[1].0, 30_030 * MS);
+            assert_eq!(log[1].1.as_ref().map(Vec::len), Some(4));
+        }
+        // Peers never pass a peer route on: 20 does not give 10's route to 30.
+        n.converge_static([announce(0)]);
+        for peer in 1..4 {
+            let b = n.best(RouterId(peer)).unwrap();
+            assert_eq!(b.as_path, vec![Asn(10), Asn(1)]);
+        }
+    }
 }

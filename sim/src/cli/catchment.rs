@@ -40,6 +40,24 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         );
     };
     let topo = &net.built;
+    let sweep_site = match &args.sweep {
+        Some(tag) => Some(
+            topo.sites()
+                .iter()
+                .position(|s| &s.name == tag)
+                .with_context(|| {
+                    format!(
+                        "--sweep {tag}: unknown site; allowed: {}",
+                        topo.sites()
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?,
+        ),
+        None => net.sweep_site,
+    };
     let catchment = compute(topo, &net.announcements, &net.latency, net.decision);
     let table = rows(topo, &catchment);
     println!(
@@ -61,24 +79,6 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         .collect();
     println!("share of users: {}", share_text.join(", "));
 
-    let sweep_site = match &args.sweep {
-        Some(tag) => Some(
-            topo.sites()
-                .iter()
-                .position(|s| &s.name == tag)
-                .with_context(|| {
-                    format!(
-                        "--sweep {tag}: unknown site; allowed: {}",
-                        topo.sites()
-                            .iter()
-                            .map(|s| s.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?,
-        ),
-        None => net.sweep_site,
-    };
     let mut sweep_csv = String::from("prepends,share\n");
     if let Some(site) = sweep_site {
         let sweep = prepend_sweep(

@@ -528,7 +528,14 @@ pub(super) fn validate(
                 format!("network.populations[{}]", populations[*index].0)
             }
         };
-        source.field_error(&field, format!("{e}"))
+        // The model's message starts with its own path ("links[3].b: ...");
+        // the located field already says where.
+        let message = e.to_string();
+        let message = match message.split_once(": ") {
+            Some((head, rest)) if head.contains('[') => rest.to_string(),
+            _ => message,
+        };
+        source.field_error(&field, message)
     })?;
 
     let site_index = |field: &str, tag: &str| -> Result<usize, InputError> {

@@ -49,7 +49,7 @@ fn topology(populations: usize) -> Topology {
         .map(|c| SiteSpec {
             name: format!("{}1", c.code),
             location: c.location(),
-            upstreams: g.site_upstreams(c.location(), &mut draw),
+            upstreams: g.site_upstreams(c.location()),
         })
         .collect();
     let isps: Vec<(Asn, LatLon)> = g

@@ -229,24 +229,28 @@ fn explain(
         let Some((cands, sel)) = net.decision(r) else {
             continue;
         };
-        // Of the routes to the nearest site here, the one that got furthest.
-        let lost = cands
+        // Skip routers where the nearest site's route wins; elsewhere report
+        // the step at which its furthest-going route lost.
+        let to_nearest: Vec<usize> = (0..cands.len())
+            .filter(|&i| cands[i].route.site == nearest)
+            .collect();
+        if to_nearest.iter().any(|&i| sel.dropped_at[i].is_none()) {
+            continue;
+        }
+        let lost = to_nearest
             .iter()
-            .enumerate()
-            .filter(|(_, c)| c.route.site == nearest)
-            .max_by_key(|&(i, _)| sel.dropped_at[i]);
-        if let Some((i, c)) = lost {
-            let Some(step) = sel.dropped_at[i] else {
-                continue;
-            };
+            .filter_map(|&i| Some((sel.dropped_at[i]?, i)))
+            .max();
+        if let Some((step, i)) = lost {
+            let won = &cands[sel.best];
             let router = topo.router(r);
             let name = topo.as_name(router.asn).unwrap_or("");
             return format!(
                 "{} ({name}) at {} prefers {}: {}",
                 router.asn,
                 router.name,
-                site_name(chosen),
-                step_detail(step, c, &cands[sel.best], nearest, chosen, topo)
+                site_name(won.route.site),
+                step_detail(step, &cands[i], won, topo)
             );
         }
     }
@@ -260,15 +264,11 @@ fn explain(
     )
 }
 
-fn step_detail(
-    step: Step,
-    lost: &Candidate<'_>,
-    won: &Candidate<'_>,
-    nearest: usize,
-    chosen: usize,
-    topo: &Topology,
-) -> String {
-    let (n, c) = (&topo.sites()[nearest].name, &topo.sites()[chosen].name);
+fn step_detail(step: Step, lost: &Candidate<'_>, won: &Candidate<'_>, topo: &Topology) -> String {
+    let (n, c) = (
+        &topo.sites()[lost.route.site].name,
+        &topo.sites()[won.route.site].name,
+    );
     match step {
         Step::LocalPref => format!(
             "local-pref {} for {c} vs {} for {n}",

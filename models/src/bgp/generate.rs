@@ -74,6 +74,10 @@ pub fn region(p: LatLon) -> usize {
     }
 }
 
+/// Access ISPs within this distance of a site peer with it at the local
+/// exchange: 50 km keeps them in the same metropolitan area.
+pub const LOCAL_IX_KM: f64 = 50.0;
+
 fn pick(n: usize, draw: &mut dyn FnMut() -> f64) -> usize {
     ((draw().clamp(0.0, 1.0) * n as f64) as usize).min(n.saturating_sub(1))
 }
@@ -217,21 +221,23 @@ pub fn generate(
 }
 
 impl Generated {
-    /// Upstreams for a site at `location`: one tier-1 (drawn) and the tier-2
-    /// of the site's region with the PoP nearest the site, both as transit
-    /// providers.
-    pub fn site_upstreams(
-        &self,
-        location: LatLon,
-        draw: &mut dyn FnMut() -> f64,
-    ) -> Vec<UpstreamSpec> {
-        let mut ups = Vec::new();
-        if !self.tier1.is_empty() {
-            ups.push(UpstreamSpec {
-                asn: self.tier1[pick(self.tier1.len(), draw)],
+    /// Upstreams for a site at `location`: the first two tier-1s (the same
+    /// for every site, as an edge network buys transit from the same global
+    /// carriers everywhere so that their hot-potato routing spreads users
+    /// over its sites) and the tier-2 of the site's region with the PoP
+    /// nearest the site, as transit providers; and the access ISPs of the site's city as peers (the
+    /// local Internet exchange, where an edge network peers with the
+    /// eyeball networks around it).
+    pub fn site_upstreams(&self, location: LatLon) -> Vec<UpstreamSpec> {
+        let mut ups: Vec<UpstreamSpec> = self
+            .tier1
+            .iter()
+            .take(2)
+            .map(|&asn| UpstreamSpec {
+                asn,
                 rel: Relationship::Provider,
-            });
-        }
+            })
+            .collect();
         let r = region(location);
         let nearest = self
             .tier2
@@ -252,6 +258,19 @@ impl Generated {
                 asn,
                 rel: Relationship::Provider,
             });
+        }
+        let access: std::collections::BTreeSet<Asn> =
+            self.access.values().flatten().copied().collect();
+        for a in self.ases.iter().filter(|a| access.contains(&a.asn)) {
+            if a.pops
+                .iter()
+                .any(|p| p.location.distance_km(location) <= LOCAL_IX_KM)
+            {
+                ups.push(UpstreamSpec {
+                    asn: a.asn,
+                    rel: Relationship::Peer,
+                });
+            }
         }
         ups
     }
@@ -298,7 +317,7 @@ mod tests {
             sites: vec![SiteSpec {
                 name: "ny1".into(),
                 location: nyc,
-                upstreams: a.site_upstreams(nyc, &mut lcg(1)),
+                upstreams: a.site_upstreams(nyc),
             }],
             populations: vec![PopulationSpec {
                 name: "nyc".into(),
@@ -309,7 +328,9 @@ mod tests {
         };
         let t = Topology::build(&spec).unwrap();
         assert_eq!(t.sites().len(), 1);
-        assert_eq!(spec.sites[0].upstreams.len(), 2);
+        // Two tier-1s, a tier-2 and the two access ISPs of New York as peers.
+        assert_eq!(spec.sites[0].upstreams.len(), 5);
+        assert_eq!(spec.sites[0].upstreams[3].rel, Relationship::Peer);
     }
 
     #[test]
@@ -339,7 +360,7 @@ mod tests {
             sites: vec![SiteSpec {
                 name: "syd1".into(),
                 location: syd,
-                upstreams: g.site_upstreams(syd, &mut lcg(2)),
+                upstreams: g.site_upstreams(syd),
             }],
             populations,
         })

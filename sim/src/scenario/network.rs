@@ -436,7 +436,7 @@ pub(super) fn validate(
             }))
             .collect();
         if let (Some(g), true) = (&generated, upstreams.is_empty()) {
-            upstreams = g.site_upstreams(site_locs[i].1, &mut draw);
+            upstreams = g.site_upstreams(site_locs[i].1);
         }
         if sites.iter().any(|x: &SiteSpec| x.name == s.tag) {
             return Err(source.field_error(&f("tag"), format!("site `{}` is listed twice", s.tag)));

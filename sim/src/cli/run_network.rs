@@ -1,10 +1,11 @@
 //! `cutover run` for a scenario with a `[network]` section.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use serde::Serialize;
 
 use crate::report::{network as network_report, OutputDir};
@@ -30,6 +31,19 @@ pub fn execute(
     seed: u64,
     out: OutputDir,
 ) -> anyhow::Result<ExitCode> {
+    let lengths: BTreeSet<u8> = spec
+        .announcements
+        .iter()
+        .filter(|a| a.announce)
+        .map(|a| a.prefix_len)
+        .collect();
+    if lengths.len() > 1 {
+        bail!(
+            "{}: the sites announce prefixes of different lengths ({lengths:?}); `cutover run` models one \
+             prefix, so give every site the same prefix_len (`cutover catchment` shows more-specifics)",
+            file.display()
+        );
+    }
     let started = Instant::now();
     let outcome = network::run(spec, seed);
     let wall_s = started.elapsed().as_secs_f64();

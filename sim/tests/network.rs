@@ -264,16 +264,7 @@ city = "tyo"
 
 #[test]
 fn a_health_check_withdraws_after_the_failed_probes() {
-    let text = std::fs::read_to_string(scenario_path("ny-shutdown.toml")).unwrap();
-    let text = text.replace(
-        "kind = \"shutdown\"      # withdraw first, then stop after `drain`\ndrain = \"5s\"",
-        "kind = \"service-down\"\ndetection = \"health-check\"\nhealth_interval = \"5s\"\nhealth_failures = 3",
-    );
-    assert!(text.contains("service-down"));
-    let src = Source::from_text(Path::new("hc.toml"), text);
-    let ModelSpec::Network(net) = Scenario::from_source(&src).unwrap().model else {
-        panic!("not a network scenario")
-    };
+    let net = network("ny-service-down.toml");
     for seed in 1..5 {
         let out = run(&net, seed);
         let p = nyc(&out);

@@ -339,4 +339,34 @@ mod tests {
             (0, Some(Step::RouterId))
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn the_winner_does_not_depend_on_the_order_of_candidates(
+            attrs in proptest::collection::vec((90u32..110, 1usize..4, 0u32..3, 0u32..3, proptest::bool::ANY, 0u64..3), 1..8),
+            rotation in 0usize..8,
+            always in proptest::bool::ANY,
+        ) {
+            let routes: Vec<Route> = attrs
+                .iter()
+                .map(|&(lp, len, nbr, med, ibgp, _)| {
+                    let mut path = vec![nbr + 1];
+                    path.extend(std::iter::repeat(9).take(len - 1));
+                    route(&path, lp, med, ibgp)
+                })
+                .collect();
+            let cands: Vec<Candidate<'_>> = routes
+                .iter()
+                .zip(&attrs)
+                .enumerate()
+                .map(|(i, (r, a))| cand(r, a.5, i as u32))
+                .collect();
+            let config = DecisionConfig { always_compare_med: always };
+            let best = select(&cands, config).unwrap().best;
+            let mut rotated = cands.clone();
+            rotated.rotate_left(rotation % cands.len());
+            let best_rotated = select(&rotated, config).unwrap().best;
+            proptest::prop_assert_eq!(rotated[best_rotated].advertiser, cands[best].advertiser);
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The network run's files: `summary.json`, `timeline.csv` (requests,
 //! failures, mean TTFB and each site's share per interval),
-//! `route-changes.csv`, `catchment.csv` (the steady state at the start) and
-//! `timeline.svg`.
+//! `route-changes.csv`, `catchment.csv` (the steady state at the start),
+//! `timeline.svg` (mean TTFB and error rate) and `catchment.svg` (each
+//! site's share over time).
 
 use cutover_models::{SimDuration, SimTime};
 use serde::Serialize;
@@ -201,5 +202,29 @@ pub fn write(
     )
     .map_err(encode("timeline.svg"))?;
     out.write("timeline.svg", svg.as_bytes())?;
+
+    let svg = render_svg(
+        &Chart {
+            title: "Share of requests served by each site",
+            x_label: "simulated time (s)",
+            y_label: "share of requests (%)",
+            lines: outcome
+                .site_names
+                .iter()
+                .enumerate()
+                .map(|(k, name)| Line {
+                    label: name,
+                    points: tl
+                        .iter()
+                        .map(|r| (r.t_s, r.site_share[k] * 100.0))
+                        .collect(),
+                })
+                .collect(),
+        },
+        900,
+        450,
+    )
+    .map_err(encode("catchment.svg"))?;
+    out.write("catchment.svg", svg.as_bytes())?;
     Ok(())
 }

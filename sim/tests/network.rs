@@ -278,3 +278,35 @@ fn a_health_check_withdraws_after_the_failed_probes() {
         assert_eq!(p.site_after, "la1");
     }
 }
+
+#[test]
+fn topology_file_errors_point_into_the_topology_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = "[[as]]\nasn = 10\npops = [\"nyc\"]\n\n[[as]]\nasn = 20\npops = [\"nyc\"]\n\n[[links]]\nprovider = 10\ncustomer = 30\n";
+    std::fs::write(dir.path().join("graph.toml"), graph).unwrap();
+    let scenario = "[scenario]\nname = \"t\"\n[network]\ntopology = \"graph.toml\"\n\
+                    [[network.sites]]\ntag = \"ny1\"\nupstreams = [10]\n\
+                    [[network.populations]]\ncity = \"nyc\"\nisp = 20\n";
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let e = Scenario::load(&file).unwrap_err().to_string();
+    let expected = format!(
+        "{}:9:1: field `links[0]`: unknown AS30",
+        dir.path().join("graph.toml").display()
+    );
+    assert!(e.starts_with(&expected), "{e}");
+
+    std::fs::write(
+        dir.path().join("graph.toml"),
+        graph.replace("customer = 30", "customer = 20"),
+    )
+    .unwrap();
+    assert!(Scenario::load(&file).is_ok());
+
+    std::fs::write(&file, scenario.replace("graph.toml", "missing.toml")).unwrap();
+    let e = Scenario::load(&file).unwrap_err().to_string();
+    assert!(
+        e.contains("missing.toml") && e.contains("cannot read"),
+        "{e}"
+    );
+}

@@ -37,6 +37,7 @@ pub(super) struct RawNetwork {
     ibgp_mrai: Option<Duration>,
     processing_delay: Option<Duration>,
     generate: Option<RawGenerate>,
+    topology: Option<String>,
     #[serde(rename = "as", default)]
     ases: Vec<RawAs>,
     #[serde(default)]
@@ -46,6 +47,17 @@ pub(super) struct RawNetwork {
     sweep_site: Option<String>,
     failure: Option<RawFailure>,
     run: Option<RawRun>,
+}
+
+/// A topology file: the `[[as]]` and `[[links]]` tables on their own, so
+/// that several scenarios can share one graph.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopologyFile {
+    #[serde(rename = "as", default)]
+    ases: Vec<RawAs>,
+    #[serde(default)]
+    links: Vec<RawLink>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -332,13 +344,36 @@ pub(super) fn validate(
         )?);
     }
 
-    // ASes and links: written out or generated.
-    let (ases, links, generated) = match &raw.generate {
-        Some(g) => {
+    // ASes and links: in a topology file, written out here, or generated.
+    let topology_file: Option<(Source, RawTopologyFile)> = match &raw.topology {
+        None => None,
+        Some(name) => {
             if !raw.ases.is_empty() || !raw.links.is_empty() {
                 return Err(source.field_error(
+                    "network.topology",
+                    "give either `topology` or `as` and `links` here, not both",
+                ));
+            }
+            let path = source
+                .path()
+                .parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(name);
+            let file = Source::read(&path)?;
+            let parsed: RawTopologyFile = file.parse()?;
+            Some((file, parsed))
+        }
+    };
+    let (topo_source, topo_prefix) = match &topology_file {
+        Some((file, _)) => (file, ""),
+        None => (source, "network."),
+    };
+    let (ases, links, generated) = match &raw.generate {
+        Some(g) => {
+            if !raw.ases.is_empty() || !raw.links.is_empty() || raw.topology.is_some() {
+                return Err(source.field_error(
                     "network.generate",
-                    "give either `generate` or `as` and `links`, not both",
+                    "give one of `generate`, `topology` or `as` and `links`",
                 ));
             }
             let params = GeneratorParams {
@@ -377,15 +412,19 @@ pub(super) fn validate(
             (g.ases.clone(), g.links.clone(), Some(g))
         }
         None => {
+            let (raw_ases, raw_links) = match &topology_file {
+                Some((_, t)) => (&t.ases, &t.links),
+                None => (&raw.ases, &raw.links),
+            };
             let mut ases = Vec::new();
-            for (i, a) in raw.ases.iter().enumerate() {
+            for (i, a) in raw_ases.iter().enumerate() {
                 let mut pops = Vec::new();
                 for (j, code) in a.pops.iter().enumerate() {
                     pops.push(PopSpec {
                         name: code.clone(),
                         location: city_location(
-                            source,
-                            &format!("network.as[{i}].pops[{j}]"),
+                            topo_source,
+                            &format!("{topo_prefix}as[{i}].pops[{j}]"),
                             code,
                         )?,
                     });
@@ -397,14 +436,14 @@ pub(super) fn validate(
                 });
             }
             let mut links = Vec::new();
-            for (i, l) in raw.links.iter().enumerate() {
+            for (i, l) in raw_links.iter().enumerate() {
                 let (a, b, kind) = match (l.provider, l.customer, &l.peers) {
                     (Some(p), Some(c), None) => (p, c, LinkKind::ProviderToCustomer),
                     (None, None, Some(peers)) if peers.len() == 2 => {
                         (peers[0], peers[1], LinkKind::Peer)
                     }
-                    _ => return Err(source.field_error(
-                        &format!("network.links[{i}]"),
+                    _ => return Err(topo_source.field_error(
+                        &format!("{topo_prefix}links[{i}]"),
                         "a link is either `provider = ASN, customer = ASN` or `peers = [ASN, ASN]`",
                     )),
                 };
@@ -504,28 +543,34 @@ pub(super) fn validate(
         populations: populations.iter().map(|(_, p)| p.clone()).collect(),
     };
     let built = Topology::build(&spec).map_err(|e| {
-        let field = match &e {
+        // Errors about ASes and links point into the topology file (or the
+        // inline tables); the rest into the scenario.
+        let graph = |field: String| (topo_source, format!("{topo_prefix}{field}"));
+        let here = |field: String| (source, field);
+        let (file, field) = match &e {
             TopologyError::DuplicateAs { index, .. } | TopologyError::NoPops { index, .. } => {
-                format!("network.as[{index}]")
+                graph(format!("as[{index}]"))
             }
-            TopologyError::OriginListed { .. } => "network.origin_asn".to_string(),
+            TopologyError::OriginListed { .. } => here("network.origin_asn".to_string()),
             TopologyError::UnknownAs { place, .. } => match place {
-                AsReference::LinkA(i) | AsReference::LinkB(i) => format!("network.links[{i}]"),
-                AsReference::SiteUpstream { site, .. } => format!("network.sites[{site}]"),
+                AsReference::LinkA(i) | AsReference::LinkB(i) => graph(format!("links[{i}]")),
+                AsReference::SiteUpstream { site, .. } => here(format!("network.sites[{site}]")),
                 AsReference::PopulationIsp(i) => {
-                    format!("network.populations[{}].isp", populations[*i].0)
+                    here(format!("network.populations[{}].isp", populations[*i].0))
                 }
             },
             TopologyError::SelfLink { index, .. } | TopologyError::UnknownPop { index, .. } => {
-                format!("network.links[{index}]")
+                graph(format!("links[{index}]"))
             }
-            TopologyError::ProviderCycle { .. } => "network.links".to_string(),
-            TopologyError::NoSites => "network.sites".to_string(),
-            TopologyError::SiteWithoutUpstream { index, .. } => format!("network.sites[{index}]"),
-            TopologyError::CustomerUpstream { site, .. } => format!("network.sites[{site}]"),
+            TopologyError::ProviderCycle { .. } => graph("links".to_string()),
+            TopologyError::NoSites => here("network.sites".to_string()),
+            TopologyError::SiteWithoutUpstream { index, .. } => {
+                here(format!("network.sites[{index}]"))
+            }
+            TopologyError::CustomerUpstream { site, .. } => here(format!("network.sites[{site}]")),
             TopologyError::PopulationWithoutIsp { index, .. }
             | TopologyError::BadWeight { index, .. } => {
-                format!("network.populations[{}]", populations[*index].0)
+                here(format!("network.populations[{}]", populations[*index].0))
             }
         };
         // The model's message starts with its own path ("links[3].b: ...");
@@ -535,7 +580,7 @@ pub(super) fn validate(
             Some((head, rest)) if head.contains('[') => rest.to_string(),
             _ => message,
         };
-        source.field_error(&field, message)
+        file.field_error(&field, message)
     })?;
 
     let site_index = |field: &str, tag: &str| -> Result<usize, InputError> {

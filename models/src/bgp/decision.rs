@@ -351,7 +351,7 @@ mod tests {
                 .iter()
                 .map(|&(lp, len, nbr, med, ibgp, _)| {
                     let mut path = vec![nbr + 1];
-                    path.extend(std::iter::repeat(9).take(len - 1));
+                    path.resize(len, 9);
                     route(&path, lp, med, ibgp)
                 })
                 .collect();

@@ -110,6 +110,7 @@ fn static_config(decision: DecisionConfig) -> NetworkConfig {
         decision,
         ebgp_mrai: SimDuration::ZERO,
         ibgp_mrai: SimDuration::ZERO,
+        mrai_busy: false,
     }
 }
 

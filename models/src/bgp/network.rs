@@ -45,6 +45,9 @@ pub struct NetworkConfig {
     pub ebgp_mrai: SimDuration,
     /// MRAI on iBGP sessions; zero turns it off.
     pub ibgp_mrai: SimDuration,
+    /// Sessions always have other prefixes' updates to send, so an MRAI
+    /// timer restarts whenever it fires (see [`BgpNetwork::start_mrai_timers`]).
+    pub mrai_busy: bool,
 }
 
 impl Default for NetworkConfig {
@@ -53,6 +56,7 @@ impl Default for NetworkConfig {
             decision: DecisionConfig::default(),
             ebgp_mrai: DEFAULT_EBGP_MRAI,
             ibgp_mrai: DEFAULT_IBGP_MRAI,
+            mrai_busy: false,
         }
     }
 }
@@ -292,8 +296,16 @@ impl<'t> BgpNetwork<'t> {
             Input::MraiExpired { router, neighbour } => {
                 let st = &mut self.state[router.index()];
                 st.mrai_running.remove(&neighbour);
-                if st.pending.remove(&neighbour) && !st.dead {
+                if st.dead || st.down_sessions.contains(&neighbour) {
+                    return out;
+                }
+                if st.pending.remove(&neighbour) {
                     self.sync_neighbour(router, neighbour, &mut out, jitter);
+                }
+                if self.config.mrai_busy
+                    && !self.state[router.index()].mrai_running.contains(&neighbour)
+                {
+                    self.start_timer(router, neighbour, &mut out, jitter);
                 }
             }
             Input::SessionDown { router, neighbour } => {
@@ -507,32 +519,92 @@ impl<'t> BgpNetwork<'t> {
                     to: neighbour,
                     advert: Some(advert),
                 });
-                let ibgp = self.topo.router(neighbour).asn == self.topo.router(router).asn;
-                let interval = if ibgp {
-                    self.config.ibgp_mrai
-                } else {
-                    self.config.ebgp_mrai
-                };
-                if interval > SimDuration::ZERO {
-                    let (lo, hi) = MRAI_JITTER;
-                    let factor = lo + (hi - lo) * jitter().clamp(0.0, 1.0);
-                    let after = SimDuration::from_secs_f64(interval.as_secs_f64() * factor);
-                    self.state[router.index()].mrai_running.insert(neighbour);
-                    out.push(Output::SetMraiTimer {
-                        router,
-                        neighbour,
-                        after,
-                    });
-                }
+                self.start_timer(router, neighbour, out, jitter);
             }
         }
     }
 
+    /// The MRAI interval of the session from `router` to `neighbour`.
+    fn mrai_interval(&self, router: RouterId, neighbour: RouterId) -> SimDuration {
+        if self.topo.router(neighbour).asn == self.topo.router(router).asn {
+            self.config.ibgp_mrai
+        } else {
+            self.config.ebgp_mrai
+        }
+    }
+
+    /// Starts the jittered MRAI timer towards `neighbour`, if MRAI is on.
+    fn start_timer(
+        &mut self,
+        router: RouterId,
+        neighbour: RouterId,
+        out: &mut Vec<Output>,
+        jitter: &mut dyn FnMut() -> f64,
+    ) {
+        let interval = self.mrai_interval(router, neighbour);
+        if interval > SimDuration::ZERO {
+            let (lo, hi) = MRAI_JITTER;
+            let factor = lo + (hi - lo) * jitter().clamp(0.0, 1.0);
+            let after = SimDuration::from_secs_f64(interval.as_secs_f64() * factor);
+            self.state[router.index()].mrai_running.insert(neighbour);
+            out.push(Output::SetMraiTimer {
+                router,
+                neighbour,
+                after,
+            });
+        }
+    }
+
+    /// Starts the MRAI timer of every live session with `draw()` (uniform in
+    /// [0, 1)) of its interval left, and returns the timers to set. With
+    /// [`NetworkConfig::mrai_busy`] this is the state of a network carrying
+    /// a full table: updates for other prefixes flow all the time, and
+    /// implementations that rate-limit per peer (Cisco IOS batches each
+    /// neighbour's updates on one timer) keep the timer running, so a change
+    /// waits for the rest of the current interval, half of it on average.
+    pub fn start_mrai_timers(&mut self, draw: &mut dyn FnMut() -> f64) -> Vec<Output> {
+        let mut out = Vec::new();
+        for r in 0..self.state.len() {
+            let router = RouterId(r as u32);
+            if self.state[r].dead {
+                continue;
+            }
+            let neighbours: Vec<RouterId> = self
+                .topo
+                .ebgp_neighbours(router)
+                .iter()
+                .map(|n| n.router)
+                .chain(self.topo.ibgp_peers(router))
+                .collect();
+            for neighbour in neighbours {
+                let interval = self.mrai_interval(router, neighbour);
+                let st = &mut self.state[r];
+                if interval == SimDuration::ZERO
+                    || st.down_sessions.contains(&neighbour)
+                    || !st.mrai_running.insert(neighbour)
+                {
+                    continue;
+                }
+                out.push(Output::SetMraiTimer {
+                    router,
+                    neighbour,
+                    after: SimDuration::from_secs_f64(
+                        interval.as_secs_f64() * draw().clamp(0.0, 1.0),
+                    ),
+                });
+            }
+        }
+        out
+    }
+
     /// Applies `inputs` and everything they cause with no delays and no MRAI
-    /// (timers fire at once), until nothing changes: the steady state. The
+    /// (timers fire at once, and busy timers do not restart), until nothing
+    /// changes: the steady state. The
     /// Gao-Rexford rules guarantee it exists and is reached. Returns the
     /// number of inputs processed.
     pub fn converge_static(&mut self, inputs: impl IntoIterator<Item = Input>) -> u64 {
+        // Busy timers would restart for ever; here every timer fires once.
+        let busy = std::mem::replace(&mut self.config.mrai_busy, false);
         let mut queue: VecDeque<Input> = inputs.into_iter().collect();
         let mut processed = 0;
         let mut no_jitter = || 0.0;
@@ -550,6 +622,7 @@ impl<'t> BgpNetwork<'t> {
                 }
             }
         }
+        self.config.mrai_busy = busy;
         processed
     }
 
@@ -997,5 +1070,87 @@ mod tests {
             let b = n.best(RouterId(peer)).unwrap();
             assert_eq!(b.as_path, vec![Asn(10), Asn(1)]);
         }
+    }
+
+    #[test]
+    fn running_mrai_timers_hold_a_new_route_until_they_fire() {
+        let t = chain();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        let timers = n.start_mrai_timers(&mut || 0.5);
+        // Site -> AS10, AS10 <-> AS20, AS20 <-> AS30: 3 sessions, both ways.
+        assert_eq!(timers.len(), 6);
+        assert!(timers.iter().all(|o| matches!(
+            o,
+            Output::SetMraiTimer { after, .. } if *after == SimDuration::from_secs(15)
+        )));
+        // A prepend is an advertisement: held at the site until its timer fires.
+        let out = n.handle(
+            Input::Announce {
+                site: 0,
+                prepends: 1,
+                med: 0,
+                requested_local_pref: None,
+            },
+            &mut || 0.5,
+        );
+        assert!(!out.iter().any(|o| matches!(o, Output::Send { .. })));
+        let site_router = t.sites()[0].router;
+        let out = n.handle(
+            Input::MraiExpired {
+                router: site_router,
+                neighbour: RouterId(0),
+            },
+            &mut || 0.5,
+        );
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Send {
+                advert: Some(_),
+                ..
+            }
+        )));
+        // A withdrawal is never held.
+        let out = n.handle(Input::StopAnnouncing { site: 0 }, &mut || 0.5);
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::Send { advert: None, .. })));
+    }
+
+    #[test]
+    fn busy_mrai_timers_restart_when_they_fire() {
+        let t = chain();
+        let cfg = NetworkConfig {
+            mrai_busy: true,
+            ..NetworkConfig::default()
+        };
+        let mut n = BgpNetwork::new(&t, cfg);
+        n.converge_static([announce(0)]);
+        let out = n.handle(
+            Input::MraiExpired {
+                router: RouterId(0),
+                neighbour: RouterId(1),
+            },
+            &mut || 1.0,
+        );
+        assert_eq!(
+            out,
+            vec![Output::SetMraiTimer {
+                router: RouterId(0),
+                neighbour: RouterId(1),
+                after: SimDuration::from_secs(30),
+            }]
+        );
+        // Not busy: the timer stays off.
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        let out = n.handle(
+            Input::MraiExpired {
+                router: RouterId(0),
+                neighbour: RouterId(1),
+            },
+            &mut || 1.0,
+        );
+        assert!(out.is_empty());
     }
 }

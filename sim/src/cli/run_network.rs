@@ -92,6 +92,9 @@ pub fn execute(
             );
         }
     }
+    if let Some(c) = s.control_plane_settled_s {
+        println!("  BGP settled {c:.1} s after the failure (last best-route change at any router)");
+    }
     println!(
         "  requests {:.0}, failed {:.0} ({:.3}%); longest blackhole {:.1} s; last route change {} after the failure",
         s.requests,

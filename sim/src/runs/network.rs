@@ -92,6 +92,9 @@ pub struct NetworkSummary {
     pub failure_at_s: Option<f64>,
     /// Seconds from the failure until the last population's route settled.
     pub convergence_s: Option<f64>,
+    /// Seconds from the failure until the last router's best route changed
+    /// (control-plane convergence; traffic may have settled earlier).
+    pub control_plane_settled_s: Option<f64>,
     /// Longest time any population's requests failed, seconds.
     pub longest_blackhole_s: f64,
     /// BGP UPDATE messages sent during the run.
@@ -151,6 +154,7 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
         decision: spec.decision,
         ebgp_mrai: spec.ebgp_mrai,
         ibgp_mrai: spec.ibgp_mrai,
+        mrai_busy: spec.mrai_busy,
     };
     let mut net = BgpNetwork::new(topo, config);
     // Start from the steady state of the longest-announced prefix set: the
@@ -162,6 +166,20 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
             .map(|a| a.input()),
     );
     let updates_at_start = net.updates_sent();
+    let mut events: EventQueue<Event> = EventQueue::new();
+    if spec.mrai_busy {
+        let mut phase_rng = streams.stream("network.mrai-phase");
+        for out in net.start_mrai_timers(&mut || phase_rng.random::<f64>()) {
+            if let Output::SetMraiTimer {
+                router,
+                neighbour,
+                after,
+            } = out
+            {
+                events.set_timer_in(after, Event::Bgp(Input::MraiExpired { router, neighbour }));
+            }
+        }
+    }
 
     let mut serving = vec![true; topo.sites().len()];
     let pops = topo.populations();
@@ -195,7 +213,6 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
         PopState::Failing => None,
     };
 
-    let mut events: EventQueue<Event> = EventQueue::new();
     let end = SimTime::ZERO + spec.duration;
     if let Some(f) = &spec.failure {
         events.schedule_at(SimTime::ZERO + f.at, Event::Failure);
@@ -207,6 +224,7 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
     };
     let mut changes = Vec::new();
     let mut last_change: Option<SimTime> = None;
+    let mut last_best_change: Option<SimTime> = None;
 
     while let Some(at) = events.peek_time() {
         if at > end {
@@ -309,7 +327,10 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
                             Event::Bgp(Input::MraiExpired { router, neighbour }),
                         );
                     }
-                    Output::BestChanged { .. } => dirty = true,
+                    Output::BestChanged { .. } => {
+                        dirty = true;
+                        last_best_change = Some(now);
+                    }
                 }
             }
         }
@@ -380,6 +401,10 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
         failure_at_s: failure_at.map(SimTime::as_secs_f64),
         convergence_s: match (failure_at, last_change) {
             (Some(f), Some(l)) => Some(l.saturating_since(f).as_secs_f64()),
+            _ => None,
+        },
+        control_plane_settled_s: match (failure_at, last_best_change) {
+            (Some(f), Some(l)) if l >= f => Some(l.saturating_since(f).as_secs_f64()),
             _ => None,
         },
         longest_blackhole_s: longest,

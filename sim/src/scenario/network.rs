@@ -35,6 +35,7 @@ pub(super) struct RawNetwork {
     always_compare_med: Option<bool>,
     mrai: Option<Duration>,
     ibgp_mrai: Option<Duration>,
+    mrai_timers: Option<String>,
     processing_delay: Option<Duration>,
     generate: Option<RawGenerate>,
     topology: Option<String>,
@@ -233,6 +234,10 @@ pub struct NetworkSpec {
     pub ibgp_mrai: SimDuration,
     /// Per-hop UPDATE processing delay (the link's propagation is added).
     pub processing_delay: SimDuration,
+    /// Whether every session's MRAI timer runs all the time (started at a
+    /// random phase, restarted whenever it fires), as on routers carrying a
+    /// full table, or only after an advertisement.
+    pub mrai_busy: bool,
     /// Site for the prepend sweep, if one is named.
     pub sweep_site: Option<usize>,
     /// Failure to inject in a run.
@@ -680,6 +685,19 @@ pub(super) fn validate(
             })
         }
     };
+    let mrai_busy = match raw.mrai_timers.as_deref().unwrap_or("busy") {
+        "busy" => true,
+        "idle" => false,
+        other => {
+            return Err(source.field_error(
+                "network.mrai_timers",
+                format!(
+                    "`{other}`; allowed: \"busy\" (timers always running, as with a full table) \
+                     or \"idle\" (a timer runs only after an advertisement)"
+                ),
+            ))
+        }
+    };
     let (duration, request_rate_per_s) = match &raw.run {
         Some(r) => (r.duration.0, r.request_rate.0),
         None => (SimDuration::from_secs(300), 1000.0),
@@ -700,6 +718,7 @@ pub(super) fn validate(
         processing_delay: raw
             .processing_delay
             .map_or(DEFAULT_PROCESSING_DELAY, |d| d.0),
+        mrai_busy,
         sweep_site,
         failure,
         duration,

@@ -1,6 +1,53 @@
 //! The `[network]` section: sites, populations, the AS topology (written out
 //! or generated), announcements, latency, BGP timers and an optional
 //! failure to inject.
+//!
+//! ```toml
+//! [network]
+//! origin_asn = 64500            # the AS that announces the anycast prefix
+//! handshake = "tcp+tls1.3"      # "tcp+tls1.2" | "tcp+tls1.3" | "quic" | "reused"
+//! path_inflation = 1.7          # fiber route / great circle, 1.0-5.0
+//! access_rtt = "8ms"            # paid on every round trip
+//! server_time = "10ms"          # time to first byte at the server
+//! always_compare_med = false
+//! mrai = "30s"                  # eBGP MRAI; ibgp_mrai = "0s"
+//! mrai_timers = "busy"          # "busy" (always running) | "idle"
+//! processing_delay = "100ms"    # per UPDATE hop, plus propagation
+//! topology = "edge-topology.toml"   # or [[network.as]] + [[network.links]], or [network.generate]
+//! sweep_site = "ams1"           # site of the prepend sweep in `cutover catchment`
+//!
+//! [network.generate]            # a synthetic graph instead of a written one
+//! tier1 = 6
+//! tier2_per_region = 6
+//! access_per_city = 2
+//!
+//! [[network.sites]]
+//! tag = "ny1"                   # catalog site, or any tag with `city = "nyc"`
+//! upstreams = [65010, 65020]    # transit providers (omit with generate)
+//! peers = []                    # peers
+//! prepends = 0                  # AS_PATH prepends, 0-10
+//! med = 0
+//! local_pref = 70               # LOCAL_PREF asked of the upstreams (community)
+//! prefix_len = 24               # a longer prefix is a more-specific
+//! announce = true
+//!
+//! [[network.populations]]
+//! city = "nyc"
+//! weight = 1.0
+//! isp = 65101                   # omit with generate: the city's access ISPs
+//!
+//! [network.run]                 # for `cutover run`
+//! duration = "300s"
+//! request_rate = "1000/s"
+//!
+//! [network.failure]
+//! site = "ny1"
+//! at = "60s"
+//! kind = "crash"                # "shutdown" (drain = "5s") | "crash" | "service-down"
+//! detection = "hold-timer"      # crash: "hold-timer" (hold_time, keepalive) | "bfd"
+//!                               # (bfd_interval, bfd_multiplier); service-down:
+//!                               # "health-check" (health_interval, health_failures)
+//! ```
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The `cutover` command line: one module per subcommand.
 
-mod cost;
 mod catchment;
+mod cost;
 mod progress;
 mod report;
 mod run;

@@ -1,9 +1,9 @@
 //! Reports: the output directory (written atomically), summary JSON,
 //! timeline CSV, cost reports and SVG plots.
 
+pub mod catchment;
 pub mod cost;
 pub mod html;
-pub mod catchment;
 pub mod mmc;
 pub mod network;
 pub mod outdir;

@@ -36,7 +36,7 @@
 //! weight = 1.0
 //! isp = 65101                   # omit with generate: the city's access ISPs
 //!
-//! [network.run]                 # for `cutover run`
+//! [network.run]                 # for `cutover run`; these are the defaults
 //! duration = "300s"
 //! request_rate = "1000/s"
 //!

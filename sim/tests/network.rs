@@ -315,3 +315,35 @@ fn topology_file_errors_point_into_the_topology_file() {
         "{e}"
     );
 }
+
+#[test]
+fn the_catchment_command_writes_the_table_and_the_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c");
+    let file = scenario_path("edge-steady.toml");
+    let code = cutover::cli::main_with_args([
+        "cutover".as_ref(),
+        "catchment".as_ref(),
+        file.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let table = std::fs::read_to_string(out.join("catchment.csv")).unwrap();
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next(),
+        Some("city,isp,weight,site,as_path,distance_km,rtt_ms,ttfb_ms,nearest_site,nearest_ttfb_ms,why_not_nearest")
+    );
+    assert!(
+        table.contains("nyc,AS65101,1.0,ny1,65101 65010 64500,0.0,8.0,34.0,ny1,34.0,"),
+        "{table}"
+    );
+    assert_eq!(lines.count(), 15);
+    // ams1 serves Frankfurt alone (1 of 15 users); one prepend loses it.
+    let sweep = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(
+        sweep,
+        "prepends,share\n0,0.066667\n1,0.000000\n2,0.000000\n3,0.000000\n"
+    );
+}

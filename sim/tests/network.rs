@@ -63,6 +63,21 @@ fn steady_state_ttfb_matches_the_speed_test() {
             let ttfb = row.ttfb_ms.unwrap();
             assert!((25.0..=50.0).contains(&ttfb), "{}: {ttfb} ms", p.name);
         }
+        if p.name == "tyo" {
+            // Tokyo's nearest site is hgh1, but the China backbone hands its
+            // peers at Hong Kong only its hot-potato choice there, szx1.
+            assert_eq!(row.nearest_site, Some(5));
+            assert!(
+                row.why_not_nearest.contains("AS65030"),
+                "{}",
+                row.why_not_nearest
+            );
+            assert!(
+                row.why_not_nearest.contains("hot potato"),
+                "{}",
+                row.why_not_nearest
+            );
+        }
         // A city sent elsewhere than its nearest site gets an explanation.
         assert_eq!(
             row.site != row.nearest_site,

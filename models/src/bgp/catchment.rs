@@ -2,7 +2,7 @@
 //! steady state of a set of announcements, at what RTT and TTFB, and why
 //! it is not the nearest site when it is not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use super::decision::{Candidate, DecisionConfig, Step};
 use super::network::{BgpNetwork, Delivery, Input, NetworkConfig};
@@ -220,49 +220,90 @@ fn explain(
             nearest_len.unwrap_or(0)
         );
     }
-    // First on the way the traffic goes, then at the nearest site's own
-    // upstreams (where a route that never spread was dropped).
-    let upstreams = topo
-        .ebgp_neighbours(topo.sites()[nearest].router)
-        .iter()
-        .map(|n| n.router);
-    for r in hops.iter().copied().chain(upstreams) {
-        let Some((cands, sel)) = net.decision(r) else {
-            continue;
-        };
-        // Skip routers where the nearest site's route wins; elsewhere report
-        // the step at which its furthest-going route lost.
-        let to_nearest: Vec<usize> = (0..cands.len())
-            .filter(|&i| cands[i].route.site == nearest)
-            .collect();
-        if to_nearest.iter().any(|&i| sel.dropped_at[i].is_none()) {
-            continue;
-        }
-        let lost = to_nearest
-            .iter()
-            .filter_map(|&i| Some((sel.dropped_at[i]?, i)))
-            .max();
-        if let Some((step, i)) = lost {
-            let won = &cands[sel.best];
-            let router = topo.router(r);
-            let name = topo.as_name(router.asn).unwrap_or("");
-            return format!(
-                "{} ({name}) at {} prefers {}: {}",
-                router.asn,
-                router.name,
-                site_name(won.route.site),
-                step_detail(step, &cands[i], won, topo)
-            );
+    // First on the way the traffic goes.
+    for &r in hops {
+        if let Some(reason) = lost_at(net, r, nearest) {
+            return reason;
         }
     }
-    let entry = topo.router(hops[0]);
-    format!(
-        "no route to {} reaches {} at {}: each AS passes on only its best route (and peer or provider routes only to customers), and none on the way prefers {}",
-        site_name(nearest),
-        entry.asn,
-        entry.name,
-        site_name(nearest)
-    )
+    // Then outward from the entry router, over the sessions a route would
+    // have come in by, to the nearest router that knows a route to the
+    // nearest site: there it either lost the decision or was not passed on.
+    let entry = hops[0];
+    let mut seen = vec![false; topo.routers().len()];
+    seen[entry.index()] = true;
+    let mut queue = VecDeque::from([(entry, entry)]);
+    while let Some((r, toward)) = queue.pop_front() {
+        if let Some(reason) = lost_at(net, r, nearest) {
+            return reason;
+        }
+        if let Some(best) = net.best(r).filter(|b| b.site == nearest) {
+            let (from, to) = (topo.router(r), topo.router(toward));
+            let why = if from.asn == to.asn {
+                "a route learned over iBGP is not passed to other iBGP peers".to_string()
+            } else {
+                let to_rel = topo
+                    .ebgp_neighbours(r)
+                    .iter()
+                    .find(|n| n.router == toward)
+                    .map_or("neighbour".to_string(), |n| n.rel.to_string());
+                let from_rel = best
+                    .entered_over()
+                    .map_or("itself".to_string(), |rel| format!("a {rel}"));
+                format!(
+                    "it learned it from {from_rel}, and routes from peers and providers go only to customers, not to a {to_rel}"
+                )
+            };
+            return format!(
+                "{} at {} uses {} but does not pass it to {} at {}: {why}",
+                from.asn,
+                from.name,
+                site_name(nearest),
+                to.asn,
+                to.name
+            );
+        }
+        let next = topo
+            .ebgp_neighbours(r)
+            .iter()
+            .map(|n| n.router)
+            .chain(topo.ibgp_peers(r));
+        for n in next {
+            if !seen[n.index()] {
+                seen[n.index()] = true;
+                queue.push_back((n, r));
+            }
+        }
+    }
+    format!("no router holds a route to {}", site_name(nearest))
+}
+
+/// If `r` knows a route to `nearest` and it lost the decision there, why.
+fn lost_at(net: &BgpNetwork<'_>, r: RouterId, nearest: usize) -> Option<String> {
+    let topo = net.topology();
+    let (cands, sel) = net.decision(r)?;
+    // Skip routers where the nearest site's route wins; elsewhere report the
+    // step at which its furthest-going route lost.
+    let to_nearest: Vec<usize> = (0..cands.len())
+        .filter(|&i| cands[i].route.site == nearest)
+        .collect();
+    if to_nearest.iter().any(|&i| sel.dropped_at[i].is_none()) {
+        return None;
+    }
+    let (step, i) = to_nearest
+        .iter()
+        .filter_map(|&i| Some((sel.dropped_at[i]?, i)))
+        .max()?;
+    let won = &cands[sel.best];
+    let router = topo.router(r);
+    let name = topo.as_name(router.asn).unwrap_or("");
+    Some(format!(
+        "{} ({name}) at {} prefers {}: {}",
+        router.asn,
+        router.name,
+        topo.sites()[won.route.site].name,
+        step_detail(step, &cands[i], won, topo)
+    ))
 }
 
 fn step_detail(step: Step, lost: &Candidate<'_>, won: &Candidate<'_>, topo: &Topology) -> String {
@@ -454,5 +495,57 @@ mod tests {
             DecisionConfig::default(),
         );
         assert_eq!(shares, vec![1.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_route_held_back_by_the_export_rules_is_explained() {
+        // West peers with AS10 (no transit), east buys from AS20; the users'
+        // ISP 40 peers with AS10 and buys from AS20. AS10 may not pass a
+        // peer's route to another peer, so the users land east.
+        let t = Topology::build(&TopologySpec {
+            ases: vec![
+                as_spec(10, &[("w", 0.0, 0.0)]),
+                as_spec(20, &[("e", 0.0, 60.0)]),
+                as_spec(40, &[("w", 0.0, 1.0)]),
+            ],
+            links: vec![
+                link(10, 40, LinkKind::Peer),
+                link(20, 40, LinkKind::ProviderToCustomer),
+                link(10, 20, LinkKind::Peer),
+            ],
+            origin: Asn(1),
+            sites: vec![
+                SiteSpec {
+                    name: "west".into(),
+                    location: ll(0.0, 0.0),
+                    upstreams: vec![UpstreamSpec {
+                        asn: Asn(10),
+                        rel: Relationship::Peer,
+                    }],
+                },
+                SiteSpec {
+                    name: "east".into(),
+                    location: ll(0.0, 60.0),
+                    upstreams: vec![UpstreamSpec {
+                        asn: Asn(20),
+                        rel: Relationship::Provider,
+                    }],
+                },
+            ],
+            populations: vec![PopulationSpec {
+                name: "users".into(),
+                location: ll(0.0, 1.0),
+                weight: 1.0,
+                isp: Some(Asn(40)),
+            }],
+        })
+        .unwrap();
+        let (site, why) = site_of(&t, &[Announcement::plain(0), Announcement::plain(1)]);
+        assert_eq!(site, Some(1));
+        assert_eq!(
+            why,
+            "AS10 at w uses west but does not pass it to AS40 at w: it learned it from a peer, \
+             and routes from peers and providers go only to customers, not to a peer"
+        );
     }
 }

@@ -362,3 +362,23 @@ fn the_catchment_command_writes_the_table_and_the_sweep() {
         "prepends,share\n0,0.066667\n1,0.000000\n2,0.000000\n3,0.000000\n"
     );
 }
+
+#[test]
+fn every_bundled_network_scenario_loads() {
+    for name in [
+        "edge-steady.toml",
+        "edge-generated.toml",
+        "ny-shutdown.toml",
+        "ny-crash-hold.toml",
+        "ny-crash-bfd.toml",
+        "ny-service-down.toml",
+    ] {
+        let net = network(name);
+        assert!(net.built.sites().len() >= 9, "{name}");
+        let c = compute(&net.built, &net.announcements, &net.latency, net.decision);
+        assert!(
+            c.rows.iter().all(|r| r.site.is_some()),
+            "{name}: a population has no route"
+        );
+    }
+}

@@ -186,10 +186,11 @@ struct RawRun {
 pub const DEFAULT_HOLD_TIME: SimDuration = SimDuration::from_secs(90);
 /// See [`DEFAULT_HOLD_TIME`].
 pub const DEFAULT_KEEPALIVE: SimDuration = SimDuration::from_secs(30);
-/// Default BFD transmit interval 300 ms and detect multiplier 3 (a common
-/// operator setting; RFC 5880 section 6.8.1 leaves both to the operator;
-/// Cisco and Juniper configuration guides use 300 ms x 3 in their examples).
-pub const DEFAULT_BFD_INTERVAL: SimDuration = SimDuration::from_millis(300);
+/// Default BFD transmit interval 200 ms and detect multiplier 3: the
+/// defaults of Dell EMC SmartFabric OS10 (User Guide 10.5.0, `bfd
+/// interval`); RFC 5880 section 6.8.1 leaves both to the operator, and 3 is
+/// the usual multiplier (also Huawei's default).
+pub const DEFAULT_BFD_INTERVAL: SimDuration = SimDuration::from_millis(200);
 /// See [`DEFAULT_BFD_INTERVAL`].
 pub const DEFAULT_BFD_MULTIPLIER: u32 = 3;
 /// Default health-check probe interval: 5 s, the liveness probe period of

@@ -88,7 +88,7 @@ fn catchment(c: &mut Criterion) {
     let mut group = c.benchmark_group("network");
     group.sample_size(10);
     group.bench_function("catchment_10k_populations_20_sites_1k_ases", |b| {
-        b.iter(|| compute(&topo, &anns, &latency, DecisionConfig::default()))
+        b.iter(|| compute(&topo, &anns, &latency, DecisionConfig::default()).expect("settles"))
     });
     group.finish();
 }

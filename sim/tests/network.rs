@@ -38,7 +38,7 @@ const STORY_TTFB_MS: [(&str, f64); 8] = [
 fn steady_state_ttfb_matches_the_speed_test() {
     let net = network("edge-steady.toml");
     let topo = &net.built;
-    let c = compute(topo, &net.announcements, &net.latency, net.decision);
+    let c = compute(topo, &net.announcements, &net.latency, net.decision).unwrap();
     for (city, story) in STORY_TTFB_MS {
         let row = c
             .rows
@@ -103,7 +103,7 @@ fn nyc(
 #[test]
 fn clean_shutdown_moves_new_york_to_los_angeles_without_errors() {
     let net = network("ny-shutdown.toml");
-    let out = run(&net, 1);
+    let out = run(&net, 1).unwrap();
     let p = nyc(&out);
     assert_eq!(p.site_before, "ny1");
     assert!(
@@ -133,7 +133,7 @@ fn clean_shutdown_moves_new_york_to_los_angeles_without_errors() {
 #[test]
 fn a_crash_blackholes_for_about_the_hold_time() {
     let net = network("ny-crash-hold.toml");
-    let out = run(&net, 1);
+    let out = run(&net, 1).unwrap();
     let p = nyc(&out);
     // Hold 90 s, keepalive 30 s: the last keepalive came 0-30 s before the
     // crash, so detection takes 60-90 s, plus a fraction of a second of
@@ -145,7 +145,7 @@ fn a_crash_blackholes_for_about_the_hold_time() {
     assert!((out.summary.failed_requests - expected).abs() < 1e-6 * expected);
     // Other seeds draw other keepalive phases, all inside the window.
     for seed in 2..6 {
-        let f = nyc(&run(&net, seed)).failing_s;
+        let f = nyc(&run(&net, seed).unwrap()).failing_s;
         assert!((60.0..=91.0).contains(&f), "seed {seed}: {f}");
     }
 }
@@ -153,7 +153,7 @@ fn a_crash_blackholes_for_about_the_hold_time() {
 #[test]
 fn a_crash_under_bfd_blackholes_for_the_detection_time() {
     let net = network("ny-crash-bfd.toml");
-    let out = run(&net, 1);
+    let out = run(&net, 1).unwrap();
     let p = nyc(&out);
     // 200 ms x 3 = 0.6 s, plus UPDATE processing and propagation.
     assert!((0.6..=1.2).contains(&p.failing_s), "{}", p.failing_s);
@@ -164,8 +164,8 @@ fn a_crash_under_bfd_blackholes_for_the_detection_time() {
 #[test]
 fn runs_are_deterministic() {
     let net = network("ny-crash-hold.toml");
-    let a = serde_json::to_string(&run(&net, 7).summary).unwrap();
-    let b = serde_json::to_string(&run(&net, 7).summary).unwrap();
+    let a = serde_json::to_string(&run(&net, 7).unwrap().summary).unwrap();
+    let b = serde_json::to_string(&run(&net, 7).unwrap().summary).unwrap();
     assert_eq!(a, b);
 }
 
@@ -275,7 +275,7 @@ city = "tyo"
     };
     let topo = &net.built;
     assert_eq!(topo.populations().len(), 9, "three access ISPs per city");
-    let c = compute(topo, &net.announcements, &net.latency, net.decision);
+    let c = compute(topo, &net.announcements, &net.latency, net.decision).unwrap();
     assert!(c.rows.iter().all(|r| r.site.is_some()));
     // Same file, same topology.
     let again = Scenario::from_source(&src).unwrap();
@@ -286,7 +286,7 @@ city = "tyo"
 fn a_health_check_withdraws_after_the_failed_probes() {
     let net = network("ny-service-down.toml");
     for seed in 1..5 {
-        let out = run(&net, seed);
+        let out = run(&net, seed).unwrap();
         let p = nyc(&out);
         // The first failed probe comes 0-5 s after the failure, the third
         // 10 s later; then the withdrawal takes a fraction of a second.
@@ -375,7 +375,7 @@ fn every_bundled_network_scenario_loads() {
     ] {
         let net = network(name);
         assert!(net.built.sites().len() >= 9, "{name}");
-        let c = compute(&net.built, &net.announcements, &net.latency, net.decision);
+        let c = compute(&net.built, &net.announcements, &net.latency, net.decision).unwrap();
         assert!(
             c.rows.iter().all(|r| r.site.is_some()),
             "{name}: a population has no route"

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use super::decision::{Candidate, DecisionConfig, Step};
-use super::network::{BgpNetwork, Delivery, Input, NetworkConfig};
+use super::network::{BgpNetwork, Delivery, Input, NetworkConfig, NotSettled};
 use super::topology::Topology;
 use super::{Asn, RouterId};
 use crate::geo::LatencyModel;
@@ -115,13 +115,13 @@ fn static_config(decision: DecisionConfig) -> NetworkConfig {
 }
 
 /// Computes the steady-state catchment of `announcements` (at most one per
-/// site; sites not listed do not announce).
+/// site; sites not listed do not announce); fails if BGP finds none.
 pub fn compute(
     topo: &Topology,
     announcements: &[Announcement],
     latency: &LatencyModel,
     decision: DecisionConfig,
-) -> Catchment {
+) -> Result<Catchment, NotSettled> {
     let live: Vec<&Announcement> = announcements
         .iter()
         .filter(|a| a.announce && a.site < topo.sites().len())
@@ -138,6 +138,9 @@ pub fn compute(
                 .map(|a| a.input()),
         );
         updates += net.updates_sent();
+        if !net.settled() {
+            return Err(NotSettled { processed: updates });
+        }
         nets.push((len, net));
     }
     let announcing: BTreeSet<usize> = live.iter().map(|a| a.site).collect();
@@ -192,7 +195,7 @@ pub fn compute(
             row
         })
         .collect();
-    Catchment { rows, updates }
+    Ok(Catchment { rows, updates })
 }
 
 /// Why traffic following `hops` to `chosen` does not reach `nearest`: the
@@ -345,7 +348,7 @@ pub fn prepend_sweep(
     max: u8,
     latency: &LatencyModel,
     decision: DecisionConfig,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, NotSettled> {
     (0..=max)
         .map(|p| {
             let mut anns: Vec<Announcement> = announcements
@@ -363,8 +366,8 @@ pub fn prepend_sweep(
                 prepends: p,
                 ..base
             });
-            let c = compute(topo, &anns, latency, decision);
-            c.site_shares(topo).get(site).copied().unwrap_or(0.0)
+            let c = compute(topo, &anns, latency, decision)?;
+            Ok(c.site_shares(topo).get(site).copied().unwrap_or(0.0))
         })
         .collect()
 }
@@ -418,7 +421,7 @@ mod tests {
     }
 
     fn site_of(t: &Topology, anns: &[Announcement]) -> (Option<usize>, String) {
-        let c = compute(t, anns, &LatencyModel::default(), DecisionConfig::default());
+        let c = compute(t, anns, &LatencyModel::default(), DecisionConfig::default()).unwrap();
         (c.rows[0].site, c.rows[0].why_not_nearest.clone())
     }
 
@@ -471,7 +474,8 @@ mod tests {
             &[Announcement::plain(0), Announcement::plain(1)],
             &LatencyModel::default(),
             DecisionConfig::default(),
-        );
+        )
+        .unwrap();
         let r = &c.rows[0];
         let d = ll(0.0, 1.0).distance_km(ll(0.0, 0.0));
         assert!((r.distance_km.unwrap() - d).abs() < 1e-9);
@@ -493,7 +497,8 @@ mod tests {
             3,
             &LatencyModel::default(),
             DecisionConfig::default(),
-        );
+        )
+        .unwrap();
         assert_eq!(shares, vec![1.0, 0.0, 0.0, 0.0]);
     }
 

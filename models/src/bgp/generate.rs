@@ -370,7 +370,8 @@ mod tests {
             &[Announcement::plain(0)],
             &LatencyModel::default(),
             DecisionConfig::default(),
-        );
+        )
+        .unwrap();
         // Valley-free export from a site buying transit reaches everyone.
         assert!(c.rows.iter().all(|r| r.site == Some(0)));
     }

@@ -36,6 +36,19 @@ pub const DEFAULT_IBGP_MRAI: SimDuration = SimDuration::ZERO;
 /// uniformly in 0.75..1.0 (RFC 4271 section 10, "jitter").
 pub const MRAI_JITTER: (f64, f64) = (0.75, 1.0);
 
+/// Inputs per router after which [`BgpNetwork::converge_static`] gives up:
+/// a Gao-Rexford network settles after a few per router and session, so
+/// 10,000 leaves a wide margin and still stops in seconds.
+pub const STATIC_INPUTS_PER_ROUTER: u64 = 10_000;
+
+/// BGP found no steady state: the policies make routes oscillate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("BGP did not settle after {processed} updates: the routing policies oscillate (MED with iBGP can, RFC 3345); try always_compare_med = true")]
+pub struct NotSettled {
+    /// Inputs processed before giving up.
+    pub processed: u64,
+}
+
 /// Settings of the BGP network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetworkConfig {
@@ -213,6 +226,7 @@ pub struct BgpNetwork<'t> {
     config: NetworkConfig,
     state: Vec<RouterState>,
     updates_sent: u64,
+    unsettled: bool,
 }
 
 impl<'t> BgpNetwork<'t> {
@@ -223,6 +237,7 @@ impl<'t> BgpNetwork<'t> {
             config,
             state: vec![RouterState::default(); topo.routers().len()],
             updates_sent: 0,
+            unsettled: false,
         }
     }
 
@@ -599,16 +614,39 @@ impl<'t> BgpNetwork<'t> {
 
     /// Applies `inputs` and everything they cause with no delays and no MRAI
     /// (timers fire at once, and busy timers do not restart), until nothing
-    /// changes: the steady state. The
-    /// Gao-Rexford rules guarantee it exists and is reached. Returns the
-    /// number of inputs processed.
+    /// changes: the steady state, which the Gao-Rexford rules guarantee for
+    /// LOCAL_PREF and AS_PATH. MED with iBGP can still oscillate for ever
+    /// (Griffin & Wilfong, "Analysis of the MED oscillation problem in BGP",
+    /// ICNP 2002; RFC 3345), so processing stops after
+    /// [`STATIC_INPUTS_PER_ROUTER`] inputs per router and [`Self::settled`]
+    /// turns false. Returns the number of inputs processed.
     pub fn converge_static(&mut self, inputs: impl IntoIterator<Item = Input>) -> u64 {
+        let limit = STATIC_INPUTS_PER_ROUTER.saturating_mul(self.state.len() as u64 + 1);
+        self.converge_static_within(inputs, limit)
+    }
+
+    /// Whether the last [`Self::converge_static`] reached a steady state.
+    pub fn settled(&self) -> bool {
+        !self.unsettled
+    }
+
+    /// [`Self::converge_static`] with an explicit cap on the inputs processed.
+    pub fn converge_static_within(
+        &mut self,
+        inputs: impl IntoIterator<Item = Input>,
+        limit: u64,
+    ) -> u64 {
         // Busy timers would restart for ever; here every timer fires once.
         let busy = std::mem::replace(&mut self.config.mrai_busy, false);
         let mut queue: VecDeque<Input> = inputs.into_iter().collect();
         let mut processed = 0;
         let mut no_jitter = || 0.0;
+        self.unsettled = false;
         while let Some(input) = queue.pop_front() {
+            if processed >= limit {
+                self.unsettled = true;
+                break;
+            }
             processed += 1;
             for o in self.handle(input, &mut no_jitter) {
                 match o {
@@ -1152,5 +1190,15 @@ mod tests {
             &mut || 1.0,
         );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn static_convergence_stops_at_its_cap() {
+        let t = chain();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        assert_eq!(n.converge_static_within([announce(0)], 2), 2);
+        assert!(!n.settled());
+        let processed = n.converge_static([announce(0)]);
+        assert!(processed > 0 && n.settled());
     }
 }

@@ -58,7 +58,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         ),
         None => net.sweep_site,
     };
-    let catchment = compute(topo, &net.announcements, &net.latency, net.decision);
+    let catchment = compute(topo, &net.announcements, &net.latency, net.decision)?;
     let table = rows(topo, &catchment);
     println!(
         "{}: {} populations, {} sites, {} ASes, {} eBGP sessions, {} UPDATEs to converge",
@@ -88,7 +88,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
             args.max_prepends,
             &net.latency,
             net.decision,
-        );
+        )?;
         let name = &topo.sites()[site].name;
         let parts: Vec<String> = sweep
             .iter()

@@ -45,7 +45,7 @@ pub fn execute(
         );
     }
     let started = Instant::now();
-    let outcome = network::run(spec, seed);
+    let outcome = network::run(spec, seed)?;
     let wall_s = started.elapsed().as_secs_f64();
     network_report::write(&out, scenario, spec, seed, &outcome)?;
     let info = RunInfo {

@@ -8,7 +8,9 @@
 //! forwarding path ends at a site that cannot serve.
 
 use cutover_models::bgp::catchment::{compute, Catchment};
-use cutover_models::bgp::network::{BgpNetwork, Delivery, Input, NetworkConfig, Output};
+use cutover_models::bgp::network::{
+    BgpNetwork, Delivery, Input, NetworkConfig, NotSettled, Output,
+};
 use cutover_models::bgp::RouterId;
 use cutover_models::geo::FIBER_KM_PER_S;
 use cutover_models::{SimDuration, SimTime};
@@ -141,15 +143,16 @@ fn failure_text(kind: &FailureKind) -> String {
     }
 }
 
-/// Runs the network scenario with run seed `seed`.
-pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
+/// Runs the network scenario with run seed `seed`; fails if BGP has no
+/// steady state to start from.
+pub fn run(spec: &NetworkSpec, seed: u64) -> Result<NetworkOutcome, NotSettled> {
     let topo = &spec.built;
     let streams = RngStreams::new(seed);
     let mut mrai_rng = streams.stream("network.mrai");
     let mut detect_rng = streams.stream("network.detection");
     let mut jitter = move || mrai_rng.random::<f64>();
 
-    let initial = compute(topo, &spec.announcements, &spec.latency, spec.decision);
+    let initial = compute(topo, &spec.announcements, &spec.latency, spec.decision)?;
     let config = NetworkConfig {
         decision: spec.decision,
         ebgp_mrai: spec.ebgp_mrai,
@@ -412,11 +415,11 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> NetworkOutcome {
         events: events.processed(),
         populations,
     };
-    NetworkOutcome {
+    Ok(NetworkOutcome {
         initial,
         summary,
         changes,
         history,
         site_names,
-    }
+    })
 }

@@ -746,6 +746,16 @@ pub(super) fn validate(
             ))
         }
     };
+    let processing_delay = raw
+        .processing_delay
+        .map_or(DEFAULT_PROCESSING_DELAY, |d| d.0);
+    if processing_delay < SimDuration::from_millis(1) {
+        // Zero-delay updates could chase each other for ever at one instant.
+        return Err(source.field_error(
+            "network.processing_delay",
+            "must be at least \"1ms\" (routers take time to process an UPDATE)",
+        ));
+    }
     let (duration, request_rate_per_s) = match &raw.run {
         Some(r) => (r.duration.0, r.request_rate.0),
         None => (SimDuration::from_secs(300), 1000.0),
@@ -763,9 +773,7 @@ pub(super) fn validate(
         },
         ebgp_mrai: raw.mrai.map_or(DEFAULT_EBGP_MRAI, |d| d.0),
         ibgp_mrai: raw.ibgp_mrai.map_or(DEFAULT_IBGP_MRAI, |d| d.0),
-        processing_delay: raw
-            .processing_delay
-            .map_or(DEFAULT_PROCESSING_DELAY, |d| d.0),
+        processing_delay,
         mrai_busy,
         sweep_site,
         failure,

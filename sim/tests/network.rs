@@ -235,6 +235,12 @@ fn bad_topologies_get_located_errors() {
     let e = error_of(&BASE.replace("city = \"nyc\"\nisp", "city = \"atlantis\"\nisp"));
     assert!(e.contains("unknown city `atlantis`; allowed: nyc"), "{e}");
 
+    let e = error_of(&BASE.replace("[network]\n", "[network]\nprocessing_delay = \"0s\"\n"));
+    assert!(
+        e.contains("network.processing_delay") && e.contains("at least"),
+        "{e}"
+    );
+
     let e = error_of(&format!(
         "{BASE}[network.failure]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"meteor\"\n"
     ));

@@ -361,11 +361,13 @@ fn the_catchment_command_writes_the_table_and_the_sweep() {
         "{table}"
     );
     assert_eq!(lines.count(), 15);
-    // ams1 serves Frankfurt alone (1 of 15 users); one prepend loses it.
+    // ams1 serves Frankfurt alone (1 of 15 users); one prepend, or asking
+    // its upstreams for a lower LOCAL_PREF, loses it.
     let sweep = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     assert_eq!(
         sweep,
-        "prepends,share\n0,0.066667\n1,0.000000\n2,0.000000\n3,0.000000\n"
+        "knob,share\nprepend 0,0.066667\nprepend 1,0.000000\nprepend 2,0.000000\n\
+         prepend 3,0.000000\nlocal-pref 70,0.000000\nlocal-pref 10,0.000000\n"
     );
 }
 

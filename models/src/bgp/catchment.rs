@@ -338,34 +338,61 @@ fn step_detail(step: Step, lost: &Candidate<'_>, won: &Candidate<'_>, topo: &Top
     }
 }
 
-/// The share of traffic site `site` gets at each prepend count 0..=`max`,
+/// A BGP knob a site can turn to move traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// Prepend the origin AS this many extra times.
+    Prepends(u8),
+    /// Ask the upstreams to set this LOCAL_PREF (a community).
+    LocalPref(u32),
+    /// Send this MED to the upstreams.
+    Med(u32),
+}
+
+impl std::fmt::Display for Knob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Knob::Prepends(n) => write!(f, "prepend {n}"),
+            Knob::LocalPref(v) => write!(f, "local-pref {v}"),
+            Knob::Med(v) => write!(f, "MED {v}"),
+        }
+    }
+}
+
+/// The share of users site `site` gets with each knob turned on its own,
 /// everything else as in `announcements` (the site announcing, added if
 /// missing).
-pub fn prepend_sweep(
+pub fn knob_sweep(
     topo: &Topology,
     announcements: &[Announcement],
     site: usize,
-    max: u8,
+    knobs: &[Knob],
     latency: &LatencyModel,
     decision: DecisionConfig,
 ) -> Result<Vec<f64>, NotSettled> {
-    (0..=max)
-        .map(|p| {
+    let base = announcements
+        .iter()
+        .copied()
+        .find(|a| a.site == site)
+        .unwrap_or(Announcement::plain(site));
+    knobs
+        .iter()
+        .map(|&knob| {
             let mut anns: Vec<Announcement> = announcements
                 .iter()
                 .copied()
                 .filter(|a| a.site != site)
                 .collect();
-            let base = announcements
-                .iter()
-                .copied()
-                .find(|a| a.site == site)
-                .unwrap_or(Announcement::plain(site));
-            anns.push(Announcement {
+            let mut a = Announcement {
                 announce: true,
-                prepends: p,
                 ..base
-            });
+            };
+            match knob {
+                Knob::Prepends(n) => a.prepends = n,
+                Knob::LocalPref(v) => a.requested_local_pref = Some(v),
+                Knob::Med(v) => a.med = v,
+            }
+            anns.push(a);
             let c = compute(topo, &anns, latency, decision)?;
             Ok(c.site_shares(topo).get(site).copied().unwrap_or(0.0))
         })
@@ -487,19 +514,26 @@ mod tests {
     }
 
     #[test]
-    fn prepend_sweep_reports_all_or_nothing_for_a_single_population() {
+    fn knobs_move_a_single_population_all_or_nothing() {
         let t = two_transits();
         let anns = [Announcement::plain(0), Announcement::plain(1)];
-        let shares = prepend_sweep(
+        let shares = knob_sweep(
             &t,
             &anns,
             0,
-            3,
+            &[
+                Knob::Prepends(0),
+                Knob::Prepends(1),
+                Knob::LocalPref(70),
+                Knob::Med(50),
+            ],
             &LatencyModel::default(),
             DecisionConfig::default(),
         )
         .unwrap();
-        assert_eq!(shares, vec![1.0, 0.0, 0.0, 0.0]);
+        // A MED never reaches beyond the neighbour AS: no effect here.
+        assert_eq!(shares, vec![1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(Knob::LocalPref(70).to_string(), "local-pref 70");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! `cutover catchment FILE [--out DIR]`: the steady-state catchment of a
-//! network scenario, and the share a site gets at each prepend count.
+//! network scenario, and the share a site gets with each BGP knob.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use cutover_models::bgp::catchment::{compute, prepend_sweep};
+use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
 
 use crate::report::catchment::{csv_bytes, rows, text};
 use crate::report::OutputDir;
@@ -22,7 +22,8 @@ pub struct Args {
     /// Replace the output directory if it exists.
     #[arg(long)]
     force: bool,
-    /// Site whose share to sweep over prepends (overrides `network.sweep_site`).
+    /// Site whose share to sweep over prepends and LOCAL_PREF communities
+    /// (overrides `network.sweep_site`).
     #[arg(long)]
     sweep: Option<String>,
     /// Highest prepend count of the sweep.
@@ -79,25 +80,29 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         .collect();
     println!("share of users: {}", share_text.join(", "));
 
-    let mut sweep_csv = String::from("prepends,share\n");
+    let mut sweep_csv = String::from("knob,share\n");
     if let Some(site) = sweep_site {
-        let sweep = prepend_sweep(
+        // Prepends, and the two LOCAL_PREF communities a large transit
+        // offers: 70 "below peers" and 10 "below everything" (Cogent AS174).
+        let mut knobs: Vec<Knob> = (0..=args.max_prepends).map(Knob::Prepends).collect();
+        knobs.extend([Knob::LocalPref(70), Knob::LocalPref(10)]);
+        let sweep = knob_sweep(
             topo,
             &net.announcements,
             site,
-            args.max_prepends,
+            &knobs,
             &net.latency,
             net.decision,
         )?;
         let name = &topo.sites()[site].name;
-        let parts: Vec<String> = sweep
+        let parts: Vec<String> = knobs
             .iter()
-            .enumerate()
-            .map(|(p, v)| format!("{p}: {:.1}%", v * 100.0))
+            .zip(&sweep)
+            .map(|(k, v)| format!("{k}: {:.1}%", v * 100.0))
             .collect();
-        println!("share of users at {name} by prepends: {}", parts.join(", "));
-        for (p, v) in sweep.iter().enumerate() {
-            sweep_csv.push_str(&format!("{p},{v:.6}\n"));
+        println!("share of users at {name} by knob: {}", parts.join(", "));
+        for (k, v) in knobs.iter().zip(&sweep) {
+            sweep_csv.push_str(&format!("{k},{v:.6}\n"));
         }
         let smallest = sweep
             .iter()
@@ -106,13 +111,11 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
             .fold(f64::INFINITY, f64::min);
         if smallest.is_finite() {
             println!(
-                "  the smallest non-zero share BGP prepending gives {name} is {:.1}%; finer splits (1%, 5%) need an L7 weighted split",
+                "  the smallest non-zero share these knobs give {name} is {:.1}%; finer splits (1%, 5%) need an L7 weighted split",
                 smallest * 100.0
             );
         } else {
-            println!(
-                "  prepending never gives {name} any users; it needs other knobs or an L7 split"
-            );
+            println!("  no knob gives {name} any users; it needs an L7 weighted split");
         }
     }
     if let Some(out_path) = &args.out {

@@ -14,7 +14,7 @@
 //! mrai_timers = "busy"          # "busy" (always running) | "idle"
 //! processing_delay = "100ms"    # per UPDATE hop, plus propagation
 //! topology = "edge-topology.toml"   # or [[network.as]] + [[network.links]], or [network.generate]
-//! sweep_site = "ams1"           # site of the prepend sweep in `cutover catchment`
+//! sweep_site = "ams1"           # site of the knob sweep in `cutover catchment`
 //!
 //! [network.generate]            # a synthetic graph instead of a written one
 //! tier1 = 6
@@ -286,7 +286,7 @@ pub struct NetworkSpec {
     /// random phase, restarted whenever it fires), as on routers carrying a
     /// full table, or only after an advertisement.
     pub mrai_busy: bool,
-    /// Site for the prepend sweep, if one is named.
+    /// Site for the knob sweep, if one is named.
     pub sweep_site: Option<usize>,
     /// Failure to inject in a run.
     pub failure: Option<FailureSpec>,

@@ -160,14 +160,17 @@ pub fn run(spec: &NetworkSpec, seed: u64) -> Result<NetworkOutcome, NotSettled> 
         mrai_busy: spec.mrai_busy,
     };
     let mut net = BgpNetwork::new(topo, config);
-    // Start from the steady state of the longest-announced prefix set: the
-    // run models the covering prefix only, so every announcing site takes part.
-    net.converge_static(
+    // Start from the steady state. A run models one prefix (the command
+    // line refuses sites announcing prefixes of different lengths).
+    let processed = net.converge_static(
         spec.announcements
             .iter()
             .filter(|a| a.announce)
             .map(|a| a.input()),
     );
+    if !net.settled() {
+        return Err(NotSettled { processed });
+    }
     let updates_at_start = net.updates_sent();
     let mut events: EventQueue<Event> = EventQueue::new();
     if spec.mrai_busy {

@@ -6,8 +6,10 @@
 //! input and returns what follows; the engine in the `cutover` crate delivers
 //! those outputs at the right instants.
 
+pub mod bgp;
 pub mod capacity;
 pub mod cost;
+pub mod geo;
 pub mod hpa;
 pub mod nodes;
 pub mod plan;

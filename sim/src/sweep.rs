@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::montecarlo::{self, MonteCarloError, Quantile};
-use crate::runs::summary::{figure, figure_names, summarise};
+use crate::runs::summary::{figure, figure_names, summarise, SummaryError};
 use crate::scenario::source::{InputError, Source};
 use crate::scenario::sweep::{apply, SweepSpec};
 use crate::scenario::Scenario;
@@ -45,6 +45,14 @@ pub enum SweepError {
     /// Replications could not run.
     #[error(transparent)]
     Replications(#[from] MonteCarloError),
+    /// A replication's run failed.
+    #[error("with {assignment}: {source}")]
+    Run {
+        /// The values that were set.
+        assignment: String,
+        /// What the run said.
+        source: SummaryError,
+    },
 }
 
 /// One metric over a combination's replications.
@@ -122,7 +130,13 @@ pub fn run(
                 }
             })?;
         let summaries: Vec<Value> =
-            montecarlo::replicate(seed, replications, threads, |_, s| summarise(&scenario, s))?;
+            montecarlo::replicate(seed, replications, threads, |_, s| summarise(&scenario, s))?
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .map_err(|source| SweepError::Run {
+                    assignment: assignment.clone(),
+                    source,
+                })?;
         let mut metrics = Vec::new();
         for metric in &spec.metrics {
             let values: Vec<f64> = summaries

@@ -1,10 +1,12 @@
 //! The `cutover` command line: one module per subcommand.
 
+mod catchment;
 mod cost;
 mod progress;
 mod report;
 mod run;
 mod run_compute;
+mod run_network;
 mod sweep;
 mod validate;
 
@@ -18,7 +20,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cutover",
     version,
-    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc\n  cutover cost scenarios/cost-migration.toml --out out/migration"
+    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc\n  cutover cost scenarios/cost-migration.toml --out out/migration\n  cutover catchment scenarios/edge-steady.toml --sweep ams1\n  cutover run scenarios/ny-shutdown.toml --out out/ny-shutdown"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,6 +48,11 @@ enum Command {
         after_help = "Example:\n  cutover cost scenarios/cost-migration.toml --out out/migration"
     )]
     Cost(cost::Args),
+    /// Show which site each population reaches, at what RTT and TTFB, and why.
+    #[command(
+        after_help = "Example:\n  cutover catchment scenarios/edge-steady.toml --out out/catchment --sweep ams1"
+    )]
+    Catchment(catchment::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -77,6 +84,7 @@ where
         Command::Report(args) => report::execute(&args),
         Command::Sweep(args) => sweep::execute(&args),
         Command::Cost(args) => cost::execute(&args),
+        Command::Catchment(args) => catchment::execute(&args),
     };
     match result {
         Ok(code) => code,

@@ -51,6 +51,9 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         ModelSpec::Compute(c) => {
             return super::run_compute::execute(&args.file, &scenario, c, seed, out, started)
         }
+        ModelSpec::Network(net) => {
+            return super::run_network::execute(&args.file, &scenario, net, seed, out)
+        }
     };
     let mut progress = Progress::new(spec.customers, "customers");
     let outcome = mmc::run(spec, seed, scenario.timeline_interval, &mut |done| {

@@ -33,6 +33,13 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
             c.hpa.target_cpu_percent,
             c.sites.iter().map(|s| s.nodes.ready_nodes().len()).sum::<usize>()
         ),
+            ModelSpec::Network(n) => format!(
+                "network: {} sites, {} populations, {} ASes, {} eBGP sessions",
+                n.built.sites().len(),
+                n.built.populations().len(),
+                n.built.as_count(),
+                n.built.ebgp_session_count()
+            ),
         };
     println!(
         "{}: ok: \"{}\" ({what})",

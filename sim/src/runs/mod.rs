@@ -3,4 +3,5 @@
 
 pub mod compute;
 pub mod mmc;
+pub mod network;
 pub mod summary;

@@ -4,14 +4,24 @@
 use cutover_models::SimDuration;
 use serde_json::Value;
 
-use crate::runs::{compute, mmc};
+use cutover_models::bgp::network::NotSettled;
+
+use crate::runs::{compute, mmc, network};
 use crate::scenario::{ModelSpec, Scenario};
+
+/// Why a run gave no summary.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SummaryError {
+    /// BGP did not settle within the run's event budget.
+    #[error(transparent)]
+    NotSettled(#[from] NotSettled),
+}
 
 /// Runs `scenario` with `seed` (no files, no progress) and returns its
 /// summary as JSON, the same figures `summary.json` would hold.
-pub fn summarise(scenario: &Scenario, seed: u64) -> Value {
+pub fn summarise(scenario: &Scenario, seed: u64) -> Result<Value, SummaryError> {
     let interval: SimDuration = scenario.timeline_interval;
-    match &scenario.model {
+    Ok(match &scenario.model {
         ModelSpec::Mmc(spec) => {
             let outcome = mmc::run(spec, seed, interval, &mut |_| {});
             serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
@@ -20,7 +30,11 @@ pub fn summarise(scenario: &Scenario, seed: u64) -> Value {
             let outcome = compute::run_with(spec, interval, compute::Fidelity::of(spec, seed));
             serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
         }
-    }
+        ModelSpec::Network(spec) => {
+            let outcome = network::run(spec, seed)?;
+            serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
+        }
+    })
 }
 
 /// The number at dotted path `path` (e.g. `erlang_c.mean_wait_s`) of a summary.

@@ -8,6 +8,7 @@
 
 pub mod compute;
 pub mod cost;
+pub mod network;
 pub mod source;
 pub mod sweep;
 pub mod trace;
@@ -29,6 +30,7 @@ struct RawScenario {
     scenario: RawMeta,
     mmc: Option<RawMmc>,
     compute: Option<compute::RawCompute>,
+    network: Option<network::RawNetwork>,
     output: Option<RawOutput>,
     sweep: Option<sweep::RawSweep>,
 }
@@ -81,6 +83,8 @@ pub enum ModelSpec {
     Mmc(MmcSpec),
     /// One region's compute under a traffic spike.
     Compute(Box<compute::ComputeSpec>),
+    /// Anycast sites behind BGP: catchments, convergence, failures.
+    Network(Box<network::NetworkSpec>),
 }
 
 /// An M/M/c queue run until a number of customers have departed.
@@ -97,6 +101,9 @@ pub struct MmcSpec {
     /// Batches for the batch-means confidence intervals.
     pub confidence_batches: u32,
 }
+
+/// The model sections a scenario may hold, one at a time.
+const MODEL_SECTIONS: &str = "[mmc], [compute], [network]";
 
 /// Default seed when neither the file nor the command line gives one.
 pub const DEFAULT_SEED: u64 = 1;
@@ -119,21 +126,35 @@ impl Scenario {
     /// Validates a scenario already read into `source`.
     pub fn from_source(source: &Source) -> Result<Scenario, InputError> {
         let raw: RawScenario = source.parse()?;
-        if raw.mmc.is_some() && raw.compute.is_some() {
+        let seed = raw.scenario.seed.unwrap_or(DEFAULT_SEED);
+        let named: Vec<&str> = [
+            ("mmc", raw.mmc.is_some()),
+            ("compute", raw.compute.is_some()),
+            ("network", raw.network.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect();
+        if named.len() > 1 {
             return Err(source.field_error(
-                "compute",
-                "a scenario runs one model; allowed: [mmc] or [compute], not both",
+                named[1],
+                format!(
+                    "a scenario runs one model and this one names [{}]; allowed: one of {MODEL_SECTIONS}",
+                    named.join("] and [")
+                ),
             ));
         }
-        let model = match (raw.mmc, raw.compute) {
-            (Some(mmc), _) => ModelSpec::Mmc(validate_mmc(source, &mmc)?),
-            (None, Some(c)) => ModelSpec::Compute(Box::new(compute::validate(source, &c)?)),
-            (None, None) => {
-                return Err(source.field_error(
-                    "",
-                    "the scenario has no model section; allowed: [mmc], [compute]",
-                ))
-            }
+        let model = if let Some(mmc) = raw.mmc {
+            ModelSpec::Mmc(validate_mmc(source, &mmc)?)
+        } else if let Some(c) = raw.compute {
+            ModelSpec::Compute(Box::new(compute::validate(source, &c)?))
+        } else if let Some(net) = raw.network {
+            ModelSpec::Network(Box::new(network::validate(source, &net, seed)?))
+        } else {
+            return Err(source.field_error(
+                "",
+                format!("the scenario has no model section; allowed: {MODEL_SECTIONS}"),
+            ));
         };
         let timeline_interval = raw
             .output
@@ -153,7 +174,7 @@ impl Scenario {
         Ok(Scenario {
             name: raw.scenario.name,
             description: raw.scenario.description,
-            seed: raw.scenario.seed.unwrap_or(DEFAULT_SEED),
+            seed,
             model,
             timeline_interval,
             sweep,

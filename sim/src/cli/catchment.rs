@@ -1,0 +1,134 @@
+//! `cutover catchment FILE [--out DIR]`: the steady-state catchment of a
+//! network scenario, and the share a site gets with each BGP knob.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
+
+use crate::report::catchment::{csv_bytes, rows, text};
+use crate::report::OutputDir;
+use crate::scenario::{ModelSpec, Scenario};
+
+/// Arguments of `cutover catchment`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The scenario file (TOML) with a [network] section.
+    file: PathBuf,
+    /// Directory for catchment.csv and sweep.csv.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace the output directory if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Site whose share to sweep over prepends and LOCAL_PREF communities
+    /// (overrides `network.sweep_site`).
+    #[arg(long)]
+    sweep: Option<String>,
+    /// Highest prepend count of the sweep.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=10))]
+    max_prepends: u8,
+}
+
+/// Computes and prints the catchment; writes the CSV files if asked.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let scenario = Scenario::load(&args.file)?;
+    let ModelSpec::Network(net) = &scenario.model else {
+        bail!(
+            "{}: no [network] section; `cutover catchment` needs one (see scenarios/edge-steady.toml)",
+            args.file.display()
+        );
+    };
+    let topo = &net.built;
+    let sweep_site = match &args.sweep {
+        Some(tag) => Some(
+            topo.sites()
+                .iter()
+                .position(|s| &s.name == tag)
+                .with_context(|| {
+                    format!(
+                        "--sweep {tag}: unknown site; allowed: {}",
+                        topo.sites()
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?,
+        ),
+        None => net.sweep_site,
+    };
+    let catchment = compute(topo, &net.announcements, &net.latency, net.decision)?;
+    let table = rows(topo, &catchment);
+    println!(
+        "{}: {} populations, {} sites, {} ASes, {} eBGP sessions, {} UPDATEs to converge",
+        scenario.name,
+        topo.populations().len(),
+        topo.sites().len(),
+        topo.as_count(),
+        topo.ebgp_session_count(),
+        catchment.updates
+    );
+    print!("{}", text(&table));
+    let shares = catchment.site_shares(topo);
+    let share_text: Vec<String> = topo
+        .sites()
+        .iter()
+        .zip(&shares)
+        .map(|(s, v)| format!("{} {:.1}%", s.name, v * 100.0))
+        .collect();
+    println!("share of users: {}", share_text.join(", "));
+
+    let mut sweep_csv = String::from("knob,share\n");
+    if let Some(site) = sweep_site {
+        // Prepends, and the two LOCAL_PREF communities a large transit
+        // offers: 70 "below peers" and 10 "below everything" (Cogent AS174).
+        let mut knobs: Vec<Knob> = (0..=args.max_prepends).map(Knob::Prepends).collect();
+        knobs.extend([Knob::LocalPref(70), Knob::LocalPref(10)]);
+        let sweep = knob_sweep(
+            topo,
+            &net.announcements,
+            site,
+            &knobs,
+            &net.latency,
+            net.decision,
+        )?;
+        let name = &topo.sites()[site].name;
+        let parts: Vec<String> = knobs
+            .iter()
+            .zip(&sweep)
+            .map(|(k, v)| format!("{k}: {:.1}%", v * 100.0))
+            .collect();
+        println!("share of users at {name} by knob: {}", parts.join(", "));
+        for (k, v) in knobs.iter().zip(&sweep) {
+            sweep_csv.push_str(&format!("{k},{v:.6}\n"));
+        }
+        let smallest = sweep
+            .iter()
+            .copied()
+            .filter(|&v| v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        if smallest.is_finite() {
+            println!(
+                "  the smallest non-zero share these knobs give {name} is {:.1}%; finer splits (1%, 5%) need an L7 weighted split",
+                smallest * 100.0
+            );
+        } else {
+            println!("  no knob gives {name} any users; it needs an L7 weighted split");
+        }
+    }
+    if let Some(out_path) = &args.out {
+        let out = OutputDir::create(out_path, args.force)?;
+        out.write(
+            "catchment.csv",
+            &csv_bytes(&table).context("encoding catchment.csv")?,
+        )?;
+        if sweep_site.is_some() {
+            out.write("sweep.csv", sweep_csv.as_bytes())?;
+        }
+        let dir = out.commit().context("finishing the output directory")?;
+        println!("results in {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -390,3 +390,12 @@ fn every_bundled_network_scenario_loads() {
         );
     }
 }
+
+#[test]
+fn network_runs_have_a_common_summary_for_sweeps() {
+    let s = Scenario::load(&scenario_path("ny-crash-bfd.toml")).unwrap();
+    let summary = cutover::runs::summary::summarise(&s, 1).unwrap();
+    let blackhole = cutover::runs::summary::figure(&summary, "longest_blackhole_s").unwrap();
+    assert!((0.6..=1.2).contains(&blackhole), "{blackhole}");
+    assert!(cutover::runs::summary::figure(&summary, "failed_requests").unwrap() > 0.0);
+}

@@ -1,5 +1,14 @@
 //! The `cutover` command-line tool.
 
 fn main() -> std::process::ExitCode {
+    // Rust ignores SIGPIPE, so `cutover ... | head` would panic on the first
+    // write after `head` exits. Restore the default: end quietly, like any
+    // other command-line tool.
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any thread starts; it
+    // only resets a signal disposition to the system default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     cutover::cli::main()
 }

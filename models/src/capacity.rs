@@ -149,6 +149,43 @@ impl FluidPod {
     }
 }
 
+/// Time in system when each arrival joins the shorter of two randomly
+/// chosen single-server FCFS queues (power of two choices, as Envoy's
+/// least-request balancer does), each at utilisation `rho` < 1 with service
+/// rate `mu` per second, in the many-queue limit.
+///
+/// A fraction rho^(2^i - 1) of the queues hold at least i requests
+/// (Vvedenskaya, Dobrushin & Karpelevich, *Problems of Information
+/// Transmission* 32(1), 1996; Mitzenmacher, *IEEE TPDS* 12(10), 2001), so an
+/// arrival finds k ahead with probability s_k^2 - s_(k+1)^2 and stays for an
+/// Erlang(k + 1, mu) time. Returned as the shifted exponential with the same
+/// mean and variance: (shift in seconds, rate per second).
+pub fn two_choice_sojourn(rho: f64, mu: f64) -> Option<(f64, f64)> {
+    if !(rho.is_finite() && mu.is_finite() && mu > 0.0 && (0.0..1.0).contains(&rho)) {
+        return None;
+    }
+    // P(K >= i) = rho^(2^(i+1) - 2); moments of K + 1 and (K + 1)(K + 2).
+    let (mut m1, mut m2) = (0.0, 0.0);
+    let mut at_least = 1.0;
+    for i in 0..64 {
+        let next = rho.powf(2f64.powi(i + 2) - 2.0);
+        let p = at_least - next;
+        let k = f64::from(i);
+        m1 += p * (k + 1.0);
+        m2 += p * (k + 1.0) * (k + 2.0);
+        at_least = next;
+        if at_least < 1e-15 {
+            break;
+        }
+    }
+    let mean = m1 / mu;
+    let sd = (m2 - m1 * m1).max(0.0).sqrt() / mu;
+    if sd <= 0.0 {
+        return None;
+    }
+    Some(((mean - sd).max(0.0), 1.0 / sd))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +278,26 @@ mod tests {
         assert_eq!(out.served, 50.0, "20 ms per request on one core");
         let mut warm = FluidPod::default();
         assert_eq!(warm.step(&profile(), &input(150.0, 1.0)).served, 100.0);
+    }
+
+    #[test]
+    fn two_choices_mean_matches_the_mean_field_formula() {
+        // Mean time in system: (1/mu) sum_i rho^(2^i - 1)... with the
+        // arrival's view s_i^2: sum_(i>=0) rho^(2^(i+1) - 2). At rho = 0.84:
+        // 1 + 0.7056 + 0.3513 + 0.0871 + 0.0054 + ... = 2.1494.
+        let (shift, rate) = two_choice_sojourn(0.84, 1.0).unwrap();
+        assert!(
+            (shift + 1.0 / rate - 2.1494).abs() < 1e-3,
+            "{}",
+            shift + 1.0 / rate
+        );
+        // Light load: one service time, exponential (shift 0, rate mu).
+        let (shift, rate) = two_choice_sojourn(1e-9, 50.0).unwrap();
+        assert!(shift.abs() < 1e-6 && (rate - 50.0).abs() < 1e-3);
+        assert!(two_choice_sojourn(1.0, 1.0).is_none());
+        // Far lighter than one M/M/1 queue at the same load (mean 1/(mu - lambda) = 6.25).
+        let (shift, rate) = two_choice_sojourn(0.84, 1.0).unwrap();
+        assert!(shift + 1.0 / rate < 6.25 / 2.0);
     }
 
     #[test]

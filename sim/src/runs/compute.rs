@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use cutover_models::capacity::{FluidPod, PodTickInput};
+use cutover_models::capacity::{two_choice_sojourn, FluidPod, PodTickInput};
 use cutover_models::hpa::{CpuMetric, Hpa, PodPhase, PodSnapshot, ReadyCondition};
 use cutover_models::nodes::{NodePool, Provisioning};
 use cutover_models::pods::PodTimeline;
@@ -1242,6 +1242,18 @@ fn serve_fluid(
         t.served += n * out.served;
         t.rejected += n * out.rejected;
         t.timed_out += n * out.timed_out;
+        let mut out = out;
+        if let (Balancing::LeastRequest, Some(_)) = (world.spec.balancing, out.wait_tail) {
+            // Below saturation, least-request balancing queues like the
+            // power of two choices rather than like one M/M/1 per pod.
+            let pod_rate =
+                first.cores / (service.cpu_per_request.as_secs_f64() * first.cpu_factor.max(1.0));
+            let rho = out.served / c.dt_s / pod_rate;
+            if let Some((shift, rate)) = two_choice_sojourn(rho, pod_rate) {
+                out.latency_s = shift + first.added_latency_s;
+                out.wait_tail = Some((1.0, rate));
+            }
+        }
         if out.served > 0.0 {
             let served = n * out.served;
             let base = out.latency_s + route.network_s;

@@ -167,8 +167,10 @@ pub fn two_choice_sojourn(rho: f64, mu: f64) -> Option<(f64, f64)> {
     // P(K >= i) = rho^(2^(i+1) - 2); moments of K + 1 and (K + 1)(K + 2).
     let (mut m1, mut m2) = (0.0, 0.0);
     let mut at_least = 1.0;
+    let rho2 = rho * rho;
     for i in 0..64 {
-        let next = rho.powf(2f64.powi(i + 2) - 2.0);
+        // rho^(2^(i+2) - 2) = (rho^(2^(i+1) - 2))^2 rho^2.
+        let next = at_least * at_least * rho2;
         let p = at_least - next;
         let k = f64::from(i);
         m1 += p * (k + 1.0);

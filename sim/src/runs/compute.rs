@@ -374,6 +374,8 @@ struct World<'a> {
     per_node: u32,
     /// CPU a node offers, cores.
     alloc_cores: f64,
+    /// The last power-of-two-choices sojourn computed: (rho, mu, result).
+    two_choice_memo: Option<(f64, f64, Option<WaitTail>)>,
     next_id: u64,
 }
 
@@ -536,6 +538,8 @@ struct Site<'a> {
     asked_share: f64,
     asked_target: Option<usize>,
     changes: Vec<(SimTime, f64, Option<usize>)>,
+    /// The ready pods' indexes this tick (a buffer kept between ticks).
+    ready: Vec<usize>,
     /// Last tick: CPU used over CPU available.
     load: f64,
     /// Last tick: CPU its arrivals (own and moved in) would need over CPU
@@ -564,6 +568,7 @@ impl<'a> Site<'a> {
             pool: site.nodes.clone(),
             per_node: site.nodes.pods_per_node(request),
             alloc_cores: site.nodes.allocatable_millicores as f64 / 1000.0,
+            two_choice_memo: None,
             next_id: 0,
         };
         // The initial replicas are serving and warm at time zero.
@@ -608,6 +613,7 @@ impl<'a> Site<'a> {
             asked_share: 0.0,
             asked_target: None,
             changes: Vec::new(),
+            ready: Vec::new(),
             load: 0.0,
             offered_load: 0.0,
             own_load: 0.0,
@@ -943,9 +949,12 @@ pub fn run_with_catchment(
                 },
                 extra_s,
             };
-            let ready: Vec<usize> = (0..site.world.pods.len())
-                .filter(|&p| site.world.pods[p].timeline.is_some_and(|t| t.ready <= now))
-                .collect();
+            let mut ready = std::mem::take(&mut site.ready);
+            ready.clear();
+            ready.extend(
+                (0..site.world.pods.len())
+                    .filter(|&p| site.world.pods[p].timeline.is_some_and(|t| t.ready <= now)),
+            );
             let t = match &mut site.requests {
                 Some(rs) => rs.serve(
                     &mut site.world,
@@ -1020,6 +1029,7 @@ pub fn run_with_catchment(
             nodes_total += site.world.nodes.len();
             replicas_total += i64::from(site.replicas);
             requested_total += requested;
+            site.ready = ready;
         }
         let TickTotals {
             arrivals,
@@ -1193,25 +1203,28 @@ fn serve_fluid(
     }
     // Random balancing gives every ready pod the same share; least-request
     // gives each a share in proportion to its speed.
-    let speed: Vec<f64> = ready
-        .iter()
-        .map(|&p| match world.spec.balancing {
-            Balancing::Random => 1.0,
-            Balancing::LeastRequest => world.cores(p, c) / world.warmth(p, now).0,
-        })
-        .collect();
-    let total_speed: f64 = speed.iter().sum();
+    let least_request = world.spec.balancing == Balancing::LeastRequest;
+    let total_speed: f64 = if least_request {
+        ready
+            .iter()
+            .map(|&p| world.cores(p, c) / world.warmth(p, now).0)
+            .sum()
+    } else {
+        ready.len() as f64
+    };
     let input = |world: &World, k: usize| {
         let p = ready[k];
         let (factor, added) = world.warmth(p, now);
+        let cores = world.cores(p, c);
+        let speed = if least_request { cores / factor } else { 1.0 };
         PodTickInput {
             dt_s: c.dt_s,
             arrivals: if total_speed > 0.0 {
-                arrivals * speed[k] / total_speed
+                arrivals * speed / total_speed
             } else {
                 arrivals / ready.len() as f64
             },
-            cores: world.cores(p, c),
+            cores,
             cpu_factor: factor,
             added_latency_s: added,
         }
@@ -1249,7 +1262,15 @@ fn serve_fluid(
             let pod_rate =
                 first.cores / (service.cpu_per_request.as_secs_f64() * first.cpu_factor.max(1.0));
             let rho = out.served / c.dt_s / pod_rate;
-            if let Some((shift, rate)) = two_choice_sojourn(rho, pod_rate) {
+            let sojourn = match world.two_choice_memo {
+                Some((r, m, v)) if r == rho && m == pod_rate => v,
+                _ => {
+                    let v = two_choice_sojourn(rho, pod_rate);
+                    world.two_choice_memo = Some((rho, pod_rate, v));
+                    v
+                }
+            };
+            if let Some((shift, rate)) = sojourn {
                 out.latency_s = shift + first.added_latency_s;
                 out.wait_tail = Some((1.0, rate));
             }

@@ -357,6 +357,9 @@ impl LatencyHistogram {
 /// Probability of waiting and rate of the exponential wait.
 type WaitTail = (f64, f64);
 
+/// A shifted exponential time in system: shift (s) and rate (per s).
+type Sojourn = (f64, f64);
+
 /// A request finishing (or giving up) at a pod's server.
 #[derive(Clone, Copy, Debug)]
 struct Departure {
@@ -375,7 +378,7 @@ struct World<'a> {
     /// CPU a node offers, cores.
     alloc_cores: f64,
     /// The last power-of-two-choices sojourn computed: (rho, mu, result).
-    two_choice_memo: Option<(f64, f64, Option<WaitTail>)>,
+    two_choice_memo: Option<(f64, f64, Option<Sojourn>)>,
     next_id: u64,
 }
 

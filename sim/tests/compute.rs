@@ -347,3 +347,36 @@ fn request_level_runs_repeat_exactly_for_a_seed() {
     assert_eq!(go(3), go(3));
     assert_ne!(go(3).0, go(4).0);
 }
+
+#[test]
+fn the_network_layer_catchment_splits_the_demand() {
+    let sc = Scenario::load(&scenario("spike-edge-anycast.toml")).unwrap();
+    let ModelSpec::Compute(spec) = &sc.model else {
+        panic!("compute scenario");
+    };
+    // Shares from BGP, normalised, and TTFBs from the catchment rows.
+    let total: f64 = spec.sites.iter().map(|s| s.share).sum();
+    assert!((total - 1.0).abs() < 1e-9);
+    let fixed = run("spike-edge-overflow.toml");
+    let shares: Vec<f64> = spec.sites.iter().map(|s| s.share).collect();
+    assert_ne!(
+        shares,
+        fixed.sites.iter().map(|s| s.share).collect::<Vec<_>>()
+    );
+    assert!(spec
+        .sites
+        .iter()
+        .all(|s| s.network_latency.as_secs_f64() > 0.0));
+    let out = compute::run(spec, sc.timeline_interval).summary;
+    conserved(&out);
+
+    // A share written beside a catchment is refused, located.
+    let text = std::fs::read_to_string(scenario("spike-edge-anycast.toml")).unwrap();
+    let bad = text.replacen("name = \"ny1\"\n", "name = \"ny1\"\nshare = 0.5\n", 1);
+    let src = Source::from_text(&scenario("bad.toml"), bad);
+    let err = Scenario::from_source(&src).unwrap_err().to_string();
+    assert!(
+        err.contains("compute.sites[0].share") && err.contains("catchment"),
+        "{err}"
+    );
+}

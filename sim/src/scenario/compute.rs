@@ -33,6 +33,7 @@ pub(super) struct RawCompute {
     startup: Option<RawStartup>,
     nodes: Option<RawNodes>,
     sites: Option<Vec<RawSite>>,
+    catchment: Option<String>,
     overflow: Option<RawOverflow>,
     slo: Option<RawSlo>,
     search: Option<RawSearch>,
@@ -42,7 +43,7 @@ pub(super) struct RawCompute {
 #[serde(deny_unknown_fields)]
 struct RawSite {
     name: String,
-    share: f64,
+    share: Option<f64>,
     network_latency: Option<Duration>,
     next: Option<Vec<String>>,
     nodes: RawNodes,
@@ -515,26 +516,48 @@ fn nodes(source: &Source, at: &str, n: &RawNodes, request: i64) -> Result<NodePo
     ))
 }
 
-/// Validates `[[compute.sites]]`.
-fn sites(source: &Source, list: &[RawSite], request: i64) -> Result<Vec<SiteSpec>, InputError> {
+/// Validates `[[compute.sites]]`; with `from_catchment` the shares come
+/// from the network layer and must not be written.
+fn sites(
+    source: &Source,
+    list: &[RawSite],
+    request: i64,
+    from_catchment: bool,
+) -> Result<Vec<SiteSpec>, InputError> {
     if list.is_empty() {
         return Err(source.field_error("compute.sites", "at least one site"));
     }
     let mut total = 0.0;
+    let mut shares = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
-        if !(s.share.is_finite() && s.share >= 0.0) {
+        let share = match (s.share, from_catchment) {
+            (Some(_), true) => {
+                return Err(source.field_error(
+                    &format!("compute.sites[{i}].share"),
+                    "the shares come from compute.catchment; remove this field",
+                ))
+            }
+            (None, true) => 1.0,
+            (Some(v), false) => v,
+            (None, false) => return Err(source.field_error(
+                &format!("compute.sites[{i}]"),
+                "missing `share`; allowed: a share of the demand, e.g. 0.12, or compute.catchment",
+            )),
+        };
+        if !(share.is_finite() && share >= 0.0) {
             return Err(source.field_error(
                 &format!("compute.sites[{i}].share"),
-                format!("{}; allowed: a share of zero or more", s.share),
+                format!("{share}; allowed: a share of zero or more"),
             ));
         }
+        shares.push(share);
         if list[..i].iter().any(|o| o.name == s.name) {
             return Err(source.field_error(
                 &format!("compute.sites[{i}].name"),
                 format!("`{}` is used twice; site names must be unique", s.name),
             ));
         }
-        total += s.share;
+        total += share;
     }
     if total <= 0.0 {
         return Err(source.field_error("compute.sites", "the shares sum to zero"));
@@ -561,13 +584,100 @@ fn sites(source: &Source, list: &[RawSite], request: i64) -> Result<Vec<SiteSpec
         out.push(SiteSpec {
             name: s.name.clone(),
             // Normalised so the shares sum to 1.
-            share: s.share / total,
+            share: shares[i] / total,
             nodes: nodes(source, &format!("{at}.nodes"), &s.nodes, request)?,
             network_latency: s.network_latency.map_or(SimDuration::ZERO, |d| d.0),
             next,
         });
     }
     Ok(out)
+}
+
+/// Replaces the sites' shares (and, where a site gives none, its network
+/// latency) with the steady-state anycast catchment of the network scenario
+/// `file` (relative to this scenario): each site's share of the population
+/// weight, and the weight-averaged TTFB of the populations it serves.
+/// Sites are matched by name to the network's site tags.
+fn from_network(
+    source: &Source,
+    file: &str,
+    raw: &[RawSite],
+    mut sites: Vec<SiteSpec>,
+) -> Result<Vec<SiteSpec>, InputError> {
+    let dir = source.path().parent().unwrap_or(std::path::Path::new("."));
+    let network = super::Scenario::load(&dir.join(file))?;
+    let super::ModelSpec::Network(net) = &network.model else {
+        return Err(source.field_error(
+            "compute.catchment",
+            format!("`{file}` is not a network scenario; allowed: a file with a [network] section"),
+        ));
+    };
+    let topo = &net.built;
+    let catchment = cutover_models::bgp::catchment::compute(
+        topo,
+        &net.announcements,
+        &net.latency,
+        net.decision,
+    )
+    .map_err(|e| {
+        source.field_error(
+            "compute.catchment",
+            format!(
+                "BGP found no steady state in `{file}` ({} inputs processed)",
+                e.processed
+            ),
+        )
+    })?;
+    let shares = catchment.site_shares(topo);
+    let pops = topo.populations();
+    let mut ttfb = vec![(0.0, 0.0); topo.sites().len()];
+    for row in &catchment.rows {
+        if let (Some(site), Some(ms)) = (row.site, row.ttfb_ms) {
+            let w = pops[row.population].weight;
+            ttfb[site].0 += w * ms;
+            ttfb[site].1 += w;
+        }
+    }
+    let names: Vec<&str> = topo.sites().iter().map(|s| s.name.as_str()).collect();
+    let mut covered = vec![false; names.len()];
+    for (i, site) in sites.iter_mut().enumerate() {
+        let Some(j) = names.iter().position(|&n| n == site.name) else {
+            return Err(source.field_error(
+                &format!("compute.sites[{i}].name"),
+                format!(
+                    "`{}` is not a site of `{file}`; allowed: {}",
+                    site.name,
+                    names.join(", ")
+                ),
+            ));
+        };
+        covered[j] = true;
+        site.share = shares[j];
+        if raw[i].network_latency.is_none() && ttfb[j].1 > 0.0 {
+            site.network_latency = SimDuration::from_secs_f64(ttfb[j].0 / ttfb[j].1 / 1000.0);
+        }
+    }
+    if let Some(j) = (0..names.len()).find(|&j| !covered[j] && shares[j] > 0.0) {
+        return Err(source.field_error(
+            "compute.sites",
+            format!(
+                "`{file}` sends {:.1} % of users to `{}`, which has no [[compute.sites]] entry",
+                100.0 * shares[j],
+                names[j]
+            ),
+        ));
+    }
+    let total: f64 = sites.iter().map(|s| s.share).sum();
+    if total <= 0.0 {
+        return Err(source.field_error(
+            "compute.catchment",
+            format!("no population of `{file}` reaches these sites"),
+        ));
+    }
+    for site in &mut sites {
+        site.share /= total;
+    }
+    Ok(sites)
 }
 
 /// Validates `[compute.overflow]`.
@@ -912,11 +1022,21 @@ pub(super) fn validate(source: &Source, raw: &RawCompute) -> Result<ComputeSpec,
                 .map_or(SimDuration::ZERO, |d| d.0),
             next: Vec::new(),
         }],
-        (None, Some(list)) => sites(source, list, request)?,
+        (None, Some(list)) => sites(source, list, request, raw.catchment.is_some())?,
         _ => {
             return Err(source.field_error(
                 "compute",
                 "describe the nodes once; allowed: [compute.nodes] for one region, or [[compute.sites]] with their own nodes",
+            ))
+        }
+    };
+    let sites = match (&raw.catchment, &raw.sites) {
+        (None, _) => sites,
+        (Some(file), Some(list)) => from_network(source, file, list, sites)?,
+        (Some(_), None) => {
+            return Err(source.field_error(
+                "compute.catchment",
+                "a catchment splits demand over [[compute.sites]]; allowed with sites only",
             ))
         }
     };

@@ -6,6 +6,7 @@ mod progress;
 mod report;
 mod run;
 mod run_compute;
+mod run_info;
 mod run_network;
 mod sweep;
 mod validate;

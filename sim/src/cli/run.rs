@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use serde::Serialize;
 
 use super::progress::Progress;
+use super::run_info::RunInfo;
 use crate::report::{mmc as mmc_report, OutputDir};
 use crate::runs::mmc;
 use crate::scenario::{ModelSpec, Scenario};
@@ -26,18 +26,6 @@ pub struct Args {
     /// Replace the output directory if it exists.
     #[arg(long)]
     force: bool,
-}
-
-/// Wall-clock facts about a run, kept out of the result files so that those
-/// stay byte-identical between runs.
-#[derive(Serialize)]
-struct RunInfo {
-    cutover_version: &'static str,
-    scenario_file: String,
-    seed: u64,
-    wall_s: f64,
-    events: u64,
-    events_per_s: f64,
 }
 
 /// Runs the scenario and writes its output directory.
@@ -63,18 +51,8 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let wall_s = started.elapsed().as_secs_f64();
     let events = outcome.summary.events;
     mmc_report::write(&out, &scenario, spec, seed, &outcome)?;
-    let info = RunInfo {
-        cutover_version: env!("CARGO_PKG_VERSION"),
-        scenario_file: args.file.display().to_string(),
-        seed,
-        wall_s,
-        events,
-        events_per_s: events as f64 / wall_s.max(1e-9),
-    };
-    out.write(
-        "run-info.json",
-        serde_json::to_string_pretty(&info)?.as_bytes(),
-    )?;
+    let info = RunInfo::new(&args.file, seed, wall_s).with_events(events);
+    info.write(&out)?;
     let dir = out.commit().context("finishing the output directory")?;
 
     let s = &outcome.summary;
@@ -99,7 +77,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     println!(
         "  wall {:.2} s, {:.1} M events/s; results in {}",
         wall_s,
-        info.events_per_s / 1e6,
+        info.events_per_s().unwrap_or(0.0) / 1e6,
         dir.display()
     );
     Ok(ExitCode::SUCCESS)

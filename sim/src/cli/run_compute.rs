@@ -7,21 +7,12 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 
+use super::run_info::RunInfo;
+
 use crate::report::{compute as compute_report, OutputDir};
 use crate::runs::compute;
 use crate::scenario::compute::ComputeSpec;
 use crate::scenario::Scenario;
-
-/// Wall-clock facts, kept out of the result files so that those stay
-/// byte-identical between runs.
-#[derive(Serialize)]
-struct RunInfo {
-    cutover_version: &'static str,
-    scenario_file: String,
-    seed: u64,
-    wall_s: f64,
-    ticks: u64,
-}
 
 /// `search.json`: every server count tried and the answer.
 #[derive(Serialize)]
@@ -89,17 +80,9 @@ pub fn execute(
     };
     let wall_s = started.elapsed().as_secs_f64();
     compute_report::write(&out, scenario, seed, &outcome)?;
-    let info = RunInfo {
-        cutover_version: env!("CARGO_PKG_VERSION"),
-        scenario_file: file.display().to_string(),
-        seed,
-        wall_s,
-        ticks: spec.duration.as_nanos() / spec.tick.as_nanos(),
-    };
-    out.write(
-        "run-info.json",
-        serde_json::to_string_pretty(&info)?.as_bytes(),
-    )?;
+    RunInfo::new(file, seed, wall_s)
+        .with_ticks(spec.duration.as_nanos() / spec.tick.as_nanos())
+        .write(&out)?;
     let dir = out.commit().context("finishing the output directory")?;
 
     let s = &outcome.summary;

@@ -6,21 +6,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use serde::Serialize;
+
+use super::run_info::RunInfo;
 
 use crate::report::{network as network_report, OutputDir};
 use crate::runs::network;
 use crate::scenario::network::NetworkSpec;
 use crate::scenario::Scenario;
-
-#[derive(Serialize)]
-struct RunInfo {
-    cutover_version: &'static str,
-    scenario_file: String,
-    seed: u64,
-    wall_s: f64,
-    events: u64,
-}
 
 /// Runs the network scenario, writes its output directory and prints what
 /// happened to the populations the failure touched.
@@ -48,17 +40,9 @@ pub fn execute(
     let outcome = network::run(spec, seed)?;
     let wall_s = started.elapsed().as_secs_f64();
     network_report::write(&out, scenario, spec, seed, &outcome)?;
-    let info = RunInfo {
-        cutover_version: env!("CARGO_PKG_VERSION"),
-        scenario_file: file.display().to_string(),
-        seed,
-        wall_s,
-        events: outcome.summary.events,
-    };
-    out.write(
-        "run-info.json",
-        serde_json::to_string_pretty(&info)?.as_bytes(),
-    )?;
+    RunInfo::new(file, seed, wall_s)
+        .with_events(outcome.summary.events)
+        .write(&out)?;
     let dir = out.commit().context("finishing the output directory")?;
 
     let s = &outcome.summary;

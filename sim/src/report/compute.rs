@@ -2,26 +2,10 @@
 //! (replicas, ready and starting pods against the pods needed) and
 //! `requests.svg` (served, failed and slow requests per interval).
 
-use serde::Serialize;
-
-use super::mmc::WriteError;
 use super::plot::{render_svg, Chart, Line};
-use super::OutputDir;
-use crate::runs::compute::{ComputeOutcome, ComputeSummary, TIMELINE_COLUMNS};
+use super::{encode, write_run_summary, write_timeline, OutputDir, WriteError};
+use crate::runs::compute::{ComputeOutcome, TIMELINE_COLUMNS};
 use crate::scenario::Scenario;
-
-#[derive(Serialize)]
-struct SummaryFile<'a> {
-    scenario: &'a str,
-    model: &'static str,
-    seed: u64,
-    #[serde(flatten)]
-    summary: &'a ComputeSummary,
-}
-
-fn encode(file: &'static str) -> impl FnOnce(String) -> WriteError {
-    move |reason| WriteError::Encode { file, reason }
-}
 
 fn column(name: &str) -> usize {
     TIMELINE_COLUMNS
@@ -37,23 +21,9 @@ pub fn write(
     seed: u64,
     outcome: &ComputeOutcome,
 ) -> Result<(), WriteError> {
-    let summary = SummaryFile {
-        scenario: &scenario.name,
-        model: "compute",
-        seed,
-        summary: &outcome.summary,
-    };
-    let mut json = serde_json::to_string_pretty(&summary)
-        .map_err(|e| encode("summary.json")(e.to_string()))?;
-    json.push('\n');
-    out.write("summary.json", json.as_bytes())?;
+    write_run_summary(out, &scenario.name, "compute", seed, &outcome.summary)?;
 
-    let mut csv = Vec::new();
-    outcome
-        .timeline
-        .write_csv(&mut csv)
-        .map_err(|e| encode("timeline.csv")(e.to_string()))?;
-    out.write("timeline.csv", &csv)?;
+    write_timeline(out, &outcome.timeline)?;
 
     let tl = &outcome.timeline;
     let series = |name: &str| -> Vec<(f64, f64)> {

@@ -10,9 +10,8 @@ use cutover_models::cost::project::Analysis;
 use cutover_models::cost::{LineItem, Money};
 use serde::Serialize;
 
-use super::mmc::WriteError;
 use super::plot::{render_svg, Chart, Line};
-use super::OutputDir;
+use super::{encode, write_json, OutputDir, WriteError};
 use crate::scenario::cost::CostScenario;
 
 /// Columns of `cost.csv`.
@@ -32,10 +31,6 @@ pub const CSV_HEADER: [&str; 14] = [
     "currency",
     "note",
 ];
-
-fn encode(file: &'static str) -> impl FnOnce(String) -> WriteError {
-    move |reason| WriteError::Encode { file, reason }
-}
 
 /// `cost.csv`: the plan's lines, then the baseline's; amounts in cents
 /// exactly, so the plan total equals the sum of the plan rows.
@@ -185,10 +180,7 @@ pub fn write(
             equal: rows_sum == analysis.headline.plan_total,
         },
     };
-    let mut json = serde_json::to_string_pretty(&summary)
-        .map_err(|e| encode("summary.json")(e.to_string()))?;
-    json.push('\n');
-    out.write("summary.json", json.as_bytes())?;
+    write_json(out, "summary.json", &summary)?;
 
     let months = &analysis.projection.months;
     let x = |i: usize| i as f64 + 1.0;

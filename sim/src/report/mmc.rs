@@ -2,41 +2,11 @@
 //! and `waits.svg` (the simulated waiting-time tail against Erlang C).
 
 use cutover_models::queueing::ErlangC;
-use serde::Serialize;
 
 use super::plot::{render_svg, Chart, Line};
-use super::{OutputDir, OutputError};
-use crate::runs::mmc::{MmcOutcome, MmcSummary};
+use super::{encode, write_run_summary, write_timeline, OutputDir, WriteError};
+use crate::runs::mmc::MmcOutcome;
 use crate::scenario::{MmcSpec, Scenario};
-
-#[derive(Serialize)]
-struct SummaryFile<'a> {
-    scenario: &'a str,
-    model: &'static str,
-    seed: u64,
-    #[serde(flatten)]
-    summary: &'a MmcSummary,
-}
-
-/// Everything that went wrong while writing the files.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    /// The directory could not be written.
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    /// A file could not be encoded.
-    #[error("cannot encode {file}: {reason}")]
-    Encode {
-        /// The file.
-        file: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
-
-fn encode(file: &'static str) -> impl FnOnce(String) -> WriteError {
-    move |reason| WriteError::Encode { file, reason }
-}
 
 /// Writes the result files of an M/M/c run into `out`.
 pub fn write(
@@ -46,23 +16,8 @@ pub fn write(
     seed: u64,
     outcome: &MmcOutcome,
 ) -> Result<(), WriteError> {
-    let summary = SummaryFile {
-        scenario: &scenario.name,
-        model: "mmc",
-        seed,
-        summary: &outcome.summary,
-    };
-    let mut json = serde_json::to_string_pretty(&summary)
-        .map_err(|e| encode("summary.json")(e.to_string()))?;
-    json.push('\n');
-    out.write("summary.json", json.as_bytes())?;
-
-    let mut csv = Vec::new();
-    outcome
-        .timeline
-        .write_csv(&mut csv)
-        .map_err(|e| encode("timeline.csv")(e.to_string()))?;
-    out.write("timeline.csv", &csv)?;
+    write_run_summary(out, &scenario.name, "mmc", seed, &outcome.summary)?;
+    write_timeline(out, &outcome.timeline)?;
 
     let series = |col: usize| -> Vec<(f64, f64)> {
         (0..outcome.timeline.len())

@@ -5,28 +5,13 @@
 //! site's share over time).
 
 use cutover_models::{SimDuration, SimTime};
-use serde::Serialize;
 
 use super::catchment::{csv_bytes, rows};
-use super::mmc::WriteError;
 use super::plot::{render_svg, Chart, Line};
-use super::OutputDir;
-use crate::runs::network::{NetworkOutcome, NetworkSummary, PopState};
+use super::{encode, write_run_summary, OutputDir, WriteError};
+use crate::runs::network::{NetworkOutcome, PopState};
 use crate::scenario::network::NetworkSpec;
 use crate::scenario::Scenario;
-
-#[derive(Serialize)]
-struct SummaryFile<'a> {
-    scenario: &'a str,
-    model: &'static str,
-    seed: u64,
-    #[serde(flatten)]
-    summary: &'a NetworkSummary,
-}
-
-fn encode(file: &'static str) -> impl FnOnce(String) -> WriteError {
-    move |reason| WriteError::Encode { file, reason }
-}
 
 /// One timeline row.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,16 +99,7 @@ pub fn write(
     seed: u64,
     outcome: &NetworkOutcome,
 ) -> Result<(), WriteError> {
-    let summary = SummaryFile {
-        scenario: &scenario.name,
-        model: "network",
-        seed,
-        summary: &outcome.summary,
-    };
-    let mut json = serde_json::to_string_pretty(&summary)
-        .map_err(|e| encode("summary.json")(e.to_string()))?;
-    json.push('\n');
-    out.write("summary.json", json.as_bytes())?;
+    write_run_summary(out, &scenario.name, "network", seed, &outcome.summary)?;
 
     let table = rows(&spec.built, &outcome.initial);
     out.write(

@@ -3,7 +3,8 @@
 For a validation run (`cutover run`) and cost runs (`cutover cost`), the
 page must load offline with no console message, show the verdict banner
 with the verdict the run's summary.json implies, inline every SVG chart of
-the run directory, and paint the banner (checked on a screenshot's pixels).
+the run directory, and paint the banner and the charts' lines (checked on
+a screenshot's pixels).
 A page with a script error must be caught by the same checks, so they can
 fail.
 """
@@ -50,6 +51,9 @@ BANNER_RGB = {
     "none": (0xE2, 0xE3, 0xE5),
 }
 
+# The first series colour of every chart (PALETTE in sim/src/report/plot.rs).
+FIRST_SERIES_RGB = (31, 119, 180)
+
 # Chromium logs a page's console messages and uncaught errors to stderr as
 # `...:INFO:CONSOLE:3] "message", source: URL (3)` (older builds:
 # `CONSOLE(3)`).
@@ -75,9 +79,9 @@ class Page:
     screenshot: Path
 
 
-def open_page(page: Path, workdir: Path) -> Page:
+def open_page(page: Path, workdir: Path, height: int = 800) -> Page:
     """Opens `page` twice in headless Chromium, for its DOM and for a
-    screenshot; collects the console lines of both."""
+    screenshot `height` pixels tall; collects the console lines of both."""
     console: list[str] = []
     url = page.resolve().as_uri()
     shot = workdir / f"{page.stem}.png"
@@ -97,7 +101,7 @@ def open_page(page: Path, workdir: Path) -> Page:
         return done.stdout
 
     dom = launch("--dump-dom")
-    launch(f"--screenshot={shot}", "--window-size=1100,800", "--hide-scrollbars")
+    launch(f"--screenshot={shot}", f"--window-size=1100,{height}", "--hide-scrollbars")
     assert shot.is_file(), f"chromium wrote no screenshot {shot}"
     return Page(dom=dom, console=console, screenshot=shot)
 
@@ -150,11 +154,14 @@ def facts(dom: str) -> DomFacts:
     return parser
 
 
-def banner_pixels(png: Path, rgb: tuple[int, int, int]) -> int:
-    """How many pixels of the screenshot have the banner's colour."""
+def pixels_of(png: Path, *colours: tuple[int, int, int]) -> list[int]:
+    """How many pixels of the screenshot have each colour (within 2 of
+    each channel)."""
     image = matplotlib.image.imread(png)
-    pixels = np.rint(image[..., :3] * 255).astype(int)
-    return int(np.all(np.abs(pixels - np.array(rgb)) <= 2, axis=-1).sum())
+    pixels = np.rint(image[..., :3] * 255).astype(np.int16)
+    return [
+        int(np.all(np.abs(pixels - np.array(rgb)) <= 2, axis=-1).sum()) for rgb in colours
+    ]
 
 
 def expected_verdict(summary: dict) -> str:
@@ -186,7 +193,10 @@ def test_report_page_loads_in_chromium_and_shows_the_verdict(name, tmp_path):
     charts = sorted(run_dir.glob("*.svg"))
     assert charts, f"{name}: the run wrote no chart"
 
-    opened = open_page(page, tmp_path)
+    # Tall enough to hold the whole page: the figures' table, then the
+    # charts (about 500 pixels each).
+    rows = page.read_text().count("<tr>")
+    opened = open_page(page, tmp_path, height=600 + 30 * rows + 700 * len(charts))
     assert opened.console == [], f"{name}: console messages:\n" + "\n".join(opened.console)
 
     dom = facts(opened.dom)
@@ -201,8 +211,9 @@ def test_report_page_loads_in_chromium_and_shows_the_verdict(name, tmp_path):
     assert dom.svgs >= len(charts), f"{dom.svgs} inline <svg> for {len(charts)} charts"
     assert dom.scripts == 0 and dom.external == [], (dom.scripts, dom.external)
 
-    painted = banner_pixels(opened.screenshot, BANNER_RGB[verdict])
-    assert painted > 5_000, f"{name}: the verdict banner is not painted ({painted} pixels)"
+    banner, lines = pixels_of(opened.screenshot, BANNER_RGB[verdict], FIRST_SERIES_RGB)
+    assert banner > 5_000, f"{name}: the verdict banner is not painted ({banner} pixels)"
+    assert lines > 200 * len(charts), f"{name}: the charts' lines are not painted ({lines} pixels)"
 
 
 def test_the_checks_catch_a_broken_page(tmp_path):
@@ -219,4 +230,4 @@ def test_the_checks_catch_a_broken_page(tmp_path):
     assert "boom" in joined and "notDefined" in joined, joined
     dom = facts(opened.dom)
     assert dom.verdict_text == "" and dom.svgs == 0 and dom.scripts == 1
-    assert all(banner_pixels(opened.screenshot, rgb) < 100 for rgb in BANNER_RGB.values())
+    assert all(n < 100 for n in pixels_of(opened.screenshot, *BANNER_RGB.values(), FIRST_SERIES_RGB))

@@ -1,12 +1,11 @@
 """`cutover report` pages opened in a real headless Chromium.
 
-For a validation run (`cutover run`) and cost runs (`cutover cost`), the
-page must load offline with no console message, show the verdict banner
-with the verdict the run's summary.json implies, inline every SVG chart of
-the run directory, and paint the banner and the charts' lines (checked on
-a screenshot's pixels).
-A page with a script error must be caught by the same checks, so they can
-fail.
+For a validation run and compute runs (`cutover run`) and cost runs
+(`cutover cost`), the page must load offline with no console message, show
+the verdict banner with the verdict the run's summary.json implies, inline
+every SVG chart of the run directory, and paint the banner and the charts'
+lines (checked on a screenshot's pixels). A page with a script error must
+be caught by the same checks, so they can fail.
 """
 
 from __future__ import annotations
@@ -51,8 +50,16 @@ BANNER_RGB = {
     "none": (0xE2, 0xE3, 0xE5),
 }
 
-# The first series colour of every chart (PALETTE in sim/src/report/plot.rs).
-FIRST_SERIES_RGB = (31, 119, 180)
+# The charts' series colours (PALETTE in sim/src/report/plot.rs); a series
+# may hide another, so the check counts them all.
+SERIES_RGB = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+]
 
 # Chromium logs a page's console messages and uncaught errors to stderr as
 # `...:INFO:CONSOLE:3] "message", source: URL (3)` (older builds:
@@ -179,7 +186,9 @@ def expected_verdict(summary: dict) -> str:
 RUNS = {
     "mmc": ["run", "scenarios/mmc.toml"],
     "cost-migration": ["cost", "scenarios/cost-migration.toml"],
-    "cost-cloud": ["cost", "scenarios/cost-cloud.toml"],
+    # Compute runs carry their own verdict: one passes, one fails.
+    "spike-baremetal": ["run", "scenarios/spike-baremetal.toml"],
+    "spike-edge": ["run", "scenarios/spike-edge.toml"],
 }
 
 
@@ -211,7 +220,8 @@ def test_report_page_loads_in_chromium_and_shows_the_verdict(name, tmp_path):
     assert dom.svgs >= len(charts), f"{dom.svgs} inline <svg> for {len(charts)} charts"
     assert dom.scripts == 0 and dom.external == [], (dom.scripts, dom.external)
 
-    banner, lines = pixels_of(opened.screenshot, BANNER_RGB[verdict], FIRST_SERIES_RGB)
+    banner, *series = pixels_of(opened.screenshot, BANNER_RGB[verdict], *SERIES_RGB)
+    lines = sum(series)
     assert banner > 5_000, f"{name}: the verdict banner is not painted ({banner} pixels)"
     assert lines > 200 * len(charts), f"{name}: the charts' lines are not painted ({lines} pixels)"
 
@@ -230,4 +240,4 @@ def test_the_checks_catch_a_broken_page(tmp_path):
     assert "boom" in joined and "notDefined" in joined, joined
     dom = facts(opened.dom)
     assert dom.verdict_text == "" and dom.svgs == 0 and dom.scripts == 1
-    assert all(n < 100 for n in pixels_of(opened.screenshot, *BANNER_RGB.values(), FIRST_SERIES_RGB))
+    assert all(n < 100 for n in pixels_of(opened.screenshot, *BANNER_RGB.values(), *SERIES_RGB))

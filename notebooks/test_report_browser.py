@@ -1,6 +1,6 @@
 """`cutover report` pages opened in a real headless Chromium.
 
-For a validation run and compute runs (`cutover run`) and cost runs
+For a validation run, compute and network runs (`cutover run`) and cost runs
 (`cutover cost`), the page must load offline with no console message, show
 the verdict banner with the verdict the run's summary.json implies, inline
 every SVG chart of the run directory, and paint the banner and the charts'
@@ -189,6 +189,7 @@ RUNS = {
     # Compute runs carry their own verdict: one passes, one fails.
     "spike-baremetal": ["run", "scenarios/spike-baremetal.toml"],
     "spike-edge": ["run", "scenarios/spike-edge.toml"],
+    "ny-crash-hold": ["run", "scenarios/ny-crash-hold.toml"],
 }
 
 

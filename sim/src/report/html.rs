@@ -12,7 +12,7 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum HtmlError {
     /// The run directory lacks a readable `summary.json`.
-    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run`", dir.display())]
+    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run` or `cutover cost`", dir.display())]
     Summary {
         /// The run directory.
         dir: PathBuf,
@@ -41,15 +41,27 @@ pub enum Verdict {
 }
 
 /// Reads a run's verdict from its summary: a `verdict` field ("pass" or
-/// "fail") or a boolean `success` field; otherwise the run has none.
+/// "fail"), a boolean `success` field, or, for a cost run, a non-empty
+/// `budget_overruns` list (a fail); otherwise the run has none. An empty
+/// overrun list judges nothing: the summary does not say whether a budget
+/// was set.
 pub fn verdict_of(summary: &Value) -> Verdict {
     match (summary.get("verdict"), summary.get("success")) {
         (Some(Value::String(v)), _) if v.eq_ignore_ascii_case("pass") => Verdict::Pass,
         (Some(Value::String(_)), _) => Verdict::Fail,
         (_, Some(Value::Bool(true))) => Verdict::Pass,
         (_, Some(Value::Bool(false))) => Verdict::Fail,
+        _ if overruns(summary) > 0 => Verdict::Fail,
         _ => Verdict::None,
     }
+}
+
+/// How many budget overruns a cost run's summary lists.
+fn overruns(summary: &Value) -> usize {
+    summary
+        .get("budget_overruns")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
 }
 
 fn escape(text: &str) -> String {
@@ -137,9 +149,16 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
         escape(&title)
     );
     let (class, text) = match verdict_of(&summary) {
-        Verdict::Pass => ("pass", "Verdict: PASS"),
-        Verdict::Fail => ("fail", "Verdict: FAIL"),
-        Verdict::None => ("none", "Verdict: none (this run has no gates)"),
+        Verdict::Pass => ("pass", "Verdict: PASS".to_string()),
+        Verdict::Fail if summary.get("verdict").is_none() && summary.get("success").is_none() => (
+            "fail",
+            format!(
+                "Verdict: FAIL (over budget: {} overruns)",
+                overruns(&summary)
+            ),
+        ),
+        Verdict::Fail => ("fail", "Verdict: FAIL".to_string()),
+        Verdict::None => ("none", "Verdict: none (this run has no gates)".to_string()),
     };
     let _ = writeln!(
         html,
@@ -194,6 +213,35 @@ mod tests {
         assert_eq!(verdict_of(&json!({"verdict": "FAIL"})), Verdict::Fail);
         assert_eq!(verdict_of(&json!({"success": false})), Verdict::Fail);
         assert_eq!(verdict_of(&json!({"mean_wait_s": 0.3})), Verdict::None);
+        assert_eq!(
+            verdict_of(&json!({"budget_overruns": [{"line": "total"}]})),
+            Verdict::Fail
+        );
+        assert_eq!(verdict_of(&json!({"budget_overruns": []})), Verdict::None);
+        assert_eq!(
+            verdict_of(&json!({"verdict": "pass", "budget_overruns": [{"line": "total"}]})),
+            Verdict::Pass,
+            "a run's own verdict wins"
+        );
+    }
+
+    #[test]
+    fn a_cost_run_directory_gets_a_page_and_its_overruns_a_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("summary.json"),
+            r#"{"scenario": "move", "headline": {"plan_total": "10.00"}, "budget_overruns": [{"month": "2027-01", "line": "total"}, {"month": "2027-02", "line": "total"}]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("cost.csv"), "scenario,month\n").unwrap();
+        std::fs::write(dir.path().join("cost.svg"), "<svg id=\"cost\"></svg>").unwrap();
+        let html = render(dir.path()).unwrap();
+        assert!(
+            html.contains("<p id=\"verdict\" class=\"verdict fail\">Verdict: FAIL (over budget: 2 overruns)</p>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>headline.plan_total</td><td class=\"v\">10.00</td>"));
+        assert!(html.contains("<svg id=\"cost\">"));
     }
 
     #[test]
@@ -235,7 +283,7 @@ mod tests {
         let err = render(dir.path()).unwrap_err().to_string();
         assert!(err.contains("cannot read summary.json"), "{err}");
         assert!(
-            err.contains("allowed: a directory written by `cutover run`"),
+            err.contains("allowed: a directory written by `cutover run` or `cutover cost`"),
             "{err}"
         );
     }

@@ -259,6 +259,37 @@ mod tests {
         assert_eq!(q.processed(), 2);
     }
 
+    proptest::proptest! {
+        /// Whatever the mix of pops and schedules (which exercises the spent
+        /// head being overwritten), events come out in (instant, scheduling
+        /// order), exactly as an ordered set of the same entries gives them.
+        #[test]
+        fn matches_an_ordered_set(ops in proptest::collection::vec(proptest::option::of(0u64..20), 0..300)) {
+            let mut q = EventQueue::new();
+            let mut model = std::collections::BTreeSet::new();
+            let mut seq = 0u64;
+            for op in ops {
+                match op {
+                    Some(delay) => {
+                        let at = q.now() + SimDuration::from_millis(delay);
+                        q.schedule_at(at, seq);
+                        model.insert((at, seq));
+                        seq += 1;
+                    }
+                    None => {
+                        let expected = model.pop_first();
+                        proptest::prop_assert_eq!(q.pop(), expected);
+                    }
+                }
+                proptest::prop_assert_eq!(q.pending(), model.len());
+            }
+            while let Some(expected) = model.pop_first() {
+                proptest::prop_assert_eq!(q.pop(), Some(expected));
+            }
+            proptest::prop_assert_eq!(q.pop(), None);
+        }
+    }
+
     #[test]
     fn the_past_is_clamped_to_now() {
         let mut q = EventQueue::new();

@@ -412,7 +412,9 @@ impl Pricer<'_> {
                     let new_units = (count - before).max(0.0);
                     if new_units > 0.0 {
                         let (fee, fx_note) = self.convert(item.setup_fee, book.currency)?;
-                        let fee = fee.times(self.price_factor(&estate.name, &item.line));
+                        // Scaled as its own line, so that a sensitivity on
+                        // "setup fees" moves it.
+                        let fee = fee.times(self.price_factor(&estate.name, "setup fees"));
                         out.push(LineItem {
                             month,
                             estate: estate.name.clone(),
@@ -584,6 +586,7 @@ impl Pricer<'_> {
         for o in &estate.one_offs {
             if o.date >= m0 && o.date < m1 {
                 let (amount, note) = self.convert(o.amount, o.currency)?;
+                let amount = amount.times(self.price_factor(&estate.name, &o.name));
                 out.push(LineItem {
                     month,
                     estate: estate.name.clone(),
@@ -1016,6 +1019,34 @@ mod tests {
         assert_eq!(lines[1].line, "setup fees");
         // The same server's setup fee is not charged again in January.
         assert_eq!(total(&price(&e, "2027-01", &a)), usd("110.00"));
+    }
+
+    #[test]
+    fn price_factors_reach_setup_fees_and_one_offs() {
+        // A sensitivity moves a line by its own name: 1.5 x the 50 EUR ->
+        // 55 USD setup fee, 0.5 x a 1,000 USD one-off.
+        let mut a = Adjustments::default();
+        a.line_price_factor.insert("setup fees".into(), 1.5);
+        a.line_price_factor.insert("migration labour".into(), 0.5);
+        let mut s = line("metal", "ax", 1.0, Commitment::OnDemand);
+        s.window.from = Some(day("2026-12-30"));
+        let e = Estate {
+            name: "metal".into(),
+            lines: vec![s],
+            one_offs: vec![OneOff {
+                name: "migration labour".into(),
+                site: "ams1".into(),
+                amount: usd("1000"),
+                currency: Currency::USD,
+                date: day("2026-12-15"),
+            }],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        let amount = |name: &str| lines.iter().find(|l| l.line == name).unwrap().amount;
+        assert_eq!(amount("setup fees"), usd("82.50"));
+        assert_eq!(amount("migration labour"), usd("500.00"));
+        assert_eq!(amount("server rent"), usd("110.00"), "rent keeps its price");
     }
 
     #[test]

@@ -6,14 +6,11 @@
 //!   time-weighted averages.
 //! - [`BatchMeans`]: the mean of a correlated sequence with a confidence
 //!   interval, by the method of non-overlapping batch means.
-//! - [`TimeAverage`]: the time-weighted mean of a piecewise-constant signal.
 
 mod batch;
 mod histogram;
 mod series;
-mod time_average;
 
 pub use batch::{BatchMeans, MeanEstimate};
 pub use histogram::{Histogram, RELATIVE_ERROR as HISTOGRAM_RELATIVE_ERROR};
 pub use series::{Aggregation, TimeSeries};
-pub use time_average::TimeAverage;

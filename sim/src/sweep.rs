@@ -90,18 +90,16 @@ pub struct SweepOutcome {
     pub rows: Vec<SweepRow>,
 }
 
-/// Runs every combination of `source`'s `[sweep]` with `replications`
-/// (default: the file's) on `threads` threads.
+/// Runs every combination of the `[sweep]` of `base` (the scenario read
+/// from `source`) with `replications` (default: the file's) on `threads`
+/// threads.
 pub fn run(
     source: &Source,
+    base: &Scenario,
     seed: u64,
     replications: Option<u64>,
     threads: Option<usize>,
 ) -> Result<SweepOutcome, SweepError> {
-    let base = Scenario::from_source(source).map_err(|e| SweepError::Combination {
-        assignment: "the file as written".to_string(),
-        source: e,
-    })?;
     let spec: SweepSpec = base.sweep.clone().ok_or_else(|| SweepError::NoSweep {
         file: source.path().display().to_string(),
     })?;

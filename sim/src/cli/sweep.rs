@@ -68,7 +68,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let base = crate::scenario::Scenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(base.seed);
     let out = OutputDir::create(&args.out, args.force)?;
-    let outcome = sweep::run(&source, seed, args.replications, args.threads)?;
+    let outcome = sweep::run(&source, &base, seed, args.replications, args.threads)?;
     out.write(
         "sweep.csv",
         &outcome.to_csv().context("encoding sweep.csv")?,

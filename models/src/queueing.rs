@@ -127,6 +127,116 @@ impl ErlangC {
             -((1.0 - p) / self.prob_wait).ln() / self.drain_rate()
         }
     }
+
+    /// P(T > t) for the time in system T = Wq + S, in seconds. With
+    /// theta = c mu - lambda, Wq is 0 with probability 1 - C and Exp(theta)
+    /// otherwise, and S is Exp(mu) independent of it, so
+    /// P(T > t) = (1 - C) e^{-mu t} + C (theta e^{-mu t} - mu e^{-theta t}) / (theta - mu),
+    /// and C (1 + mu t) e^{-mu t} in its place when theta = mu
+    /// (Gross and Harris, *Fundamentals of Queueing Theory*, section 2.3).
+    pub fn prob_response_longer_than(&self, t_s: f64) -> f64 {
+        if t_s <= 0.0 {
+            return 1.0;
+        }
+        let mu = self.service_rate_per_s;
+        let theta = self.drain_rate();
+        let c = self.prob_wait;
+        let service = (-mu * t_s).exp();
+        let queued = if ((theta - mu) / mu).abs() < 1e-9 {
+            (1.0 + mu * t_s) * service
+        } else {
+            (theta * service - mu * (-theta * t_s).exp()) / (theta - mu)
+        };
+        ((1.0 - c) * service + c * queued).clamp(0.0, 1.0)
+    }
+}
+
+/// Latencies of requests drawn from several populations, each a fixed delay
+/// (network round trips, warm-up) plus, optionally, the time in an M/M/c
+/// system, weighted by how many requests it holds. Quantiles come from the
+/// exact mixture tail, found by bisection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyMixture {
+    parts: Vec<(f64, f64, Option<ErlangC>)>,
+    weight: f64,
+}
+
+impl LatencyMixture {
+    /// An empty mixture.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `weight` requests whose latency is `delay_s` plus the time in
+    /// `queue` (nothing more when `None`). Non-positive weights are ignored.
+    pub fn add(&mut self, weight: f64, delay_s: f64, queue: Option<ErlangC>) {
+        if weight > 0.0 && weight.is_finite() {
+            if let Some(last) = self.parts.last_mut() {
+                if last.1 == delay_s && last.2 == queue {
+                    last.0 += weight;
+                    self.weight += weight;
+                    return;
+                }
+            }
+            self.parts.push((weight, delay_s, queue));
+            self.weight += weight;
+        }
+    }
+
+    /// Adds every part of `other`.
+    pub fn extend(&mut self, other: &LatencyMixture) {
+        for &(w, d, q) in &other.parts {
+            self.add(w, d, q);
+        }
+    }
+
+    /// Requests held.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    /// Fraction of the requests slower than `t_s`.
+    pub fn prob_longer_than(&self, t_s: f64) -> f64 {
+        if self.weight <= 0.0 {
+            return 0.0;
+        }
+        let tail: f64 = self
+            .parts
+            .iter()
+            .map(|&(w, d, q)| {
+                let t = t_s - d;
+                w * match q {
+                    _ if t < 0.0 => 1.0,
+                    Some(q) => q.prob_response_longer_than(t),
+                    None => 0.0,
+                }
+            })
+            .sum();
+        tail / self.weight
+    }
+
+    /// The p-quantile in seconds (to within a microsecond), or `None` when
+    /// the mixture is empty.
+    pub fn quantile_s(&self, p: f64) -> Option<f64> {
+        if self.weight <= 0.0 {
+            return None;
+        }
+        let target = 1.0 - p.clamp(0.0, 1.0);
+        let mut hi = 1e-3;
+        while self.prob_longer_than(hi) > target && hi < 1e7 {
+            hi *= 2.0;
+        }
+        let mut lo = 0.0;
+        while hi - lo > 1e-6 {
+            let mid = 0.5 * (lo + hi);
+            if self.prob_longer_than(mid) > target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(hi)
+    }
 }
 
 /// A customer who has just started service.
@@ -294,6 +404,38 @@ mod tests {
         let q = ErlangC::new(2, 1.0, 1.0).unwrap();
         assert!((q.prob_wait - 1.0 / 3.0).abs() < 1e-12);
         assert!((q.mean_wait_s() - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mm1_time_in_system_is_exponential() {
+        // M/M/1: T ~ Exp(mu - lambda), whatever t.
+        let q = ErlangC::new(1, 0.6, 1.0).unwrap();
+        for t in [0.1, 1.0, 2.5, 10.0] {
+            let exact = (-0.4 * t as f64).exp();
+            assert!((q.prob_response_longer_than(t) - exact).abs() < 1e-12, "t = {t}");
+        }
+        // theta = mu: lambda = 1, mu = 1, c = 2 gives theta = 1.
+        let q = ErlangC::new(2, 1.0, 1.0).unwrap();
+        let c = q.prob_wait;
+        let t: f64 = 1.5;
+        let exact = (1.0 - c) * (-t).exp() + c * (1.0 + t) * (-t).exp();
+        assert!((q.prob_response_longer_than(t) - exact).abs() < 1e-9);
+    }
+
+    #[test]
+    fn mixture_quantiles_weigh_their_parts() {
+        let mut m = LatencyMixture::new();
+        assert_eq!(m.quantile_s(0.99), None);
+        // 98 % of requests take 10 ms, 2 % take 500 ms: p99 is 500 ms, p50 10 ms.
+        m.add(98.0, 0.010, None);
+        m.add(2.0, 0.500, None);
+        assert!((m.quantile_s(0.99).unwrap() - 0.5).abs() < 1e-5);
+        assert!((m.quantile_s(0.5).unwrap() - 0.010).abs() < 1e-5);
+        // A delayed M/M/1: p99 = delay + ln(100) / (mu - lambda).
+        let mut m = LatencyMixture::new();
+        m.add(1.0, 0.034, Some(ErlangC::new(1, 50.0, 100.0).unwrap()));
+        let expected = 0.034 + 100f64.ln() / 50.0;
+        assert!((m.quantile_s(0.99).unwrap() - expected).abs() < 2e-6);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod catchment;
 mod cost;
+mod plan;
 mod progress;
 mod report;
 mod run;
@@ -54,6 +55,11 @@ enum Command {
         after_help = "Example:\n  cutover catchment scenarios/edge-steady.toml --out out/catchment --sweep ams1"
     )]
     Catchment(catchment::Args),
+    /// Run a migration plan stage by stage: gates, rollbacks, SLO impact, costs and a verdict (exit 1 on failure).
+    #[command(
+        after_help = "Example:\n  cutover plan scenarios/plan-migration.toml --out out/plan --replications 1000"
+    )]
+    Plan(plan::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -86,6 +92,7 @@ where
         Command::Sweep(args) => sweep::execute(&args),
         Command::Cost(args) => cost::execute(&args),
         Command::Catchment(args) => catchment::execute(&args),
+        Command::Plan(args) => plan::execute(&args),
     };
     match result {
         Ok(code) => code,

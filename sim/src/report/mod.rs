@@ -8,6 +8,7 @@ pub mod html;
 pub mod mmc;
 pub mod network;
 pub mod outdir;
+pub mod plan;
 pub mod plot;
 
 pub use outdir::{OutputDir, OutputError};

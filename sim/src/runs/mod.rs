@@ -5,3 +5,4 @@ pub mod compute;
 pub mod mmc;
 pub mod network;
 pub mod summary;
+pub mod plan;

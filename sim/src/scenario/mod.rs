@@ -9,6 +9,7 @@
 pub mod compute;
 pub mod cost;
 pub mod network;
+pub mod plan;
 pub mod source;
 pub mod sweep;
 pub mod trace;

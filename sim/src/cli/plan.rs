@@ -1,0 +1,165 @@
+//! `cutover plan FILE [--out DIR] [--seed N] [--replications N] [--threads N]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use super::run_info::RunInfo;
+use crate::montecarlo::replicate;
+use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow};
+use crate::report::{plan as plan_report, OutputDir};
+use crate::runs::plan::{self, PlanOutcome};
+use crate::scenario::plan::PlanScenario;
+
+/// Arguments of `cutover plan`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The plan scenario file (TOML).
+    file: PathBuf,
+    /// Directory for summary.json, stages.csv, cities.csv, failures.csv,
+    /// timeline.csv, replications.csv and charts; must not exist or be
+    /// empty (see --force). Without it, only the verdict is printed.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run seed; overrides the scenario's `seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also run this many independent replications (seeds derived from the
+    /// run seed) and report the success probability and P10/P50/P90.
+    #[arg(long, default_value_t = 0)]
+    replications: u64,
+    /// Worker threads for replications (default: one per core); results do
+    /// not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Replace the output directory if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
+    println!("{name} (seed {seed})");
+    for s in &o.stages {
+        println!(
+            "  {:<6} try {} stage {} {:>5.1} % (reached {:>5.1} %) day {:>6.2}: {:>9} requests, error {:.3} %, p99 {:>7.1} ms  {}{}",
+            s.region,
+            s.attempt,
+            s.stage,
+            100.0 * s.share_requested,
+            100.0 * s.share_reached,
+            s.applied_s / 86_400.0,
+            s.requests,
+            100.0 * s.error_rate,
+            s.p99_ms,
+            if s.passed { "pass" } else { "FAIL: " },
+            s.reasons
+        );
+    }
+    for c in &o.cities {
+        println!(
+            "  city {:<6} availability {:.5} %, failed {:.0} of {:.0}, p99 {:.1} ms",
+            c.region,
+            100.0 * c.availability,
+            c.failed,
+            c.requests,
+            c.p99_ms
+        );
+    }
+    println!(
+        "  SLO {:.3} %: availability {:.5} %, {:.0} requests failed, {:.1} % of the error budget",
+        100.0 * o.slo.target,
+        100.0 * o.slo.availability,
+        o.slo.failed,
+        100.0 * o.slo.budget_consumed
+    );
+    println!("  duration {:.2} days", o.duration_s / 86_400.0);
+    if let Some(c) = &o.cost {
+        println!(
+            "  dual running {} {} ({} {} as scheduled, {} {} extra); monthly after the plan ({}) {} {}",
+            c.dual_running,
+            c.currency,
+            c.dual_running_as_scheduled,
+            c.currency,
+            c.dual_running_extra,
+            c.currency,
+            c.final_month,
+            c.final_monthly,
+            c.currency
+        );
+    }
+}
+
+/// Runs the plan (and its replications), prints the verdict, writes the
+/// output directory; exit status 1 when the plan fails its gates or budget.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let scenario = PlanScenario::load(&args.file)?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let out = args
+        .out
+        .as_ref()
+        .map(|o| OutputDir::create(o, args.force))
+        .transpose()?;
+    let started = Instant::now();
+    let outcome = plan::run(&scenario, seed)?;
+    print_outcome(&scenario.name, seed, &outcome);
+    let mc = if args.replications > 0 {
+        let runs = replicate(seed, args.replications, args.threads, |i, s| {
+            plan::run(&scenario, s).map(|o| ReplicationRow::of(i, s, &o))
+        })?;
+        let rows = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let summary = MonteCarloSummary::of(&rows);
+        let p = &summary.success;
+        println!(
+            "  Monte Carlo, {} replications: success probability {:.3} (95 % CI {:.3} to {:.3})",
+            summary.replications, p.estimate, p.ci95_low, p.ci95_high
+        );
+        for (name, s) in [
+            ("duration (days)", &summary.duration_days),
+            ("failed requests", &summary.failed_requests),
+            ("error budget consumed", &summary.budget_consumed),
+            ("dual running", &summary.dual_running),
+        ] {
+            let v = |q: &Option<crate::montecarlo::Quantile>| {
+                q.map_or("-".to_string(), |q| {
+                    format!("{:.4} [{:.4}, {:.4}]", q.value, q.ci95_low, q.ci95_high)
+                })
+            };
+            println!(
+                "    {name}: P10 {}  P50 {}  P90 {}",
+                v(&s.p10),
+                v(&s.p50),
+                v(&s.p90)
+            );
+        }
+        Some((rows, summary))
+    } else {
+        None
+    };
+    let success = outcome.success();
+    println!(
+        "verdict: {}",
+        if success { "PASS" } else { "FAIL" }
+    );
+    for r in failure_reasons(&outcome) {
+        println!("  {r}");
+    }
+    if let Some(out) = out {
+        plan_report::write(
+            &out,
+            &scenario,
+            seed,
+            &outcome,
+            mc.as_ref().map(|(rows, s)| (rows.as_slice(), s)),
+        )?;
+        RunInfo::new(&args.file, seed, started.elapsed().as_secs_f64()).write(&out)?;
+        let dir = out.commit().context("finishing the output directory")?;
+        println!("results in {}", dir.display());
+    }
+    Ok(if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

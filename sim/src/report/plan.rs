@@ -1,0 +1,285 @@
+//! The output directory of `cutover plan`: summary with the verdict,
+//! stage table, per-city figures, failures, timeline, Monte Carlo
+//! replications, and charts of the shift and of latency.
+
+use serde::Serialize;
+
+use super::plot::{render_svg, Chart, Line};
+use super::{encode, write_json, OutputDir, WriteError};
+use crate::montecarlo::{Proportion, Quantile};
+use crate::runs::plan::PlanOutcome;
+use crate::scenario::plan::PlanScenario;
+
+/// One replication's headline, a row of `replications.csv`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplicationRow {
+    /// Replication index.
+    pub replication: u64,
+    /// Its seed.
+    pub seed: u64,
+    /// Whether the plan passed (gates, finish, budget).
+    pub success: bool,
+    /// Plan duration, days.
+    pub duration_days: f64,
+    /// Failed requests.
+    pub failed_requests: f64,
+    /// Error budget consumed (1 = all of it).
+    pub budget_consumed: f64,
+    /// Rollbacks.
+    pub rollbacks: usize,
+    /// Dual-running cost (0 without a cost model).
+    pub dual_running: f64,
+    /// Monthly cost after the plan (0 without a cost model).
+    pub final_monthly: f64,
+}
+
+impl ReplicationRow {
+    /// The headline of `o`, replication `replication` run with `seed`.
+    pub fn of(replication: u64, seed: u64, o: &PlanOutcome) -> Self {
+        let money = |f: fn(&crate::runs::plan::PlanCostSummary) -> String| {
+            o.cost.as_ref().map_or(0.0, |c| f(c).parse().unwrap_or(f64::NAN))
+        };
+        ReplicationRow {
+            replication,
+            seed,
+            success: o.success(),
+            duration_days: o.duration_s / 86_400.0,
+            failed_requests: o.slo.failed,
+            budget_consumed: o.slo.budget_consumed,
+            rollbacks: o.rollbacks.len(),
+            dual_running: money(|c| c.dual_running.plain()),
+            final_monthly: money(|c| c.final_monthly.plain()),
+        }
+    }
+}
+
+/// P10, P50 and P90 of one figure, each with its 95 % interval.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Spread {
+    /// 10th percentile.
+    pub p10: Option<Quantile>,
+    /// Median.
+    pub p50: Option<Quantile>,
+    /// 90th percentile.
+    pub p90: Option<Quantile>,
+}
+
+impl Spread {
+    fn of(values: &[f64]) -> Self {
+        let q = |p| crate::montecarlo::quantile(values, p);
+        Spread {
+            p10: q(0.1),
+            p50: q(0.5),
+            p90: q(0.9),
+        }
+    }
+}
+
+/// What the replications say about the plan.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MonteCarloSummary {
+    /// Replications run.
+    pub replications: u64,
+    /// Probability that the plan succeeds, with its Wilson interval.
+    pub success: Proportion,
+    /// Plan duration, days.
+    pub duration_days: Spread,
+    /// Failed requests.
+    pub failed_requests: Spread,
+    /// Error budget consumed.
+    pub budget_consumed: Spread,
+    /// Dual-running cost.
+    pub dual_running: Spread,
+    /// Monthly cost after the plan.
+    pub final_monthly: Spread,
+}
+
+impl MonteCarloSummary {
+    /// Summarises replication rows.
+    pub fn of(rows: &[ReplicationRow]) -> Self {
+        let col = |f: fn(&ReplicationRow) -> f64| -> Vec<f64> { rows.iter().map(f).collect() };
+        MonteCarloSummary {
+            replications: rows.len() as u64,
+            success: crate::montecarlo::proportion(
+                rows.iter().filter(|r| r.success).count() as u64,
+                rows.len() as u64,
+            ),
+            duration_days: Spread::of(&col(|r| r.duration_days)),
+            failed_requests: Spread::of(&col(|r| r.failed_requests)),
+            budget_consumed: Spread::of(&col(|r| r.budget_consumed)),
+            dual_running: Spread::of(&col(|r| r.dual_running)),
+            final_monthly: Spread::of(&col(|r| r.final_monthly)),
+        }
+    }
+}
+
+/// Why the plan failed, in words; empty when it passed.
+pub fn failure_reasons(o: &PlanOutcome) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for r in &o.rollbacks {
+        reasons.push(format!(
+            "{} attempt {} stage {} rolled back at day {:.2}: {}",
+            r.region,
+            r.attempt,
+            r.stage,
+            r.at_s / 86_400.0,
+            r.reasons
+        ));
+    }
+    if !o.gates_passed && o.finished {
+        reasons.push("the plan stopped before every region moved".to_string());
+    }
+    if !o.finished {
+        reasons.push("the plan did not finish within plan.max_duration".to_string());
+    }
+    if let Some(c) = &o.cost {
+        reasons.extend(c.overruns.iter().map(|x| format!("over budget: {x}")));
+    }
+    reasons
+}
+
+#[derive(Serialize)]
+struct SummaryFile<'a> {
+    scenario: &'a str,
+    model: &'static str,
+    seed: u64,
+    verdict: &'static str,
+    success: bool,
+    reasons: Vec<String>,
+    duration_days: f64,
+    #[serde(flatten)]
+    outcome: &'a PlanOutcome,
+    montecarlo: Option<&'a MonteCarloSummary>,
+}
+
+fn csv_of<T: Serialize>(name: &'static str, rows: &[T]) -> Result<Vec<u8>, WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).map_err(|e| encode(name)(e.to_string()))?;
+    }
+    w.into_inner().map_err(|e| encode(name)(e.to_string()))
+}
+
+fn svg(out: &OutputDir, name: &'static str, chart: &Chart) -> Result<(), WriteError> {
+    let s = render_svg(chart, 900, 450).map_err(encode(name))?;
+    out.write(name, s.as_bytes())?;
+    Ok(())
+}
+
+/// Writes the run's files into `out`.
+pub fn write(
+    out: &OutputDir,
+    scenario: &PlanScenario,
+    seed: u64,
+    o: &PlanOutcome,
+    replications: Option<(&[ReplicationRow], &MonteCarloSummary)>,
+) -> Result<(), WriteError> {
+    let success = o.success();
+    write_json(
+        out,
+        "summary.json",
+        &SummaryFile {
+            scenario: &scenario.name,
+            model: "plan",
+            seed,
+            verdict: if success { "pass" } else { "fail" },
+            success,
+            reasons: failure_reasons(o),
+            duration_days: o.duration_s / 86_400.0,
+            outcome: o,
+            montecarlo: replications.map(|r| r.1),
+        },
+    )?;
+    out.write("stages.csv", &csv_of("stages.csv", &o.stages)?)?;
+    out.write("cities.csv", &csv_of("cities.csv", &o.cities)?)?;
+    out.write("failures.csv", &csv_of("failures.csv", &o.failures)?)?;
+    out.write("timeline.csv", &csv_of("timeline.csv", &o.timeline)?)?;
+    if let Some((rows, _)) = replications {
+        out.write("replications.csv", &csv_of("replications.csv", rows)?)?;
+    }
+
+    let migrating: Vec<&str> = scenario
+        .regions
+        .iter()
+        .filter(|r| r.plan_index.is_some())
+        .map(|r| r.name.as_str())
+        .collect();
+    let series = |name: &str, f: fn(&crate::runs::plan::TimelineRow) -> Option<f64>| {
+        o.timeline
+            .iter()
+            .filter(|r| r.region == name)
+            .filter_map(|r| Some((r.t_s / 86_400.0, f(r)?)))
+            .collect::<Vec<_>>()
+    };
+    svg(
+        out,
+        "share.svg",
+        &Chart {
+            title: "Share of each region's traffic on its new site",
+            x_label: "days from the plan's start",
+            y_label: "share on the new site (%)",
+            lines: migrating
+                .iter()
+                .map(|n| Line {
+                    label: n,
+                    points: series(n, |r| Some(100.0 * r.share_new)),
+                })
+                .collect(),
+        },
+    )?;
+    svg(
+        out,
+        "p99.svg",
+        &Chart {
+            title: "p99 latency per city (hourly)",
+            x_label: "days from the plan's start",
+            y_label: "p99 (ms)",
+            lines: scenario
+                .regions
+                .iter()
+                .map(|r| Line {
+                    label: &r.name,
+                    points: series(&r.name, |x| x.p99_ms),
+                })
+                .collect(),
+        },
+    )?;
+    svg(
+        out,
+        "failed.svg",
+        &Chart {
+            title: "Failed requests per interval",
+            x_label: "days from the plan's start",
+            y_label: "failed requests",
+            lines: scenario
+                .regions
+                .iter()
+                .map(|r| Line {
+                    label: &r.name,
+                    points: series(&r.name, |x| Some(x.failed)),
+                })
+                .collect(),
+        },
+    )?;
+    if let Some(c) = &o.cost {
+        svg(
+            out,
+            "cost.svg",
+            &Chart {
+                title: "Monthly spend with the plan's dates",
+                x_label: "month of the cost horizon",
+                y_label: &format!("spend ({})", c.currency),
+                lines: vec![Line {
+                    label: "plan",
+                    points: c
+                        .months
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (_, m))| ((i + 1) as f64, m.as_f64()))
+                        .collect(),
+                }],
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -12,13 +12,13 @@ use super::bill::{
 use super::book::PriceBook;
 use super::money::{Currency, Date, ExchangeRate, Money, Month};
 
-/// A migration from one estate to another, region by region: region `i`
-/// (0-based) of `regions` gets its new site `lead_days` before day
-/// `start + i x days_per_region`, and its old site stops at
-/// `start + (i + 1) x days_per_region`; both are paid in between.
-/// Account-wide old lines (empty site) stop with the last region;
-/// account-wide new lines start `lead_days` before `start`. The migration
-/// sets these days: a new line's start and stop, an old line's stop.
+/// A migration from one estate to another, region by region. At its own
+/// pace, region `i` (0-based) of `regions` gets its new site `lead_days`
+/// before day `start + i x days_per_region`, and its old site stops at
+/// `start + (i + 1) x days_per_region`; both are paid in between
+/// ([`Migration::paced_dates`]). A plan as run may keep other dates
+/// ([`RegionDates`]); [`Migration::apply`] takes either. The migration sets
+/// these days: a new line's start and stop, an old line's stop.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Migration {
     /// Name of the estate migrated from.
@@ -41,6 +41,22 @@ pub struct Migration {
     pub data_moved_per_region: Option<(f64, String, String)>,
 }
 
+/// When one region's sites were paid for: at the migration's own pace, or
+/// as a run of the plan found (a region may be late, or never finish).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RegionDates {
+    /// The region (site tag).
+    pub site: String,
+    /// The day its traffic started to move: its labour is paid and its
+    /// data copied out that day.
+    pub moves: Date,
+    /// The first day its new site is paid for.
+    pub new_from: Date,
+    /// The first day its old site is no longer paid for; `None`: never
+    /// decommissioned, so both sites run to the end of the horizon.
+    pub old_until: Option<Date>,
+}
+
 impl Migration {
     /// The day region `i`'s new site starts being paid for, and the day its
     /// old site stops.
@@ -59,50 +75,86 @@ impl Migration {
             .plus_days(self.regions.len() as i64 * i64::from(days_per_region))
     }
 
-    /// The old and new estates with their lines' windows set by the plan.
-    pub fn apply(&self, old: &Estate, new: &Estate, days_per_region: u32) -> (Estate, Estate) {
+    /// Every region's dates at a fixed pace of `days_per_region`, in the
+    /// order the regions move: what a plan that never slips would produce.
+    pub fn paced_dates(&self, days_per_region: u32) -> Vec<RegionDates> {
+        self.regions
+            .iter()
+            .enumerate()
+            .map(|(i, site)| {
+                let (new_from, old_until) = self.region_window(i, days_per_region);
+                RegionDates {
+                    site: site.clone(),
+                    moves: self.start.plus_days(i as i64 * i64::from(days_per_region)),
+                    new_from,
+                    old_until: Some(old_until),
+                }
+            })
+            .collect()
+    }
+
+    /// The old and new estates with their lines' windows set by `dates`.
+    ///
+    /// A dated region's old lines stop on its `old_until` (or keep their
+    /// own window if it is `None`) and its new lines run from its
+    /// `new_from`; its labour is paid on the later of `moves` and
+    /// `new_from`, and its data is copied out on `moves`. A region of the
+    /// migration with no dates never moved: its old lines keep their own
+    /// window and its new lines are dropped. Lines at other sites
+    /// (account-wide ones) follow the regions: old ones stop on the last
+    /// `old_until` once every region is decommissioned, new ones start on
+    /// the first `new_from` (and are dropped if no region is dated).
+    pub fn apply(&self, old: &Estate, new: &Estate, dates: &[RegionDates]) -> (Estate, Estate) {
         let mut old = old.clone();
         let mut new = new.clone();
-        let end = self.end(days_per_region);
-        let position = |site: &str| self.regions.iter().position(|r| r == site);
+        let dated = |site: &str| dates.iter().find(|d| d.site == site);
+        let is_region = |site: &str| self.regions.iter().any(|r| r == site);
+        let all_stopped: Option<Date> = self
+            .regions
+            .iter()
+            .map(|r| dated(r).and_then(|d| d.old_until))
+            .collect::<Option<Vec<Date>>>()
+            .and_then(|v| v.into_iter().max());
         for l in &mut old.lines {
-            l.window.until = Some(match position(&l.site) {
-                Some(i) => self.region_window(i, days_per_region).1,
-                None => end,
-            });
+            let until = match dated(&l.site) {
+                Some(d) => d.old_until,
+                None if is_region(&l.site) => None,
+                None => all_stopped,
+            };
+            if let Some(u) = until {
+                l.window.until = Some(u);
+            }
         }
-        for (i, region) in self.regions.iter().enumerate() {
-            let (from, _) = self.region_window(i, days_per_region);
-            let moves = self.start.plus_days(i as i64 * i64::from(days_per_region));
+        for d in dates {
             if let Some((amount, currency)) = self.labour_per_region {
                 new.one_offs.push(OneOff {
                     name: "migration labour".to_string(),
-                    site: region.clone(),
+                    site: d.site.clone(),
                     amount,
                     currency,
-                    date: moves.max(from),
+                    date: d.moves.max(d.new_from),
                 });
             }
             if let Some((quantity, book, sku)) = &self.data_moved_per_region {
                 old.one_off_usage.push(OneOffUsage {
-                    name: format!("data copied to {region}"),
+                    name: format!("data copied to {}", d.site),
                     book: book.clone(),
                     sku: sku.clone(),
                     quantity: *quantity,
-                    date: moves,
+                    date: d.moves,
                 });
             }
         }
-        for l in &mut new.lines {
-            let from = match position(&l.site) {
-                Some(i) => self.region_window(i, days_per_region).0,
-                None => self.start.plus_days(-i64::from(self.lead_days)),
+        let first_new = dates.iter().map(|d| d.new_from).min();
+        new.lines.retain_mut(|l| {
+            let from = match dated(&l.site) {
+                Some(d) => Some(d.new_from),
+                None if is_region(&l.site) => None,
+                None => first_new,
             };
-            l.window = Window {
-                from: Some(from),
-                until: None,
-            };
-        }
+            l.window = Window { from, until: None };
+            from.is_some()
+        });
         (old, new)
     }
 }
@@ -334,6 +386,92 @@ pub struct Analysis {
     pub annual_saving_at_start: Option<Money>,
 }
 
+/// One region's dual running: its old site's cost while its new site is
+/// also paid for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DualRunning {
+    /// The region (site tag).
+    pub site: String,
+    /// First day both sites are paid for (clamped to the horizon).
+    pub from: Date,
+    /// First day only the new site is paid for: the old site's
+    /// decommissioning, or the end of the horizon if it never was.
+    pub until: Date,
+    /// The old site's usage lines in `[from, until)`, priced on their own.
+    pub cost: Money,
+}
+
+/// What a migration plan costs as it was run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanCost {
+    /// The currency of every amount.
+    pub currency: Currency,
+    /// Dual running summed over the regions.
+    pub dual_running: Money,
+    /// Dual running region by region, in the order the dates were given.
+    pub dual_running_by_site: Vec<DualRunning>,
+    /// The first whole calendar month after the plan ended.
+    pub final_month: Month,
+    /// The plan's spend in that month, both estates.
+    pub final_monthly: Money,
+    /// That spend by estate.
+    pub final_by_estate: BTreeMap<String, Money>,
+    /// The base case projected with the dates the plan produced.
+    pub projection: Projection,
+    /// Budgets that projection exceeds.
+    pub overruns: Vec<Overrun>,
+}
+
+/// What the usage lines of `estate` at `site` cost over `[from, until)`,
+/// priced on their own: opex only (no setup fees, one-offs, capex or
+/// staff), each month's lines at the item's own billing granularity, and a
+/// reservation paid for no longer than the stretch.
+fn site_cost(
+    pricer: &Pricer,
+    estate: &Estate,
+    site: &str,
+    from: Date,
+    until: Date,
+) -> Result<Money, BillError> {
+    if until <= from {
+        return Ok(Money::ZERO);
+    }
+    let lines = estate
+        .lines
+        .iter()
+        .filter(|l| l.site == site)
+        .map(|l| {
+            let lo = l.window.from.map_or(from, |f| f.max(from));
+            let hi = l.window.until.map_or(until, |u| u.min(until)).max(lo);
+            UsageLine {
+                window: Window {
+                    from: Some(lo),
+                    until: Some(hi),
+                },
+                commitment_ends: l.commitment_ends.map(|e| e.clamp(lo, hi)),
+                ..l.clone()
+            }
+        })
+        .collect();
+    let stretch = Estate {
+        name: estate.name.clone(),
+        lines,
+        ..Estate::default()
+    };
+    let mut total = Money::ZERO;
+    let mut month = from.month_of();
+    while month.first_day() < until {
+        total += pricer
+            .price_month(&stretch, month)?
+            .iter()
+            .filter(|l| l.kind == Kind::Opex)
+            .map(|l| l.amount)
+            .sum();
+        month = month.plus(1);
+    }
+    Ok(total)
+}
+
 fn both_billed(s: &MonthSummary, m: &Migration) -> bool {
     let billed = |name: &str| s.by_estate.get(name).is_some_and(|&v| v > Money::ZERO);
     billed(&m.from) && billed(&m.to)
@@ -367,17 +505,30 @@ impl CostModel {
         self.estates.iter().find(|e| e.name == name)
     }
 
-    /// Plan and baseline estates for a migration pace.
-    fn sides(&self, days_per_region: Option<u32>) -> (Vec<Estate>, Vec<Estate>) {
-        match &self.migration {
+    fn pricer<'a>(&'a self, adjust: &'a Adjustments) -> Pricer<'a> {
+        Pricer {
+            books: &self.books,
+            currency: self.currency,
+            fx: &self.fx,
+            adjust,
+            start: self.start,
+        }
+    }
+
+    /// The migration with its old and new estates set by `dates`, and the
+    /// old estate as it stands; `None` without a migration.
+    fn migrated(&self, dates: &[RegionDates]) -> Option<(&Migration, Estate, Estate, &Estate)> {
+        let m = self.migration.as_ref()?;
+        let (old, new) = (self.estate(&m.from)?, self.estate(&m.to)?);
+        let (o, n) = m.apply(old, new, dates);
+        Some((m, o, n, old))
+    }
+
+    /// Plan and baseline estates for a migration's region dates.
+    fn sides(&self, dates: &[RegionDates]) -> (Vec<Estate>, Vec<Estate>) {
+        match self.migrated(dates) {
             None => (self.estates.clone(), Vec::new()),
-            Some(m) => {
-                let (Some(old), Some(new)) = (self.estate(&m.from), self.estate(&m.to)) else {
-                    return (self.estates.clone(), Vec::new());
-                };
-                let (o, n) = m.apply(old, new, days_per_region.unwrap_or(m.days_per_region));
-                (vec![o, n], vec![old.clone()])
-            }
+            Some((_, o, n, old)) => (vec![o, n], vec![old.clone()]),
         }
     }
 
@@ -387,14 +538,23 @@ impl CostModel {
         adjust: &Adjustments,
         days_per_region: Option<u32>,
     ) -> Result<Projection, BillError> {
-        let pricer = Pricer {
-            books: &self.books,
-            currency: self.currency,
-            fx: &self.fx,
-            adjust,
-            start: self.start,
-        };
-        let (plan, baseline) = self.sides(days_per_region);
+        let dates = self
+            .migration
+            .as_ref()
+            .map(|m| m.paced_dates(days_per_region.unwrap_or(m.days_per_region)))
+            .unwrap_or_default();
+        self.project_dates(adjust, &dates)
+    }
+
+    /// Prices the horizon with `adjust`, the migration's regions moving on
+    /// `dates`.
+    fn project_dates(
+        &self,
+        adjust: &Adjustments,
+        dates: &[RegionDates],
+    ) -> Result<Projection, BillError> {
+        let pricer = self.pricer(adjust);
+        let (plan, baseline) = self.sides(dates);
         let mut months = Vec::new();
         let mut plan_lines = Vec::new();
         let mut baseline_lines = Vec::new();
@@ -498,13 +658,7 @@ impl CostModel {
     /// Each estate's recurring spend, priced on its own in the first month
     /// as if it ran the whole month: no setup fees, one-offs or capex.
     pub fn estates_at_start(&self) -> Result<Vec<EstateAtStart>, BillError> {
-        let pricer = Pricer {
-            books: &self.books,
-            currency: self.currency,
-            fx: &self.fx,
-            adjust: &self.base,
-            start: self.start,
-        };
+        let pricer = self.pricer(&self.base);
         self.estates
             .iter()
             .map(|e| {
@@ -534,6 +688,58 @@ impl CostModel {
                 })
             })
             .collect()
+    }
+
+    /// What the migration costs as a plan run carried it out: the base
+    /// case projected with the regions moving on `dates` instead of at the
+    /// migration's pace, its dual running, its spend in the first whole
+    /// month after `plan_end` (the plan's last day) and the budget check.
+    ///
+    /// A region of the migration missing from `dates` never moved: its old
+    /// site runs on and no new site is paid for it. A region whose
+    /// `old_until` is `None` pays for both sites to the end of the horizon,
+    /// and its dual running is counted to there. Without a migration the
+    /// dates are ignored and there is no dual running.
+    pub fn plan_cost(&self, dates: &[RegionDates], plan_end: Date) -> Result<PlanCost, BillError> {
+        let projection = self.project_dates(&self.base, dates)?;
+        let pricer = self.pricer(&self.base);
+        let (horizon_start, horizon_end) = (
+            self.start.first_day(),
+            self.start.plus(self.months).first_day(),
+        );
+        let mut dual_running_by_site = Vec::new();
+        if let Some((_, old, _, _)) = self.migrated(dates) {
+            for d in dates {
+                let from = d.new_from.clamp(horizon_start, horizon_end);
+                let until = d.old_until.unwrap_or(horizon_end).clamp(from, horizon_end);
+                dual_running_by_site.push(DualRunning {
+                    site: d.site.clone(),
+                    from,
+                    until,
+                    cost: site_cost(&pricer, &old, &d.site, from, until)?,
+                });
+            }
+        }
+        let final_month = plan_end.month_of().plus(1);
+        let mut final_by_estate = BTreeMap::new();
+        for e in &self.sides(dates).0 {
+            let spend: Money = pricer
+                .price_month(e, final_month)?
+                .iter()
+                .map(|l| l.amount)
+                .sum();
+            *final_by_estate.entry(e.name.clone()).or_insert(Money::ZERO) += spend;
+        }
+        Ok(PlanCost {
+            currency: self.currency,
+            dual_running: dual_running_by_site.iter().map(|d| d.cost).sum(),
+            dual_running_by_site,
+            final_month,
+            final_monthly: final_by_estate.values().copied().sum(),
+            final_by_estate,
+            overruns: self.budget_check(&projection),
+            projection,
+        })
     }
 
     /// The metric the tornado table and cases rank by: NPV of the savings

@@ -75,6 +75,7 @@ struct RawMeta {
 struct RawPlan {
     start: Option<String>,
     begin: Option<Duration>,
+    decommission_after: Option<Duration>,
     cost: Option<String>,
     region_spacing: Option<Duration>,
     on_failure: Option<String>,
@@ -344,6 +345,9 @@ pub struct PlanScenario {
     pub start: Date,
     /// Time of the first region's first stage, from time zero.
     pub begin: SimDuration,
+    /// How long an old site is kept (idle, as a fallback) after its region
+    /// reached 100 %, before it is decommissioned.
+    pub decommission_after: SimDuration,
     /// Availability objective, e.g. 0.9995.
     pub slo: f64,
     /// Demand is re-evaluated every tick.
@@ -766,6 +770,7 @@ impl PlanScenario {
             },
             start,
             begin: p.begin.map_or(SimDuration::ZERO, |d| d.0),
+            decommission_after: p.decommission_after.map_or(SimDuration::ZERO, |d| d.0),
             slo,
             tick,
             timeline_interval,

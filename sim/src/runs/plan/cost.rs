@@ -58,10 +58,13 @@ pub struct PlanCostSummary {
     pub horizon_total: Money,
     /// Monthly spend with the plan's dates: (month, spend).
     pub months: Vec<(Month, Money)>,
-    /// Every budget missed, in words.
+    /// The plan's budgets missed (dual running, monthly after the plan), in words.
     pub overruns: Vec<String>,
-    /// No budget missed.
+    /// No plan budget missed.
     pub within_budget: bool,
+    /// The cost scenario's own budgets (monthly, per line) missed with the
+    /// plan's dates, in words: reported, not part of the plan's verdict.
+    pub cost_scenario_overruns: Vec<String>,
 }
 
 fn day_of(start: Date, t: SimTime) -> Date {
@@ -99,7 +102,7 @@ pub fn price(
         &migration.paced_dates(migration.days_per_region),
         migration.end(migration.days_per_region),
     )?;
-    let mut overruns: Vec<String> = cost
+    let cost_scenario_overruns: Vec<String> = cost
         .overruns
         .iter()
         .map(|o| {
@@ -113,6 +116,7 @@ pub fn price(
             )
         })
         .collect();
+    let mut overruns = Vec::new();
     if let Some((limit, _)) = s.dual_running_budget {
         if cost.dual_running > limit {
             overruns.push(format!(
@@ -161,5 +165,6 @@ pub fn price(
             .collect(),
         within_budget: overruns.is_empty(),
         overruns,
+        cost_scenario_overruns,
     })
 }

@@ -46,6 +46,7 @@ enum Ev {
     Loop(usize, bool, u32),
     Random(SiteId, bool),
     Repair(SiteId, u32),
+    Decommission(usize),
 }
 
 /// One stage as judged.
@@ -230,6 +231,8 @@ struct Runner<'a> {
     failure_rows: Vec<Option<usize>>,
     timeline: Vec<TimelineRow>,
     last_row: SimTime,
+    pending_decommissions: u32,
+    machine_done: bool,
     done: bool,
 }
 
@@ -255,6 +258,8 @@ pub fn run(s: &PlanScenario, seed: u64) -> Result<PlanOutcome, PlanRunError> {
         failure_rows: vec![None; s.failures.len()],
         timeline: Vec::new(),
         last_row: SimTime::ZERO,
+        pending_decommissions: 0,
+        machine_done: false,
         done: false,
     };
     let mut rng_failures = streams.stream("failures");
@@ -479,6 +484,13 @@ impl Runner<'_> {
                 }
                 self.schedule_random(id, disk, now);
             }
+            Ev::Decommission(plan_region) => {
+                let g = self.region_of(plan_region);
+                self.world.regions[g].sites[0].decommissioned = true;
+                self.decommissioned[plan_region] = Some(now);
+                self.pending_decommissions -= 1;
+                self.done = self.machine_done && self.pending_decommissions == 0;
+            }
             Ev::Repair(id, n) => {
                 let s = self.site(id);
                 s.down = s.down.saturating_sub(n);
@@ -599,11 +611,14 @@ impl Runner<'_> {
                     self.queue.schedule_at(until, Ev::Close(region));
                 }
                 PlanAction::Decommission { region } => {
-                    let g = self.region_of(region);
-                    self.world.regions[g].sites[0].decommissioned = true;
-                    self.decommissioned[region] = Some(now);
+                    let at = now + self.s.decommission_after;
+                    self.queue.schedule_at(at, Ev::Decommission(region));
+                    self.pending_decommissions += 1;
                 }
-                PlanAction::Finished { .. } => self.done = true,
+                PlanAction::Finished { .. } => {
+                    self.machine_done = true;
+                    self.done = self.pending_decommissions == 0;
+                }
             }
         }
     }

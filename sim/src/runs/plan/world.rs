@@ -353,32 +353,20 @@ impl World {
             }
         }
         for r in 0..n {
-            let mut tally = Tally {
-                requests: demand[r] * dt,
-                ..Tally::default()
-            };
+            let mut tally = Tally::default();
+            // The gate judges the region's users served by its new site.
+            let mut new_site = Tally::default();
             if routes[r].is_empty() {
+                tally.requests = demand[r] * dt;
                 tally.failed = tally.requests;
             }
             for &((g, i), f, delay) in &routes[r] {
-                let load = loads[g][i];
                 let site = &self.regions[g].sites[i];
-                let offered = demand[r] * f * dt;
-                tally.failed += offered * load.fail_fraction;
-                let ok = offered * (1.0 - load.fail_fraction);
-                let delay = delay + site.extra_delay_s;
-                let mut warm = 1.0;
-                for &(start, fraction) in &site.warmups {
-                    let age = mid.saturating_since(start).as_secs_f64();
-                    let left = 1.0 - age / site.spec.warmup.as_secs_f64();
-                    if left > 0.0 {
-                        let part = fraction.min(warm);
-                        warm -= part;
-                        let extra = site.spec.cold_start.as_secs_f64() * left;
-                        tally.latency.add(ok * part, delay + extra, load.queue);
-                    }
+                let part = flow(site, loads[g][i], demand[r] * f * dt, delay, mid);
+                if (g, i) == (r, 1) {
+                    new_site.merge(&part);
                 }
-                tally.latency.add(ok * warm, delay, load.queue);
+                tally.merge(&part);
             }
             let g = &mut self.regions[r];
             g.interval_sums[0] += g.share.at(mid) * dt;
@@ -386,7 +374,7 @@ impl World {
             g.interval_sums[2] += loads[r][0].utilisation * dt;
             g.interval_sums[3] += loads[r][1].utilisation * dt;
             if let Some(w) = &mut g.window {
-                w.merge(&tally);
+                w.merge(&new_site);
             }
             g.interval.merge(&tally);
         }
@@ -416,11 +404,37 @@ impl World {
         let share = f64::from(servers) / f64::from(site.spec.servers);
         let lost = offered * share * site.spec.service_time.as_secs_f64();
         let g = &mut self.regions[id.0];
-        for t in std::iter::once(&mut g.interval).chain(g.window.as_mut()) {
+        let window = if id.1 == 1 { g.window.as_mut() } else { None };
+        for t in std::iter::once(&mut g.interval).chain(window) {
             t.requests += lost;
             t.failed += lost;
         }
     }
+}
+
+/// What `offered` requests sent to `site` at `delay` over one segment
+/// give: failures, and latencies (cold ones first while warm-ups last).
+fn flow(site: &Site, load: Load, offered: f64, delay: f64, mid: SimTime) -> Tally {
+    let mut t = Tally {
+        requests: offered,
+        failed: offered * load.fail_fraction,
+        ..Tally::default()
+    };
+    let ok = offered - t.failed;
+    let delay = delay + site.extra_delay_s;
+    let mut warm = 1.0;
+    for &(start, fraction) in &site.warmups {
+        let age = mid.saturating_since(start).as_secs_f64();
+        let left = 1.0 - age / site.spec.warmup.as_secs_f64();
+        if left > 0.0 {
+            let part = fraction.min(warm);
+            warm -= part;
+            let extra = site.spec.cold_start.as_secs_f64() * left;
+            t.latency.add(ok * part, delay + extra, load.queue);
+        }
+    }
+    t.latency.add(ok * warm, delay, load.queue);
+    t
 }
 
 /// How a site copes with `offered` requests per second.

@@ -531,3 +531,42 @@ fn a_migration_region_without_lines_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn the_bundled_migration_run_on_time_costs_what_the_projection_says() {
+    use cutover::scenario::cost::CostScenario;
+    let model = CostScenario::load(&scenario("cost-migration.toml"))
+        .unwrap()
+        .model;
+    let m = model.migration.as_ref().unwrap();
+    let dates = m.paced_dates(m.days_per_region);
+    let last = dates.last().unwrap().old_until.unwrap();
+    let on_time = model.plan_cost(&dates, last.plus_days(-1)).unwrap();
+    assert_eq!(
+        on_time.projection,
+        model.project(&model.base, None).unwrap()
+    );
+    assert_eq!(
+        on_time.overruns,
+        model.budget_check(&model.project(&model.base, None).unwrap())
+    );
+    // Every region runs both sites for its lead and its week.
+    assert_eq!(on_time.dual_running_by_site.len(), m.regions.len());
+    for d in &on_time.dual_running_by_site {
+        assert_eq!(d.until.day_number() - d.from.day_number(), 21, "{}", d.site);
+        assert!(d.cost.cents() > 0, "{}", d.site);
+    }
+    // Once the last region is out, nothing is left on the cloud.
+    assert_eq!(on_time.final_by_estate["cloud"].cents(), 0);
+    assert!(on_time.final_by_estate["bare metal"].cents() > 0);
+
+    // Keeping ny1 a week longer costs more, and only for ny1.
+    let mut late = dates.clone();
+    late[0].old_until = late[0].old_until.map(|d| d.plus_days(7));
+    let late = model.plan_cost(&late, last.plus_days(-1)).unwrap();
+    assert!(late.dual_running > on_time.dual_running);
+    assert_eq!(
+        late.dual_running_by_site[1..],
+        on_time.dual_running_by_site[1..]
+    );
+}

@@ -1,6 +1,7 @@
 //! Projections: an estate (or a migration between two) priced month by
 //! month over a horizon, with cumulative cash flow, NPV, break-even, a
-//! budget check, cases and a sensitivity (tornado) table.
+//! budget check, cases and a sensitivity (tornado) table; and a migration
+//! plan priced on the dates a run of it produced ([`CostModel::plan_cost`]).
 
 use std::collections::BTreeMap;
 
@@ -989,6 +990,7 @@ impl CostModel {
 
 #[cfg(test)]
 mod tests {
+    use super::super::book::{Commitment, Granularity, Sku, Tier, Unit};
     use super::*;
 
     fn usd(s: &str) -> Money {
@@ -1036,5 +1038,272 @@ mod tests {
         assert_eq!(from.to_string(), "2027-01-08");
         assert_eq!(until.to_string(), "2027-01-18");
         assert_eq!(m.end(7).to_string(), "2027-01-18");
+    }
+
+    fn day(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn sku(id: &str, line: &str, unit: Unit, granularity: Granularity, price: &str) -> Sku {
+        Sku {
+            id: id.into(),
+            line: line.into(),
+            unit,
+            granularity,
+            on_demand: vec![Tier {
+                up_to: None,
+                price: usd(price),
+            }],
+            reserved_1y: None,
+            reserved_3y: None,
+            spot: None,
+            setup_fee: Money::ZERO,
+            included_traffic_gb: 0,
+            draws_included_traffic: false,
+            is_server: false,
+            source: "test".into(),
+            taken_on: day("2026-11-01"),
+        }
+    }
+
+    fn book(name: &str, skus: Vec<Sku>) -> (String, PriceBook) {
+        let b = PriceBook {
+            name: name.into(),
+            provider: name.into(),
+            currency: Currency::USD,
+            taken_on: day("2026-11-01"),
+            source: "test".into(),
+            skus: skus.into_iter().map(|s| (s.id.clone(), s)).collect(),
+            changes: vec![],
+        };
+        (name.to_string(), b)
+    }
+
+    fn usage(book: &str, sku: &str, site: &str, quantity: f64) -> UsageLine {
+        UsageLine {
+            book: book.into(),
+            sku: sku.into(),
+            site: site.into(),
+            quantity,
+            commitment: Commitment::OnDemand,
+            commitment_ends: None,
+            window: Window::default(),
+            grows: false,
+        }
+    }
+
+    /// The VM's price: $0.10 an hour, two of them at each cloud site.
+    const VM_HOURLY: &str = "0.10";
+    const VMS_PER_SITE: f64 = 2.0;
+
+    /// Two regions move from hourly cloud VMs (two per site, one more
+    /// account-wide) to monthly rented servers (one per site, $100 a
+    /// month), one a week from 2027-02-01 with three days' lead; $10 of
+    /// labour and 1,000 GB copied out at $0.05/GB per region. Horizon:
+    /// January to June 2027.
+    fn model() -> CostModel {
+        let books = [
+            book(
+                "cloud",
+                vec![
+                    sku("vm", "compute", Unit::Hour, Granularity::Hourly, VM_HOURLY),
+                    sku("egress", "egress", Unit::Gb, Granularity::Hourly, "0.05"),
+                ],
+            ),
+            book(
+                "metal",
+                vec![sku(
+                    "rent",
+                    "server rent",
+                    Unit::Month,
+                    Granularity::Monthly,
+                    "100",
+                )],
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let cloud = Estate {
+            name: "cloud".into(),
+            lines: vec![
+                usage("cloud", "vm", "ny1", VMS_PER_SITE),
+                usage("cloud", "vm", "la1", VMS_PER_SITE),
+                usage("cloud", "vm", "", 1.0),
+            ],
+            ..Estate::default()
+        };
+        let metal = Estate {
+            name: "metal".into(),
+            lines: vec![
+                usage("metal", "rent", "ny1", 1.0),
+                usage("metal", "rent", "la1", 1.0),
+            ],
+            ..Estate::default()
+        };
+        CostModel {
+            books,
+            currency: Currency::USD,
+            fx: vec![],
+            start: day("2027-01-01").month_of(),
+            months: 6,
+            estates: vec![cloud, metal],
+            migration: Some(Migration {
+                from: "cloud".into(),
+                to: "metal".into(),
+                start: day("2027-02-01"),
+                regions: vec!["ny1".into(), "la1".into()],
+                days_per_region: 7,
+                lead_days: 3,
+                labour_per_region: Some((usd("10"), Currency::USD)),
+                data_moved_per_region: Some((1000.0, "cloud".into(), "egress".into())),
+            }),
+            discount_rate: 0.0,
+            base: Adjustments::default(),
+            budget: Budget::default(),
+            stated: vec![],
+            stated_tolerance: 0.25,
+            cases: vec![],
+            sensitivity: 0.2,
+        }
+    }
+
+    /// What `days` days of one cloud site's VMs cost, from the price list.
+    fn cloud_site_days(days: u32) -> Money {
+        usd(VM_HOURLY).times(VMS_PER_SITE * 24.0 * f64::from(days))
+    }
+
+    fn paced(model: &CostModel) -> Vec<RegionDates> {
+        model.migration.as_ref().unwrap().paced_dates(7)
+    }
+
+    fn dual(p: &PlanCost, site: &str) -> DualRunning {
+        p.dual_running_by_site
+            .iter()
+            .find(|d| d.site == site)
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn paced_dates_reproduce_the_projection() {
+        let model = model();
+        let dates = paced(&model);
+        assert_eq!(
+            dates[1],
+            RegionDates {
+                site: "la1".into(),
+                moves: day("2027-02-08"),
+                new_from: day("2027-02-05"),
+                old_until: Some(day("2027-02-15")),
+            }
+        );
+        let p = model.plan_cost(&dates, day("2027-02-14")).unwrap();
+        let base = model.project(&model.base, None).unwrap();
+        assert_eq!(p.projection.plan_lines, base.plan_lines);
+        assert_eq!(p.projection.months, base.months);
+        assert_eq!(p.projection, base);
+        // February: ny1's VMs stop on the 8th (7 days), la1's and the
+        // account-wide one on the 15th (14 days); both rents, both
+        // labour payments and 2,000 GB copied out.
+        let feb = &p.projection.months[1];
+        let cloud = cloud_site_days(7) + cloud_site_days(14) + usd("0.10").times(24.0 * 14.0);
+        assert_eq!(feb.by_estate["cloud"], cloud + usd("100"));
+        assert_eq!(feb.by_estate["metal"], usd("200") + usd("20"));
+        // Each region runs both sites for 10 days (lead 3 + a week).
+        assert_eq!(dual(&p, "ny1").cost, cloud_site_days(10));
+        assert_eq!(dual(&p, "la1").cost, cloud_site_days(10));
+        assert_eq!(p.dual_running, cloud_site_days(20));
+    }
+
+    #[test]
+    fn a_late_decommission_costs_the_old_site_for_the_extra_days() {
+        let model = model();
+        let on_time = model.plan_cost(&paced(&model), day("2027-02-14")).unwrap();
+        let mut dates = paced(&model);
+        dates[1].old_until = Some(day("2027-02-22"));
+        let late = model.plan_cost(&dates, day("2027-02-21")).unwrap();
+        assert_eq!(late.dual_running - on_time.dual_running, cloud_site_days(7));
+        assert_eq!(dual(&late, "la1").until, day("2027-02-22"));
+        assert_eq!(dual(&late, "ny1"), dual(&on_time, "ny1"));
+        // Across a month end: ny1 kept to 2027-03-03 pays Jan 29 - Mar 2.
+        let mut dates = paced(&model);
+        dates[0].old_until = Some(day("2027-03-03"));
+        let p = model.plan_cost(&dates, day("2027-03-02")).unwrap();
+        assert_eq!(dual(&p, "ny1").cost, cloud_site_days(3 + 28 + 2));
+        assert_eq!(dual(&p, "la1"), dual(&on_time, "la1"));
+    }
+
+    #[test]
+    fn a_site_never_decommissioned_is_in_the_final_month_with_its_new_site() {
+        let model = model();
+        let on_time = model.plan_cost(&paced(&model), day("2027-02-14")).unwrap();
+        assert_eq!(on_time.final_month, day("2027-03-01").month_of());
+        assert_eq!(on_time.final_by_estate["cloud"], Money::ZERO);
+        assert_eq!(on_time.final_monthly, usd("200"));
+
+        let mut dates = paced(&model);
+        dates[1].old_until = None;
+        let p = model.plan_cost(&dates, day("2027-02-14")).unwrap();
+        // March: la1's VMs and the account-wide VM (which waits for every
+        // region) run all 31 days beside both rents.
+        let cloud = cloud_site_days(31) + usd("0.10").times(24.0 * 31.0);
+        assert_eq!(p.final_by_estate["cloud"], cloud);
+        assert_eq!(p.final_by_estate["metal"], usd("200"));
+        assert_eq!(p.final_monthly, cloud + usd("200"));
+        assert_eq!(p.final_monthly, p.projection.months[2].plan);
+        // Its dual running runs to the end of the horizon.
+        let la1 = dual(&p, "la1");
+        assert_eq!(
+            (la1.from, la1.until),
+            (day("2027-02-05"), day("2027-07-01"))
+        );
+        assert_eq!(la1.cost, cloud_site_days(24 + 31 + 30 + 31 + 30));
+
+        // la1 never moved at all: no new site, no labour, old site runs on.
+        let p = model
+            .plan_cost(&paced(&model)[..1], day("2027-02-07"))
+            .unwrap();
+        assert_eq!(p.final_by_estate["cloud"], cloud);
+        assert_eq!(p.final_by_estate["metal"], usd("100"));
+        assert_eq!(p.dual_running_by_site.len(), 1);
+        assert!(!p
+            .projection
+            .plan_lines
+            .iter()
+            .any(|l| l.estate == "metal" && l.site == "la1"));
+    }
+
+    #[test]
+    fn the_final_month_is_the_first_whole_month_after_the_plan() {
+        let model = model();
+        let dates = paced(&model);
+        for (end, month) in [
+            ("2027-02-14", "2027-03-01"),
+            ("2027-02-28", "2027-03-01"),
+            ("2027-03-01", "2027-04-01"),
+            ("2027-12-31", "2028-01-01"),
+        ] {
+            let p = model.plan_cost(&dates, day(end)).unwrap();
+            assert_eq!(p.final_month, day(month).month_of(), "{end}");
+        }
+    }
+
+    #[test]
+    fn the_budget_is_checked_on_the_dates_as_run() {
+        let mut model = model();
+        // On time: $472 in January, $454.40 in February, then $200 a month.
+        model.budget.horizon_total = Some(usd("1800"));
+        let on_time = model.plan_cost(&paced(&model), day("2027-02-14")).unwrap();
+        let total: Money = on_time.projection.months.iter().map(|m| m.plan).sum();
+        assert_eq!(total, usd("1726.40"));
+        assert!(on_time.overruns.is_empty());
+        let mut dates = paced(&model);
+        dates[1].old_until = Some(day("2027-03-01"));
+        let late = model.plan_cost(&dates, day("2027-02-28")).unwrap();
+        assert_eq!(late.overruns.len(), 1);
+        assert_eq!(late.overruns[0].month, None);
+        // 14 more days of la1's VMs and the account-wide VM.
+        let extra = cloud_site_days(14) + usd("0.10").times(24.0 * 14.0);
+        assert_eq!(late.overruns[0].spend, total + extra);
     }
 }

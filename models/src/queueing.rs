@@ -410,9 +410,12 @@ mod tests {
     fn mm1_time_in_system_is_exponential() {
         // M/M/1: T ~ Exp(mu - lambda), whatever t.
         let q = ErlangC::new(1, 0.6, 1.0).unwrap();
-        for t in [0.1, 1.0, 2.5, 10.0] {
-            let exact = (-0.4 * t as f64).exp();
-            assert!((q.prob_response_longer_than(t) - exact).abs() < 1e-12, "t = {t}");
+        for t in [0.1f64, 1.0, 2.5, 10.0] {
+            let exact = (-0.4 * t).exp();
+            assert!(
+                (q.prob_response_longer_than(t) - exact).abs() < 1e-12,
+                "t = {t}"
+            );
         }
         // theta = mu: lambda = 1, mu = 1, c = 2 gives theta = 1.
         let q = ErlangC::new(2, 1.0, 1.0).unwrap();

@@ -19,9 +19,7 @@ impl Networks {
         if count == 0 || !exponent.is_finite() || exponent < 0.0 {
             return None;
         }
-        let raw: Vec<f64> = (1..=count)
-            .map(|k| (k as f64).powf(-exponent))
-            .collect();
+        let raw: Vec<f64> = (1..=count).map(|k| (k as f64).powf(-exponent)).collect();
         let total: f64 = raw.iter().sum();
         Some(Networks {
             shares: raw.into_iter().map(|w| w / total).collect(),

@@ -138,10 +138,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         None
     };
     let success = outcome.success();
-    println!(
-        "verdict: {}",
-        if success { "PASS" } else { "FAIL" }
-    );
+    println!("verdict: {}", if success { "PASS" } else { "FAIL" });
     for r in failure_reasons(&outcome) {
         println!("  {r}");
     }

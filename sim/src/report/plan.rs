@@ -37,7 +37,9 @@ impl ReplicationRow {
     /// The headline of `o`, replication `replication` run with `seed`.
     pub fn of(replication: u64, seed: u64, o: &PlanOutcome) -> Self {
         let money = |f: fn(&crate::runs::plan::PlanCostSummary) -> String| {
-            o.cost.as_ref().map_or(0.0, |c| f(c).parse().unwrap_or(f64::NAN))
+            o.cost
+                .as_ref()
+                .map_or(0.0, |c| f(c).parse().unwrap_or(f64::NAN))
         };
         ReplicationRow {
             replication,

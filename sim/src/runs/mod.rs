@@ -4,5 +4,5 @@
 pub mod compute;
 pub mod mmc;
 pub mod network;
-pub mod summary;
 pub mod plan;
+pub mod summary;

@@ -175,6 +175,7 @@ struct RawSite {
     rtt: Duration,
     cold_start: Option<Duration>,
     warmup: Option<Duration>,
+    retry_servers: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,6 +210,9 @@ pub struct SiteSpec {
     pub cold_start: SimDuration,
     /// Time for that extra to fall linearly to zero.
     pub warmup: SimDuration,
+    /// Servers after a rollback: what the retry delay buys (more servers
+    /// ordered once the gate failed). `None`: unchanged.
+    pub retry_servers: Option<u32>,
 }
 
 /// One region: its users' demand and its sites.
@@ -410,14 +414,20 @@ fn positive(source: &Source, field: &str, d: SimDuration) -> Result<SimDuration,
 fn money(source: &Source, field: &str, text: &str) -> Result<(Money, Currency), InputError> {
     let (m, c) = parse_money(text).map_err(|e| source.field_error(field, e))?;
     if m < Money::ZERO {
-        return Err(source.field_error(field, format!("`{text}` is negative; allowed: zero or more")));
+        return Err(source.field_error(
+            field,
+            format!("`{text}` is negative; allowed: zero or more"),
+        ));
     }
     Ok((m, c))
 }
 
 fn shares(source: &Source, field: &str, list: &[String]) -> Result<Vec<f64>, InputError> {
     if list.is_empty() {
-        return Err(source.field_error(field, "empty; allowed: one or more shares, e.g. [\"1%\", \"100%\"]"));
+        return Err(source.field_error(
+            field,
+            "empty; allowed: one or more shares, e.g. [\"1%\", \"100%\"]",
+        ));
     }
     let mut out = Vec::new();
     for (i, s) in list.iter().enumerate() {
@@ -440,6 +450,10 @@ fn site(source: &Source, field: &str, raw: &RawSite) -> Result<SiteSpec, InputEr
         workers: count(source, &format!("{field}.workers"), raw.workers, 1, 100_000)?,
         service_time: positive(source, &format!("{field}.service_time"), raw.service_time.0)?,
         rtt: raw.rtt.0,
+        retry_servers: raw
+            .retry_servers
+            .map(|v| count(source, &format!("{field}.retry_servers"), v, 1, 100_000))
+            .transpose()?,
         cold_start: raw.cold_start.map_or(SimDuration::ZERO, |d| d.0),
         warmup: match (raw.cold_start, raw.warmup) {
             (Some(c), None) if c.0 > SimDuration::ZERO => {
@@ -472,27 +486,38 @@ impl PlanScenario {
             Some(s) => fraction(source, "plan.slo", s, 0.5, 0.999_999)?,
             None => DEFAULT_SLO,
         };
-        let tick = positive(source, "plan.tick", p.tick.map_or(SimDuration::from_secs(300), |d| d.0))?;
-        let timeline_interval = p.timeline_interval.map_or(SimDuration::from_secs(3600), |d| d.0);
-        if timeline_interval.as_nanos() == 0 || timeline_interval.as_nanos() % tick.as_nanos() != 0 {
+        let tick = positive(
+            source,
+            "plan.tick",
+            p.tick.map_or(SimDuration::from_secs(300), |d| d.0),
+        )?;
+        let timeline_interval = p
+            .timeline_interval
+            .map_or(SimDuration::from_secs(3600), |d| d.0);
+        if timeline_interval.as_nanos() == 0 || timeline_interval.as_nanos() % tick.as_nanos() != 0
+        {
             return Err(source.field_error(
                 "plan.timeline_interval",
                 "allowed: a whole number of ticks (plan.tick, 5m by default)",
             ));
         }
-        let max_duration = p.max_duration.map_or(SimDuration::from_secs(365 * 86_400), |d| d.0);
+        let max_duration = p
+            .max_duration
+            .map_or(SimDuration::from_secs(365 * 86_400), |d| d.0);
         if max_duration > MAX_DURATION || max_duration == SimDuration::ZERO {
-            return Err(source.field_error("plan.max_duration", "allowed: above zero and at most 730d"));
+            return Err(
+                source.field_error("plan.max_duration", "allowed: above zero and at most 730d")
+            );
         }
         let mechanism = match p.stages.mechanism.as_deref().unwrap_or("bgp") {
             "bgp" => Mechanism::Bgp,
             "l7" => Mechanism::L7Weight,
-            other => {
-                return Err(source.field_error(
-                    "plan.stages.mechanism",
-                    format!("`{other}`; allowed: \"bgp\" (announce and prepend) or \"l7\" (proxy weights)"),
-                ))
-            }
+            other => return Err(source.field_error(
+                "plan.stages.mechanism",
+                format!(
+                    "`{other}`; allowed: \"bgp\" (announce and prepend) or \"l7\" (proxy weights)"
+                ),
+            )),
         };
         let default_shares = match &p.stages.shares {
             Some(list) => shares(source, "plan.stages.shares", list)?,
@@ -504,31 +529,51 @@ impl PlanScenario {
                 None => vec![DEFAULT_OBSERVE; count],
                 Some(OneOrMany::One(d)) => vec![d.0; count],
                 Some(OneOrMany::Many(v)) if v.len() == count => v.iter().map(|d| d.0).collect(),
-                Some(OneOrMany::Many(v)) => {
-                    return Err(source.field_error(
-                        "plan.stages.observe",
-                        format!("{} windows for {count} stages; allowed: one duration, or one per stage", v.len()),
-                    ))
-                }
+                Some(OneOrMany::Many(v)) => return Err(source.field_error(
+                    "plan.stages.observe",
+                    format!(
+                        "{} windows for {count} stages; allowed: one duration, or one per stage",
+                        v.len()
+                    ),
+                )),
             };
-            list.into_iter().map(|d| positive(source, "plan.stages.observe", d)).collect()
+            list.into_iter()
+                .map(|d| positive(source, "plan.stages.observe", d))
+                .collect()
         };
         let gate = Gate {
             max_error_rate: match &p.gate.max_error_rate {
                 Some(s) => fraction(source, "plan.gate.max_error_rate", s, 0.0, 1.0)?,
                 None => DEFAULT_GATE.max_error_rate,
             },
-            max_p99_ms: p.gate.max_p99.map_or(DEFAULT_GATE.max_p99_ms, |d| d.0.as_secs_f64() * 1e3),
+            max_p99_ms: p
+                .gate
+                .max_p99
+                .map_or(DEFAULT_GATE.max_p99_ms, |d| d.0.as_secs_f64() * 1e3),
             min_requests: match p.gate.min_requests {
-                Some(v) => u64::from(count(source, "plan.gate.min_requests", v, 0, i64::from(u32::MAX))?),
+                Some(v) => u64::from(count(
+                    source,
+                    "plan.gate.min_requests",
+                    v,
+                    0,
+                    i64::from(u32::MAX),
+                )?),
                 None => DEFAULT_GATE.min_requests,
             },
         };
         let on_failure = match p.on_failure.as_deref().unwrap_or("abort") {
             "abort" => FailurePolicy::Abort,
             "retry" => FailurePolicy::Retry {
-                delay: p.retry_delay.map_or(SimDuration::from_secs(7 * 86_400), |d| d.0),
-                max_retries: count(source, "plan.max_retries", p.max_retries.unwrap_or(1), 0, 100)?,
+                delay: p
+                    .retry_delay
+                    .map_or(SimDuration::from_secs(7 * 86_400), |d| d.0),
+                max_retries: count(
+                    source,
+                    "plan.max_retries",
+                    p.max_retries.unwrap_or(1),
+                    0,
+                    100,
+                )?,
             },
             other => {
                 return Err(source.field_error(
@@ -541,7 +586,10 @@ impl PlanScenario {
         let names: Vec<&str> = raw.region.iter().map(|r| r.name.as_str()).collect();
         let find = |field: &str, name: &str| -> Result<usize, InputError> {
             names.iter().position(|n| *n == name).ok_or_else(|| {
-                source.field_error(field, format!("unknown region `{name}`; allowed: {}", names.join(", ")))
+                source.field_error(
+                    field,
+                    format!("unknown region `{name}`; allowed: {}", names.join(", ")),
+                )
             })
         };
         if raw.region.is_empty() {
@@ -552,7 +600,8 @@ impl PlanScenario {
         for (i, r) in raw.region.iter().enumerate() {
             let f = format!("region[{i}]");
             if names[..i].contains(&r.name.as_str()) {
-                return Err(source.field_error(&format!("{f}.name"), format!("`{}` is named twice", r.name)));
+                return Err(source
+                    .field_error(&format!("{f}.name"), format!("`{}` is named twice", r.name)));
             }
             let migrate = r.migrate.unwrap_or(true);
             let new = match &r.new {
@@ -576,7 +625,11 @@ impl PlanScenario {
                     stages: stage_shares
                         .iter()
                         .zip(observe_for(stage_shares.len())?)
-                        .map(|(&share, observe)| StageSpec { share, wait, observe })
+                        .map(|(&share, observe)| StageSpec {
+                            share,
+                            wait,
+                            observe,
+                        })
                         .collect(),
                     gate,
                 });
@@ -586,7 +639,10 @@ impl PlanScenario {
             };
             let fallback = match &r.fallback {
                 Some(name) if name == &r.name => {
-                    return Err(source.field_error(&format!("{f}.fallback"), "a region cannot fall back to itself"))
+                    return Err(source.field_error(
+                        &format!("{f}.fallback"),
+                        "a region cannot fall back to itself",
+                    ))
                 }
                 Some(name) => Some(find(&format!("{f}.fallback"), name)?),
                 None => None,
@@ -617,7 +673,10 @@ impl PlanScenario {
             });
         }
         if plan_regions.is_empty() {
-            return Err(source.field_error("region", "no region migrates; allowed: at least one without `migrate = false`"));
+            return Err(source.field_error(
+                "region",
+                "no region migrates; allowed: at least one without `migrate = false`",
+            ));
         }
 
         let mut failures = Vec::new();
@@ -628,7 +687,10 @@ impl PlanScenario {
                 "old" => Which::Old,
                 "new" => Which::New,
                 other => {
-                    return Err(source.field_error(&format!("{f}.site"), format!("`{other}`; allowed: \"old\" or \"new\"")))
+                    return Err(source.field_error(
+                        &format!("{f}.site"),
+                        format!("`{other}`; allowed: \"old\" or \"new\""),
+                    ))
                 }
             };
             let spec = &regions[region];
@@ -637,10 +699,19 @@ impl PlanScenario {
                 Which::New => spec.new,
             };
             let Some(target) = target else {
-                return Err(source.field_error(&format!("{f}.site"), format!("region `{}` has no new site", spec.name)));
+                return Err(source.field_error(
+                    &format!("{f}.site"),
+                    format!("region `{}` has no new site", spec.name),
+                ));
             };
             let servers = |default: u32| -> Result<u32, InputError> {
-                count(source, &format!("{f}.servers"), x.servers.unwrap_or(i64::from(default)), 1, i64::from(target.servers))
+                count(
+                    source,
+                    &format!("{f}.servers"),
+                    x.servers.unwrap_or(i64::from(default)),
+                    1,
+                    i64::from(target.servers),
+                )
             };
             let kind = match x.kind.as_str() {
                 "node-shutdown" => FailureKind::NodeShutdown { servers: servers(1)? },
@@ -690,10 +761,18 @@ impl PlanScenario {
                     ))
                 }
             };
-            if matches!(kind, FailureKind::BgpFlap { .. } | FailureKind::CrashLoop { .. } | FailureKind::Spike { .. } | FailureKind::Delay { .. })
-                && x.duration.is_none()
+            if matches!(
+                kind,
+                FailureKind::BgpFlap { .. }
+                    | FailureKind::CrashLoop { .. }
+                    | FailureKind::Spike { .. }
+                    | FailureKind::Delay { .. }
+            ) && x.duration.is_none()
             {
-                return Err(source.field_error(&format!("{f}.kind"), format!("a {} needs `duration`", x.kind)));
+                return Err(source.field_error(
+                    &format!("{f}.kind"),
+                    format!("a {} needs `duration`", x.kind),
+                ));
             }
             failures.push(FailureSpec {
                 kind,
@@ -715,9 +794,20 @@ impl PlanScenario {
                         positive(source, "plan.reliability.disk_mttr", b.0)?,
                     )),
                     (None, None) => None,
-                    _ => return Err(source.field_error("plan.reliability", "`disk_mtbf` and `disk_mttr` go together")),
+                    _ => {
+                        return Err(source.field_error(
+                            "plan.reliability",
+                            "`disk_mtbf` and `disk_mttr` go together",
+                        ))
+                    }
                 },
-                disks_per_server: count(source, "plan.reliability.disks_per_server", r.disks_per_server.unwrap_or(2), 0, 64)?,
+                disks_per_server: count(
+                    source,
+                    "plan.reliability.disks_per_server",
+                    r.disks_per_server.unwrap_or(2),
+                    0,
+                    64,
+                )?,
             }),
         };
 
@@ -728,32 +818,56 @@ impl PlanScenario {
                 let path = dir.join(file);
                 let scenario = CostScenario::load(&path)?;
                 let Some(m) = &scenario.model.migration else {
-                    return Err(source.field_error("plan.cost", format!("{} has no [migration] to price the plan with", path.display())));
+                    return Err(source.field_error(
+                        "plan.cost",
+                        format!(
+                            "{} has no [migration] to price the plan with",
+                            path.display()
+                        ),
+                    ));
                 };
                 for r in &plan_regions {
                     if !m.regions.contains(&r.name) {
                         return Err(source.field_error(
                             "plan.cost",
-                            format!("region `{}` is not in {}'s [migration] regions ({})", r.name, path.display(), m.regions.join(", ")),
+                            format!(
+                                "region `{}` is not in {}'s [migration] regions ({})",
+                                r.name,
+                                path.display(),
+                                m.regions.join(", ")
+                            ),
                         ));
                     }
                 }
                 Some((PathBuf::from(file), scenario))
             }
         };
-        let budget = |field: &str, v: &Option<String>| -> Result<Option<(Money, Currency)>, InputError> {
-            v.as_deref().map(|t| money(source, field, t)).transpose()
-        };
+        let budget =
+            |field: &str, v: &Option<String>| -> Result<Option<(Money, Currency)>, InputError> {
+                v.as_deref().map(|t| money(source, field, t)).transpose()
+            };
         let dual_running_budget = budget("plan.dual_running_budget", &p.dual_running_budget)?;
         let final_monthly_budget = budget("plan.final_monthly_budget", &p.final_monthly_budget)?;
         if (dual_running_budget.is_some() || final_monthly_budget.is_some()) && cost.is_none() {
-            return Err(source.field_error("plan.cost", "a budget needs `cost`: the cost scenario that prices the plan"));
+            return Err(source.field_error(
+                "plan.cost",
+                "a budget needs `cost`: the cost scenario that prices the plan",
+            ));
         }
         if let Some((_, c)) = &cost {
-            for (field, b) in [("plan.dual_running_budget", dual_running_budget), ("plan.final_monthly_budget", final_monthly_budget)] {
+            for (field, b) in [
+                ("plan.dual_running_budget", dual_running_budget),
+                ("plan.final_monthly_budget", final_monthly_budget),
+            ] {
                 if let Some((_, cur)) = b {
                     if cur != c.model.currency {
-                        return Err(source.field_error(field, format!("allowed: amounts in {}, the cost scenario's currency", c.model.currency.code())));
+                        return Err(source.field_error(
+                            field,
+                            format!(
+                                "allowed: amounts in {}, the cost scenario's currency",
+                                c.model.currency.code()
+                            ),
+                        ));
                     }
                 }
             }
@@ -765,7 +879,9 @@ impl PlanScenario {
             seed: raw.scenario.seed.unwrap_or(super::DEFAULT_SEED),
             plan: PlanSpec {
                 regions: plan_regions,
-                region_spacing: p.region_spacing.map_or(SimDuration::from_secs(7 * 86_400), |d| d.0),
+                region_spacing: p
+                    .region_spacing
+                    .map_or(SimDuration::from_secs(7 * 86_400), |d| d.0),
                 on_failure,
             },
             start,
@@ -777,10 +893,18 @@ impl PlanScenario {
             max_duration,
             health_check: p.health_check.map_or(DEFAULT_HEALTH_CHECK, |d| d.0),
             networks: (
-                count(source, "plan.bgp.networks", p.bgp.networks.unwrap_or(DEFAULT_NETWORKS as i64), 1, 100_000)? as usize,
+                count(
+                    source,
+                    "plan.bgp.networks",
+                    p.bgp.networks.unwrap_or(DEFAULT_NETWORKS as i64),
+                    1,
+                    100_000,
+                )? as usize,
                 match p.bgp.zipf {
                     Some(z) if !(z.is_finite() && (0.0..=5.0).contains(&z)) => {
-                        return Err(source.field_error("plan.bgp.zipf", format!("{z}; allowed: 0 to 5")))
+                        return Err(
+                            source.field_error("plan.bgp.zipf", format!("{z}; allowed: 0 to 5"))
+                        )
                     }
                     Some(z) => z,
                     None => 1.0,

@@ -96,11 +96,11 @@ pub fn price(
             old_until: decommissioned[i].map(|t| day_of(s.start, t).plus_days(1)),
         });
     }
-    let plan_end = day_of(s.start, end).plus_days(1);
+    let plan_end = day_of(s.start, end);
     let cost = model.plan_cost(&dates, plan_end)?;
     let scheduled = model.plan_cost(
         &migration.paced_dates(migration.days_per_region),
-        migration.end(migration.days_per_region),
+        migration.end(migration.days_per_region).plus_days(-1),
     )?;
     let cost_scenario_overruns: Vec<String> = cost
         .overruns

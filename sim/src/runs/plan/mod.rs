@@ -16,7 +16,7 @@ use crate::engine::rng::{RngStreams, StreamRng};
 use crate::engine::EventQueue;
 use crate::scenario::plan::{FailureKind, PlanScenario, Trigger, Which};
 
-pub use cost::{PlanCostSummary, PlanCostError};
+pub use cost::{PlanCostError, PlanCostSummary};
 use world::{SiteId, World};
 
 const DAY: SimDuration = SimDuration::from_secs(86_400);
@@ -268,8 +268,10 @@ pub fn run(s: &PlanScenario, seed: u64) -> Result<PlanOutcome, PlanRunError> {
             Trigger::At(at) => r.queue.schedule_at(SimTime::ZERO + at, Ev::Start(i)),
             Trigger::Within(a, b) => {
                 let secs = rng_failures.random_range(a.as_secs_f64()..b.as_secs_f64());
-                r.queue
-                    .schedule_at(SimTime::ZERO + SimDuration::from_secs_f64(secs), Ev::Start(i));
+                r.queue.schedule_at(
+                    SimTime::ZERO + SimDuration::from_secs_f64(secs),
+                    Ev::Start(i),
+                );
             }
             Trigger::Stage { .. } => {}
         }
@@ -322,7 +324,9 @@ impl Runner<'_> {
     }
 
     fn schedule_random(&mut self, id: SiteId, disk: bool, now: SimTime) {
-        let Some(rel) = self.s.reliability else { return };
+        let Some(rel) = self.s.reliability else {
+            return;
+        };
         let servers = f64::from(self.world.regions[id.0].sites[id.1].spec.servers);
         let rate = if disk {
             match rel.disk {
@@ -335,7 +339,9 @@ impl Runner<'_> {
         if rate <= 0.0 {
             return;
         }
-        let wait = Exp::new(rate).expect("positive rate").sample(&mut self.rng_reliability);
+        let wait = Exp::new(rate)
+            .expect("positive rate")
+            .sample(&mut self.rng_reliability);
         self.queue
             .schedule_at(now + SimDuration::from_secs_f64(wait), Ev::Random(id, disk));
     }
@@ -420,7 +426,9 @@ impl Runner<'_> {
             Ev::Flap(i, down) => {
                 let f = &self.s.failures[i];
                 let id = (f.region, usize::from(f.site == Which::New));
-                let FailureKind::BgpFlap { period } = f.kind else { return };
+                let FailureKind::BgpFlap { period } = f.kind else {
+                    return;
+                };
                 let end = self.failures[self.failure_rows[i].expect("started")].until_s;
                 if end.is_some_and(|e| now.as_secs_f64() >= e) {
                     self.site(id).withdrawn = false;
@@ -440,7 +448,9 @@ impl Runner<'_> {
             Ev::Loop(i, crash, k) => {
                 let f = &self.s.failures[i];
                 let id = (f.region, usize::from(f.site == Which::New));
-                let FailureKind::CrashLoop { servers } = f.kind else { return };
+                let FailureKind::CrashLoop { servers } = f.kind else {
+                    return;
+                };
                 let over = self.failures[self.failure_rows[i].expect("started")]
                     .until_s
                     .is_some_and(|e| now.as_secs_f64() >= e);
@@ -452,8 +462,10 @@ impl Runner<'_> {
                     let backoff = SimDuration::from_nanos(
                         (BACKOFF_START.as_nanos() << k.min(16)).min(BACKOFF_CAP.as_nanos()),
                     );
-                    self.queue
-                        .schedule_at(now + self.s.health_check + backoff, Ev::Loop(i, false, k + 1));
+                    self.queue.schedule_at(
+                        now + self.s.health_check + backoff,
+                        Ev::Loop(i, false, k + 1),
+                    );
                 } else {
                     let s = self.site(id);
                     s.down = s.down.saturating_sub(servers);
@@ -466,14 +478,25 @@ impl Runner<'_> {
                 if self.site(id).decommissioned {
                     return;
                 }
-                let rel = self.s.reliability.expect("random failures need reliability");
+                let rel = self
+                    .s
+                    .reliability
+                    .expect("random failures need reliability");
                 let mttr = if disk {
                     rel.disk.expect("disk failures need disk figures").1
                 } else {
                     rel.server_mttr
                 };
                 if self.site(id).working() > 0 {
-                    let row = self.record(if disk { "disk-failure" } else { "server-failure" }, id, now);
+                    let row = self.record(
+                        if disk {
+                            "disk-failure"
+                        } else {
+                            "server-failure"
+                        },
+                        id,
+                        now,
+                    );
                     self.crash(id, 1, now);
                     let repair = Exp::new(1.0 / mttr.as_secs_f64())
                         .expect("positive repair time")
@@ -567,6 +590,14 @@ impl Runner<'_> {
                     mechanism,
                 } => {
                     let g = self.region_of(region);
+                    if share == 0.0 {
+                        // A rollback: the retry delay buys the servers ordered now.
+                        if let Some(new) = self.world.regions[g].sites.get_mut(1) {
+                            if let Some(n) = new.spec.retry_servers {
+                                new.spec.servers = n;
+                            }
+                        }
+                    }
                     if share > 0.0 && self.moved[region].is_none() {
                         self.moved[region] = Some(now);
                     }
@@ -597,7 +628,8 @@ impl Runner<'_> {
                             after,
                         } = f.trigger
                         {
-                            if fr == region && (fs - share).abs() < 1e-9 && !self.stage_triggered[i] {
+                            if fr == region && (fs - share).abs() < 1e-9 && !self.stage_triggered[i]
+                            {
                                 self.stage_triggered[i] = true;
                                 self.queue.schedule_at(now + after, Ev::Start(i));
                             }
@@ -698,7 +730,11 @@ impl Runner<'_> {
                 region: region.name.clone(),
                 requests: t.requests,
                 failed: t.failed,
-                availability: if t.requests > 0.0 { 1.0 - t.failed / t.requests } else { 1.0 },
+                availability: if t.requests > 0.0 {
+                    1.0 - t.failed / t.requests
+                } else {
+                    1.0
+                },
                 p99_ms: t.latency.quantile_s(0.99).map_or(f64::NAN, |x| x * 1e3),
                 worst_window_p99_ms: p.and_then(|p| {
                     records
@@ -708,8 +744,17 @@ impl Runner<'_> {
                         .reduce(f64::max)
                 }),
                 moved_s: p.and_then(|p| self.moved[p]).map(|t| t.as_secs_f64()),
-                decommissioned_s: p.and_then(|p| self.decommissioned[p]).map(|t| t.as_secs_f64()),
-                attempts: p.map_or(0, |p| records.iter().filter(|r| r.region == p).map(|r| r.attempt).max().unwrap_or(0)),
+                decommissioned_s: p
+                    .and_then(|p| self.decommissioned[p])
+                    .map(|t| t.as_secs_f64()),
+                attempts: p.map_or(0, |p| {
+                    records
+                        .iter()
+                        .filter(|r| r.region == p)
+                        .map(|r| r.attempt)
+                        .max()
+                        .unwrap_or(0)
+                }),
             });
         }
         let budget_requests = (1.0 - s.slo) * requests;
@@ -729,9 +774,17 @@ impl Runner<'_> {
                 target: s.slo,
                 requests,
                 failed,
-                availability: if requests > 0.0 { 1.0 - failed / requests } else { 1.0 },
+                availability: if requests > 0.0 {
+                    1.0 - failed / requests
+                } else {
+                    1.0
+                },
                 budget_requests,
-                budget_consumed: if budget_requests > 0.0 { failed / budget_requests } else { 0.0 },
+                budget_consumed: if budget_requests > 0.0 {
+                    failed / budget_requests
+                } else {
+                    0.0
+                },
             },
             failures: self.failures,
             cost,

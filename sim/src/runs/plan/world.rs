@@ -296,7 +296,11 @@ impl World {
             let g = &self.regions[r];
             let old = g.sites[0].routable(t);
             let new = g.sites.get(1).is_some_and(|s| s.routable(t));
-            let s = if g.sites.len() > 1 { g.share.at(t) } else { 0.0 };
+            let s = if g.sites.len() > 1 {
+                g.share.at(t)
+            } else {
+                0.0
+            };
             match (old, new) {
                 (true, true) if s <= 0.0 => vec![((r, 0), 1.0)],
                 (true, true) if s >= 1.0 => vec![((r, 1), 1.0)],

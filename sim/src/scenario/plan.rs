@@ -186,6 +186,7 @@ struct RawFailure {
     site: Option<String>,
     at: Option<Duration>,
     stage: Option<String>,
+    stage_of: Option<String>,
     after: Option<Duration>,
     within: Option<[Duration; 2]>,
     duration: Option<Duration>,
@@ -512,12 +513,14 @@ impl PlanScenario {
         let mechanism = match p.stages.mechanism.as_deref().unwrap_or("bgp") {
             "bgp" => Mechanism::Bgp,
             "l7" => Mechanism::L7Weight,
-            other => return Err(source.field_error(
-                "plan.stages.mechanism",
-                format!(
+            other => {
+                return Err(source.field_error(
+                    "plan.stages.mechanism",
+                    format!(
                     "`{other}`; allowed: \"bgp\" (announce and prepend) or \"l7\" (proxy weights)"
                 ),
-            )),
+                ))
+            }
         };
         let default_shares = match &p.stages.shares {
             Some(list) => shares(source, "plan.stages.shares", list)?,
@@ -529,13 +532,15 @@ impl PlanScenario {
                 None => vec![DEFAULT_OBSERVE; count],
                 Some(OneOrMany::One(d)) => vec![d.0; count],
                 Some(OneOrMany::Many(v)) if v.len() == count => v.iter().map(|d| d.0).collect(),
-                Some(OneOrMany::Many(v)) => return Err(source.field_error(
-                    "plan.stages.observe",
-                    format!(
+                Some(OneOrMany::Many(v)) => {
+                    return Err(source.field_error(
+                        "plan.stages.observe",
+                        format!(
                         "{} windows for {count} stages; allowed: one duration, or one per stage",
                         v.len()
                     ),
-                )),
+                    ))
+                }
             };
             list.into_iter()
                 .map(|d| positive(source, "plan.stages.observe", d))
@@ -741,8 +746,15 @@ impl PlanScenario {
             let trigger = match (x.at, &x.stage, x.within) {
                 (Some(at), None, None) => Trigger::At(at.0),
                 (None, Some(share), None) => {
-                    let Some(plan_region) = spec.plan_index else {
-                        return Err(source.field_error(&format!("{f}.stage"), format!("region `{}` does not migrate", spec.name)));
+                    let staged = match &x.stage_of {
+                        Some(name) => &regions[find(&format!("{f}.stage_of"), name)?],
+                        None => spec,
+                    };
+                    let Some(plan_region) = staged.plan_index else {
+                        return Err(source.field_error(
+                            &format!("{f}.stage"),
+                            format!("region `{}` does not migrate; name the migrating region whose stage starts the failure with `stage_of`", staged.name),
+                        ));
                     };
                     let share = fraction(source, &format!("{f}.stage"), share, 0.0, 1.0)?;
                     if !plan_regions[plan_region].stages.iter().any(|s| (s.share - share).abs() < 1e-9) {

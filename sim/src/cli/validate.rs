@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::scenario::{ModelSpec, Scenario};
+use crate::scenario::plan::PlanScenario;
+use crate::scenario::{ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover validate`.
 #[derive(clap::Args, Debug)]
@@ -14,6 +15,20 @@ pub struct Args {
 
 /// Loads and validates the file; prints what it describes.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let source = Source::read(&args.file)?;
+    if source.has_field("plan") {
+        let plan = PlanScenario::from_source(&source)?;
+        println!(
+            "{}: ok: \"{}\" (plan: {} of {} regions migrate, {} failures to inject{})",
+            args.file.display(),
+            plan.name,
+            plan.plan.regions.len(),
+            plan.regions.len(),
+            plan.failures.len(),
+            if plan.cost.is_some() { ", priced" } else { "" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let scenario = Scenario::load(&args.file)?;
     let what =
         match &scenario.model {

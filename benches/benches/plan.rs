@@ -1,0 +1,69 @@
+//! `cutover plan` on the reference migration (nine regions, one a week):
+//! one fluid run, and 16 Monte Carlo replications on one and on two threads
+//! so the parallel speed-up can be read off.
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use cutover::montecarlo::replicate;
+use cutover::runs::plan::{run, PlanOutcome};
+use cutover::scenario::plan::PlanScenario;
+
+/// Replications timed in the scaling group.
+const REPLICATIONS: u64 = 16;
+
+/// Seed of the single run and of the replications.
+const SEED: u64 = 1;
+
+fn plan_migration() -> PlanScenario {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plan-migration.toml");
+    PlanScenario::load(&file).expect("bundled plan scenario")
+}
+
+/// What a replication is compared on: success, duration (s) and failed
+/// requests, the floats by bit pattern.
+fn key(outcome: &PlanOutcome) -> (bool, u64, u64) {
+    (
+        outcome.success(),
+        outcome.duration_s.to_bits(),
+        outcome.slo.failed.to_bits(),
+    )
+}
+
+/// `REPLICATIONS` runs of `scenario` on `threads` threads.
+fn replications(scenario: &PlanScenario, threads: usize) -> Vec<PlanOutcome> {
+    replicate(SEED, REPLICATIONS, Some(threads), |_, seed| {
+        run(scenario, seed).expect("plan run")
+    })
+    .expect("thread pool")
+}
+
+/// One full run of the plan; the scenario is loaded outside the timing.
+fn single_run(c: &mut Criterion) {
+    let scenario = plan_migration();
+    let mut group = c.benchmark_group("plan");
+    group.sample_size(10);
+    group.bench_function("plan_migration_9_regions_fluid", |b| {
+        b.iter(|| run(&scenario, SEED).expect("plan run"))
+    });
+    group.finish();
+}
+
+/// 16 replications on one thread and on two; results are checked equal first.
+fn replication_scaling(c: &mut Criterion) {
+    let scenario = plan_migration();
+    let one: Vec<_> = replications(&scenario, 1).iter().map(key).collect();
+    let two: Vec<_> = replications(&scenario, 2).iter().map(key).collect();
+    assert_eq!(one, two, "replications differ between 1 and 2 threads");
+    let mut group = c.benchmark_group("plan_replications_16");
+    group.sample_size(10);
+    for threads in [1, 2] {
+        group.bench_function(format!("threads_{threads}"), |b| {
+            b.iter(|| replications(&scenario, threads))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, single_run, replication_scaling);
+criterion_main!(benches);

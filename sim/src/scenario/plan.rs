@@ -512,12 +512,14 @@ impl PlanScenario {
         let mechanism = match p.stages.mechanism.as_deref().unwrap_or("bgp") {
             "bgp" => Mechanism::Bgp,
             "l7" => Mechanism::L7Weight,
-            other => return Err(source.field_error(
-                "plan.stages.mechanism",
-                format!(
+            other => {
+                return Err(source.field_error(
+                    "plan.stages.mechanism",
+                    format!(
                     "`{other}`; allowed: \"bgp\" (announce and prepend) or \"l7\" (proxy weights)"
                 ),
-            )),
+                ))
+            }
         };
         let default_shares = match &p.stages.shares {
             Some(list) => shares(source, "plan.stages.shares", list)?,
@@ -529,13 +531,15 @@ impl PlanScenario {
                 None => vec![DEFAULT_OBSERVE; count],
                 Some(OneOrMany::One(d)) => vec![d.0; count],
                 Some(OneOrMany::Many(v)) if v.len() == count => v.iter().map(|d| d.0).collect(),
-                Some(OneOrMany::Many(v)) => return Err(source.field_error(
-                    "plan.stages.observe",
-                    format!(
+                Some(OneOrMany::Many(v)) => {
+                    return Err(source.field_error(
+                        "plan.stages.observe",
+                        format!(
                         "{} windows for {count} stages; allowed: one duration, or one per stage",
                         v.len()
                     ),
-                )),
+                    ))
+                }
             };
             list.into_iter()
                 .map(|d| positive(source, "plan.stages.observe", d))

@@ -348,6 +348,17 @@ fn cost_section(html: &mut String, summary: &Value) {
             money(head("last_month_plan"), currency),
         ),
         (
+            "Monthly baseline, last month",
+            money(
+                summary
+                    .get("by_month")
+                    .and_then(Value::as_array)
+                    .and_then(|months| months.last())
+                    .and_then(|month| month.get("baseline")),
+                currency,
+            ),
+        ),
+        (
             "Annual savings run rate",
             money(head("annual_savings_run_rate"), currency),
         ),
@@ -399,7 +410,7 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
          .pass{{background:#d4edda}}.fail{{background:#f8d7da}}.none{{background:#e2e3e5}}\
          table{{border-collapse:collapse}}td,th{{padding:2px 12px;border-bottom:1px solid #ddd}}\
          th{{text-align:left}}tr.failed td{{font-weight:bold;color:#a00}}summary{{cursor:pointer;margin:1em 0}}\
-         td.v{{text-align:right;font-variant-numeric:tabular-nums}}figure{{margin:1.5em 0}}</style>\n\
+         td.v{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}figure{{margin:1.5em 0}}</style>\n\
          </head>\n<body>\n<h1>{}</h1>\n",
         escape(&title),
         escape(&title)
@@ -660,6 +671,8 @@ mod tests {
                              "break_even": "2027-03", "last_month_plan": "5723.19",
                              "annual_savings_run_rate": "1196614.32",
                              "dual_running_months": 4, "dual_running_new_side": "48862.71"},
+                "by_month": [{"month": "2027-01", "baseline": "79866.83"},
+                             {"month": "2027-02", "baseline": "74280.83"}],
                 "budget_overruns": []
             })
             .to_string(),
@@ -672,6 +685,7 @@ mod tests {
             "<th scope=\"row\">NPV of savings</th><td class=\"v\">2,510,214.22 USD (discount rate 8.0 %)</td>",
             "<th scope=\"row\">Break-even</th><td class=\"v\">2027-03</td>",
             "<th scope=\"row\">Monthly plan, last month</th><td class=\"v\">5,723.19 USD</td>",
+            "<th scope=\"row\">Monthly baseline, last month</th><td class=\"v\">74,280.83 USD</td>",
             "<th scope=\"row\">Dual running</th><td class=\"v\">4 months, 48,862.71 USD on the new side</td>",
             "<th scope=\"row\">Budget overruns</th><td class=\"v\">0</td>",
         ] {

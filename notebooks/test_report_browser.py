@@ -1,7 +1,7 @@
 """`cutover report` pages opened in a real headless Chromium.
 
-For a validation run, compute and network runs (`cutover run`) and cost runs
-(`cutover cost`), the page must load offline with no console message, show
+For a validation run, compute and network runs (`cutover run`), cost runs
+(`cutover cost`) and migration plans (`cutover plan`), the page must load offline with no console message, show
 the verdict banner with the verdict the run's summary.json implies, inline
 every SVG chart of the run directory, and paint the banner and the charts'
 lines (checked on a screenshot's pixels). A page with a script error must
@@ -124,7 +124,10 @@ class DomFacts(HTMLParser):
         self.svgs = 0
         self.scripts = 0
         self.external: list[str] = []
+        self.text = ""
+        self.stage_rows = 0
         self._in: list[str] = []
+        self._stages = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -136,6 +139,10 @@ class DomFacts(HTMLParser):
             value = a.get(key) or ""
             if re.match(r"^(https?:)?//", value):
                 self.external.append(value)
+        if tag == "table":
+            self._stages = a.get("id") == "stages"
+        if self._stages and tag == "tr" and a.get("class") in ("passed", "failed"):
+            self.stage_rows += 1
         if a.get("id") == "verdict":
             self.verdict_class = a.get("class") or ""
             self._in.append("verdict")
@@ -149,6 +156,7 @@ class DomFacts(HTMLParser):
             self._in.pop()
 
     def handle_data(self, data):
+        self.text += data
         if self._in and self._in[0] == "verdict":
             self.verdict_text += data
         elif self._in and self._in[0] == "title":
@@ -190,7 +198,16 @@ RUNS = {
     "spike-baremetal": ["run", "scenarios/spike-baremetal.toml"],
     "spike-edge": ["run", "scenarios/spike-edge.toml"],
     "ny-crash-hold": ["run", "scenarios/ny-crash-hold.toml"],
+    # Plans: one passes as planned, one after a rollback and a retry.
+    "plan-migration": ["plan", "scenarios/plan-migration.toml"],
+    "plan-migration-underprovisioned": ["plan", "scenarios/plan-migration-underprovisioned.toml"],
 }
+
+
+def visible_rows(html: str) -> int:
+    """Table rows the page shows open: those of a collapsed <details> are
+    left out."""
+    return re.sub(r"<details.*?</details>", "", html, flags=re.S).count("<tr")
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
@@ -203,10 +220,10 @@ def test_report_page_loads_in_chromium_and_shows_the_verdict(name, tmp_path):
     charts = sorted(run_dir.glob("*.svg"))
     assert charts, f"{name}: the run wrote no chart"
 
-    # Tall enough to hold the whole page: the figures' table, then the
-    # charts (about 500 pixels each).
-    rows = page.read_text().count("<tr>")
-    opened = open_page(page, tmp_path, height=600 + 30 * rows + 700 * len(charts))
+    # Tall enough to hold the whole page: the headline and figures' tables
+    # shown open, then the charts (about 500 pixels each).
+    html = page.read_text()
+    opened = open_page(page, tmp_path, height=600 + 30 * visible_rows(html) + 700 * len(charts))
     assert opened.console == [], f"{name}: console messages:\n" + "\n".join(opened.console)
 
     dom = facts(opened.dom)
@@ -220,6 +237,20 @@ def test_report_page_loads_in_chromium_and_shows_the_verdict(name, tmp_path):
         assert f"{len(summary['budget_overruns'])} overruns" in dom.verdict_text
     assert dom.svgs >= len(charts), f"{dom.svgs} inline <svg> for {len(charts)} charts"
     assert dom.scripts == 0 and dom.external == [], (dom.scripts, dom.external)
+    if summary.get("model") == "plan":
+        # The headline and the stage table come before the charts, one row
+        # per stage the plan ran, failed gates with their reasons.
+        assert html.index('id="headline"') < html.index('id="stages"') < html.index("<svg")
+        assert dom.stage_rows == len(summary["stages"]), (dom.stage_rows, len(summary["stages"]))
+        assert f"{summary['duration_days']:.2f} days" in dom.text
+        for rollback in summary["rollbacks"]:
+            assert f"FAIL: {rollback['reasons']}" in dom.text, rollback
+        if summary.get("montecarlo"):
+            assert "Success probability" in dom.text
+    if "headline" in summary and isinstance(summary["headline"], dict):
+        # A cost run: its headline first, the long list of figures last.
+        assert html.index('id="headline"') < html.index("<svg") < html.index('id="figures"')
+        assert summary["headline"]["break_even"] in dom.text
 
     banner, *series = pixels_of(opened.screenshot, BANNER_RGB[verdict], *SERIES_RGB)
     lines = sum(series)

@@ -1,6 +1,7 @@
 //! A self-contained HTML page summarising any run directory: the verdict
-//! (when the run has one), every figure of `summary.json`, and every SVG
-//! chart inlined. No script, no style sheet or font from the network: the
+//! (when the run has one), a headline for plan and cost runs (with a plan's
+//! stage table), every figure of `summary.json`, and every SVG chart
+//! inlined. No script, no style sheet or font from the network: the
 //! page opens offline.
 
 use std::fmt::Write as _;
@@ -12,7 +13,7 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum HtmlError {
     /// The run directory lacks a readable `summary.json`.
-    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run` or `cutover cost`", dir.display())]
+    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run`, `cutover cost` or `cutover plan`", dir.display())]
     Summary {
         /// The run directory.
         dir: PathBuf,
@@ -110,6 +111,271 @@ fn scalar(value: &Value) -> String {
     }
 }
 
+/// The kind of run a summary comes from, as far as the page's headline
+/// goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `cutover plan`: `model` is "plan".
+    Plan,
+    /// `cutover cost`: the summary has a `headline` object.
+    Cost,
+    /// Any other run: no headline, the figures' table comes first.
+    Other,
+}
+
+fn kind_of(summary: &Value) -> Kind {
+    if summary.get("model").and_then(Value::as_str) == Some("plan") {
+        Kind::Plan
+    } else if summary.get("headline").is_some_and(Value::is_object) {
+        Kind::Cost
+    } else {
+        Kind::Other
+    }
+}
+
+/// A money amount (a decimal string or a number) with thousands grouped
+/// and the currency after it, e.g. "57,860.07 USD"; "-" when absent.
+fn money(value: Option<&Value>, currency: &str) -> String {
+    let text = match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => format!("{:.2}", n.as_f64().unwrap_or(0.0)),
+        _ => return "-".to_string(),
+    };
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let fraction = if fraction.is_empty() {
+        String::new()
+    } else {
+        format!(".{fraction}")
+    };
+    format!("{sign}{grouped}{fraction} {currency}")
+        .trim_end()
+        .to_string()
+}
+
+fn number(summary: &Value, pointer: &str) -> Option<f64> {
+    summary.pointer(pointer).and_then(Value::as_f64)
+}
+
+/// A fraction as a percentage with `decimals` decimals; "-" when absent.
+fn percent(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(
+        || "-".to_string(),
+        |f| format!("{:.decimals$} %", f * 100.0),
+    )
+}
+
+/// Writes a two-column table of (label, value) rows with the given id.
+fn headline_table(html: &mut String, id: &str, rows: &[(&str, String)]) {
+    let _ = writeln!(html, "<table id=\"{id}\">");
+    for (label, value) in rows {
+        let _ = writeln!(
+            html,
+            "<tr><th scope=\"row\">{}</th><td class=\"v\">{}</td></tr>",
+            escape(label),
+            escape(value)
+        );
+    }
+    html.push_str("</table>\n");
+}
+
+/// The headline of a plan run: duration, SLO, cost and, with Monte Carlo
+/// replications, the success probability; then the stage table and the
+/// rollbacks.
+fn plan_section(html: &mut String, summary: &Value) {
+    let currency = summary
+        .pointer("/cost/currency")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mut rows = vec![
+        (
+            "Duration",
+            number(summary, "/duration_days")
+                .map_or_else(|| "-".to_string(), |d| format!("{d:.2} days")),
+        ),
+        (
+            "SLO availability",
+            format!(
+                "{} (target {})",
+                percent(number(summary, "/slo/availability"), 5),
+                percent(number(summary, "/slo/target"), 3)
+            ),
+        ),
+        (
+            "Error budget consumed",
+            percent(number(summary, "/slo/budget_consumed"), 3),
+        ),
+        (
+            "Failed requests",
+            number(summary, "/slo/failed").map_or_else(|| "-".to_string(), |f| format!("{f:.0}")),
+        ),
+        (
+            "Dual running",
+            format!(
+                "{} ({} as scheduled, {} extra)",
+                money(summary.pointer("/cost/dual_running"), currency),
+                money(summary.pointer("/cost/dual_running_as_scheduled"), currency),
+                money(summary.pointer("/cost/dual_running_extra"), currency)
+            ),
+        ),
+        (
+            "Monthly cost after the plan",
+            format!(
+                "{} ({})",
+                money(summary.pointer("/cost/final_monthly"), currency),
+                summary
+                    .pointer("/cost/final_month")
+                    .and_then(Value::as_str)
+                    .unwrap_or("-")
+            ),
+        ),
+    ];
+    if let Some(success) = summary.pointer("/montecarlo/success") {
+        let get = |key: &str| success.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        rows.push((
+            "Success probability",
+            format!(
+                "{:.3} (95 % CI {:.3} to {:.3}, {} replications)",
+                get("estimate"),
+                get("ci95_low"),
+                get("ci95_high"),
+                success
+                    .get("trials")
+                    .map_or_else(|| "-".to_string(), scalar)
+            ),
+        ));
+    }
+    html.push_str("<h2>Headline</h2>\n");
+    headline_table(html, "headline", &rows);
+
+    let stages = summary
+        .get("stages")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    html.push_str(
+        "<h2>Stages</h2>\n<table id=\"stages\">\n<tr><th>Region</th><th>Attempt</th>\
+         <th>Stage</th><th>Share</th><th>Requests</th><th>Error rate</th><th>p99</th>\
+         <th>Gate</th></tr>\n",
+    );
+    for stage in stages {
+        let field = |key: &str| stage.get(key).map_or_else(|| "-".to_string(), scalar);
+        let float = |key: &str| stage.get(key).and_then(Value::as_f64);
+        let passed = stage.get("passed").and_then(Value::as_bool) == Some(true);
+        let gate = if passed {
+            "pass".to_string()
+        } else {
+            let reasons = stage.get("reasons").and_then(Value::as_str).unwrap_or("");
+            format!("FAIL: {reasons}")
+        };
+        let _ = writeln!(
+            html,
+            "<tr class=\"{}\"><td>{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{} (reached {})</td><td class=\"v\">{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td><td>{}</td></tr>",
+            if passed { "passed" } else { "failed" },
+            escape(&field("region")),
+            escape(&field("attempt")),
+            escape(&field("stage")),
+            percent(float("share_requested"), 1),
+            percent(float("share_reached"), 1),
+            escape(&field("requests")),
+            percent(float("error_rate"), 3),
+            float("p99_ms").map_or_else(|| "-".to_string(), |p| format!("{p:.1} ms")),
+            escape(&gate)
+        );
+    }
+    html.push_str("</table>\n");
+    let rollbacks = summary
+        .get("rollbacks")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    if !rollbacks.is_empty() {
+        html.push_str("<h2>Rollbacks</h2>\n<ul id=\"rollbacks\">\n");
+        for rollback in rollbacks {
+            let field = |key: &str| rollback.get(key).map_or_else(|| "-".to_string(), scalar);
+            let day = rollback
+                .get("at_s")
+                .and_then(Value::as_f64)
+                .map_or_else(|| "-".to_string(), |s| format!("{:.2}", s / 86_400.0));
+            let _ = writeln!(
+                html,
+                "<li>{} attempt {} stage {} rolled back at day {}: {}</li>",
+                escape(&field("region")),
+                escape(&field("attempt")),
+                escape(&field("stage")),
+                day,
+                escape(&field("reasons"))
+            );
+        }
+        html.push_str("</ul>\n");
+    }
+}
+
+/// The headline of a cost run: the figures a finance reader asks for
+/// first, from the summary's `headline` object.
+fn cost_section(html: &mut String, summary: &Value) {
+    let currency = summary
+        .get("currency")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let head = |key: &str| summary.pointer(&format!("/headline/{key}"));
+    let text = |key: &str| head(key).map_or_else(|| "-".to_string(), scalar);
+    let rows = vec![
+        ("Plan total", money(head("plan_total"), currency)),
+        ("Baseline total", money(head("baseline_total"), currency)),
+        ("Savings", money(head("savings_total"), currency)),
+        (
+            "NPV of savings",
+            format!(
+                "{} (discount rate {})",
+                money(head("savings_npv"), currency),
+                percent(number(summary, "/discount_rate"), 1)
+            ),
+        ),
+        ("Break-even", text("break_even")),
+        (
+            "Monthly plan, last month",
+            money(head("last_month_plan"), currency),
+        ),
+        (
+            "Monthly baseline, last month",
+            money(
+                summary
+                    .get("by_month")
+                    .and_then(Value::as_array)
+                    .and_then(|months| months.last())
+                    .and_then(|month| month.get("baseline")),
+                currency,
+            ),
+        ),
+        (
+            "Annual savings run rate",
+            money(head("annual_savings_run_rate"), currency),
+        ),
+        (
+            "Dual running",
+            format!(
+                "{} months, {} on the new side",
+                text("dual_running_months"),
+                money(head("dual_running_new_side"), currency)
+            ),
+        ),
+        ("Budget overruns", overruns(summary).to_string()),
+    ];
+    html.push_str("<h2>Headline</h2>\n");
+    headline_table(html, "headline", &rows);
+}
+
 /// Builds the page for the run directory `dir`.
 pub fn render(dir: &Path) -> Result<String, HtmlError> {
     let summary_path = dir.join("summary.json");
@@ -142,8 +408,9 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
          <style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}\
          .verdict{{padding:.6em 1em;font-size:1.4em;font-weight:bold;border-radius:4px}}\
          .pass{{background:#d4edda}}.fail{{background:#f8d7da}}.none{{background:#e2e3e5}}\
-         table{{border-collapse:collapse}}td{{padding:2px 12px;border-bottom:1px solid #ddd}}\
-         td.v{{text-align:right;font-variant-numeric:tabular-nums}}figure{{margin:1.5em 0}}</style>\n\
+         table{{border-collapse:collapse}}td,th{{padding:2px 12px;border-bottom:1px solid #ddd}}\
+         th{{text-align:left}}tr.failed td{{font-weight:bold;color:#a00}}summary{{cursor:pointer;margin:1em 0}}\
+         td.v{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}figure{{margin:1.5em 0}}</style>\n\
          </head>\n<body>\n<h1>{}</h1>\n",
         escape(&title),
         escape(&title)
@@ -164,18 +431,12 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
         html,
         "<p id=\"verdict\" class=\"verdict {class}\">{text}</p>"
     );
-    html.push_str("<h2>Key figures</h2>\n<table>\n");
-    let mut rows = Vec::new();
-    flatten("", &summary, &mut rows);
-    for (key, value) in rows {
-        let _ = writeln!(
-            html,
-            "<tr><td>{}</td><td class=\"v\">{}</td></tr>",
-            escape(&key),
-            escape(&value)
-        );
+    let kind = kind_of(&summary);
+    match kind {
+        Kind::Plan => plan_section(&mut html, &summary),
+        Kind::Cost => cost_section(&mut html, &summary),
+        Kind::Other => figures(&mut html, &summary),
     }
-    html.push_str("</table>\n");
     if !charts.is_empty() {
         html.push_str("<h2>Charts</h2>\n");
     }
@@ -198,8 +459,41 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
             escape(&name)
         );
     }
+    if kind != Kind::Other {
+        figures(&mut html, &summary);
+    }
     html.push_str("</body>\n</html>\n");
     Ok(html)
+}
+
+/// Writes every figure of the summary as a (dotted key, value) table:
+/// first on the page for a run without a headline, otherwise last and
+/// collapsed, after the charts.
+fn figures(html: &mut String, summary: &Value) {
+    let mut rows = Vec::new();
+    flatten("", summary, &mut rows);
+    let collapsed = kind_of(summary) != Kind::Other;
+    if collapsed {
+        let _ = writeln!(
+            html,
+            "<details id=\"figures\">\n<summary>All figures ({} rows)</summary>\n<table>",
+            rows.len()
+        );
+    } else {
+        html.push_str("<h2>Key figures</h2>\n<table id=\"figures\">\n");
+    }
+    for (key, value) in rows {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td class=\"v\">{}</td></tr>",
+            escape(&key),
+            escape(&value)
+        );
+    }
+    html.push_str("</table>\n");
+    if collapsed {
+        html.push_str("</details>\n");
+    }
 }
 
 #[cfg(test)]
@@ -278,12 +572,143 @@ mod tests {
     }
 
     #[test]
+    fn money_groups_thousands_and_names_the_currency() {
+        assert_eq!(money(Some(&json!("57860.07")), "USD"), "57,860.07 USD");
+        assert_eq!(money(Some(&json!("-1930.06")), "USD"), "-1,930.06 USD");
+        assert_eq!(money(Some(&json!("999")), "EUR"), "999 EUR");
+        assert_eq!(money(Some(&json!("1234567.5")), ""), "1,234,567.5");
+        assert_eq!(money(None, "USD"), "-");
+    }
+
+    fn plan_summary() -> Value {
+        json!({
+            "scenario": "move", "model": "plan", "verdict": "pass", "success": true,
+            "duration_days": 63.194, "reasons": [],
+            "stages": [
+                {"region": "ams1", "attempt": 1, "stage": 6, "share_requested": 0.75,
+                 "share_reached": 0.75, "requests": 686254, "failed": 0, "error_rate": 0.0,
+                 "p99_ms": 276.5, "passed": false,
+                 "reasons": "p99 276.5 ms is not below 200.0 ms"},
+                {"region": "ams1", "attempt": 2, "stage": 7, "share_requested": 1.0,
+                 "share_reached": 1.0, "requests": 810742, "failed": 0, "error_rate": 0.0,
+                 "p99_ms": 70.05, "passed": true, "reasons": ""}
+            ],
+            "rollbacks": [{"region": "ams1", "attempt": 1, "stage": 6, "at_s": 1285920.0,
+                           "reasons": "p99 276.5 ms is not below 200.0 ms"}],
+            "slo": {"target": 0.9995, "availability": 0.99999995, "failed": 965.2,
+                    "budget_consumed": 0.000098},
+            "cost": {"currency": "USD", "dual_running": "57860.07",
+                     "dual_running_as_scheduled": "55515.61", "dual_running_extra": "2344.46",
+                     "final_month": "2027-05", "final_monthly": "4652.64"},
+            "montecarlo": {"replications": 200, "success": {"estimate": 1.0,
+                           "ci95_low": 0.98115, "ci95_high": 1.0, "trials": 200}}
+        })
+    }
+
+    #[test]
+    fn a_plan_run_gets_a_headline_and_a_stage_table_before_its_charts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("summary.json"), plan_summary().to_string()).unwrap();
+        std::fs::write(dir.path().join("share.svg"), "<svg id=\"share\"></svg>").unwrap();
+        let html = render(dir.path()).unwrap();
+        assert!(html.contains("Verdict: PASS"), "{html}");
+        for row in [
+            "<th scope=\"row\">Duration</th><td class=\"v\">63.19 days</td>",
+            "<th scope=\"row\">SLO availability</th><td class=\"v\">99.99999 % (target 99.950 %)</td>",
+            "<th scope=\"row\">Error budget consumed</th><td class=\"v\">0.010 %</td>",
+            "<th scope=\"row\">Dual running</th><td class=\"v\">57,860.07 USD (55,515.61 USD as scheduled, 2,344.46 USD extra)</td>",
+            "<th scope=\"row\">Monthly cost after the plan</th><td class=\"v\">4,652.64 USD (2027-05)</td>",
+            "<th scope=\"row\">Success probability</th><td class=\"v\">1.000 (95 % CI 0.981 to 1.000, 200 replications)</td>",
+        ] {
+            assert!(html.contains(row), "missing {row}\n{html}");
+        }
+        assert!(html.contains(
+            "<tr class=\"failed\"><td>ams1</td><td class=\"v\">1</td><td class=\"v\">6</td>\
+             <td class=\"v\">75.0 % (reached 75.0 %)</td><td class=\"v\">686254</td>\
+             <td class=\"v\">0.000 %</td><td class=\"v\">276.5 ms</td>\
+             <td>FAIL: p99 276.5 ms is not below 200.0 ms</td></tr>"
+        ));
+        assert!(html.contains("<tr class=\"passed\"><td>ams1</td><td class=\"v\">2</td>"));
+        assert!(html.contains(
+            "<li>ams1 attempt 1 stage 6 rolled back at day 14.88: p99 276.5 ms is not below 200.0 ms</li>"
+        ));
+        let order: Vec<usize> = [
+            "id=\"verdict\"",
+            "id=\"headline\"",
+            "id=\"stages\"",
+            "<svg id=\"share\">",
+            "<details id=\"figures\">",
+        ]
+        .iter()
+        .map(|needle| html.find(needle).unwrap_or_else(|| panic!("no {needle}")))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        assert!(html.contains("<td>stages[0].p99_ms</td><td class=\"v\">276.5</td>"));
+    }
+
+    #[test]
+    fn a_plan_run_without_monte_carlo_has_no_success_probability() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut summary = plan_summary();
+        summary["montecarlo"] = Value::Null;
+        summary["rollbacks"] = json!([]);
+        std::fs::write(dir.path().join("summary.json"), summary.to_string()).unwrap();
+        let html = render(dir.path()).unwrap();
+        assert!(html.contains("id=\"headline\""));
+        assert!(!html.contains("Success probability"));
+        assert!(!html.contains("id=\"rollbacks\""));
+    }
+
+    #[test]
+    fn a_cost_run_puts_its_headline_first_and_its_figures_last() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("summary.json"),
+            json!({
+                "scenario": "move", "currency": "USD", "discount_rate": 0.08,
+                "headline": {"plan_total": "391703.50", "baseline_total": "3253345.00",
+                             "savings_total": "2861641.50", "savings_npv": "2510214.22",
+                             "break_even": "2027-03", "last_month_plan": "5723.19",
+                             "annual_savings_run_rate": "1196614.32",
+                             "dual_running_months": 4, "dual_running_new_side": "48862.71"},
+                "by_month": [{"month": "2027-01", "baseline": "79866.83"},
+                             {"month": "2027-02", "baseline": "74280.83"}],
+                "budget_overruns": []
+            })
+            .to_string(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("cost.svg"), "<svg id=\"cost\"></svg>").unwrap();
+        let html = render(dir.path()).unwrap();
+        for row in [
+            "<th scope=\"row\">Savings</th><td class=\"v\">2,861,641.50 USD</td>",
+            "<th scope=\"row\">NPV of savings</th><td class=\"v\">2,510,214.22 USD (discount rate 8.0 %)</td>",
+            "<th scope=\"row\">Break-even</th><td class=\"v\">2027-03</td>",
+            "<th scope=\"row\">Monthly plan, last month</th><td class=\"v\">5,723.19 USD</td>",
+            "<th scope=\"row\">Monthly baseline, last month</th><td class=\"v\">74,280.83 USD</td>",
+            "<th scope=\"row\">Dual running</th><td class=\"v\">4 months, 48,862.71 USD on the new side</td>",
+            "<th scope=\"row\">Budget overruns</th><td class=\"v\">0</td>",
+        ] {
+            assert!(html.contains(row), "missing {row}\n{html}");
+        }
+        let (headline, chart, figures) = (
+            html.find("id=\"headline\"").unwrap(),
+            html.find("<svg id=\"cost\">").unwrap(),
+            html.find("<details id=\"figures\">").unwrap(),
+        );
+        assert!(headline < chart && chart < figures);
+        assert!(!html.contains("Key figures"));
+    }
+
+    #[test]
     fn a_directory_without_a_summary_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = render(dir.path()).unwrap_err().to_string();
         assert!(err.contains("cannot read summary.json"), "{err}");
         assert!(
-            err.contains("allowed: a directory written by `cutover run` or `cutover cost`"),
+            err.contains(
+                "allowed: a directory written by `cutover run`, `cutover cost` or `cutover plan`"
+            ),
             "{err}"
         );
     }

@@ -10,7 +10,7 @@ use crate::report::html;
 /// Arguments of `cutover report`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A directory written by `cutover run` or `cutover cost`.
+    /// A directory written by `cutover run`, `cutover cost` or `cutover plan`.
     run_dir: PathBuf,
     /// Where to write the page (default: RUN_DIR/report.html).
     #[arg(long)]

@@ -36,11 +36,8 @@ pub struct ReplicationRow {
 impl ReplicationRow {
     /// The headline of `o`, replication `replication` run with `seed`.
     pub fn of(replication: u64, seed: u64, o: &PlanOutcome) -> Self {
-        let money = |f: fn(&crate::runs::plan::PlanCostSummary) -> String| {
-            o.cost
-                .as_ref()
-                .map_or(0.0, |c| f(c).parse().unwrap_or(f64::NAN))
-        };
+        let money =
+            |f: fn(&crate::runs::plan::PlanCostSummary) -> f64| o.cost.as_ref().map_or(0.0, f);
         ReplicationRow {
             replication,
             seed,
@@ -49,8 +46,8 @@ impl ReplicationRow {
             failed_requests: o.slo.failed,
             budget_consumed: o.slo.budget_consumed,
             rollbacks: o.rollbacks.len(),
-            dual_running: money(|c| c.dual_running.plain()),
-            final_monthly: money(|c| c.final_monthly.plain()),
+            dual_running: money(|c| c.dual_running.as_f64()),
+            final_monthly: money(|c| c.final_monthly.as_f64()),
         }
     }
 }

@@ -284,7 +284,7 @@ pub fn run(s: &PlanScenario, seed: u64) -> Result<PlanOutcome, PlanRunError> {
             }
         }
     }
-    r.new_day(SimTime::ZERO);
+    r.new_day();
     r.queue.schedule_at(SimTime::ZERO + s.tick, Ev::Tick);
     r.queue.schedule_at(SimTime::ZERO + s.begin, Ev::Begin);
     let limit = SimTime::ZERO + s.max_duration;
@@ -313,7 +313,7 @@ impl Runner<'_> {
             .expect("every plan region is a world region")
     }
 
-    fn new_day(&mut self, _now: SimTime) {
+    fn new_day(&mut self) {
         for (g, spec) in self.s.regions.iter().enumerate() {
             if spec.noise > 0.0 {
                 let sigma = (1.0 + spec.noise * spec.noise).ln().sqrt();
@@ -387,7 +387,7 @@ impl Runner<'_> {
             }
             Ev::Tick => {
                 if (now.as_nanos() - SimTime::ZERO.as_nanos()) % DAY.as_nanos() == 0 {
-                    self.new_day(now);
+                    self.new_day();
                 }
                 if now.saturating_since(self.last_row) >= self.s.timeline_interval {
                     self.row(now);

@@ -9,6 +9,7 @@
 pub mod bgp;
 pub mod capacity;
 pub mod cost;
+pub mod failure;
 pub mod geo;
 pub mod hpa;
 pub mod nodes;

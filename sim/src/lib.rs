@@ -8,8 +8,11 @@
 
 pub mod cli;
 pub mod engine;
+pub mod estate;
+pub mod experiment;
 pub mod montecarlo;
 pub mod report;
 pub mod runs;
 pub mod scenario;
 pub mod sweep;
+pub mod world;

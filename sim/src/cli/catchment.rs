@@ -1,20 +1,21 @@
-//! `cutover catchment FILE [--out DIR]`: the steady-state catchment of a
-//! network scenario, and the share a site gets with each BGP knob.
+//! `cutover catchment FILE [--out DIR]`: the steady-state catchment of an
+//! estate (or of an experiment's changed estate), and the share a site gets
+//! with each BGP knob.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
 
+use crate::experiment::load_estate;
 use crate::report::catchment::{csv_bytes, rows, text};
 use crate::report::OutputDir;
-use crate::scenario::{ModelSpec, Scenario};
 
 /// Arguments of `cutover catchment`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The scenario file (TOML) with a [network] section.
+    /// An estate file, or an experiment (its estate with its changes).
     file: PathBuf,
     /// Directory for catchment.csv and sweep.csv.
     #[arg(long)]
@@ -23,7 +24,7 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// Site whose share to sweep over prepends and LOCAL_PREF communities
-    /// (overrides `network.sweep_site`).
+    /// (none by default).
     #[arg(long)]
     sweep: Option<String>,
     /// Highest prepend count of the sweep.
@@ -33,14 +34,11 @@ pub struct Args {
 
 /// Computes and prints the catchment; writes the CSV files if asked.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let scenario = Scenario::load(&args.file)?;
-    let ModelSpec::Network(net) = &scenario.model else {
-        bail!(
-            "{}: no [network] section; `cutover catchment` needs one (see scenarios/edge-steady.toml)",
-            args.file.display()
-        );
-    };
-    let topo = &net.built;
+    let (estate, topo) = load_estate(&args.file)?;
+    let topo = &topo;
+    let announcements = estate.announcements();
+    let latency = &estate.network.latency;
+    let decision = estate.network.bgp.decision;
     let sweep_site = match &args.sweep {
         Some(tag) => Some(
             topo.sites()
@@ -57,13 +55,13 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
                     )
                 })?,
         ),
-        None => net.sweep_site,
+        None => None,
     };
-    let catchment = compute(topo, &net.announcements, &net.latency, net.decision)?;
+    let catchment = compute(topo, &announcements, latency, decision)?;
     let table = rows(topo, &catchment);
     println!(
         "{}: {} populations, {} sites, {} ASes, {} eBGP sessions, {} UPDATEs to converge",
-        scenario.name,
+        estate.name,
         topo.populations().len(),
         topo.sites().len(),
         topo.as_count(),
@@ -86,14 +84,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         // offers: 70 "below peers" and 10 "below everything" (Cogent AS174).
         let mut knobs: Vec<Knob> = (0..=args.max_prepends).map(Knob::Prepends).collect();
         knobs.extend([Knob::LocalPref(70), Knob::LocalPref(10)]);
-        let sweep = knob_sweep(
-            topo,
-            &net.announcements,
-            site,
-            &knobs,
-            &net.latency,
-            net.decision,
-        )?;
+        let sweep = knob_sweep(topo, &announcements, site, &knobs, latency, decision)?;
         let name = &topo.sites()[site].name;
         let parts: Vec<String> = knobs
             .iter()

@@ -2,13 +2,12 @@
 
 mod catchment;
 mod cost;
+mod experiment;
 mod plan;
 mod progress;
 mod report;
 mod run;
-mod run_compute;
 mod run_info;
-mod run_network;
 mod sweep;
 mod validate;
 

@@ -1,4 +1,5 @@
-//! `cutover run FILE --out DIR [--seed N]`.
+//! `cutover run FILE --out DIR [--seed N]`: an experiment on its estate, or
+//! the M/M/c validation scenario.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use super::progress::Progress;
 use super::run_info::RunInfo;
 use crate::report::{mmc as mmc_report, OutputDir};
 use crate::runs::mmc;
-use crate::scenario::{ModelSpec, Scenario};
+use crate::scenario::{ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover run`.
 #[derive(clap::Args, Debug)]
@@ -30,19 +31,17 @@ pub struct Args {
 
 /// Runs the scenario and writes its output directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    if Source::read(&args.file)?.has_field("experiment") {
+        // Validate before touching the output directory.
+        crate::experiment::Experiment::load(&args.file)?;
+        let out = OutputDir::create(&args.out, args.force)?;
+        return super::experiment::execute(&args.file, args.seed, out);
+    }
     let scenario = Scenario::load(&args.file)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = OutputDir::create(&args.out, args.force)?;
     let started = Instant::now();
-    let spec = match &scenario.model {
-        ModelSpec::Mmc(spec) => spec,
-        ModelSpec::Compute(c) => {
-            return super::run_compute::execute(&args.file, &scenario, c, seed, out, started)
-        }
-        ModelSpec::Network(net) => {
-            return super::run_network::execute(&args.file, &scenario, net, seed, out)
-        }
-    };
+    let ModelSpec::Mmc(spec) = &scenario.model;
     let mut progress = Progress::new(spec.customers, "customers");
     let outcome = mmc::run(spec, seed, scenario.timeline_interval, &mut |done| {
         progress.update(done)

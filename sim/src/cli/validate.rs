@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::estate::Estate;
+use crate::experiment::{Experiment, Fidelity};
 use crate::scenario::plan::PlanScenario;
 use crate::scenario::{ModelSpec, Scenario, Source};
 
@@ -29,33 +31,44 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    if source.has_field("experiment") {
+        let exp = Experiment::from_source(&source)?;
+        println!(
+            "{}: ok: \"{}\" (experiment on estate \"{}\": {} sites, {} populations, {} failures, {} over {})",
+            args.file.display(),
+            exp.name,
+            exp.estate.name,
+            exp.estate.sites.len(),
+            exp.estate.populations.len(),
+            exp.failures.len(),
+            match exp.fidelity {
+                Fidelity::Fluid => "fluid",
+                Fidelity::Request => "request level",
+            },
+            exp.duration
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if source.has_field("estate") {
+        let estate = Estate::from_source(&source)?;
+        let topo = estate.build_topology(&source, &|i| format!("sites[{i}]"))?;
+        println!(
+            "{}: ok: \"{}\" (estate: {} sites, {} populations, {} ASes, {} eBGP sessions)",
+            args.file.display(),
+            estate.name,
+            topo.sites().len(),
+            topo.populations().len(),
+            topo.as_count(),
+            topo.ebgp_session_count()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let scenario = Scenario::load(&args.file)?;
-    let what =
-        match &scenario.model {
-            ModelSpec::Mmc(m) => format!(
-                "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
-                m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
-            ),
-            ModelSpec::Compute(c) => format!(
-            "{} site(s) for {}: {} pods each of {}m CPU (limit {}m), HPA {}-{} at {} %, {} nodes",
-            c.sites.len(),
-            c.duration,
-            c.initial_replicas,
-            c.cpu_request_millicores,
-            c.cpu_limit_millicores,
-            c.hpa.min_replicas,
-            c.hpa.max_replicas,
-            c.hpa.target_cpu_percent,
-            c.sites.iter().map(|s| s.nodes.ready_nodes().len()).sum::<usize>()
-        ),
-            ModelSpec::Network(n) => format!(
-                "network: {} sites, {} populations, {} ASes, {} eBGP sessions",
-                n.built.sites().len(),
-                n.built.populations().len(),
-                n.built.as_count(),
-                n.built.ebgp_session_count()
-            ),
-        };
+    let ModelSpec::Mmc(m) = &scenario.model;
+    let what = format!(
+        "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
+        m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
+    );
     println!(
         "{}: ok: \"{}\" ({what})",
         args.file.display(),

@@ -2,14 +2,13 @@
 //! timeline CSV, cost reports and SVG plots.
 
 pub mod catchment;
-pub mod compute;
 pub mod cost;
 pub mod html;
 pub mod mmc;
-pub mod network;
 pub mod outdir;
 pub mod plan;
 pub mod plot;
+pub mod world;
 
 pub use outdir::{OutputDir, OutputError};
 

@@ -1,8 +1,6 @@
 //! Runs: each drives one model of `cutover-models` through simulated time on
 //! the event engine and returns what it measured.
 
-pub mod compute;
 pub mod mmc;
-pub mod network;
 pub mod plan;
 pub mod summary;

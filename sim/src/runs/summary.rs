@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use cutover_models::bgp::network::NotSettled;
 
-use crate::runs::{compute, mmc, network};
+use crate::runs::mmc;
 use crate::scenario::{ModelSpec, Scenario};
 
 /// Why a run gave no summary.
@@ -24,14 +24,6 @@ pub fn summarise(scenario: &Scenario, seed: u64) -> Result<Value, SummaryError> 
     Ok(match &scenario.model {
         ModelSpec::Mmc(spec) => {
             let outcome = mmc::run(spec, seed, interval, &mut |_| {});
-            serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
-        }
-        ModelSpec::Compute(spec) => {
-            let outcome = compute::run_with(spec, interval, compute::Fidelity::of(spec, seed));
-            serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
-        }
-        ModelSpec::Network(spec) => {
-            let outcome = network::run(spec, seed)?;
             serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
         }
     })

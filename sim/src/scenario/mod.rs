@@ -6,9 +6,7 @@
 //! on an impossible input. Every error names the file, line, column and
 //! field, and says what is allowed.
 
-pub mod compute;
 pub mod cost;
-pub mod network;
 pub mod plan;
 pub mod source;
 pub mod sweep;
@@ -30,8 +28,6 @@ use units::{Duration, Rate};
 struct RawScenario {
     scenario: RawMeta,
     mmc: Option<RawMmc>,
-    compute: Option<compute::RawCompute>,
-    network: Option<network::RawNetwork>,
     output: Option<RawOutput>,
     sweep: Option<sweep::RawSweep>,
 }
@@ -82,10 +78,6 @@ pub struct Scenario {
 pub enum ModelSpec {
     /// An M/M/c queue.
     Mmc(MmcSpec),
-    /// One region's compute under a traffic spike.
-    Compute(Box<compute::ComputeSpec>),
-    /// Anycast sites behind BGP: catchments, convergence, failures.
-    Network(Box<network::NetworkSpec>),
 }
 
 /// An M/M/c queue run until a number of customers have departed.
@@ -103,8 +95,9 @@ pub struct MmcSpec {
     pub confidence_batches: u32,
 }
 
-/// The model sections a scenario may hold, one at a time.
-const MODEL_SECTIONS: &str = "[mmc], [compute], [network]";
+/// The model sections a scenario may hold.
+const MODEL_SECTIONS: &str =
+    "[mmc] (estates and experiments are files of their own: see `cutover run`)";
 
 /// Default seed when neither the file nor the command line gives one.
 pub const DEFAULT_SEED: u64 = 1;
@@ -128,34 +121,14 @@ impl Scenario {
     pub fn from_source(source: &Source) -> Result<Scenario, InputError> {
         let raw: RawScenario = source.parse()?;
         let seed = raw.scenario.seed.unwrap_or(DEFAULT_SEED);
-        let named: Vec<&str> = [
-            ("mmc", raw.mmc.is_some()),
-            ("compute", raw.compute.is_some()),
-            ("network", raw.network.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
-        .collect();
-        if named.len() > 1 {
-            return Err(source.field_error(
-                named[1],
-                format!(
-                    "a scenario runs one model and this one names [{}]; allowed: one of {MODEL_SECTIONS}",
-                    named.join("] and [")
-                ),
-            ));
-        }
-        let model = if let Some(mmc) = raw.mmc {
-            ModelSpec::Mmc(validate_mmc(source, &mmc)?)
-        } else if let Some(c) = raw.compute {
-            ModelSpec::Compute(Box::new(compute::validate(source, &c)?))
-        } else if let Some(net) = raw.network {
-            ModelSpec::Network(Box::new(network::validate(source, &net, seed)?))
-        } else {
-            return Err(source.field_error(
-                "",
-                format!("the scenario has no model section; allowed: {MODEL_SECTIONS}"),
-            ));
+        let model = match raw.mmc {
+            Some(mmc) => ModelSpec::Mmc(validate_mmc(source, &mmc)?),
+            None => {
+                return Err(source.field_error(
+                    "",
+                    format!("the scenario has no model section; allowed: {MODEL_SECTIONS}"),
+                ))
+            }
         };
         let timeline_interval = raw
             .output

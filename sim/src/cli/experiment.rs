@@ -1,0 +1,112 @@
+//! `cutover run EXPERIMENT`: an experiment on its estate in the one world,
+//! printed as a short table per population and per site, written to the
+//! output directory.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use super::run_info::RunInfo;
+use crate::experiment::Experiment;
+use crate::report::{world as world_report, OutputDir};
+use crate::world::summary::Summary;
+use crate::world::World;
+
+/// Runs the experiment at `file` with `seed` (or the file's) into `out`.
+pub fn execute(file: &Path, seed: Option<u64>, out: OutputDir) -> anyhow::Result<ExitCode> {
+    let exp = Experiment::load(file)?;
+    let seed = seed.unwrap_or(exp.seed);
+    let started = Instant::now();
+    let world = World::new(&exp, seed)
+        .with_context(|| format!("{}: BGP found no steady state", file.display()))?;
+    let outcome = world.run();
+    let wall_s = started.elapsed().as_secs_f64();
+    world_report::write(&out, &exp.name, seed, &outcome)?;
+    RunInfo::new(file, seed, wall_s)
+        .with_events(outcome.summary.events)
+        .with_ticks(exp.duration.as_nanos() / exp.tick.as_nanos())
+        .write(&out)?;
+    let dir = out.commit().context("finishing the output directory")?;
+    print!("{}", table(&exp, seed, &outcome.summary));
+    println!("  wall {wall_s:.2} s; results in {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An optional figure with `digits` decimals, or "n/a".
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
+}
+
+/// The terminal table: headline, failures, then one line per population
+/// and per site.
+pub fn table(exp: &Experiment, seed: u64, s: &Summary) -> String {
+    let mut t = format!(
+        "{} (estate \"{}\", seed {seed}, {}): {}\n",
+        exp.name, s.estate, s.fidelity, s.verdict
+    );
+    for r in &s.reasons {
+        t.push_str(&format!("  why: {r}\n"));
+    }
+    for f in &s.failures {
+        t.push_str(&format!("  failure: {f}\n"));
+    }
+    t.push_str(&format!(
+        "  requests {:.0}: served {:.0}, blackholed {:.0}, rejected {:.0}, timed out {:.0}, reset {:.0}; availability {} %; p50/p99/p99.9 {}/{}/{} ms\n",
+        s.tally.requests, s.tally.served, s.tally.blackholed, s.tally.rejected, s.tally.timed_out,
+        s.tally.reset, opt(s.availability.map(|a| a * 100.0), 4),
+        opt(s.latency_p50_ms, 1), opt(s.latency_p99_ms, 1), opt(s.latency_p999_ms, 1)
+    ));
+    t.push_str(&format!(
+        "  {:<10} {:>7} {:>11} {:>9} {:>11} {:>9} {:>9} {:>7} {:>8} {:>9}\n",
+        "population",
+        "share",
+        "site",
+        "ttfb ms",
+        "blackhole s",
+        "blackhol.",
+        "rejected",
+        "t/out",
+        "reset",
+        "p99 ms"
+    ));
+    for p in &s.populations {
+        let moved = if p.site_before == p.site_after {
+            p.site_after.clone()
+        } else {
+            format!("{}>{}", p.site_before, p.site_after)
+        };
+        t.push_str(&format!(
+            "  {:<10} {:>6.1}% {:>11} {:>9} {:>11.1} {:>9.0} {:>9.0} {:>7.0} {:>8.0} {:>9}\n",
+            p.population,
+            p.share * 100.0,
+            moved,
+            opt(p.ttfb_after_ms, 1),
+            p.blackhole_s,
+            p.tally.blackholed,
+            p.tally.rejected,
+            p.tally.timed_out,
+            p.tally.reset,
+            opt(p.latency_p99_ms, 1)
+        ));
+    }
+    t.push_str(&format!(
+        "  {:<10} {:>11} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9}\n",
+        "site", "requests", "rejected", "t/out", "reset", "peak load", "max pods", "p99 ms"
+    ));
+    for x in &s.sites {
+        t.push_str(&format!(
+            "  {:<10} {:>11.0} {:>9.0} {:>9.0} {:>9.0} {:>10.2} {:>10} {:>9}\n",
+            x.site,
+            x.tally.requests,
+            x.tally.rejected,
+            x.tally.timed_out,
+            x.tally.reset,
+            x.stats.peak_load,
+            x.stats.max_ready_pods,
+            opt(x.latency_p99_ms, 1)
+        ));
+    }
+    t
+}

@@ -1,0 +1,265 @@
+//! The estate: what exists, described once. An estate file holds the AS
+//! graph and how BGP and latency behave (`[network]`), the anycast sites
+//! with their upstreams and node pools (`[[sites]]`), the users
+//! (`[[populations]]`), the service every site runs (`[deployment]`,
+//! `[hpa]`, `[startup]`, `[nodes]`), overflow between sites (`[overflow]`),
+//! how failures are detected (`[detection]`) and the service level
+//! (`[slo]`). Experiments name an estate and state only what they change.
+//!
+//! Validation runs section by section; every error names the file, line,
+//! column and field, and says what is allowed.
+
+pub mod compute;
+pub mod detection;
+pub mod network;
+
+use std::path::Path;
+
+use cutover_models::bgp::topology::{Topology, TopologySpec};
+use cutover_models::nodes::NodePool;
+use serde::Deserialize;
+
+use crate::scenario::{InputError, Source};
+pub use compute::{Balancing, Deployment, OverflowSpec, Slo};
+pub use detection::{CrashDetection, DetectionSettings};
+pub use network::{Graph, NetworkSettings, Population, SiteNetwork};
+
+/// The estate file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEstate {
+    estate: RawMeta,
+    network: network::RawNetwork,
+    sites: Vec<network::RawSite>,
+    populations: Vec<network::RawPopulation>,
+    deployment: compute::RawDeployment,
+    hpa: compute::RawHpa,
+    startup: Option<compute::RawStartup>,
+    nodes: Option<compute::RawNodes>,
+    overflow: Option<compute::RawOverflow>,
+    detection: Option<detection::RawDetection>,
+    slo: Option<compute::RawSlo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    name: String,
+    description: Option<String>,
+    seed: Option<u64>,
+}
+
+/// One site: where it is, how it announces, and its nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// Location and announcement.
+    pub network: SiteNetwork,
+    /// Nodes at the start and how they grow.
+    pub nodes: NodePool,
+}
+
+/// A validated estate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estate {
+    /// A short name for reports.
+    pub name: String,
+    /// What the estate is.
+    pub description: Option<String>,
+    /// Latency and BGP behaviour.
+    pub network: NetworkSettings,
+    /// The AS graph.
+    pub graph: Graph,
+    /// The anycast sites.
+    pub sites: Vec<Site>,
+    /// The users.
+    pub populations: Vec<Population>,
+    /// The service every site runs.
+    pub deployment: Deployment,
+    /// Overflow between sites, if on.
+    pub overflow: Option<OverflowSpec>,
+    /// How failures are detected.
+    pub detection: DetectionSettings,
+    /// The service level.
+    pub slo: Slo,
+    /// The node pool of a site that gives none.
+    default_nodes: Option<NodePool>,
+}
+
+/// The seed of a generated AS graph when the estate gives none.
+pub const DEFAULT_GRAPH_SEED: u64 = 1;
+
+/// Most sites an estate (with an experiment's additions) may hold.
+pub const MAX_SITES: usize = 1_000;
+
+impl Estate {
+    /// Reads and validates the estate file at `path`.
+    pub fn load(path: &Path) -> Result<Estate, InputError> {
+        Self::from_source(&Source::read(path)?)
+    }
+
+    /// Validates an estate already read into `source`.
+    pub fn from_source(source: &Source) -> Result<Estate, InputError> {
+        let raw: RawEstate = source.parse()?;
+        if raw.estate.name.trim().is_empty() {
+            return Err(source.field_error("estate.name", "must not be empty"));
+        }
+        let network = network::settings(source, &raw.network)?;
+        let graph = network::graph(
+            source,
+            &raw.network,
+            &cities_of(source, &raw)?,
+            raw.estate.seed.unwrap_or(DEFAULT_GRAPH_SEED),
+        )?;
+        let populations = network::populations(source, &raw.populations, &graph)?;
+        let deployment =
+            compute::deployment(source, &raw.deployment, &raw.hpa, raw.startup.as_ref())?;
+        let default_nodes = raw
+            .nodes
+            .as_ref()
+            .map(|n| compute::nodes(source, "nodes", n, deployment.cpu_request_millicores))
+            .transpose()?;
+        let mut estate = Estate {
+            name: raw.estate.name,
+            description: raw.estate.description,
+            network,
+            graph,
+            sites: Vec::new(),
+            populations,
+            deployment,
+            overflow: raw
+                .overflow
+                .as_ref()
+                .map(|o| compute::overflow(source, o))
+                .transpose()?,
+            detection: detection::validate(source, raw.detection.as_ref())?,
+            slo: compute::slo(source, raw.slo.as_ref())?,
+            default_nodes,
+        };
+        if raw.sites.is_empty() {
+            return Err(source.field_error("sites", "at least one [[sites]] entry"));
+        }
+        for (i, s) in raw.sites.iter().enumerate() {
+            let site = estate.site(source, &format!("sites[{i}]"), s)?;
+            estate.add_site(source, &format!("sites[{i}].tag"), site)?;
+        }
+        estate.check_topology(source, &|i| format!("sites[{i}]"))?;
+        Ok(estate)
+    }
+
+    /// Validates a site written at `at` in `source` (the estate's or an
+    /// experiment's) against this estate's graph and deployment.
+    pub(crate) fn site(
+        &self,
+        source: &Source,
+        at: &str,
+        raw: &network::RawSite,
+    ) -> Result<Site, InputError> {
+        let network = network::site(source, at, raw, &self.graph)?;
+        let nodes =
+            match (&raw.nodes, &self.default_nodes) {
+                (Some(n), _) => compute::nodes(
+                    source,
+                    &format!("{at}.nodes"),
+                    n,
+                    self.deployment.cpu_request_millicores,
+                )?,
+                (None, Some(d)) => d.clone(),
+                (None, None) => return Err(source.field_error(
+                    &format!("{at}.nodes"),
+                    "no node pool; allowed: [sites.nodes] here or a default [nodes] in the estate",
+                )),
+            };
+        Ok(Site { network, nodes })
+    }
+
+    /// Adds a site, refusing a second site with the same tag (`field` locates
+    /// the tag in `source`).
+    pub(crate) fn add_site(
+        &mut self,
+        source: &Source,
+        field: &str,
+        site: Site,
+    ) -> Result<(), InputError> {
+        if self.site_index(&site.network.tag).is_some() {
+            return Err(source.field_error(
+                field,
+                format!("site `{}` is already in the estate", site.network.tag),
+            ));
+        }
+        if self.sites.len() >= MAX_SITES {
+            return Err(source.field_error(field, format!("allowed: at most {MAX_SITES} sites")));
+        }
+        self.sites.push(site);
+        Ok(())
+    }
+
+    /// The index of the site tagged `tag`.
+    pub fn site_index(&self, tag: &str) -> Option<usize> {
+        self.sites.iter().position(|s| s.network.tag == tag)
+    }
+
+    /// The site tags, for "allowed:" messages.
+    pub fn site_tags(&self) -> String {
+        self.sites
+            .iter()
+            .map(|s| s.network.tag.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The AS graph with every site and population.
+    pub fn topology_spec(&self) -> TopologySpec {
+        let sites: Vec<&SiteNetwork> = self.sites.iter().map(|s| &s.network).collect();
+        network::topology_spec(&self.network, &self.graph, &sites, &self.populations)
+    }
+
+    /// Builds the topology; an error is located at the site it concerns
+    /// (`site_field(i)` in `source`) or the populations of this estate.
+    pub(crate) fn build_topology(
+        &self,
+        source: &Source,
+        site_field: &dyn Fn(usize) -> String,
+    ) -> Result<Topology, InputError> {
+        Topology::build(&self.topology_spec()).map_err(|e| {
+            let field =
+                network::topology_error_field(&e, site_field, &|i| format!("populations[{i}]"));
+            source.field_error(&field, network::topology_error_message(&e))
+        })
+    }
+
+    fn check_topology(
+        &self,
+        source: &Source,
+        site_field: &dyn Fn(usize) -> String,
+    ) -> Result<(), InputError> {
+        self.build_topology(source, site_field).map(|_| ())
+    }
+
+    /// The announcements of every site, indexed by site.
+    pub fn announcements(&self) -> Vec<cutover_models::bgp::catchment::Announcement> {
+        self.sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut a = s.network.announcement;
+                a.site = i;
+                a
+            })
+            .collect()
+    }
+}
+
+/// Every city the estate names (sites and users), for a generated graph.
+fn cities_of(
+    source: &Source,
+    raw: &RawEstate,
+) -> Result<Vec<(String, cutover_models::geo::LatLon)>, InputError> {
+    let mut out = Vec::new();
+    for (i, s) in raw.sites.iter().enumerate() {
+        out.push(network::site_place(source, &format!("sites[{i}]"), s)?);
+    }
+    for (i, p) in raw.populations.iter().enumerate() {
+        out.push(p.place(source, &format!("populations[{i}]"))?);
+    }
+    Ok(out)
+}

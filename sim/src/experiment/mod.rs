@@ -1,0 +1,295 @@
+//! Experiments: a change to an estate, run through time. An experiment file
+//! names its estate and states only what it changes or adds: sites added
+//! (`[[sites]]`) or retired (`retire`), the traffic (`[traffic]`) and the
+//! failures (`[[failures]]`).
+//!
+//! ```toml
+//! [experiment]
+//! name = "Amsterdam crashes at the peak of the TV spike"
+//! estate = "estate.toml"        # relative to this file
+//! seed = 1
+//! duration = "30m"
+//! tick = "1s"                   # fluid step and control-loop clock
+//! fidelity = "fluid"            # or "request": every request an event
+//! retire = ["syd1"]             # sites of the estate this experiment removes
+//!
+//! [output]
+//! timeline_interval = "15s"
+//! ```
+
+pub mod failure;
+pub mod traffic;
+
+use std::path::Path;
+
+use cutover_models::bgp::topology::Topology;
+use cutover_models::traffic::Demand;
+use cutover_models::SimDuration;
+use serde::Deserialize;
+
+use crate::estate::network::{relative_to, RawSite};
+use crate::estate::Estate;
+use crate::scenario::units::Duration;
+use crate::scenario::{InputError, Source};
+pub use failure::{Failure, FailureKind};
+
+/// The experiment file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExperiment {
+    experiment: RawMeta,
+    traffic: traffic::RawTraffic,
+    #[serde(default)]
+    sites: Vec<RawSite>,
+    #[serde(default)]
+    failures: Vec<failure::RawFailure>,
+    output: Option<RawOutput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    name: String,
+    description: Option<String>,
+    estate: String,
+    seed: Option<u64>,
+    duration: Duration,
+    tick: Option<Duration>,
+    fidelity: Option<String>,
+    #[serde(default)]
+    retire: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    timeline_interval: Option<Duration>,
+}
+
+/// How the world serves requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fidelity {
+    /// Expected flows per tick.
+    Fluid,
+    /// Every request an event.
+    Request,
+}
+
+/// A validated experiment on its estate, ready to run.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// A short name for reports.
+    pub name: String,
+    /// What the experiment shows.
+    pub description: Option<String>,
+    /// The seed used when the command line gives none.
+    pub seed: u64,
+    /// The estate with the experiment's sites added and retired.
+    pub estate: Estate,
+    /// The AS graph with every site and population.
+    pub topology: Topology,
+    /// Simulated span.
+    pub duration: SimDuration,
+    /// Fluid tick and the step of the control loops' clock.
+    pub tick: SimDuration,
+    /// Fluid or request level.
+    pub fidelity: Fidelity,
+    /// Demand of all users together.
+    pub demand: Demand,
+    /// Failures, in file order.
+    pub failures: Vec<Failure>,
+    /// Interval of the rows of `timeline.csv`.
+    pub timeline_interval: SimDuration,
+}
+
+/// Default fluid tick: 1 s, well below the 10-15 s of the control loops.
+pub const DEFAULT_TICK: SimDuration = SimDuration::from_secs(1);
+/// Default timeline row: 15 s, metrics-server's resolution.
+pub const DEFAULT_TIMELINE_INTERVAL: SimDuration = SimDuration::from_secs(15);
+/// Default seed when neither the file nor the command line gives one.
+pub const DEFAULT_SEED: u64 = 1;
+/// Most ticks a run accepts (about four months of 1 s ticks).
+pub const MAX_TICKS: u64 = 10_000_000;
+/// Most timeline rows a run writes.
+pub const MAX_TIMELINE_ROWS: u64 = 1_000_000;
+/// Most requests in one tick of a request-level run.
+pub const MAX_REQUESTS_PER_TICK: f64 = 1e7;
+/// Most requests (peak rate times duration) in a request-level run: about
+/// ten minutes of simulation at the measured speed.
+pub const MAX_REQUESTS: f64 = 5e9;
+
+impl Experiment {
+    /// Reads and validates the experiment at `path` and the estate it names.
+    pub fn load(path: &Path) -> Result<Experiment, InputError> {
+        Self::from_source(&Source::read(path)?)
+    }
+
+    /// Validates an experiment already read into `source`.
+    pub fn from_source(source: &Source) -> Result<Experiment, InputError> {
+        let raw: RawExperiment = source.parse()?;
+        let meta = &raw.experiment;
+        if meta.name.trim().is_empty() {
+            return Err(source.field_error("experiment.name", "must not be empty"));
+        }
+        let estate_path = relative_to(source, &meta.estate);
+        let estate_source = Source::read(&estate_path).map_err(|e| match e {
+            InputError::Read { path, reason } => source.field_error(
+                "experiment.estate",
+                format!("cannot read `{}`: {reason}", path.display()),
+            ),
+            other => other,
+        })?;
+        let estate = Estate::from_source(&estate_source)?;
+        let estate = changed_estate(source, &raw, estate)?;
+        let first_added = estate.sites.len() - raw.sites.len();
+        let topology = estate.build_topology(source, &|i| {
+            if i >= first_added {
+                format!("sites[{}]", i - first_added)
+            } else {
+                "experiment.retire".to_string()
+            }
+        })?;
+        let (duration, tick, fidelity) = clock(source, meta)?;
+        let demand = traffic::validate(source, &raw.traffic)?;
+        if fidelity == Fidelity::Request {
+            bound_requests(source, &demand, duration, tick)?;
+        }
+        let failures = raw
+            .failures
+            .iter()
+            .enumerate()
+            .map(|(i, f)| failure::validate(source, i, f, &estate, duration))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Experiment {
+            name: meta.name.clone(),
+            description: meta.description.clone(),
+            seed: meta.seed.unwrap_or(DEFAULT_SEED),
+            estate,
+            topology,
+            duration,
+            tick,
+            fidelity,
+            demand,
+            failures,
+            timeline_interval: timeline_interval(source, raw.output.as_ref(), duration)?,
+        })
+    }
+}
+
+/// The estate of a file that is either an estate or an experiment (with the
+/// experiment's changes), and its topology.
+pub fn load_estate(path: &Path) -> Result<(Estate, Topology), InputError> {
+    let source = Source::read(path)?;
+    if source.has_field("experiment") {
+        let exp = Experiment::from_source(&source)?;
+        return Ok((exp.estate, exp.topology));
+    }
+    let estate = Estate::from_source(&source)?;
+    let topology = estate.build_topology(&source, &|i| format!("sites[{i}]"))?;
+    Ok((estate, topology))
+}
+
+/// The estate after the experiment's retirements and additions.
+fn changed_estate(
+    source: &Source,
+    raw: &RawExperiment,
+    mut estate: Estate,
+) -> Result<Estate, InputError> {
+    for (i, tag) in raw.experiment.retire.iter().enumerate() {
+        let Some(k) = estate.site_index(tag) else {
+            return Err(source.field_error(
+                &format!("experiment.retire[{i}]"),
+                format!("unknown site `{tag}`; allowed: {}", estate.site_tags()),
+            ));
+        };
+        estate.sites.remove(k);
+    }
+    if estate.sites.is_empty() && raw.sites.is_empty() {
+        return Err(source.field_error(
+            "experiment.retire",
+            "retires every site; allowed: keep or add at least one",
+        ));
+    }
+    for (i, s) in raw.sites.iter().enumerate() {
+        let site = estate.site(source, &format!("sites[{i}]"), s)?;
+        estate.add_site(source, &format!("sites[{i}].tag"), site)?;
+    }
+    Ok(estate)
+}
+
+/// Duration, tick and fidelity.
+fn clock(
+    source: &Source,
+    meta: &RawMeta,
+) -> Result<(SimDuration, SimDuration, Fidelity), InputError> {
+    let duration = meta.duration.0;
+    if duration == SimDuration::ZERO {
+        return Err(source.field_error("experiment.duration", "must be longer than zero"));
+    }
+    let tick = meta.tick.map_or(DEFAULT_TICK, |d| d.0);
+    if tick < SimDuration::from_millis(1)
+        || tick > SimDuration::from_secs(60)
+        || duration.as_nanos() / tick.as_nanos() > MAX_TICKS
+    {
+        return Err(source.field_error(
+            "experiment.tick",
+            format!(
+                "{tick} over {duration}; allowed: \"1ms\" to \"60s\" and at most {MAX_TICKS} ticks in the duration"
+            ),
+        ));
+    }
+    let fidelity = match meta.fidelity.as_deref() {
+        None | Some("fluid") => Fidelity::Fluid,
+        Some("request") => Fidelity::Request,
+        Some(other) => {
+            return Err(source.field_error(
+                "experiment.fidelity",
+                format!("`{other}`; allowed: \"fluid\", \"request\""),
+            ))
+        }
+    };
+    Ok((duration, tick, fidelity))
+}
+
+/// Every request is an event: bound the work before starting.
+fn bound_requests(
+    source: &Source,
+    demand: &Demand,
+    duration: SimDuration,
+    tick: SimDuration,
+) -> Result<(), InputError> {
+    let peak = traffic::peak_rate(demand, duration, tick);
+    let requests = peak * duration.as_secs_f64();
+    if peak * tick.as_secs_f64() > MAX_REQUESTS_PER_TICK || requests > MAX_REQUESTS {
+        return Err(source.field_error(
+            "experiment.fidelity",
+            format!(
+                "request level at a peak of {peak:.0} requests/s over {duration} is too many events \
+                 (at most {MAX_REQUESTS_PER_TICK:.0} per tick and {MAX_REQUESTS:.0} in all); \
+                 allowed: \"fluid\" for this demand"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn timeline_interval(
+    source: &Source,
+    raw: Option<&RawOutput>,
+    duration: SimDuration,
+) -> Result<SimDuration, InputError> {
+    let interval = raw
+        .and_then(|o| o.timeline_interval)
+        .map_or(DEFAULT_TIMELINE_INTERVAL, |d| d.0);
+    if interval == SimDuration::ZERO
+        || duration.as_nanos() / interval.as_nanos() > MAX_TIMELINE_ROWS
+    {
+        return Err(source.field_error(
+            "output.timeline_interval",
+            format!(
+                "{interval} over {duration}; allowed: above zero and at most {MAX_TIMELINE_ROWS} rows"
+            ),
+        ));
+    }
+    Ok(interval)
+}

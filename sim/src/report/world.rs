@@ -1,0 +1,229 @@
+//! An experiment's files: `summary.json`, `timeline.csv`, `populations.csv`
+//! and `sites.csv` (one row each, failures by cause), `routes.csv` (every
+//! route change), and the plots `requests.svg` (requests by outcome),
+//! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
+//! population).
+
+use serde::Serialize;
+
+use super::plot::{render_svg, Chart, Line};
+use super::{encode, write_run_summary, write_timeline, OutputDir, WriteError};
+use crate::engine::stats::TimeSeries;
+use crate::world::summary::{PopulationSummary, SiteSummary};
+use crate::world::Outcome;
+
+/// A row of `populations.csv`.
+#[derive(Serialize)]
+struct PopulationRow<'a> {
+    population: &'a str,
+    share: f64,
+    site_before: &'a str,
+    site_after: &'a str,
+    ttfb_before_ms: Option<f64>,
+    ttfb_after_ms: Option<f64>,
+    blackhole_s: f64,
+    requests: f64,
+    served: f64,
+    blackholed: f64,
+    rejected: f64,
+    timed_out: f64,
+    reset: f64,
+    availability: Option<f64>,
+    error_budget_consumed: Option<f64>,
+    latency_p50_ms: Option<f64>,
+    latency_p99_ms: Option<f64>,
+    latency_p999_ms: Option<f64>,
+}
+
+impl<'a> From<&'a PopulationSummary> for PopulationRow<'a> {
+    fn from(p: &'a PopulationSummary) -> Self {
+        PopulationRow {
+            population: &p.population,
+            share: p.share,
+            site_before: &p.site_before,
+            site_after: &p.site_after,
+            ttfb_before_ms: p.ttfb_before_ms,
+            ttfb_after_ms: p.ttfb_after_ms,
+            blackhole_s: p.blackhole_s,
+            requests: p.tally.requests,
+            served: p.tally.served,
+            blackholed: p.tally.blackholed,
+            rejected: p.tally.rejected,
+            timed_out: p.tally.timed_out,
+            reset: p.tally.reset,
+            availability: p.availability,
+            error_budget_consumed: p.error_budget_consumed,
+            latency_p50_ms: p.latency_p50_ms,
+            latency_p99_ms: p.latency_p99_ms,
+            latency_p999_ms: p.latency_p999_ms,
+        }
+    }
+}
+
+/// A row of `sites.csv`.
+#[derive(Serialize)]
+struct SiteRow<'a> {
+    site: &'a str,
+    requests: f64,
+    served: f64,
+    rejected: f64,
+    timed_out: f64,
+    reset: f64,
+    overflowed_in: f64,
+    overflowed_out: f64,
+    peak_load: f64,
+    peak_offered_load: f64,
+    max_ready_pods: u64,
+    latency_p99_ms: Option<f64>,
+    alive_at_end: bool,
+}
+
+impl<'a> From<&'a SiteSummary> for SiteRow<'a> {
+    fn from(s: &'a SiteSummary) -> Self {
+        SiteRow {
+            site: &s.site,
+            requests: s.tally.requests,
+            served: s.tally.served,
+            rejected: s.tally.rejected,
+            timed_out: s.tally.timed_out,
+            reset: s.tally.reset,
+            overflowed_in: s.stats.overflowed_in,
+            overflowed_out: s.stats.overflowed_out,
+            peak_load: s.stats.peak_load,
+            peak_offered_load: s.stats.peak_offered_load,
+            max_ready_pods: s.stats.max_ready_pods,
+            latency_p99_ms: s.latency_p99_ms,
+            alive_at_end: s.alive_at_end,
+        }
+    }
+}
+
+/// Writes the result files of an experiment into `out`.
+pub fn write(out: &OutputDir, name: &str, seed: u64, outcome: &Outcome) -> Result<(), WriteError> {
+    let s = &outcome.summary;
+    write_run_summary(out, name, "experiment", seed, s)?;
+    write_timeline(out, &outcome.timeline)?;
+    let populations: Vec<PopulationRow> = s.populations.iter().map(PopulationRow::from).collect();
+    write_csv(out, "populations.csv", &populations)?;
+    let sites: Vec<SiteRow> = s.sites.iter().map(SiteRow::from).collect();
+    write_csv(out, "sites.csv", &sites)?;
+    write_csv(out, "routes.csv", &outcome.routes)?;
+    let tl = &outcome.timeline;
+    let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
+        names
+            .iter()
+            .map(|(label, col)| Line {
+                label,
+                points: series(tl, col),
+            })
+            .collect()
+    };
+    let requests = lines(&[
+        ("requests", "requests".into()),
+        ("served", "served".into()),
+        ("blackholed", "blackholed".into()),
+        ("rejected", "rejected".into()),
+        ("timed out", "timed_out".into()),
+        ("reset", "reset".into()),
+    ]);
+    plot(
+        out,
+        "requests.svg",
+        "Requests per interval, by outcome",
+        "requests",
+        requests,
+    )?;
+    let site_labels: Vec<(String, String)> = s
+        .sites
+        .iter()
+        .map(|x| (x.site.clone(), format!("{}_ready_pods", x.site)))
+        .collect();
+    plot_owned(
+        out,
+        "pods.svg",
+        "Ready pods per site",
+        "pods",
+        tl,
+        &site_labels,
+    )?;
+    let pop_labels: Vec<(String, String)> = s
+        .populations
+        .iter()
+        .filter(|p| p.tally.failed() > 0.0)
+        .map(|p| (p.population.clone(), format!("{}_failed", p.population)))
+        .collect();
+    plot_owned(
+        out,
+        "failures.svg",
+        "Failed requests per interval, by population",
+        "requests",
+        tl,
+        &pop_labels,
+    )
+}
+
+/// The column `name` of the timeline as (minutes, value) points.
+fn series(tl: &TimeSeries, name: &str) -> Vec<(f64, f64)> {
+    let Some(col) = tl.columns().iter().position(|c| c == name) else {
+        return Vec::new();
+    };
+    (0..tl.len())
+        .filter_map(|row| Some((tl.row_start_s(row) / 60.0, tl.value(row, col)?)))
+        .collect()
+}
+
+fn plot(
+    out: &OutputDir,
+    file: &'static str,
+    title: &str,
+    y_label: &str,
+    lines: Vec<Line>,
+) -> Result<(), WriteError> {
+    let svg = render_svg(
+        &Chart {
+            title,
+            x_label: "simulated time (min)",
+            y_label,
+            lines,
+        },
+        900,
+        420,
+    )
+    .map_err(encode(file))?;
+    out.write(file, svg.as_bytes())?;
+    Ok(())
+}
+
+/// Plots timeline columns given as (label, column) pairs.
+fn plot_owned(
+    out: &OutputDir,
+    file: &'static str,
+    title: &str,
+    y_label: &str,
+    tl: &TimeSeries,
+    columns: &[(String, String)],
+) -> Result<(), WriteError> {
+    let lines = columns
+        .iter()
+        .map(|(label, col)| Line {
+            label,
+            points: series(tl, col),
+        })
+        .collect();
+    plot(out, file, title, y_label, lines)
+}
+
+/// Writes `rows` as CSV with a header from their fields.
+fn write_csv<T: Serialize>(
+    out: &OutputDir,
+    file: &'static str,
+    rows: &[T],
+) -> Result<(), WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row).map_err(|e| encode(file)(e.to_string()))?;
+    }
+    let bytes = w.into_inner().map_err(|e| encode(file)(e.to_string()))?;
+    out.write(file, &bytes)?;
+    Ok(())
+}

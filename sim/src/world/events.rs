@@ -1,0 +1,173 @@
+//! Failures striking the world, pods removed by a scale-down, and the
+//! overflow policy's check.
+
+use cutover_models::bgp::network::Input;
+use cutover_models::SimDuration;
+use rand::Rng;
+
+use super::pods::{pod_in_flight, SimPod};
+use super::record::{Cause, Stream};
+use super::{Event, World};
+use crate::experiment::FailureKind;
+
+impl World<'_> {
+    /// Failure `i` strikes now.
+    pub(super) fn failure(&mut self, i: usize) {
+        let f = self.exp.failures[i];
+        self.tracker.failure(self.now);
+        match f.kind {
+            FailureKind::Shutdown { drain } => {
+                self.bgp(Input::StopAnnouncing { site: f.site });
+                self.queue.schedule_in(drain, Event::PowerOff(f.site));
+            }
+            FailureKind::Crash(detection) => {
+                self.kill_site(f.site);
+                let (router, neighbours) = self.network.site_neighbours(f.site);
+                self.bgp(Input::RouterDown { router });
+                if detection.drops_session() {
+                    for n in neighbours {
+                        let delay = detection.delay(self.detect_rng.random::<f64>());
+                        self.queue.schedule_in(
+                            delay,
+                            Event::Bgp(Input::SessionDown {
+                                router: n,
+                                neighbour: router,
+                            }),
+                        );
+                    }
+                }
+            }
+            FailureKind::ServiceDown(detection) => {
+                self.kill_site(f.site);
+                let delay = detection.delay(self.detect_rng.random::<f64>());
+                self.queue.schedule_in(delay, Event::Withdraw(f.site));
+            }
+        }
+    }
+
+    /// A shut-down site's node goes dark: the closing sessions send a Cease
+    /// notification to each neighbour.
+    pub(super) fn power_off(&mut self, k: usize) {
+        self.kill_site(k);
+        let (router, neighbours) = self.network.site_neighbours(k);
+        self.bgp(Input::RouterDown { router });
+        for n in neighbours {
+            self.queue.schedule_in(
+                self.network.link_delay(router, n),
+                Event::Bgp(Input::SessionDown {
+                    router: n,
+                    neighbour: router,
+                }),
+            );
+        }
+    }
+
+    /// Site `k` stops serving: its requests in flight are reset, its pods
+    /// are gone, and populations routed to it lose their requests until
+    /// their route moves.
+    fn kill_site(&mut self, k: usize) {
+        if !self.sites[k].alive {
+            return;
+        }
+        self.sites[k].alive = false;
+        let site = &mut self.sites[k];
+        let mix = std::mem::take(&mut site.mix);
+        for (s, n) in mix.iter().enumerate() {
+            if *n > 0.0 {
+                self.rec.fail(k, s as Stream, Cause::Reset, *n);
+            }
+        }
+        site.mix = vec![0.0; mix.len()];
+        let removed = site.pods.resize(self.now, 0);
+        site.ready.clear();
+        site.out_share = 0.0;
+        site.target = None;
+        if let Some(rl) = site.request.as_mut() {
+            for r in rl.take_in_service() {
+                self.rec.fail(k, r.stream, Cause::Reset, 1.0);
+            }
+        }
+        for pod in removed {
+            for r in pod.waiting {
+                self.rec.fail(k, r.stream, Cause::Reset, 1.0);
+            }
+        }
+        self.reroute();
+    }
+
+    /// Pods removed by a scale-down finish what they hold.
+    pub(super) fn drain_removed(&mut self, k: usize, removed: Vec<SimPod>) {
+        let fluid: f64 = removed.iter().map(|p| p.fluid.in_flight()).sum();
+        if fluid > 0.0 {
+            let site = &mut self.sites[k];
+            let pool: f64 = site.mix.iter().sum::<f64>() + 0.0;
+            let share = if pool > 0.0 {
+                (fluid / pool).min(1.0)
+            } else {
+                0.0
+            };
+            for s in 0..site.mix.len() {
+                let n = site.mix[s] * share;
+                if n > 0.0 {
+                    site.mix[s] -= n;
+                    self.rec.drained(k, s as Stream, n);
+                }
+            }
+        }
+        for pod in removed {
+            debug_assert!(pod_in_flight(&pod) >= 0.0);
+            for r in pod.waiting {
+                self.rec.drained(k, r.stream, 1.0);
+            }
+        }
+    }
+
+    /// The overflow policy's check. A site whose own demand would load it
+    /// above the threshold sends away the share that brings it back to the
+    /// threshold, 1 - threshold / own load, to its nearest live site that is
+    /// below the release level and not shedding itself; as its HPA adds
+    /// pods the share falls and traffic moves back, by at most one step per
+    /// check. An L7 proxy moves traffic at once.
+    pub(super) fn overflow_check(&mut self) {
+        let Some(policy) = self.exp.estate.overflow else {
+            return;
+        };
+        let offered: Vec<f64> = self.sites.iter().map(|s| s.offered_load).collect();
+        let shedding: Vec<bool> = self.sites.iter().map(|s| s.out_share > 0.0).collect();
+        let alive: Vec<bool> = self.sites.iter().map(|s| s.alive).collect();
+        for k in 0..self.sites.len() {
+            let healthy = |t: usize| alive[t] && offered[t] < policy.release && !shedding[t];
+            let site = &self.sites[k];
+            let current = site
+                .target
+                .filter(|&t| alive[t] && offered[t] < policy.threshold);
+            let target = current.or_else(|| self.nearest[k].iter().copied().find(|&t| healthy(t)));
+            let wanted = if site.own_load > policy.threshold {
+                1.0 - policy.threshold / site.own_load
+            } else {
+                0.0
+            };
+            let (share, target) = match target {
+                Some(t) => {
+                    let share = if wanted >= site.out_share {
+                        wanted
+                    } else {
+                        (site.out_share - policy.step).max(wanted)
+                    };
+                    (share, (share > 0.0).then_some(t))
+                }
+                None => {
+                    let share = (site.out_share - policy.step).max(0.0);
+                    (share, site.target.filter(|_| share > 0.0))
+                }
+            };
+            let site = &mut self.sites[k];
+            site.out_share = if target.is_some() { share } else { 0.0 };
+            site.target = target;
+        }
+        self.queue.schedule_in(
+            SimDuration::max(policy.check_interval, SimDuration::from_millis(1)),
+            Event::OverflowCheck,
+        );
+    }
+}

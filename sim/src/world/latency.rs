@@ -1,0 +1,216 @@
+//! Latency distributions with fractional weights: the fluid records
+//! expected numbers of requests, each tick's as a shifted exponential
+//! (a base plus an Erlang C or M/M/1 tail), and the request level records
+//! single requests.
+
+/// Latencies with weights, in log-spaced buckets 1 % wide from 0.1 ms to
+/// 1000 s (a weighted cousin of the engine's histogram: the fluid records
+/// fractional request counts).
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    weights: Vec<f64>,
+    total: f64,
+    sum: f64,
+    /// The tail strata: (-ln of the stratum's survival point, its mass).
+    strata: Vec<(f64, f64)>,
+    /// Recent latency distributions not yet spread into buckets: pods and
+    /// ticks in the same state add to their weight.
+    held: Vec<(f64, Option<WaitTail>, f64)>,
+}
+
+/// Distributions a [`LatencyHistogram`] holds before spreading the oldest.
+const HELD: usize = 64;
+
+const LAT_MIN_S: f64 = 1e-4;
+const LAT_BUCKETS: usize = 1621;
+
+/// An exponential tail is recorded as strata of its survival function,
+/// from 1 down to 10^-4 in steps of 10^-1/8, each at its geometric-mean
+/// survival, and a last stratum below 10^-4.
+const TAIL_STRATA: i32 = 32;
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LatencyHistogram {
+    /// An empty histogram.
+    pub fn new() -> Self {
+        let survival = |j: i32| 10f64.powf(-f64::from(j) / 8.0);
+        let strata = (0..=TAIL_STRATA)
+            .map(|j| {
+                let hi = survival(j);
+                let lo = if j == TAIL_STRATA {
+                    0.0
+                } else {
+                    survival(j + 1)
+                };
+                let point = if j == TAIL_STRATA {
+                    hi * 0.5
+                } else {
+                    (hi * lo).sqrt()
+                };
+                (-point.ln(), hi - lo)
+            })
+            .collect();
+        LatencyHistogram {
+            weights: vec![0.0; LAT_BUCKETS],
+            total: 0.0,
+            sum: 0.0,
+            strata,
+            held: Vec::with_capacity(HELD),
+        }
+    }
+
+    fn bucket(value: f64) -> usize {
+        if value <= LAT_MIN_S {
+            return 0;
+        }
+        ((value / LAT_MIN_S).ln() / 1.01f64.ln())
+            .floor()
+            .min((LAT_BUCKETS - 1) as f64) as usize
+    }
+
+    /// Adds `weight` requests of latency `value` seconds.
+    pub fn add(&mut self, value: f64, weight: f64) {
+        if weight <= 0.0 || !value.is_finite() {
+            return;
+        }
+        self.weights[Self::bucket(value)] += weight;
+        self.total += weight;
+        self.sum += value * weight;
+    }
+
+    /// `weight` requests at `base` plus an Erlang C wait: with probability
+    /// `p` an exponential wait at `rate` per second.
+    pub fn add_with_tail(&mut self, base: f64, weight: f64, tail: Option<WaitTail>) {
+        if let Some(h) = self.held.iter_mut().find(|h| h.0 == base && h.1 == tail) {
+            h.2 += weight;
+            return;
+        }
+        if self.held.len() >= HELD {
+            let (b, t, w) = self.held.remove(0);
+            self.spread(b, w, t);
+        }
+        self.held.push((base, tail, weight));
+    }
+
+    /// Spreads the held distributions into the buckets.
+    fn release(&mut self) {
+        for (b, t, w) in std::mem::take(&mut self.held) {
+            self.spread(b, w, t);
+        }
+    }
+
+    /// Spreads one distribution into the buckets.
+    fn spread(&mut self, base: f64, weight: f64, tail: Option<WaitTail>) {
+        match tail {
+            Some((p, rate)) if p > 0.0 && rate > 0.0 => {
+                self.add(base, weight * (1.0 - p));
+                for k in 0..self.strata.len() {
+                    let (x, mass) = self.strata[k];
+                    self.add(base + x / rate, weight * p * mass);
+                }
+            }
+            _ => self.add(base, weight),
+        }
+    }
+
+    /// The mean latency, if any request was recorded.
+    pub fn mean(&mut self) -> Option<f64> {
+        self.release();
+        (self.total > 0.0).then(|| self.sum / self.total)
+    }
+
+    /// Requests recorded (fractional in the fluid).
+    pub fn total(&mut self) -> f64 {
+        self.release();
+        self.total
+    }
+
+    /// The q-quantile, if any request was recorded.
+    pub fn quantile_opt(&mut self, q: f64) -> Option<f64> {
+        (self.total() > 0.0).then(|| self.quantile(q))
+    }
+
+    /// The bucket midpoint holding the q-quantile (within 0.5 %); zero when
+    /// nothing was recorded.
+    pub fn quantile(&mut self, q: f64) -> f64 {
+        self.release();
+        if self.total <= 0.0 {
+            return 0.0;
+        }
+        let goal = q.clamp(0.0, 1.0) * self.total;
+        let mut acc = 0.0;
+        for (i, w) in self.weights.iter().enumerate() {
+            acc += w;
+            if acc >= goal && *w > 0.0 {
+                return LAT_MIN_S * 1.01f64.powf(i as f64 + 0.5);
+            }
+        }
+        LAT_MIN_S * 1.01f64.powf(LAT_BUCKETS as f64 - 0.5)
+    }
+
+    /// Adds `other`'s weights to this histogram.
+    pub fn merge(&mut self, other: &mut LatencyHistogram) {
+        other.release();
+        self.release();
+        for (a, b) in self.weights.iter_mut().zip(&other.weights) {
+            *a += b;
+        }
+        self.total += other.total;
+        self.sum += other.sum;
+    }
+
+    /// Forgets everything recorded.
+    pub fn clear(&mut self) {
+        self.held.clear();
+        self.weights.iter_mut().for_each(|w| *w = 0.0);
+        self.total = 0.0;
+        self.sum = 0.0;
+    }
+}
+
+/// Probability of waiting and rate of the exponential wait.
+pub type WaitTail = (f64, f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_histogram_quantiles_respect_weights() {
+        let mut h = LatencyHistogram::new();
+        h.add(0.010, 98.0);
+        h.add(0.500, 1.0);
+        h.add(2.000, 1.0);
+        let near = |a: f64, b: f64| (a / b - 1.0).abs() < 0.01;
+        assert!(near(h.quantile(0.5), 0.010), "{}", h.quantile(0.5));
+        assert!(near(h.quantile(0.99), 0.500));
+        assert!(near(h.quantile(1.0), 2.000));
+        assert!((h.mean().unwrap() - (0.98 + 0.5 + 2.0) / 100.0).abs() < 1e-12);
+        h.clear();
+        assert_eq!(h.quantile(0.5), 0.0);
+        assert!(h.mean().is_none());
+    }
+
+    #[test]
+    fn exponential_tail_quantiles_match_the_formula() {
+        // M/M/1 time in system, rate 10/s: the q-quantile is -ln(1-q)/10.
+        let mut h = LatencyHistogram::new();
+        h.add_with_tail(0.0, 1000.0, Some((1.0, 10.0)));
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            let want = -(1.0f64 - q).ln() / 10.0;
+            let got = h.quantile(q);
+            assert!((got / want - 1.0).abs() < 0.15, "q {q}: {got} vs {want}");
+        }
+        // Erlang C: waits with probability 0.2; the median is no wait.
+        let mut h = LatencyHistogram::new();
+        h.add_with_tail(0.05, 1.0, Some((0.2, 10.0)));
+        assert!((h.quantile(0.5) / 0.05 - 1.0).abs() < 0.01);
+        let want = 0.05 - (0.01f64 / 0.2).ln() / 10.0;
+        assert!((h.quantile(0.99) / want - 1.0).abs() < 0.1);
+    }
+}

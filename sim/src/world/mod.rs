@@ -1,0 +1,328 @@
+//! The one world: every experiment runs here. The network layer (BGP
+//! speakers, convergence, failure detection), the compute layer of every
+//! site (pods, HPA, metrics pipeline, nodes and autoscaler, queues,
+//! timeouts, overflow to the nearest healthy site), the traffic of every
+//! population and the failures advance together on one event queue.
+//!
+//! Traffic moves in fixed ticks: the tick event at `T` serves `[T - tick,
+//! T)` after every event before `T` has run, so a population's requests
+//! are split by the exact share of the tick its route spent at each site
+//! (or nowhere). Two fidelities share everything but the serving (see
+//! [`serve`]).
+
+mod events;
+pub mod latency;
+pub mod network;
+pub mod pods;
+pub mod record;
+pub mod serve;
+pub mod site;
+pub mod summary;
+mod tick;
+
+use cutover_models::bgp::network::{Input, NotSettled, Output};
+use cutover_models::{SimDuration, SimTime};
+
+use crate::engine::rng::StreamRng;
+use crate::engine::stats::TimeSeries;
+use crate::engine::{EventQueue, RngStreams};
+use crate::experiment::{Experiment, Fidelity};
+use network::NetworkLayer;
+use record::Recorder;
+use serve::RequestLevel;
+use site::Site;
+pub use summary::{Outcome, RouteChange, Summary};
+
+/// Something due at an instant.
+#[derive(Clone, Debug)]
+enum Event {
+    /// A BGP input: an UPDATE arriving, an MRAI timer, a session found down.
+    Bgp(Input),
+    /// Failure `i` of the experiment strikes.
+    Failure(usize),
+    /// A site's node goes dark after a clean shutdown's drain.
+    PowerOff(usize),
+    /// The health check gives up on a site and withdraws it.
+    Withdraw(usize),
+    /// metrics-server scrapes a site's pods.
+    Scrape(usize),
+    /// A site's HPA syncs.
+    HpaSync(usize),
+    /// A site's cluster autoscaler scans.
+    AutoscalerScan(usize),
+    /// Sites decide what to shed to the next site.
+    OverflowCheck,
+    /// Traffic of the tick that ends now is served.
+    Tick,
+}
+
+/// A population's route over time: `None` while its requests are lost.
+struct PopulationRoute {
+    /// Changes in time order: (from, site or none).
+    history: Vec<(SimTime, Option<usize>)>,
+    /// Index of the entry in force at the start of the current tick.
+    cursor: usize,
+}
+
+/// An experiment in progress.
+pub struct World<'e> {
+    exp: &'e Experiment,
+    network: NetworkLayer<'e>,
+    queue: EventQueue<Event>,
+    sites: Vec<Site<'e>>,
+    routes: Vec<PopulationRoute>,
+    /// Sites nearest first, per site (where overflow goes).
+    nearest: Vec<Vec<usize>>,
+    /// TTFB of each population at each site, seconds.
+    ttfb_s: Vec<Vec<f64>>,
+    /// Population weights, normalised to sum to 1.
+    shares: Vec<f64>,
+    rec: Recorder,
+    detect_rng: StreamRng,
+    timeline: TimeSeries,
+    tracker: summary::Tracker,
+    now: SimTime,
+    end: SimTime,
+}
+
+impl<'e> World<'e> {
+    /// The experiment's world at time zero, in its steady state, drawing
+    /// from streams of `seed`; fails if BGP has no steady state.
+    pub fn new(exp: &'e Experiment, seed: u64) -> Result<World<'e>, NotSettled> {
+        let streams = RngStreams::new(seed);
+        let (network, timers) = NetworkLayer::new(exp, &streams)?;
+        let pops = exp.estate.populations.len();
+        let deployment = &exp.estate.deployment;
+        let sites: Vec<Site> = exp
+            .estate
+            .sites
+            .iter()
+            .map(|s| {
+                let request = (exp.fidelity == Fidelity::Request)
+                    .then(|| RequestLevel::new(&streams, &s.network.tag));
+                Site::new(s, deployment, 2 * pops, request)
+            })
+            .collect();
+        let mut world = World {
+            exp,
+            network,
+            queue: EventQueue::new(),
+            routes: Vec::new(),
+            nearest: nearest_sites(exp),
+            ttfb_s: ttfb_table(exp),
+            shares: weight_shares(exp),
+            rec: Recorder::new(
+                pops,
+                sites.len(),
+                exp.estate.slo.slow_threshold.as_secs_f64(),
+            ),
+            sites,
+            detect_rng: streams.stream("network.detection"),
+            timeline: summary::new_timeline(exp),
+            tracker: summary::Tracker::new(exp),
+            now: SimTime::ZERO,
+            end: SimTime::ZERO + exp.duration,
+        };
+        world.routes = (0..pops)
+            .map(|p| PopulationRoute {
+                history: vec![(SimTime::ZERO, world.route_of(p))],
+                cursor: 0,
+            })
+            .collect();
+        world.deliver(timers);
+        world.schedule_start();
+        Ok(world)
+    }
+
+    /// Schedules the control loops, the failures and the first tick.
+    fn schedule_start(&mut self) {
+        let dep = &self.exp.estate.deployment;
+        // The HPA's syncs are not aligned with metrics-server's scrapes: the
+        // first sync comes half a period after the first scrape.
+        let half = SimDuration::from_nanos(dep.hpa.sync_period.as_nanos() / 2);
+        for k in 0..self.sites.len() {
+            let first = SimTime::ZERO + dep.metric_resolution;
+            self.queue.schedule_at(first, Event::Scrape(k));
+            self.queue.schedule_at(first + half, Event::HpaSync(k));
+            if let Some(scan) = self.sites[k].scan_interval() {
+                self.queue
+                    .schedule_at(SimTime::ZERO + scan, Event::AutoscalerScan(k));
+            }
+        }
+        if self.exp.estate.overflow.is_some() {
+            self.queue.schedule_at(SimTime::ZERO, Event::OverflowCheck);
+        }
+        for (i, f) in self.exp.failures.iter().enumerate() {
+            self.queue
+                .schedule_at(SimTime::ZERO + f.at, Event::Failure(i));
+        }
+        self.queue
+            .schedule_at(SimTime::ZERO + self.exp.tick, Event::Tick);
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Runs the next event; false once the run has reached its end.
+    pub fn step(&mut self) -> bool {
+        match self.queue.peek_time() {
+            Some(at) if at <= self.end => {}
+            _ => return false,
+        }
+        let Some((now, event)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = now;
+        self.handle(event);
+        true
+    }
+
+    /// Runs every event up to and including `t`.
+    pub fn run_until(&mut self, t: SimTime) {
+        while self.queue.peek_time().is_some_and(|at| at <= t) && self.step() {}
+    }
+
+    /// Runs to the end and returns what the run measured.
+    pub fn run(mut self) -> Outcome {
+        while self.step() {}
+        self.finish()
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Bgp(input) => self.bgp(input),
+            Event::Failure(i) => self.failure(i),
+            Event::PowerOff(k) => self.power_off(k),
+            Event::Withdraw(k) => self.bgp(Input::StopAnnouncing { site: k }),
+            Event::Scrape(k) => self.scrape(k),
+            Event::HpaSync(k) => self.hpa_sync(k),
+            Event::AutoscalerScan(k) => self.autoscaler_scan(k),
+            Event::OverflowCheck => self.overflow_check(),
+            Event::Tick => self.tick(),
+        }
+    }
+
+    /// Feeds `input` to BGP and delivers what follows.
+    fn bgp(&mut self, input: Input) {
+        let outputs = self.network.handle(input);
+        self.deliver(outputs);
+    }
+
+    /// Schedules UPDATEs and timers; re-routes populations when a best
+    /// route changed.
+    fn deliver(&mut self, outputs: Vec<Output>) {
+        let mut changed = false;
+        for out in outputs {
+            match out {
+                Output::Send { from, to, advert } => self.queue.schedule_in(
+                    self.network.link_delay(from, to),
+                    Event::Bgp(Input::Update { to, from, advert }),
+                ),
+                Output::SetMraiTimer {
+                    router,
+                    neighbour,
+                    after,
+                } => {
+                    self.queue
+                        .set_timer_in(after, Event::Bgp(Input::MraiExpired { router, neighbour }));
+                }
+                Output::BestChanged { .. } => changed = true,
+            }
+        }
+        if changed {
+            self.reroute();
+        }
+    }
+
+    /// Where population `p`'s requests go now: a live site, or nowhere.
+    fn route_of(&self, p: usize) -> Option<usize> {
+        let router = self.exp.topology.populations()[p].router;
+        self.network
+            .site_reached(router)
+            .filter(|&k| self.sites[k].alive)
+    }
+
+    /// Records every population whose route changed.
+    fn reroute(&mut self) {
+        for p in 0..self.routes.len() {
+            let route = self.route_of(p);
+            let last = self.routes[p].history.last().map(|h| h.1);
+            if last != Some(route) {
+                self.routes[p].history.push((self.now, route));
+                self.tracker
+                    .route_changed(self.exp, p, self.now, last.flatten(), route);
+            }
+        }
+    }
+
+    fn scrape(&mut self, k: usize) {
+        let res = self.exp.estate.deployment.metric_resolution;
+        if self.sites[k].alive {
+            self.sites[k].pods.scrape(self.now, res);
+            self.queue.schedule_in(res, Event::Scrape(k));
+        }
+    }
+
+    fn hpa_sync(&mut self, k: usize) {
+        if !self.sites[k].alive {
+            return;
+        }
+        let (next, removed) = self.sites[k].hpa_sync(self.now);
+        self.drain_removed(k, removed);
+        self.queue.schedule_at(next, Event::HpaSync(k));
+    }
+
+    fn autoscaler_scan(&mut self, k: usize) {
+        if !self.sites[k].alive {
+            return;
+        }
+        self.sites[k].autoscaler_scan(self.now);
+        if let Some(scan) = self.sites[k].scan_interval() {
+            self.queue.schedule_in(scan, Event::AutoscalerScan(k));
+        }
+    }
+}
+
+/// Each site's other sites, nearest first by great-circle distance.
+fn nearest_sites(exp: &Experiment) -> Vec<Vec<usize>> {
+    let sites = &exp.estate.sites;
+    (0..sites.len())
+        .map(|k| {
+            let here = sites[k].network.location;
+            let mut others: Vec<(f64, usize)> = (0..sites.len())
+                .filter(|&j| j != k)
+                .map(|j| (here.distance_km(sites[j].network.location), j))
+                .collect();
+            others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            others.into_iter().map(|(_, j)| j).collect()
+        })
+        .collect()
+}
+
+/// TTFB of each population at each site, seconds.
+fn ttfb_table(exp: &Experiment) -> Vec<Vec<f64>> {
+    let latency = &exp.estate.network.latency;
+    exp.estate
+        .populations
+        .iter()
+        .map(|p| {
+            exp.estate
+                .sites
+                .iter()
+                .map(|s| latency.ttfb_between_ms(p.location, s.network.location) / 1e3)
+                .collect()
+        })
+        .collect()
+}
+
+/// The populations' weights as shares of the users.
+fn weight_shares(exp: &Experiment) -> Vec<f64> {
+    let total: f64 = exp.estate.populations.iter().map(|p| p.weight).sum();
+    exp.estate
+        .populations
+        .iter()
+        .map(|p| if total > 0.0 { p.weight / total } else { 0.0 })
+        .collect()
+}

@@ -1,0 +1,106 @@
+//! The network layer of the world: the BGP speakers of the estate's AS
+//! graph, converged to their steady state at time zero, then driven by
+//! UPDATEs, MRAI timers, session failures and withdrawals on the world's
+//! event queue.
+
+use cutover_models::bgp::network::{BgpNetwork, Delivery, Input, NotSettled, Output};
+use cutover_models::bgp::topology::Topology;
+use cutover_models::bgp::RouterId;
+use cutover_models::geo::FIBER_KM_PER_S;
+use cutover_models::SimDuration;
+use rand::Rng;
+
+use crate::engine::rng::StreamRng;
+use crate::engine::RngStreams;
+use crate::experiment::Experiment;
+
+/// The BGP network of an experiment.
+pub struct NetworkLayer<'t> {
+    topo: &'t Topology,
+    net: BgpNetwork<'t>,
+    processing_delay: SimDuration,
+    path_inflation: f64,
+    mrai_rng: StreamRng,
+    updates_at_start: u64,
+}
+
+impl<'t> NetworkLayer<'t> {
+    /// The network in its steady state with every announcing site, and the
+    /// MRAI timers to start (busy timers run from a random phase).
+    pub fn new(
+        exp: &'t Experiment,
+        streams: &RngStreams,
+    ) -> Result<(Self, Vec<Output>), NotSettled> {
+        let topo = &exp.topology;
+        let mut net = BgpNetwork::new(topo, exp.estate.network.bgp);
+        let processed = net.converge_static(
+            exp.estate
+                .announcements()
+                .iter()
+                .filter(|a| a.announce)
+                .map(|a| a.input()),
+        );
+        if !net.settled() {
+            return Err(NotSettled { processed });
+        }
+        let mut timers = Vec::new();
+        if exp.estate.network.bgp.mrai_busy {
+            let mut phase = streams.stream("network.mrai-phase");
+            timers = net.start_mrai_timers(&mut || phase.random::<f64>());
+        }
+        let updates_at_start = net.updates_sent();
+        Ok((
+            NetworkLayer {
+                topo,
+                net,
+                processing_delay: exp.estate.network.processing_delay,
+                path_inflation: exp.estate.network.latency.path_inflation(),
+                mrai_rng: streams.stream("network.mrai"),
+                updates_at_start,
+            },
+            timers,
+        ))
+    }
+
+    /// Feeds `input` to the speakers; returns what the caller must deliver.
+    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+        let rng = &mut self.mrai_rng;
+        self.net.handle(input, &mut || rng.random::<f64>())
+    }
+
+    /// Time an UPDATE takes from `a` to `b`: processing plus propagation.
+    pub fn link_delay(&self, a: RouterId, b: RouterId) -> SimDuration {
+        let km = self
+            .topo
+            .router(a)
+            .location
+            .distance_km(self.topo.router(b).location);
+        self.processing_delay
+            + SimDuration::from_secs_f64(km * self.path_inflation / FIBER_KM_PER_S)
+    }
+
+    /// The site that traffic entering at `router` reaches, if any.
+    pub fn site_reached(&self, router: RouterId) -> Option<usize> {
+        match self.net.forward(router) {
+            Delivery::Site { site, .. } => Some(site),
+            _ => None,
+        }
+    }
+
+    /// The eBGP neighbours of site `site`'s router.
+    pub fn site_neighbours(&self, site: usize) -> (RouterId, Vec<RouterId>) {
+        let router = self.topo.sites()[site].router;
+        let neighbours = self
+            .topo
+            .ebgp_neighbours(router)
+            .iter()
+            .map(|n| n.router)
+            .collect();
+        (router, neighbours)
+    }
+
+    /// UPDATE messages sent since the steady state.
+    pub fn updates(&self) -> u64 {
+        self.net.updates_sent() - self.updates_at_start
+    }
+}

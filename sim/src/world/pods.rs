@@ -1,0 +1,291 @@
+//! One site's pods and nodes: the ReplicaSet's pods bound to nodes, their
+//! start-up and warm-up, and the node pool that grows under the cluster
+//! autoscaler (or stays fixed on bare metal).
+
+use std::collections::VecDeque;
+
+use cutover_models::capacity::FluidPod;
+use cutover_models::hpa::{CpuMetric, PodPhase, PodSnapshot, ReadyCondition};
+use cutover_models::nodes::NodePool;
+use cutover_models::pods::PodTimeline;
+use cutover_models::queueing::MmcQueue;
+use cutover_models::SimTime;
+
+use crate::estate::Deployment;
+
+/// A request waiting in a pod's queue at request level.
+#[derive(Clone, Copy, Debug)]
+pub struct Waiting {
+    /// When it arrived.
+    pub arrived: SimTime,
+    /// Latency added outside the pod (network, overflow hop, warm-up).
+    pub added_latency_s: f64,
+    /// The stream it belongs to (population and route).
+    pub stream: u32,
+}
+
+/// One pod.
+#[derive(Clone, Debug)]
+pub struct SimPod {
+    /// Unique within the site.
+    pub id: u64,
+    /// The request-level queue, created when the pod becomes ready.
+    pub queue: Option<MmcQueue>,
+    /// The requests waiting in `queue`, in queue order.
+    pub waiting: VecDeque<Waiting>,
+    /// The node it is bound to.
+    pub node: Option<usize>,
+    /// Its start-up, once bound.
+    pub timeline: Option<PodTimeline>,
+    /// The fluid's state.
+    pub fluid: FluidPod,
+    /// CPU used so far, core-seconds (what metrics-server reads).
+    pub cpu_core_s: f64,
+    prev_scrape: Option<f64>,
+    metric: Option<CpuMetric>,
+}
+
+/// One node.
+#[derive(Clone, Debug)]
+pub struct SimNode {
+    /// Pods bound to it.
+    pub pods: u32,
+    /// When the image is on the node (after its first pull).
+    pub image_at: Option<SimTime>,
+}
+
+/// A site's pods and nodes.
+pub struct Pods<'e> {
+    /// The deployment the pods run.
+    pub deployment: &'e Deployment,
+    /// The pods, oldest first.
+    pub pods: Vec<SimPod>,
+    /// The nodes.
+    pub nodes: Vec<SimNode>,
+    /// The pool that adds nodes.
+    pub pool: NodePool,
+    per_node: u32,
+    /// CPU a node offers, cores.
+    alloc_cores: f64,
+    next_id: u64,
+}
+
+impl<'e> Pods<'e> {
+    /// The deployment's initial replicas on the pool's ready nodes, serving
+    /// and warm at time zero.
+    pub fn new(deployment: &'e Deployment, pool: &NodePool) -> Self {
+        let request = deployment.cpu_request_millicores;
+        let mut pods = Pods {
+            deployment,
+            pods: Vec::new(),
+            nodes: pool
+                .ready_nodes()
+                .iter()
+                .map(|_| SimNode {
+                    pods: 0,
+                    image_at: Some(SimTime::ZERO),
+                })
+                .collect(),
+            pool: pool.clone(),
+            per_node: pool.pods_per_node(request),
+            alloc_cores: pool.allocatable_millicores as f64 / 1000.0,
+            next_id: 0,
+        };
+        pods.resize(SimTime::ZERO, deployment.initial_replicas as usize);
+        pods.schedule(SimTime::ZERO);
+        for pod in &mut pods.pods {
+            if pod.timeline.is_some() {
+                pod.timeline = Some(PodTimeline {
+                    started: SimTime::ZERO,
+                    running: SimTime::ZERO,
+                    ready: SimTime::ZERO,
+                    warm: SimTime::ZERO,
+                });
+            }
+        }
+        pods
+    }
+
+    /// Whether pod `i` is running at `now`.
+    pub fn running(&self, i: usize, now: SimTime) -> bool {
+        self.pods[i].timeline.is_some_and(|t| t.running <= now)
+    }
+
+    /// Whether pod `i` is ready at `now`.
+    pub fn ready(&self, i: usize, now: SimTime) -> bool {
+        self.pods[i].timeline.is_some_and(|t| t.ready <= now)
+    }
+
+    /// What the HPA sees of every pod at `now`.
+    pub fn snapshot(&self, now: SimTime) -> Vec<PodSnapshot> {
+        self.pods
+            .iter()
+            .map(|p| {
+                let tl = p.timeline;
+                let started = tl.filter(|t| t.started <= now);
+                let running = tl.is_some_and(|t| t.running <= now);
+                PodSnapshot {
+                    phase: if running {
+                        PodPhase::Running
+                    } else {
+                        PodPhase::Pending
+                    },
+                    deleting: false,
+                    start_time: started.map(|t| t.started),
+                    ready: started.map(|t| {
+                        let ready = t.ready <= now;
+                        ReadyCondition {
+                            ready,
+                            last_transition: if ready { t.ready } else { t.started },
+                        }
+                    }),
+                    request_millicores: self.deployment.cpu_request_millicores,
+                    metric: if running { p.metric } else { None },
+                }
+            })
+            .collect()
+    }
+
+    /// metrics-server scrapes every running pod at `at`: its mean CPU over
+    /// the last `window`.
+    pub fn scrape(&mut self, at: SimTime, window: cutover_models::SimDuration) {
+        for p in 0..self.pods.len() {
+            let running = self.running(p, at);
+            let pod = &mut self.pods[p];
+            if running {
+                pod.metric = pod.prev_scrape.map(|prev| CpuMetric {
+                    usage_millicores: ((pod.cpu_core_s - prev) / window.as_secs_f64() * 1000.0)
+                        .round() as i64,
+                    timestamp: at,
+                    window,
+                });
+                pod.prev_scrape = Some(pod.cpu_core_s);
+            } else {
+                pod.metric = None;
+                pod.prev_scrape = None;
+            }
+        }
+    }
+
+    /// Sets the deployment to `replicas` pods: new pods start unbound; on a
+    /// scale-down the ReplicaSet removes unbound pods first, then pods not
+    /// yet ready, then the newest. Returns the pods removed, whose requests
+    /// the caller drains.
+    pub fn resize(&mut self, now: SimTime, replicas: usize) -> Vec<SimPod> {
+        while self.pods.len() < replicas {
+            self.next_id += 1;
+            self.pods.push(SimPod {
+                id: self.next_id,
+                queue: None,
+                waiting: VecDeque::new(),
+                node: None,
+                timeline: None,
+                fluid: FluidPod::default(),
+                cpu_core_s: 0.0,
+                prev_scrape: None,
+                metric: None,
+            });
+        }
+        let mut removed = Vec::new();
+        while self.pods.len() > replicas {
+            let rank = |p: &SimPod| match p.timeline {
+                None => 0,
+                Some(t) if t.ready > now => 1,
+                Some(_) => 2,
+            };
+            let victim = (0..self.pods.len())
+                .rev()
+                .min_by_key(|&i| rank(&self.pods[i]))
+                .unwrap_or(self.pods.len() - 1);
+            let pod = self.pods.remove(victim);
+            if let Some(n) = pod.node {
+                self.nodes[n].pods -= 1;
+            }
+            removed.push(pod);
+        }
+        removed
+    }
+
+    /// Binds unbound pods to the least-loaded nodes with room.
+    pub fn schedule(&mut self, now: SimTime) {
+        let startup = &self.deployment.startup;
+        for i in 0..self.pods.len() {
+            if self.pods[i].node.is_some() {
+                continue;
+            }
+            let Some(n) = (0..self.nodes.len())
+                .filter(|&n| self.nodes[n].pods < self.per_node)
+                .min_by_key(|&n| self.nodes[n].pods)
+            else {
+                return;
+            };
+            let node = &mut self.nodes[n];
+            node.pods += 1;
+            let cached = node.image_at.is_some_and(|t| t <= now);
+            let tl = startup.timeline(now, cached);
+            if node.image_at.is_none() {
+                // The pull ends when the container can start.
+                let pulled = tl.started
+                    + if cached {
+                        startup.image_pull_cached
+                    } else {
+                        startup.image_pull_uncached
+                    };
+                node.image_at = Some(pulled);
+            }
+            self.pods[i].node = Some(n);
+            self.pods[i].timeline = Some(tl);
+        }
+    }
+
+    /// Pods waiting for a node.
+    pub fn unbound(&self) -> usize {
+        self.pods.iter().filter(|p| p.node.is_none()).count()
+    }
+
+    /// Adds the nodes the pool made ready by `now`, then binds pods.
+    pub fn grow_nodes(&mut self, now: SimTime) {
+        for _ in 0..self.pool.advance(now) {
+            self.nodes.push(SimNode {
+                pods: 0,
+                image_at: None,
+            });
+        }
+        self.schedule(now);
+    }
+
+    /// CPU pod `p` can use: its limit, or its share of a full node, never
+    /// less than its request.
+    pub fn cores(&self, p: usize) -> f64 {
+        let request = self.deployment.cpu_request_millicores as f64 / 1000.0;
+        let limit = self.deployment.cpu_limit_millicores as f64 / 1000.0;
+        let node_pods = self.pods[p].node.map_or(1, |n| self.nodes[n].pods.max(1));
+        limit.min(request.max(self.alloc_cores / f64::from(node_pods)))
+    }
+
+    /// CPU factor and added latency of pod `p` at `now` (warm-up).
+    pub fn warmth(&self, p: usize, now: SimTime) -> (f64, f64) {
+        let startup = &self.deployment.startup;
+        match self.pods[p].timeline {
+            Some(tl) if tl.warm > now => (
+                startup.cpu_factor(tl.ready, now),
+                startup.added_latency_s(tl.ready, now),
+            ),
+            _ => (1.0, 0.0),
+        }
+    }
+
+    /// Requests held by every pod (fluid in flight; queued and in service at
+    /// request level).
+    pub fn in_flight(&self) -> f64 {
+        self.pods.iter().map(pod_in_flight).sum()
+    }
+}
+
+/// Requests a pod holds.
+pub fn pod_in_flight(p: &SimPod) -> f64 {
+    p.fluid.in_flight()
+        + p.queue
+            .as_ref()
+            .map_or(0.0, |q| f64::from(q.busy()) + q.queued() as f64)
+}

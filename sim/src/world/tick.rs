@@ -1,0 +1,296 @@
+//! The traffic tick: each population's demand split by its route over the
+//! tick, overflow moved, every site served, outcomes recorded.
+
+use cutover_models::SimTime;
+
+use super::record::{population_of, stream_of, Cause, Stream};
+use super::serve::{serve_fluid, Group, StreamArrivals, TickTotals};
+use super::{Event, World};
+use crate::experiment::Fidelity;
+
+/// One site's arrivals in a tick, by stream, with each stream's latency
+/// outside the pods.
+struct SiteArrivals {
+    requests: Vec<f64>,
+    added_s: Vec<f64>,
+}
+
+impl SiteArrivals {
+    fn new(streams: usize) -> Self {
+        SiteArrivals {
+            requests: vec![0.0; streams],
+            added_s: vec![0.0; streams],
+        }
+    }
+
+    /// Adds `n` requests to `stream` at `added_s`, keeping the stream's
+    /// latency as the request-weighted mean.
+    fn add(&mut self, stream: Stream, n: f64, added_s: f64) {
+        let s = stream as usize;
+        let total = self.requests[s] + n;
+        if total > 0.0 {
+            self.added_s[s] = (self.added_s[s] * self.requests[s] + added_s * n) / total;
+        }
+        self.requests[s] = total;
+    }
+
+    fn total(&self) -> f64 {
+        self.requests.iter().sum()
+    }
+}
+
+impl World<'_> {
+    /// Serves the tick that ends now, then schedules the next.
+    pub(super) fn tick(&mut self) {
+        let end = self.now;
+        let start = SimTime::from_nanos(end.as_nanos() - self.exp.tick.as_nanos());
+        let mut arrivals = self.route_demand(start, end);
+        let own: Vec<f64> = arrivals.iter().map(SiteArrivals::total).collect();
+        self.move_overflow(&mut arrivals);
+        let mut totals = Vec::with_capacity(self.sites.len());
+        for (k, a) in arrivals.iter().enumerate() {
+            let t = self.serve_site(k, a, start);
+            self.update_load(k, own[k], &t);
+            totals.push(t);
+        }
+        self.tracker.tick(
+            self.exp,
+            start,
+            &self.sites,
+            &totals,
+            &mut self.rec,
+            &mut self.timeline,
+        );
+        if end < self.end {
+            self.queue.schedule_in(self.exp.tick, Event::Tick);
+        }
+    }
+
+    /// Each population's demand in `[start, end)`, split by the share of the
+    /// tick its route spent at each site; the rest is lost on the way.
+    fn route_demand(&mut self, start: SimTime, end: SimTime) -> Vec<SiteArrivals> {
+        let streams = 2 * self.routes.len();
+        let mut out: Vec<SiteArrivals> = (0..self.sites.len())
+            .map(|_| SiteArrivals::new(streams))
+            .collect();
+        let total = self.exp.demand.requests_in(start, self.exp.tick);
+        let dt = self.exp.tick.as_nanos() as f64;
+        // At request level a request arrives when it is drawn at its site;
+        // the expected requests of a lost route are counted here.
+        let request_level = self.exp.fidelity == Fidelity::Request;
+        for p in 0..self.routes.len() {
+            let demand = total * self.shares[p];
+            if !request_level {
+                self.rec.arrive(p, demand);
+            }
+            let route = &mut self.routes[p];
+            while route.cursor + 1 < route.history.len()
+                && route.history[route.cursor + 1].0 <= start
+            {
+                route.cursor += 1;
+            }
+            let h = &route.history;
+            for i in route.cursor..h.len() {
+                let from = h[i].0.max(start);
+                if from >= end {
+                    break;
+                }
+                let until = h.get(i + 1).map_or(end, |n| n.0.min(end));
+                let n = demand * (until.as_nanos() - from.as_nanos()) as f64 / dt;
+                match h[i].1 {
+                    Some(k) => out[k].add(stream_of(p, false), n, self.ttfb_s[p][k]),
+                    None => {
+                        if request_level {
+                            self.rec.arrive(p, n);
+                        }
+                        self.rec.blackhole(p, n);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Sites that shed move that share of each direct stream to their
+    /// target, through an L7 hop that adds the RTT between the two sites.
+    fn move_overflow(&mut self, arrivals: &mut [SiteArrivals]) {
+        let latency = &self.exp.estate.network.latency;
+        for k in 0..self.sites.len() {
+            let (share, Some(t)) = (self.sites[k].out_share, self.sites[k].target) else {
+                continue;
+            };
+            if share <= 0.0 || !self.sites[t].alive {
+                continue;
+            }
+            let hop_s = latency.rtt_ms(
+                self.exp.estate.sites[k]
+                    .network
+                    .location
+                    .distance_km(self.exp.estate.sites[t].network.location),
+            ) / 1e3;
+            let mut moved_total = 0.0;
+            for p in 0..self.routes.len() {
+                let s = stream_of(p, false) as usize;
+                let moved = arrivals[k].requests[s] * share;
+                if moved > 0.0 {
+                    arrivals[k].requests[s] -= moved;
+                    let added = self.ttfb_s[p][k] + hop_s;
+                    arrivals[t].add(stream_of(p, true), moved, added);
+                    moved_total += moved;
+                }
+            }
+            self.sites[k].stats.overflowed_out += moved_total;
+            self.sites[t].stats.overflowed_in += moved_total;
+        }
+    }
+
+    /// Site `k`'s load in the tick just served: CPU used, needed by its
+    /// arrivals and needed by its own demand, each over the CPU its ready
+    /// pods offer.
+    fn update_load(&mut self, k: usize, own: f64, t: &TickTotals) {
+        let dt_s = self.exp.tick.as_secs_f64();
+        let cpu_per_request = self
+            .exp
+            .estate
+            .deployment
+            .service
+            .cpu_per_request
+            .as_secs_f64();
+        let request_cores = self.exp.estate.deployment.cpu_request_millicores as f64 / 1000.0;
+        let site = &mut self.sites[k];
+        let capacity: f64 = site.ready.iter().map(|&p| site.pods.cores(p)).sum::<f64>() * dt_s;
+        let ratio = |x: f64| {
+            if capacity > 0.0 {
+                x / capacity
+            } else if x > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            }
+        };
+        site.load = ratio(t.cpu_used).min(1.0);
+        site.offered_load = ratio(t.arrivals * cpu_per_request);
+        site.own_load = ratio(own * cpu_per_request);
+        let requested = site.ready.len() as f64 * request_cores * dt_s;
+        let st = &mut site.stats;
+        st.peak_load = st.peak_load.max(site.load);
+        if site.offered_load.is_finite() {
+            st.peak_offered_load = st.peak_offered_load.max(site.offered_load);
+        }
+        if requested > 0.0 {
+            st.peak_utilisation = st.peak_utilisation.max(t.cpu_used / requested);
+        }
+        st.max_ready_pods = st.max_ready_pods.max(site.ready.len() as u64);
+    }
+
+    /// Serves site `k`'s arrivals of the tick starting at `start`.
+    fn serve_site(&mut self, k: usize, a: &SiteArrivals, start: SimTime) -> TickTotals {
+        let total = a.total();
+        self.rec.site_arrival(k, total);
+        let site = &mut self.sites[k];
+        if !site.alive {
+            // Arrived before the site died within this tick.
+            for (s, &n) in a.requests.iter().enumerate() {
+                if n > 0.0 {
+                    if site.request.is_some() {
+                        self.rec.arrive(population_of(s as Stream), n);
+                    }
+                    self.rec.fail(k, s as Stream, Cause::Reset, n);
+                }
+            }
+            return TickTotals {
+                arrivals: total,
+                ..TickTotals::default()
+            };
+        }
+        site.pods.grow_nodes(start);
+        let mut ready = std::mem::take(&mut site.ready);
+        ready.clear();
+        ready.extend((0..site.pods.pods.len()).filter(|&p| site.pods.ready(p, start)));
+        let totals = match site.request.as_mut() {
+            Some(rl) => {
+                let streams: Vec<StreamArrivals> = (0..a.requests.len())
+                    .filter(|&s| a.requests[s] > 0.0)
+                    .map(|s| StreamArrivals {
+                        stream: s as Stream,
+                        expected: a.requests[s],
+                        added_latency_s: a.added_s[s],
+                    })
+                    .collect();
+                rl.serve(
+                    &mut site.pods,
+                    &ready,
+                    start,
+                    self.exp.tick,
+                    &streams,
+                    k,
+                    &mut self.rec,
+                )
+            }
+            None => {
+                let mut groups = Vec::new();
+                let t = serve_fluid(
+                    &mut site.pods,
+                    &ready,
+                    start,
+                    total,
+                    self.exp.tick.as_secs_f64(),
+                    &mut site.memo,
+                    &mut groups,
+                );
+                self.attribute_fluid(k, a, &t, &groups);
+                t
+            }
+        };
+        self.sites[k].ready = ready;
+        totals
+    }
+
+    /// Splits a fluid tick's outcomes over the streams: rejections in
+    /// proportion to arrivals; served and timed-out requests in proportion
+    /// to each stream's requests in flight after admission (the pods mix
+    /// what they hold).
+    fn attribute_fluid(&mut self, k: usize, a: &SiteArrivals, t: &TickTotals, groups: &[Group]) {
+        let reject_share = if t.arrivals > 0.0 {
+            t.rejected / t.arrivals
+        } else {
+            0.0
+        };
+        let mix = &mut self.sites[k].mix;
+        for (s, &n) in a.requests.iter().enumerate() {
+            if n > 0.0 {
+                self.rec
+                    .fail(k, s as Stream, Cause::Rejected, n * reject_share);
+                mix[s] += n * (1.0 - reject_share);
+            }
+        }
+        let pool: f64 = mix.iter().sum();
+        let out = t.served + t.timed_out;
+        if pool <= 0.0 || out <= 0.0 {
+            return;
+        }
+        let take = (out / pool).min(1.0);
+        for s in 0..mix.len() {
+            if mix[s] <= 0.0 {
+                continue;
+            }
+            let leaving = mix[s] * take;
+            mix[s] -= leaving;
+            let served = leaving * t.served / out;
+            self.rec
+                .fail(k, s as Stream, Cause::TimedOut, leaving * t.timed_out / out);
+            // A stream with no arrivals this tick (its requests are left
+            // from earlier ticks) pays at least its TTFB here.
+            let added = a.added_s[s].max(self.ttfb_s[population_of(s as Stream)][k]);
+            for g in groups {
+                self.rec.served(
+                    k,
+                    s as Stream,
+                    g.base + added,
+                    served * g.served / t.served,
+                    g.tail,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The one world held against hand derivations, the story's figures and
+//! itself: the same failure gives the same blackhole in a drill and in a
+//! spike; requests are conserved per population; runs are deterministic;
+//! the fluid and request level agree.
+
+use std::path::{Path, PathBuf};
+
+use cutover::experiment::{Experiment, Fidelity};
+use cutover::scenario::Source;
+use cutover::world::summary::{PopulationSummary, Summary};
+use cutover::world::World;
+
+fn story(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/story")
+        .join(name)
+}
+
+fn load(name: &str) -> Experiment {
+    Experiment::load(&story(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// An experiment from `text`, as if it were a file in scenarios/story.
+fn from_text(text: &str) -> Experiment {
+    let source = Source::from_text(&story("test.toml"), text.to_string());
+    Experiment::from_source(&source).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(exp: &Experiment, seed: u64) -> Summary {
+    World::new(exp, seed).expect("BGP settles").run().summary
+}
+
+fn population<'a>(s: &'a Summary, label: &str) -> &'a PopulationSummary {
+    s.populations
+        .iter()
+        .find(|p| p.population == label)
+        .unwrap_or_else(|| panic!("no population {label}"))
+}
+
+#[test]
+fn a_clean_shutdown_moves_new_york_to_los_angeles_without_errors() {
+    let s = run(&load("ny-shutdown.toml"), 1);
+    let nyc = population(&s, "nyc");
+    assert_eq!(
+        (nyc.site_before.as_str(), nyc.site_after.as_str()),
+        ("ny1", "la1")
+    );
+    // The story: TTFB 34 ms -> 231 ms, status 200 throughout.
+    let (before, after) = (nyc.ttfb_before_ms.unwrap(), nyc.ttfb_after_ms.unwrap());
+    assert!((before - 34.0).abs() <= 3.4, "{before}");
+    assert!((after - 231.0).abs() <= 23.1, "{after}");
+    assert_eq!(s.tally.failed(), 0.0, "{:?}", s.tally);
+}
+
+#[test]
+fn requests_lost_in_a_blackhole_are_the_rate_times_the_window() {
+    let exp = load("ny-crash-hold.toml");
+    let s = run(&exp, 1);
+    let nyc = population(&s, "nyc");
+    // 1,000 requests/s shared by 15 equal populations.
+    let rate = 1000.0 / 15.0;
+    let want = rate * nyc.blackhole_s;
+    assert!(
+        (nyc.tally.blackholed - want).abs() < 1e-6 * want,
+        "{} vs {want}",
+        nyc.tally.blackholed
+    );
+    // The hold timer: 90 s less the time since the last keepalive (< 30 s).
+    assert!(
+        (60.0..=90.5).contains(&nyc.blackhole_s),
+        "{}",
+        nyc.blackhole_s
+    );
+    assert_eq!(nyc.site_after, "la1");
+}
+
+#[test]
+fn bfd_blackholes_for_under_a_second() {
+    let s = run(&load("ny-crash-bfd.toml"), 1);
+    let nyc = population(&s, "nyc");
+    // 300 ms x 3, less the time since the last packet, plus propagation.
+    assert!(
+        (0.6..=1.2).contains(&nyc.blackhole_s),
+        "{}",
+        nyc.blackhole_s
+    );
+    assert!(nyc.tally.blackholed > 0.0);
+}
+
+#[test]
+fn a_crash_gives_the_same_blackhole_in_a_drill_and_in_a_spike() {
+    let drill = load("ny-crash-hold.toml");
+    let spike_text = std::fs::read_to_string(story("spike.toml")).unwrap()
+        + "\n[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\n";
+    let spike = from_text(
+        &spike_text
+            .replace("[output]", "[output_unused]")
+            .replace("[output_unused]\ntimeline_interval = \"15s\"\n", ""),
+    );
+    for seed in [1, 2, 3] {
+        let a = run(&drill, seed);
+        let b = run(&spike, seed);
+        let (pa, pb) = (population(&a, "nyc"), population(&b, "nyc"));
+        assert_eq!(pa.blackhole_s, pb.blackhole_s, "seed {seed}");
+        assert_eq!(pa.site_after, pb.site_after);
+    }
+}
+
+fn assert_conserved(s: &Summary, what: &str) {
+    for p in &s.populations {
+        let t = &p.tally;
+        let accounted = t.served + t.failed() + p.in_flight_at_end;
+        assert!(
+            (accounted - t.requests).abs() <= 1e-6 * t.requests.max(1.0),
+            "{what}, {}: {} requests, {accounted} accounted ({t:?}, in flight {})",
+            p.population,
+            t.requests,
+            p.in_flight_at_end
+        );
+    }
+}
+
+#[test]
+fn every_request_is_served_failed_or_in_flight_for_every_population() {
+    for (name, fidelity) in [
+        ("spike-ams-crash-hold.toml", Fidelity::Fluid),
+        ("ny-crash-bfd.toml", Fidelity::Fluid),
+        ("ny-service-down.toml", Fidelity::Request),
+        ("ny-shutdown.toml", Fidelity::Request),
+    ] {
+        let mut exp = load(name);
+        exp.fidelity = fidelity;
+        assert_conserved(&run(&exp, 7), name);
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_summary() {
+    let exp = load("spike-ams-crash-bfd.toml");
+    let a = serde_json::to_string(&run(&exp, 5)).unwrap();
+    let b = serde_json::to_string(&run(&exp, 5)).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn the_fluid_and_the_request_level_agree_on_a_drill() {
+    let fluid = load("ny-crash-hold.toml");
+    let mut request = fluid.clone();
+    request.fidelity = Fidelity::Request;
+    let (f, r) = (run(&fluid, 1), run(&request, 1));
+    let (pf, pr) = (population(&f, "nyc"), population(&r, "nyc"));
+    assert_eq!(pf.blackhole_s, pr.blackhole_s);
+    // Poisson counts: 5,617 expected, standard deviation about 75.
+    assert!(
+        (pf.tally.blackholed - pr.tally.blackholed).abs() < 5.0 * pf.tally.blackholed.sqrt(),
+        "{} vs {}",
+        pf.tally.blackholed,
+        pr.tally.blackholed
+    );
+    let (lf, lr) = (pf.latency_p50_ms.unwrap(), pr.latency_p50_ms.unwrap());
+    assert!((lf / lr - 1.0).abs() < 0.1, "p50 {lf} vs {lr}");
+}
+
+#[test]
+fn every_bundled_story_file_loads() {
+    let dir = story("");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        n += 1;
+        if path.file_name() == Some(Path::new("estate.toml").as_os_str()) {
+            cutover::estate::Estate::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            Experiment::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    assert!(n >= 9, "{n} files");
+}

@@ -190,12 +190,12 @@ pub const DEFAULT_AVAILABILITY: f64 = 0.9995;
 /// Most replicas an HPA may ask for here.
 pub const MAX_REPLICAS: i64 = 100_000;
 
-/// Validates `[deployment]` with `[hpa]` and `[startup]`.
+/// Validates `[deployment]` with `[hpa]` and `[startup]`, each from the
+/// file that holds it.
 pub(crate) fn deployment(
-    source: &Source,
-    d: &RawDeployment,
-    h: &RawHpa,
-    s: Option<&RawStartup>,
+    (source, d): (&Source, &RawDeployment),
+    (hpa_source, h): (&Source, &RawHpa),
+    (startup_source, s): (&Source, Option<&RawStartup>),
 ) -> Result<Deployment, InputError> {
     let request =
         parse_cpu(&d.cpu_request).map_err(|m| source.field_error("deployment.cpu_request", m))?;
@@ -232,7 +232,7 @@ pub(crate) fn deployment(
             ))
         }
     };
-    let (hpa, metric_resolution) = hpa(source, h)?;
+    let (hpa, metric_resolution) = hpa(hpa_source, h)?;
     Ok(Deployment {
         service,
         balancing,
@@ -241,7 +241,7 @@ pub(crate) fn deployment(
         cpu_limit_millicores: limit,
         hpa,
         metric_resolution,
-        startup: startup(source, s)?,
+        startup: startup(startup_source, s)?,
     })
 }
 

@@ -49,6 +49,35 @@ struct RawMeta {
     seed: Option<u64>,
 }
 
+/// Sections of the estate an experiment replaces, as written in the
+/// experiment's file (`source`).
+pub(crate) struct Changes<'a> {
+    pub(crate) source: &'a Source,
+    pub(crate) deployment: Option<&'a compute::RawDeployment>,
+    pub(crate) hpa: Option<&'a compute::RawHpa>,
+    pub(crate) startup: Option<&'a compute::RawStartup>,
+    pub(crate) nodes: Option<&'a compute::RawNodes>,
+    pub(crate) overflow: Option<&'a compute::RawOverflow>,
+    pub(crate) detection: Option<&'a detection::RawDetection>,
+    pub(crate) slo: Option<&'a compute::RawSlo>,
+}
+
+impl<'a> Changes<'a> {
+    /// No section replaced.
+    pub(crate) fn none(source: &'a Source) -> Self {
+        Changes {
+            source,
+            deployment: None,
+            hpa: None,
+            startup: None,
+            nodes: None,
+            overflow: None,
+            detection: None,
+            slo: None,
+        }
+    }
+}
+
 /// One site: where it is, how it announces, and its nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
@@ -99,6 +128,13 @@ impl Estate {
 
     /// Validates an estate already read into `source`.
     pub fn from_source(source: &Source) -> Result<Estate, InputError> {
+        Self::with_changes(source, &Changes::none(source))
+    }
+
+    /// Validates the estate in `source` with the sections `changes`
+    /// replaces (an experiment's what-if); errors in a replaced section
+    /// point into the experiment's file.
+    pub(crate) fn with_changes(source: &Source, changes: &Changes) -> Result<Estate, InputError> {
         let raw: RawEstate = source.parse()?;
         if raw.estate.name.trim().is_empty() {
             return Err(source.field_error("estate.name", "must not be empty"));
@@ -111,13 +147,39 @@ impl Estate {
             raw.estate.seed.unwrap_or(DEFAULT_GRAPH_SEED),
         )?;
         let populations = network::populations(source, &raw.populations, &graph)?;
-        let deployment =
-            compute::deployment(source, &raw.deployment, &raw.hpa, raw.startup.as_ref())?;
-        let default_nodes = raw
-            .nodes
-            .as_ref()
-            .map(|n| compute::nodes(source, "nodes", n, deployment.cpu_request_millicores))
+        let deployment = compute::deployment(
+            match changes.deployment {
+                Some(d) => (changes.source, d),
+                None => (source, &raw.deployment),
+            },
+            match changes.hpa {
+                Some(h) => (changes.source, h),
+                None => (source, &raw.hpa),
+            },
+            match changes.startup {
+                Some(s) => (changes.source, Some(s)),
+                None => (source, raw.startup.as_ref()),
+            },
+        )?;
+        let (nodes_source, nodes) = match changes.nodes {
+            Some(n) => (changes.source, Some(n)),
+            None => (source, raw.nodes.as_ref()),
+        };
+        let default_nodes = nodes
+            .map(|n| compute::nodes(nodes_source, "nodes", n, deployment.cpu_request_millicores))
             .transpose()?;
+        let (overflow_source, overflow) = match changes.overflow {
+            Some(o) => (changes.source, Some(o)),
+            None => (source, raw.overflow.as_ref()),
+        };
+        let (detection_source, detection) = match changes.detection {
+            Some(d) => (changes.source, Some(d)),
+            None => (source, raw.detection.as_ref()),
+        };
+        let (slo_source, slo) = match changes.slo {
+            Some(d) => (changes.source, Some(d)),
+            None => (source, raw.slo.as_ref()),
+        };
         let mut estate = Estate {
             name: raw.estate.name,
             description: raw.estate.description,
@@ -126,13 +188,11 @@ impl Estate {
             sites: Vec::new(),
             populations,
             deployment,
-            overflow: raw
-                .overflow
-                .as_ref()
-                .map(|o| compute::overflow(source, o))
+            overflow: overflow
+                .map(|o| compute::overflow(overflow_source, o))
                 .transpose()?,
-            detection: detection::validate(source, raw.detection.as_ref())?,
-            slo: compute::slo(source, raw.slo.as_ref())?,
+            detection: detection::validate(detection_source, detection)?,
+            slo: compute::slo(slo_source, slo)?,
             default_nodes,
         };
         if raw.sites.is_empty() {

@@ -1,7 +1,10 @@
 //! Experiments: a change to an estate, run through time. An experiment file
 //! names its estate and states only what it changes or adds: sites added
-//! (`[[sites]]`) or retired (`retire`), the traffic (`[traffic]`) and the
-//! failures (`[[failures]]`).
+//! (`[[sites]]`) or retired (`retire`), the traffic (`[traffic]`), the
+//! failures (`[[failures]]`), and any of the estate's `[deployment]`,
+//! `[hpa]`, `[startup]`, `[nodes]`, `[overflow]`, `[detection]` or `[slo]`,
+//! which then replace the estate's section whole (a what-if: "with a CPU
+//! limit of twice the request", "with BFD everywhere").
 //!
 //! ```toml
 //! [experiment]
@@ -28,7 +31,7 @@ use cutover_models::SimDuration;
 use serde::Deserialize;
 
 use crate::estate::network::{relative_to, RawSite};
-use crate::estate::Estate;
+use crate::estate::{compute, detection, Changes, Estate};
 use crate::scenario::units::Duration;
 use crate::scenario::{InputError, Source};
 pub use failure::{Failure, FailureKind};
@@ -44,6 +47,29 @@ pub(crate) struct RawExperiment {
     #[serde(default)]
     failures: Vec<failure::RawFailure>,
     output: Option<RawOutput>,
+    deployment: Option<compute::RawDeployment>,
+    hpa: Option<compute::RawHpa>,
+    startup: Option<compute::RawStartup>,
+    nodes: Option<compute::RawNodes>,
+    overflow: Option<compute::RawOverflow>,
+    detection: Option<detection::RawDetection>,
+    slo: Option<compute::RawSlo>,
+}
+
+impl RawExperiment {
+    /// The estate sections this experiment replaces.
+    fn changes<'a>(&'a self, source: &'a Source) -> Changes<'a> {
+        Changes {
+            source,
+            deployment: self.deployment.as_ref(),
+            hpa: self.hpa.as_ref(),
+            startup: self.startup.as_ref(),
+            nodes: self.nodes.as_ref(),
+            overflow: self.overflow.as_ref(),
+            detection: self.detection.as_ref(),
+            slo: self.slo.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,7 +165,7 @@ impl Experiment {
             ),
             other => other,
         })?;
-        let estate = Estate::from_source(&estate_source)?;
+        let estate = Estate::with_changes(&estate_source, &raw.changes(source))?;
         let estate = changed_estate(source, &raw, estate)?;
         let first_added = estate.sites.len() - raw.sites.len();
         let topology = estate.build_topology(source, &|i| {

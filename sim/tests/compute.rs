@@ -133,3 +133,69 @@ fn fluid_and_request_level_agree_through_the_hpa_climb() {
     within("served", f.tally.served, r.tally.served, 0.15);
     within("failed", f.tally.failed(), r.tally.failed(), 0.35);
 }
+
+/// The central region at a constant `rate` on `pods` pods of `cores` cores
+/// each (limit = request), on bare metal with no autoscaling, balanced at
+/// random: each pod an M/M/c queue.
+fn constant_load(rate: &str, pods: u32, cores: u32) -> Experiment {
+    let text = format!(
+        r#"
+[experiment]
+name = "constant load"
+estate = "estate.toml"
+duration = "10m"
+
+[traffic]
+base_rate = "{rate}"
+
+[nodes]
+kind = "bare-metal"
+count = {pods}
+allocatable_cpu = "{cores}"
+
+[deployment]
+replicas = {pods}
+cpu_request = "{cores}"
+cpu_limit = "{cores}"
+cpu_per_request = "13ms"
+concurrency = 64
+queue_limit = 1000
+timeout = "30s"
+
+[hpa]
+min_replicas = {pods}
+max_replicas = {pods}
+target_cpu_utilization = 70
+"#
+    );
+    let source = Source::from_text(&central("test.toml"), text);
+    Experiment::from_source(&source).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn each_population_sees_its_ttfb_plus_the_closed_form_sojourn() {
+    use cutover_models::queueing::ErlangC;
+    let mu = 1.0 / 0.013;
+    // One-core pods: M/M/1, time in system exponential at mu - lambda,
+    // so p99 = ln(100) / (mu - lambda). Four-core pods: M/M/4, the mean
+    // service plus the Erlang C wait's 99th percentile (the fluid's form).
+    for (pods, cores) in [(20u32, 1u32), (5, 4)] {
+        let s = run(&constant_load("1000/s", pods, cores), 1);
+        let lambda = 1000.0 / f64::from(pods);
+        let sojourn_p99_ms = if cores == 1 {
+            100f64.ln() / (mu - lambda) * 1e3
+        } else {
+            let q = ErlangC::new(cores, lambda, mu).unwrap();
+            (0.013 + q.wait_quantile_s(0.99)) * 1e3
+        };
+        for p in &s.populations {
+            let want = p.ttfb_after_ms.unwrap() + sojourn_p99_ms;
+            let got = p.latency_p99_ms.unwrap();
+            assert!(
+                (got / want - 1.0).abs() < 0.02,
+                "{pods} x {cores} cores, {}: p99 {got} ms, closed form {want} ms",
+                p.population
+            );
+        }
+    }
+}

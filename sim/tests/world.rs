@@ -179,3 +179,63 @@ fn every_bundled_story_file_loads() {
     }
     assert!(n >= 9, "{n} files");
 }
+
+mod conservation {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn failure(site: usize, at_s: u32, kind: usize, detection: usize) -> String {
+        let sites = [
+            "ny1", "la1", "ams1", "hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1",
+        ];
+        let (kind, extra) = match kind {
+            0 => ("shutdown", String::new()),
+            1 => ("service-down", String::new()),
+            _ => (
+                "crash",
+                format!(
+                    "detection = \"{}\"\n",
+                    ["hold-timer", "bfd", "link-down"][detection % 3]
+                ),
+            ),
+        };
+        format!(
+            "[[failures]]\nsite = \"{}\"\nat = \"{at_s}s\"\nkind = \"{kind}\"\n{extra}",
+            sites[site % sites.len()]
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// Served + failed by cause + in flight = arrived, for every
+        /// population, whatever fails, when, and at which fidelity.
+        #[test]
+        fn requests_are_conserved_under_random_failures(
+            rate in 50u32..3000,
+            failures in proptest::collection::vec((0usize..9, 5u32..250, 0usize..3, 0usize..3), 0..3),
+            retire in proptest::option::of(0usize..9),
+            request_level in any::<bool>(),
+            seed in 0u64..1000,
+        ) {
+            let sites = ["ny1", "la1", "ams1", "hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1"];
+            let retired = retire.map(|r| sites[r]);
+            let mut text = format!(
+                "[experiment]\nname = \"random\"\nestate = \"estate.toml\"\nduration = \"300s\"\nfidelity = \"{}\"\n{}\n[traffic]\nbase_rate = \"{rate}/s\"\n",
+                if request_level { "request" } else { "fluid" },
+                retired.map_or(String::new(), |r| format!("retire = [\"{r}\"]\n")),
+            );
+            for (site, at, kind, detection) in failures {
+                if Some(sites[site]) == retired {
+                    continue;
+                }
+                text.push_str(&failure(site, at, kind, detection));
+            }
+            let exp = from_text(&text);
+            let s = run(&exp, seed);
+            assert_conserved(&s, &text);
+            let sum: f64 = s.populations.iter().map(|p| p.tally.requests).sum();
+            prop_assert!((sum - s.tally.requests).abs() <= 1e-9 * sum.max(1.0));
+        }
+    }
+}

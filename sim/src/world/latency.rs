@@ -25,9 +25,12 @@ const LAT_MIN_S: f64 = 1e-4;
 const LAT_BUCKETS: usize = 1621;
 
 /// An exponential tail is recorded as strata of its survival function,
-/// from 1 down to 10^-4 in steps of 10^-1/8, each at its geometric-mean
+/// from 1 down to 10^-4 in steps of 10^-1/32 (so a quantile in the tail is
+/// within 0.8 % of the exponential's), each at its geometric-mean
 /// survival, and a last stratum below 10^-4.
-const TAIL_STRATA: i32 = 32;
+const TAIL_STRATA: i32 = 128;
+/// Strata per decade of survival.
+const STRATA_PER_DECADE: f64 = 32.0;
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
@@ -38,7 +41,7 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        let survival = |j: i32| 10f64.powf(-f64::from(j) / 8.0);
+        let survival = |j: i32| 10f64.powf(-f64::from(j) / STRATA_PER_DECADE);
         let strata = (0..=TAIL_STRATA)
             .map(|j| {
                 let hi = survival(j);

@@ -92,8 +92,6 @@ pub struct Recorder {
     pub population_latency: Vec<LatencyHistogram>,
     /// Latency of each site's served requests (as its users saw them).
     pub site_latency: Vec<LatencyHistogram>,
-    /// All served requests.
-    pub all_latency: LatencyHistogram,
     /// Served requests of the current timeline row.
     pub interval_latency: LatencyHistogram,
     /// Failures of the current tick, by population (for the timeline).
@@ -110,7 +108,6 @@ impl Recorder {
             sites: vec![Tally::default(); sites],
             population_latency: (0..populations).map(|_| LatencyHistogram::new()).collect(),
             site_latency: (0..sites).map(|_| LatencyHistogram::new()).collect(),
-            all_latency: LatencyHistogram::new(),
             interval_latency: LatencyHistogram::new(),
             tick_failed: vec![0.0; populations],
             slow_s,
@@ -162,7 +159,6 @@ impl Recorder {
         }
         self.population_latency[p].add_with_tail(base, n, tail);
         self.site_latency[site].add_with_tail(base, n, tail);
-        self.all_latency.add_with_tail(base, n, tail);
         self.interval_latency.add_with_tail(base, n, tail);
     }
 
@@ -172,6 +168,15 @@ impl Recorder {
         let p = population_of(stream);
         self.populations[p].served += n;
         self.sites[site].served += n;
+    }
+
+    /// The latency of every served request: the populations' merged.
+    pub fn all_latency(&mut self) -> LatencyHistogram {
+        let mut all = LatencyHistogram::new();
+        for h in &mut self.population_latency {
+            all.merge(h);
+        }
+        all
     }
 
     /// Every population's tally summed.

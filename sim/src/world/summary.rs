@@ -496,7 +496,8 @@ impl World<'_> {
         let done = tally.requests - in_flight;
         let availability = (done > 0.0).then(|| tally.served / done);
         let slo = exp.estate.slo;
-        let p99 = ms(self.rec.all_latency.quantile_opt(0.99));
+        let mut all = self.rec.all_latency();
+        let p99 = ms(all.quantile_opt(0.99));
         let mut reasons = Vec::new();
         if let Some(a) = availability.filter(|&a| a < slo.availability) {
             reasons.push(format!(
@@ -528,9 +529,9 @@ impl World<'_> {
             error_budget_consumed: (tally.requests > 0.0)
                 .then(|| tally.failed() / ((1.0 - slo.availability) * tally.requests)),
             slow_threshold_ms: slow_ms,
-            latency_p50_ms: ms(self.rec.all_latency.quantile_opt(0.5)),
+            latency_p50_ms: ms(all.quantile_opt(0.5)),
             latency_p99_ms: p99,
-            latency_p999_ms: ms(self.rec.all_latency.quantile_opt(0.999)),
+            latency_p999_ms: ms(all.quantile_opt(0.999)),
             failures: exp
                 .failures
                 .iter()

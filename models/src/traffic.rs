@@ -1,5 +1,5 @@
-//! Traffic: demand as a rate of requests over time, and how it is split
-//! between sites.
+//! Traffic: demand as a rate of requests over time (the world splits it
+//! over the populations and routes each by BGP).
 //!
 //! Demand is the sum of a diurnal base load, flash spikes of concurrent
 //! users and a replayed trace. Users become requests through the
@@ -186,54 +186,6 @@ impl Demand {
     }
 }
 
-/// Where a population's requests go: the seam the network layer fills with
-/// its anycast catchments. Implementations write one share per site into
-/// `shares` (same order as the sites), summing to 1 or to less when part of
-/// the traffic is lost.
-pub trait Catchment {
-    /// The shares at `now`.
-    fn shares(&self, now: SimTime, shares: &mut [f64]);
-}
-
-/// Fixed shares, normalised to sum to 1: the catchment to use until the
-/// network layer provides one (one region: `[1.0]`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct FixedShares(Vec<f64>);
-
-impl FixedShares {
-    /// Shares proportional to `weights`; `None` if none is positive or any is
-    /// negative or not finite.
-    pub fn new(weights: &[f64]) -> Option<Self> {
-        if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
-            return None;
-        }
-        let sum: f64 = weights.iter().sum();
-        if sum <= 0.0 {
-            return None;
-        }
-        Some(FixedShares(weights.iter().map(|w| w / sum).collect()))
-    }
-}
-
-impl FixedShares {
-    /// The same share for each of `sites` sites (at least one).
-    pub fn equal(sites: usize) -> Self {
-        let n = sites.max(1);
-        FixedShares(vec![1.0 / n as f64; n])
-    }
-}
-
-impl Catchment for FixedShares {
-    fn shares(&self, _now: SimTime, shares: &mut [f64]) {
-        for (out, s) in shares
-            .iter_mut()
-            .zip(self.0.iter().chain(std::iter::repeat(&0.0)))
-        {
-            *out = *s;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,19 +268,6 @@ mod tests {
             }]),
             Err(TraceError::BadRate { row: 0, .. })
         ));
-    }
-
-    #[test]
-    fn fixed_shares_normalise() {
-        let c = FixedShares::new(&[1.0, 3.0]).unwrap();
-        let mut out = [0.0; 3];
-        c.shares(t(0), &mut out);
-        assert_eq!(out, [0.25, 0.75, 0.0]);
-        assert!(FixedShares::new(&[0.0]).is_none());
-        let mut out = [0.0; 4];
-        FixedShares::equal(4).shares(t(0), &mut out);
-        assert_eq!(out, [0.25; 4]);
-        assert!(FixedShares::new(&[-1.0, 2.0]).is_none());
     }
 
     #[test]

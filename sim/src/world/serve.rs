@@ -325,14 +325,13 @@ impl RequestLevel {
         p
     }
 
-    /// The request-level tick `[now, now + tick)`: every request of every
-    /// stream drawn, queued at a pod and recorded as it departs.
+    /// The request-level tick `[now, now + tick)` (`window`): every request
+    /// of every stream drawn, queued at a pod and recorded as it departs.
     pub fn serve(
         &mut self,
         pods: &mut Pods,
         ready: &[usize],
-        now: SimTime,
-        tick: SimDuration,
+        (now, tick): (SimTime, SimDuration),
         streams: &[StreamArrivals],
         site: usize,
         rec: &mut Recorder,

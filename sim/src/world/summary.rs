@@ -4,7 +4,7 @@
 use cutover_models::SimTime;
 use serde::Serialize;
 
-use super::record::{Recorder, Tally};
+use super::record::{population_of, Recorder, Stream, Tally};
 use super::serve::TickTotals;
 use super::site::{Site, SiteStats};
 use super::World;
@@ -415,20 +415,21 @@ impl World<'_> {
         }
     }
 
-    /// In flight at the end, by population.
+    /// In flight at the end, by population: what the fluid's pods hold,
+    /// or at request level the requests neither served nor failed.
     fn in_flight_by_population(&self) -> Vec<f64> {
-        let pops = self.routes.len();
-        let mut out = vec![0.0; pops];
+        if self.exp.fidelity == Fidelity::Request {
+            return self
+                .rec
+                .populations
+                .iter()
+                .map(|t| (t.requests - t.served - t.failed()).max(0.0))
+                .collect();
+        }
+        let mut out = vec![0.0; self.routes.len()];
         for site in &self.sites {
             for (s, n) in site.mix.iter().enumerate() {
-                out[s / 2] += n;
-            }
-        }
-        for p in 0..pops {
-            let t = &self.rec.populations[p];
-            let settled = t.served + t.failed();
-            if self.exp.fidelity == Fidelity::Request {
-                out[p] = (t.requests - settled).max(0.0);
+                out[population_of(s as Stream)] += n;
             }
         }
         out

@@ -220,8 +220,7 @@ impl World<'_> {
                 rl.serve(
                     &mut site.pods,
                     &ready,
-                    start,
-                    self.exp.tick,
+                    (start, self.exp.tick),
                     &streams,
                     k,
                     &mut self.rec,
@@ -270,12 +269,12 @@ impl World<'_> {
             return;
         }
         let take = (out / pool).min(1.0);
-        for s in 0..mix.len() {
-            if mix[s] <= 0.0 {
+        for (s, held) in mix.iter_mut().enumerate() {
+            if *held <= 0.0 {
                 continue;
             }
-            let leaving = mix[s] * take;
-            mix[s] -= leaving;
+            let leaving = *held * take;
+            *held -= leaving;
             let served = leaving * t.served / out;
             self.rec
                 .fail(k, s as Stream, Cause::TimedOut, leaving * t.timed_out / out);

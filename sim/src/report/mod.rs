@@ -10,6 +10,7 @@ pub mod network;
 pub mod outdir;
 pub mod plan;
 pub mod plot;
+pub mod staging;
 
 pub use outdir::{OutputDir, OutputError};
 

@@ -9,7 +9,8 @@ use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
 
 use crate::report::catchment::{csv_bytes, rows, text};
 use crate::report::OutputDir;
-use crate::scenario::{ModelSpec, Scenario};
+use crate::scenario::kind::{self, FileKind};
+use crate::scenario::{ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover catchment`.
 #[derive(clap::Args, Debug)]
@@ -33,7 +34,9 @@ pub struct Args {
 
 /// Computes and prints the catchment; writes the CSV files if asked.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let scenario = Scenario::load(&args.file)?;
+    let source = Source::read(&args.file)?;
+    kind::expect(&source, FileKind::Model, "cutover catchment")?;
+    let scenario = Scenario::from_source(&source)?;
     let ModelSpec::Network(net) = &scenario.model else {
         bail!(
             "{}: no [network] section; `cutover catchment` needs one (see scenarios/edge-steady.toml)",

@@ -31,8 +31,14 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Check a scenario file and report every problem with file, line and column.
-    #[command(after_help = "Example:\n  cutover validate scenarios/mmc.toml")]
+    /// Check files: each is read as what its top-level section says it is
+    /// (model, plan or cost scenario, price book, AS topology; a .csv as a
+    /// traffic trace). Every file given is checked; for each, the first
+    /// problem is reported with file, line, column and field. Exit 2 if any
+    /// file has a problem.
+    #[command(
+        after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover validate scenarios/*.toml scenarios/pricebooks/*.toml"
+    )]
     Validate(validate::Args),
     /// Run a scenario and write its results to an output directory.
     #[command(after_help = "Example:\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7")]

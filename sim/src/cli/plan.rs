@@ -11,7 +11,9 @@ use crate::montecarlo::replicate;
 use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow};
 use crate::report::{plan as plan_report, OutputDir};
 use crate::runs::plan::{self, PlanOutcome};
+use crate::scenario::kind::{self, FileKind};
 use crate::scenario::plan::PlanScenario;
+use crate::scenario::Source;
 
 /// Arguments of `cutover plan`.
 #[derive(clap::Args, Debug)]
@@ -94,7 +96,9 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
 /// Runs the plan (and its replications), prints the verdict, writes the
 /// output directory; exit status 1 when the plan fails its gates or budget.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let scenario = PlanScenario::load(&args.file)?;
+    let source = Source::read(&args.file)?;
+    kind::expect(&source, FileKind::Plan, "cutover plan")?;
+    let scenario = PlanScenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = args
         .out

@@ -10,7 +10,8 @@ use super::progress::Progress;
 use super::run_info::RunInfo;
 use crate::report::{mmc as mmc_report, OutputDir};
 use crate::runs::mmc;
-use crate::scenario::{ModelSpec, Scenario};
+use crate::scenario::kind::{self, FileKind};
+use crate::scenario::{ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover run`.
 #[derive(clap::Args, Debug)]
@@ -30,7 +31,9 @@ pub struct Args {
 
 /// Runs the scenario and writes its output directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let scenario = Scenario::load(&args.file)?;
+    let source = Source::read(&args.file)?;
+    kind::expect(&source, FileKind::Model, "cutover run")?;
+    let scenario = Scenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = OutputDir::create(&args.out, args.force)?;
     let started = Instant::now();

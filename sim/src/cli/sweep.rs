@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use crate::report::plot::{render_svg, Chart, Line};
 use crate::report::OutputDir;
+use crate::scenario::kind::{self, FileKind};
 use crate::scenario::Source;
 use crate::sweep::{self, SweepOutcome};
 
@@ -65,6 +66,7 @@ fn chart_lines(outcome: &SweepOutcome) -> Vec<(String, Vec<(f64, f64)>)> {
 /// Runs the sweep and writes its directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::read(&args.file)?;
+    kind::expect(&source, FileKind::Model, "cutover sweep")?;
     let base = crate::scenario::Scenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(base.seed);
     let out = OutputDir::create(&args.out, args.force)?;

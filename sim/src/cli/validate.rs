@@ -1,42 +1,31 @@
-//! `cutover validate FILE`.
+//! `cutover validate FILE...`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::scenario::cost::{price_book_from_source, CostScenario};
+use crate::scenario::kind::FileKind;
 use crate::scenario::plan::PlanScenario;
-use crate::scenario::{ModelSpec, Scenario, Source};
+use crate::scenario::{trace, InputError, ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover validate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The scenario file (TOML).
-    file: PathBuf,
+    /// Files to check: scenarios (model, plan, cost), price books, AS
+    /// topologies (TOML) and traffic traces (CSV).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
-/// Loads and validates the file; prints what it describes.
-pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let source = Source::read(&args.file)?;
-    if source.has_field("plan") {
-        let plan = PlanScenario::from_source(&source)?;
-        println!(
-            "{}: ok: \"{}\" (plan: {} of {} regions migrate, {} failures to inject{})",
-            args.file.display(),
-            plan.name,
-            plan.plan.regions.len(),
-            plan.regions.len(),
-            plan.failures.len(),
-            if plan.cost.is_some() { ", priced" } else { "" }
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let scenario = Scenario::load(&args.file)?;
-    let what =
-        match &scenario.model {
-            ModelSpec::Mmc(m) => format!(
-                "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
-                m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
-            ),
-            ModelSpec::Compute(c) => format!(
+/// What a model scenario describes, in one line.
+fn describe_model(scenario: &Scenario) -> String {
+    match &scenario.model {
+        ModelSpec::Mmc(m) => format!(
+            "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
+            m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
+        ),
+        ModelSpec::Compute(c) => {
+            format!(
             "{} site(s) for {}: {} pods each of {}m CPU (limit {}m), HPA {}-{} at {} %, {} nodes",
             c.sites.len(),
             c.duration,
@@ -47,19 +36,87 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
             c.hpa.max_replicas,
             c.hpa.target_cpu_percent,
             c.sites.iter().map(|s| s.nodes.ready_nodes().len()).sum::<usize>()
+        )
+        }
+        ModelSpec::Network(n) => format!(
+            "network: {} sites, {} populations, {} ASes, {} eBGP sessions",
+            n.built.sites().len(),
+            n.built.populations().len(),
+            n.built.as_count(),
+            n.built.ebgp_session_count()
         ),
-            ModelSpec::Network(n) => format!(
-                "network: {} sites, {} populations, {} ASes, {} eBGP sessions",
-                n.built.sites().len(),
-                n.built.populations().len(),
-                n.built.as_count(),
-                n.built.ebgp_session_count()
-            ),
-        };
-    println!(
-        "{}: ok: \"{}\" ({what})",
-        args.file.display(),
-        scenario.name
-    );
-    Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Loads `file` with the loader its kind calls for; on success, what it
+/// describes.
+fn check(file: &Path) -> Result<String, InputError> {
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        trace::load(file)?;
+        return Ok("traffic trace".to_string());
+    }
+    let source = Source::read(file)?;
+    match FileKind::of(&source) {
+        FileKind::Model => {
+            let s = Scenario::from_source(&source)?;
+            Ok(format!("\"{}\" ({})", s.name, describe_model(&s)))
+        }
+        FileKind::Plan => {
+            let plan = PlanScenario::from_source(&source)?;
+            Ok(format!(
+                "\"{}\" (plan: {} of {} regions migrate, {} failures to inject{})",
+                plan.name,
+                plan.plan.regions.len(),
+                plan.regions.len(),
+                plan.failures.len(),
+                if plan.cost.is_some() { ", priced" } else { "" }
+            ))
+        }
+        FileKind::Cost => {
+            let c = CostScenario::from_source(&source)?;
+            Ok(format!(
+                "\"{}\" (cost: {} price book(s))",
+                c.name,
+                c.pricebook_files.len()
+            ))
+        }
+        FileKind::PriceBook => {
+            let book = price_book_from_source(&source)?;
+            Ok(format!(
+                "price book \"{}\" ({} items in {})",
+                book.name,
+                book.skus.len(),
+                book.currency
+            ))
+        }
+        FileKind::Topology => {
+            source.parse::<toml::Table>()?;
+            Ok("AS topology: TOML read; its ASes and links are checked with each network scenario that names it (`topology = ...`)".to_string())
+        }
+    }
+}
+
+/// Checks every file, prints `ok` or the first problem of each, and exits
+/// 2 if any file has a problem.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    for file in &args.files {
+        match check(file) {
+            Ok(what) => println!("{}: ok: {what}", file.display()),
+            Err(err) => {
+                failed += 1;
+                eprintln!("error: {err}");
+            }
+        }
+    }
+    if failed == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.files.len() > 1 {
+        eprintln!("{failed} of {} files have problems", args.files.len());
+    }
+    Ok(ExitCode::from(2))
 }

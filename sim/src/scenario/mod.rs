@@ -8,6 +8,7 @@
 
 pub mod compute;
 pub mod cost;
+pub mod kind;
 pub mod network;
 pub mod plan;
 pub mod source;

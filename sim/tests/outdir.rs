@@ -159,7 +159,8 @@ fn interrupt(signal: i32) -> (Option<i32>, Vec<String>) {
     let tmp = tempfile::tempdir().unwrap();
     let file = scenario(
         tmp.path(),
-        &SMALL.replace("customers = 1000", "customers = 5_000_000_000"),
+        &(SMALL.replace("customers = 1000", "customers = 5_000_000_000")
+            + "\n[output]\ntimeline_interval = \"1h\"\n"),
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["run", file.to_str().unwrap(), "--out"])

@@ -12,6 +12,7 @@ use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow};
 use crate::report::{plan as plan_report, OutputDir};
 use crate::runs::plan::{self, PlanOutcome};
 use crate::scenario::kind::{self, FileKind};
+use crate::scenario::limits;
 use crate::scenario::plan::PlanScenario;
 use crate::scenario::Source;
 
@@ -28,13 +29,14 @@ pub struct Args {
     /// Run seed; overrides the scenario's `seed`.
     #[arg(long)]
     seed: Option<u64>,
-    /// Also run this many independent replications (seeds derived from the
-    /// run seed) and report the success probability and P10/P50/P90.
-    #[arg(long, default_value_t = 0)]
-    replications: u64,
-    /// Worker threads for replications (default: one per core); results do
-    /// not depend on it.
-    #[arg(long)]
+    /// Also run this many independent replications (1 to 1000000; seeds
+    /// derived from the run seed) and report the success probability and
+    /// P10/P50/P90.
+    #[arg(long, value_parser = limits::parse_replications)]
+    replications: Option<u64>,
+    /// Worker threads for replications (1 to 1024; default: one per core);
+    /// results do not depend on it.
+    #[arg(long, value_parser = limits::parse_threads)]
     threads: Option<usize>,
     /// Replace the output directory if it exists.
     #[arg(long)]
@@ -108,8 +110,8 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let outcome = plan::run(&scenario, seed)?;
     print_outcome(&scenario.name, seed, &outcome);
-    let mc = if args.replications > 0 {
-        let runs = replicate(seed, args.replications, args.threads, |i, s| {
+    let mc = if let Some(replications) = args.replications {
+        let runs = replicate(seed, replications, args.threads, |i, s| {
             plan::run(&scenario, s).map(|o| ReplicationRow::of(i, s, &o))
         })?;
         let rows = runs.into_iter().collect::<Result<Vec<_>, _>>()?;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::report::plot::{render_svg, Chart, Line};
 use crate::report::OutputDir;
 use crate::scenario::kind::{self, FileKind};
+use crate::scenario::limits;
 use crate::scenario::Source;
 use crate::sweep::{self, SweepOutcome};
 
@@ -19,11 +20,13 @@ pub struct Args {
     /// Directory for sweep.csv, summary.json and sweep.svg.
     #[arg(long)]
     out: PathBuf,
-    /// Replications per combination; overrides the file's `sweep.replications`.
-    #[arg(long)]
+    /// Replications per combination (1 to 1000000); overrides the file's
+    /// `sweep.replications`.
+    #[arg(long, value_parser = limits::parse_replications)]
     replications: Option<u64>,
-    /// Worker threads (default: one per core); results do not depend on it.
-    #[arg(long)]
+    /// Worker threads (1 to 1024; default: one per core); results do not
+    /// depend on it.
+    #[arg(long, value_parser = limits::parse_threads)]
     threads: Option<usize>,
     /// Run seed; overrides the scenario's `seed`.
     #[arg(long)]

@@ -19,6 +19,7 @@ use cutover_models::cost::{
 };
 use serde::Deserialize;
 
+use super::limits;
 use super::units::{parse_bytes, parse_duration};
 use super::{InputError, Source};
 
@@ -140,8 +141,11 @@ pub fn price_book_from_source(source: &Source) -> Result<PriceBook, InputError> 
         return Err(source.field_error("", "the book has no [[sku]]; add at least one priced item"));
     }
     let mut skus = BTreeMap::new();
+    limits::check_name(source, "book.name", &raw.book.name)?;
     for (i, s) in raw.sku.iter().enumerate() {
         let f = |name: &str| format!("sku[{i}].{name}");
+        limits::check_name(source, &f("id"), &s.id)?;
+        limits::check_name(source, &f("line"), &s.line)?;
         let unit = match s.unit.as_str() {
             "hour" => Unit::Hour,
             "month" => Unit::Month,
@@ -636,6 +640,7 @@ impl CostScenario {
         let mut estates = Vec::new();
         for (i, e) in raw.estate.iter().enumerate() {
             let ef = |n: &str| format!("estate[{i}].{n}");
+            limits::check_name(source, &ef("name"), &e.name)?;
             if !books.contains_key(&e.book) {
                 return Err(source.field_error(
                     &ef("book"),
@@ -650,6 +655,9 @@ impl CostScenario {
             let mut lines = Vec::new();
             for (j, l) in e.line.iter().enumerate() {
                 let lf = |n: &str| format!("estate[{i}].line[{j}].{n}");
+                for (k, site) in l.sites.iter().enumerate() {
+                    limits::check_name(source, &lf(&format!("sites[{k}]")), site)?;
+                }
                 let book_name = l.book.clone().unwrap_or_else(|| e.book.clone());
                 let book = books.get(&book_name).ok_or_else(|| {
                     source.field_error(
@@ -802,6 +810,7 @@ impl CostScenario {
             let mut capex = Vec::new();
             for (j, c) in e.capex.iter().enumerate() {
                 let cf = |n: &str| format!("estate[{i}].capex[{j}].{n}");
+                limits::check_name(source, &cf("name"), &c.name)?;
                 let (amount, cur) = any_money(source, &cf("amount"), &c.amount, false)?;
                 let salvage = match &c.salvage {
                     Some(s) => {
@@ -835,6 +844,7 @@ impl CostScenario {
             let mut one_offs = Vec::new();
             for (j, o) in e.one_off.iter().enumerate() {
                 let of = |n: &str| format!("estate[{i}].one_off[{j}].{n}");
+                limits::check_name(source, &of("name"), &o.name)?;
                 let (amount, cur) = any_money(source, &of("amount"), &o.amount, true)?;
                 one_offs.push(OneOff {
                     name: o.name.clone(),

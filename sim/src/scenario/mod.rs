@@ -9,6 +9,7 @@
 pub mod compute;
 pub mod cost;
 pub mod kind;
+pub mod limits;
 pub mod network;
 pub mod plan;
 pub mod source;
@@ -118,6 +119,12 @@ pub const DEFAULT_CONFIDENCE_BATCHES: u32 = 20;
 /// The largest number of customers a run accepts (10^10: about 10 minutes
 /// of simulation at the engine's measured speed).
 pub const MAX_CUSTOMERS: i64 = 10_000_000_000;
+/// The most servers an M/M/c queue may have: 10^6. The queue keeps a slot
+/// per server (16 bytes: 16 MB here, 16 GB at 10^9).
+pub const MAX_SERVERS: i64 = 1_000_000;
+/// The highest arrival or service rate: 10^9/s, one per nanosecond, the
+/// engine's time resolution; faster, every gap rounds to zero.
+pub const MAX_RATE_PER_S: f64 = 1e9;
 
 impl Scenario {
     /// Reads and validates the scenario file at `path`.
@@ -149,9 +156,13 @@ impl Scenario {
         let model = if let Some(mmc) = raw.mmc {
             ModelSpec::Mmc(validate_mmc(source, &mmc)?)
         } else if let Some(c) = raw.compute {
-            ModelSpec::Compute(Box::new(compute::validate(source, &c)?))
+            let spec = compute::validate(source, &c)
+                .map_err(|e| named_file(source, e, "compute.traffic.trace"))?;
+            ModelSpec::Compute(Box::new(spec))
         } else if let Some(net) = raw.network {
-            ModelSpec::Network(Box::new(network::validate(source, &net, seed)?))
+            let spec = network::validate(source, &net, seed)
+                .map_err(|e| named_file(source, e, "network.topology"))?;
+            ModelSpec::Network(Box::new(spec))
         } else {
             return Err(source.field_error(
                 "",
@@ -169,9 +180,11 @@ impl Scenario {
                 "must be longer than zero, e.g. \"60s\"",
             ));
         }
+        check_work(source, &model, timeline_interval)?;
         if raw.scenario.name.trim().is_empty() {
             return Err(source.field_error("scenario.name", "must not be empty"));
         }
+        limits::check_name(source, "scenario.name", &raw.scenario.name)?;
         let sweep = raw.sweep.map(|s| sweep::validate(source, &s)).transpose()?;
         Ok(Scenario {
             name: raw.scenario.name,
@@ -184,20 +197,103 @@ impl Scenario {
     }
 }
 
+/// Locates a failure to read a file the scenario names at `field`, the
+/// line that names it; other errors pass unchanged.
+fn named_file(source: &Source, err: InputError, field: &str) -> InputError {
+    match err {
+        InputError::Read { path, reason } if path != source.path() => source.field_error(
+            field,
+            format!(
+                "cannot read {}: {reason}; allowed: a readable file, its path relative to this scenario's directory",
+                path.display()
+            ),
+        ),
+        other => other,
+    }
+}
+
+/// Refuses a model whose run would exhaust memory or take hours (see
+/// [`limits`]): timeline rows, fixed steps and expected events.
+fn check_work(source: &Source, model: &ModelSpec, interval: SimDuration) -> Result<(), InputError> {
+    const TIMELINE: &str = "output.timeline_interval";
+    match model {
+        ModelSpec::Mmc(m) => {
+            let span_s = m.customers as f64 / m.arrival_rate_per_s;
+            let span = SimDuration::from_secs_f64(span_s.min(1e9));
+            if limits::intervals(span, interval) > limits::MAX_ROWS {
+                return Err(source.field_error(
+                    "mmc.arrival_rate",
+                    format!(
+                        "{} customers at {}/s span about {span_s:.3e} s of simulated time, \
+                         {:.1e} rows of timeline.csv at one per {interval}; allowed: at most \
+                         {:.0e} rows: raise the arrival rate, lower customers or lengthen {TIMELINE}",
+                        m.customers,
+                        m.arrival_rate_per_s,
+                        span_s / interval.as_secs_f64(),
+                        limits::MAX_ROWS
+                    ),
+                ));
+            }
+        }
+        ModelSpec::Compute(c) => {
+            limits::check_rows(source, TIMELINE, c.duration, interval)?;
+            let sites = c.sites.len();
+            limits::check_steps(source, "compute.tick", c.duration, c.tick, sites)?;
+            for (field, period) in [
+                ("compute.metric_resolution", c.metric_resolution),
+                ("compute.hpa.sync_period", c.hpa.sync_period),
+            ] {
+                limits::check_steps(source, field, c.duration, period, sites)?;
+            }
+            if let Some(o) = &c.overflow {
+                let field = "compute.overflow.check_interval";
+                limits::check_steps(source, field, c.duration, o.check_interval, sites)?;
+            }
+        }
+        ModelSpec::Network(n) => {
+            limits::check_rows(source, TIMELINE, n.duration, interval)?;
+            if n.mrai_busy {
+                let sessions = n.built.ebgp_session_count() as f64;
+                let events = 2.0 * sessions * limits::intervals(n.duration, n.ebgp_mrai);
+                let how = format!(
+                    "busy MRAI timers: 2 x {sessions} eBGP sessions x {} / {}",
+                    n.duration, n.ebgp_mrai
+                );
+                limits::check_events(source, "network.mrai", events, &how)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate_mmc(source: &Source, raw: &RawMmc) -> Result<MmcSpec, InputError> {
     let servers = u32::try_from(raw.servers)
         .ok()
-        .filter(|&s| s >= 1)
+        .filter(|&s| (1..=MAX_SERVERS).contains(&i64::from(s)))
         .ok_or_else(|| {
             source.field_error(
                 "mmc.servers",
                 format!(
-                    "{} servers; allowed: a whole number from 1 to {}",
-                    raw.servers,
-                    u32::MAX
+                    "{} servers; allowed: a whole number from 1 to {MAX_SERVERS} \
+                     (the queue keeps a slot per server)",
+                    raw.servers
                 ),
             )
         })?;
+    for (field, rate) in [
+        ("mmc.arrival_rate", raw.arrival_rate.0),
+        ("mmc.service_rate", raw.service_rate.0),
+    ] {
+        if rate > MAX_RATE_PER_S {
+            return Err(source.field_error(
+                field,
+                format!(
+                    "{rate:e}/s; allowed: at most {MAX_RATE_PER_S:e}/s, one per nanosecond \
+                     (the engine's time resolution)"
+                ),
+            ));
+        }
+    }
     if !(1..=MAX_CUSTOMERS).contains(&raw.customers) {
         return Err(source.field_error(
             "mmc.customers",

@@ -110,3 +110,66 @@ fn commands_name_the_command_that_reads_the_file() {
     let err = refused(&["run"], "pricebooks/baremetal.toml");
     assert!(err.contains("this is a price book ([book])"), "{err}");
 }
+
+/// The words of a README command line, its comment removed and `*.toml`
+/// expanded in `dir`.
+fn words(line: &str, dir: &Path) -> Vec<String> {
+    let command = line.split(" # ").next().unwrap_or("");
+    let mut words = Vec::new();
+    for w in command.split_whitespace() {
+        match w.strip_suffix("*.toml") {
+            Some(folder) => {
+                let mut found: Vec<String> = std::fs::read_dir(dir.join(folder))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".toml"))
+                    .map(|n| format!("{folder}{n}"))
+                    .collect();
+                found.sort();
+                words.extend(found);
+            }
+            None => words.push(w.to_string()),
+        }
+    }
+    words
+}
+
+#[cfg(unix)]
+#[test]
+fn the_readme_tour_runs_straight_after_the_set_up_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let setup = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run --release -p cutover -- run"))
+        .expect("the set-up command");
+    let tour = readme.split("## A tour").nth(1).unwrap();
+    let block = tour
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(root.join("scenarios"), tmp.path().join("scenarios")).unwrap();
+    let mut commands = vec![setup.split(" -- ").nth(1).unwrap().to_string()];
+    commands.extend(
+        block
+            .lines()
+            .map(|l| l.trim_start_matches("cutover ").to_string()),
+    );
+    for command in commands {
+        let args = words(&command, tmp.path());
+        let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .current_dir(tmp.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)) && !stderr.contains("error"),
+            "{command}: {stderr}"
+        );
+    }
+}

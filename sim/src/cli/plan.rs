@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use super::progress::SharedProgress;
 use super::run_info::RunInfo;
 use crate::montecarlo::replicate;
 use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow};
@@ -111,9 +112,13 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let outcome = plan::run(&scenario, seed)?;
     print_outcome(&scenario.name, seed, &outcome);
     let mc = if let Some(replications) = args.replications {
+        let progress = SharedProgress::new(replications, "replications");
         let runs = replicate(seed, replications, args.threads, |i, s| {
-            plan::run(&scenario, s).map(|o| ReplicationRow::of(i, s, &o))
+            let row = plan::run(&scenario, s).map(|o| ReplicationRow::of(i, s, &o));
+            progress.tick();
+            row
         })?;
+        progress.finish();
         let rows = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
         let summary = MonteCarloSummary::of(&rows);
         let p = &summary.success;

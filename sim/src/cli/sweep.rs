@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::progress::SharedProgress;
 use crate::report::plot::{render_svg, Chart, Line};
 use crate::report::OutputDir;
 use crate::scenario::kind::{self, FileKind};
@@ -73,7 +74,19 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let base = crate::scenario::Scenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(base.seed);
     let out = OutputDir::create(&args.out, args.force)?;
-    let outcome = sweep::run(&source, &base, seed, args.replications, args.threads)?;
+    let total = base.sweep.as_ref().map_or(0, |s| {
+        s.combinations().len() as u64 * args.replications.unwrap_or(s.replications)
+    });
+    let progress = SharedProgress::new(total, "runs");
+    let outcome = sweep::run(
+        &source,
+        &base,
+        seed,
+        args.replications,
+        args.threads,
+        &|| progress.tick(),
+    )?;
+    progress.finish();
     out.write(
         "sweep.csv",
         &outcome.to_csv().context("encoding sweep.csv")?,

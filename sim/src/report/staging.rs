@@ -116,14 +116,11 @@ pub fn install_interrupt_cleanup() {
         for dir in registry.iter() {
             let _ = fs::remove_dir_all(dir);
         }
-        eprintln!(
-            "interrupted: no output written{}",
-            if registry.is_empty() {
-                ""
-            } else {
-                "; staging directory removed"
-            }
-        );
+        if registry.is_empty() {
+            eprintln!("interrupted");
+        } else {
+            eprintln!("interrupted: no output written; staging directory removed");
+        }
         // Exit while holding the registry, so that no commit starts.
         std::process::exit(128 + sig);
     });

@@ -219,8 +219,8 @@ fn check_work(source: &Source, model: &ModelSpec, interval: SimDuration) -> Resu
     match model {
         ModelSpec::Mmc(m) => {
             let span_s = m.customers as f64 / m.arrival_rate_per_s;
-            let span = SimDuration::from_secs_f64(span_s.min(1e9));
-            if limits::intervals(span, interval) > limits::MAX_ROWS {
+            let rows = span_s / interval.as_secs_f64();
+            if rows > limits::MAX_ROWS {
                 return Err(source.field_error(
                     "mmc.arrival_rate",
                     format!(
@@ -229,7 +229,7 @@ fn check_work(source: &Source, model: &ModelSpec, interval: SimDuration) -> Resu
                          {:.0e} rows: raise the arrival rate, lower customers or lengthen {TIMELINE}",
                         m.customers,
                         m.arrival_rate_per_s,
-                        span_s / interval.as_secs_f64(),
+                        rows,
                         limits::MAX_ROWS
                     ),
                 ));

@@ -75,6 +75,36 @@ fn validate_checks_every_file_and_reports_each_problem() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("mmc.toml: ok: "));
 }
 
+#[test]
+fn validate_reports_every_unknown_field_and_the_first_other_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("typos.toml");
+    let text = "[scenario]\nname = \"a\"\nsed = 3\n[mmc]\nservers = 4\narival_rate = \"3/s\"\n\
+                arrival_rate = \"3/s\"\nservice_rate = \"1/s\"\ncustomers = 0\ncolour = \"blue\"\n";
+    std::fs::write(&file, text).unwrap();
+    let out = cutover(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(file.to_str().unwrap(), "FILE");
+    let located: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.split(": ").nth(2).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        located,
+        [
+            "field `scenario.sed`",
+            "field `mmc.arival_rate`",
+            "field `mmc.colour`",
+            "field `mmc.customers`"
+        ],
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FILE:9:13: field `mmc.customers`: 0 customers"),
+        "{stderr}"
+    );
+}
+
 /// Runs `args` on a bundled file and returns the error.
 fn refused(args: &[&str], file: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();

@@ -33,9 +33,10 @@ pub struct Cli {
 enum Command {
     /// Check files: each is read as what its top-level section says it is
     /// (model, plan or cost scenario, price book, AS topology; a .csv as a
-    /// traffic trace). Every file given is checked; for each, the first
-    /// problem is reported with file, line, column and field. Exit 2 if any
-    /// file has a problem.
+    /// traffic trace). Every file given is checked; for each, every unknown
+    /// field and then the first other problem are reported with file, line,
+    /// column and field (later problems depend on the first, so they are
+    /// not guessed at). Exit 2 if any file has a problem.
     #[command(
         after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover validate scenarios/*.toml scenarios/pricebooks/*.toml"
     )]

@@ -48,24 +48,71 @@ fn describe_model(scenario: &Scenario) -> String {
     }
 }
 
+/// Most problems reported for one file.
+const MAX_PROBLEMS: usize = 50;
+
 /// Loads `file` with the loader its kind calls for; on success, what it
-/// describes.
-fn check(file: &Path) -> Result<String, InputError> {
+/// describes, otherwise its problems: every unknown field (each is
+/// independent of the rest, so the file is read again without it) and
+/// the first other problem.
+fn check(file: &Path) -> Result<String, Vec<InputError>> {
     if file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        trace::load(file)?;
+        trace::load(file).map_err(|e| vec![e])?;
         return Ok("traffic trace".to_string());
     }
-    let source = Source::read(file)?;
-    match FileKind::of(&source) {
+    let mut source = Source::read(file).map_err(|e| vec![e])?;
+    let mut problems = Vec::new();
+    loop {
+        let err = match check_source(&source) {
+            Ok(what) if problems.is_empty() => return Ok(what),
+            Ok(_) => return Err(problems),
+            Err(err) => err,
+        };
+        let without = without_unknown_field(&source, &err);
+        problems.push(err);
+        match without {
+            Some(next) if problems.len() < MAX_PROBLEMS => source = next,
+            _ => return Err(problems),
+        }
+    }
+}
+
+/// `source` with the line of the unknown field `err` reports commented
+/// out (so that later lines keep their numbers), if `err` is about an
+/// unknown `key = value` on one line of this file.
+fn without_unknown_field(source: &Source, err: &InputError) -> Option<Source> {
+    let InputError::Field(e) = err else {
+        return None;
+    };
+    if e.file != source.path() || !e.message.starts_with("unknown field") {
+        return None;
+    }
+    let key = e.field.rsplit('.').next()?;
+    let mut lines: Vec<&str> = source.text().split('\n').collect();
+    let line = lines.get(e.line.checked_sub(1)?)?;
+    let rest = line.trim_start().strip_prefix(key)?;
+    if !rest.trim_start().starts_with('=') {
+        return None;
+    }
+    let commented = format!("#{line}");
+    lines[e.line - 1] = &commented;
+    let text = lines.join("\n");
+    text.parse::<toml::Table>().ok()?;
+    Some(Source::from_text(source.path(), text))
+}
+
+/// Loads `source` with the loader its kind calls for.
+fn check_source(source: &Source) -> Result<String, InputError> {
+    match FileKind::of(source) {
         FileKind::Model => {
-            let s = Scenario::from_source(&source)?;
+            let s = Scenario::from_source(source)?;
             Ok(format!("\"{}\" ({})", s.name, describe_model(&s)))
         }
         FileKind::Plan => {
-            let plan = PlanScenario::from_source(&source)?;
+            let plan = PlanScenario::from_source(source)?;
             Ok(format!(
                 "\"{}\" (plan: {} of {} regions migrate, {} failures to inject{})",
                 plan.name,
@@ -76,7 +123,7 @@ fn check(file: &Path) -> Result<String, InputError> {
             ))
         }
         FileKind::Cost => {
-            let c = CostScenario::from_source(&source)?;
+            let c = CostScenario::from_source(source)?;
             Ok(format!(
                 "\"{}\" (cost: {} price book(s))",
                 c.name,
@@ -84,7 +131,7 @@ fn check(file: &Path) -> Result<String, InputError> {
             ))
         }
         FileKind::PriceBook => {
-            let book = price_book_from_source(&source)?;
+            let book = price_book_from_source(source)?;
             Ok(format!(
                 "price book \"{}\" ({} items in {})",
                 book.name,
@@ -99,16 +146,18 @@ fn check(file: &Path) -> Result<String, InputError> {
     }
 }
 
-/// Checks every file, prints `ok` or the first problem of each, and exits
-/// 2 if any file has a problem.
+/// Checks every file, prints `ok` or the problems of each, and exits 2 if
+/// any file has a problem.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in &args.files {
         match check(file) {
             Ok(what) => println!("{}: ok: {what}", file.display()),
-            Err(err) => {
+            Err(problems) => {
                 failed += 1;
-                eprintln!("error: {err}");
+                for err in problems {
+                    eprintln!("error: {err}");
+                }
             }
         }
     }

@@ -217,3 +217,25 @@ fn messages_name_the_field() {
         "{err}"
     );
 }
+
+#[test]
+fn long_names_are_refused_in_every_kind_of_scenario() {
+    let long = "n".repeat(201);
+    for (file, name) in [
+        ("mmc.toml", "M/M/16 at utilisation 0.9"),
+        ("cost-cloud.toml", "Nine-region estate on a hyperscaler"),
+        (
+            "plan-gameday.toml",
+            "Game day: New York dies during Amsterdam's 50 % stage",
+        ),
+    ] {
+        let text = bundled(file);
+        let named = format!("name = \"{name}\"");
+        assert!(text.contains(&named), "{file}");
+        let err = refused(file, &text.replace(&named, &format!("name = \"{long}\"")));
+        assert!(
+            err.contains("field `scenario.name`: a name of 201 characters; allowed: at most 200"),
+            "{file}: {err}"
+        );
+    }
+}

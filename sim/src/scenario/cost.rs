@@ -572,6 +572,7 @@ impl CostScenario {
     pub fn from_source(source: &Source) -> Result<CostScenario, InputError> {
         let dir = source.path().parent().unwrap_or(Path::new("."));
         let raw: RawCostFile = source.parse()?;
+        limits::check_name(source, "scenario.name", &raw.scenario.name)?;
         let currency = Currency::parse(&raw.cost.currency)
             .map_err(|m| source.field_error("cost.currency", m))?;
         let start_day = date(source, "cost.start", &raw.cost.start)?;

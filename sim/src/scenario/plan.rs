@@ -639,6 +639,7 @@ impl PlanScenario {
         let mut plan_regions = Vec::new();
         for (i, r) in raw.region.iter().enumerate() {
             let f = format!("region[{i}]");
+            limits::check_name(source, &format!("{f}.name"), &r.name)?;
             if names[..i].contains(&r.name.as_str()) {
                 return Err(source
                     .field_error(&format!("{f}.name"), format!("`{}` is named twice", r.name)));
@@ -929,6 +930,7 @@ impl PlanScenario {
             }
         }
 
+        limits::check_name(source, "scenario.name", &raw.scenario.name)?;
         Ok(PlanScenario {
             name: raw.scenario.name.clone(),
             description: raw.scenario.description.clone(),

@@ -10,5 +10,7 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Before any thread starts: Ctrl-C and SIGTERM remove staging directories.
+    cutover::report::staging::install_interrupt_cleanup();
     cutover::cli::main()
 }

@@ -92,13 +92,14 @@ pub struct SweepOutcome {
 
 /// Runs every combination of the `[sweep]` of `base` (the scenario read
 /// from `source`) with `replications` (default: the file's) on `threads`
-/// threads.
+/// threads, calling `done` after each replication.
 pub fn run(
     source: &Source,
     base: &Scenario,
     seed: u64,
     replications: Option<u64>,
     threads: Option<usize>,
+    done: &(dyn Fn() + Sync),
 ) -> Result<SweepOutcome, SweepError> {
     let spec: SweepSpec = base.sweep.clone().ok_or_else(|| SweepError::NoSweep {
         file: source.path().display().to_string(),
@@ -127,14 +128,17 @@ pub fn run(
                     source: e,
                 }
             })?;
-        let summaries: Vec<Value> =
-            montecarlo::replicate(seed, replications, threads, |_, s| summarise(&scenario, s))?
-                .into_iter()
-                .collect::<Result<_, _>>()
-                .map_err(|source| SweepError::Run {
-                    assignment: assignment.clone(),
-                    source,
-                })?;
+        let summaries: Vec<Value> = montecarlo::replicate(seed, replications, threads, |_, s| {
+            let summary = summarise(&scenario, s);
+            done();
+            summary
+        })?
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(|source| SweepError::Run {
+            assignment: assignment.clone(),
+            source,
+        })?;
         let mut metrics = Vec::new();
         for metric in &spec.metrics {
             let values: Vec<f64> = summaries

@@ -11,6 +11,8 @@ use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
 use crate::experiment::load_estate;
 use crate::report::catchment::{csv_bytes, rows, text};
 use crate::report::OutputDir;
+use crate::scenario::kind::{self, FileKind};
+use crate::scenario::Source;
 
 /// Arguments of `cutover catchment`.
 #[derive(clap::Args, Debug)]
@@ -34,6 +36,12 @@ pub struct Args {
 
 /// Computes and prints the catchment; writes the CSV files if asked.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let source = Source::read(&args.file)?;
+    kind::expect_one_of(
+        &source,
+        &[FileKind::Estate, FileKind::Experiment],
+        "cutover catchment",
+    )?;
     let (estate, topo) = load_estate(&args.file)?;
     let topo = &topo;
     let announcements = estate.announcements();

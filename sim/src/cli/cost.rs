@@ -7,6 +7,8 @@ use anyhow::Context;
 
 use crate::report::{cost as cost_report, OutputDir};
 use crate::scenario::cost::CostScenario;
+use crate::scenario::kind::{self, FileKind};
+use crate::scenario::Source;
 
 /// Arguments of `cutover cost`.
 #[derive(clap::Args, Debug)]
@@ -25,7 +27,9 @@ pub struct Args {
 
 /// Prices the scenario, prints the report and writes the output directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let scenario = CostScenario::load(&args.file)?;
+    let source = Source::read(&args.file)?;
+    kind::expect(&source, FileKind::Cost, "cutover cost")?;
+    let scenario = CostScenario::from_source(&source)?;
     let out = args
         .out
         .as_ref()

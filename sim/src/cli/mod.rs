@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cutover",
     version,
-    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc\n  cutover cost scenarios/cost-migration.toml --out out/migration\n  cutover catchment scenarios/edge-steady.toml --sweep ams1\n  cutover run scenarios/ny-shutdown.toml --out out/ny-shutdown"
+    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc\n  cutover cost scenarios/cost-migration.toml --out out/migration\n  cutover catchment scenarios/story/estate.toml --sweep ams1\n  cutover run scenarios/story/ny-shutdown.toml --out out/ny-shutdown"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,8 +30,15 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Check a scenario file and report every problem with file, line and column.
-    #[command(after_help = "Example:\n  cutover validate scenarios/mmc.toml")]
+    /// Check files: each is read as what its top-level section says it is
+    /// (model, plan or cost scenario, price book, AS topology; a .csv as a
+    /// traffic trace). Every file given is checked; for each, every unknown
+    /// field and then the first other problem are reported with file, line,
+    /// column and field (later problems depend on the first, so they are
+    /// not guessed at). Exit 2 if any file has a problem.
+    #[command(
+        after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover validate scenarios/*.toml scenarios/pricebooks/*.toml"
+    )]
     Validate(validate::Args),
     /// Run a scenario and write its results to an output directory.
     #[command(after_help = "Example:\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7")]
@@ -51,7 +58,7 @@ enum Command {
     Cost(cost::Args),
     /// Show which site each population reaches, at what RTT and TTFB, and why.
     #[command(
-        after_help = "Example:\n  cutover catchment scenarios/edge-steady.toml --out out/catchment --sweep ams1"
+        after_help = "Example:\n  cutover catchment scenarios/story/estate.toml --out out/catchment --sweep ams1"
     )]
     Catchment(catchment::Args),
     /// Run a migration plan stage by stage: gates, rollbacks, SLO impact, costs and a verdict (exit 1 on failure).

@@ -6,12 +6,16 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use super::progress::SharedProgress;
 use super::run_info::RunInfo;
 use crate::montecarlo::replicate;
 use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow};
 use crate::report::{plan as plan_report, OutputDir};
 use crate::runs::plan::{self, PlanOutcome};
+use crate::scenario::kind::{self, FileKind};
+use crate::scenario::limits;
 use crate::scenario::plan::PlanScenario;
+use crate::scenario::Source;
 
 /// Arguments of `cutover plan`.
 #[derive(clap::Args, Debug)]
@@ -26,13 +30,14 @@ pub struct Args {
     /// Run seed; overrides the scenario's `seed`.
     #[arg(long)]
     seed: Option<u64>,
-    /// Also run this many independent replications (seeds derived from the
-    /// run seed) and report the success probability and P10/P50/P90.
-    #[arg(long, default_value_t = 0)]
-    replications: u64,
-    /// Worker threads for replications (default: one per core); results do
-    /// not depend on it.
-    #[arg(long)]
+    /// Also run this many independent replications (1 to 1000000; seeds
+    /// derived from the run seed) and report the success probability and
+    /// P10/P50/P90.
+    #[arg(long, value_parser = limits::parse_replications)]
+    replications: Option<u64>,
+    /// Worker threads for replications (1 to 1024; default: one per core);
+    /// results do not depend on it.
+    #[arg(long, value_parser = limits::parse_threads)]
     threads: Option<usize>,
     /// Replace the output directory if it exists.
     #[arg(long)]
@@ -94,7 +99,9 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
 /// Runs the plan (and its replications), prints the verdict, writes the
 /// output directory; exit status 1 when the plan fails its gates or budget.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let scenario = PlanScenario::load(&args.file)?;
+    let source = Source::read(&args.file)?;
+    kind::expect(&source, FileKind::Plan, "cutover plan")?;
+    let scenario = PlanScenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = args
         .out
@@ -104,10 +111,14 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let outcome = plan::run(&scenario, seed)?;
     print_outcome(&scenario.name, seed, &outcome);
-    let mc = if args.replications > 0 {
-        let runs = replicate(seed, args.replications, args.threads, |i, s| {
-            plan::run(&scenario, s).map(|o| ReplicationRow::of(i, s, &o))
+    let mc = if let Some(replications) = args.replications {
+        let progress = SharedProgress::new(replications, "replications");
+        let runs = replicate(seed, replications, args.threads, |i, s| {
+            let row = plan::run(&scenario, s).map(|o| ReplicationRow::of(i, s, &o));
+            progress.tick();
+            row
         })?;
+        progress.finish();
         let rows = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
         let summary = MonteCarloSummary::of(&rows);
         let p = &summary.success;

@@ -1,7 +1,9 @@
-//! A progress bar that appears only when a run lasts longer than about a
-//! second and stdout is a terminal.
+//! A progress bar, with the time left, that appears only when a run lasts
+//! longer than about a second and stdout is a terminal.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -47,5 +49,37 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// A [`Progress`] that worker threads advance one unit at a time (e.g. one
+/// replication each).
+pub struct SharedProgress {
+    progress: Mutex<Progress>,
+    done: AtomicU64,
+}
+
+impl SharedProgress {
+    /// A hidden bar for `total` units of `unit`.
+    pub fn new(total: u64, unit: &str) -> Self {
+        SharedProgress {
+            progress: Mutex::new(Progress::new(total, unit)),
+            done: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that one more unit is complete.
+    pub fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Ok(mut p) = self.progress.lock() {
+            p.update(done);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(self) {
+        if let Ok(p) = self.progress.into_inner() {
+            p.finish();
+        }
     }
 }

@@ -11,6 +11,7 @@ use super::progress::Progress;
 use super::run_info::RunInfo;
 use crate::report::{mmc as mmc_report, OutputDir};
 use crate::runs::mmc;
+use crate::scenario::kind::{self, FileKind};
 use crate::scenario::{ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover run`.
@@ -31,13 +32,19 @@ pub struct Args {
 
 /// Runs the scenario and writes its output directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    if Source::read(&args.file)?.has_field("experiment") {
+    let source = Source::read(&args.file)?;
+    let found = kind::expect_one_of(
+        &source,
+        &[FileKind::Experiment, FileKind::Model],
+        "cutover run",
+    )?;
+    if found == FileKind::Experiment {
         // Validate before touching the output directory.
-        crate::experiment::Experiment::load(&args.file)?;
+        crate::experiment::Experiment::from_source(&source)?;
         let out = OutputDir::create(&args.out, args.force)?;
         return super::experiment::execute(&args.file, args.seed, out);
     }
-    let scenario = Scenario::load(&args.file)?;
+    let scenario = Scenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = OutputDir::create(&args.out, args.force)?;
     let started = Instant::now();

@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::progress::SharedProgress;
 use crate::report::plot::{render_svg, Chart, Line};
 use crate::report::OutputDir;
+use crate::scenario::kind::{self, FileKind};
+use crate::scenario::limits;
 use crate::scenario::Source;
 use crate::sweep::{self, SweepOutcome};
 
@@ -18,11 +21,13 @@ pub struct Args {
     /// Directory for sweep.csv, summary.json and sweep.svg.
     #[arg(long)]
     out: PathBuf,
-    /// Replications per combination; overrides the file's `sweep.replications`.
-    #[arg(long)]
+    /// Replications per combination (1 to 1000000); overrides the file's
+    /// `sweep.replications`.
+    #[arg(long, value_parser = limits::parse_replications)]
     replications: Option<u64>,
-    /// Worker threads (default: one per core); results do not depend on it.
-    #[arg(long)]
+    /// Worker threads (1 to 1024; default: one per core); results do not
+    /// depend on it.
+    #[arg(long, value_parser = limits::parse_threads)]
     threads: Option<usize>,
     /// Run seed; overrides the scenario's `seed`.
     #[arg(long)]
@@ -65,10 +70,23 @@ fn chart_lines(outcome: &SweepOutcome) -> Vec<(String, Vec<(f64, f64)>)> {
 /// Runs the sweep and writes its directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::read(&args.file)?;
+    kind::expect(&source, FileKind::Model, "cutover sweep")?;
     let base = crate::scenario::Scenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(base.seed);
     let out = OutputDir::create(&args.out, args.force)?;
-    let outcome = sweep::run(&source, &base, seed, args.replications, args.threads)?;
+    let total = base.sweep.as_ref().map_or(0, |s| {
+        s.combinations().len() as u64 * args.replications.unwrap_or(s.replications)
+    });
+    let progress = SharedProgress::new(total, "runs");
+    let outcome = sweep::run(
+        &source,
+        &base,
+        seed,
+        args.replications,
+        args.threads,
+        &|| progress.tick(),
+    )?;
+    progress.finish();
     out.write(
         "sweep.csv",
         &outcome.to_csv().context("encoding sweep.csv")?,

@@ -1,78 +1,184 @@
-//! `cutover validate FILE`.
+//! `cutover validate FILE...`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::estate::Estate;
 use crate::experiment::{Experiment, Fidelity};
+use crate::scenario::cost::{price_book_from_source, CostScenario};
+use crate::scenario::kind::FileKind;
 use crate::scenario::plan::PlanScenario;
-use crate::scenario::{ModelSpec, Scenario, Source};
+use crate::scenario::{trace, InputError, ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover validate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The scenario file (TOML).
-    file: PathBuf,
+    /// Files to check: estates, experiments, plan, cost and M/M/c
+    /// scenarios, price books, AS topologies (TOML) and traffic traces (CSV).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
-/// Loads and validates the file; prints what it describes.
-pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let source = Source::read(&args.file)?;
-    if source.has_field("plan") {
-        let plan = PlanScenario::from_source(&source)?;
-        println!(
-            "{}: ok: \"{}\" (plan: {} of {} regions migrate, {} failures to inject{})",
-            args.file.display(),
-            plan.name,
-            plan.plan.regions.len(),
-            plan.regions.len(),
-            plan.failures.len(),
-            if plan.cost.is_some() { ", priced" } else { "" }
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if source.has_field("experiment") {
-        let exp = Experiment::from_source(&source)?;
-        println!(
-            "{}: ok: \"{}\" (experiment on estate \"{}\": {} sites, {} populations, {} failures, {} over {})",
-            args.file.display(),
-            exp.name,
-            exp.estate.name,
-            exp.estate.sites.len(),
-            exp.estate.populations.len(),
-            exp.failures.len(),
-            match exp.fidelity {
-                Fidelity::Fluid => "fluid",
-                Fidelity::Request => "request level",
-            },
-            exp.duration
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if source.has_field("estate") {
-        let estate = Estate::from_source(&source)?;
-        let topo = estate.build_topology(&source, &|i| format!("sites[{i}]"))?;
-        println!(
-            "{}: ok: \"{}\" (estate: {} sites, {} populations, {} ASes, {} eBGP sessions)",
-            args.file.display(),
-            estate.name,
-            topo.sites().len(),
-            topo.populations().len(),
-            topo.as_count(),
-            topo.ebgp_session_count()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let scenario = Scenario::load(&args.file)?;
+/// What the M/M/c scenario describes, in one line.
+fn describe_model(scenario: &Scenario) -> String {
     let ModelSpec::Mmc(m) = &scenario.model;
-    let what = format!(
+    format!(
         "M/M/c queue: {} servers, {}/s arrivals, {}/s service, {} customers",
         m.servers, m.arrival_rate_per_s, m.service_rate_per_s, m.customers
-    );
-    println!(
-        "{}: ok: \"{}\" ({what})",
-        args.file.display(),
-        scenario.name
-    );
-    Ok(ExitCode::SUCCESS)
+    )
+}
+
+/// What an experiment describes, in one line.
+fn describe_experiment(exp: &Experiment) -> String {
+    format!(
+        "\"{}\" (experiment on estate \"{}\": {} sites, {} populations, {} failures, {} over {})",
+        exp.name,
+        exp.estate.name,
+        exp.estate.sites.len(),
+        exp.estate.populations.len(),
+        exp.failures.len(),
+        match exp.fidelity {
+            Fidelity::Fluid => "fluid",
+            Fidelity::Request => "request level",
+        },
+        exp.duration
+    )
+}
+
+/// What an estate describes, in one line.
+fn describe_estate(source: &Source) -> Result<String, InputError> {
+    let estate = Estate::from_source(source)?;
+    let topo = estate.build_topology(source, &|i| format!("sites[{i}]"))?;
+    Ok(format!(
+        "\"{}\" (estate: {} sites, {} populations, {} ASes, {} eBGP sessions)",
+        estate.name,
+        topo.sites().len(),
+        topo.populations().len(),
+        topo.as_count(),
+        topo.ebgp_session_count()
+    ))
+}
+
+/// Most problems reported for one file.
+const MAX_PROBLEMS: usize = 50;
+
+/// Loads `file` with the loader its kind calls for; on success, what it
+/// describes, otherwise its problems: every unknown field (each is
+/// independent of the rest, so the file is read again without it) and
+/// the first other problem.
+fn check(file: &Path) -> Result<String, Vec<InputError>> {
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        trace::load(file).map_err(|e| vec![e])?;
+        return Ok("traffic trace".to_string());
+    }
+    let mut source = Source::read(file).map_err(|e| vec![e])?;
+    let mut problems = Vec::new();
+    loop {
+        let err = match check_source(&source) {
+            Ok(what) if problems.is_empty() => return Ok(what),
+            Ok(_) => return Err(problems),
+            Err(err) => err,
+        };
+        let without = without_unknown_field(&source, &err);
+        problems.push(err);
+        match without {
+            Some(next) if problems.len() < MAX_PROBLEMS => source = next,
+            _ => return Err(problems),
+        }
+    }
+}
+
+/// `source` with the line of the unknown field `err` reports commented
+/// out (so that later lines keep their numbers), if `err` is about an
+/// unknown `key = value` on one line of this file.
+fn without_unknown_field(source: &Source, err: &InputError) -> Option<Source> {
+    let InputError::Field(e) = err else {
+        return None;
+    };
+    if e.file != source.path() || !e.message.starts_with("unknown field") {
+        return None;
+    }
+    let key = e.field.rsplit('.').next()?;
+    let mut lines: Vec<&str> = source.text().split('\n').collect();
+    let line = lines.get(e.line.checked_sub(1)?)?;
+    let rest = line.trim_start().strip_prefix(key)?;
+    if !rest.trim_start().starts_with('=') {
+        return None;
+    }
+    let commented = format!("#{line}");
+    lines[e.line - 1] = &commented;
+    let text = lines.join("\n");
+    text.parse::<toml::Table>().ok()?;
+    Some(Source::from_text(source.path(), text))
+}
+
+/// Loads `source` with the loader its kind calls for.
+fn check_source(source: &Source) -> Result<String, InputError> {
+    match FileKind::of(source) {
+        FileKind::Model => {
+            let s = Scenario::from_source(source)?;
+            Ok(format!("\"{}\" ({})", s.name, describe_model(&s)))
+        }
+        FileKind::Experiment => Ok(describe_experiment(&Experiment::from_source(source)?)),
+        FileKind::Estate => describe_estate(source),
+        FileKind::Plan => {
+            let plan = PlanScenario::from_source(source)?;
+            Ok(format!(
+                "\"{}\" (plan: {} of {} regions migrate, {} failures to inject{})",
+                plan.name,
+                plan.plan.regions.len(),
+                plan.regions.len(),
+                plan.failures.len(),
+                if plan.cost.is_some() { ", priced" } else { "" }
+            ))
+        }
+        FileKind::Cost => {
+            let c = CostScenario::from_source(source)?;
+            Ok(format!(
+                "\"{}\" (cost: {} price book(s))",
+                c.name,
+                c.pricebook_files.len()
+            ))
+        }
+        FileKind::PriceBook => {
+            let book = price_book_from_source(source)?;
+            Ok(format!(
+                "price book \"{}\" ({} items in {})",
+                book.name,
+                book.skus.len(),
+                book.currency
+            ))
+        }
+        FileKind::Topology => {
+            source.parse::<toml::Table>()?;
+            Ok("AS topology: TOML read; its ASes and links are checked with each estate that names it (`topology = ...`)".to_string())
+        }
+    }
+}
+
+/// Checks every file, prints `ok` or the problems of each, and exits 2 if
+/// any file has a problem.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    for file in &args.files {
+        match check(file) {
+            Ok(what) => println!("{}: ok: {what}", file.display()),
+            Err(problems) => {
+                failed += 1;
+                for err in problems {
+                    eprintln!("error: {err}");
+                }
+            }
+        }
+    }
+    if failed == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.files.len() > 1 {
+        eprintln!("{failed} of {} files have problems", args.files.len());
+    }
+    Ok(ExitCode::from(2))
 }

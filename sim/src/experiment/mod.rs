@@ -33,7 +33,7 @@ use serde::Deserialize;
 use crate::estate::network::{relative_to, RawSite};
 use crate::estate::{compute, detection, Changes, Estate};
 use crate::scenario::units::Duration;
-use crate::scenario::{InputError, Source};
+use crate::scenario::{limits, InputError, Source};
 pub use failure::{Failure, FailureKind};
 
 /// The experiment file as written.
@@ -136,8 +136,6 @@ pub const DEFAULT_TIMELINE_INTERVAL: SimDuration = SimDuration::from_secs(15);
 pub const DEFAULT_SEED: u64 = 1;
 /// Most ticks a run accepts (about four months of 1 s ticks).
 pub const MAX_TICKS: u64 = 10_000_000;
-/// Most timeline rows a run writes.
-pub const MAX_TIMELINE_ROWS: u64 = 1_000_000;
 /// Most requests in one tick of a request-level run.
 pub const MAX_REQUESTS_PER_TICK: f64 = 1e7;
 /// Most requests (peak rate times duration) in a request-level run: about
@@ -180,6 +178,8 @@ impl Experiment {
         if fidelity == Fidelity::Request {
             bound_requests(source, &demand, duration, tick)?;
         }
+        check_work(source, &estate, &topology, duration, tick)?;
+        limits::check_name(source, "experiment.name", &meta.name)?;
         let failures = raw
             .failures
             .iter()
@@ -213,6 +213,46 @@ pub fn load_estate(path: &Path) -> Result<(Estate, Topology), InputError> {
     let estate = Estate::from_source(&source)?;
     let topology = estate.build_topology(&source, &|i| format!("sites[{i}]"))?;
     Ok((estate, topology))
+}
+
+/// Refuses an experiment whose run would take hours (see [`limits`]): the
+/// fixed steps of every site's control loops and busy MRAI timers.
+fn check_work(
+    source: &Source,
+    estate: &Estate,
+    topology: &Topology,
+    duration: SimDuration,
+    tick: SimDuration,
+) -> Result<(), InputError> {
+    let sites = estate.sites.len();
+    let dep = &estate.deployment;
+    limits::check_steps(source, "experiment.tick", duration, tick, sites)?;
+    for (field, period) in [
+        ("hpa.metric_resolution", dep.metric_resolution),
+        ("hpa.sync_period", dep.hpa.sync_period),
+    ] {
+        limits::check_steps(source, field, duration, period, sites)?;
+    }
+    if let Some(o) = &estate.overflow {
+        limits::check_steps(
+            source,
+            "overflow.check_interval",
+            duration,
+            o.check_interval,
+            1,
+        )?;
+    }
+    let bgp = &estate.network.bgp;
+    if bgp.mrai_busy && bgp.ebgp_mrai > SimDuration::ZERO {
+        let sessions = topology.ebgp_session_count() as f64;
+        let events = 2.0 * sessions * limits::intervals(duration, bgp.ebgp_mrai);
+        let how = format!(
+            "busy MRAI timers: 2 x {sessions} eBGP sessions x {duration} / {}",
+            bgp.ebgp_mrai
+        );
+        limits::check_events(source, "experiment.duration", events, &how)?;
+    }
+    Ok(())
 }
 
 /// The estate after the experiment's retirements and additions.
@@ -304,18 +344,13 @@ fn timeline_interval(
     raw: Option<&RawOutput>,
     duration: SimDuration,
 ) -> Result<SimDuration, InputError> {
+    const FIELD: &str = "output.timeline_interval";
     let interval = raw
         .and_then(|o| o.timeline_interval)
         .map_or(DEFAULT_TIMELINE_INTERVAL, |d| d.0);
-    if interval == SimDuration::ZERO
-        || duration.as_nanos() / interval.as_nanos() > MAX_TIMELINE_ROWS
-    {
-        return Err(source.field_error(
-            "output.timeline_interval",
-            format!(
-                "{interval} over {duration}; allowed: above zero and at most {MAX_TIMELINE_ROWS} rows"
-            ),
-        ));
+    if interval == SimDuration::ZERO {
+        return Err(source.field_error(FIELD, "must be longer than zero, e.g. \"15s\""));
     }
+    limits::check_rows(source, FIELD, duration, interval)?;
     Ok(interval)
 }

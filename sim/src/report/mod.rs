@@ -8,6 +8,7 @@ pub mod mmc;
 pub mod outdir;
 pub mod plan;
 pub mod plot;
+pub mod staging;
 pub mod world;
 
 pub use outdir::{OutputDir, OutputError};

@@ -19,6 +19,7 @@ use cutover_models::cost::{
 };
 use serde::Deserialize;
 
+use super::limits;
 use super::units::{parse_bytes, parse_duration};
 use super::{InputError, Source};
 
@@ -140,8 +141,11 @@ pub fn price_book_from_source(source: &Source) -> Result<PriceBook, InputError> 
         return Err(source.field_error("", "the book has no [[sku]]; add at least one priced item"));
     }
     let mut skus = BTreeMap::new();
+    limits::check_name(source, "book.name", &raw.book.name)?;
     for (i, s) in raw.sku.iter().enumerate() {
         let f = |name: &str| format!("sku[{i}].{name}");
+        limits::check_name(source, &f("id"), &s.id)?;
+        limits::check_name(source, &f("line"), &s.line)?;
         let unit = match s.unit.as_str() {
             "hour" => Unit::Hour,
             "month" => Unit::Month,
@@ -561,12 +565,17 @@ impl CostScenario {
     /// Reads and validates the cost scenario at `path`; price book paths are
     /// relative to the scenario's directory.
     pub fn load(path: &Path) -> Result<CostScenario, InputError> {
-        let source = Source::read(path)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
+        Self::from_source(&Source::read(path)?)
+    }
+
+    /// Validates a cost scenario already read into `source`.
+    pub fn from_source(source: &Source) -> Result<CostScenario, InputError> {
+        let dir = source.path().parent().unwrap_or(Path::new("."));
         let raw: RawCostFile = source.parse()?;
+        limits::check_name(source, "scenario.name", &raw.scenario.name)?;
         let currency = Currency::parse(&raw.cost.currency)
             .map_err(|m| source.field_error("cost.currency", m))?;
-        let start_day = date(&source, "cost.start", &raw.cost.start)?;
+        let start_day = date(source, "cost.start", &raw.cost.start)?;
         if start_day.day != 1 {
             return Err(source.field_error(
                 "cost.start",
@@ -624,7 +633,7 @@ impl CostScenario {
                 from,
                 to,
                 rate_ppm,
-                taken_on: date(&source, &f("taken_on"), &r.taken_on)?,
+                taken_on: date(source, &f("taken_on"), &r.taken_on)?,
                 source: r.source.clone(),
             });
         }
@@ -632,6 +641,7 @@ impl CostScenario {
         let mut estates = Vec::new();
         for (i, e) in raw.estate.iter().enumerate() {
             let ef = |n: &str| format!("estate[{i}].{n}");
+            limits::check_name(source, &ef("name"), &e.name)?;
             if !books.contains_key(&e.book) {
                 return Err(source.field_error(
                     &ef("book"),
@@ -646,6 +656,9 @@ impl CostScenario {
             let mut lines = Vec::new();
             for (j, l) in e.line.iter().enumerate() {
                 let lf = |n: &str| format!("estate[{i}].line[{j}].{n}");
+                for (k, site) in l.sites.iter().enumerate() {
+                    limits::check_name(source, &lf(&format!("sites[{k}]")), site)?;
+                }
                 let book_name = l.book.clone().unwrap_or_else(|| e.book.clone());
                 let book = books.get(&book_name).ok_or_else(|| {
                     source.field_error(
@@ -724,7 +737,7 @@ impl CostScenario {
                 }
                 let commitment_ends = match &l.reserved_until {
                     Some(t) if commitment.is_reserved() => {
-                        Some(date(&source, &lf("reserved_until"), t)?)
+                        Some(date(source, &lf("reserved_until"), t)?)
                     }
                     Some(_) => {
                         return Err(source.field_error(
@@ -737,12 +750,12 @@ impl CostScenario {
                 let starts = l
                     .starts
                     .as_deref()
-                    .map(|t| date(&source, &lf("starts"), t))
+                    .map(|t| date(source, &lf("starts"), t))
                     .transpose()?;
                 let stops = l
                     .stops
                     .as_deref()
-                    .map(|t| date(&source, &lf("stops"), t))
+                    .map(|t| date(source, &lf("stops"), t))
                     .transpose()?;
                 if let (Some(a), Some(b)) = (starts, stops) {
                     if b <= a {
@@ -785,7 +798,7 @@ impl CostScenario {
                             "allowed: a whole number of 1 or more",
                         )
                     })?;
-                let (cost, cur) = any_money(&source, &sf("loaded_cost"), &s.loaded_cost, false)?;
+                let (cost, cur) = any_money(source, &sf("loaded_cost"), &s.loaded_cost, false)?;
                 staff.push(Staff {
                     line: s.line.clone(),
                     servers_per_engineer: per,
@@ -798,10 +811,11 @@ impl CostScenario {
             let mut capex = Vec::new();
             for (j, c) in e.capex.iter().enumerate() {
                 let cf = |n: &str| format!("estate[{i}].capex[{j}].{n}");
-                let (amount, cur) = any_money(&source, &cf("amount"), &c.amount, false)?;
+                limits::check_name(source, &cf("name"), &c.name)?;
+                let (amount, cur) = any_money(source, &cf("amount"), &c.amount, false)?;
                 let salvage = match &c.salvage {
                     Some(s) => {
-                        let (m, sc) = any_money(&source, &cf("salvage"), s, false)?;
+                        let (m, sc) = any_money(source, &cf("salvage"), s, false)?;
                         if sc != cur || m > amount {
                             return Err(source.field_error(
                                 &cf("salvage"),
@@ -823,7 +837,7 @@ impl CostScenario {
                     site: c.site.clone().unwrap_or_default(),
                     amount,
                     currency: cur,
-                    purchased: date(&source, &cf("purchased"), &c.purchased)?,
+                    purchased: date(source, &cf("purchased"), &c.purchased)?,
                     depreciation_months: months,
                     salvage,
                 });
@@ -831,13 +845,14 @@ impl CostScenario {
             let mut one_offs = Vec::new();
             for (j, o) in e.one_off.iter().enumerate() {
                 let of = |n: &str| format!("estate[{i}].one_off[{j}].{n}");
-                let (amount, cur) = any_money(&source, &of("amount"), &o.amount, true)?;
+                limits::check_name(source, &of("name"), &o.name)?;
+                let (amount, cur) = any_money(source, &of("amount"), &o.amount, true)?;
                 one_offs.push(OneOff {
                     name: o.name.clone(),
                     site: o.site.clone().unwrap_or_default(),
                     amount,
                     currency: cur,
-                    date: date(&source, &of("date"), &o.date)?,
+                    date: date(source, &of("date"), &o.date)?,
                 });
             }
             let mut one_off_usage = Vec::new();
@@ -866,7 +881,7 @@ impl CostScenario {
                     book: book_name,
                     sku: u.sku.clone(),
                     quantity: bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 },
-                    date: date(&source, &uf("date"), &u.date)?,
+                    date: date(source, &uf("date"), &u.date)?,
                 });
             }
             estates.push(Estate {
@@ -913,7 +928,7 @@ impl CostScenario {
                     format!("no estate `{}`; allowed: {estate_names}", s.estate),
                 ));
             }
-            let (m, c) = any_money(&source, &f("monthly"), &s.monthly, false)?;
+            let (m, c) = any_money(source, &f("monthly"), &s.monthly, false)?;
             if c != currency {
                 return Err(source.field_error(
                     &f("monthly"),
@@ -973,7 +988,7 @@ impl CostScenario {
                 let labour_per_region = m
                     .labour_per_region
                     .as_deref()
-                    .map(|t| any_money(&source, "migration.labour_per_region", t, false))
+                    .map(|t| any_money(source, "migration.labour_per_region", t, false))
                     .transpose()?;
                 if m.regions.is_empty() {
                     return Err(source.field_error(
@@ -1009,11 +1024,11 @@ impl CostScenario {
                 Some(Migration {
                     from: m.from.clone(),
                     to: m.to.clone(),
-                    start: date(&source, "migration.start", &m.start)?,
+                    start: date(source, "migration.start", &m.start)?,
                     regions: m.regions.clone(),
-                    days_per_region: days_of(&source, "migration.per_region", &m.per_region)?,
+                    days_per_region: days_of(source, "migration.per_region", &m.per_region)?,
                     lead_days: match &m.lead {
-                        Some(l) => days_of(&source, "migration.lead", l)?,
+                        Some(l) => days_of(source, "migration.lead", l)?,
                         None => 0,
                     },
                     labour_per_region,
@@ -1023,7 +1038,7 @@ impl CostScenario {
         };
 
         let report_money = |field: &str, text: &str| -> Result<Money, InputError> {
-            let (m, c) = any_money(&source, field, text, false)?;
+            let (m, c) = any_money(source, field, text, false)?;
             if c != currency {
                 return Err(source.field_error(
                     field,
@@ -1054,7 +1069,7 @@ impl CostScenario {
         };
 
         let growth = match &raw.cost.growth_per_year {
-            Some(g) => share(&source, "cost.growth_per_year".to_string(), g)? - 1.0,
+            Some(g) => share(source, "cost.growth_per_year".to_string(), g)? - 1.0,
             None => 0.0,
         };
         let base = Adjustments {
@@ -1066,13 +1081,13 @@ impl CostScenario {
             let f = |n: &str| format!("case[{i}].{n}");
             let mut a = base.clone();
             if let Some(g) = &c.growth_per_year {
-                a.growth_per_year = share(&source, f("growth_per_year"), g)? - 1.0;
+                a.growth_per_year = share(source, f("growth_per_year"), g)? - 1.0;
             }
             if let Some(v) = &c.volume {
-                a.volume_factor = share(&source, f("volume"), v)?;
+                a.volume_factor = share(source, f("volume"), v)?;
             }
             if let Some(v) = &c.fx {
-                a.fx_factor = share(&source, f("fx"), v)?;
+                a.fx_factor = share(source, f("fx"), v)?;
             }
             for (k, v) in &c.estate_prices {
                 if !has_estate(k) {
@@ -1081,13 +1096,13 @@ impl CostScenario {
                         format!("no estate `{k}`; allowed: {estate_names}"),
                     ));
                 }
-                let factor = share(&source, format!("case[{i}].estate_prices.{k}"), v)?;
+                let factor = share(source, format!("case[{i}].estate_prices.{k}"), v)?;
                 a.estate_price_factor.insert(k.clone(), factor);
             }
             let days_per_region = c
                 .per_region
                 .as_deref()
-                .map(|t| days_of(&source, &f("per_region"), t))
+                .map(|t| days_of(source, &f("per_region"), t))
                 .transpose()?;
             if days_per_region.is_some() && migration.is_none() {
                 return Err(source.field_error(
@@ -1105,7 +1120,7 @@ impl CostScenario {
         let fraction = |field: &str, v: &Option<String>, default: f64| -> Result<f64, InputError> {
             match v {
                 Some(t) => {
-                    let p = percent(&source, field, t)?;
+                    let p = percent(source, field, t)?;
                     if p <= 0.0 || p >= 1.0 {
                         return Err(source.field_error(field, "allowed: above 0% and below 100%"));
                     }
@@ -1114,7 +1129,7 @@ impl CostScenario {
                 None => Ok(default),
             }
         };
-        let discount_rate = percent(&source, "cost.discount_rate", &raw.cost.discount_rate)?;
+        let discount_rate = percent(source, "cost.discount_rate", &raw.cost.discount_rate)?;
         if !(0.0..=1.0).contains(&discount_rate) {
             return Err(source.field_error("cost.discount_rate", "allowed: 0% to 100% a year"));
         }

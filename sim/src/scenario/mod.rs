@@ -7,6 +7,8 @@
 //! field, and says what is allowed.
 
 pub mod cost;
+pub mod kind;
+pub mod limits;
 pub mod plan;
 pub mod source;
 pub mod sweep;
@@ -110,6 +112,12 @@ pub const DEFAULT_CONFIDENCE_BATCHES: u32 = 20;
 /// The largest number of customers a run accepts (10^10: about 10 minutes
 /// of simulation at the engine's measured speed).
 pub const MAX_CUSTOMERS: i64 = 10_000_000_000;
+/// The most servers an M/M/c queue may have: 10^6. The queue keeps a slot
+/// per server (16 bytes: 16 MB here, 16 GB at 10^9).
+pub const MAX_SERVERS: i64 = 1_000_000;
+/// The highest arrival or service rate: 10^9/s, one per nanosecond, the
+/// engine's time resolution; faster, every gap rounds to zero.
+pub const MAX_RATE_PER_S: f64 = 1e9;
 
 impl Scenario {
     /// Reads and validates the scenario file at `path`.
@@ -141,9 +149,11 @@ impl Scenario {
                 "must be longer than zero, e.g. \"60s\"",
             ));
         }
+        check_work(source, &model, timeline_interval)?;
         if raw.scenario.name.trim().is_empty() {
             return Err(source.field_error("scenario.name", "must not be empty"));
         }
+        limits::check_name(source, "scenario.name", &raw.scenario.name)?;
         let sweep = raw.sweep.map(|s| sweep::validate(source, &s)).transpose()?;
         Ok(Scenario {
             name: raw.scenario.name,
@@ -156,20 +166,61 @@ impl Scenario {
     }
 }
 
+/// Refuses a model whose run would exhaust memory or take hours (see
+/// [`limits`]): timeline rows, fixed steps and expected events.
+fn check_work(source: &Source, model: &ModelSpec, interval: SimDuration) -> Result<(), InputError> {
+    const TIMELINE: &str = "output.timeline_interval";
+    match model {
+        ModelSpec::Mmc(m) => {
+            let span_s = m.customers as f64 / m.arrival_rate_per_s;
+            let rows = span_s / interval.as_secs_f64();
+            if rows > limits::MAX_ROWS {
+                return Err(source.field_error(
+                    "mmc.arrival_rate",
+                    format!(
+                        "{} customers at {}/s span about {span_s:.3e} s of simulated time, \
+                         {:.1e} rows of timeline.csv at one per {interval}; allowed: at most \
+                         {:.0e} rows: raise the arrival rate, lower customers or lengthen {TIMELINE}",
+                        m.customers,
+                        m.arrival_rate_per_s,
+                        rows,
+                        limits::MAX_ROWS
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate_mmc(source: &Source, raw: &RawMmc) -> Result<MmcSpec, InputError> {
     let servers = u32::try_from(raw.servers)
         .ok()
-        .filter(|&s| s >= 1)
+        .filter(|&s| (1..=MAX_SERVERS).contains(&i64::from(s)))
         .ok_or_else(|| {
             source.field_error(
                 "mmc.servers",
                 format!(
-                    "{} servers; allowed: a whole number from 1 to {}",
-                    raw.servers,
-                    u32::MAX
+                    "{} servers; allowed: a whole number from 1 to {MAX_SERVERS} \
+                     (the queue keeps a slot per server)",
+                    raw.servers
                 ),
             )
         })?;
+    for (field, rate) in [
+        ("mmc.arrival_rate", raw.arrival_rate.0),
+        ("mmc.service_rate", raw.service_rate.0),
+    ] {
+        if rate > MAX_RATE_PER_S {
+            return Err(source.field_error(
+                field,
+                format!(
+                    "{rate:e}/s; allowed: at most {MAX_RATE_PER_S:e}/s, one per nanosecond \
+                     (the engine's time resolution)"
+                ),
+            ));
+        }
+    }
     if !(1..=MAX_CUSTOMERS).contains(&raw.customers) {
         return Err(source.field_error(
             "mmc.customers",

@@ -13,6 +13,7 @@ use cutover_models::SimDuration;
 use serde::Deserialize;
 
 use super::cost::{parse_percent, CostScenario};
+use super::limits;
 use super::units::{Duration, Rate};
 use super::{InputError, Source};
 
@@ -109,11 +110,38 @@ struct RawStages {
 }
 
 /// One duration for every stage, or one per stage.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum OneOrMany {
     One(Duration),
     Many(Vec<Duration>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("one duration for every stage (e.g. \"1h\") or a list with one per stage (e.g. [\"30m\", \"1h\"])")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<OneOrMany, E> {
+                super::units::parse_duration(s)
+                    .map(|d| OneOrMany::One(Duration(d)))
+                    .map_err(E::custom)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut all = Vec::new();
+                while let Some(d) = seq.next_element::<Duration>()? {
+                    all.push(d);
+                }
+                Ok(OneOrMany::Many(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -510,6 +538,13 @@ impl PlanScenario {
                 source.field_error("plan.max_duration", "allowed: above zero and at most 730d")
             );
         }
+        limits::check_steps(source, "plan.tick", max_duration, tick, 1)?;
+        limits::check_rows(
+            source,
+            "plan.timeline_interval",
+            max_duration,
+            timeline_interval,
+        )?;
         let mechanism = match p.stages.mechanism.as_deref().unwrap_or("bgp") {
             "bgp" => Mechanism::Bgp,
             "l7" => Mechanism::L7Weight,
@@ -604,6 +639,7 @@ impl PlanScenario {
         let mut plan_regions = Vec::new();
         for (i, r) in raw.region.iter().enumerate() {
             let f = format!("region[{i}]");
+            limits::check_name(source, &format!("{f}.name"), &r.name)?;
             if names[..i].contains(&r.name.as_str()) {
                 return Err(source
                     .field_error(&format!("{f}.name"), format!("`{}` is named twice", r.name)));
@@ -828,7 +864,16 @@ impl PlanScenario {
             Some(file) => {
                 let dir = source.path().parent().unwrap_or(Path::new("."));
                 let path = dir.join(file);
-                let scenario = CostScenario::load(&path)?;
+                let scenario = CostScenario::load(&path).map_err(|e| match e {
+                    InputError::Read { path, reason } => source.field_error(
+                        "plan.cost",
+                        format!(
+                            "cannot read {}: {reason}; allowed: a readable cost scenario, its path relative to this plan's directory",
+                            path.display()
+                        ),
+                    ),
+                    other => other,
+                })?;
                 let Some(m) = &scenario.model.migration else {
                     return Err(source.field_error(
                         "plan.cost",
@@ -885,6 +930,7 @@ impl PlanScenario {
             }
         }
 
+        limits::check_name(source, "scenario.name", &raw.scenario.name)?;
         Ok(PlanScenario {
             name: raw.scenario.name.clone(),
             description: raw.scenario.description.clone(),

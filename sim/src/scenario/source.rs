@@ -83,16 +83,37 @@ impl Source {
     /// wrong types and unparsable values come back located.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, InputError> {
         let de = toml::Deserializer::new(&self.text);
-        serde_path_to_error::deserialize(de).map_err(|err| {
-            let field = clean_path(&err.path().to_string());
+        let value = serde_path_to_error::deserialize(de).map_err(|err| {
+            let mut field = clean_path(&err.path().to_string());
             let inner = err.into_inner();
             let offset = inner
                 .span()
                 .map(|s| s.start)
                 .or_else(|| self.span_of(&field).map(|s| s.start))
                 .unwrap_or(0);
+            if field.is_empty() {
+                field = field_at_offset(&self.text, offset);
+            }
             self.error_at_offset(offset, field, plain_types(inner.message().trim()))
-        })
+        })?;
+        self.check_text_sizes()?;
+        Ok(value)
+    }
+
+    /// Refuses a string longer than [`super::limits::MAX_TEXT_BYTES`]
+    /// anywhere in the document.
+    fn check_text_sizes(&self) -> Result<(), InputError> {
+        let Some(doc) = self.doc.as_ref() else {
+            return Ok(());
+        };
+        let max = super::limits::MAX_TEXT_BYTES;
+        match longest_string(doc.as_item(), String::new()) {
+            Some((len, field)) if len > max => Err(self.field_error(
+                &field,
+                format!("a text of {len} bytes; allowed: at most {max} bytes"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// An error about `field` (a dotted path such as `mmc.servers` or
@@ -215,6 +236,76 @@ fn path_parts(field: &str) -> Vec<PathPart<'_>> {
     parts
 }
 
+/// The length and path of the longest string under `item` (at `path`).
+fn longest_string(item: &toml_edit::Item, path: String) -> Option<(usize, String)> {
+    match item {
+        toml_edit::Item::Value(v) => longest_in_value(v, path),
+        toml_edit::Item::Table(t) => t
+            .iter()
+            .filter_map(|(k, i)| longest_string(i, join_key(&path, k)))
+            .max(),
+        toml_edit::Item::ArrayOfTables(a) => a
+            .iter()
+            .enumerate()
+            .filter_map(|(n, t)| {
+                let at = format!("{path}[{n}]");
+                t.iter()
+                    .filter_map(|(k, i)| longest_string(i, join_key(&at, k)))
+                    .max()
+            })
+            .max(),
+        toml_edit::Item::None => None,
+    }
+}
+
+fn longest_in_value(value: &toml_edit::Value, path: String) -> Option<(usize, String)> {
+    match value {
+        toml_edit::Value::String(s) => Some((s.value().len(), path)),
+        toml_edit::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .filter_map(|(n, v)| longest_in_value(v, format!("{path}[{n}]")))
+            .max(),
+        toml_edit::Value::InlineTable(t) => t
+            .iter()
+            .filter_map(|(k, v)| longest_in_value(v, join_key(&path, k)))
+            .max(),
+        _ => None,
+    }
+}
+
+fn join_key(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// The field at byte `offset`, read from the text itself, for errors the
+/// parser reports without a path (such as a number too large for any
+/// field): the last table header above the offset and the key on its line.
+fn field_at_offset(text: &str, offset: usize) -> String {
+    let Some(before) = text.get(..offset) else {
+        return String::new();
+    };
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let Some((key, _)) = text[line_start..line_end].split_once('=') else {
+        return String::new();
+    };
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .and_then(|l| l.trim_start_matches('[').split(']').next())
+        .unwrap_or("");
+    join_key(table.trim(), key.trim().trim_matches('"'))
+}
+
 /// serde_path_to_error writes `.` for the root and `?` for unknown parts.
 fn clean_path(path: &str) -> String {
     if path == "." {
@@ -233,6 +324,10 @@ fn plain_types(message: &str) -> String {
         ("expected u32", "expected a whole number of zero or more"),
         ("expected f64", "expected a number"),
         ("expected a boolean", "expected true or false"),
+        (
+            "number too large to fit in target type",
+            "the number is too large for any whole-number field (at most 9223372036854775807)",
+        ),
     ] {
         out = out.replace(rust, plain);
     }
@@ -251,6 +346,29 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_without_a_path_name_the_field_on_their_line() {
+        let text = "[a]\nx = 1\n\n[[b]]\ny = 99999999999999999999\n".to_string();
+        let src = Source::from_text(Path::new("f.toml"), text);
+        let err = src.parse::<toml::Table>().unwrap_err().to_string();
+        assert!(
+            err.starts_with("f.toml:5:5: field `b.y`: the number is too large"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn long_strings_are_refused_wherever_they_are() {
+        let long = "x".repeat(super::super::limits::MAX_TEXT_BYTES + 1);
+        let text = format!("[a]\nok = \"fine\"\n[[b]]\nn = 1\n[[b]]\nname = \"{long}\"\n");
+        let src = Source::from_text(Path::new("f.toml"), text);
+        let err = src.parse::<toml::Table>().unwrap_err().to_string();
+        assert!(
+            err.starts_with("f.toml:6:8: field `b[1].name`: a text of 65537 bytes"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn line_and_column_are_one_based() {

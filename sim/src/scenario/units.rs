@@ -14,17 +14,37 @@ use cutover_models::SimDuration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-/// Splits `"14.4/s"`-like text at the end of its leading number.
+/// Splits `"14.4/s"`-like text at the end of its leading number, which may
+/// have an exponent (`"1e3/s"`, `"2.5E-3s"`).
 fn split_number(text: &str) -> Option<(f64, &str)> {
     let text = text.trim();
-    let end = text
+    let mantissa = text
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == '_'))
         .map(|(i, _)| i)
         .unwrap_or(text.len());
+    let end = mantissa + exponent_len(&text[mantissa..]);
     let number: String = text[..end].chars().filter(|&c| c != '_').collect();
     let value: f64 = number.parse().ok()?;
     Some((value, text[end..].trim()))
+}
+
+/// The length of an exponent (`e3`, `E-12`) at the start of `rest`, or 0.
+fn exponent_len(rest: &str) -> usize {
+    let bytes = rest.as_bytes();
+    if !matches!(bytes.first(), Some(b'e' | b'E')) {
+        return 0;
+    }
+    let sign = usize::from(matches!(bytes.get(1), Some(b'+' | b'-')));
+    let digits = bytes[1 + sign..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        0
+    } else {
+        1 + sign + digits
+    }
 }
 
 const DURATION_UNITS: &str = "ns, us, ms, s, m or min, h, d, w";
@@ -77,7 +97,10 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
             ))
         }
     };
-    if !(value.is_finite() && value > 0.0) {
+    if !value.is_finite() {
+        return Err(format!("`{text}` is too large; write {allowed}"));
+    }
+    if value <= 0.0 {
         return Err(format!("`{text}` is not above zero; write {allowed}"));
     }
     Ok(value * per_second)
@@ -200,6 +223,20 @@ mod tests {
         assert!(parse_rate("0/s").unwrap_err().contains("not above zero"));
         assert!(parse_rate("-2/s").unwrap_err().contains("not above zero"));
         assert!(parse_rate("2").unwrap_err().contains("no unit"));
+    }
+
+    #[test]
+    fn numbers_may_have_an_exponent() {
+        assert_eq!(parse_rate("1e3/s"), Ok(1000.0));
+        assert_eq!(parse_rate("1e308/s"), Ok(1e308));
+        assert_eq!(
+            parse_duration("2.5E-3s"),
+            Ok(SimDuration::from_nanos(2_500_000))
+        );
+        assert!(parse_rate("1e/s")
+            .unwrap_err()
+            .contains("unknown rate unit `e/s`"));
+        assert!(parse_rate("1e999/s").unwrap_err().contains("too large"));
     }
 
     #[test]

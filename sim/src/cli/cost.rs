@@ -23,7 +23,8 @@ pub struct Args {
     force: bool,
 }
 
-/// Prices the scenario, prints the report and writes the output directory.
+/// Prices the scenario, prints the report and writes the output directory;
+/// exit status 1 when a budget is overrun (2 for bad input).
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let scenario = CostScenario::load(&args.file)?;
     let out = args
@@ -41,5 +42,15 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         let dir = out.commit().context("finishing the output directory")?;
         println!("\nresults in {}", dir.display());
     }
-    Ok(ExitCode::SUCCESS)
+    match cost_report::verdict(&scenario, &analysis) {
+        Some(v) => {
+            println!("\nverdict: {v}");
+            Ok(if analysis.overruns.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -133,6 +133,11 @@ pub fn failure_reasons(o: &PlanOutcome) -> Vec<String> {
     }
     if let Some(c) = &o.cost {
         reasons.extend(c.overruns.iter().map(|x| format!("over budget: {x}")));
+        reasons.extend(
+            c.cost_scenario_overruns
+                .iter()
+                .map(|x| format!("over the cost scenario's budget ({}): {x}", c.scenario)),
+        );
     }
     reasons
 }

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
 
-use crate::report::catchment::{csv_bytes, rows, text};
+use crate::report::catchment::{
+    csv_bytes, rows, text, write_summary, CatchmentSummary, KnobShare, SiteShare,
+};
 use crate::report::OutputDir;
 use crate::scenario::{ModelSpec, Scenario};
 
@@ -16,7 +18,8 @@ use crate::scenario::{ModelSpec, Scenario};
 pub struct Args {
     /// The scenario file (TOML) with a [network] section.
     file: PathBuf,
-    /// Directory for catchment.csv and sweep.csv.
+    /// Directory for catchment.csv, sweep.csv and summary.json (which
+    /// `cutover report` renders).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists.
@@ -80,6 +83,23 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         .collect();
     println!("share of users: {}", share_text.join(", "));
 
+    let mut summary = CatchmentSummary {
+        scenario: scenario.name.clone(),
+        model: "catchment",
+        populations: topo.populations().len(),
+        site_shares: topo
+            .sites()
+            .iter()
+            .zip(&shares)
+            .map(|(s, &share)| SiteShare {
+                site: s.name.clone(),
+                share,
+            })
+            .collect(),
+        updates: catchment.updates,
+        sweep_site: sweep_site.map(|i| topo.sites()[i].name.clone()),
+        sweep: Vec::new(),
+    };
     let mut sweep_csv = String::from("knob,share\n");
     if let Some(site) = sweep_site {
         // Prepends, and the two LOCAL_PREF communities a large transit
@@ -103,6 +123,10 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         println!("share of users at {name} by knob: {}", parts.join(", "));
         for (k, v) in knobs.iter().zip(&sweep) {
             sweep_csv.push_str(&format!("{k},{v:.6}\n"));
+            summary.sweep.push(KnobShare {
+                knob: k.to_string(),
+                share: *v,
+            });
         }
         let smallest = sweep
             .iter()
@@ -127,6 +151,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         if sweep_site.is_some() {
             out.write("sweep.csv", sweep_csv.as_bytes())?;
         }
+        write_summary(&out, &summary)?;
         let dir = out.commit().context("finishing the output directory")?;
         println!("results in {}", dir.display());
     }

@@ -4,10 +4,12 @@
 pub mod catchment;
 pub mod compute;
 pub mod cost;
+pub mod fmt;
 pub mod html;
 pub mod mmc;
 pub mod network;
 pub mod outdir;
+mod pages;
 pub mod plan;
 pub mod plot;
 

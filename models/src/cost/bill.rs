@@ -60,7 +60,9 @@ pub struct UsageLine {
     /// Whether the quantity follows the growth curve. A grown instance
     /// count is rounded to the nearest whole instance: the counts written
     /// already carry the estate's headroom, so a fraction of growth does not
-    /// buy a whole server at once.
+    /// buy a whole server at once. A reservation never grows: its
+    /// `quantity` is paid for its term, and instances grown beyond it are
+    /// billed on demand.
     pub grows: bool,
 }
 

@@ -11,6 +11,7 @@ use cutover_models::cost::project::Analysis;
 use cutover_models::cost::{LineItem, Money, Month};
 use serde::Serialize;
 
+use super::fmt;
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_json, OutputDir, WriteError};
 use crate::scenario::cost::CostScenario;
@@ -511,8 +512,9 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     if let Some(a) = analysis.annual_saving_at_start {
         let _ = writeln!(
             out,
-            "  saving once moved, at {} usage and prices: {a} {cur}/year",
-            m.start
+            "  saving once moved, at {} usage and prices, a year: {}",
+            m.start,
+            fmt::saving(a, &cur)
         );
     }
     let _ = writeln!(
@@ -522,7 +524,12 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     );
     if let (Some(b), Some(s), Some(npv)) = (h.baseline_total, h.savings_total, h.savings_npv) {
         let _ = writeln!(out, "  baseline over {} months: {} {cur}", m.months, b);
-        let _ = writeln!(out, "  savings: {s} {cur}; NPV of savings {npv} {cur}");
+        let _ = writeln!(
+            out,
+            "  savings: {}; NPV of savings: {}",
+            fmt::saving(s, &cur),
+            fmt::saving(npv, &cur)
+        );
         if let (Some(n), Some(d)) = (h.dual_running_months, h.dual_running_new_side) {
             let _ = writeln!(
                 out,
@@ -547,7 +554,8 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
         if let Some(r) = h.annual_savings_run_rate {
             let _ = writeln!(
                 out,
-                "  savings run rate after the move: {r} {cur}/year (last month x 12)"
+                "  savings run rate after the move, a year (last month x 12): {}",
+                fmt::saving(r, &cur)
             );
         }
     }

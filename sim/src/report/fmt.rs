@@ -106,6 +106,17 @@ pub fn metric(name: &str, value: f64) -> String {
     }
 }
 
+/// A saving in words: `904,067.16 USD`, or, when negative,
+/// `none: 1,000.00 USD more than staying as is`, so that no reader sees a
+/// negative saving.
+pub fn saving(amount: Money, currency: &str) -> String {
+    if amount < Money::ZERO {
+        format!("none: {} {currency} more than staying as is", -amount)
+    } else {
+        format!("{amount} {currency}")
+    }
+}
+
 /// A cost against its schedule in words: `2,344.46 USD more than the
 /// 55,515.61 USD scheduled`, `2,583.40 USD less than the ... scheduled`
 /// or `as scheduled`; `delta` is the cost less `scheduled`.
@@ -160,5 +171,10 @@ mod tests {
             versus_schedule(Money::ZERO, scheduled, "USD"),
             "as scheduled"
         );
+        assert_eq!(
+            saving(m("-1000"), "USD"),
+            "none: 1,000.00 USD more than staying as is"
+        );
+        assert_eq!(saving(m("904067.16"), "USD"), "904,067.16 USD");
     }
 }

@@ -331,6 +331,15 @@ fn plan_section(html: &mut String, summary: &Value) {
     }
 }
 
+/// A saving (a decimal string) in words, never negative: see
+/// [`fmt::saving`]; "-" when absent.
+fn saving(value: Option<&Value>, currency: &str) -> String {
+    value
+        .and_then(Value::as_str)
+        .and_then(|s| Money::parse_amount(s).ok())
+        .map_or_else(|| money(value, currency), |m| fmt::saving(m, currency))
+}
+
 /// A plan's dual running against the cost scenario's own schedule, in
 /// words: never a negative "extra".
 fn dual_running(summary: &Value, currency: &str) -> String {
@@ -365,12 +374,12 @@ fn cost_section(html: &mut String, summary: &Value) {
     let rows = vec![
         ("Plan total", money(head("plan_total"), currency)),
         ("Baseline total", money(head("baseline_total"), currency)),
-        ("Savings", money(head("savings_total"), currency)),
+        ("Savings", saving(head("savings_total"), currency)),
         (
             "NPV of savings",
             format!(
                 "{} (discount rate {})",
-                money(head("savings_npv"), currency),
+                saving(head("savings_npv"), currency),
                 percent(number(summary, "/discount_rate"), 1)
             ),
         ),
@@ -392,7 +401,7 @@ fn cost_section(html: &mut String, summary: &Value) {
         ),
         (
             "Annual savings run rate",
-            money(head("annual_savings_run_rate"), currency),
+            saving(head("annual_savings_run_rate"), currency),
         ),
         (
             "Dual running",
@@ -801,6 +810,26 @@ mod tests {
         );
         assert!(headline < chart && chart < figures);
         assert!(!html.contains("Key figures"));
+    }
+
+    #[test]
+    fn a_plan_dearer_than_staying_shows_no_negative_saving() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("summary.json"),
+            json!({
+                "scenario": "move", "currency": "USD",
+                "headline": {"savings_total": "-2583.40", "savings_npv": "-2500.00"}
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let html = render(dir.path()).unwrap();
+        assert!(html.contains(
+            "<th scope=\"row\">Savings</th><td class=\"v\">none: 2,583.40 USD more than staying as is</td>"
+        ), "{html}");
+        let headline = &html[..html.find("id=\"figures\"").unwrap()];
+        assert!(!headline.contains("-2,5"), "{headline}");
     }
 
     #[test]

@@ -59,6 +59,10 @@ SERIES_RGB = [
     (214, 39, 40),
     (148, 103, 189),
     (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
 ]
 
 # Chromium logs a page's console messages and uncaught errors to stderr as
@@ -193,6 +197,7 @@ def expected_verdict(summary: dict) -> str:
 
 RUNS = {
     "mmc": ["run", "scenarios/mmc.toml"],
+    "mmc-sweep": ["sweep", "scenarios/mmc-sweep.toml", "--replications", "2"],
     "cost-migration": ["cost", "scenarios/cost-migration.toml"],
     # Compute runs carry their own verdict: one passes, one fails.
     "spike-baremetal": ["run", "scenarios/spike-baremetal.toml"],

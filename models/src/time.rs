@@ -122,32 +122,34 @@ impl Add for SimDuration {
 }
 
 impl fmt::Display for SimDuration {
-    /// Formats with the largest unit that keeps the value readable: `250ms`,
-    /// `15s`, `1.5s`, `2h`.
+    /// Formats for a reader, the one duration format of every report:
+    /// below a minute in the largest unit that fits, with at most three
+    /// decimals (`250 ms`, `1.5 s`, `15 s`); from a minute on, whole units
+    /// from days down to seconds, zero ones left out (`4 min 10 s`, `2 h`,
+    /// `1 d 3 h`), rounded to the second.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        let units: [(u64, &str); 7] = [
-            (86_400 * NANOS_PER_SEC, "d"),
-            (3_600 * NANOS_PER_SEC, "h"),
-            (60 * NANOS_PER_SEC, "m"),
-            (NANOS_PER_SEC, "s"),
-            (1_000_000, "ms"),
-            (1_000, "us"),
-            (1, "ns"),
-        ];
         if n == 0 {
-            return write!(f, "0s");
+            return write!(f, "0 s");
         }
-        for (size, name) in units {
-            if n >= size {
-                return if n % size == 0 {
-                    write!(f, "{}{}", n / size, name)
-                } else {
-                    write!(f, "{}{}", n as f64 / size as f64, name)
-                };
+        if n < 60 * NANOS_PER_SEC {
+            let (size, name) = [(NANOS_PER_SEC, "s"), (1_000_000, "ms"), (1_000, "us")]
+                .into_iter()
+                .find(|(size, _)| n >= *size)
+                .unwrap_or((1, "ns"));
+            let v = format!("{:.3}", n as f64 / size as f64);
+            let v = v.trim_end_matches('0').trim_end_matches('.');
+            return write!(f, "{v} {name}");
+        }
+        let mut secs = (n + NANOS_PER_SEC / 2) / NANOS_PER_SEC;
+        let mut parts = Vec::new();
+        for (size, name) in [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")] {
+            if secs >= size {
+                parts.push(format!("{} {name}", secs / size));
+                secs %= size;
             }
         }
-        unreachable!("n > 0 is at least one nanosecond")
+        write!(f, "{}", parts.join(" "))
     }
 }
 
@@ -181,10 +183,18 @@ mod tests {
 
     #[test]
     fn display_picks_a_readable_unit() {
-        assert_eq!(SimDuration::from_millis(250).to_string(), "250ms");
-        assert_eq!(SimDuration::from_secs(15).to_string(), "15s");
-        assert_eq!(SimDuration::from_millis(1500).to_string(), "1.5s");
-        assert_eq!(SimDuration::from_secs(7200).to_string(), "2h");
-        assert_eq!(SimDuration::ZERO.to_string(), "0s");
+        assert_eq!(SimDuration::from_millis(250).to_string(), "250 ms");
+        assert_eq!(SimDuration::from_secs(15).to_string(), "15 s");
+        assert_eq!(SimDuration::from_millis(1500).to_string(), "1.5 s");
+        assert_eq!(SimDuration::from_secs(7200).to_string(), "2 h");
+        assert_eq!(SimDuration::ZERO.to_string(), "0 s");
+        // A 250 s drain, once printed "4.166666666666667m".
+        assert_eq!(SimDuration::from_secs(250).to_string(), "4 min 10 s");
+        assert_eq!(
+            SimDuration::from_secs(86_400 + 3_600).to_string(),
+            "1 d 1 h"
+        );
+        assert_eq!(SimDuration::from_nanos(1_234).to_string(), "1.234 us");
+        assert_eq!(SimDuration::from_millis(59_999).to_string(), "59.999 s");
     }
 }

@@ -199,27 +199,9 @@ fn the_migration_reports_dual_running_break_even_npv_and_overruns() {
     // The first month both sides are paid costs more than staying as is.
     let feb = &r.summary["by_month"][1];
     assert!(money(&feb["savings"]) < 0);
-    // The monthly budget is exceeded while both sides run, and each
-    // overrun names its month and the line item driving it.
-    let overruns = r.summary["budget_overruns"].as_array().unwrap();
-    let total = overruns
-        .iter()
-        .find(|o| o["line"] == "total" && o["month"] == "2027-02")
-        .expect("a total overrun in the first full month of dual running");
-    assert!(
-        total["driver"]
-            .as_str()
-            .unwrap()
-            .contains("migration labour"),
-        "{total}"
-    );
-    assert!(overruns
-        .iter()
-        .all(|o| o["month"].is_string() && money(&o["excess"]) > 0));
-    assert!(overruns
-        .iter()
-        .any(|o| o["line"] == "setup fees" && o["month"] == "2027-02"));
-    assert!(r.stdout.contains("OVERRUN 2027-02: total"));
+    // The bundled budget holds on schedule.
+    assert_eq!(r.summary["budget_overruns"], serde_json::json!([]));
+    assert!(r.stdout.contains("verdict: PASS (within budget)"));
     // Cases are ordered as their names say, on NPV of savings.
     let case = |n: &str| {
         r.summary["cases"]
@@ -239,6 +221,99 @@ fn the_migration_reports_dual_running_break_even_npv_and_overruns() {
         .map(|t| money(&t["swing"]))
         .collect();
     assert!(swings.windows(2).all(|w| w[0] >= w[1]), "{swings:?}");
+}
+
+/// `cost-migration.toml` with its budgets set to `monthly` a month and
+/// `setup` of setup fees a month, written into `dir` (price books read
+/// from `scenarios/`).
+fn migration_with_budget(dir: &Path, monthly: &str, setup: &str) -> PathBuf {
+    let text = std::fs::read_to_string(scenario("cost-migration.toml"))
+        .unwrap()
+        .replace(
+            "monthly = \"85000 USD\"",
+            &format!("monthly = \"{monthly}\""),
+        )
+        .replace(
+            "\"setup fees\" = \"2000 USD\"",
+            &format!("\"setup fees\" = \"{setup}\""),
+        )
+        .replace(
+            "\"pricebooks/",
+            &format!("\"{}/pricebooks/", scenario("").display()),
+        );
+    assert!(text.contains(monthly) && text.contains(setup));
+    let file = dir.join("cost-migration-tight.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn a_cost_run_over_budget_exits_one_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = migration_with_budget(dir.path(), "81000 USD", "1500 USD");
+    let out = dir.path().join("out");
+    let output = cost(&file, Some(&out));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("verdict: FAIL (over budget: 3 overruns; first 2027-01 total: 81,796.89 > 81,000.00 USD)"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    // The monthly budget is exceeded while both sides run, and each
+    // overrun names its month and the line item driving it.
+    let overruns = summary["budget_overruns"].as_array().unwrap();
+    let total = overruns
+        .iter()
+        .find(|o| o["line"] == "total" && o["month"] == "2027-02")
+        .expect("a total overrun in the first full month of dual running");
+    assert!(
+        total["driver"]
+            .as_str()
+            .unwrap()
+            .contains("migration labour"),
+        "{total}"
+    );
+    assert!(overruns
+        .iter()
+        .all(|o| o["month"].is_string() && money(&o["excess"]) > 0));
+    assert!(overruns
+        .iter()
+        .any(|o| o["line"] == "setup fees" && o["month"] == "2027-02"));
+    assert!(stdout.contains("OVERRUN 2027-02: total"));
+    // Bad input is still 2, not 1.
+    assert_eq!(
+        cost(&dir.path().join("missing.toml"), None).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn the_price_of_capex_moves_the_colocation_npv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("colo");
+    let stdout = ok(&cost(&scenario("cost-colocation.toml"), Some(&out)));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let row = summary["tornado"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["input"] == "price: capex")
+        .expect("a sensitivity row for capex");
+    // 288,000 of servers bought in the first month, +-20 %: the NPV of the
+    // spend moves by about 2 x 57,600 discounted by one month.
+    let swing = money(&row["swing"]);
+    assert!(
+        (11_400_000..=11_520_000).contains(&swing),
+        "capex swing {swing} cents\n{stdout}"
+    );
 }
 
 #[test]

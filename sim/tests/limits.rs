@@ -152,7 +152,7 @@ fn experiment_estate_and_plan_periods_are_bounded() {
         &spike.replace("timeline_interval = \"15s\"", "timeline_interval = \"1ns\""),
     );
     assert!(
-        err.contains("field `output.timeline_interval`: 30m at one row per 1ns is 1.8e12 timeline rows; allowed: at most 1.0e7 rows"),
+        err.contains("field `output.timeline_interval`: 30 min at one row per 1 ns is 1.8e12 timeline rows; allowed: at most 1.0e7 rows"),
         "{err}"
     );
     let drill = bundled("story/ny-shutdown.toml");
@@ -168,7 +168,7 @@ fn experiment_estate_and_plan_periods_are_bounded() {
         &estate.replace("mrai = \"30s\"", "mrai = \"1ns\""),
     );
     assert!(
-        err.contains("field `network.mrai`: 1ns; allowed: \"0s\" (off) or at least \"10ms\""),
+        err.contains("field `network.mrai`: 1 ns; allowed: \"0s\" (off) or at least \"10ms\""),
         "{err}"
     );
     let err = refused_in_story(
@@ -179,7 +179,7 @@ fn experiment_estate_and_plan_periods_are_bounded() {
         ),
     );
     assert!(
-        err.contains("field `hpa.sync_period`: 1ns; allowed: at least \"1s\""),
+        err.contains("field `hpa.sync_period`: 1 ns; allowed: at least \"1s\""),
         "{err}"
     );
     let plan = bundled("plan-vm-to-k8s.toml");
@@ -188,7 +188,7 @@ fn experiment_estate_and_plan_periods_are_bounded() {
         &plan.replace("[plan]\n", "[plan]\ntick = \"1ns\"\n"),
     );
     assert!(
-        err.contains("field `plan.tick`: 1ns over 365d is 3.2e16 steps"),
+        err.contains("field `plan.tick`: 1 ns over 365 d is 3.2e16 steps"),
         "{err}"
     );
 }

@@ -201,6 +201,63 @@ fn a_failed_plan_exits_with_status_one() {
     assert_eq!(run_cli("no-such-plan.toml"), ExitCode::from(2));
 }
 
+/// `plan-migration.toml` priced by a copy of `cost-migration.toml` whose
+/// monthly budget is `monthly` (the bundled one is "85000 USD"), both
+/// written into `dir`; returns the plan file.
+fn plan_with_monthly_budget(dir: &Path, monthly: &str) -> PathBuf {
+    let cost = std::fs::read_to_string(scenarios().join("cost-migration.toml"))
+        .unwrap()
+        .replace(
+            "monthly = \"85000 USD\"",
+            &format!("monthly = \"{monthly}\""),
+        )
+        .replace(
+            "\"pricebooks/",
+            &format!("\"{}/pricebooks/", scenarios().display()),
+        );
+    assert!(cost.contains(monthly));
+    let cost_file = dir.join("cost.toml");
+    std::fs::write(&cost_file, cost).unwrap();
+    let plan = std::fs::read_to_string(scenarios().join("plan-migration.toml"))
+        .unwrap()
+        .replace(
+            "cost = \"cost-migration.toml\"",
+            &format!("cost = \"{}\"", cost_file.display()),
+        );
+    let plan_file = dir.join("plan.toml");
+    std::fs::write(&plan_file, plan).unwrap();
+    plan_file
+}
+
+#[test]
+fn the_cost_scenarios_budget_fails_the_plan_and_its_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    // Within the budget: the plan passes.
+    let within = PlanScenario::load(&plan_with_monthly_budget(dir.path(), "85000 USD")).unwrap();
+    let o = run(&within, 7).unwrap();
+    assert!(o.cost.as_ref().unwrap().within_budget);
+    assert!(o.success());
+    // $81k a month: the months both sides are billed go over it.
+    let file = plan_with_monthly_budget(dir.path(), "81000 USD");
+    let over = PlanScenario::load(&file).unwrap();
+    let o = run(&over, 7).unwrap();
+    let cost = o.cost.as_ref().unwrap();
+    assert!(cost.overruns.is_empty(), "the plan's own budgets hold");
+    assert!(!cost.cost_scenario_overruns.is_empty());
+    assert!(!cost.within_budget);
+    assert!(!o.success());
+    let reasons = cutover::report::plan::failure_reasons(&o);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("cost scenario's budget") && r.contains("2027-02 total")),
+        "{reasons:?}"
+    );
+    let status =
+        cutover::cli::main_with_args(["cutover".into(), "plan".into(), file.into_os_string()]);
+    assert_eq!(status, ExitCode::from(1));
+}
+
 #[test]
 fn cold_pods_fail_the_first_gate_unless_warmed() {
     let cold = run(&load("plan-vm-to-k8s-cold.toml"), 11).unwrap();

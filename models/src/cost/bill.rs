@@ -60,7 +60,9 @@ pub struct UsageLine {
     /// Whether the quantity follows the growth curve. A grown instance
     /// count is rounded to the nearest whole instance: the counts written
     /// already carry the estate's headroom, so a fraction of growth does not
-    /// buy a whole server at once.
+    /// buy a whole server at once. A reservation never grows: its
+    /// `quantity` is paid for its term, and instances grown beyond it are
+    /// billed on demand.
     pub grows: bool,
 }
 
@@ -348,10 +350,19 @@ impl Pricer<'_> {
                     }
                     continue;
                 }
-                let count = if line.grows {
+                // Instances running this month: the growth curve's count.
+                let running = if line.grows {
                     (line.quantity * growth).round()
                 } else {
                     line.quantity
+                };
+                // A reservation is a fixed commitment: the instances bought
+                // are paid whether used or not, and never grow; instances
+                // grown beyond it are bought on demand (below).
+                let count = if seg.commitment.is_reserved() {
+                    line.quantity
+                } else {
+                    running
                 };
                 if item.granularity == Granularity::Monthly {
                     if rent_charged {
@@ -360,7 +371,7 @@ impl Pricer<'_> {
                     rent_charged = true;
                 }
                 if item.is_server && !seg.stranded && !counted {
-                    servers += count;
+                    servers += running;
                 }
                 let run = SimDuration::from_secs(days as u64 * 86_400);
                 let per_instance = billable_units(item.unit, item.granularity, &[run], month);
@@ -371,7 +382,7 @@ impl Pricer<'_> {
                         days as f64 / month_days
                     };
                     *included.entry(line.book.clone()).or_default() +=
-                        count * item.included_traffic_gb as f64 * inc_fraction;
+                        running * item.included_traffic_gb as f64 * inc_fraction;
                     counted = true;
                 }
                 let tiers = book.price_on(&line.sku, seg.commitment, m0)?;
@@ -399,6 +410,15 @@ impl Pricer<'_> {
                     amount: price.times(count * per_instance).round_to_cents(),
                     note,
                 });
+                if seg.commitment.is_reserved() && !seg.stranded && running > count {
+                    out.push(self.grown_beyond_reservation(
+                        estate,
+                        book,
+                        line,
+                        (running - count) * per_instance,
+                        m0,
+                    )?);
+                }
                 // Setup fees: for units provisioned this month.
                 if item.setup_fee > Money::ZERO && !seg.stranded && seg.first {
                     let started_here = line.window.from.is_some_and(|f| f >= m0 && f < m1);
@@ -546,8 +566,7 @@ impl Pricer<'_> {
         }
 
         for c in &estate.capex {
-            let (amount, _) = self.convert(c.amount, c.currency)?;
-            let (salvage, _) = self.convert(c.salvage, c.currency)?;
+            let (amount, salvage) = self.capex_amounts(&estate.name, c)?;
             let mut push = |kind: Kind, line: &str, amount: Money, note: String| {
                 out.push(LineItem {
                     month,
@@ -606,6 +625,54 @@ impl Pricer<'_> {
         Ok(out)
     }
 
+    /// The on-demand line of instances that growth added beyond a reserved
+    /// line's fixed count: `units` of the item (hours, months) at its
+    /// on-demand price.
+    fn grown_beyond_reservation(
+        &self,
+        estate: &Estate,
+        book: &PriceBook,
+        line: &UsageLine,
+        units: f64,
+        m0: Date,
+    ) -> Result<LineItem, BillError> {
+        let item = book.sku(&line.sku)?;
+        let tiers = book.price_on(&line.sku, Commitment::OnDemand, m0)?;
+        let list = tiers.first().map_or(Money::ZERO, |t| t.price);
+        let (price, fx_note) = self.convert(list, book.currency)?;
+        let price = price.times(self.price_factor(&estate.name, &item.line));
+        let mut note = format!("on-demand, grown beyond the {} reserved", line.quantity);
+        if !fx_note.is_empty() {
+            note = format!("{note}; {fx_note}");
+        }
+        Ok(LineItem {
+            month: m0.month_of(),
+            estate: estate.name.clone(),
+            provider: book.provider.clone(),
+            site: site_name(&line.site),
+            line: item.line.clone(),
+            sku: item.id.clone(),
+            kind: Kind::Opex,
+            quantity: units,
+            unit: item.unit.name().to_string(),
+            unit_price: price,
+            amount: price.times(units).round_to_cents(),
+            note,
+        })
+    }
+
+    /// A purchase's price and salvage value in the report currency, each
+    /// scaled by its line item's price factor (`capex`, `salvage`), so that
+    /// a case or the sensitivity table moves what was bought.
+    fn capex_amounts(&self, estate: &str, c: &Capex) -> Result<(Money, Money), BillError> {
+        let (amount, _) = self.convert(c.amount, c.currency)?;
+        let (salvage, _) = self.convert(c.salvage, c.currency)?;
+        Ok((
+            amount.times(self.price_factor(estate, "capex")),
+            salvage.times(self.price_factor(estate, "salvage")),
+        ))
+    }
+
     /// Straight-line depreciation of the estate's purchases charged in
     /// `month` (not cash; reported beside the cash flow).
     pub fn depreciation(&self, estate: &Estate, month: Month) -> Result<Money, BillError> {
@@ -618,7 +685,7 @@ impl Pricer<'_> {
             {
                 continue;
             }
-            total += monthly_depreciation(c, month, self)?;
+            total += monthly_depreciation(&estate.name, c, month, self)?;
         }
         Ok(total)
     }
@@ -661,9 +728,13 @@ pub fn billable_units(
 /// Straight-line depreciation of `c` in `month` of its life, in cents; the
 /// last month takes the rounding remainder so the months sum exactly to
 /// `amount - salvage`.
-fn monthly_depreciation(c: &Capex, month: Month, p: &Pricer) -> Result<Money, BillError> {
-    let (amount, _) = p.convert(c.amount, c.currency)?;
-    let (salvage, _) = p.convert(c.salvage, c.currency)?;
+fn monthly_depreciation(
+    estate: &str,
+    c: &Capex,
+    month: Month,
+    p: &Pricer,
+) -> Result<Money, BillError> {
+    let (amount, salvage) = p.capex_amounts(estate, c)?;
     Ok(
         depreciation_schedule(amount - salvage, c.depreciation_months)
             .get(months_between(c.purchased.month_of(), month) as usize)
@@ -1214,6 +1285,80 @@ mod tests {
         // Cash: the price in the purchase month, the salvage back 36 months later.
         assert_eq!(total(&price(&e, "2026-12", &a)), usd("10000"));
         assert_eq!(total(&price(&e, "2029-12", &a)), usd("-1000"));
+    }
+
+    #[test]
+    fn a_reservation_is_fixed_and_growth_beyond_it_is_on_demand() {
+        // 15 m5.xlarge reserved for a year, on a line that grows 10 %/year:
+        // in July 2027 (7 months in) the curve asks for round(15 x
+        // 1.1^(7/12)) = 16. The 15 reserved are paid at the reserved rate
+        // (744 h x 15 x 0.121 = 1,350.36) and the 16th on demand (744 h x
+        // 0.192 = 142.85).
+        let a = Adjustments {
+            growth_per_year: 0.10,
+            ..Adjustments::default()
+        };
+        let mut l = line("cloud", "m5.xlarge", 15.0, Commitment::Reserved1y);
+        l.grows = true;
+        l.commitment_ends = Some(day("2027-12-01"));
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l.clone()],
+            ..Default::default()
+        };
+        let lines = price(&e, "2027-07", &a);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0].quantity, 15.0 * 744.0);
+        assert_eq!(lines[0].amount, usd("1350.36"));
+        assert_eq!(lines[1].quantity, 744.0);
+        assert_eq!(lines[1].amount, usd("142.85"));
+        assert!(lines[1].note.contains("beyond the 15 reserved"));
+        // Stopped on 2027-07-01 with the reservation running to December:
+        // the 15 bought are paid unused, not the 16 the curve would ask for.
+        l.window.until = Some(day("2027-07-01"));
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l],
+            ..Default::default()
+        };
+        let lines = price(&e, "2027-07", &a);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0].quantity, 15.0 * 744.0);
+        assert!(lines[0].note.contains("after the line stopped"));
+    }
+
+    #[test]
+    fn a_price_factor_on_capex_moves_the_purchase_and_its_depreciation() {
+        let e = Estate {
+            name: "colo".into(),
+            capex: vec![Capex {
+                name: "servers".into(),
+                site: "ny1".into(),
+                amount: usd("10000"),
+                currency: Currency::USD,
+                purchased: day("2026-12-15"),
+                depreciation_months: 10,
+                salvage: usd("1000"),
+            }],
+            ..Default::default()
+        };
+        let mut a = Adjustments::default();
+        a.line_price_factor.insert("capex".into(), 1.2);
+        assert_eq!(total(&price(&e, "2026-12", &a)), usd("12000"));
+        let books = books();
+        let fx = fx();
+        let p = Pricer {
+            books: &books,
+            currency: Currency::USD,
+            fx: &fx,
+            adjust: &a,
+            start: day("2026-12-01").month_of(),
+        };
+        // (12,000 - 1,000) / 10 months.
+        assert_eq!(
+            p.depreciation(&e, day("2026-12-01").month_of()).unwrap(),
+            usd("1100")
+        );
     }
 
     #[test]

@@ -301,6 +301,56 @@ pub struct Projection {
     pub baseline_lines: Vec<LineItem>,
 }
 
+impl Projection {
+    /// Checks that every total is the sum of its lines: each month's plan
+    /// spend is the sum of its plan lines, of its estates and of its opex,
+    /// one-off and capex parts; its baseline the sum of its baseline lines;
+    /// savings and cumulative figures the running differences and sums.
+    /// Returns the first total that is not, in words.
+    pub fn check_sums(&self) -> Result<(), String> {
+        let sum = |lines: &[LineItem], m: Month| -> Money {
+            lines
+                .iter()
+                .filter(|l| l.month == m)
+                .map(|l| l.amount)
+                .sum()
+        };
+        let (mut cum_plan, mut cum_savings) = (Money::ZERO, Money::ZERO);
+        for s in &self.months {
+            let m = s.month;
+            let lines = sum(&self.plan_lines, m);
+            let estates: Money = s.by_estate.values().copied().sum();
+            let parts = s.opex + s.one_off + s.capex;
+            cum_plan += s.plan;
+            let mut wrong = Vec::new();
+            for (what, v) in [
+                ("its lines", lines),
+                ("its estates", estates),
+                ("opex + one-off + capex", parts),
+                ("cumulative", s.cumulative_plan - (cum_plan - s.plan)),
+            ] {
+                if v != s.plan {
+                    wrong.push(format!("plan {} != {what} {v}", s.plan));
+                }
+            }
+            if let Some(b) = s.baseline {
+                cum_savings += b - s.plan;
+                let base = sum(&self.baseline_lines, m);
+                if b != base {
+                    wrong.push(format!("baseline {b} != its lines {base}"));
+                }
+                if s.savings != Some(b - s.plan) || s.cumulative_savings != Some(cum_savings) {
+                    wrong.push("savings are not baseline - plan, summed".to_string());
+                }
+            }
+            if let Some(w) = wrong.first() {
+                return Err(format!("{m}: {w}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Headline figures of a projection.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Headline {
@@ -609,11 +659,13 @@ impl CostModel {
             plan_lines.extend(lines);
             baseline_lines.extend(base_lines);
         }
-        Ok(Projection {
+        let projection = Projection {
             months,
             plan_lines,
             baseline_lines,
-        })
+        };
+        debug_assert_eq!(projection.check_sums(), Ok(()));
+        Ok(projection)
     }
 
     /// Headline figures of a projection.
@@ -1305,5 +1357,217 @@ mod tests {
         // 14 more days of la1's VMs and the account-wide VM.
         let extra = cloud_site_days(14) + usd("0.10").times(24.0 * 14.0);
         assert_eq!(late.overruns[0].spend, total + extra);
+    }
+
+    /// A random estate: up to six usage lines of the three items at two
+    /// sites or account-wide, some reserved, some windowed, some growing;
+    /// maybe staff, a purchase and a one-off cost.
+    fn arb_estate(name: &'static str) -> impl proptest::strategy::Strategy<Value = Estate> {
+        use proptest::prelude::*;
+        let line = (
+            0usize..3,
+            0usize..3,
+            0u32..40,
+            any::<bool>(),
+            proptest::option::of(0i64..400),
+            proptest::option::of(0i64..400),
+            any::<bool>(),
+        )
+            .prop_map(|(item, site, q, reserved, from, until, grows)| {
+                let (book, sku) = [("p", "vm"), ("p", "rent"), ("p", "gb")][item];
+                let start = day("2027-01-01");
+                let from = from.map(|d| start.plus_days(d - 30));
+                let until = until.map(|d| from.unwrap_or(start).plus_days(d + 1));
+                UsageLine {
+                    commitment: if reserved && item == 0 {
+                        Commitment::Reserved1y
+                    } else {
+                        Commitment::OnDemand
+                    },
+                    commitment_ends: (reserved && item == 0).then(|| start.plus_days(200)),
+                    window: Window { from, until },
+                    grows,
+                    ..usage(
+                        book,
+                        sku,
+                        ["ny1", "la1", ""][site],
+                        f64::from(q) * if item == 2 { 37.5 } else { 1.0 },
+                    )
+                }
+            });
+        (
+            proptest::collection::vec(line, 0..6),
+            any::<bool>(),
+            proptest::option::of((1i64..5_000_000, 0i64..400, 0u32..30)),
+            proptest::option::of((1i64..1_000_000, 0i64..400)),
+        )
+            .prop_map(move |(lines, staffed, capex, one_off)| {
+                let start = day("2027-01-01");
+                Estate {
+                    name: name.into(),
+                    lines,
+                    staff: if staffed {
+                        vec![super::super::bill::Staff {
+                            line: "ops staff".into(),
+                            servers_per_engineer: 3,
+                            minimum: 1,
+                            loaded_cost_per_month: usd("1234.56"),
+                            currency: Currency::USD,
+                            source: "test".into(),
+                        }]
+                    } else {
+                        vec![]
+                    },
+                    capex: capex
+                        .map(|(cents, d, months)| super::super::bill::Capex {
+                            name: "servers".into(),
+                            site: "ny1".into(),
+                            amount: Money::from_cents(cents),
+                            currency: Currency::USD,
+                            purchased: start.plus_days(d),
+                            depreciation_months: months,
+                            salvage: Money::from_cents(cents / 10),
+                        })
+                        .into_iter()
+                        .collect(),
+                    one_offs: one_off
+                        .map(|(cents, d)| OneOff {
+                            name: "labour".into(),
+                            site: "la1".into(),
+                            amount: Money::from_cents(cents),
+                            currency: Currency::USD,
+                            date: start.plus_days(d),
+                        })
+                        .into_iter()
+                        .collect(),
+                    ..Estate::default()
+                }
+            })
+    }
+
+    /// A random price book of three items (a VM by the second or hour with
+    /// a reserved rate, a monthly rented server with a setup fee, GB in two
+    /// bands), random prices, and two random estates with or without a
+    /// migration between them, over 1 to 24 months with random growth.
+    fn arb_model() -> impl proptest::strategy::Strategy<Value = CostModel> {
+        use proptest::prelude::*;
+        (
+            (
+                1i64..100_000,
+                1i64..100_000,
+                1i64..10_000_000,
+                0i64..100_000,
+                1i64..1_000,
+            ),
+            any::<bool>(),
+            arb_estate("old"),
+            arb_estate("new"),
+            any::<bool>(),
+            1u32..24,
+            -0.3f64..0.6,
+            1u32..30,
+        )
+            .prop_map(
+                |(prices, per_second, old, new, migrate, months, growth, pace)| {
+                    let (vm_p, reserved_p, rent_p, setup_p, gb_p) = prices;
+                    // Prices in tenths of a cent: sub-cent unit prices too.
+                    let price = |m: i64| Money::from_micros(m * 1_000);
+                    let granularity = if per_second {
+                        Granularity::PerSecond { minimum_s: 60 }
+                    } else {
+                        Granularity::Hourly
+                    };
+                    let mut vm = sku("vm", "compute", Unit::Hour, granularity, "0");
+                    vm.on_demand[0].price = price(vm_p);
+                    vm.reserved_1y = Some(price(reserved_p));
+                    vm.is_server = true;
+                    let mut rent = sku(
+                        "rent",
+                        "server rent",
+                        Unit::Month,
+                        Granularity::Monthly,
+                        "0",
+                    );
+                    rent.on_demand[0].price = price(rent_p);
+                    rent.setup_fee = price(setup_p);
+                    rent.is_server = true;
+                    let mut gb = sku("gb", "egress", Unit::Gb, Granularity::Hourly, "0");
+                    gb.on_demand = vec![
+                        Tier {
+                            up_to: Some(1000),
+                            price: price(gb_p),
+                        },
+                        Tier {
+                            up_to: None,
+                            price: price(gb_p / 2),
+                        },
+                    ];
+                    let migration = migrate.then(|| Migration {
+                        from: "old".into(),
+                        to: "new".into(),
+                        start: day("2027-02-01"),
+                        regions: vec!["ny1".into(), "la1".into()],
+                        days_per_region: pace,
+                        lead_days: 3,
+                        labour_per_region: Some((usd("500"), Currency::USD)),
+                        data_moved_per_region: Some((1500.0, "p".into(), "gb".into())),
+                    });
+                    CostModel {
+                        books: [book("p", vec![vm, rent, gb])].into_iter().collect(),
+                        currency: Currency::USD,
+                        fx: vec![],
+                        start: day("2027-01-01").month_of(),
+                        months,
+                        estates: vec![old, new],
+                        migration,
+                        discount_rate: 0.08,
+                        base: Adjustments {
+                            growth_per_year: growth,
+                            ..Adjustments::default()
+                        },
+                        budget: Budget::default(),
+                        stated: vec![],
+                        stated_tolerance: 0.25,
+                        cases: vec![],
+                        sensitivity: 0.2,
+                    }
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Money is conserved: in every projection of a random scenario
+        /// (the base case, each sensitivity setting, a plan's dates), every
+        /// total is the sum of its lines, and the headline totals are the
+        /// sums of the months.
+        #[test]
+        fn every_total_is_the_sum_of_its_lines(model in arb_model()) {
+            let a = model.analyse().unwrap();
+            proptest::prop_assert_eq!(a.projection.check_sums(), Ok(()));
+            let months: Money = a.projection.months.iter().map(|m| m.plan).sum();
+            proptest::prop_assert_eq!(a.headline.plan_total, months);
+            let lines: Money = a.projection.plan_lines.iter().map(|l| l.amount).sum();
+            proptest::prop_assert_eq!(a.headline.plan_total, lines);
+            if let Some(b) = a.headline.baseline_total {
+                let base: Money = a.projection.baseline_lines.iter().map(|l| l.amount).sum();
+                proptest::prop_assert_eq!(b, base);
+                proptest::prop_assert_eq!(a.headline.savings_total, Some(b - lines));
+            }
+            for l in &a.projection.plan_lines {
+                proptest::prop_assert_eq!(l.amount, l.amount.round_to_cents(), "{:?}", l);
+            }
+            if let Some(m) = &model.migration {
+                let pc = model
+                    .plan_cost(&m.paced_dates(m.days_per_region), m.end(m.days_per_region))
+                    .unwrap();
+                proptest::prop_assert_eq!(pc.projection.check_sums(), Ok(()));
+                let by_site: Money = pc.dual_running_by_site.iter().map(|d| d.cost).sum();
+                proptest::prop_assert_eq!(pc.dual_running, by_site);
+                let by_estate: Money = pc.final_by_estate.values().copied().sum();
+                proptest::prop_assert_eq!(pc.final_monthly, by_estate);
+            }
+        }
     }
 }

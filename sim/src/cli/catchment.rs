@@ -9,7 +9,9 @@ use anyhow::Context;
 use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
 
 use crate::experiment::load_estate;
-use crate::report::catchment::{csv_bytes, rows, text};
+use crate::report::catchment::{
+    csv_bytes, rows, text, write_summary, CatchmentSummary, KnobShare, SiteShare,
+};
 use crate::report::OutputDir;
 use crate::scenario::kind::{self, FileKind};
 use crate::scenario::Source;
@@ -19,7 +21,8 @@ use crate::scenario::Source;
 pub struct Args {
     /// An estate file, or an experiment (its estate with its changes).
     file: PathBuf,
-    /// Directory for catchment.csv and sweep.csv.
+    /// Directory for catchment.csv, sweep.csv and summary.json (which
+    /// `cutover report` renders).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists.
@@ -86,6 +89,23 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         .collect();
     println!("share of users: {}", share_text.join(", "));
 
+    let mut summary = CatchmentSummary {
+        scenario: estate.name.clone(),
+        model: "catchment",
+        populations: topo.populations().len(),
+        site_shares: topo
+            .sites()
+            .iter()
+            .zip(&shares)
+            .map(|(s, &share)| SiteShare {
+                site: s.name.clone(),
+                share,
+            })
+            .collect(),
+        updates: catchment.updates,
+        sweep_site: sweep_site.map(|i| topo.sites()[i].name.clone()),
+        sweep: Vec::new(),
+    };
     let mut sweep_csv = String::from("knob,share\n");
     if let Some(site) = sweep_site {
         // Prepends, and the two LOCAL_PREF communities a large transit
@@ -102,6 +122,10 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         println!("share of users at {name} by knob: {}", parts.join(", "));
         for (k, v) in knobs.iter().zip(&sweep) {
             sweep_csv.push_str(&format!("{k},{v:.6}\n"));
+            summary.sweep.push(KnobShare {
+                knob: k.to_string(),
+                share: *v,
+            });
         }
         let smallest = sweep
             .iter()
@@ -126,6 +150,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         if sweep_site.is_some() {
             out.write("sweep.csv", sweep_csv.as_bytes())?;
         }
+        write_summary(&out, &summary)?;
         let dir = out.commit().context("finishing the output directory")?;
         println!("results in {}", dir.display());
     }

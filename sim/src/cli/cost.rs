@@ -25,7 +25,8 @@ pub struct Args {
     force: bool,
 }
 
-/// Prices the scenario, prints the report and writes the output directory.
+/// Prices the scenario, prints the report and writes the output directory;
+/// exit status 1 when a budget is overrun (2 for bad input).
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::read(&args.file)?;
     kind::expect(&source, FileKind::Cost, "cutover cost")?;
@@ -45,5 +46,15 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         let dir = out.commit().context("finishing the output directory")?;
         println!("\nresults in {}", dir.display());
     }
-    Ok(ExitCode::SUCCESS)
+    match cost_report::verdict(&scenario, &analysis) {
+        Some(v) => {
+            println!("\nverdict: {v}");
+            Ok(if analysis.overruns.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
 }

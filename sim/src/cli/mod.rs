@@ -51,7 +51,7 @@ enum Command {
         after_help = "Example:\n  cutover sweep scenarios/mmc-sweep.toml --out out/sweep --replications 5"
     )]
     Sweep(sweep::Args),
-    /// Price an estate or a migration month by month: bill table, cost.csv, summary and plot.
+    /// Price an estate or a migration month by month: bill table, cost.csv, summary and plot (exit 1 when a budget is overrun).
     #[command(
         after_help = "Example:\n  cutover cost scenarios/cost-migration.toml --out out/migration"
     )]

@@ -8,8 +8,9 @@ use anyhow::Context;
 
 use super::progress::SharedProgress;
 use super::run_info::RunInfo;
-use crate::montecarlo::replicate;
-use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow};
+use crate::montecarlo::{replicate, Quantile};
+use crate::report::fmt;
+use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow, Spread};
 use crate::report::{plan as plan_report, OutputDir};
 use crate::runs::plan::{self, PlanOutcome};
 use crate::scenario::kind::{self, FileKind};
@@ -22,7 +23,7 @@ use crate::scenario::Source;
 pub struct Args {
     /// The plan scenario file (TOML).
     file: PathBuf,
-    /// Directory for summary.json, stages.csv, cities.csv, failures.csv,
+    /// Directory for summary.json, stages.csv, regions.csv, failures.csv,
     /// timeline.csv, replications.csv and charts; must not exist or be
     /// empty (see --force). Without it, only the verdict is printed.
     #[arg(long)]
@@ -48,7 +49,7 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
     println!("{name} (seed {seed})");
     for s in &o.stages {
         println!(
-            "  {:<6} try {} stage {} {:>5.1} % (reached {:>5.1} %) day {:>6.2}: {:>9} requests, error {:.3} %, p99 {:>7.1} ms  {}{}",
+            "  {:<6} try {} stage {} {:>5.1} % (reached {:>5.1} %) day {:>6.2}: {:>9} requests, error {:.3} %, p99 {:>10}  {}{}",
             s.region,
             s.attempt,
             s.stage,
@@ -57,41 +58,82 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
             s.applied_s / 86_400.0,
             s.requests,
             100.0 * s.error_rate,
-            s.p99_ms,
+            fmt::latency_ms(s.p99_ms),
             if s.passed { "pass" } else { "FAIL: " },
             s.reasons
         );
     }
-    for c in &o.cities {
+    for c in &o.regions {
         println!(
-            "  city {:<6} availability {:.5} %, failed {:.0} of {:.0}, p99 {:.1} ms",
+            "  region {:<6} availability {:.5} %, failed {} of {}, p99 {}",
             c.region,
             100.0 * c.availability,
-            c.failed,
-            c.requests,
-            c.p99_ms
+            fmt::count(c.failed),
+            fmt::count(c.requests),
+            fmt::latency_ms(c.p99_ms)
         );
     }
     println!(
-        "  SLO {:.3} %: availability {:.5} %, {:.0} requests failed, {:.1} % of the error budget",
+        "  SLO {:.3} %: availability {:.5} %, {} requests failed, {:.1} % of the error budget",
         100.0 * o.slo.target,
         100.0 * o.slo.availability,
-        o.slo.failed,
+        fmt::count(o.slo.failed),
         100.0 * o.slo.budget_consumed
     );
     println!("  duration {:.2} days", o.duration_s / 86_400.0);
     if let Some(c) = &o.cost {
         println!(
-            "  dual running {} {} ({} {} as scheduled, {} {} extra); monthly after the plan ({}) {} {}",
+            "  dual running {} {} ({}); monthly after the plan ({}) {} {}",
             c.dual_running,
             c.currency,
-            c.dual_running_as_scheduled,
-            c.currency,
-            c.dual_running_extra,
-            c.currency,
+            fmt::versus_schedule(
+                c.dual_running_extra,
+                c.dual_running_as_scheduled,
+                &c.currency
+            ),
             c.final_month,
             c.final_monthly,
             c.currency
+        );
+    }
+}
+
+/// How a figure of the replications is written (days, requests, money).
+type Unit<'a> = dyn Fn(f64) -> String + 'a;
+
+/// Prints P10, P50 and P90 of the replications' figures, each with its
+/// 95 % interval and its unit: days, whole requests, percent of the error
+/// budget, money.
+fn print_spreads(summary: &MonteCarloSummary, currency: Option<&str>) {
+    let days = |v: f64| format!("{v:.2} days");
+    let percent = |v: f64| format!("{:.3} %", 100.0 * v);
+    let cur = currency.unwrap_or("");
+    let money = |v: f64| fmt::money_f64(v, cur);
+    let mut figures: Vec<(&str, &Spread, &Unit)> = vec![
+        ("duration", &summary.duration_days, &days),
+        ("failed requests", &summary.failed_requests, &fmt::count),
+        ("error budget consumed", &summary.budget_consumed, &percent),
+    ];
+    if currency.is_some() {
+        figures.push(("dual running", &summary.dual_running, &money));
+        figures.push(("monthly after the plan", &summary.final_monthly, &money));
+    }
+    for (name, s, unit) in figures {
+        let v = |q: &Option<Quantile>| {
+            q.map_or("-".to_string(), |q| {
+                format!(
+                    "{} [{}, {}]",
+                    unit(q.value),
+                    unit(q.ci95_low),
+                    unit(q.ci95_high)
+                )
+            })
+        };
+        println!(
+            "    {name}: P10 {}  P50 {}  P90 {}",
+            v(&s.p10),
+            v(&s.p50),
+            v(&s.p90)
         );
     }
 }
@@ -126,24 +168,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
             "  Monte Carlo, {} replications: success probability {:.3} (95 % CI {:.3} to {:.3})",
             summary.replications, p.estimate, p.ci95_low, p.ci95_high
         );
-        for (name, s) in [
-            ("duration (days)", &summary.duration_days),
-            ("failed requests", &summary.failed_requests),
-            ("error budget consumed", &summary.budget_consumed),
-            ("dual running", &summary.dual_running),
-        ] {
-            let v = |q: &Option<crate::montecarlo::Quantile>| {
-                q.map_or("-".to_string(), |q| {
-                    format!("{:.4} [{:.4}, {:.4}]", q.value, q.ci95_low, q.ci95_high)
-                })
-            };
-            println!(
-                "    {name}: P10 {}  P50 {}  P90 {}",
-                v(&s.p10),
-                v(&s.p50),
-                v(&s.p90)
-            );
-        }
+        print_spreads(&summary, outcome.cost.as_ref().map(|c| c.currency.as_str()));
         Some((rows, summary))
     } else {
         None

@@ -67,6 +67,15 @@ fn chart_lines(outcome: &SweepOutcome) -> Vec<(String, Vec<(f64, f64)>)> {
     lines
 }
 
+/// The sweep's `summary.json`: which scenario, then the outcome.
+#[derive(serde::Serialize)]
+struct SweepSummary<'a> {
+    scenario: &'a str,
+    model: &'static str,
+    #[serde(flatten)]
+    outcome: &'a SweepOutcome,
+}
+
 /// Runs the sweep and writes its directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::read(&args.file)?;
@@ -91,7 +100,11 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         "sweep.csv",
         &outcome.to_csv().context("encoding sweep.csv")?,
     )?;
-    let mut json = serde_json::to_string_pretty(&outcome)?;
+    let mut json = serde_json::to_string_pretty(&SweepSummary {
+        scenario: &base.name,
+        model: "sweep",
+        outcome: &outcome,
+    })?;
     json.push('\n');
     out.write("summary.json", json.as_bytes())?;
     let lines = chart_lines(&outcome);
@@ -123,9 +136,13 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
             .metrics
             .iter()
             .map(|m| {
+                let v = |x: f64| crate::report::fmt::metric(&m.metric, x);
                 format!(
-                    "{} {:.4} (p10 {:.4}, p90 {:.4})",
-                    m.metric, m.mean, m.p10.value, m.p90.value
+                    "{} {} (P10 {}, P90 {})",
+                    m.metric,
+                    v(m.mean),
+                    v(m.p10.value),
+                    v(m.p90.value)
                 )
             })
             .collect();

@@ -99,3 +99,49 @@ pub fn text(rows: &[CatchmentCsvRow]) -> String {
     }
     s
 }
+
+/// One site's share of users, a row of the catchment summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteShare {
+    /// The site.
+    pub site: String,
+    /// Its share of users, 0 to 1.
+    pub share: f64,
+}
+
+/// One knob's share for the swept site.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnobShare {
+    /// The knob, e.g. `prepend 2`.
+    pub knob: String,
+    /// The swept site's share of users with it, 0 to 1.
+    pub share: f64,
+}
+
+/// The `summary.json` of `cutover catchment`, which `cutover report`
+/// renders.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatchmentSummary {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Always `catchment`.
+    pub model: &'static str,
+    /// Populations (city and access ISP).
+    pub populations: usize,
+    /// Each site's share of users, in site order.
+    pub site_shares: Vec<SiteShare>,
+    /// UPDATE messages sent until the routes converged.
+    pub updates: u64,
+    /// The site swept over BGP knobs, if any.
+    pub sweep_site: Option<String>,
+    /// Its share with each knob.
+    pub sweep: Vec<KnobShare>,
+}
+
+/// Writes `summary` as the directory's `summary.json`.
+pub fn write_summary(
+    out: &super::OutputDir,
+    summary: &CatchmentSummary,
+) -> Result<(), super::WriteError> {
+    super::write_json(out, "summary.json", summary)
+}

@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use cutover_models::cost::bill::Kind;
 use cutover_models::cost::project::Analysis;
-use cutover_models::cost::{LineItem, Money};
+use cutover_models::cost::{LineItem, Money, Month};
 use serde::Serialize;
 
+use super::fmt;
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_json, OutputDir, WriteError};
 use crate::scenario::cost::CostScenario;
@@ -66,7 +68,6 @@ pub fn csv_bytes(scenario: &CostScenario, analysis: &Analysis) -> Result<Vec<u8>
 }
 
 fn kind_name(l: &LineItem) -> &'static str {
-    use cutover_models::cost::bill::Kind;
     match l.kind {
         Kind::Opex => "opex",
         Kind::OneOff => "one-off",
@@ -243,10 +244,7 @@ pub fn write(
 
 /// Sums lines of one month by (estate, line item): amount and, when all
 /// share a unit, quantity.
-fn by_line(
-    lines: &[LineItem],
-    month: cutover_models::cost::Month,
-) -> Vec<(String, String, String, Money)> {
+fn by_line(lines: &[LineItem], month: Month) -> Vec<(String, String, String, Money)> {
     let mut m: BTreeMap<(String, String), (f64, Option<String>, Money)> = BTreeMap::new();
     for l in lines.iter().filter(|l| l.month == month) {
         let e = m.entry((l.estate.clone(), l.line.clone())).or_insert((
@@ -276,13 +274,7 @@ fn fmt_qty(q: f64) -> String {
     }
 }
 
-fn breakdown(
-    out: &mut String,
-    title: &str,
-    lines: &[LineItem],
-    month: cutover_models::cost::Month,
-    cur: &str,
-) {
+fn breakdown(out: &mut String, title: &str, lines: &[LineItem], month: Month, cur: &str) {
     let rows = by_line(lines, month);
     if rows.is_empty() {
         return;
@@ -310,6 +302,82 @@ fn breakdown(
         "",
         total.to_string()
     );
+    let once: Money = lines
+        .iter()
+        .filter(|l| l.month == month && l.kind != Kind::Opex)
+        .map(|l| l.amount)
+        .sum();
+    if once != Money::ZERO {
+        for (label, amount) in [
+            ("of which recurring", total - once),
+            ("of which paid once", once),
+        ] {
+            let _ = writeln!(
+                out,
+                "  {:<12} {:<26} {:>22} {:>14}",
+                "",
+                label,
+                "",
+                amount.to_string()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  (paid once: capex, setup fees and one-off costs of this month only)"
+        );
+    }
+}
+
+/// What `estate` pays once in `month` on top of its recurring spend
+/// (capex less salvage, setup fees, one-off costs), as a clause; empty
+/// when nothing is.
+fn paid_once_note(lines: &[LineItem], estate: &str, month: Month, cur: &str) -> String {
+    let of = |kinds: &[Kind]| -> Money {
+        lines
+            .iter()
+            .filter(|l| l.month == month && l.estate == estate && kinds.contains(&l.kind))
+            .map(|l| l.amount)
+            .sum()
+    };
+    let (capex, one_off) = (of(&[Kind::Capex, Kind::Salvage]), of(&[Kind::OneOff]));
+    let mut parts = Vec::new();
+    if capex != Money::ZERO {
+        parts.push(format!("{capex} {cur} of capex"));
+    }
+    if one_off != Money::ZERO {
+        parts.push(format!("{one_off} {cur} of setup fees and one-off costs"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the first month also pays {} once ({} {cur} in all)",
+            parts.join(" and "),
+            of(&[Kind::Opex, Kind::Capex, Kind::Salvage, Kind::OneOff])
+        )
+    }
+}
+
+/// The budget verdict of a cost run, in words: `None` without a budget,
+/// else PASS or FAIL with the overruns counted and the first one named.
+pub fn verdict(scenario: &CostScenario, analysis: &Analysis) -> Option<String> {
+    let m = &scenario.model;
+    if m.budget == Default::default() {
+        return None;
+    }
+    let Some(first) = analysis.overruns.first() else {
+        return Some("PASS (within budget)".to_string());
+    };
+    let n = analysis.overruns.len();
+    Some(format!(
+        "FAIL (over budget: {n} overrun{}; first {} {}: {} > {} {})",
+        if n == 1 { "" } else { "s" },
+        first.month.map_or("horizon".to_string(), |m| m.to_string()),
+        first.line,
+        first.spend,
+        first.budget,
+        m.currency
+    ))
 }
 
 /// The report printed by `cutover cost`.
@@ -434,15 +502,19 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     for e in &analysis.estates_at_start {
         let _ = writeln!(
             out,
-            "  {} as it stands, {}: {} {cur}/month",
-            e.estate, m.start, e.monthly
+            "  {} as it stands, {}: {} {cur}/month recurring{}",
+            e.estate,
+            m.start,
+            e.monthly,
+            paid_once_note(&p.plan_lines, &e.estate, m.start, &cur)
         );
     }
     if let Some(a) = analysis.annual_saving_at_start {
         let _ = writeln!(
             out,
-            "  saving once moved, at {} usage and prices: {a} {cur}/year",
-            m.start
+            "  saving once moved, at {} usage and prices, a year: {}",
+            m.start,
+            fmt::saving(a, &cur)
         );
     }
     let _ = writeln!(
@@ -452,7 +524,12 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     );
     if let (Some(b), Some(s), Some(npv)) = (h.baseline_total, h.savings_total, h.savings_npv) {
         let _ = writeln!(out, "  baseline over {} months: {} {cur}", m.months, b);
-        let _ = writeln!(out, "  savings: {s} {cur}; NPV of savings {npv} {cur}");
+        let _ = writeln!(
+            out,
+            "  savings: {}; NPV of savings: {}",
+            fmt::saving(s, &cur),
+            fmt::saving(npv, &cur)
+        );
         if let (Some(n), Some(d)) = (h.dual_running_months, h.dual_running_new_side) {
             let _ = writeln!(
                 out,
@@ -477,7 +554,8 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
         if let Some(r) = h.annual_savings_run_rate {
             let _ = writeln!(
                 out,
-                "  savings run rate after the move: {r} {cur}/year (last month x 12)"
+                "  savings run rate after the move, a year (last month x 12): {}",
+                fmt::saving(r, &cur)
             );
         }
     }

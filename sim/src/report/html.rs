@@ -7,13 +7,17 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use cutover_models::cost::Money;
 use serde_json::Value;
+
+use super::fmt;
+use super::pages;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum HtmlError {
     /// The run directory lacks a readable `summary.json`.
-    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run`, `cutover cost` or `cutover plan`", dir.display())]
+    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run`, `cutover cost`, `cutover plan`, `cutover sweep` or `cutover catchment`", dir.display())]
     Summary {
         /// The run directory.
         dir: PathBuf,
@@ -65,7 +69,8 @@ fn overruns(summary: &Value) -> usize {
         .map_or(0, Vec::len)
 }
 
-fn escape(text: &str) -> String {
+/// `text` with the characters HTML gives a meaning escaped.
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -119,17 +124,24 @@ enum Kind {
     Plan,
     /// `cutover cost`: the summary has a `headline` object.
     Cost,
+    /// `cutover run` of an M/M/c scenario: `model` is "mmc".
+    Mmc,
+    /// `cutover sweep`: `model` is "sweep".
+    Sweep,
+    /// `cutover catchment`: `model` is "catchment".
+    Catchment,
     /// Any other run: no headline, the figures' table comes first.
     Other,
 }
 
 fn kind_of(summary: &Value) -> Kind {
-    if summary.get("model").and_then(Value::as_str) == Some("plan") {
-        Kind::Plan
-    } else if summary.get("headline").is_some_and(Value::is_object) {
-        Kind::Cost
-    } else {
-        Kind::Other
+    match summary.get("model").and_then(Value::as_str) {
+        Some("plan") => Kind::Plan,
+        Some("mmc") => Kind::Mmc,
+        Some("sweep") => Kind::Sweep,
+        Some("catchment") => Kind::Catchment,
+        _ if summary.get("headline").is_some_and(Value::is_object) => Kind::Cost,
+        _ => Kind::Other,
     }
 }
 
@@ -176,7 +188,7 @@ fn percent(value: Option<f64>, decimals: usize) -> String {
 }
 
 /// Writes a two-column table of (label, value) rows with the given id.
-fn headline_table(html: &mut String, id: &str, rows: &[(&str, String)]) {
+pub(super) fn headline_table(html: &mut String, id: &str, rows: &[(&str, String)]) {
     let _ = writeln!(html, "<table id=\"{id}\">");
     for (label, value) in rows {
         let _ = writeln!(
@@ -219,15 +231,7 @@ fn plan_section(html: &mut String, summary: &Value) {
             "Failed requests",
             number(summary, "/slo/failed").map_or_else(|| "-".to_string(), |f| format!("{f:.0}")),
         ),
-        (
-            "Dual running",
-            format!(
-                "{} ({} as scheduled, {} extra)",
-                money(summary.pointer("/cost/dual_running"), currency),
-                money(summary.pointer("/cost/dual_running_as_scheduled"), currency),
-                money(summary.pointer("/cost/dual_running_extra"), currency)
-            ),
-        ),
+        ("Dual running", dual_running(summary, currency)),
         (
             "Monthly cost after the plan",
             format!(
@@ -241,17 +245,23 @@ fn plan_section(html: &mut String, summary: &Value) {
         ),
     ];
     if let Some(success) = summary.pointer("/montecarlo/success") {
-        let get = |key: &str| success.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        let get = |key: &str| {
+            success
+                .get(key)
+                .and_then(Value::as_f64)
+                .map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
+        };
         rows.push((
             "Success probability",
             format!(
-                "{:.3} (95 % CI {:.3} to {:.3}, {} replications)",
+                "{} (95 % CI {} to {}, {} replications)",
                 get("estimate"),
                 get("ci95_low"),
                 get("ci95_high"),
                 success
                     .get("trials")
-                    .map_or_else(|| "-".to_string(), scalar)
+                    .and_then(Value::as_f64)
+                    .map_or_else(|| "-".to_string(), fmt::count)
             ),
         ));
     }
@@ -290,7 +300,7 @@ fn plan_section(html: &mut String, summary: &Value) {
             percent(float("share_reached"), 1),
             escape(&field("requests")),
             percent(float("error_rate"), 3),
-            float("p99_ms").map_or_else(|| "-".to_string(), |p| format!("{p:.1} ms")),
+            fmt::latency_ms(float("p99_ms").unwrap_or(f64::NAN)),
             escape(&gate)
         );
     }
@@ -321,6 +331,37 @@ fn plan_section(html: &mut String, summary: &Value) {
     }
 }
 
+/// A saving (a decimal string) in words, never negative: see
+/// [`fmt::saving`]; "-" when absent.
+fn saving(value: Option<&Value>, currency: &str) -> String {
+    value
+        .and_then(Value::as_str)
+        .and_then(|s| Money::parse_amount(s).ok())
+        .map_or_else(|| money(value, currency), |m| fmt::saving(m, currency))
+}
+
+/// A plan's dual running against the cost scenario's own schedule, in
+/// words: never a negative "extra".
+fn dual_running(summary: &Value, currency: &str) -> String {
+    let amount = |key: &str| {
+        summary
+            .pointer(&format!("/cost/{key}"))
+            .and_then(Value::as_str)
+            .and_then(|s| Money::parse_amount(s).ok())
+    };
+    let total = money(summary.pointer("/cost/dual_running"), currency);
+    match (
+        amount("dual_running_extra"),
+        amount("dual_running_as_scheduled"),
+    ) {
+        (Some(extra), Some(scheduled)) => format!(
+            "{total} ({})",
+            fmt::versus_schedule(extra, scheduled, currency)
+        ),
+        _ => total,
+    }
+}
+
 /// The headline of a cost run: the figures a finance reader asks for
 /// first, from the summary's `headline` object.
 fn cost_section(html: &mut String, summary: &Value) {
@@ -333,12 +374,12 @@ fn cost_section(html: &mut String, summary: &Value) {
     let rows = vec![
         ("Plan total", money(head("plan_total"), currency)),
         ("Baseline total", money(head("baseline_total"), currency)),
-        ("Savings", money(head("savings_total"), currency)),
+        ("Savings", saving(head("savings_total"), currency)),
         (
             "NPV of savings",
             format!(
                 "{} (discount rate {})",
-                money(head("savings_npv"), currency),
+                saving(head("savings_npv"), currency),
                 percent(number(summary, "/discount_rate"), 1)
             ),
         ),
@@ -360,7 +401,7 @@ fn cost_section(html: &mut String, summary: &Value) {
         ),
         (
             "Annual savings run rate",
-            money(head("annual_savings_run_rate"), currency),
+            saving(head("annual_savings_run_rate"), currency),
         ),
         (
             "Dual running",
@@ -386,11 +427,13 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
             dir: dir.to_path_buf(),
             reason,
         })?;
-    let title = summary
-        .get("scenario")
-        .and_then(Value::as_str)
-        .unwrap_or("cutover run")
-        .to_string();
+    let title = summary.get("scenario").and_then(Value::as_str).map_or_else(
+        || {
+            let model = summary.get("model").and_then(Value::as_str);
+            format!("cutover {}", model.unwrap_or("run"))
+        },
+        str::to_string,
+    );
     let mut charts: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|reason| HtmlError::Read {
             path: dir.to_path_buf(),
@@ -435,6 +478,9 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
     match kind {
         Kind::Plan => plan_section(&mut html, &summary),
         Kind::Cost => cost_section(&mut html, &summary),
+        Kind::Mmc => pages::mmc_section(&mut html, &summary),
+        Kind::Sweep => pages::sweep_section(&mut html, &summary),
+        Kind::Catchment => pages::catchment_section(&mut html, &summary, dir)?,
         Kind::Other => figures(&mut html, &summary),
     }
     if !charts.is_empty() {
@@ -616,7 +662,7 @@ mod tests {
             "<th scope=\"row\">Duration</th><td class=\"v\">63.19 days</td>",
             "<th scope=\"row\">SLO availability</th><td class=\"v\">99.99999 % (target 99.950 %)</td>",
             "<th scope=\"row\">Error budget consumed</th><td class=\"v\">0.010 %</td>",
-            "<th scope=\"row\">Dual running</th><td class=\"v\">57,860.07 USD (55,515.61 USD as scheduled, 2,344.46 USD extra)</td>",
+            "<th scope=\"row\">Dual running</th><td class=\"v\">57,860.07 USD (2,344.46 USD more than the 55,515.61 USD scheduled)</td>",
             "<th scope=\"row\">Monthly cost after the plan</th><td class=\"v\">4,652.64 USD (2027-05)</td>",
             "<th scope=\"row\">Success probability</th><td class=\"v\">1.000 (95 % CI 0.981 to 1.000, 200 replications)</td>",
         ] {
@@ -644,6 +690,72 @@ mod tests {
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
         assert!(html.contains("<td>stages[0].p99_ms</td><td class=\"v\">276.5</td>"));
+    }
+
+    #[test]
+    fn a_plan_ahead_of_schedule_saves_and_an_empty_window_has_no_nan() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut summary = plan_summary();
+        summary["cost"]["dual_running"] = json!("52932.21");
+        summary["cost"]["dual_running_extra"] = json!("-2583.40");
+        summary["stages"][1]["p99_ms"] = Value::Null;
+        std::fs::write(dir.path().join("summary.json"), summary.to_string()).unwrap();
+        let html = render(dir.path()).unwrap();
+        assert!(html.contains(
+            "<td class=\"v\">52,932.21 USD (2,583.40 USD less than the 55,515.61 USD scheduled)</td>"
+        ));
+        assert!(!html.contains("-2,583.40"), "{html}");
+        assert!(html.contains("<td class=\"v\">n/a (no requests)</td>"));
+        assert!(!html.contains("NaN"));
+    }
+
+    #[test]
+    fn mmc_sweep_and_catchment_pages_label_their_figures_with_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |json: Value| {
+            std::fs::write(dir.path().join("summary.json"), json.to_string()).unwrap();
+            render(dir.path()).unwrap()
+        };
+        let html = write(json!({
+            "scenario": "M/M/16", "model": "mmc", "customers": 1_000_000,
+            "simulated_s": 69484.67, "mean_wait_s": 0.38324,
+            "mean_wait_s_ci95": [0.36248, 0.40399], "prob_wait": 0.592706,
+            "erlang_c": {"mean_wait_s": 0.36959, "prob_wait": 0.591343}
+        }));
+        for row in [
+            "<th scope=\"row\">Customers served</th><td class=\"v\">1,000,000</td>",
+            "<th scope=\"row\">Simulated time</th><td class=\"v\">19 h 18 min 5 s</td>",
+            "<th scope=\"row\">Mean wait</th><td class=\"v\">383.24 ms (95 % CI 362.48 ms to 403.99 ms); Erlang C 369.59 ms</td>",
+            "<th scope=\"row\">Probability of waiting</th><td class=\"v\">59.271 %; Erlang C 59.134 %</td>",
+        ] {
+            assert!(html.contains(row), "missing {row}\n{html}");
+        }
+        let html = write(json!({
+            "model": "sweep", "parameters": ["mmc.servers"],
+            "rows": [{"values": ["16"], "replications": 3, "metrics": [
+                {"metric": "wait_p99_s", "mean": 250.0,
+                 "p10": {"value": 240.0}, "p90": {"value": 260.0}}]}]
+        }));
+        assert!(html.contains("<title>cutover sweep</title>"), "{html}");
+        assert!(
+            html.contains("<td class=\"v\">4 min 10 s (4 min to 4 min 20 s)</td>"),
+            "{html}"
+        );
+        std::fs::write(
+            dir.path().join("catchment.csv"),
+            "city,isp,weight,site,as_path,distance_km,rtt_ms,ttfb_ms,nearest_site,nearest_ttfb_ms,why_not_nearest\n\
+             nyc,AS65101,1.0,ny1,65101 64500,0.0,8.0,34.0,ny1,34.0,\n",
+        )
+        .unwrap();
+        let html = write(json!({
+            "scenario": "edge", "model": "catchment", "populations": 1,
+            "site_shares": [{"site": "ny1", "share": 1.0}], "updates": 12,
+            "sweep_site": null, "sweep": []
+        }));
+        assert!(html.contains("<th scope=\"row\">ny1</th><td class=\"v\">100.0 %</td>"));
+        assert!(html.contains(
+            "<tr><td>nyc</td><td>AS65101</td><td>ny1</td><td>34.0 ms</td><td>ny1</td><td></td></tr>"
+        ), "{html}");
     }
 
     #[test]
@@ -701,13 +813,33 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_dearer_than_staying_shows_no_negative_saving() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("summary.json"),
+            json!({
+                "scenario": "move", "currency": "USD",
+                "headline": {"savings_total": "-2583.40", "savings_npv": "-2500.00"}
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let html = render(dir.path()).unwrap();
+        assert!(html.contains(
+            "<th scope=\"row\">Savings</th><td class=\"v\">none: 2,583.40 USD more than staying as is</td>"
+        ), "{html}");
+        let headline = &html[..html.find("id=\"figures\"").unwrap()];
+        assert!(!headline.contains("-2,5"), "{headline}");
+    }
+
+    #[test]
     fn a_directory_without_a_summary_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = render(dir.path()).unwrap_err().to_string();
         assert!(err.contains("cannot read summary.json"), "{err}");
         assert!(
             err.contains(
-                "allowed: a directory written by `cutover run`, `cutover cost` or `cutover plan`"
+                "allowed: a directory written by `cutover run`, `cutover cost`, `cutover plan`, `cutover sweep` or `cutover catchment`"
             ),
             "{err}"
         );

@@ -3,9 +3,11 @@
 
 pub mod catchment;
 pub mod cost;
+pub mod fmt;
 pub mod html;
 pub mod mmc;
 pub mod outdir;
+mod pages;
 pub mod plan;
 pub mod plot;
 pub mod staging;

@@ -1,5 +1,5 @@
 //! The output directory of `cutover plan`: summary with the verdict,
-//! stage table, per-city figures, failures, timeline, Monte Carlo
+//! stage table, per-region figures, failures, timeline, Monte Carlo
 //! replications, and charts of the shift and of latency.
 
 use serde::Serialize;
@@ -133,6 +133,11 @@ pub fn failure_reasons(o: &PlanOutcome) -> Vec<String> {
     }
     if let Some(c) = &o.cost {
         reasons.extend(c.overruns.iter().map(|x| format!("over budget: {x}")));
+        reasons.extend(
+            c.cost_scenario_overruns
+                .iter()
+                .map(|x| format!("over the cost scenario's budget ({}): {x}", c.scenario)),
+        );
     }
     reasons
 }
@@ -190,7 +195,7 @@ pub fn write(
         },
     )?;
     out.write("stages.csv", &csv_of("stages.csv", &o.stages)?)?;
-    out.write("cities.csv", &csv_of("cities.csv", &o.cities)?)?;
+    out.write("regions.csv", &csv_of("regions.csv", &o.regions)?)?;
     out.write("failures.csv", &csv_of("failures.csv", &o.failures)?)?;
     out.write("timeline.csv", &csv_of("timeline.csv", &o.timeline)?)?;
     if let Some((rows, _)) = replications {
@@ -230,7 +235,7 @@ pub fn write(
         out,
         "p99.svg",
         &Chart {
-            title: "p99 latency per city (hourly)",
+            title: "p99 latency per region (hourly)",
             x_label: "days from the plan's start",
             y_label: "p99 (ms)",
             lines: scenario

@@ -24,14 +24,26 @@ pub struct Chart<'a> {
     pub lines: Vec<Line<'a>>,
 }
 
-const PALETTE: [RGBColor; 6] = [
+/// Tableau 10, the default categorical palette of Tableau and matplotlib
+/// (`tab10`): ten hues chosen to stay apart from one another.
+const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
+
+/// The colour of line `i` and whether it is dashed: the palette's ten
+/// colours solid, then the same ten dashed, so twenty lines all differ.
+fn style_of(i: usize) -> (RGBColor, bool) {
+    (PALETTE[i % PALETTE.len()], (i / PALETTE.len()) % 2 == 1)
+}
 
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
@@ -72,14 +84,22 @@ pub fn render_svg(chart: &Chart, width: u32, height: u32) -> Result<String, Stri
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, line) in chart.lines.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            ctx.draw_series(LineSeries::new(
-                line.points.iter().copied(),
-                color.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
-            .label(line.label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+            let (color, dashed) = style_of(i);
+            let points = line.points.iter().copied();
+            let series = if dashed {
+                ctx.draw_series(DashedLineSeries::new(points, 8, 5, color.stroke_width(2)))
+            } else {
+                ctx.draw_series(LineSeries::new(points, color.stroke_width(2)))
+            };
+            series
+                .map_err(|e| e.to_string())?
+                .label(line.label)
+                .legend(move |(x, y)| {
+                    let gap = if dashed { 6 } else { 0 };
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (6, 0)], color.stroke_width(2))
+                        + PathElement::new(vec![(6 + gap, 0), (18, 0)], color.stroke_width(2))
+                });
         }
         if chart.lines.len() > 1 {
             ctx.configure_series_labels()
@@ -96,6 +116,26 @@ pub fn render_svg(chart: &Chart, width: u32, height: u32) -> Result<String, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twenty_lines_get_twenty_different_styles() {
+        let styles: Vec<((u8, u8, u8), bool)> = (0..20)
+            .map(|i| {
+                let (c, dashed) = style_of(i);
+                ((c.0, c.1, c.2), dashed)
+            })
+            .collect();
+        for (i, a) in styles.iter().enumerate() {
+            for b in &styles[i + 1..] {
+                assert_ne!(a, b, "two lines share a style");
+            }
+        }
+        // Nine lines (nine regions): nine different colours, all solid.
+        let colours: std::collections::BTreeSet<(u8, u8, u8)> =
+            styles[..9].iter().map(|s| s.0).collect();
+        assert_eq!(colours.len(), 9);
+        assert!(styles[..10].iter().all(|s| !s.1));
+    }
 
     #[test]
     fn renders_a_deterministic_svg() {

@@ -60,10 +60,10 @@ pub struct PlanCostSummary {
     pub months: Vec<(Month, Money)>,
     /// The plan's budgets missed (dual running, monthly after the plan), in words.
     pub overruns: Vec<String>,
-    /// No plan budget missed.
+    /// No budget missed: neither the plan's nor the cost scenario's.
     pub within_budget: bool,
-    /// The cost scenario's own budgets (monthly, per line) missed with the
-    /// plan's dates, in words: reported, not part of the plan's verdict.
+    /// The cost scenario's own budgets (monthly, per line, horizon) missed
+    /// with the plan's dates, in words; each fails the plan like its own.
     pub cost_scenario_overruns: Vec<String>,
 }
 
@@ -163,7 +163,7 @@ pub fn price(
             .iter()
             .map(|m| (m.month, m.plan))
             .collect(),
-        within_budget: overruns.is_empty(),
+        within_budget: overruns.is_empty() && cost_scenario_overruns.is_empty(),
         overruns,
         cost_scenario_overruns,
     })

@@ -99,7 +99,7 @@ pub struct Rollback {
 
 /// What a region's users saw over the whole run.
 #[derive(Debug, Clone, Serialize)]
-pub struct CityResult {
+pub struct RegionResult {
     /// Region name.
     pub region: String,
     /// Requests.
@@ -188,8 +188,8 @@ pub struct PlanOutcome {
     pub stages: Vec<StageRow>,
     /// Rollbacks, in order.
     pub rollbacks: Vec<Rollback>,
-    /// Per region (city).
-    pub cities: Vec<CityResult>,
+    /// Per region.
+    pub regions: Vec<RegionResult>,
     /// Availability and error budget.
     pub slo: SloImpact,
     /// Failures injected.
@@ -718,7 +718,7 @@ impl Runner<'_> {
                 reasons,
             });
         }
-        let mut cities = Vec::new();
+        let mut regions = Vec::new();
         let (mut requests, mut failed) = (0.0, 0.0);
         for (g, region) in self.world.regions.iter().enumerate() {
             let spec = &s.regions[g];
@@ -726,7 +726,7 @@ impl Runner<'_> {
             requests += t.requests;
             failed += t.failed;
             let p = spec.plan_index;
-            cities.push(CityResult {
+            regions.push(RegionResult {
                 region: region.name.clone(),
                 requests: t.requests,
                 failed: t.failed,
@@ -769,7 +769,7 @@ impl Runner<'_> {
             duration_s: now.as_secs_f64(),
             stages,
             rollbacks,
-            cities,
+            regions,
             slo: SloImpact {
                 target: s.slo,
                 requests,

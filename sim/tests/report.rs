@@ -31,7 +31,7 @@ fn page(dir: &Path) -> String {
 fn a_catchment_directory_gets_a_page() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("catchment");
-    let file = scenario("edge-steady.toml");
+    let file = scenario("story/estate.toml");
     cutover(&[
         "catchment",
         file.to_str().unwrap(),

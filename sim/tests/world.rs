@@ -239,3 +239,20 @@ mod conservation {
         }
     }
 }
+
+#[test]
+fn a_site_that_does_not_announce_takes_no_overflow() {
+    // A second Hong Kong site that does not announce the prefix: nobody
+    // reaches it by BGP, and hkg1 (26.7 % of users, the busiest site) sheds
+    // only to announcing sites, though hkg2 is the nearest.
+    let text = std::fs::read_to_string(story("spike.toml")).unwrap().replace(
+        "[output]",
+        "[[sites]]\ntag = \"hkg2\"\ncity = \"hkg\"\nupstreams = [65010]\nannounce = false\n\n[output]",
+    );
+    let s = run(&from_text(&text), 1);
+    let hkg2 = s.sites.iter().find(|x| x.site == "hkg2").unwrap();
+    assert_eq!(hkg2.tally.requests, 0.0);
+    assert_eq!(hkg2.stats.overflowed_in, 0.0);
+    let hkg1 = s.sites.iter().find(|x| x.site == "hkg1").unwrap();
+    assert!(hkg1.stats.overflowed_out > 0.0, "hkg1 sheds");
+}

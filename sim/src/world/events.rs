@@ -17,7 +17,7 @@ impl World<'_> {
         self.tracker.failure(self.now);
         match f.kind {
             FailureKind::Shutdown { drain } => {
-                self.bgp(Input::StopAnnouncing { site: f.site });
+                self.withdraw(f.site);
                 self.queue.schedule_in(drain, Event::PowerOff(f.site));
             }
             FailureKind::Crash(detection) => {
@@ -134,7 +134,8 @@ impl World<'_> {
         };
         let offered: Vec<f64> = self.sites.iter().map(|s| s.offered_load).collect();
         let shedding: Vec<bool> = self.sites.iter().map(|s| s.out_share > 0.0).collect();
-        let alive: Vec<bool> = self.sites.iter().map(|s| s.alive).collect();
+        // Only a live site that announces the prefix takes overflow.
+        let alive: Vec<bool> = self.sites.iter().map(|s| s.alive && s.announcing).collect();
         for k in 0..self.sites.len() {
             let healthy = |t: usize| alive[t] && offered[t] < policy.release && !shedding[t];
             let site = &self.sites[k];

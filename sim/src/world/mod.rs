@@ -195,13 +195,19 @@ impl<'e> World<'e> {
             Event::Bgp(input) => self.bgp(input),
             Event::Failure(i) => self.failure(i),
             Event::PowerOff(k) => self.power_off(k),
-            Event::Withdraw(k) => self.bgp(Input::StopAnnouncing { site: k }),
+            Event::Withdraw(k) => self.withdraw(k),
             Event::Scrape(k) => self.scrape(k),
             Event::HpaSync(k) => self.hpa_sync(k),
             Event::AutoscalerScan(k) => self.autoscaler_scan(k),
             Event::OverflowCheck => self.overflow_check(),
             Event::Tick => self.tick(),
         }
+    }
+
+    /// Site `k` stops announcing the prefix.
+    fn withdraw(&mut self, k: usize) {
+        self.sites[k].announcing = false;
+        self.bgp(Input::StopAnnouncing { site: k });
     }
 
     /// Feeds `input` to BGP and delivers what follows.

@@ -45,6 +45,9 @@ pub struct Site<'e> {
     pub replicas: i32,
     /// Whether the site can serve (false once it crashed or its service died).
     pub alive: bool,
+    /// Whether it announces the prefix (false when the estate says so, or
+    /// once it withdrew): only announcing sites take overflow.
+    pub announcing: bool,
     /// Request-level state, at request level.
     pub request: Option<RequestLevel>,
     /// Fluid requests in flight by stream (population and route).
@@ -81,6 +84,7 @@ impl<'e> Site<'e> {
             hpa: Hpa::new(deployment.hpa.clone()),
             replicas: deployment.initial_replicas as i32,
             alive: true,
+            announcing: site.network.announcement.announce,
             request,
             mix: vec![0.0; streams],
             memo: None,

@@ -204,6 +204,7 @@ mod tests {
             site: 0,
             learned,
             prepends: 0,
+            no_export: false,
         }
     }
 

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::decision::{select, Candidate, DecisionConfig, Selection};
 use super::topology::Topology;
-use super::{may_export, Asn, Learned, Origin, Relationship, Route, RouterId};
+use super::{Asn, Learned, Origin, Relationship, Route, RouterId};
 use crate::SimDuration;
 
 /// Default eBGP MinRouteAdvertisementInterval: 30 s (RFC 4271 section 10).
@@ -91,6 +91,8 @@ pub struct Advert {
     pub site: usize,
     /// Over iBGP: the kind of link where the route entered the AS.
     pub entered_over: Option<Relationship>,
+    /// Carries the NO_EXPORT community (RFC 1997).
+    pub no_export: bool,
 }
 
 /// What happens to the network.
@@ -381,6 +383,7 @@ impl<'t> BgpNetwork<'t> {
             site: a.site,
             learned,
             prepends: 0,
+            no_export: a.no_export,
         })
     }
 
@@ -458,15 +461,15 @@ impl<'t> BgpNetwork<'t> {
                 requested_local_pref: None,
                 site: best.site,
                 entered_over: best.entered_over(),
+                no_export: best.no_export,
             });
         }
-        let rel = self
+        let n = self
             .topo
             .ebgp_neighbours(router)
             .iter()
-            .find(|n| n.router == neighbour)?
-            .rel;
-        if !may_export(best.entered_over(), rel) {
+            .find(|n| n.router == neighbour)?;
+        if best.no_export || !self.topo.may_export(router, n, best.entered_over()) {
             return None;
         }
         let (as_path, med, requested_local_pref) = if best.learned == Learned::Local {
@@ -489,6 +492,9 @@ impl<'t> BgpNetwork<'t> {
             requested_local_pref,
             site: best.site,
             entered_over: None,
+            no_export: self
+                .topo
+                .tags_no_export(my_as, self.topo.router(neighbour).asn),
         })
     }
 
@@ -511,6 +517,14 @@ impl<'t> BgpNetwork<'t> {
             st.pending.remove(&neighbour);
             return;
         }
+        let rate_limited = desired.is_none()
+            && st.mrai_running.contains(&neighbour)
+            && self.topo.has_session_settings()
+            && self.topo.session(router, neighbour).rate_limit_withdrawals;
+        if rate_limited {
+            st.pending.insert(neighbour);
+            return;
+        }
         match desired {
             None => {
                 st.sent.remove(&neighbour);
@@ -521,6 +535,11 @@ impl<'t> BgpNetwork<'t> {
                     to: neighbour,
                     advert: None,
                 });
+                if self.topo.has_session_settings()
+                    && self.topo.session(router, neighbour).rate_limit_withdrawals
+                {
+                    self.start_timer(router, neighbour, out, jitter);
+                }
             }
             Some(advert) => {
                 if st.mrai_running.contains(&neighbour) {
@@ -539,13 +558,25 @@ impl<'t> BgpNetwork<'t> {
         }
     }
 
-    /// The MRAI interval of the session from `router` to `neighbour`.
+    /// The MRAI interval of the session from `router` to `neighbour`: the
+    /// session's own, else the network's eBGP or iBGP one.
     fn mrai_interval(&self, router: RouterId, neighbour: RouterId) -> SimDuration {
+        if let Some(mrai) = self.session_mrai(router, neighbour) {
+            return mrai;
+        }
         if self.topo.router(neighbour).asn == self.topo.router(router).asn {
             self.config.ibgp_mrai
         } else {
             self.config.ebgp_mrai
         }
+    }
+
+    /// The MRAI the session between `router` and `neighbour` sets itself.
+    fn session_mrai(&self, router: RouterId, neighbour: RouterId) -> Option<SimDuration> {
+        if !self.topo.has_session_settings() {
+            return None;
+        }
+        self.topo.session(router, neighbour).mrai
     }
 
     /// Starts the jittered MRAI timer towards `neighbour`, if MRAI is on.

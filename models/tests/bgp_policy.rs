@@ -3,10 +3,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use cutover_models::bgp::decision::{DecisionConfig, Step};
 use cutover_models::bgp::network::{BgpNetwork, Input, NetworkConfig, Output};
-use cutover_models::bgp::policy::{ExportPolicy, SessionConfig, TopologyOptions};
+use cutover_models::bgp::policy::{ExportPolicy, IgpLink, SessionConfig, TopologyOptions};
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::{Asn, Relationship, RouterId};
 use cutover_models::SimDuration;
@@ -218,4 +219,229 @@ fn withdrawals_wait_for_mrai_only_when_rate_limited() {
             assert!((1.0..1.1).contains(&at), "{at} s");
         }
     }
+}
+
+/// AS10 with PoPs west (-10), mid (0) and east (12); site w behind west,
+/// site e behind east; the users enter at mid.
+fn hot_potato(options: &TopologyOptions) -> Topology {
+    let ases = vec![as_spec(
+        10,
+        &[("west", -10.0), ("mid", 0.0), ("east", 12.0)],
+    )];
+    let sites = vec![
+        site("w", -10.0, &[(10, Relationship::Provider)]),
+        site("e", 12.0, &[(10, Relationship::Provider)]),
+    ];
+    Topology::build(&spec(ases, vec![], sites, vec![population("u", 0.0, 10)]))
+        .unwrap()
+        .with_options(options)
+        .unwrap()
+}
+
+fn static_best_site(topo: &Topology, router: RouterId, inputs: Vec<Input>) -> Option<usize> {
+    let mut net = BgpNetwork::new(topo, NetworkConfig::default());
+    net.converge_static(inputs);
+    assert!(net.settled());
+    net.forward(router).site()
+}
+
+fn igp(links: &[(&str, &str, u64)]) -> TopologyOptions {
+    TopologyOptions {
+        igp: BTreeMap::from([(
+            Asn(10),
+            links
+                .iter()
+                .map(|&(a, b, metric)| IgpLink {
+                    a: a.into(),
+                    b: b.into(),
+                    metric,
+                })
+                .collect(),
+        )]),
+        ..TopologyOptions::default()
+    }
+}
+
+#[test]
+fn igp_metrics_override_distance_in_hot_potato_routing() {
+    let plain = hot_potato(&TopologyOptions::default());
+    let entry = plain.populations()[0].router;
+    let both = vec![announce(0, 0), announce(1, 0)];
+    // Great circle: west is 10 degrees away, east 12, so west wins.
+    assert_eq!(static_best_site(&plain, entry, both.clone()), Some(0));
+    // The IGP makes the way west dear: east wins.
+    let topo = hot_potato(&igp(&[("mid", "west", 100), ("mid", "east", 10)]));
+    assert_eq!(static_best_site(&topo, entry, both), Some(1));
+    // Costs are shortest paths over the links: west-east via mid is 110.
+    let r =
+        |name: &str| RouterId(topo.routers().iter().position(|x| x.name == name).unwrap() as u32);
+    assert_eq!(topo.igp_cost(r("west"), r("east")), 110);
+    assert_eq!(topo.igp_cost(r("east"), r("mid")), 10);
+}
+
+#[test]
+fn igp_links_must_name_pops_and_connect_them() {
+    let ases = vec![as_spec(10, &[("a", 0.0), ("b", 1.0), ("c", 2.0)])];
+    let sites = vec![site("s", 0.0, &[(10, Relationship::Provider)])];
+    let topo = Topology::build(&spec(ases, vec![], sites, vec![])).unwrap();
+    let err = topo
+        .clone()
+        .with_options(&igp(&[("a", "b", 1), ("b", "zz", 1)]))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "igp[AS10]: no PoP named `zz`");
+    let err = topo.with_options(&igp(&[("a", "b", 1)])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "igp[AS10]: the links do not connect PoP `c` to the others"
+    );
+}
+
+/// One site with upstreams AS10 and AS20 (both providers), which peer;
+/// AS30 is a customer of AS20.
+fn two_upstreams(options: &TopologyOptions) -> Topology {
+    let ases = vec![
+        as_spec(10, &[("x", 0.0)]),
+        as_spec(20, &[("x", 0.0)]),
+        as_spec(30, &[("x", 0.0)]),
+    ];
+    let links = vec![link(10, 20, false), link(20, 30, true)];
+    let sites = vec![site(
+        "s",
+        0.0,
+        &[(10, Relationship::Provider), (20, Relationship::Provider)],
+    )];
+    Topology::build(&spec(ases, links, sites, vec![]))
+        .unwrap()
+        .with_options(options)
+        .unwrap()
+}
+
+fn best_path(topo: &Topology, asn: u32) -> Option<Vec<u32>> {
+    let mut net = BgpNetwork::new(topo, NetworkConfig::default());
+    net.converge_static([announce(0, 0)]);
+    let r = topo.routers().iter().position(|x| x.asn == Asn(asn))?;
+    net.best(RouterId(r as u32))
+        .map(|b| b.as_path.iter().map(|a| a.0).collect())
+}
+
+#[test]
+fn a_selective_announcement_reaches_one_upstream() {
+    let plain = two_upstreams(&TopologyOptions::default());
+    assert_eq!(best_path(&plain, 20), Some(vec![1]));
+    // Announce to AS10 only: AS20 hears it from its peer AS10, and, as a
+    // peer route, passes it to its customer AS30 but to nobody else.
+    let only_10 = TopologyOptions {
+        export: BTreeMap::from([(Asn(1), ExportPolicy::ToSet(BTreeSet::from([Asn(10)])))]),
+        ..TopologyOptions::default()
+    };
+    let topo = two_upstreams(&only_10);
+    assert_eq!(best_path(&topo, 20), Some(vec![10, 1]));
+    assert_eq!(best_path(&topo, 30), Some(vec![20, 10, 1]));
+}
+
+#[test]
+fn no_export_keeps_a_route_inside_the_upstream() {
+    // Tagged NO_EXPORT towards AS20: AS20 uses the direct route but passes
+    // it to nobody, so its customer AS30 has no route at all, and AS10
+    // keeps its own direct route.
+    let options = TopologyOptions {
+        no_export: BTreeSet::from([(Asn(1), Asn(20))]),
+        ..TopologyOptions::default()
+    };
+    let topo = two_upstreams(&options);
+    assert_eq!(best_path(&topo, 20), Some(vec![1]));
+    assert_eq!(best_path(&topo, 10), Some(vec![1]));
+    assert_eq!(best_path(&topo, 30), None);
+    let plain = two_upstreams(&TopologyOptions::default());
+    assert_eq!(best_path(&plain, 30), Some(vec![20, 1]));
+}
+
+#[test]
+fn an_export_policy_per_link_overrides_the_as_policy() {
+    // The origin exports everything everywhere, except to AS20, where an
+    // empty set stops it: AS20 hears the route only from its peer AS10.
+    let options = TopologyOptions {
+        export: BTreeMap::from([(Asn(1), ExportPolicy::All)]),
+        link_export: BTreeMap::from([((Asn(1), Asn(20)), ExportPolicy::ToSet(BTreeSet::new()))]),
+        ..TopologyOptions::default()
+    };
+    let topo = two_upstreams(&options);
+    assert_eq!(best_path(&topo, 20), Some(vec![10, 1]));
+    assert_eq!(best_path(&topo, 10), Some(vec![1]));
+    assert_eq!(topo.export_policy(Asn(1)), &ExportPolicy::All);
+    assert_eq!(topo.export_policy(Asn(20)), &ExportPolicy::GaoRexford);
+}
+
+/// Two sites behind AS10 (one PoP); `second_origin` puts site 1 in AS2.
+fn two_origins(second_origin: bool) -> Topology {
+    let ases = vec![as_spec(10, &[("x", 0.0)])];
+    let sites = vec![
+        site("a", 0.0, &[(10, Relationship::Provider)]),
+        site("b", 0.0, &[(10, Relationship::Provider)]),
+    ];
+    let topo = Topology::build(&spec(ases, vec![], sites, vec![])).unwrap();
+    let mut options = TopologyOptions::default();
+    if second_origin {
+        options.site_origins.insert(1, Asn(2));
+    }
+    topo.with_options(&options).unwrap()
+}
+
+fn med_winner(topo: &Topology, always_compare_med: bool) -> (usize, Option<Step>) {
+    let config = NetworkConfig {
+        decision: DecisionConfig { always_compare_med },
+        ..NetworkConfig::default()
+    };
+    let mut net = BgpNetwork::new(topo, config);
+    // Site a sends MED 50, site b MED 10.
+    net.converge_static([announce(0, 50), announce(1, 10)]);
+    let (cands, sel) = net.decision(RouterId(0)).unwrap();
+    (cands[sel.best].route.site, sel.decided_by)
+}
+
+#[test]
+fn med_is_compared_only_between_routes_from_the_same_as() {
+    // RFC 4271 section 9.1.2.2 (c): one origin AS, the lower MED wins.
+    let one = two_origins(false);
+    assert_eq!(med_winner(&one, false), (1, Some(Step::Med)));
+    // Two origin ASes: MEDs from different neighbour ASes are not
+    // compared, and the lower router id (site a) decides...
+    let two = two_origins(true);
+    assert_eq!(two.origins().collect::<Vec<_>>(), vec![Asn(1), Asn(2)]);
+    assert_eq!(med_winner(&two, false), (0, Some(Step::RouterId)));
+    // ...unless always-compare-med is on.
+    assert_eq!(med_winner(&two, true), (1, Some(Step::Med)));
+}
+
+#[test]
+fn a_second_origin_announces_with_its_own_as() {
+    let topo = two_origins(true);
+    let mut net = BgpNetwork::new(&topo, NetworkConfig::default());
+    net.converge_static([announce(1, 0)]);
+    let best = net.best(RouterId(0)).unwrap();
+    assert_eq!(best.as_path, vec![Asn(2)]);
+    assert_eq!(net.forward(RouterId(0)).site(), Some(1));
+    // Each origin's sites are islands without iBGP.
+    assert_eq!(topo.ibgp_peers(topo.sites()[1].router).count(), 0);
+}
+
+#[test]
+fn bad_options_are_reported() {
+    let topo = two_origins(false);
+    let with = |o: TopologyOptions| topo.clone().with_options(&o).unwrap_err().to_string();
+    let mut o = TopologyOptions::default();
+    o.site_origins.insert(5, Asn(2));
+    assert_eq!(with(o), "site_origins: there is no site 5; allowed: 0 to 1");
+    let mut o = TopologyOptions::default();
+    o.site_origins.insert(0, Asn(10));
+    assert_eq!(
+        with(o),
+        "site_origins[0]: AS10 is listed under ases; an origin AS has only sites"
+    );
+    let mut o = TopologyOptions::default();
+    o.export.insert(Asn(77), ExportPolicy::All);
+    assert_eq!(
+        with(o),
+        "export: unknown AS77; allowed: an AS of the topology"
+    );
 }

@@ -15,6 +15,7 @@ pub mod decision;
 pub mod generate;
 pub mod network;
 pub mod policy;
+pub mod timeline;
 pub mod topology;
 
 use std::fmt;

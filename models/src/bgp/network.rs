@@ -24,7 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::decision::{select, Candidate, DecisionConfig, Selection};
 use super::topology::Topology;
 use super::{Asn, Learned, Origin, Relationship, Route, RouterId};
-use crate::SimDuration;
+use crate::failure::{Damping, DampingParams};
+use crate::{SimDuration, SimTime};
 
 /// Default eBGP MinRouteAdvertisementInterval: 30 s (RFC 4271 section 10).
 pub const DEFAULT_EBGP_MRAI: SimDuration = SimDuration::from_secs(30);
@@ -144,6 +145,18 @@ pub enum Input {
         /// The router.
         router: RouterId,
     },
+    /// `router`'s session to `neighbour` is established again (after a
+    /// [`Input::SessionDown`]): it sends the neighbour its best route. Give
+    /// it to both ends.
+    SessionUp {
+        /// The router.
+        router: RouterId,
+        /// The neighbour.
+        neighbour: RouterId,
+    },
+    /// Time for suppressed routes to be reconsidered: feed it back at
+    /// [`BgpNetwork::next_reuse`] (with [`BgpNetwork::handle_at`]).
+    Reuse,
 }
 
 /// What the caller must do.
@@ -229,6 +242,13 @@ pub struct BgpNetwork<'t> {
     state: Vec<RouterState>,
     updates_sent: u64,
     unsettled: bool,
+    /// The time of the input being handled (for damping).
+    now: SimTime,
+    damping: Option<DampingParams>,
+    /// Damping state per (router, eBGP neighbour) that ever flapped.
+    damped: BTreeMap<(RouterId, RouterId), Damping>,
+    /// Reuse instants still to process, with the router concerned.
+    reuse_at: BTreeSet<(SimTime, RouterId)>,
 }
 
 impl<'t> BgpNetwork<'t> {
@@ -240,6 +260,70 @@ impl<'t> BgpNetwork<'t> {
             state: vec![RouterState::default(); topo.routers().len()],
             updates_sent: 0,
             unsettled: false,
+            now: SimTime::ZERO,
+            damping: None,
+            damped: BTreeMap::new(),
+            reuse_at: BTreeSet::new(),
+        }
+    }
+
+    /// Turns on RFC 2439 route flap damping at every router, for routes
+    /// learned over eBGP: each withdrawal (an UPDATE or a session going
+    /// down) adds a penalty to the route from that neighbour, and a
+    /// suppressed route takes no part in the decision until it may be
+    /// reused. Damping needs the time: feed inputs with [`Self::handle_at`].
+    pub fn with_damping(mut self, params: DampingParams) -> Self {
+        self.damping = Some(params);
+        self
+    }
+
+    /// [`Self::handle`] at simulated time `now` (non-decreasing).
+    pub fn handle_at(
+        &mut self,
+        now: SimTime,
+        input: Input,
+        jitter: &mut dyn FnMut() -> f64,
+    ) -> Vec<Output> {
+        self.now = now;
+        self.handle(input, jitter)
+    }
+
+    /// When the next suppressed route may be reused: feed
+    /// [`Input::Reuse`] then.
+    pub fn next_reuse(&self) -> Option<SimTime> {
+        self.reuse_at.first().map(|&(t, _)| t)
+    }
+
+    /// The damping state of the routes `router` learns from `neighbour`,
+    /// if they ever flapped.
+    pub fn damping(&self, router: RouterId, neighbour: RouterId) -> Option<&Damping> {
+        self.damped.get(&(router, neighbour))
+    }
+
+    /// Whether the route `router` learned from `from` is suppressed now.
+    fn suppressed(&self, router: RouterId, from: RouterId) -> bool {
+        !self.damped.is_empty()
+            && self
+                .damped
+                .get(&(router, from))
+                .is_some_and(|d| d.is_suppressed(self.now))
+    }
+
+    /// Records a withdrawal of the route `router` learned from eBGP
+    /// neighbour `from`, if damping is on.
+    fn flap(&mut self, router: RouterId, from: RouterId) {
+        let Some(params) = self.damping else {
+            return;
+        };
+        if self.topo.router(router).asn == self.topo.router(from).asn {
+            return;
+        }
+        let d = self
+            .damped
+            .entry((router, from))
+            .or_insert_with(|| Damping::new(params));
+        if let Some(until) = d.flap(self.now) {
+            self.reuse_at.insert((until, router));
         }
     }
 
@@ -302,10 +386,16 @@ impl<'t> BgpNetwork<'t> {
                 }
                 let route = advert.and_then(|a| self.accept(to, from, a));
                 let st = &mut self.state[to.index()];
-                let changed = match route {
-                    Some(r) => st.adj_in.insert(from, r.clone()) != Some(r),
-                    None => st.adj_in.remove(&from).is_some(),
+                let (changed, withdrawn) = match route {
+                    Some(r) => (st.adj_in.insert(from, r.clone()) != Some(r), false),
+                    None => {
+                        let gone = st.adj_in.remove(&from).is_some();
+                        (gone, gone)
+                    }
                 };
+                if withdrawn {
+                    self.flap(to, from);
+                }
                 if changed {
                     self.after_change(to, &mut out, jitter);
                 }
@@ -333,6 +423,22 @@ impl<'t> BgpNetwork<'t> {
                 st.sent.remove(&neighbour);
                 st.pending.remove(&neighbour);
                 if st.adj_in.remove(&neighbour).is_some() {
+                    self.flap(router, neighbour);
+                    self.after_change(router, &mut out, jitter);
+                }
+            }
+            Input::SessionUp { router, neighbour } => {
+                let st = &mut self.state[router.index()];
+                if !st.dead && st.down_sessions.remove(&neighbour) {
+                    self.sync_neighbour(router, neighbour, &mut out, jitter);
+                }
+            }
+            Input::Reuse => {
+                while let Some(&(t, router)) = self.reuse_at.first() {
+                    if t > self.now {
+                        break;
+                    }
+                    self.reuse_at.pop_first();
                     self.after_change(router, &mut out, jitter);
                 }
             }
@@ -400,6 +506,9 @@ impl<'t> BgpNetwork<'t> {
             });
         }
         for (&from, r) in &st.adj_in {
+            if self.suppressed(router, from) {
+                continue;
+            }
             let igp_cost = match r.learned {
                 Learned::Ibgp { from, .. } => self.topo.igp_cost(router, from),
                 _ => 0,

@@ -2,16 +2,20 @@
 //! timers, policies and path exploration. Every message takes `delay`; MRAI
 //! jitter comes from a fixed xorshift sequence.
 
+// Each test file compiles this module on its own and uses a part of it.
+#![allow(dead_code)]
+
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use cutover_models::bgp::network::{BgpNetwork, Input, Output};
+use cutover_models::bgp::timeline::RouteTimeline;
 use cutover_models::bgp::topology::{
     AsSpec, LinkKind, LinkSpec, PopSpec, PopulationSpec, SiteSpec, TopologySpec, UpstreamSpec,
 };
 use cutover_models::bgp::{Asn, Relationship};
 use cutover_models::geo::LatLon;
-use cutover_models::SimDuration;
+use cutover_models::{SimDuration, SimTime};
 
 /// A point at longitude `lon` on the equator.
 pub fn at(lon: f64) -> LatLon {
@@ -59,6 +63,16 @@ pub fn site(name: &str, lon: f64, ups: &[(u32, Relationship)]) -> SiteSpec {
     }
 }
 
+/// A population of weight 1 at `lon` behind `isp`.
+pub fn population(name: &str, lon: f64, isp: u32) -> PopulationSpec {
+    PopulationSpec {
+        name: name.into(),
+        location: at(lon),
+        weight: 1.0,
+        isp: Some(Asn(isp)),
+    }
+}
+
 /// A spec with origin AS 1.
 pub fn spec(
     ases: Vec<AsSpec>,
@@ -99,6 +113,9 @@ pub struct Driver<'t> {
     pub last_change: u64,
     /// Messages (UPDATEs) sent.
     pub sends: u64,
+    /// Every best-route change.
+    pub timeline: RouteTimeline,
+    reuse_scheduled: BTreeSet<SimTime>,
 }
 
 impl<'t> Driver<'t> {
@@ -113,6 +130,8 @@ impl<'t> Driver<'t> {
             rng: seed.max(1),
             last_change: 0,
             sends: 0,
+            timeline: RouteTimeline::new(),
+            reuse_scheduled: BTreeSet::new(),
         }
     }
 
@@ -135,8 +154,16 @@ impl<'t> Driver<'t> {
                 rng ^= rng << 17;
                 (rng >> 11) as f64 / (1u64 << 53) as f64
             };
-            let outs = self.net.handle(input, &mut jitter);
+            let now = SimTime::from_nanos(t);
+            let outs = self.net.handle_at(now, input, &mut jitter);
             self.rng = rng;
+            self.timeline.observe(now, &self.net, &outs);
+            if let Some(reuse) = self.net.next_reuse() {
+                if self.reuse_scheduled.insert(reuse) {
+                    let after = reuse.saturating_since(now).as_nanos();
+                    self.schedule(after, Input::Reuse);
+                }
+            }
             for o in outs {
                 match o {
                     Output::Send { from, to, advert } => {

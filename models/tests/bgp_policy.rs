@@ -10,6 +10,7 @@ use cutover_models::bgp::network::{BgpNetwork, Input, NetworkConfig, Output};
 use cutover_models::bgp::policy::{ExportPolicy, IgpLink, SessionConfig, TopologyOptions};
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::{Asn, Relationship, RouterId};
+use cutover_models::failure::Detection;
 use cutover_models::SimDuration;
 use support::*;
 
@@ -444,4 +445,85 @@ fn bad_options_are_reported() {
         with(o),
         "export: unknown AS77; allowed: an AS of the topology"
     );
+}
+
+#[test]
+fn each_session_detects_a_dead_router_by_its_own_timers() {
+    // The site's session to AS10 runs BFD 300 ms x 3; the one to AS20
+    // keeps the default hold timer, here 9 s hold / 3 s keepalive.
+    let options = TopologyOptions {
+        sessions: BTreeMap::from([(
+            (Asn(1), Asn(10)),
+            SessionConfig {
+                detection: Some(Detection::bfd()),
+                ..SessionConfig::default()
+            },
+        )]),
+        ..TopologyOptions::default()
+    };
+    let topo = two_upstreams(&options);
+    let site = topo.sites()[0].router;
+    let mut net = BgpNetwork::new(&topo, NetworkConfig::default());
+    net.converge_static([announce(0, 0)]);
+    let fast_hold = Detection::HoldTimer {
+        hold: SimDuration::from_secs(9),
+        keepalive: SimDuration::from_secs(3),
+    };
+    let mut half = || 0.5;
+    let got: Vec<(f64, u32)> = net
+        .detections(site, fast_hold, &mut half)
+        .into_iter()
+        .map(|(d, input)| match input {
+            Input::SessionDown { router, .. } => (d.as_secs_f64(), topo.router(router).asn.0),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    // BFD: 900 ms - 0.5 x 300 ms; hold timer: 9 s - 0.5 x 3 s.
+    assert_eq!(got, vec![(0.75, 10), (7.5, 20)]);
+}
+
+/// AS10 (router 0) with three sites behind it: site 0 (AS1, MED 20),
+/// site 1 (AS2, MED 30), site 2 (AS1, MED 10), announced in `order`, one
+/// second apart; returns the site AS10 uses.
+fn med_by_arrival(deterministic: bool, order: [usize; 3]) -> usize {
+    let ases = vec![as_spec(10, &[("x", 0.0)])];
+    let up = [(10, Relationship::Provider)];
+    let sites = vec![
+        site("a", 0.0, &up),
+        site("b", 0.0, &up),
+        site("c", 0.0, &up),
+    ];
+    let options = TopologyOptions {
+        site_origins: BTreeMap::from([(1, Asn(2))]),
+        ..TopologyOptions::default()
+    };
+    let topo = Topology::build(&spec(ases, vec![], sites, vec![]))
+        .unwrap()
+        .with_options(&options)
+        .unwrap();
+    let net =
+        BgpNetwork::new(&topo, NetworkConfig::default()).with_deterministic_med(deterministic);
+    let mut d = Driver::new(net, SimDuration::from_millis(10), 5);
+    let meds = [20, 30, 10];
+    for (k, &s) in order.iter().enumerate() {
+        d.schedule(k as u64 * SEC, announce(s, meds[s]));
+    }
+    d.run();
+    d.net.best(RouterId(0)).unwrap().site
+}
+
+#[test]
+fn without_deterministic_med_the_arrival_order_picks_the_route() {
+    // Cisco, "How the bgp deterministic-med Command Differs from the bgp
+    // always-compare-med Command" (document 16046): compared newest first,
+    // MED only within one neighbour AS. Deterministic MED: site 2 beats
+    // site 0 on MED, then site 1 wins on router id, whatever the order.
+    for order in [[0, 1, 2], [2, 1, 0]] {
+        assert_eq!(med_by_arrival(true, order), 1);
+    }
+    // Newest first 2, 1, 0: 1 beats 2 and 0 beats 1 on router id, so
+    // site 0 wins despite site 2's lower MED from the same AS.
+    assert_eq!(med_by_arrival(false, [0, 1, 2]), 0);
+    // Newest first 0, 1, 2: 0 beats 1, then 2 beats 0 on MED.
+    assert_eq!(med_by_arrival(false, [2, 1, 0]), 2);
 }

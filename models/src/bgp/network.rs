@@ -21,10 +21,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::decision::{select, Candidate, DecisionConfig, Selection};
+use super::decision::{select, select_in_order, Candidate, DecisionConfig, Selection};
 use super::topology::Topology;
 use super::{Asn, Learned, Origin, Relationship, Route, RouterId};
-use crate::failure::{Damping, DampingParams};
+use crate::failure::{Damping, DampingParams, Detection};
 use crate::{SimDuration, SimTime};
 
 /// Default eBGP MinRouteAdvertisementInterval: 30 s (RFC 4271 section 10).
@@ -232,6 +232,9 @@ struct RouterState {
     pending: BTreeSet<RouterId>,
     down_sessions: BTreeSet<RouterId>,
     dead: bool,
+    /// When each Adj-RIB-In route arrived (a counter), kept only without
+    /// deterministic MED.
+    arrival: BTreeMap<RouterId, u64>,
 }
 
 /// The routers of a [`Topology`] and their BGP state for the anycast prefix.
@@ -249,6 +252,11 @@ pub struct BgpNetwork<'t> {
     damped: BTreeMap<(RouterId, RouterId), Damping>,
     /// Reuse instants still to process, with the router concerned.
     reuse_at: BTreeSet<(SimTime, RouterId)>,
+    /// Group routes by neighbour AS before comparing MEDs (RFC 4271's
+    /// elimination); off: compare in order of arrival.
+    deterministic_med: bool,
+    /// Routes received so far, numbering arrivals.
+    arrivals: u64,
 }
 
 impl<'t> BgpNetwork<'t> {
@@ -264,7 +272,19 @@ impl<'t> BgpNetwork<'t> {
             damping: None,
             damped: BTreeMap::new(),
             reuse_at: BTreeSet::new(),
+            deterministic_med: true,
+            arrivals: 0,
         }
+    }
+
+    /// Chooses how MEDs are compared. On (the default) is RFC 4271's
+    /// elimination, which groups routes by neighbour AS, as `bgp
+    /// deterministic-med` does; off compares routes two at a time, newest
+    /// first, as Cisco IOS does by default
+    /// ([`select_in_order`](super::decision::select_in_order)).
+    pub fn with_deterministic_med(mut self, on: bool) -> Self {
+        self.deterministic_med = on;
+        self
     }
 
     /// Turns on RFC 2439 route flap damping at every router, for routes
@@ -387,7 +407,14 @@ impl<'t> BgpNetwork<'t> {
                 let route = advert.and_then(|a| self.accept(to, from, a));
                 let st = &mut self.state[to.index()];
                 let (changed, withdrawn) = match route {
-                    Some(r) => (st.adj_in.insert(from, r.clone()) != Some(r), false),
+                    Some(r) => {
+                        let changed = st.adj_in.insert(from, r.clone()) != Some(r);
+                        if changed && !self.deterministic_med {
+                            self.arrivals += 1;
+                            st.arrival.insert(from, self.arrivals);
+                        }
+                        (changed, false)
+                    }
                     None => {
                         let gone = st.adj_in.remove(&from).is_some();
                         (gone, gone)
@@ -523,9 +550,19 @@ impl<'t> BgpNetwork<'t> {
     }
 
     /// The decision at `router` with every candidate's fate.
+    /// Without deterministic MED the candidates come newest first (the
+    /// router's own route counting as the newest).
     pub fn decision(&self, router: RouterId) -> Option<(Vec<Candidate<'_>>, Selection)> {
-        let c = self.candidates(router);
-        let s = select(&c, self.config.decision)?;
+        let mut c = self.candidates(router);
+        if self.deterministic_med {
+            let s = select(&c, self.config.decision)?;
+            return Some((c, s));
+        }
+        let arrival = &self.state[router.index()].arrival;
+        c.sort_by_key(|cand| {
+            std::cmp::Reverse(arrival.get(&cand.advertiser).copied().unwrap_or(u64::MAX))
+        });
+        let s = select_in_order(&c, self.config.decision)?;
         Some((c, s))
     }
 
@@ -802,6 +839,43 @@ impl<'t> BgpNetwork<'t> {
         }
         self.config.mrai_busy = busy;
         processed
+    }
+
+    /// What follows when `router` dies at once (power loss): each
+    /// neighbour, eBGP and iBGP, notices by its session's detection
+    /// (`default` when the session sets none) after `delay(u)`, with `u`
+    /// drawn by `draw` per session; returns `(delay, SessionDown)` pairs in
+    /// neighbour order. Feed [`Input::RouterDown`] first. Sessions whose
+    /// detection does not end a session (a health check) are skipped.
+    pub fn detections(
+        &self,
+        router: RouterId,
+        default: Detection,
+        draw: &mut dyn FnMut() -> f64,
+    ) -> Vec<(SimDuration, Input)> {
+        let neighbours: Vec<RouterId> = self
+            .topo
+            .ebgp_neighbours(router)
+            .iter()
+            .map(|n| n.router)
+            .chain(self.topo.ibgp_peers(router))
+            .collect();
+        neighbours
+            .into_iter()
+            .filter(|&n| !self.state[n.index()].dead)
+            .filter_map(|n| {
+                let detection = self.topo.session(router, n).detection.unwrap_or(default);
+                detection.drops_session().then(|| {
+                    (
+                        detection.delay(draw()),
+                        Input::SessionDown {
+                            router: n,
+                            neighbour: router,
+                        },
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Follows best routes from `entry` to where the traffic ends.

@@ -663,6 +663,14 @@ impl Topology {
         self.export.get(&asn).unwrap_or(&GAO_REXFORD)
     }
 
+    /// The export policy of `from` towards its neighbour AS `to`: the
+    /// link's own, else the AS's.
+    pub fn export_policy_towards(&self, from: Asn, to: Asn) -> &ExportPolicy {
+        self.link_export
+            .get(&(from, to))
+            .unwrap_or_else(|| self.export_policy(from))
+    }
+
     /// Whether routes `from` sends to `to` carry NO_EXPORT.
     pub fn tags_no_export(&self, from: Asn, to: Asn) -> bool {
         self.no_export.contains(&(from, to))

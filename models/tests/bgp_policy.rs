@@ -527,3 +527,47 @@ fn without_deterministic_med_the_arrival_order_picks_the_route() {
     // Newest first 0, 1, 2: 0 beats 1, then 2 beats 0 on MED.
     assert_eq!(med_by_arrival(false, [2, 1, 0]), 2);
 }
+
+/// An IXP: members AS10, AS20, AS30 peer with AS64999 only; the site buys
+/// transit from AS10; AS40 is a customer of AS20.
+fn ixp(rs: Option<ExportPolicy>) -> Topology {
+    let ases = vec![
+        as_spec(10, &[("x", 0.0)]),
+        as_spec(20, &[("x", 0.0)]),
+        as_spec(30, &[("x", 0.0)]),
+        as_spec(40, &[("x", 0.0)]),
+        as_spec(64999, &[("x", 0.0)]),
+    ];
+    let links = vec![
+        link(10, 64999, false),
+        link(20, 64999, false),
+        link(30, 64999, false),
+        link(20, 40, true),
+    ];
+    let sites = vec![site("s", 0.0, &[(10, Relationship::Provider)])];
+    let mut options = TopologyOptions::default();
+    if let Some(p) = rs {
+        options.export.insert(Asn(64999), p);
+    }
+    Topology::build(&spec(ases, links, sites, vec![]))
+        .unwrap()
+        .with_options(&options)
+        .unwrap()
+}
+
+#[test]
+fn a_route_server_passes_routes_on_without_its_own_as() {
+    // Under Gao-Rexford the server, a peer, passes a peer's route to no one.
+    assert_eq!(best_path(&ixp(None), 20), None);
+    // Exporting everything, it would appear in the path...
+    assert_eq!(
+        best_path(&ixp(Some(ExportPolicy::All)), 20),
+        Some(vec![64999, 10, 1])
+    );
+    // ...but a route server is transparent (RFC 7947 section 2.2.2).
+    let topo = ixp(Some(ExportPolicy::RouteServer));
+    assert_eq!(best_path(&topo, 20), Some(vec![10, 1]));
+    assert_eq!(best_path(&topo, 30), Some(vec![10, 1]));
+    // A member passes what it learned at the IXP to its customers only.
+    assert_eq!(best_path(&topo, 40), Some(vec![20, 10, 1]));
+}

@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::decision::{select, select_in_order, Candidate, DecisionConfig, Selection};
+use super::policy::ExportPolicy;
 use super::topology::Topology;
 use super::{Asn, Learned, Origin, Relationship, Route, RouterId};
 use crate::failure::{Damping, DampingParams, Detection};
@@ -618,12 +619,16 @@ impl<'t> BgpNetwork<'t> {
         if best.no_export || !self.topo.may_export(router, n, best.entered_over()) {
             return None;
         }
+        let transparent = !self.topo.export_policies_are_default()
+            && *self.topo.export_policy(my_as) == ExportPolicy::RouteServer;
         let (as_path, med, requested_local_pref) = if best.learned == Learned::Local {
             (
                 vec![my_as; 1 + usize::from(best.prepends)],
                 best.med,
                 best.requested_local_pref,
             )
+        } else if transparent {
+            (best.as_path.clone(), best.med, None)
         } else {
             let mut p = Vec::with_capacity(best.as_path.len() + 1);
             p.push(my_as);

@@ -24,6 +24,10 @@ pub enum ExportPolicy {
     /// What Gao-Rexford allows, but only to these neighbour ASes: a
     /// selective announcement (e.g. an origin announcing to one upstream).
     ToSet(BTreeSet<Asn>),
+    /// An IXP route server (RFC 7947): every route to every member, with
+    /// the AS_PATH and MED passed on untouched (the server does not add
+    /// its own AS, section 2.2.2).
+    RouteServer,
 }
 
 impl ExportPolicy {
@@ -32,7 +36,7 @@ impl ExportPolicy {
     pub fn allows(&self, entered: Option<Relationship>, to: Relationship, to_as: Asn) -> bool {
         match self {
             ExportPolicy::GaoRexford => super::may_export(entered, to),
-            ExportPolicy::All => true,
+            ExportPolicy::All | ExportPolicy::RouteServer => true,
             ExportPolicy::ToSet(set) => set.contains(&to_as) && super::may_export(entered, to),
         }
     }

@@ -671,6 +671,11 @@ impl Topology {
             .unwrap_or_else(|| self.export_policy(from))
     }
 
+    /// Whether every AS exports by Gao-Rexford (no policy was given).
+    pub fn export_policies_are_default(&self) -> bool {
+        self.export.is_empty() && self.link_export.is_empty()
+    }
+
     /// Whether routes `from` sends to `to` carry NO_EXPORT.
     pub fn tags_no_export(&self, from: Asn, to: Asn) -> bool {
         self.no_export.contains(&(from, to))

@@ -19,6 +19,17 @@ const SEC: u64 = 1_000_000_000;
 /// A clique of `n` ASes: the origin (AS 1, one site) peers with the `n - 1`
 /// others, which all peer with each other and export everything.
 fn clique(n: u32) -> Topology {
+    let options = TopologyOptions {
+        export: (10..10 + n - 1)
+            .map(|a| (Asn(a), ExportPolicy::All))
+            .collect(),
+        ..TopologyOptions::default()
+    };
+    clique_with(n, &options)
+}
+
+/// The clique of [`clique`] with `options`.
+fn clique_with(n: u32, options: &TopologyOptions) -> Topology {
     let others: Vec<u32> = (10..10 + n - 1).collect();
     let ases = others.iter().map(|&a| as_spec(a, &[("x", 0.0)])).collect();
     let mut links = Vec::new();
@@ -29,14 +40,7 @@ fn clique(n: u32) -> Topology {
     }
     let ups: Vec<(u32, Relationship)> = others.iter().map(|&a| (a, Relationship::Peer)).collect();
     let topo = Topology::build(&spec(ases, links, vec![site("s", 0.0, &ups)], vec![])).unwrap();
-    let options = TopologyOptions {
-        export: others
-            .iter()
-            .map(|&a| (Asn(a), ExportPolicy::All))
-            .collect(),
-        ..TopologyOptions::default()
-    };
-    topo.with_options(&options).unwrap()
+    topo.with_options(options).unwrap()
 }
 
 /// Seconds from the origin's withdrawal until the last best route changed.
@@ -570,4 +574,50 @@ fn a_route_server_passes_routes_on_without_its_own_as() {
     assert_eq!(best_path(&topo, 30), Some(vec![10, 1]));
     // A member passes what it learned at the IXP to its customers only.
     assert_eq!(best_path(&topo, 40), Some(vec![20, 10, 1]));
+}
+
+#[test]
+fn sender_side_loop_detection_saves_updates_in_a_full_mesh() {
+    // Griffin and Premore (ICNP 2001): with SSLD a clique sends fewer
+    // updates and converges no later, since no route goes to an AS that
+    // would drop it.
+    let n = 7;
+    let plain = clique(n);
+    let mut options = TopologyOptions {
+        export: (10..10 + n - 1)
+            .map(|a| (Asn(a), ExportPolicy::All))
+            .collect(),
+        ..TopologyOptions::default()
+    };
+    for a in 10..10 + n - 1 {
+        for b in a + 1..10 + n - 1 {
+            options.sessions.insert(
+                (Asn(a), Asn(b)),
+                SessionConfig {
+                    sender_side_loop_detection: true,
+                    ..SessionConfig::default()
+                },
+            );
+        }
+    }
+    let ssld = clique_with(n, &options);
+    let run = |topo: &Topology| {
+        let config = NetworkConfig {
+            ebgp_mrai: SimDuration::from_secs(30),
+            ..NetworkConfig::default()
+        };
+        let mut net = BgpNetwork::new(topo, config);
+        net.converge_static([announce(0, 0)]);
+        let mut d = Driver::new(net, SimDuration::from_millis(10), 11);
+        d.schedule(0, Input::StopAnnouncing { site: 0 });
+        d.run();
+        (d.sends, d.last_change)
+    };
+    let (sends_plain, t_plain) = run(&plain);
+    let (sends_ssld, t_ssld) = run(&ssld);
+    assert!(
+        sends_ssld < sends_plain,
+        "{sends_ssld} vs {sends_plain} updates"
+    );
+    assert!(t_ssld <= t_plain, "{t_ssld} vs {t_plain} ns");
 }

@@ -619,6 +619,16 @@ impl<'t> BgpNetwork<'t> {
         if best.no_export || !self.topo.may_export(router, n, best.entered_over()) {
             return None;
         }
+        let their_as = self.topo.router(neighbour).asn;
+        if self.topo.has_session_settings()
+            && self
+                .topo
+                .session(router, neighbour)
+                .sender_side_loop_detection
+            && best.as_path.contains(&their_as)
+        {
+            return None;
+        }
         let transparent = !self.topo.export_policies_are_default()
             && *self.topo.export_policy(my_as) == ExportPolicy::RouteServer;
         let (as_path, med, requested_local_pref) = if best.learned == Learned::Local {
@@ -643,9 +653,7 @@ impl<'t> BgpNetwork<'t> {
             requested_local_pref,
             site: best.site,
             entered_over: None,
-            no_export: self
-                .topo
-                .tags_no_export(my_as, self.topo.router(neighbour).asn),
+            no_export: self.topo.tags_no_export(my_as, their_as),
         })
     }
 

@@ -57,6 +57,11 @@ pub struct SessionConfig {
     /// How each side notices the other died (hold timer with its hold and
     /// keepalive, BFD, link down); `None` keeps the experiment's default.
     pub detection: Option<Detection>,
+    /// Sender-side loop detection: a route whose AS_PATH holds the
+    /// neighbour's AS is not sent (a withdrawal goes instead), rather than
+    /// sent and dropped by the receiver (Griffin and Premore, "An
+    /// experimental analysis of BGP convergence time", ICNP 2001).
+    pub sender_side_loop_detection: bool,
 }
 
 /// An IGP link between two PoPs of one AS and its metric.

@@ -17,7 +17,14 @@
 //! - loop prevention: a router drops a route whose AS_PATH holds its AS;
 //! - MRAI per session (RFC 4271 section 9.2.1.1): after an advertisement to
 //!   a neighbour, further advertisements to it wait until the timer fires;
-//!   withdrawals go at once, as most implementations send them.
+//!   withdrawals go at once, as most implementations send them, unless the
+//!   session rate-limits them too;
+//! - what [`TopologyOptions`](super::policy::TopologyOptions) configures:
+//!   several origin ASes, export policies and NO_EXPORT, per-session MRAI,
+//!   sender-side loop detection and detection, IGP metrics;
+//! - optionally, MEDs compared in order of arrival (no deterministic-med)
+//!   and RFC 2439 damping of routes learned over eBGP (withdrawals count as
+//!   flaps; attribute changes do not).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -282,7 +289,7 @@ impl<'t> BgpNetwork<'t> {
     /// elimination, which groups routes by neighbour AS, as `bgp
     /// deterministic-med` does; off compares routes two at a time, newest
     /// first, as Cisco IOS does by default
-    /// ([`select_in_order`](super::decision::select_in_order)).
+    /// ([`select_in_order`]).
     pub fn with_deterministic_med(mut self, on: bool) -> Self {
         self.deterministic_med = on;
         self

@@ -6,7 +6,8 @@
 //! them. A link between two ASes becomes one eBGP session per shared PoP.
 //! The anycast origin AS has one router per site and no backbone between
 //! them (each site is an island, as in the reference story), so a site only
-//! ever announces its own route.
+//! ever announces its own route. [`Topology::with_options`] adds further
+//! origin ASes, policies, session settings and IGP metrics.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

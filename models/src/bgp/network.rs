@@ -406,35 +406,7 @@ impl<'t> BgpNetwork<'t> {
                     self.after_change(r, &mut out, jitter);
                 }
             }
-            Input::Update { to, from, advert } => {
-                if self.state[to.index()].dead
-                    || self.state[to.index()].down_sessions.contains(&from)
-                {
-                    return out;
-                }
-                let route = advert.and_then(|a| self.accept(to, from, a));
-                let st = &mut self.state[to.index()];
-                let (changed, withdrawn) = match route {
-                    Some(r) => {
-                        let changed = st.adj_in.insert(from, r.clone()) != Some(r);
-                        if changed && !self.deterministic_med {
-                            self.arrivals += 1;
-                            st.arrival.insert(from, self.arrivals);
-                        }
-                        (changed, false)
-                    }
-                    None => {
-                        let gone = st.adj_in.remove(&from).is_some();
-                        (gone, gone)
-                    }
-                };
-                if withdrawn {
-                    self.flap(to, from);
-                }
-                if changed {
-                    self.after_change(to, &mut out, jitter);
-                }
-            }
+            Input::Update { to, from, advert } => self.receive(to, from, advert, &mut out, jitter),
             Input::MraiExpired { router, neighbour } => {
                 let st = &mut self.state[router.index()];
                 st.mrai_running.remove(&neighbour);
@@ -485,6 +457,42 @@ impl<'t> BgpNetwork<'t> {
             }
         }
         out
+    }
+
+    /// An UPDATE from `from` reaches `to`.
+    fn receive(
+        &mut self,
+        to: RouterId,
+        from: RouterId,
+        advert: Option<Advert>,
+        out: &mut Vec<Output>,
+        jitter: &mut dyn FnMut() -> f64,
+    ) {
+        if self.state[to.index()].dead || self.state[to.index()].down_sessions.contains(&from) {
+            return;
+        }
+        let route = advert.and_then(|a| self.accept(to, from, a));
+        let st = &mut self.state[to.index()];
+        let (changed, withdrawn) = match route {
+            Some(r) => {
+                let changed = st.adj_in.insert(from, r.clone()) != Some(r);
+                if changed && !self.deterministic_med {
+                    self.arrivals += 1;
+                    st.arrival.insert(from, self.arrivals);
+                }
+                (changed, false)
+            }
+            None => {
+                let gone = st.adj_in.remove(&from).is_some();
+                (gone, gone)
+            }
+        };
+        if withdrawn {
+            self.flap(to, from);
+        }
+        if changed {
+            self.after_change(to, out, jitter);
+        }
     }
 
     /// Turns a received advert into a route, or `None` if it must be dropped

@@ -4,6 +4,7 @@
 mod support;
 
 use cutover_models::bgp::network::{BgpNetwork, Input, NetworkConfig};
+use cutover_models::bgp::policy::{ExportPolicy, TopologyOptions};
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::{Asn, Relationship, RouterId};
 use cutover_models::failure::{DampingParams, Detection};
@@ -124,5 +125,80 @@ fn a_health_checked_route_is_withdrawn_17_to_22_s_after_the_service_dies() {
             "u={u}: {secs}"
         );
         assert_eq!(moved.as_path, vec![Asn(1)]);
+    }
+}
+
+/// A clique of `n` ASes exporting everything (the origin, AS1, peers with
+/// the others), and AS99 watching, a customer of the clique AS with the
+/// highest router ids: every tie-break ranks its routes last, so it
+/// explores longest.
+fn clique_with_observer(n: u32) -> Topology {
+    let others: Vec<u32> = (10..10 + n - 1).collect();
+    let mut ases: Vec<_> = others.iter().map(|&a| as_spec(a, &[("x", 0.0)])).collect();
+    ases.push(as_spec(99, &[("x", 0.0)]));
+    let mut links = vec![link(10 + n - 2, 99, true)];
+    for (i, &a) in others.iter().enumerate() {
+        for &b in &others[i + 1..] {
+            links.push(link(a, b, false));
+        }
+    }
+    let ups: Vec<_> = others.iter().map(|&a| (a, Relationship::Peer)).collect();
+    let options = TopologyOptions {
+        export: others
+            .iter()
+            .map(|&a| (Asn(a), ExportPolicy::All))
+            .collect(),
+        ..TopologyOptions::default()
+    };
+    Topology::build(&spec(ases, links, vec![site("s", 0.0, &ups)], vec![]))
+        .unwrap()
+        .with_options(&options)
+        .unwrap()
+}
+
+/// Withdraws the prefix at 0 and announces it again at 300 s; returns
+/// the seconds from the new announcement until AS99 has a route again.
+fn reannouncement_reaches_observer(topo: &Topology, damping: bool, seed: u64) -> f64 {
+    let config = NetworkConfig {
+        ebgp_mrai: SimDuration::from_secs(30),
+        ..NetworkConfig::default()
+    };
+    let mut net = BgpNetwork::new(topo, config);
+    if damping {
+        net = net.with_damping(DampingParams::CISCO);
+    }
+    net.converge_static([announce(0, 0)]);
+    let mut d = Driver::new(net, SimDuration::from_millis(10), seed);
+    d.schedule(0, Input::StopAnnouncing { site: 0 });
+    d.schedule(300 * SEC, announce(0, 0));
+    d.run();
+    let observer = RouterId(
+        topo.routers()
+            .iter()
+            .position(|r| r.asn == Asn(99))
+            .unwrap() as u32,
+    );
+    let back = d.timeline.latest(observer).unwrap();
+    assert!(back.site.is_some(), "the observer ends with a route");
+    back.at.as_secs_f64() - 300.0
+}
+
+#[test]
+fn damping_turns_one_withdrawal_into_a_long_outage_after_path_exploration() {
+    // Mao, Govindan, Varghese, Katz, "Route Flap Damping Exacerbates
+    // Internet Routing Convergence", SIGCOMM 2002: the path exploration
+    // after a single withdrawal looks like flapping (each longer path an
+    // attribute change, then the withdrawal), so a router downstream
+    // suppresses the route and the prefix, announced again, stays
+    // unreachable there for tens of minutes instead of seconds.
+    let topo = clique_with_observer(8);
+    for seed in 1..=6 {
+        let plain = reannouncement_reaches_observer(&topo, false, seed);
+        let damped = reannouncement_reaches_observer(&topo, true, seed);
+        assert!(plain < 1.0, "seed {seed}, without damping: {plain} s");
+        assert!(
+            damped > 600.0 && damped < 3600.0,
+            "seed {seed}, with damping: {damped} s"
+        );
     }
 }

@@ -23,8 +23,8 @@
 //!   several origin ASes, export policies and NO_EXPORT, per-session MRAI,
 //!   sender-side loop detection and detection, IGP metrics;
 //! - optionally, MEDs compared in order of arrival (no deterministic-med)
-//!   and RFC 2439 damping of routes learned over eBGP (withdrawals count as
-//!   flaps; attribute changes do not).
+//!   and RFC 2439 damping of routes learned over eBGP (a withdrawal is a
+//!   flap, an attribute change half of one, as Cisco IOS counts them).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -230,6 +230,15 @@ impl Delivery {
     }
 }
 
+/// What damping penalises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flap {
+    /// The route was withdrawn (or its session went down).
+    Withdrawal,
+    /// The route was replaced by one with other attributes.
+    AttributeChange,
+}
+
 #[derive(Debug, Clone, Default)]
 struct RouterState {
     local: Option<Route>,
@@ -337,9 +346,9 @@ impl<'t> BgpNetwork<'t> {
                 .is_some_and(|d| d.is_suppressed(self.now))
     }
 
-    /// Records a withdrawal of the route `router` learned from eBGP
-    /// neighbour `from`, if damping is on.
-    fn flap(&mut self, router: RouterId, from: RouterId) {
+    /// Records a withdrawal or change of the route `router` learned from
+    /// eBGP neighbour `from`, if damping is on.
+    fn flap(&mut self, router: RouterId, from: RouterId, kind: Flap) {
         let Some(params) = self.damping else {
             return;
         };
@@ -350,7 +359,11 @@ impl<'t> BgpNetwork<'t> {
             .damped
             .entry((router, from))
             .or_insert_with(|| Damping::new(params));
-        if let Some(until) = d.flap(self.now) {
+        let suppressed = match kind {
+            Flap::Withdrawal => d.flap(self.now),
+            Flap::AttributeChange => d.attribute_change(self.now),
+        };
+        if let Some(until) = suppressed {
             self.reuse_at.insert((until, router));
         }
     }
@@ -430,7 +443,7 @@ impl<'t> BgpNetwork<'t> {
                 st.sent.remove(&neighbour);
                 st.pending.remove(&neighbour);
                 if st.adj_in.remove(&neighbour).is_some() {
-                    self.flap(router, neighbour);
+                    self.flap(router, neighbour, Flap::Withdrawal);
                     self.after_change(router, &mut out, jitter);
                 }
             }
@@ -473,22 +486,26 @@ impl<'t> BgpNetwork<'t> {
         }
         let route = advert.and_then(|a| self.accept(to, from, a));
         let st = &mut self.state[to.index()];
-        let (changed, withdrawn) = match route {
+        let (changed, penalty) = match route {
             Some(r) => {
-                let changed = st.adj_in.insert(from, r.clone()) != Some(r);
+                let old = st.adj_in.insert(from, r.clone());
+                let changed = old.as_ref() != Some(&r);
                 if changed && !self.deterministic_med {
                     self.arrivals += 1;
                     st.arrival.insert(from, self.arrivals);
                 }
-                (changed, false)
+                (
+                    changed,
+                    (changed && old.is_some()).then_some(Flap::AttributeChange),
+                )
             }
             None => {
                 let gone = st.adj_in.remove(&from).is_some();
-                (gone, gone)
+                (gone, gone.then_some(Flap::Withdrawal))
             }
         };
-        if withdrawn {
-            self.flap(to, from);
+        if let Some(kind) = penalty {
+            self.flap(to, from, kind);
         }
         if changed {
             self.after_change(to, out, jitter);

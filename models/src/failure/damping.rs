@@ -13,6 +13,9 @@ use crate::time::{SimDuration, SimTime};
 pub struct DampingParams {
     /// Penalty added by one flap (a withdrawal).
     pub penalty: f64,
+    /// Penalty added when a route is replaced by one with other attributes
+    /// (e.g. a longer AS path during path exploration).
+    pub attribute_change_penalty: f64,
     /// Above this penalty the route is suppressed.
     pub suppress: f64,
     /// Below this penalty a suppressed route is used again.
@@ -26,10 +29,13 @@ pub struct DampingParams {
 impl DampingParams {
     /// Cisco IOS's defaults for `bgp dampening`: penalty 1000 per flap,
     /// half-life 15 min, reuse 750, suppress 2000, max suppress 60 min
-    /// (Cisco, "BGP Route Dampening", IP Routing: BGP Configuration Guide;
-    /// the algorithm of RFC 2439).
+    /// (Cisco IOS IP Configuration Guide, "Configuring BGP", route
+    /// dampening; the algorithm of RFC 2439); 500 for an attribute change,
+    /// hard-coded in IOS (AfNOG 2003 "BGP scaling" workshop slides,
+    /// "Change in attribute gets penalty of 500").
     pub const CISCO: DampingParams = DampingParams {
         penalty: 1000.0,
+        attribute_change_penalty: 500.0,
         suppress: 2000.0,
         reuse: 750.0,
         half_life: SimDuration::from_secs(15 * 60),
@@ -102,7 +108,19 @@ impl Damping {
     /// until its penalty falls below the reuse limit even when a flap
     /// leaves it under the suppress limit.
     pub fn flap(&mut self, now: SimTime) -> Option<SimTime> {
-        let p = (self.penalty_at(now) + self.params.penalty).min(self.params.ceiling());
+        self.penalise(now, self.params.penalty)
+    }
+
+    /// Records a change of the route's attributes at `now`, as
+    /// [`Self::flap`] does a withdrawal.
+    pub fn attribute_change(&mut self, now: SimTime) -> Option<SimTime> {
+        self.penalise(now, self.params.attribute_change_penalty)
+    }
+
+    /// Adds `amount` to the penalty at `now`; returns the end of
+    /// suppression if the route is (still) suppressed.
+    fn penalise(&mut self, now: SimTime, amount: f64) -> Option<SimTime> {
+        let p = (self.penalty_at(now) + amount).min(self.params.ceiling());
         self.penalty = p;
         self.updated = now;
         if p > self.params.suppress || self.is_suppressed(now) {
@@ -184,6 +202,19 @@ mod tests {
             assert_eq!(d.flap(at(900 * n)), None, "flap {n}");
         }
         assert!(d.penalty_at(at(900 * 19)) < 2000.0);
+    }
+
+    #[test]
+    fn attribute_changes_count_half_a_flap() {
+        // Three path changes and a withdrawal at once: 3 x 500 + 1000.
+        let mut d = Damping::new(DampingParams::CISCO);
+        for _ in 0..3 {
+            assert_eq!(d.attribute_change(at(0)), None);
+        }
+        assert!((d.penalty_at(at(0)) - 1500.0).abs() < 1e-9);
+        let until = d.flap(at(0)).expect("2500 > 2000");
+        let expected = 900.0 * (2500.0f64 / 750.0).log2();
+        assert!((until.as_secs_f64() - expected).abs() < 1e-6);
     }
 
     #[test]

@@ -621,3 +621,39 @@ fn sender_side_loop_detection_saves_updates_in_a_full_mesh() {
     );
     assert!(t_ssld <= t_plain, "{t_ssld} vs {t_plain} ns");
 }
+
+#[test]
+fn an_as_paired_with_itself_sets_its_ibgp_sessions() {
+    // AS10 has two PoPs; the site buys from the west one. The iBGP mesh of
+    // AS10 gets a 2 s MRAI (the network's iBGP default is 0).
+    let ases = vec![as_spec(10, &[("w", 0.0), ("e", 10.0)])];
+    let sites = vec![site("s", 0.0, &[(10, Relationship::Provider)])];
+    let topo = Topology::build(&spec(ases, vec![], sites, vec![]))
+        .unwrap()
+        .with_options(&sessions(
+            10,
+            10,
+            SessionConfig {
+                mrai: Some(SimDuration::from_secs(2)),
+                ..SessionConfig::default()
+            },
+        ))
+        .unwrap();
+    let mut net = BgpNetwork::new(&topo, NetworkConfig::default());
+    let mut half = || 0.5;
+    let outs = net.handle(announce(0, 0), &mut half);
+    let advert = outs.iter().find_map(|o| match o {
+        Output::Send { advert, .. } => Some(advert.clone()),
+        _ => None,
+    });
+    let outs = net.handle(
+        Input::Update {
+            to: RouterId(0),
+            from: RouterId(2),
+            advert: advert.expect("the site sends its route"),
+        },
+        &mut half,
+    );
+    // West -> the site (eBGP) keeps 30 s; west -> east (iBGP) 2 s x 0.875.
+    assert_eq!(timers(&outs), vec![(0, 2, 26.25), (0, 1, 1.75)]);
+}

@@ -698,6 +698,8 @@ impl Topology {
 
     /// Applies `options`: moves sites to their own origin ASes, installs
     /// IGP metrics, export policies, NO_EXPORT tags and session settings.
+    /// Applied again, the new policies, tags and sessions replace the old
+    /// ones; moved sites and installed IGPs stay.
     pub fn with_options(mut self, options: &TopologyOptions) -> Result<Topology, OptionsError> {
         for (&site, &asn) in &options.site_origins {
             self.move_site(site, asn)?;

@@ -1,6 +1,7 @@
 //! The network layer at scale: a static catchment of 10,000 populations
-//! over 20 sites, and a withdrawal converging over a 1,000-AS topology with
-//! MRAI timers on the event engine.
+//! over 20 sites, a withdrawal converging over a 1,000-AS topology with
+//! MRAI timers on the event engine, and the textbook path exploration of a
+//! withdrawal in a policy-free full mesh.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use cutover::engine::EventQueue;
@@ -8,8 +9,12 @@ use cutover_models::bgp::catchment::{compute, Announcement};
 use cutover_models::bgp::decision::DecisionConfig;
 use cutover_models::bgp::generate::{generate, GeneratorParams};
 use cutover_models::bgp::network::{BgpNetwork, Input, NetworkConfig, Output};
-use cutover_models::bgp::topology::{PopulationSpec, SiteSpec, Topology, TopologySpec};
-use cutover_models::bgp::Asn;
+use cutover_models::bgp::policy::{ExportPolicy, TopologyOptions};
+use cutover_models::bgp::topology::{
+    AsSpec, LinkKind, LinkSpec, PopSpec, PopulationSpec, SiteSpec, Topology, TopologySpec,
+    UpstreamSpec,
+};
+use cutover_models::bgp::{Asn, Relationship};
 use cutover_models::geo::catalog::CITIES;
 use cutover_models::geo::{LatLon, LatencyModel};
 use cutover_models::{SimDuration, SimTime};
@@ -147,5 +152,78 @@ fn withdrawal(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, catchment, withdrawal);
+/// A clique of `n` ASes exporting everything, the origin's one site
+/// peering with all of them (Labovitz et al., SIGCOMM 2000).
+fn clique(n: u32) -> Topology {
+    let others: Vec<u32> = (10..10 + n - 1).collect();
+    let location = CITIES[0].location();
+    let ases = others
+        .iter()
+        .map(|&a| AsSpec {
+            asn: Asn(a),
+            name: format!("as{a}"),
+            pops: vec![PopSpec {
+                name: "x".into(),
+                location,
+            }],
+        })
+        .collect();
+    let mut links = Vec::new();
+    for (i, &a) in others.iter().enumerate() {
+        for &b in &others[i + 1..] {
+            links.push(LinkSpec {
+                a: Asn(a),
+                b: Asn(b),
+                kind: LinkKind::Peer,
+                at: Vec::new(),
+            });
+        }
+    }
+    let site = SiteSpec {
+        name: "s".into(),
+        location,
+        upstreams: others
+            .iter()
+            .map(|&a| UpstreamSpec {
+                asn: Asn(a),
+                rel: Relationship::Peer,
+            })
+            .collect(),
+    };
+    let options = TopologyOptions {
+        export: others
+            .iter()
+            .map(|&a| (Asn(a), ExportPolicy::All))
+            .collect(),
+        ..TopologyOptions::default()
+    };
+    Topology::build(&TopologySpec {
+        ases,
+        links,
+        origin: Asn(64500),
+        sites: vec![site],
+        populations: Vec::new(),
+    })
+    .expect("valid clique")
+    .with_options(&options)
+    .expect("valid options")
+}
+
+fn path_exploration(c: &mut Criterion) {
+    let topo = clique(20);
+    let mut steady = BgpNetwork::new(&topo, NetworkConfig::default());
+    steady.converge_static([Announcement::plain(0).input()]);
+    let (last, updates, changed) = withdraw(steady.clone());
+    println!(
+        "withdrawal in a clique of 20 ASes exporting everything: {updates} UPDATEs, {changed} best-route changes, last at {last}"
+    );
+    let mut group = c.benchmark_group("network");
+    group.sample_size(10);
+    group.bench_function("withdrawal_clique_20_export_all_mrai_30s", |b| {
+        b.iter_batched(|| steady.clone(), withdraw, BatchSize::LargeInput)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, catchment, withdrawal, path_exploration);
 criterion_main!(benches);

@@ -6,8 +6,9 @@ use std::collections::{BTreeSet, VecDeque};
 
 use super::decision::{Candidate, DecisionConfig, Step};
 use super::network::{BgpNetwork, Delivery, Input, NetworkConfig, NotSettled};
+use super::policy::ExportPolicy;
 use super::topology::Topology;
-use super::{Asn, RouterId};
+use super::{Asn, Route, RouterId};
 use crate::geo::LatencyModel;
 use crate::SimDuration;
 
@@ -200,7 +201,9 @@ pub fn compute(
 
 /// Why traffic following `hops` to `chosen` does not reach `nearest`: the
 /// first router on the way that knew a route to `nearest` and the decision
-/// step that dropped it.
+/// step that dropped it; else, outward from the entry, the first router
+/// that knows such a route but does not pass it towards the users, and
+/// why (its decision, or the export rules).
 fn explain(
     net: &BgpNetwork<'_>,
     hops: &[RouterId],
@@ -211,18 +214,19 @@ fn explain(
 ) -> String {
     let topo = net.topology();
     let site_name = |s: usize| topo.sites()[s].name.as_str();
-    let nearest_len = nets
+    let nearest_net = nets
         .iter()
-        .find(|(_, n)| n.best(topo.sites()[nearest].router).is_some())
-        .map(|(l, _)| *l);
-    if nearest_len.is_some_and(|l| l < len) {
+        .find(|(_, n)| n.best(topo.sites()[nearest].router).is_some());
+    if let Some((l, _)) = nearest_net.filter(|(l, _)| *l < len) {
         return format!(
-            "a more-specific /{len} from {} wins over {}'s /{}",
+            "a more-specific /{len} from {} wins over {}'s /{l}",
             site_name(chosen),
             site_name(nearest),
-            nearest_len.unwrap_or(0)
         );
     }
+    // The nearest site's own prefix: the one the users took, or a
+    // more-specific that did not reach them.
+    let net = nearest_net.map_or(net, |(_, n)| n);
     // First on the way the traffic goes.
     for &r in hops {
         if let Some(reason) = lost_at(net, r, nearest) {
@@ -237,34 +241,13 @@ fn explain(
     seen[entry.index()] = true;
     let mut queue = VecDeque::from([(entry, entry)]);
     while let Some((r, toward)) = queue.pop_front() {
-        if let Some(reason) = lost_at(net, r, nearest) {
+        let reason = if r == entry {
+            lost_at(net, r, nearest)
+        } else {
+            held_back(net, r, toward, nearest)
+        };
+        if let Some(reason) = reason {
             return reason;
-        }
-        if let Some(best) = net.best(r).filter(|b| b.site == nearest) {
-            let (from, to) = (topo.router(r), topo.router(toward));
-            let why = if from.asn == to.asn {
-                "a route learned over iBGP is not passed to other iBGP peers".to_string()
-            } else {
-                let to_rel = topo
-                    .ebgp_neighbours(r)
-                    .iter()
-                    .find(|n| n.router == toward)
-                    .map_or("neighbour".to_string(), |n| n.rel.to_string());
-                let from_rel = best
-                    .entered_over()
-                    .map_or("itself".to_string(), |rel| format!("a {rel}"));
-                format!(
-                    "it learned it from {from_rel}, and routes from peers and providers go only to customers, not to a {to_rel}"
-                )
-            };
-            return format!(
-                "{} at {} uses {} but does not pass it to {} at {}: {why}",
-                from.asn,
-                from.name,
-                site_name(nearest),
-                to.asn,
-                to.name
-            );
         }
         let next = topo
             .ebgp_neighbours(r)
@@ -279,6 +262,83 @@ fn explain(
         }
     }
     format!("no router holds a route to {}", site_name(nearest))
+}
+
+/// Why `r`, which knows a route to `nearest`, does not give it to `toward`:
+/// the export rules, or (when they would let it through) its decision.
+fn held_back(
+    net: &BgpNetwork<'_>,
+    r: RouterId,
+    toward: RouterId,
+    nearest: usize,
+) -> Option<String> {
+    let topo = net.topology();
+    let (cands, sel) = net.decision(r)?;
+    // The route to the nearest site that went furthest in the decision.
+    let i = (0..cands.len())
+        .filter(|&i| cands[i].route.site == nearest)
+        .max_by_key(|&i| sel.dropped_at[i].map_or((1, Step::RouterId), |s| (0, s)))?;
+    let Some(block) = export_block(topo, r, toward, cands[i].route) else {
+        return if sel.dropped_at[i].is_some() {
+            lost_at(net, r, nearest)
+        } else {
+            None
+        };
+    };
+    let (from, to) = (topo.router(r), topo.router(toward));
+    let verb = if sel.dropped_at[i].is_none() {
+        "uses"
+    } else {
+        "knows"
+    };
+    Some(format!(
+        "{} at {} {verb} {} but does not pass it to {} at {}: {block}",
+        from.asn,
+        from.name,
+        topo.sites()[nearest].name,
+        to.asn,
+        to.name
+    ))
+}
+
+/// What stops `r` from passing `route` to `toward`, if anything.
+fn export_block(topo: &Topology, r: RouterId, toward: RouterId, route: &Route) -> Option<String> {
+    let (from, to) = (topo.router(r), topo.router(toward));
+    if from.asn == to.asn {
+        return (!route.is_external())
+            .then(|| "a route learned over iBGP is not passed to other iBGP peers".to_string());
+    }
+    let n = topo
+        .ebgp_neighbours(r)
+        .iter()
+        .find(|n| n.router == toward)?;
+    if route.no_export {
+        return Some("the route carries NO_EXPORT".to_string());
+    }
+    if route.as_path.contains(&to.asn) {
+        return Some(format!("{} is on the route's AS path already", to.asn));
+    }
+    if topo.may_export(r, n, route.entered_over()) {
+        return None;
+    }
+    if let ExportPolicy::ToSet(set) = topo.export_policy_towards(from.asn, to.asn) {
+        let names: Vec<String> = set.iter().map(Asn::to_string).collect();
+        return Some(format!(
+            "its export policy announces only to {}",
+            if names.is_empty() {
+                "no one".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    let from_rel = route
+        .entered_over()
+        .map_or("itself".to_string(), |rel| format!("a {rel}"));
+    Some(format!(
+        "it learned it from {from_rel}, and routes from peers and providers go only to customers, not to a {}",
+        n.rel
+    ))
 }
 
 /// If `r` knows a route to `nearest` and it lost the decision there, why.

@@ -178,6 +178,65 @@ pub fn select(candidates: &[Candidate<'_>], config: DecisionConfig) -> Option<Se
     })
 }
 
+/// Runs the decision process as implementations without
+/// `bgp deterministic-med` do (Cisco's default, "How the bgp
+/// deterministic-med Command Differs from the bgp always-compare-med
+/// Command", document 16046): candidates are compared two at a time in the
+/// order given (newest first), the winner of each comparison going on to
+/// the next. MED counts only when the two come from the same neighbour AS,
+/// so the result can depend on the order (RFC 3345). `decided_by` is the
+/// step of the last comparison; `dropped_at` the step of each loser's.
+pub fn select_in_order(candidates: &[Candidate<'_>], config: DecisionConfig) -> Option<Selection> {
+    let mut best = 0;
+    let mut dropped: Vec<Option<Step>> = vec![None; candidates.len()];
+    let mut decided_by = None;
+    for i in 1..candidates.len() {
+        let (best_wins, step) = compare(&candidates[best], &candidates[i], config);
+        decided_by = Some(step);
+        if best_wins {
+            dropped[i] = Some(step);
+        } else {
+            dropped[best] = Some(step);
+            best = i;
+        }
+    }
+    (!candidates.is_empty()).then_some(Selection {
+        best,
+        decided_by,
+        dropped_at: dropped,
+    })
+}
+
+/// Compares `a` with `b` step by step: whether `a` wins, and the step that
+/// decided.
+fn compare(a: &Candidate<'_>, b: &Candidate<'_>, config: DecisionConfig) -> (bool, Step) {
+    let (ra, rb) = (a.route, b.route);
+    let med_counts = config.always_compare_med || ra.neighbour_as() == rb.neighbour_as();
+    let checks = [
+        (Step::LocalPref, rb.local_pref.cmp(&ra.local_pref)),
+        (Step::AsPathLength, ra.as_path.len().cmp(&rb.as_path.len())),
+        (Step::Origin, ra.origin.cmp(&rb.origin)),
+        (
+            Step::Med,
+            if med_counts {
+                ra.med.cmp(&rb.med)
+            } else {
+                std::cmp::Ordering::Equal
+            },
+        ),
+        (
+            Step::EbgpOverIbgp,
+            (!ra.is_external()).cmp(&!rb.is_external()),
+        ),
+        (Step::IgpCost, a.igp_cost.cmp(&b.igp_cost)),
+        (Step::RouterId, a.advertiser.cmp(&b.advertiser)),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, o)| o.is_ne())
+        .map_or((true, Step::RouterId), |(step, o)| (o.is_lt(), step))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +263,7 @@ mod tests {
             site: 0,
             learned,
             prepends: 0,
+            no_export: false,
         }
     }
 
@@ -285,6 +345,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.best, s.decided_by), (1, Some(Step::Med)));
+    }
+
+    #[test]
+    fn without_deterministic_med_the_order_of_arrival_decides() {
+        // Cisco document 16046's case: two routes from AS1 (MED 20 and 10)
+        // and one from AS2 (MED 30), equal otherwise.
+        let a = route(&[1], 100, 20, false);
+        let b = route(&[2], 100, 30, false);
+        let c = route(&[1], 100, 10, false);
+        let (ca, cb, cc) = (cand(&a, 0, 1), cand(&b, 0, 2), cand(&c, 0, 3));
+        let config = DecisionConfig::default();
+        // Deterministic (grouped by AS): c beats a on MED, then b beats c
+        // on router id.
+        let s = select(&[ca, cb, cc], config).unwrap();
+        assert_eq!((s.best, s.decided_by), (1, Some(Step::RouterId)));
+        // Newest first c, b, a: b beats c on router id (MED not
+        // comparable), then a beats b on router id: a wins although c has
+        // the lower MED from the same AS.
+        let s = select_in_order(&[cc, cb, ca], config).unwrap();
+        assert_eq!((s.best, s.decided_by), (2, Some(Step::RouterId)));
+        assert_eq!(
+            s.dropped_at,
+            vec![Some(Step::RouterId), Some(Step::RouterId), None]
+        );
+        // Newest first a, b, c: a beats b, then c beats a on MED.
+        let s = select_in_order(&[ca, cb, cc], config).unwrap();
+        assert_eq!((s.best, s.decided_by), (2, Some(Step::Med)));
+        assert_eq!(select_in_order(&[], config), None);
+    }
+
+    #[test]
+    fn pairwise_and_grouped_agree_without_med_differences() {
+        let a = route(&[1, 2], 100, 0, false);
+        let b = route(&[3], 100, 0, true);
+        let c = route(&[4], 120, 0, true);
+        let cands = [cand(&a, 0, 1), cand(&b, 10, 2), cand(&c, 30, 3)];
+        let grouped = select(&cands, DecisionConfig::default()).unwrap();
+        let pairwise = select_in_order(&cands, DecisionConfig::default()).unwrap();
+        assert_eq!(grouped.best, 2);
+        assert_eq!(pairwise.best, 2);
+        assert_eq!(pairwise.decided_by, Some(Step::LocalPref));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod catchment;
 pub mod decision;
 pub mod generate;
 pub mod network;
+pub mod policy;
+pub mod timeline;
 pub mod topology;
 
 use std::fmt;
@@ -143,6 +145,8 @@ pub struct Route {
     /// Extra copies of the origin AS to add on export (only on a route the
     /// router originated).
     pub prepends: u8,
+    /// Carries the NO_EXPORT community (RFC 1997): not passed to another AS.
+    pub no_export: bool,
 }
 
 impl Route {
@@ -162,6 +166,7 @@ impl Route {
             site,
             learned: Learned::Local,
             prepends,
+            no_export: false,
         }
     }
 

@@ -17,14 +17,23 @@
 //! - loop prevention: a router drops a route whose AS_PATH holds its AS;
 //! - MRAI per session (RFC 4271 section 9.2.1.1): after an advertisement to
 //!   a neighbour, further advertisements to it wait until the timer fires;
-//!   withdrawals go at once, as most implementations send them.
+//!   withdrawals go at once, as most implementations send them, unless the
+//!   session rate-limits them too;
+//! - what [`TopologyOptions`](super::policy::TopologyOptions) configures:
+//!   several origin ASes, export policies and NO_EXPORT, per-session MRAI,
+//!   sender-side loop detection and detection, IGP metrics;
+//! - optionally, MEDs compared in order of arrival (no deterministic-med)
+//!   and RFC 2439 damping of routes learned over eBGP (a withdrawal is a
+//!   flap, an attribute change half of one, as Cisco IOS counts them).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::decision::{select, Candidate, DecisionConfig, Selection};
+use super::decision::{select, select_in_order, Candidate, DecisionConfig, Selection};
+use super::policy::ExportPolicy;
 use super::topology::Topology;
-use super::{may_export, Asn, Learned, Origin, Relationship, Route, RouterId};
-use crate::SimDuration;
+use super::{Asn, Learned, Origin, Relationship, Route, RouterId};
+use crate::failure::{Damping, DampingParams, Detection};
+use crate::{SimDuration, SimTime};
 
 /// Default eBGP MinRouteAdvertisementInterval: 30 s (RFC 4271 section 10).
 pub const DEFAULT_EBGP_MRAI: SimDuration = SimDuration::from_secs(30);
@@ -91,6 +100,8 @@ pub struct Advert {
     pub site: usize,
     /// Over iBGP: the kind of link where the route entered the AS.
     pub entered_over: Option<Relationship>,
+    /// Carries the NO_EXPORT community (RFC 1997).
+    pub no_export: bool,
 }
 
 /// What happens to the network.
@@ -142,6 +153,18 @@ pub enum Input {
         /// The router.
         router: RouterId,
     },
+    /// `router`'s session to `neighbour` is established again (after a
+    /// [`Input::SessionDown`]): it sends the neighbour its best route. Give
+    /// it to both ends.
+    SessionUp {
+        /// The router.
+        router: RouterId,
+        /// The neighbour.
+        neighbour: RouterId,
+    },
+    /// Time for suppressed routes to be reconsidered: feed it back at
+    /// [`BgpNetwork::next_reuse`] (with [`BgpNetwork::handle_at`]).
+    Reuse,
 }
 
 /// What the caller must do.
@@ -207,6 +230,15 @@ impl Delivery {
     }
 }
 
+/// What damping penalises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flap {
+    /// The route was withdrawn (or its session went down).
+    Withdrawal,
+    /// The route was replaced by one with other attributes.
+    AttributeChange,
+}
+
 #[derive(Debug, Clone, Default)]
 struct RouterState {
     local: Option<Route>,
@@ -217,6 +249,9 @@ struct RouterState {
     pending: BTreeSet<RouterId>,
     down_sessions: BTreeSet<RouterId>,
     dead: bool,
+    /// When each Adj-RIB-In route arrived (a counter), kept only without
+    /// deterministic MED.
+    arrival: BTreeMap<RouterId, u64>,
 }
 
 /// The routers of a [`Topology`] and their BGP state for the anycast prefix.
@@ -227,6 +262,18 @@ pub struct BgpNetwork<'t> {
     state: Vec<RouterState>,
     updates_sent: u64,
     unsettled: bool,
+    /// The time of the input being handled (for damping).
+    now: SimTime,
+    damping: Option<DampingParams>,
+    /// Damping state per (router, eBGP neighbour) that ever flapped.
+    damped: BTreeMap<(RouterId, RouterId), Damping>,
+    /// Reuse instants still to process, with the router concerned.
+    reuse_at: BTreeSet<(SimTime, RouterId)>,
+    /// Group routes by neighbour AS before comparing MEDs (RFC 4271's
+    /// elimination); off: compare in order of arrival.
+    deterministic_med: bool,
+    /// Routes received so far, numbering arrivals.
+    arrivals: u64,
 }
 
 impl<'t> BgpNetwork<'t> {
@@ -238,6 +285,86 @@ impl<'t> BgpNetwork<'t> {
             state: vec![RouterState::default(); topo.routers().len()],
             updates_sent: 0,
             unsettled: false,
+            now: SimTime::ZERO,
+            damping: None,
+            damped: BTreeMap::new(),
+            reuse_at: BTreeSet::new(),
+            deterministic_med: true,
+            arrivals: 0,
+        }
+    }
+
+    /// Chooses how MEDs are compared. On (the default) is RFC 4271's
+    /// elimination, which groups routes by neighbour AS, as `bgp
+    /// deterministic-med` does; off compares routes two at a time, newest
+    /// first, as Cisco IOS does by default
+    /// ([`select_in_order`]).
+    pub fn with_deterministic_med(mut self, on: bool) -> Self {
+        self.deterministic_med = on;
+        self
+    }
+
+    /// Turns on RFC 2439 route flap damping at every router, for routes
+    /// learned over eBGP: each withdrawal (an UPDATE or a session going
+    /// down) adds a penalty to the route from that neighbour, and a
+    /// suppressed route takes no part in the decision until it may be
+    /// reused. Damping needs the time: feed inputs with [`Self::handle_at`].
+    pub fn with_damping(mut self, params: DampingParams) -> Self {
+        self.damping = Some(params);
+        self
+    }
+
+    /// [`Self::handle`] at simulated time `now` (non-decreasing).
+    pub fn handle_at(
+        &mut self,
+        now: SimTime,
+        input: Input,
+        jitter: &mut dyn FnMut() -> f64,
+    ) -> Vec<Output> {
+        self.now = now;
+        self.handle(input, jitter)
+    }
+
+    /// When the next suppressed route may be reused: feed
+    /// [`Input::Reuse`] then.
+    pub fn next_reuse(&self) -> Option<SimTime> {
+        self.reuse_at.first().map(|&(t, _)| t)
+    }
+
+    /// The damping state of the routes `router` learns from `neighbour`,
+    /// if they ever flapped.
+    pub fn damping(&self, router: RouterId, neighbour: RouterId) -> Option<&Damping> {
+        self.damped.get(&(router, neighbour))
+    }
+
+    /// Whether the route `router` learned from `from` is suppressed now.
+    fn suppressed(&self, router: RouterId, from: RouterId) -> bool {
+        !self.damped.is_empty()
+            && self
+                .damped
+                .get(&(router, from))
+                .is_some_and(|d| d.is_suppressed(self.now))
+    }
+
+    /// Records a withdrawal or change of the route `router` learned from
+    /// eBGP neighbour `from`, if damping is on.
+    fn flap(&mut self, router: RouterId, from: RouterId, kind: Flap) {
+        let Some(params) = self.damping else {
+            return;
+        };
+        if self.topo.router(router).asn == self.topo.router(from).asn {
+            return;
+        }
+        let d = self
+            .damped
+            .entry((router, from))
+            .or_insert_with(|| Damping::new(params));
+        let suppressed = match kind {
+            Flap::Withdrawal => d.flap(self.now),
+            Flap::AttributeChange => d.attribute_change(self.now),
+        };
+        if let Some(until) = suppressed {
+            self.reuse_at.insert((until, router));
         }
     }
 
@@ -292,22 +419,7 @@ impl<'t> BgpNetwork<'t> {
                     self.after_change(r, &mut out, jitter);
                 }
             }
-            Input::Update { to, from, advert } => {
-                if self.state[to.index()].dead
-                    || self.state[to.index()].down_sessions.contains(&from)
-                {
-                    return out;
-                }
-                let route = advert.and_then(|a| self.accept(to, from, a));
-                let st = &mut self.state[to.index()];
-                let changed = match route {
-                    Some(r) => st.adj_in.insert(from, r.clone()) != Some(r),
-                    None => st.adj_in.remove(&from).is_some(),
-                };
-                if changed {
-                    self.after_change(to, &mut out, jitter);
-                }
-            }
+            Input::Update { to, from, advert } => self.receive(to, from, advert, &mut out, jitter),
             Input::MraiExpired { router, neighbour } => {
                 let st = &mut self.state[router.index()];
                 st.mrai_running.remove(&neighbour);
@@ -331,6 +443,22 @@ impl<'t> BgpNetwork<'t> {
                 st.sent.remove(&neighbour);
                 st.pending.remove(&neighbour);
                 if st.adj_in.remove(&neighbour).is_some() {
+                    self.flap(router, neighbour, Flap::Withdrawal);
+                    self.after_change(router, &mut out, jitter);
+                }
+            }
+            Input::SessionUp { router, neighbour } => {
+                let st = &mut self.state[router.index()];
+                if !st.dead && st.down_sessions.remove(&neighbour) {
+                    self.sync_neighbour(router, neighbour, &mut out, jitter);
+                }
+            }
+            Input::Reuse => {
+                while let Some(&(t, router)) = self.reuse_at.first() {
+                    if t > self.now {
+                        break;
+                    }
+                    self.reuse_at.pop_first();
                     self.after_change(router, &mut out, jitter);
                 }
             }
@@ -342,6 +470,46 @@ impl<'t> BgpNetwork<'t> {
             }
         }
         out
+    }
+
+    /// An UPDATE from `from` reaches `to`.
+    fn receive(
+        &mut self,
+        to: RouterId,
+        from: RouterId,
+        advert: Option<Advert>,
+        out: &mut Vec<Output>,
+        jitter: &mut dyn FnMut() -> f64,
+    ) {
+        if self.state[to.index()].dead || self.state[to.index()].down_sessions.contains(&from) {
+            return;
+        }
+        let route = advert.and_then(|a| self.accept(to, from, a));
+        let st = &mut self.state[to.index()];
+        let (changed, penalty) = match route {
+            Some(r) => {
+                let old = st.adj_in.insert(from, r.clone());
+                let changed = old.as_ref() != Some(&r);
+                if changed && !self.deterministic_med {
+                    self.arrivals += 1;
+                    st.arrival.insert(from, self.arrivals);
+                }
+                (
+                    changed,
+                    (changed && old.is_some()).then_some(Flap::AttributeChange),
+                )
+            }
+            None => {
+                let gone = st.adj_in.remove(&from).is_some();
+                (gone, gone.then_some(Flap::Withdrawal))
+            }
+        };
+        if let Some(kind) = penalty {
+            self.flap(to, from, kind);
+        }
+        if changed {
+            self.after_change(to, out, jitter);
+        }
     }
 
     /// Turns a received advert into a route, or `None` if it must be dropped
@@ -381,6 +549,7 @@ impl<'t> BgpNetwork<'t> {
             site: a.site,
             learned,
             prepends: 0,
+            no_export: a.no_export,
         })
     }
 
@@ -397,6 +566,9 @@ impl<'t> BgpNetwork<'t> {
             });
         }
         for (&from, r) in &st.adj_in {
+            if self.suppressed(router, from) {
+                continue;
+            }
             let igp_cost = match r.learned {
                 Learned::Ibgp { from, .. } => self.topo.igp_cost(router, from),
                 _ => 0,
@@ -411,9 +583,19 @@ impl<'t> BgpNetwork<'t> {
     }
 
     /// The decision at `router` with every candidate's fate.
+    /// Without deterministic MED the candidates come newest first (the
+    /// router's own route counting as the newest).
     pub fn decision(&self, router: RouterId) -> Option<(Vec<Candidate<'_>>, Selection)> {
-        let c = self.candidates(router);
-        let s = select(&c, self.config.decision)?;
+        let mut c = self.candidates(router);
+        if self.deterministic_med {
+            let s = select(&c, self.config.decision)?;
+            return Some((c, s));
+        }
+        let arrival = &self.state[router.index()].arrival;
+        c.sort_by_key(|cand| {
+            std::cmp::Reverse(arrival.get(&cand.advertiser).copied().unwrap_or(u64::MAX))
+        });
+        let s = select_in_order(&c, self.config.decision)?;
         Some((c, s))
     }
 
@@ -458,23 +640,37 @@ impl<'t> BgpNetwork<'t> {
                 requested_local_pref: None,
                 site: best.site,
                 entered_over: best.entered_over(),
+                no_export: best.no_export,
             });
         }
-        let rel = self
+        let n = self
             .topo
             .ebgp_neighbours(router)
             .iter()
-            .find(|n| n.router == neighbour)?
-            .rel;
-        if !may_export(best.entered_over(), rel) {
+            .find(|n| n.router == neighbour)?;
+        if best.no_export || !self.topo.may_export(router, n, best.entered_over()) {
             return None;
         }
+        let their_as = self.topo.router(neighbour).asn;
+        if self.topo.has_session_settings()
+            && self
+                .topo
+                .session(router, neighbour)
+                .sender_side_loop_detection
+            && best.as_path.contains(&their_as)
+        {
+            return None;
+        }
+        let transparent = !self.topo.export_policies_are_default()
+            && *self.topo.export_policy(my_as) == ExportPolicy::RouteServer;
         let (as_path, med, requested_local_pref) = if best.learned == Learned::Local {
             (
                 vec![my_as; 1 + usize::from(best.prepends)],
                 best.med,
                 best.requested_local_pref,
             )
+        } else if transparent {
+            (best.as_path.clone(), best.med, None)
         } else {
             let mut p = Vec::with_capacity(best.as_path.len() + 1);
             p.push(my_as);
@@ -489,6 +685,7 @@ impl<'t> BgpNetwork<'t> {
             requested_local_pref,
             site: best.site,
             entered_over: None,
+            no_export: self.topo.tags_no_export(my_as, their_as),
         })
     }
 
@@ -511,6 +708,14 @@ impl<'t> BgpNetwork<'t> {
             st.pending.remove(&neighbour);
             return;
         }
+        let rate_limited = desired.is_none()
+            && st.mrai_running.contains(&neighbour)
+            && self.topo.has_session_settings()
+            && self.topo.session(router, neighbour).rate_limit_withdrawals;
+        if rate_limited {
+            st.pending.insert(neighbour);
+            return;
+        }
         match desired {
             None => {
                 st.sent.remove(&neighbour);
@@ -521,6 +726,11 @@ impl<'t> BgpNetwork<'t> {
                     to: neighbour,
                     advert: None,
                 });
+                if self.topo.has_session_settings()
+                    && self.topo.session(router, neighbour).rate_limit_withdrawals
+                {
+                    self.start_timer(router, neighbour, out, jitter);
+                }
             }
             Some(advert) => {
                 if st.mrai_running.contains(&neighbour) {
@@ -539,13 +749,25 @@ impl<'t> BgpNetwork<'t> {
         }
     }
 
-    /// The MRAI interval of the session from `router` to `neighbour`.
+    /// The MRAI interval of the session from `router` to `neighbour`: the
+    /// session's own, else the network's eBGP or iBGP one.
     fn mrai_interval(&self, router: RouterId, neighbour: RouterId) -> SimDuration {
+        if let Some(mrai) = self.session_mrai(router, neighbour) {
+            return mrai;
+        }
         if self.topo.router(neighbour).asn == self.topo.router(router).asn {
             self.config.ibgp_mrai
         } else {
             self.config.ebgp_mrai
         }
+    }
+
+    /// The MRAI the session between `router` and `neighbour` sets itself.
+    fn session_mrai(&self, router: RouterId, neighbour: RouterId) -> Option<SimDuration> {
+        if !self.topo.has_session_settings() {
+            return None;
+        }
+        self.topo.session(router, neighbour).mrai
     }
 
     /// Starts the jittered MRAI timer towards `neighbour`, if MRAI is on.
@@ -662,6 +884,43 @@ impl<'t> BgpNetwork<'t> {
         }
         self.config.mrai_busy = busy;
         processed
+    }
+
+    /// What follows when `router` dies at once (power loss): each
+    /// neighbour, eBGP and iBGP, notices by its session's detection
+    /// (`default` when the session sets none) after `delay(u)`, with `u`
+    /// drawn by `draw` per session; returns `(delay, SessionDown)` pairs in
+    /// neighbour order. Feed [`Input::RouterDown`] first. Sessions whose
+    /// detection does not end a session (a health check) are skipped.
+    pub fn detections(
+        &self,
+        router: RouterId,
+        default: Detection,
+        draw: &mut dyn FnMut() -> f64,
+    ) -> Vec<(SimDuration, Input)> {
+        let neighbours: Vec<RouterId> = self
+            .topo
+            .ebgp_neighbours(router)
+            .iter()
+            .map(|n| n.router)
+            .chain(self.topo.ibgp_peers(router))
+            .collect();
+        neighbours
+            .into_iter()
+            .filter(|&n| !self.state[n.index()].dead)
+            .filter_map(|n| {
+                let detection = self.topo.session(router, n).detection.unwrap_or(default);
+                detection.drops_session().then(|| {
+                    (
+                        detection.delay(draw()),
+                        Input::SessionDown {
+                            router: n,
+                            neighbour: router,
+                        },
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Follows best routes from `entry` to where the traffic ends.

@@ -6,11 +6,13 @@
 //! them. A link between two ASes becomes one eBGP session per shared PoP.
 //! The anycast origin AS has one router per site and no backbone between
 //! them (each site is an island, as in the reference story), so a site only
-//! ever announces its own route.
+//! ever announces its own route. [`Topology::with_options`] adds further
+//! origin ASes, policies, session settings and IGP metrics.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::policy::{ExportPolicy, IgpLink, OptionsError, SessionConfig, TopologyOptions};
 use super::{Asn, Relationship, RouterId};
 use crate::geo::LatLon;
 
@@ -295,8 +297,66 @@ pub struct Topology {
     members: BTreeMap<Asn, Vec<RouterId>>,
     as_names: BTreeMap<Asn, String>,
     origin: Asn,
+    origins: BTreeSet<Asn>,
     sites: Vec<Site>,
     populations: Vec<Population>,
+    igp: BTreeMap<Asn, IgpTable>,
+    export: BTreeMap<Asn, ExportPolicy>,
+    link_export: BTreeMap<(Asn, Asn), ExportPolicy>,
+    no_export: BTreeSet<(Asn, Asn)>,
+    sessions: BTreeMap<(Asn, Asn), SessionConfig>,
+}
+
+/// IGP costs between the routers of one AS: shortest paths over its links.
+#[derive(Debug, Clone, PartialEq)]
+struct IgpTable {
+    /// Position of each router in `cost`.
+    index: BTreeMap<RouterId, usize>,
+    /// `cost[i][j]`: shortest-path metric from router i to router j.
+    cost: Vec<Vec<u64>>,
+}
+
+impl IgpTable {
+    /// Floyd-Warshall over `links` between `members` (named in `names`).
+    fn build(
+        asn: Asn,
+        members: &[RouterId],
+        names: &BTreeMap<&str, RouterId>,
+        links: &[IgpLink],
+    ) -> Result<IgpTable, OptionsError> {
+        let index: BTreeMap<RouterId, usize> =
+            members.iter().enumerate().map(|(i, &r)| (r, i)).collect();
+        let n = members.len();
+        let mut cost = vec![vec![u64::MAX; n]; n];
+        for (i, row) in cost.iter_mut().enumerate() {
+            row[i] = 0;
+        }
+        let find = |pop: &str| {
+            names
+                .get(pop)
+                .map(|r| index[r])
+                .ok_or_else(|| OptionsError::UnknownPop {
+                    asn,
+                    pop: pop.to_string(),
+                })
+        };
+        for l in links {
+            let (a, b) = (find(&l.a)?, find(&l.b)?);
+            cost[a][b] = cost[a][b].min(l.metric);
+            cost[b][a] = cost[b][a].min(l.metric);
+        }
+        for k in 0..n {
+            for i in 0..n {
+                for j in 0..n {
+                    let via = cost[i][k].saturating_add(cost[k][j]);
+                    if via < cost[i][j] {
+                        cost[i][j] = via;
+                    }
+                }
+            }
+        }
+        Ok(IgpTable { index, cost })
+    }
 }
 
 impl Topology {
@@ -308,8 +368,14 @@ impl Topology {
             members: BTreeMap::new(),
             as_names: BTreeMap::new(),
             origin: spec.origin,
+            origins: BTreeSet::from([spec.origin]),
             sites: Vec::new(),
             populations: Vec::new(),
+            igp: BTreeMap::new(),
+            export: BTreeMap::new(),
+            link_export: BTreeMap::new(),
+            no_export: BTreeSet::new(),
+            sessions: BTreeMap::new(),
         };
         let mut pops_by_as: BTreeMap<Asn, BTreeMap<&str, RouterId>> = BTreeMap::new();
         for (index, a) in spec.ases.iter().enumerate() {
@@ -529,11 +595,11 @@ impl Topology {
         &self.ebgp[id.index()]
     }
 
-    /// The iBGP peers of `id`: the other routers of its AS (none for the
+    /// The iBGP peers of `id`: the other routers of its AS (none for an
     /// origin AS, whose sites are islands).
     pub fn ibgp_peers(&self, id: RouterId) -> impl Iterator<Item = RouterId> + '_ {
         let asn = self.routers[id.index()].asn;
-        let members: &[RouterId] = if asn == self.origin {
+        let members: &[RouterId] = if self.origins.contains(&asn) {
             &[]
         } else {
             self.members.get(&asn).map_or(&[], |m| m.as_slice())
@@ -541,17 +607,196 @@ impl Topology {
         members.iter().copied().filter(move |&r| r != id)
     }
 
-    /// IGP cost between two routers of one AS: whole km of great circle.
+    /// IGP cost between two routers of one AS: the shortest path over the
+    /// AS's IGP links when they were given, else whole km of great circle.
     pub fn igp_cost(&self, a: RouterId, b: RouterId) -> u64 {
+        if let Some(table) = self.igp.get(&self.routers[a.index()].asn) {
+            if let (Some(&i), Some(&j)) = (table.index.get(&a), table.index.get(&b)) {
+                return table.cost[i][j];
+            }
+        }
         self.routers[a.index()]
             .location
             .distance_km(self.routers[b.index()].location)
             .round() as u64
     }
 
-    /// The origin AS.
+    /// The origin AS (the first, when several announce the prefix).
     pub fn origin(&self) -> Asn {
         self.origin
+    }
+
+    /// Every AS that originates the prefix, in AS order.
+    pub fn origins(&self) -> impl Iterator<Item = Asn> + '_ {
+        self.origins.iter().copied()
+    }
+
+    /// Whether `asn` originates the prefix.
+    pub fn is_origin(&self, asn: Asn) -> bool {
+        self.origins.contains(&asn)
+    }
+
+    /// Whether `router` may export a route that entered its AS over
+    /// `entered` (`None`: originated there) to its eBGP neighbour `to`.
+    pub fn may_export(
+        &self,
+        router: RouterId,
+        to: &Neighbour,
+        entered: Option<Relationship>,
+    ) -> bool {
+        let (from_as, to_as) = (
+            self.routers[router.index()].asn,
+            self.routers[to.router.index()].asn,
+        );
+        let policy = self
+            .link_export
+            .get(&(from_as, to_as))
+            .or_else(|| self.export.get(&from_as));
+        match policy {
+            Some(p) => p.allows(entered, to.rel, to_as),
+            None => super::may_export(entered, to.rel),
+        }
+    }
+
+    /// The export policy of `asn` (towards neighbours without their own).
+    pub fn export_policy(&self, asn: Asn) -> &ExportPolicy {
+        const GAO_REXFORD: ExportPolicy = ExportPolicy::GaoRexford;
+        self.export.get(&asn).unwrap_or(&GAO_REXFORD)
+    }
+
+    /// The export policy of `from` towards its neighbour AS `to`: the
+    /// link's own, else the AS's.
+    pub fn export_policy_towards(&self, from: Asn, to: Asn) -> &ExportPolicy {
+        self.link_export
+            .get(&(from, to))
+            .unwrap_or_else(|| self.export_policy(from))
+    }
+
+    /// Whether every AS exports by Gao-Rexford (no policy was given).
+    pub fn export_policies_are_default(&self) -> bool {
+        self.export.is_empty() && self.link_export.is_empty()
+    }
+
+    /// Whether routes `from` sends to `to` carry NO_EXPORT.
+    pub fn tags_no_export(&self, from: Asn, to: Asn) -> bool {
+        self.no_export.contains(&(from, to))
+    }
+
+    /// The settings of the session between routers `a` and `b`.
+    pub fn session(&self, a: RouterId, b: RouterId) -> SessionConfig {
+        let (x, y) = (self.routers[a.index()].asn, self.routers[b.index()].asn);
+        self.sessions
+            .get(&(x.min(y), x.max(y)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Whether any session sets its own MRAI or withdrawal rate limiting.
+    pub fn has_session_settings(&self) -> bool {
+        !self.sessions.is_empty()
+    }
+
+    /// Applies `options`: moves sites to their own origin ASes, installs
+    /// IGP metrics, export policies, NO_EXPORT tags and session settings.
+    /// Applied again, the new policies, tags and sessions replace the old
+    /// ones; moved sites and installed IGPs stay.
+    pub fn with_options(mut self, options: &TopologyOptions) -> Result<Topology, OptionsError> {
+        for (&site, &asn) in &options.site_origins {
+            self.move_site(site, asn)?;
+        }
+        for (&asn, links) in &options.igp {
+            self.install_igp(asn, links)?;
+        }
+        let known = |asn: Asn, place: &'static str| {
+            if self.members.contains_key(&asn) {
+                Ok(())
+            } else {
+                Err(OptionsError::UnknownAs { asn, place })
+            }
+        };
+        for &asn in options.export.keys() {
+            known(asn, "export")?;
+        }
+        for &(a, b) in options.link_export.keys() {
+            known(a, "link_export")?;
+            known(b, "link_export")?;
+        }
+        for &(a, b) in &options.no_export {
+            known(a, "no_export")?;
+            known(b, "no_export")?;
+        }
+        for &(a, b) in options.sessions.keys() {
+            known(a, "sessions")?;
+            known(b, "sessions")?;
+        }
+        self.export = options.export.clone();
+        self.link_export = options.link_export.clone();
+        self.no_export = options.no_export.clone();
+        self.sessions = options
+            .sessions
+            .iter()
+            .map(|(&(a, b), &s)| ((a.min(b), a.max(b)), s))
+            .collect();
+        Ok(self)
+    }
+
+    /// Makes `asn` the origin AS of site `site`.
+    fn move_site(&mut self, site: usize, asn: Asn) -> Result<(), OptionsError> {
+        let sites = self.sites.len();
+        let router = self
+            .sites
+            .get(site)
+            .ok_or(OptionsError::UnknownSite { site, sites })?
+            .router;
+        let old = self.routers[router.index()].asn;
+        if asn == old {
+            return Ok(());
+        }
+        if self.members.contains_key(&asn) && !self.origins.contains(&asn) {
+            return Err(OptionsError::OriginIsTransit { site, asn });
+        }
+        if self.ebgp[router.index()]
+            .iter()
+            .any(|n| self.routers[n.router.index()].asn == asn)
+        {
+            return Err(OptionsError::OriginIsUpstream { site, asn });
+        }
+        self.routers[router.index()].asn = asn;
+        if let Some(m) = self.members.get_mut(&old) {
+            m.retain(|&r| r != router);
+            if m.is_empty() {
+                self.members.remove(&old);
+                self.as_names.remove(&old);
+            }
+        }
+        self.members.entry(asn).or_default().push(router);
+        self.as_names
+            .entry(asn)
+            .or_insert_with(|| "origin".to_string());
+        self.origins.insert(asn);
+        Ok(())
+    }
+
+    /// Replaces the great-circle IGP of `asn` by shortest paths over `links`.
+    fn install_igp(&mut self, asn: Asn, links: &[IgpLink]) -> Result<(), OptionsError> {
+        let members = self
+            .members
+            .get(&asn)
+            .ok_or(OptionsError::UnknownAs { asn, place: "igp" })?;
+        let names: BTreeMap<&str, RouterId> = members
+            .iter()
+            .rev()
+            .map(|&r| (self.routers[r.index()].name.as_str(), r))
+            .collect();
+        let table = IgpTable::build(asn, members, &names, links)?;
+        if let Some(i) = table.cost[0].iter().position(|&c| c == u64::MAX) {
+            return Err(OptionsError::Disconnected {
+                asn,
+                pop: self.routers[members[i].index()].name.clone(),
+            });
+        }
+        self.igp.insert(asn, table);
+        Ok(())
     }
 
     /// The anycast sites.

@@ -6,6 +6,7 @@
 mod cost;
 mod world;
 
+use cutover_models::failure::CrashLoopBackoff;
 use cutover_models::plan::{Mechanism, PlanAction, PlanMachine, WindowMetrics};
 use cutover_models::{SimDuration, SimTime};
 use rand::Rng;
@@ -20,10 +21,8 @@ pub use cost::{PlanCostError, PlanCostSummary};
 use world::{SiteId, World};
 
 const DAY: SimDuration = SimDuration::from_secs(86_400);
-/// Back-off between restarts of a crash-looping pod: 10 s doubling to a
-/// 5-minute cap (Kubernetes, "Pod Lifecycle: container restarts").
-const BACKOFF_START: SimDuration = SimDuration::from_secs(10);
-const BACKOFF_CAP: SimDuration = SimDuration::from_secs(300);
+/// Back-off between restarts of a crash-looping pod: the kubelet's.
+const BACKOFF: CrashLoopBackoff = CrashLoopBackoff::KUBERNETES;
 /// How long a crash-looping pod serves before it crashes again. Assumption.
 const LOOP_UP: SimDuration = SimDuration::from_secs(30);
 /// Steps in which a BGP change's convergence is followed.
@@ -459,17 +458,16 @@ impl Runner<'_> {
                         return;
                     }
                     self.crash(id, servers, now);
-                    let backoff = SimDuration::from_nanos(
-                        (BACKOFF_START.as_nanos() << k.min(16)).min(BACKOFF_CAP.as_nanos()),
-                    );
                     self.queue.schedule_at(
-                        now + self.s.health_check + backoff,
-                        Ev::Loop(i, false, k + 1),
+                        now + self.s.health_check + BACKOFF.delay(k),
+                        Ev::Loop(i, false, k),
                     );
                 } else {
                     let s = self.site(id);
                     s.down = s.down.saturating_sub(servers);
                     if !over {
+                        // The pod runs LOOP_UP before it crashes again.
+                        let k = BACKOFF.after_run(k, LOOP_UP);
                         self.queue.schedule_at(now + LOOP_UP, Ev::Loop(i, true, k));
                     }
                 }

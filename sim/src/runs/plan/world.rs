@@ -3,6 +3,7 @@
 //! that change them. Between two events nothing changes, so each segment's
 //! requests, failures and latency distribution follow in closed form.
 
+use cutover_models::failure::{Damping, DampingParams};
 use cutover_models::plan::{Mechanism, Networks};
 use cutover_models::queueing::{ErlangC, LatencyMixture};
 use cutover_models::traffic::Diurnal;
@@ -14,22 +15,6 @@ use crate::scenario::plan::{PlanScenario, SiteSpec};
 /// Assumption: at 98 % utilisation M/M/c waits are already far above any
 /// gate, so the exact cut-off moves no verdict.
 pub const MAX_UTILISATION: f64 = 0.98;
-
-/// Route flap damping with Cisco IOS's defaults (penalty 1000 per flap,
-/// half-life 15 min, suppress above 2000, reuse below 750, suppressed at most
-/// 60 min), the algorithm of RFC 2439.
-pub mod damping {
-    /// Penalty added by one flap.
-    pub const PENALTY: f64 = 1000.0;
-    /// Half-life of the penalty, seconds.
-    pub const HALF_LIFE_S: f64 = 900.0;
-    /// Above this the route is suppressed.
-    pub const SUPPRESS: f64 = 2000.0;
-    /// Below this a suppressed route is used again.
-    pub const REUSE: f64 = 750.0;
-    /// Longest suppression, seconds.
-    pub const MAX_SUPPRESS_S: f64 = 3600.0;
-}
 
 /// A site: which region, old (0) or new (1).
 pub type SiteId = (usize, usize);
@@ -49,10 +34,8 @@ pub struct Site {
     pub dead_known: bool,
     /// Its routes are withdrawn (a flapping session is down).
     pub withdrawn: bool,
-    /// Suppressed by flap damping until this instant.
-    pub suppressed_until: Option<SimTime>,
-    /// Flap damping penalty and when it was last updated.
-    pub penalty: (f64, SimTime),
+    /// Route flap damping of its routes (Cisco's defaults).
+    pub damping: Damping,
     /// Added network delay, seconds.
     pub extra_delay_s: f64,
     /// No longer in service (and no longer paid for).
@@ -70,8 +53,7 @@ impl Site {
             dead: false,
             dead_known: false,
             withdrawn: false,
-            suppressed_until: None,
-            penalty: (0.0, SimTime::ZERO),
+            damping: Damping::new(DampingParams::CISCO),
             extra_delay_s: 0.0,
             decommissioned: false,
             warmups: Vec::new(),
@@ -83,7 +65,7 @@ impl Site {
         !self.decommissioned
             && !self.dead_known
             && !self.withdrawn
-            && self.suppressed_until.is_none_or(|t| now >= t)
+            && !self.damping.is_suppressed(now)
     }
 
     /// Servers still working.
@@ -97,23 +79,7 @@ impl Site {
     /// Adds one flap's penalty at `now`; returns the end of suppression if
     /// the route is (still) suppressed.
     pub fn flap(&mut self, now: SimTime) -> Option<SimTime> {
-        let p = self.decayed_penalty(now) + damping::PENALTY;
-        self.penalty = (p, now);
-        if p > damping::SUPPRESS || self.suppressed_until.is_some_and(|t| t > now) {
-            let secs = (damping::HALF_LIFE_S * (p / damping::REUSE).log2())
-                .clamp(0.0, damping::MAX_SUPPRESS_S);
-            let until = now + SimDuration::from_secs_f64(secs);
-            self.suppressed_until = Some(until);
-            Some(until)
-        } else {
-            None
-        }
-    }
-
-    fn decayed_penalty(&self, now: SimTime) -> f64 {
-        let (p, at) = self.penalty;
-        let dt = now.saturating_since(at).as_secs_f64();
-        p * (-dt / damping::HALF_LIFE_S).exp2()
+        self.damping.flap(now)
     }
 }
 

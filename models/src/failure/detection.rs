@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::time::{SimDuration, NANOS_PER_SEC};
+use crate::time::SimDuration;
 
 /// How the rest of the network notices that a site has failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,15 +226,15 @@ impl fmt::Display for Detection {
             Detection::HoldTimer { hold, keepalive } => write!(
                 f,
                 "hold timer ({} hold, {} keepalive)",
-                Short(hold),
-                Short(keepalive)
+                hold,
+                keepalive
             ),
             Detection::Bfd {
                 interval,
                 multiplier,
-            } => write!(f, "BFD ({} x {multiplier})", Short(interval)),
+            } => write!(f, "BFD ({} x {multiplier})", interval),
             Detection::LinkDown { delay } => {
-                write!(f, "link down (noticed after {})", Short(delay))
+                write!(f, "link down (noticed after {})", delay)
             }
             Detection::HealthCheck {
                 interval,
@@ -246,30 +246,14 @@ impl fmt::Display for Detection {
                 write!(
                     f,
                     "health check (every {}, {} timeout, fall {fall}, rise {rise}",
-                    Short(interval),
-                    Short(timeout)
+                    interval,
+                    timeout
                 )?;
                 match fast_interval {
-                    Some(fast) => write!(f, ", fast re-check {})", Short(fast)),
+                    Some(fast) => write!(f, ", fast re-check {})", fast),
                     None => write!(f, ")"),
                 }
             }
-        }
-    }
-}
-
-/// A timer as operators write it: whole seconds as `90s` (not `1.5m`),
-/// whole milliseconds below a second as `300ms`, anything else as
-/// [`SimDuration`] displays it.
-struct Short(SimDuration);
-
-impl fmt::Display for Short {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.as_nanos();
-        if n >= NANOS_PER_SEC && n % NANOS_PER_SEC == 0 {
-            write!(f, "{}s", n / NANOS_PER_SEC)
-        } else {
-            write!(f, "{}", self.0)
         }
     }
 }
@@ -402,16 +386,16 @@ mod tests {
     fn display_is_short_and_human() {
         assert_eq!(
             Detection::hold_timer().to_string(),
-            "hold timer (90s hold, 30s keepalive)"
+            "hold timer (1 min 30 s hold, 30 s keepalive)"
         );
-        assert_eq!(Detection::bfd().to_string(), "BFD (300ms x 3)");
+        assert_eq!(Detection::bfd().to_string(), "BFD (300 ms x 3)");
         assert_eq!(
             Detection::link_down().to_string(),
-            "link down (noticed after 10ms)"
+            "link down (noticed after 10 ms)"
         );
         assert_eq!(
             Detection::health_check().to_string(),
-            "health check (every 5s, 5s timeout, fall 3, rise 3, fast re-check 1s)"
+            "health check (every 5 s, 5 s timeout, fall 3, rise 3, fast re-check 1 s)"
         );
     }
 }

@@ -9,10 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::montecarlo::{self, MonteCarloError, Quantile};
-use crate::runs::summary::{figure, figure_names, summarise, SummaryError};
+use crate::runs::summary::{figure, figure_names, summarise, Runnable, SummaryError};
 use crate::scenario::source::{InputError, Source};
 use crate::scenario::sweep::{apply, SweepSpec};
-use crate::scenario::Scenario;
 
 /// Why a sweep stopped.
 #[derive(Debug, thiserror::Error)]
@@ -90,18 +89,18 @@ pub struct SweepOutcome {
     pub rows: Vec<SweepRow>,
 }
 
-/// Runs every combination of the `[sweep]` of `base` (the scenario read
-/// from `source`) with `replications` (default: the file's) on `threads`
+/// Runs every combination of the `[sweep]` of `base` (the M/M/c scenario
+/// or experiment read from `source`) with `replications` (default: the file's) on `threads`
 /// threads, calling `done` after each replication.
 pub fn run(
     source: &Source,
-    base: &Scenario,
+    base: &Runnable,
     seed: u64,
     replications: Option<u64>,
     threads: Option<usize>,
     done: &(dyn Fn() + Sync),
 ) -> Result<SweepOutcome, SweepError> {
-    let spec: SweepSpec = base.sweep.clone().ok_or_else(|| SweepError::NoSweep {
+    let spec: SweepSpec = base.sweep().cloned().ok_or_else(|| SweepError::NoSweep {
         file: source.path().display().to_string(),
     })?;
     let replications = replications.unwrap_or(spec.replications).max(1);
@@ -121,12 +120,10 @@ pub fn run(
             .collect::<Vec<_>>()
             .join(", ");
         let text = apply(source.text(), &spec, &combination).map_err(SweepError::Apply)?;
-        let scenario =
-            Scenario::from_source(&Source::from_text(source.path(), text)).map_err(|e| {
-                SweepError::Combination {
-                    assignment: assignment.clone(),
-                    source: e,
-                }
+        let scenario = Runnable::from_source(&Source::from_text(source.path(), text))
+            .map_err(|e| SweepError::Combination {
+                assignment: assignment.clone(),
+                source: e,
             })?;
         let summaries: Vec<Value> = montecarlo::replicate(seed, replications, threads, |_, s| {
             let summary = summarise(&scenario, s);

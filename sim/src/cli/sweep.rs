@@ -16,7 +16,7 @@ use crate::sweep::{self, SweepOutcome};
 /// Arguments of `cutover sweep`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A scenario file with a [sweep] section.
+    /// An experiment or M/M/c scenario with a [sweep] section.
     file: PathBuf,
     /// Directory for sweep.csv, summary.json and sweep.svg.
     #[arg(long)]
@@ -79,11 +79,15 @@ struct SweepSummary<'a> {
 /// Runs the sweep and writes its directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::read(&args.file)?;
-    kind::expect(&source, FileKind::Model, "cutover sweep")?;
-    let base = crate::scenario::Scenario::from_source(&source)?;
-    let seed = args.seed.unwrap_or(base.seed);
+    kind::expect_one_of(
+        &source,
+        &[FileKind::Experiment, FileKind::Model],
+        "cutover sweep",
+    )?;
+    let base = crate::runs::summary::Runnable::from_source(&source)?;
+    let seed = args.seed.unwrap_or(base.seed());
     let out = OutputDir::create(&args.out, args.force)?;
-    let total = base.sweep.as_ref().map_or(0, |s| {
+    let total = base.sweep().map_or(0, |s| {
         s.combinations().len() as u64 * args.replications.unwrap_or(s.replications)
     });
     let progress = SharedProgress::new(total, "runs");
@@ -101,7 +105,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         &outcome.to_csv().context("encoding sweep.csv")?,
     )?;
     let mut json = serde_json::to_string_pretty(&SweepSummary {
-        scenario: &base.name,
+        scenario: base.name(),
         model: "sweep",
         outcome: &outcome,
     })?;

@@ -33,6 +33,7 @@ use serde::Deserialize;
 use crate::estate::network::{relative_to, RawSite};
 use crate::estate::{compute, detection, Changes, Estate};
 use crate::scenario::units::Duration;
+use crate::scenario::sweep::{self, SweepSpec};
 use crate::scenario::{limits, InputError, Source};
 pub use failure::{Failure, FailureKind};
 
@@ -54,6 +55,7 @@ pub(crate) struct RawExperiment {
     overflow: Option<compute::RawOverflow>,
     detection: Option<detection::RawDetection>,
     slo: Option<compute::RawSlo>,
+    sweep: Option<sweep::RawSweep>,
 }
 
 impl RawExperiment {
@@ -126,6 +128,8 @@ pub struct Experiment {
     pub failures: Vec<Failure>,
     /// Interval of the rows of `timeline.csv`.
     pub timeline_interval: SimDuration,
+    /// Parameters to vary for `cutover sweep`, if the file names any.
+    pub sweep: Option<SweepSpec>,
 }
 
 /// Default fluid tick: 1 s, well below the 10-15 s of the control loops.
@@ -198,6 +202,11 @@ impl Experiment {
             demand,
             failures,
             timeline_interval: timeline_interval(source, raw.output.as_ref(), duration)?,
+            sweep: raw
+                .sweep
+                .as_ref()
+                .map(|s| sweep::validate(source, s))
+                .transpose()?,
         })
     }
 }

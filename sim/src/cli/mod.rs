@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cutover",
     version,
-    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc\n  cutover cost scenarios/cost-migration.toml --out out/migration\n  cutover catchment scenarios/edge-steady.toml --sweep ams1\n  cutover run scenarios/ny-shutdown.toml --out out/ny-shutdown"
+    after_help = "Examples:\n  cutover validate scenarios/mmc.toml\n  cutover run scenarios/mmc.toml --out out/mmc --seed 7\n  cutover report out/mmc\n  cutover cost scenarios/cost-migration.toml --out out/migration\n  cutover catchment scenarios/story/estate.toml --sweep ams1\n  cutover run scenarios/story/ny-shutdown.toml --out out/ny-shutdown"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -51,7 +51,7 @@ enum Command {
     Cost(cost::Args),
     /// Show which site each population reaches, at what RTT and TTFB, and why.
     #[command(
-        after_help = "Example:\n  cutover catchment scenarios/edge-steady.toml --out out/catchment --sweep ams1"
+        after_help = "Example:\n  cutover catchment scenarios/story/estate.toml --out out/catchment --sweep ams1"
     )]
     Catchment(catchment::Args),
     /// Run a migration plan stage by stage: gates, rollbacks, SLO impact, costs and a verdict (exit 1 on failure).

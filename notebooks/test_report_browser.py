@@ -1,10 +1,12 @@
 """`cutover report` pages opened in a real headless Chromium.
 
-For a validation run, compute and network runs (`cutover run`), cost runs
-(`cutover cost`) and migration plans (`cutover plan`), the page must load offline with no console message, show
-the verdict banner with the verdict the run's summary.json implies, inline
-every SVG chart of the run directory, and paint the banner and the charts'
-lines (checked on a screenshot's pixels). A page with a script error must
+For a validation run and experiments on the story's estate (`cutover run`),
+cost runs (`cutover cost`) and migration plans (`cutover plan`), the page must
+load offline with no console message, show the verdict banner with the
+verdict the run's summary.json implies, inline every SVG chart of the run
+directory, and paint the banner and the charts' lines (checked on a
+screenshot's pixels). An experiment's page must give the reasons of its
+verdict, its headline, one row per population and one per site. A page with a script error must
 be caught by the same checks, so they can fail.
 """
 
@@ -129,9 +131,10 @@ class DomFacts(HTMLParser):
         self.scripts = 0
         self.external: list[str] = []
         self.text = ""
-        self.stage_rows = 0
+        # Rows marked passed or failed, per table id.
+        self.rows: dict[str, int] = {}
         self._in: list[str] = []
-        self._stages = False
+        self._table = ""
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -144,9 +147,9 @@ class DomFacts(HTMLParser):
             if re.match(r"^(https?:)?//", value):
                 self.external.append(value)
         if tag == "table":
-            self._stages = a.get("id") == "stages"
-        if self._stages and tag == "tr" and a.get("class") in ("passed", "failed"):
-            self.stage_rows += 1
+            self._table = a.get("id") or ""
+        if tag == "tr" and a.get("class") in ("passed", "failed"):
+            self.rows[self._table] = self.rows.get(self._table, 0) + 1
         if a.get("id") == "verdict":
             self.verdict_class = a.get("class") or ""
             self._in.append("verdict")
@@ -199,10 +202,10 @@ RUNS = {
     "mmc": ["run", "scenarios/mmc.toml"],
     "mmc-sweep": ["sweep", "scenarios/mmc-sweep.toml", "--replications", "2"],
     "cost-migration": ["cost", "scenarios/cost-migration.toml"],
-    # Compute runs carry their own verdict: one passes, one fails.
-    "spike-baremetal": ["run", "scenarios/spike-baremetal.toml"],
-    "spike-edge": ["run", "scenarios/spike-edge.toml"],
-    "ny-crash-hold": ["run", "scenarios/ny-crash-hold.toml"],
+    # Experiments on the story's estate: a failover drill and the spike
+    # with a crash at its peak.
+    "ny-crash-hold": ["run", "scenarios/story/ny-crash-hold.toml"],
+    "spike-ams-crash-bfd": ["run", "scenarios/story/spike-ams-crash-bfd.toml"],
     # Plans: one passes as planned, one after a rollback and a retry.
     "plan-migration": ["plan", "scenarios/plan-migration.toml"],
     "plan-migration-underprovisioned": ["plan", "scenarios/plan-migration-underprovisioned.toml"],
@@ -246,12 +249,28 @@ def test_report_page_loads_in_chromium_and_shows_the_verdict(name, tmp_path):
         # The headline and the stage table come before the charts, one row
         # per stage the plan ran, failed gates with their reasons.
         assert html.index('id="headline"') < html.index('id="stages"') < html.index("<svg")
-        assert dom.stage_rows == len(summary["stages"]), (dom.stage_rows, len(summary["stages"]))
+        assert dom.rows.get("stages") == len(summary["stages"]), (dom.rows, len(summary["stages"]))
         assert f"{summary['duration_days']:.2f} days" in dom.text
         for rollback in summary["rollbacks"]:
             assert f"FAIL: {rollback['reasons']}" in dom.text, rollback
         if summary.get("montecarlo"):
             assert "Success probability" in dom.text
+    if summary.get("model") == "experiment":
+        # Why it failed, the headline, the populations and the sites come
+        # before the charts; no raw key dump.
+        marks = ['id="headline"', 'id="populations"', 'id="sites"', "<svg"]
+        if summary["reasons"]:
+            marks.insert(0, 'id="reasons"')
+        positions = [html.index(m) for m in marks]
+        assert positions == sorted(positions), dict(zip(marks, positions))
+        assert 'id="figures"' not in html
+        for reason in summary["reasons"]:
+            assert reason in dom.text, reason
+        assert dom.rows.get("populations") == len(summary["populations"]), dom.rows
+        assert dom.rows.get("sites") == len(summary["sites"]), dom.rows
+        assert f"{summary['requests']:,.0f}" in dom.text, summary["requests"]
+        for failure in summary["failures"]:
+            assert failure in dom.text, failure
     if "headline" in summary and isinstance(summary["headline"], dict):
         # A cost run: its headline first, the long list of figures last.
         assert html.index('id="headline"') < html.index("<svg") < html.index('id="figures"')

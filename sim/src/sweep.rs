@@ -120,10 +120,12 @@ pub fn run(
             .collect::<Vec<_>>()
             .join(", ");
         let text = apply(source.text(), &spec, &combination).map_err(SweepError::Apply)?;
-        let scenario = Runnable::from_source(&Source::from_text(source.path(), text))
-            .map_err(|e| SweepError::Combination {
-                assignment: assignment.clone(),
-                source: e,
+        let scenario =
+            Runnable::from_source(&Source::from_text(source.path(), text)).map_err(|e| {
+                SweepError::Combination {
+                    assignment: assignment.clone(),
+                    source: e,
+                }
             })?;
         let summaries: Vec<Value> = montecarlo::replicate(seed, replications, threads, |_, s| {
             let summary = summarise(&scenario, s);

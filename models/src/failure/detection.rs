@@ -223,12 +223,9 @@ impl Detection {
 impl fmt::Display for Detection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Detection::HoldTimer { hold, keepalive } => write!(
-                f,
-                "hold timer ({} hold, {} keepalive)",
-                hold,
-                keepalive
-            ),
+            Detection::HoldTimer { hold, keepalive } => {
+                write!(f, "hold timer ({} hold, {} keepalive)", hold, keepalive)
+            }
             Detection::Bfd {
                 interval,
                 multiplier,
@@ -246,8 +243,7 @@ impl fmt::Display for Detection {
                 write!(
                     f,
                     "health check (every {}, {} timeout, fall {fall}, rise {rise}",
-                    interval,
-                    timeout
+                    interval, timeout
                 )?;
                 match fast_interval {
                     Some(fast) => write!(f, ", fast re-check {})", fast),

@@ -32,8 +32,8 @@ use serde::Deserialize;
 
 use crate::estate::network::{relative_to, RawSite};
 use crate::estate::{compute, detection, Changes, Estate};
-use crate::scenario::units::Duration;
 use crate::scenario::sweep::{self, SweepSpec};
+use crate::scenario::units::Duration;
 use crate::scenario::{limits, InputError, Source};
 pub use failure::{Failure, FailureKind};
 

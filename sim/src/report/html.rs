@@ -1,8 +1,9 @@
 //! A self-contained HTML page summarising any run directory: the verdict
-//! (when the run has one), a headline for plan and cost runs (with a plan's
-//! stage table), every figure of `summary.json`, and every SVG chart
-//! inlined. No script, no style sheet or font from the network: the
-//! page opens offline.
+//! (when the run has one), a headline for plan, cost and experiment runs
+//! (with a plan's stage table, an experiment's reasons and its population
+//! and site tables), every figure of `summary.json` for the others, and
+//! every SVG chart inlined. No script, no style sheet or font from the
+//! network: the page opens offline.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ use serde_json::Value;
 
 use super::fmt;
 use super::pages;
+
+mod experiment;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +133,9 @@ enum Kind {
     Sweep,
     /// `cutover catchment`: `model` is "catchment".
     Catchment,
+    /// `cutover run` of an experiment on an estate: `model` is
+    /// "experiment".
+    Experiment,
     /// Any other run: no headline, the figures' table comes first.
     Other,
 }
@@ -137,6 +143,7 @@ enum Kind {
 fn kind_of(summary: &Value) -> Kind {
     match summary.get("model").and_then(Value::as_str) {
         Some("plan") => Kind::Plan,
+        Some("experiment") => Kind::Experiment,
         Some("mmc") => Kind::Mmc,
         Some("sweep") => Kind::Sweep,
         Some("catchment") => Kind::Catchment,
@@ -453,7 +460,7 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
          .pass{{background:#d4edda}}.fail{{background:#f8d7da}}.none{{background:#e2e3e5}}\
          table{{border-collapse:collapse}}td,th{{padding:2px 12px;border-bottom:1px solid #ddd}}\
          th{{text-align:left}}tr.failed td{{font-weight:bold;color:#a00}}summary{{cursor:pointer;margin:1em 0}}\
-         td.v{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}figure{{margin:1.5em 0}}</style>\n\
+         td.v{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}table.wide{{font-size:.85em}}figure{{margin:1.5em 0}}</style>\n\
          </head>\n<body>\n<h1>{}</h1>\n",
         escape(&title),
         escape(&title)
@@ -481,6 +488,7 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
         Kind::Mmc => pages::mmc_section(&mut html, &summary),
         Kind::Sweep => pages::sweep_section(&mut html, &summary),
         Kind::Catchment => pages::catchment_section(&mut html, &summary, dir)?,
+        Kind::Experiment => experiment::section(&mut html, &summary),
         Kind::Other => figures(&mut html, &summary),
     }
     if !charts.is_empty() {
@@ -499,13 +507,17 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
+        let caption = match kind {
+            Kind::Experiment => experiment::caption(&name),
+            _ => name.to_string(),
+        };
         let _ = writeln!(
             html,
             "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
-            escape(&name)
+            escape(&caption)
         );
     }
-    if kind != Kind::Other {
+    if matches!(kind, Kind::Plan | Kind::Cost) {
         figures(&mut html, &summary);
     }
     html.push_str("</body>\n</html>\n");
@@ -830,6 +842,75 @@ mod tests {
         ), "{html}");
         let headline = &html[..html.find("id=\"figures\"").unwrap()];
         assert!(!headline.contains("-2,5"), "{headline}");
+    }
+
+    #[test]
+    fn an_experiment_gets_its_reasons_headline_and_tables_and_no_key_dump() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = json!({
+            "scenario": "ny1 crash", "model": "experiment", "verdict": "fail",
+            "reasons": ["availability 98.1056 % below the SLO's 99.9500 %"],
+            "estate": "nine sites", "simulated_s": 300.0, "requests": 300000.0,
+            "served": 294316.7, "blackholed": 5616.6, "rejected": 0.0, "timed_out": 0.0,
+            "reset": 66.7, "availability": 0.981056, "availability_target": 0.9995,
+            "error_budget_consumed": 37.888, "slow_threshold_ms": 200.0,
+            "latency_p50_ms": 54.65, "latency_p99_ms": 282.24, "latency_p999_ms": 311.77,
+            "failures": ["ny1 at 1m: crash detected by hold timer (90s hold, 30s keepalive)"],
+            "convergence_s": 84.249, "longest_blackhole_s": 84.249, "peak_users": 0.0,
+            "populations": [
+                {"population": "nyc", "share": 0.0666667, "site_before": "ny1", "site_after": "la1",
+                 "ttfb_before_ms": 34.0, "ttfb_after_ms": 234.72, "blackhole_s": 84.249,
+                 "blackholed": 5616.6, "rejected": 0.0, "timed_out": 0.0, "reset": 66.7,
+                 "availability": 0.715836, "latency_p99_ms": 290.79},
+                {"population": "lax", "share": 0.0666667, "site_before": "la1", "site_after": "la1",
+                 "ttfb_before_ms": 34.0, "ttfb_after_ms": 34.0, "blackhole_s": 0.0,
+                 "blackholed": 0.0, "rejected": 0.0, "timed_out": 0.0, "reset": 0.0,
+                 "availability": 1.0, "latency_p99_ms": 92.6}
+            ],
+            "sites": [{"site": "ny1", "requests": 4000.0, "rejected": 0.0, "timed_out": 0.0,
+                       "reset": 66.7, "overflowed_out": 0.0, "overflowed_in": 0.0,
+                       "peak_offered_load": 0.0619, "max_ready_pods": 14,
+                       "latency_p99_ms": 96.36, "alive_at_end": false}]
+        });
+        std::fs::write(dir.path().join("summary.json"), summary.to_string()).unwrap();
+        std::fs::write(dir.path().join("pods.svg"), "<svg id=\"pods\"></svg>").unwrap();
+        let html = render(dir.path()).unwrap();
+        for needle in [
+            "<p id=\"verdict\" class=\"verdict fail\">Verdict: FAIL</p>",
+            "<li>availability 98.1056 % below the SLO's 99.9500 %</li>",
+            "<th scope=\"row\">Requests</th><td class=\"v\">300,000 (5,683 failed)</td>",
+            "<th scope=\"row\">Failed by cause</th><td class=\"v\">blackholed 5,617, reset 67</td>",
+            "<th scope=\"row\">Availability</th><td class=\"v\">98.1056 % (target 99.950 %)</td>",
+            "<th scope=\"row\">Latency p50 / p99 / p99.9</th><td class=\"v\">54.6 ms / 282.2 ms / 311.8 ms (slow above 200 ms)</td>",
+            "<th scope=\"row\">Longest blackhole</th><td class=\"v\">84.25 s</td>",
+            "<tr class=\"failed\"><td>nyc</td><td class=\"v\">6.7 %</td><td class=\"v\">ny1 &rarr; la1</td>\
+             <td class=\"v\">34.0 &rarr; 234.7</td><td class=\"v\">84.25</td>\
+             <td class=\"v\">5,617</td><td class=\"v\">0</td><td class=\"v\">0</td>\
+             <td class=\"v\">67</td><td class=\"v\">71.584 %</td><td class=\"v\">290.8</td></tr>",
+            "<tr class=\"passed\"><td>lax</td><td class=\"v\">6.7 %</td><td class=\"v\">la1</td>\
+             <td class=\"v\">34.0</td>",
+            "<tr class=\"failed\"><td>ny1</td><td class=\"v\">4,000</td>",
+            "<td>down</td></tr>",
+            "<figcaption>Ready pods per site, averaged over each timeline interval (x: simulated time, minutes)</figcaption>",
+        ] {
+            assert!(html.contains(needle), "missing {needle}\n{html}");
+        }
+        assert!(
+            !html.contains("Peak users"),
+            "no spike rows without a spike"
+        );
+        assert!(!html.contains("id=\"figures\""), "no raw key dump");
+        let order: Vec<usize> = [
+            "id=\"reasons\"",
+            "id=\"headline\"",
+            "id=\"populations\"",
+            "id=\"sites\"",
+            "<svg id=\"pods\">",
+        ]
+        .iter()
+        .map(|needle| html.find(needle).unwrap_or_else(|| panic!("no {needle}")))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     }
 
     #[test]

@@ -104,10 +104,10 @@ pub fn write(out: &OutputDir, name: &str, seed: u64, outcome: &Outcome) -> Resul
     write_run_summary(out, name, "experiment", seed, s)?;
     write_timeline(out, &outcome.timeline)?;
     let populations: Vec<PopulationRow> = s.populations.iter().map(PopulationRow::from).collect();
-    write_csv(out, "populations.csv", &populations)?;
+    write_csv(out, "populations.csv", &populations, &[])?;
     let sites: Vec<SiteRow> = s.sites.iter().map(SiteRow::from).collect();
-    write_csv(out, "sites.csv", &sites)?;
-    write_csv(out, "routes.csv", &outcome.routes)?;
+    write_csv(out, "sites.csv", &sites, &[])?;
+    write_csv(out, "routes.csv", &outcome.routes, &ROUTE_COLUMNS)?;
     let tl = &outcome.timeline;
     let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
         names
@@ -213,17 +213,65 @@ fn plot_owned(
     plot(out, file, title, y_label, lines)
 }
 
-/// Writes `rows` as CSV with a header from their fields.
+/// The columns of `routes.csv`, the fields of [`RouteChange`]: written as
+/// the header of a run in which no route moved, so the file still reads
+/// as a table.
+const ROUTE_COLUMNS: [&str; 5] = ["t_s", "population", "from_site", "to_site", "ttfb_ms"];
+
+/// Writes `rows` as CSV with a header from their fields, or `empty_header`
+/// when there are none.
 fn write_csv<T: Serialize>(
     out: &OutputDir,
     file: &'static str,
     rows: &[T],
+    empty_header: &[&str],
 ) -> Result<(), WriteError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.serialize(row).map_err(|e| encode(file)(e.to_string()))?;
-    }
-    let bytes = w.into_inner().map_err(|e| encode(file)(e.to_string()))?;
+    let bytes = csv_bytes(rows, empty_header).map_err(encode(file))?;
     out.write(file, &bytes)?;
     Ok(())
+}
+
+/// `rows` as CSV; `empty_header` alone when there are no rows.
+fn csv_bytes<T: Serialize>(rows: &[T], empty_header: &[&str]) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() && !empty_header.is_empty() {
+        w.write_record(empty_header).map_err(|e| e.to_string())?;
+    }
+    for row in rows {
+        w.serialize(row).map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::summary::RouteChange;
+
+    #[test]
+    fn routes_csv_has_its_header_when_no_route_moved() {
+        let empty = csv_bytes::<RouteChange>(&[], &ROUTE_COLUMNS).unwrap();
+        assert_eq!(
+            String::from_utf8(empty).unwrap(),
+            "t_s,population,from_site,to_site,ttfb_ms\n"
+        );
+        let one = csv_bytes(
+            &[RouteChange {
+                t_s: 60.0,
+                population: "nyc".into(),
+                from_site: "ny1".into(),
+                to_site: String::new(),
+                ttfb_ms: None,
+            }],
+            &ROUTE_COLUMNS,
+        )
+        .unwrap();
+        let text = String::from_utf8(one).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some(ROUTE_COLUMNS.join(",").as_str()),
+            "the empty header must match the fields"
+        );
+        assert_eq!(text.lines().nth(1), Some("60.0,nyc,ny1,,"));
+    }
 }

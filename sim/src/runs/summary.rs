@@ -35,7 +35,9 @@ impl Runnable {
     /// M/M/c scenario.
     pub fn from_source(source: &Source) -> Result<Runnable, InputError> {
         Ok(match FileKind::of(source) {
-            FileKind::Experiment => Runnable::Experiment(Box::new(Experiment::from_source(source)?)),
+            FileKind::Experiment => {
+                Runnable::Experiment(Box::new(Experiment::from_source(source)?))
+            }
             _ => Runnable::Mmc(Scenario::from_source(source)?),
         })
     }

@@ -1,0 +1,305 @@
+//! The page of an experiment run on an estate: why it failed, a headline
+//! with failures by cause, one row per population (where its users went,
+//! what they waited, what they lost) and one per site, and captions for
+//! the experiment's charts.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::{escape, headline_table, percent};
+
+/// The four ways a request fails, as `summary.json` names them, and as the
+/// page labels them.
+const CAUSES: [(&str, &str); 4] = [
+    ("blackholed", "blackholed"),
+    ("rejected", "rejected"),
+    ("timed_out", "timed out"),
+    ("reset", "reset"),
+];
+
+/// Writes the reasons of a failed verdict, the headline and the tables.
+pub(super) fn section(html: &mut String, summary: &Value) {
+    let reasons = strings(summary.get("reasons"));
+    if !reasons.is_empty() {
+        html.push_str("<ul id=\"reasons\">\n");
+        for reason in &reasons {
+            let _ = writeln!(html, "<li>{}</li>", escape(reason));
+        }
+        html.push_str("</ul>\n");
+    }
+    html.push_str("<h2>Headline</h2>\n");
+    headline_table(html, "headline", &headline(summary));
+    populations(html, summary);
+    sites(html, summary);
+}
+
+/// The caption of one of the experiment's charts, by file name.
+pub(super) fn caption(file: &str) -> String {
+    match file {
+        "requests.svg" => {
+            "Requests per timeline interval by outcome: served, blackholed, rejected, \
+                           timed out, reset (x: simulated time, minutes)"
+                .to_string()
+        }
+        "pods.svg" => {
+            "Ready pods per site, averaged over each timeline interval (x: simulated time, minutes)"
+                .to_string()
+        }
+        "failures.svg" => "Failed requests per timeline interval, by population, all causes; only \
+                           populations that lost requests (x: simulated time, minutes)"
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map_or_else(Vec::new, |items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+}
+
+fn float(value: &Value, key: &str) -> Option<f64> {
+    value.get(key).and_then(Value::as_f64)
+}
+
+/// `value` with `decimals` decimals and `unit` after it; "-" when absent.
+fn with_unit(value: Option<f64>, decimals: usize, unit: &str) -> String {
+    value.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}{unit}"))
+}
+
+/// A count of requests, rounded, with thousands grouped.
+fn count(value: Option<f64>) -> String {
+    let Some(v) = value else {
+        return "-".to_string();
+    };
+    let digits = format!("{:.0}", v.abs());
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if v.round() < 0.0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+/// "blackholed 5,617, reset 67", the causes that lost requests, or "none".
+fn by_cause(value: &Value) -> String {
+    let parts: Vec<String> = CAUSES
+        .iter()
+        .filter_map(|(key, label)| {
+            let n = float(value, key)?;
+            (n.round() > 0.0).then(|| format!("{label} {}", count(Some(n))))
+        })
+        .collect();
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn failed(value: &Value) -> f64 {
+    CAUSES.iter().filter_map(|(key, _)| float(value, key)).sum()
+}
+
+fn headline(s: &Value) -> Vec<(&'static str, String)> {
+    let failures = strings(s.get("failures"));
+    let mut rows = vec![
+        (
+            "Estate",
+            s.get("estate")
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_string(),
+        ),
+        (
+            "Failures",
+            if failures.is_empty() {
+                "none".to_string()
+            } else {
+                failures.join("; ")
+            },
+        ),
+        (
+            "Simulated time",
+            with_unit(float(s, "simulated_s"), 0, " s"),
+        ),
+        (
+            "Requests",
+            format!(
+                "{} ({} failed)",
+                count(float(s, "requests")),
+                count(Some(failed(s)))
+            ),
+        ),
+        ("Failed by cause", by_cause(s)),
+        (
+            "Availability",
+            format!(
+                "{} (target {})",
+                percent(float(s, "availability"), 4),
+                percent(float(s, "availability_target"), 3)
+            ),
+        ),
+        (
+            "Error budget consumed",
+            percent(float(s, "error_budget_consumed"), 1),
+        ),
+        (
+            "Latency p50 / p99 / p99.9",
+            format!(
+                "{} / {} / {} (slow above {})",
+                with_unit(float(s, "latency_p50_ms"), 1, " ms"),
+                with_unit(float(s, "latency_p99_ms"), 1, " ms"),
+                with_unit(float(s, "latency_p999_ms"), 1, " ms"),
+                with_unit(float(s, "slow_threshold_ms"), 0, " ms")
+            ),
+        ),
+        (
+            "Longest blackhole",
+            with_unit(float(s, "longest_blackhole_s"), 2, " s"),
+        ),
+        ("Convergence", with_unit(float(s, "convergence_s"), 2, " s")),
+    ];
+    if float(s, "peak_users").is_some_and(|u| u > 0.0) {
+        rows.extend(spike_rows(s));
+    }
+    rows
+}
+
+/// Rows of a run with a spike: its peak and how the pods caught up.
+fn spike_rows(s: &Value) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Peak users / demand",
+            format!(
+                "{} users, {} requests/s",
+                count(float(s, "peak_users")),
+                count(float(s, "peak_demand_rps"))
+            ),
+        ),
+        (
+            "Pods needed at the HPA target",
+            format!(
+                "{} (most ready at once: {})",
+                count(float(s, "pods_needed_at_target")),
+                count(float(s, "max_ready_pods"))
+            ),
+        ),
+        (
+            "Pods caught up",
+            with_unit(
+                float(s, "catch_up_after_spike_s"),
+                0,
+                " s after the spike started",
+            ),
+        ),
+    ]
+}
+
+fn rows_of<'a>(summary: &'a Value, key: &str) -> &'a [Value] {
+    summary
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("-")
+}
+
+/// "a &rarr; b", or "a" alone when nothing changed.
+fn before_after(before: &str, after: &str) -> String {
+    if before == after {
+        before.to_string()
+    } else {
+        format!("{before} &rarr; {after}")
+    }
+}
+
+fn populations(html: &mut String, summary: &Value) {
+    html.push_str(
+        "<h2>Populations</h2>\n<table id=\"populations\" class=\"wide\">\n<tr><th>Population</th><th>Share</th>\
+         <th>Site before &rarr; after</th><th>TTFB (ms) before &rarr; after</th><th>Blackhole (s)</th>\
+         <th>Blackholed</th><th>Rejected</th><th>Timed out</th><th>Reset</th>\
+         <th>Availability</th><th>p99 (ms)</th></tr>\n",
+    );
+    for p in rows_of(summary, "populations") {
+        let cells: Vec<String> = CAUSES
+            .iter()
+            .map(|(key, _)| format!("<td class=\"v\">{}</td>", count(float(p, key))))
+            .collect();
+        let _ = writeln!(
+            html,
+            "<tr class=\"{}\"><td>{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td><td class=\"v\">{}</td>{}<td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td></tr>",
+            if failed(p) > 0.0 { "failed" } else { "passed" },
+            escape(text(p, "population")),
+            percent(float(p, "share"), 1),
+            before_after(
+                &escape(text(p, "site_before")),
+                &escape(text(p, "site_after"))
+            ),
+            before_after(
+                &with_unit(float(p, "ttfb_before_ms"), 1, ""),
+                &with_unit(float(p, "ttfb_after_ms"), 1, "")
+            ),
+            with_unit(float(p, "blackhole_s"), 2, ""),
+            cells.concat(),
+            percent(float(p, "availability"), 3),
+            with_unit(float(p, "latency_p99_ms"), 1, "")
+        );
+    }
+    html.push_str("</table>\n");
+}
+
+fn sites(html: &mut String, summary: &Value) {
+    html.push_str(
+        "<h2>Sites</h2>\n<table id=\"sites\" class=\"wide\">\n<tr><th>Site</th><th>Requests</th>\
+         <th>Rejected</th><th>Timed out</th><th>Reset</th><th>Overflow out / in</th>\
+         <th>Peak offered load</th><th>Most ready pods</th><th>p99 (ms)</th><th>At the end</th></tr>\n",
+    );
+    for site in rows_of(summary, "sites") {
+        let alive = site.get("alive_at_end").and_then(Value::as_bool) == Some(true);
+        let _ = writeln!(
+            html,
+            "<tr class=\"{}\"><td>{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td><td class=\"v\">{}</td><td class=\"v\">{} / {}</td>\
+             <td class=\"v\">{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td><td>{}</td></tr>",
+            if failed(site) > 0.0 {
+                "failed"
+            } else {
+                "passed"
+            },
+            escape(text(site, "site")),
+            count(float(site, "requests")),
+            count(float(site, "rejected")),
+            count(float(site, "timed_out")),
+            count(float(site, "reset")),
+            count(float(site, "overflowed_out")),
+            count(float(site, "overflowed_in")),
+            percent(float(site, "peak_offered_load"), 0),
+            count(float(site, "max_ready_pods")),
+            with_unit(float(site, "latency_p99_ms"), 1, ""),
+            if alive { "serving" } else { "down" }
+        );
+    }
+    html.push_str("</table>\n");
+}

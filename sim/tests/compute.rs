@@ -67,7 +67,10 @@ fn bare_metal_serves_the_spike_but_distance_sets_the_tail() {
         (gap - ttfb_gap).abs() < 0.05 * ttfb_gap,
         "{gap} vs {ttfb_gap}"
     );
-    assert_eq!(s.verdict, "fail", "p99 {:?}", s.latency_p99_ms);
+    // The service itself meets the gate; its far users do not.
+    assert_eq!(s.verdict, "pass", "{:?}", s.reasons);
+    assert!(s.service_p99_ms.unwrap() < 200.0);
+    assert!(dfw.latency_p99_ms.unwrap() > 200.0);
 }
 
 /// An experiment on the central estate from `text` (as if in its folder),

@@ -132,7 +132,7 @@ impl World<'_> {
         let Some(policy) = self.exp.estate.overflow else {
             return;
         };
-        let offered: Vec<f64> = self.sites.iter().map(|s| s.offered_load).collect();
+        let mut offered: Vec<f64> = self.sites.iter().map(|s| s.offered_load).collect();
         let shedding: Vec<bool> = self.sites.iter().map(|s| s.out_share > 0.0).collect();
         // Only a live site that announces the prefix takes overflow.
         let alive: Vec<bool> = self.sites.iter().map(|s| s.alive && s.announcing).collect();
@@ -162,6 +162,15 @@ impl World<'_> {
                     (share, site.target.filter(|_| share > 0.0))
                 }
             };
+            if let Some(t) = target {
+                // What this site sends loads the target before the next
+                // site chooses: two sites do not both fill the same one.
+                let moved = (share - self.sites[k].out_share).max(0.0);
+                let cores = |j: usize| self.sites[j].capacity_cores;
+                if cores(t) > 0.0 {
+                    offered[t] += moved * self.sites[k].own_load * cores(k) / cores(t);
+                }
+            }
             let site = &mut self.sites[k];
             site.out_share = if target.is_some() { share } else { 0.0 };
             site.target = target;

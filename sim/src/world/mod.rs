@@ -4,10 +4,10 @@
 //! timeouts, overflow to the nearest healthy site), the traffic of every
 //! population and the failures advance together on one event queue.
 //!
-//! Traffic moves in fixed ticks: the tick event at `T` serves `[T - tick,
-//! T)` after every event before `T` has run, so a population's requests
-//! are split by the exact share of the tick its route spent at each site
-//! (or nowhere). Two fidelities share everything but the serving (see
+//! Traffic moves in fixed ticks: the tick ending at `T` serves `[T - tick,
+//! T)` after every event before `T` has run and before any event at `T`,
+//! so a population's requests are split by the exact share of the tick its
+//! route spent at each site (or nowhere). Two fidelities share everything but the serving (see
 //! [`serve`]).
 
 mod events;
@@ -52,8 +52,6 @@ enum Event {
     AutoscalerScan(usize),
     /// Sites decide what to shed to the next site.
     OverflowCheck,
-    /// Traffic of the tick that ends now is served.
-    Tick,
 }
 
 /// A population's route over time: `None` while its requests are lost.
@@ -82,6 +80,10 @@ pub struct World<'e> {
     timeline: TimeSeries,
     tracker: summary::Tracker,
     now: SimTime,
+    /// When the next traffic tick ends.
+    next_tick: SimTime,
+    /// Ticks served.
+    ticks: u64,
     end: SimTime,
 }
 
@@ -121,6 +123,8 @@ impl<'e> World<'e> {
             timeline: summary::new_timeline(exp),
             tracker: summary::Tracker::new(exp),
             now: SimTime::ZERO,
+            next_tick: SimTime::ZERO + exp.tick,
+            ticks: 0,
             end: SimTime::ZERO + exp.duration,
         };
         world.routes = (0..pops)
@@ -134,7 +138,7 @@ impl<'e> World<'e> {
         Ok(world)
     }
 
-    /// Schedules the control loops, the failures and the first tick.
+    /// Schedules the control loops and the failures.
     fn schedule_start(&mut self) {
         let dep = &self.exp.estate.deployment;
         // The HPA's syncs are not aligned with metrics-server's scrapes: the
@@ -156,8 +160,6 @@ impl<'e> World<'e> {
             self.queue
                 .schedule_at(SimTime::ZERO + f.at, Event::Failure(i));
         }
-        self.queue
-            .schedule_at(SimTime::ZERO + self.exp.tick, Event::Tick);
     }
 
     /// The current simulated time.
@@ -165,11 +167,29 @@ impl<'e> World<'e> {
         self.now
     }
 
-    /// Runs the next event; false once the run has reached its end.
+    /// When the next thing happens: a tick ends or an event is due; none
+    /// once the run has reached its end.
+    fn next_time(&mut self) -> Option<SimTime> {
+        let event = self.queue.peek_time().filter(|&t| t <= self.end);
+        let tick = Some(self.next_tick).filter(|&t| t <= self.end);
+        match (event, tick) {
+            (Some(e), Some(t)) => Some(e.min(t)),
+            (e, t) => e.or(t),
+        }
+    }
+
+    /// Serves the next tick or runs the next event, whichever comes first
+    /// (a tick ending at an event's instant first: it covers the time
+    /// before the event); false once the run has reached its end.
     pub fn step(&mut self) -> bool {
-        match self.queue.peek_time() {
-            Some(at) if at <= self.end => {}
-            _ => return false,
+        let Some(next) = self.next_time() else {
+            return false;
+        };
+        if next == self.next_tick {
+            self.now = next;
+            self.tick();
+            self.next_tick += self.exp.tick;
+            return true;
         }
         let Some((now, event)) = self.queue.pop() else {
             return false;
@@ -179,9 +199,9 @@ impl<'e> World<'e> {
         true
     }
 
-    /// Runs every event up to and including `t`.
+    /// Runs every tick and event up to and including `t`.
     pub fn run_until(&mut self, t: SimTime) {
-        while self.queue.peek_time().is_some_and(|at| at <= t) && self.step() {}
+        while self.next_time().is_some_and(|at| at <= t) && self.step() {}
     }
 
     /// Runs to the end and returns what the run measured.
@@ -200,7 +220,6 @@ impl<'e> World<'e> {
             Event::HpaSync(k) => self.hpa_sync(k),
             Event::AutoscalerScan(k) => self.autoscaler_scan(k),
             Event::OverflowCheck => self.overflow_check(),
-            Event::Tick => self.tick(),
         }
     }
 

@@ -18,8 +18,10 @@ use crate::estate::Deployment;
 pub struct Waiting {
     /// When it arrived.
     pub arrived: SimTime,
-    /// Latency added outside the pod (network, overflow hop, warm-up).
-    pub added_latency_s: f64,
+    /// Latency the user sees outside the site (TTFB, overflow hop).
+    pub network_s: f64,
+    /// Latency the site adds outside the queue (warm-up).
+    pub warm_s: f64,
     /// The stream it belongs to (population and route).
     pub stream: u32,
 }

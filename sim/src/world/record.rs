@@ -36,7 +36,7 @@ pub struct Tally {
     pub timed_out: f64,
     /// Reset (see [`Cause::Reset`]).
     pub reset: f64,
-    /// Served slower than the slow threshold.
+    /// Served slower than the slow threshold at the site.
     pub slow: f64,
 }
 
@@ -90,9 +90,10 @@ pub struct Recorder {
     pub sites: Vec<Tally>,
     /// Latency of each population's served requests.
     pub population_latency: Vec<LatencyHistogram>,
-    /// Latency of each site's served requests (as its users saw them).
+    /// Latency of each site's served requests at the site (the service's
+    /// own, without the users' network).
     pub site_latency: Vec<LatencyHistogram>,
-    /// Served requests of the current timeline row.
+    /// Served requests of the current timeline row, latency at the site.
     pub interval_latency: LatencyHistogram,
     /// Failures of the current tick, by population (for the timeline).
     pub tick_failed: Vec<f64>,
@@ -138,13 +139,16 @@ impl Recorder {
         self.tick_failed[p] += n;
     }
 
-    /// `n` requests of `stream` served at `site` in `base` seconds plus an
-    /// optional exponential tail.
+    /// `n` requests of `stream` served at `site`: `at_site_s` seconds at
+    /// the site plus an optional exponential tail (the service's own
+    /// latency, which the slow threshold judges), and `network_s` more
+    /// before the user has the first byte.
     pub fn served(
         &mut self,
         site: usize,
         stream: Stream,
-        base: f64,
+        network_s: f64,
+        at_site_s: f64,
         n: f64,
         tail: Option<WaitTail>,
     ) {
@@ -152,14 +156,14 @@ impl Recorder {
             return;
         }
         let p = population_of(stream);
-        let slow = n * slow_share(base, tail, self.slow_s);
+        let slow = n * slow_share(at_site_s, tail, self.slow_s);
         for t in [&mut self.populations[p], &mut self.sites[site]] {
             t.served += n;
             t.slow += slow;
         }
-        self.population_latency[p].add_with_tail(base, n, tail);
-        self.site_latency[site].add_with_tail(base, n, tail);
-        self.interval_latency.add_with_tail(base, n, tail);
+        self.population_latency[p].add_with_tail(network_s + at_site_s, n, tail);
+        self.site_latency[site].add_with_tail(at_site_s, n, tail);
+        self.interval_latency.add_with_tail(at_site_s, n, tail);
     }
 
     /// `n` requests of `stream` finished at `site` by a pod being removed
@@ -170,13 +174,15 @@ impl Recorder {
         self.sites[site].served += n;
     }
 
-    /// The latency of every served request: the populations' merged.
-    pub fn all_latency(&mut self) -> LatencyHistogram {
-        let mut all = LatencyHistogram::new();
-        for h in &mut self.population_latency {
-            all.merge(h);
-        }
-        all
+    /// The latency users saw of every served request (network included):
+    /// the populations' merged.
+    pub fn user_latency(&mut self) -> LatencyHistogram {
+        merged(&mut self.population_latency)
+    }
+
+    /// The latency at the sites of every served request: the sites' merged.
+    pub fn service_latency(&mut self) -> LatencyHistogram {
+        merged(&mut self.site_latency)
     }
 
     /// Every population's tally summed.
@@ -187,6 +193,15 @@ impl Recorder {
         }
         t
     }
+}
+
+/// One histogram of all of `hists`.
+fn merged(hists: &mut [LatencyHistogram]) -> LatencyHistogram {
+    let mut all = LatencyHistogram::new();
+    for h in hists {
+        all.merge(h);
+    }
+    all
 }
 
 /// Share of requests at `base` plus the tail slower than `slow_s`.

@@ -176,8 +176,9 @@ pub struct StreamArrivals {
     pub stream: Stream,
     /// Expected requests in the tick.
     pub expected: f64,
-    /// Latency added outside the pods (network, overflow hop), seconds.
-    pub added_latency_s: f64,
+    /// Latency the user sees outside the site (TTFB, overflow hop),
+    /// seconds.
+    pub network_s: f64,
 }
 
 /// A site's request-level serving state: random streams and in-flight
@@ -262,11 +263,12 @@ impl RequestLevel {
             let Some((at, d)) = self.departures.pop() else {
                 break;
             };
-            let latency = (at - d.request.arrived).as_secs_f64() + d.request.added_latency_s;
+            let r = d.request;
+            let at_site = (at - r.arrived).as_secs_f64() + r.warm_s;
             if d.timed_out {
-                rec.fail(site, d.request.stream, Cause::TimedOut, 1.0);
+                rec.fail(site, r.stream, Cause::TimedOut, 1.0);
             } else {
-                rec.served(site, d.request.stream, latency, 1.0, None);
+                rec.served(site, r.stream, r.network_s, at_site, 1.0, None);
             }
             // A removed pod finishes what it was serving and takes no more.
             let Some(&p) = self.index.get(&d.pod) else {
@@ -281,7 +283,8 @@ impl RequestLevel {
             if let Some(next) = done.next {
                 let request = pods.pods[p].waiting.pop_front().unwrap_or(Waiting {
                     arrived: at,
-                    added_latency_s: 0.0,
+                    network_s: 0.0,
+                    warm_s: 0.0,
                     stream: d.request.stream,
                 });
                 self.start(pods, p, next, request, at);
@@ -300,7 +303,7 @@ impl RequestLevel {
             } as u64;
             for _ in 0..n {
                 let offset = self.arrivals.random_range(0..tick.as_nanos().max(1));
-                self.times.push((offset, s.stream, s.added_latency_s));
+                self.times.push((offset, s.stream, s.network_s));
             }
         }
         self.times
@@ -354,7 +357,7 @@ impl RequestLevel {
         let unit = Exp::new(1.0).ok();
         let mut t = TickTotals::default();
         let times = std::mem::take(&mut self.times);
-        for &(offset, stream, added) in &times {
+        for &(offset, stream, network_s) in &times {
             let at = now + SimDuration::from_nanos(offset);
             self.depart_until(pods, at, true, site, rec);
             t.arrivals += 1.0;
@@ -369,7 +372,8 @@ impl RequestLevel {
             let (factor, warm_added) = pods.warmth(p, at);
             let request = Waiting {
                 arrived: at,
-                added_latency_s: added + warm_added,
+                network_s,
+                warm_s: warm_added,
                 stream,
             };
             let Some(q) = pods.pods[p].queue.as_mut() else {

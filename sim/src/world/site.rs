@@ -64,6 +64,8 @@ pub struct Site<'e> {
     pub offered_load: f64,
     /// Last tick: the same for its own demand only.
     pub own_load: f64,
+    /// Last tick: CPU its ready pods offered, cores.
+    pub capacity_cores: f64,
     /// The ready pods' indexes this tick.
     pub ready: Vec<usize>,
     /// Figures for the summary.
@@ -93,6 +95,7 @@ impl<'e> Site<'e> {
             load: 0.0,
             offered_load: 0.0,
             own_load: 0.0,
+            capacity_cores: 0.0,
             ready: Vec::new(),
             stats: SiteStats::default(),
         }

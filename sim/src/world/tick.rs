@@ -5,7 +5,7 @@ use cutover_models::SimTime;
 
 use super::record::{population_of, stream_of, Cause, Stream};
 use super::serve::{serve_fluid, Group, StreamArrivals, TickTotals};
-use super::{Event, World};
+use super::World;
 use crate::experiment::Fidelity;
 
 /// One site's arrivals in a tick, by stream, with each stream's latency
@@ -40,8 +40,9 @@ impl SiteArrivals {
 }
 
 impl World<'_> {
-    /// Serves the tick that ends now, then schedules the next.
+    /// Serves the tick that ends now.
     pub(super) fn tick(&mut self) {
+        self.ticks += 1;
         let end = self.now;
         let start = SimTime::from_nanos(end.as_nanos() - self.exp.tick.as_nanos());
         let mut arrivals = self.route_demand(start, end);
@@ -61,9 +62,6 @@ impl World<'_> {
             &mut self.rec,
             &mut self.timeline,
         );
-        if end < self.end {
-            self.queue.schedule_in(self.exp.tick, Event::Tick);
-        }
     }
 
     /// Each population's demand in `[start, end)`, split by the share of the
@@ -158,7 +156,8 @@ impl World<'_> {
             .as_secs_f64();
         let request_cores = self.exp.estate.deployment.cpu_request_millicores as f64 / 1000.0;
         let site = &mut self.sites[k];
-        let capacity: f64 = site.ready.iter().map(|&p| site.pods.cores(p)).sum::<f64>() * dt_s;
+        site.capacity_cores = site.ready.iter().map(|&p| site.pods.cores(p)).sum::<f64>();
+        let capacity = site.capacity_cores * dt_s;
         let ratio = |x: f64| {
             if capacity > 0.0 {
                 x / capacity
@@ -214,7 +213,7 @@ impl World<'_> {
                     .map(|s| StreamArrivals {
                         stream: s as Stream,
                         expected: a.requests[s],
-                        added_latency_s: a.added_s[s],
+                        network_s: a.added_s[s],
                     })
                     .collect();
                 rl.serve(
@@ -285,7 +284,8 @@ impl World<'_> {
                 self.rec.served(
                     k,
                     s as Stream,
-                    g.base + added,
+                    added,
+                    g.base,
                     served * g.served / t.served,
                     g.tail,
                 );

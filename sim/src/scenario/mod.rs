@@ -15,7 +15,8 @@ pub mod sweep;
 pub mod trace;
 pub mod units;
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 
 use cutover_models::queueing::{ErlangC, QueueParamError};
 use cutover_models::SimDuration;
@@ -118,10 +119,37 @@ pub const DEFAULT_CONFIDENCE_BATCHES: u32 = 20;
 /// of simulation at the engine's measured speed).
 pub const MAX_CUSTOMERS: i64 = 10_000_000_000;
 
+thread_local! {
+    /// The scenario files being read on this thread, outermost first.
+    static LOADING: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a file as being read until dropped (also when a loader panics).
+struct Loading;
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        LOADING.with(|l| l.borrow_mut().pop());
+    }
+}
+
 impl Scenario {
-    /// Reads and validates the scenario file at `path`.
+    /// Reads and validates the scenario file at `path`. A file that a
+    /// scenario it names leads back to (a compute `catchment` naming the
+    /// file itself, or a cycle of them) is refused instead of read for ever.
     pub fn load(path: &Path) -> Result<Scenario, InputError> {
-        Self::from_source(&Source::read(path)?)
+        let source = Source::read(path)?;
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if LOADING.with(|l| l.borrow().contains(&key)) {
+            return Err(source.field_error(
+                "compute.catchment",
+                "leads back to this file, which is being read already; \
+                 allowed: a network scenario, which names no catchment",
+            ));
+        }
+        LOADING.with(|l| l.borrow_mut().push(key));
+        let _loading = Loading;
+        Self::from_source(&source)
     }
 
     /// Validates a scenario already read into `source`.

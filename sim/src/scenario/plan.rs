@@ -828,7 +828,13 @@ impl PlanScenario {
             Some(file) => {
                 let dir = source.path().parent().unwrap_or(Path::new("."));
                 let path = dir.join(file);
-                let scenario = CostScenario::load(&path)?;
+                let scenario = CostScenario::load(&path).map_err(|e| match e {
+                    InputError::Read { reason, .. } => source.field_error(
+                        "plan.cost",
+                        format!("cannot read the cost scenario {}: {reason}", path.display()),
+                    ),
+                    other => other,
+                })?;
                 let Some(m) = &scenario.model.migration else {
                     return Err(source.field_error(
                         "plan.cost",

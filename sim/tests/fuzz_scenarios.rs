@@ -3,7 +3,10 @@
 //! Every bundled file in scenarios/ (scenarios, price books, traces; new
 //! files are picked up) is mutated one to three times (see
 //! `fuzz/mutate.rs`) and loaded from a copy of the scenarios/ tree, so the
-//! files it refers to are there. No input may panic or hang a loader, and
+//! files it refers to are there; in some cases the mutated file takes the
+//! place of its copy and a bundled file that names it is loaded instead
+//! (a topology through its network scenario, a cost scenario through its
+//! plan). No input may panic or hang a loader, and
 //! every error must say where the problem is: the file, a line and column
 //! inside it, and the field unless the text is not TOML at all.
 //!
@@ -32,8 +35,8 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 /// 8.9 s of CPU, 44 s of wall time while the machine's load was 11.
 const DEFAULT_CASES: u32 = 6000;
 
-/// A loader that has not answered after this long is taken to hang; the
-/// slowest bundled file loads in well under a second in a debug build.
+/// A loader that has not answered after this long is taken to hang; each
+/// bundled file loads in under 0.1 s in a debug build (`cutover validate`).
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Loads `path` with the loader `cutover validate` uses for it; the one
@@ -180,57 +183,120 @@ fn known_unlocated_read(case: &Path) -> bool {
 struct Tally {
     files: BTreeMap<PathBuf, u32>,
     kinds: BTreeMap<&'static str, u32>,
+    through_referrers: u32,
     loaded: u32,
     errors: u32,
     with_field: u32,
 }
 
-/// Mutates `file`, writes it beside the files it refers to, loads it and
-/// checks the outcome.
-fn run_case(
-    tree: &Path,
-    file: &Path,
-    mutations: &[mutate::Mutation],
-    tally: &RefCell<Tally>,
-) -> Result<(), TestCaseError> {
-    let mut bytes = std::fs::read(tree.join(file)).expect("read the copy");
-    let csv = file.extension().is_some_and(|e| e == "csv");
+/// One case: a bundled file, its mutations, and whether it is loaded
+/// through a file that names it.
+struct Case<'a> {
+    file: &'a Path,
+    mutations: &'a [mutate::Mutation],
+    /// A bundled file naming `file` (a scenario naming its topology, trace,
+    /// price book, catchment or cost scenario): the mutated file then
+    /// replaces its copy in the tree and this file is loaded.
+    via: Option<&'a Path>,
+}
+
+/// Mutates the case's file, writes it beside the files it refers to (or in
+/// place of its copy, to load it through a file that names it), loads it
+/// and checks the outcome.
+fn run_case(tree: &Path, case: &Case, tally: &RefCell<Tally>) -> Result<(), TestCaseError> {
+    let file = tree.join(case.file);
+    let original = std::fs::read(&file).expect("read the copy");
+    let csv = case.file.extension().is_some_and(|e| e == "csv");
+    let mut bytes = original.clone();
     let mut t = tally.borrow_mut();
-    *t.files.entry(file.to_path_buf()).or_default() += 1;
-    for m in mutations {
+    *t.files.entry(case.file.to_path_buf()).or_default() += 1;
+    for m in case.mutations {
         if mutate::apply(&mut bytes, m, csv) {
             *t.kinds.entry(m.kind()).or_default() += 1;
         }
     }
-    let name = if csv {
-        "fuzz-case.csv"
-    } else {
-        "fuzz-case.toml"
+    let (written, entry) = match case.via {
+        Some(via) => {
+            t.through_referrers += 1;
+            (file.clone(), tree.join(via))
+        }
+        None => {
+            let name = if csv {
+                "fuzz-case.csv"
+            } else {
+                "fuzz-case.toml"
+            };
+            let path = file.with_file_name(name);
+            (path.clone(), path)
+        }
     };
-    let case = tree.join(file).with_file_name(name);
-    std::fs::write(&case, &bytes).expect("write the case");
+    std::fs::write(&written, &bytes).expect("write the case");
+    let verdict = check(&entry, load_guarded(&entry), &mut t);
+    if case.via.is_some() {
+        std::fs::write(&written, &original).expect("restore the copy");
+    }
     let shown = || {
         let text = String::from_utf8_lossy(&bytes);
         let cut: String = text.chars().take(4000).collect();
-        format!("{} mutated by {mutations:?}:\n{cut}", file.display())
+        let via = case.via.map_or(String::new(), |v| {
+            format!(" (loaded through {})", v.display())
+        });
+        format!(
+            "{}{via} mutated by {:?}:\n{cut}",
+            case.file.display(),
+            case.mutations
+        )
     };
-    match load_guarded(&case) {
-        Err(why) => Err(TestCaseError::fail(format!("{why}\n{}", shown()))),
-        Ok(Ok(())) => {
+    verdict.map_err(|why| TestCaseError::fail(format!("{why}\n{}", shown())))
+}
+
+/// What is wrong with the outcome of loading `entry`, if anything; done
+/// while the files are as they were loaded.
+fn check(
+    entry: &Path,
+    outcome: Result<Result<(), InputError>, String>,
+    t: &mut Tally,
+) -> Result<(), String> {
+    match outcome? {
+        Ok(()) => {
             t.loaded += 1;
             Ok(())
         }
-        Ok(Err(err)) => {
+        Err(err) => {
             t.errors += 1;
             if matches!(&err, InputError::Field(fe) if !fe.field.is_empty()) {
                 t.with_field += 1;
             }
-            match unlocated(&case, &err) {
-                Some(why) => Err(TestCaseError::fail(format!("{why}\n{}", shown()))),
-                None => Ok(()),
-            }
+            unlocated(entry, &err).map_or(Ok(()), Err)
         }
     }
+}
+
+/// For each bundled file, the bundled files that name it in quotes (paths
+/// relative to scenarios/, as every bundled reference is written).
+fn referrers(dir: &Path, files: &[PathBuf]) -> BTreeMap<PathBuf, Vec<PathBuf>> {
+    let texts: Vec<(PathBuf, String)> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "toml"))
+        .map(|f| {
+            (
+                f.clone(),
+                std::fs::read_to_string(dir.join(f)).expect("read"),
+            )
+        })
+        .collect();
+    files
+        .iter()
+        .map(|f| {
+            let quoted = format!("\"{}\"", f.display());
+            let names_f = texts
+                .iter()
+                .filter(|(other, text)| other != f && text.contains(&quoted))
+                .map(|(other, _)| other.clone())
+                .collect();
+            (f.clone(), names_f)
+        })
+        .collect()
 }
 
 fn cases() -> u32 {
@@ -254,26 +320,40 @@ fn mutated_bundled_files_never_panic_or_hang_and_every_error_is_located() {
         ..Config::default()
     });
     let tally = RefCell::new(Tally::default());
+    let referrers = referrers(&scenarios_dir(), &files);
     let strategy = (
         any::<Index>(),
         prop::collection::vec(mutate::mutation(), 1..=3),
+        prop::option::weighted(0.3, any::<Index>()),
     );
-    let result = runner.run(&strategy, |(file, mutations)| {
-        run_case(&tree, &files[file.index(files.len())], &mutations, &tally)
+    let result = runner.run(&strategy, |(file, mutations, via)| {
+        let file = &files[file.index(files.len())];
+        let names_file = &referrers[file];
+        let via = via
+            .filter(|_| !names_file.is_empty())
+            .map(|i| names_file[i.index(names_file.len())].as_path());
+        let case = Case {
+            file,
+            mutations: &mutations,
+            via,
+        };
+        run_case(&tree, &case, &tally)
     });
     if let Err(e) = result {
         panic!("{e}");
     }
     let t = tally.into_inner();
     eprintln!(
-        "{cases} cases: {} loaded, {} errors ({} naming a field); files {:?}; mutations {:?}",
-        t.loaded, t.errors, t.with_field, t.files, t.kinds
+        "{cases} cases ({} through a file naming the mutated one): {} loaded, {} errors \
+         ({} naming a field); files {:?}; mutations {:?}",
+        t.through_referrers, t.loaded, t.errors, t.with_field, t.files, t.kinds
     );
     // The run reached every file and every kind of mutation, and most
     // mutations made the file wrong (else the checks above saw little).
     if cases >= 1000 {
         assert_eq!(t.files.len(), files.len(), "files not reached");
         assert_eq!(t.kinds.len(), mutate::KINDS.len(), "mutations not applied");
+        assert!(t.through_referrers > 0, "no file loaded through another");
     }
     assert!(t.errors * 2 > cases, "only {} of {cases} failed", t.errors);
     assert!(t.with_field * 3 > t.errors, "few errors name a field");

@@ -57,11 +57,39 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Writes `data` as a file named `name` (plus this process's id) in the
-/// scenario tree, loads it, and removes it.
+/// scenario tree, loads it, checks that an error is located, and removes
+/// the file.
 pub fn load_bytes(tree: &Path, name: &str, data: &[u8]) {
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, "toml"));
     let path = tree.join(format!("{stem}-{}.{ext}", std::process::id()));
     std::fs::write(&path, data).expect("write the input");
-    let _ = load_any(&path);
+    if let Err(err) = load_any(&path) {
+        assert_located(&path, &err);
+    }
     let _ = std::fs::remove_file(&path);
+}
+
+/// Panics (a crash for AFL++) unless `err`, from loading `input`, names a
+/// file that exists, a line and a column inside it, and a message. (The
+/// stricter check of sim/tests/fuzz_scenarios.rs also wants the field.)
+pub fn assert_located(input: &Path, err: &InputError) {
+    let fe = match err {
+        InputError::Read { path, .. } => {
+            assert!(path != input, "the input was not read: {err}");
+            return;
+        }
+        InputError::Field(fe) => fe,
+    };
+    let bytes = std::fs::read(&fe.file).unwrap_or_else(|_| panic!("no such file: {err}"));
+    let text = String::from_utf8_lossy(&bytes);
+    let line = text
+        .split('\n')
+        .nth(fe.line.wrapping_sub(1))
+        .unwrap_or_else(|| panic!("the line is not in the file: {err}"));
+    let columns = 1..=line.chars().count() + 1;
+    assert!(
+        columns.contains(&fe.column),
+        "the column is not on its line: {err}"
+    );
+    assert!(!fe.message.trim().is_empty(), "no message: {err}");
 }

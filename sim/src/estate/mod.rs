@@ -275,7 +275,7 @@ impl Estate {
 
     /// Builds the topology; an error is located at the site it concerns
     /// (`site_field(i)` in `source`) or the populations of this estate.
-    pub(crate) fn build_topology(
+    pub fn build_topology(
         &self,
         source: &Source,
         site_field: &dyn Fn(usize) -> String,

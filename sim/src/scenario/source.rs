@@ -47,6 +47,44 @@ pub enum InputError {
     Field(Box<FieldError>),
 }
 
+/// Reads the text of the input file at `path`. Anything but a regular file
+/// (a device such as `/dev/zero`, a pipe) is refused before reading, and a
+/// byte that is not UTF-8 is reported at its line and column.
+pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
+    let read_error = |reason| InputError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "a device, pipe or socket"
+        };
+        return Err(read_error(std::io::Error::other(format!(
+            "it is {what}; allowed: a file"
+        ))));
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        let bytes = err.as_bytes();
+        let text = String::from_utf8_lossy(&bytes[..valid]);
+        let (line, column) = line_column(&text, valid);
+        InputError::Field(Box::new(FieldError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            field: String::new(),
+            message: format!(
+                "byte 0x{:02x} is not UTF-8 text; allowed: a text file in UTF-8",
+                bytes[valid]
+            ),
+        }))
+    })
+}
+
 /// The text of a TOML file, kept to locate errors.
 pub struct Source {
     path: PathBuf,
@@ -55,13 +93,10 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads `path`.
+    /// Reads `path`: a regular file of UTF-8 text. Devices and pipes are
+    /// refused unread; a byte that is not UTF-8 is located.
     pub fn read(path: &Path) -> Result<Self, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|reason| InputError::Read {
-            path: path.to_path_buf(),
-            reason,
-        })?;
-        Ok(Self::from_text(path, text))
+        Ok(Self::from_text(path, read_text(path)?))
     }
 
     /// A source from text already in memory; `path` labels its errors.
@@ -94,7 +129,12 @@ impl Source {
             if field.is_empty() {
                 field = field_at_offset(&self.text, offset);
             }
-            self.error_at_offset(offset, field, plain_types(inner.message().trim()))
+            let message = match inner.message().trim() {
+                "" => "the TOML stops here, before it is complete; allowed: a value after `=`"
+                    .to_string(),
+                m => plain_types(m),
+            };
+            self.error_at_offset(offset, field, message)
         })?;
         self.check_text_sizes()?;
         Ok(value)

@@ -13,7 +13,7 @@ use std::path::Path;
 use cutover_models::traffic::{Trace, TracePoint};
 use cutover_models::{SimDuration, SimTime};
 
-use super::source::{FieldError, InputError};
+use super::source::{read_text, FieldError, InputError};
 use super::units::{parse_duration, parse_rate};
 
 fn error(path: &Path, line: usize, field: &str, message: impl Into<String>) -> InputError {
@@ -26,13 +26,55 @@ fn error(path: &Path, line: usize, field: &str, message: impl Into<String>) -> I
     }))
 }
 
+/// Where a trace's columns are.
+struct Columns {
+    time: usize,
+    population: usize,
+    /// The `rate` or the `count` column.
+    value: usize,
+    is_count: bool,
+}
+
+/// Finds the columns in the header row.
+fn columns(path: &Path, headers: &csv::StringRecord) -> Result<Columns, InputError> {
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let allowed = "columns `time`, `population`, and `rate` or `count`";
+    let (Some(time), Some(population)) = (col("time"), col("population")) else {
+        let missing = if col("time").is_none() {
+            "time"
+        } else {
+            "population"
+        };
+        return Err(error(
+            path,
+            1,
+            "",
+            format!("the header has no `{missing}` column; allowed: {allowed}"),
+        ));
+    };
+    let (value, is_count) = match (col("rate"), col("count")) {
+        (Some(c), None) => (c, false),
+        (None, Some(c)) => (c, true),
+        _ => {
+            return Err(error(
+                path,
+                1,
+                "",
+                format!("give exactly one of `rate` and `count`; allowed: {allowed}"),
+            ))
+        }
+    };
+    Ok(Columns {
+        time,
+        population,
+        value,
+        is_count,
+    })
+}
+
 /// Reads and checks the trace at `path`.
 pub fn load(path: &Path) -> Result<Trace, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|reason| InputError::Read {
-        path: path.to_path_buf(),
-        reason,
-    })?;
-    parse(path, &text)
+    parse(path, &read_text(path)?)
 }
 
 /// Parses trace text; `path` labels the errors.
@@ -44,33 +86,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Trace, InputError> {
         .headers()
         .map_err(|e| error(path, 1, "", format!("cannot read the header: {e}")))?
         .clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let allowed = "columns time, population and rate or count";
-    let (Some(time_col), Some(pop_col)) = (col("time"), col("population")) else {
-        return Err(error(
-            path,
-            1,
-            "",
-            format!("missing a column; allowed: {allowed}"),
-        ));
-    };
-    let (value_col, is_count) = match (col("rate"), col("count")) {
-        (Some(c), None) => (c, false),
-        (None, Some(c)) => (c, true),
-        _ => {
-            return Err(error(
-                path,
-                1,
-                "",
-                format!("give exactly one of rate and count; allowed: {allowed}"),
-            ))
-        }
-    };
+    let Columns {
+        time: time_col,
+        population: pop_col,
+        value: value_col,
+        is_count,
+    } = columns(path, &headers)?;
     // Per population: (time, value) rows in file order.
     let mut rows: BTreeMap<String, Vec<(SimTime, f64, usize)>> = BTreeMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.map_err(|e| error(path, line, "", e.to_string()))?;
+    // The line where a record starts: the reader's position is where it
+    // began to read the record, before any blank lines.
+    let line_of = |p: Option<&csv::Position>| {
+        let from = p.map_or(0, |p| p.byte() as usize).min(text.len());
+        let blank = text[from..].len() - text[from..].trim_start_matches(['\r', '\n']).len();
+        text[..from + blank].matches('\n').count() + 1
+    };
+    for record in reader.records() {
+        let record = record.map_err(|e| error(path, line_of(e.position()), "", e.to_string()))?;
+        let line = line_of(record.position());
         let field = |c: usize| record.get(c).unwrap_or("");
         let at = parse_duration(field(time_col)).map_err(|m| error(path, line, "time", m))?;
         let value = if is_count {
@@ -106,7 +139,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Trace, InputError> {
         list.push((SimTime::ZERO + at, value, line));
     }
     if rows.is_empty() {
-        return Err(error(path, 2, "", "no rows"));
+        return Err(error(
+            path,
+            text.matches('\n').count() + 1,
+            "",
+            "no rows; allowed: a row per time and population after the header, \
+             e.g. `0s,us-east,300/s`",
+        ));
     }
     // Each population as a step function of rates.
     let mut steps: Vec<Vec<(SimTime, f64)>> = Vec::new();
@@ -206,6 +245,6 @@ mod tests {
         let err = parse(Path::new("t.csv"), "time,population\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("exactly one of rate and count"), "{err}");
+        assert!(err.contains("exactly one of `rate` and `count`"), "{err}");
     }
 }

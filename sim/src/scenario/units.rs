@@ -134,7 +134,11 @@ pub fn parse_bytes(text: &str) -> Result<f64, String> {
     if !value.is_finite() || value < 0.0 {
         return Err(format!("`{text}` is negative; a size is zero or more"));
     }
-    Ok(value * bytes_per_unit)
+    let bytes = value * bytes_per_unit;
+    if !bytes.is_finite() {
+        return Err(format!("`{text}` is too large; allowed: a finite size"));
+    }
+    Ok(bytes)
 }
 
 /// Implements `Deserialize` for a newtype from a string parser, with an

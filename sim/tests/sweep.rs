@@ -107,3 +107,41 @@ fn a_metric_the_summary_lacks_is_refused_with_the_choices() {
     assert!(err.contains("allowed: "), "{err}");
     assert!(err.contains("mean_wait_s"), "{err}");
 }
+
+/// A sweep of an experiment: the bare-metal server count of the central
+/// region, one fluid run per count; each row equals the experiment run on
+/// its own with that count (two runs answering the same question agree).
+#[test]
+fn a_sweep_of_an_experiment_matches_its_single_runs() {
+    use cutover::experiment::Experiment;
+    use cutover::scenario::Source;
+    use cutover::world::World;
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/central");
+    let text = std::fs::read_to_string(dir.join("baremetal-sizes.toml"))
+        .unwrap()
+        .replace("values = [3, 4, 5, 6, 8]", "values = [4, 5]");
+    let source = Source::from_text(&dir.join("sizes.toml"), text.clone());
+    let base = cutover::runs::summary::Runnable::from_source(&source).unwrap();
+    let outcome = cutover::sweep::run(&source, &base, 1, None, Some(1), &|| {}).unwrap();
+    assert_eq!(outcome.rows.len(), 2);
+    for (row, servers) in outcome.rows.iter().zip([4, 5]) {
+        let single = text
+            .replace("count = 6", &format!("count = {servers}"))
+            .replace("[sweep]", "[unused]");
+        let single = single[..single.find("[unused]").unwrap()].to_string();
+        let exp =
+            Experiment::from_source(&Source::from_text(&dir.join("one.toml"), single)).unwrap();
+        let s = World::new(&exp, cutover::engine::rng::replication_seed(1, 0))
+            .unwrap()
+            .run()
+            .summary;
+        let p99 = &row.metrics[0];
+        assert_eq!(p99.metric, "service_p99_ms");
+        assert_eq!(Some(p99.mean), s.service_p99_ms, "{servers} servers");
+    }
+    // The answer to the planner's question: five servers keep the service's
+    // p99 under 200 ms, four do not.
+    assert!(outcome.rows[0].metrics[0].mean > 200.0);
+    assert!(outcome.rows[1].metrics[0].mean < 200.0);
+}

@@ -141,7 +141,8 @@ impl fmt::Display for SimDuration {
             let v = v.trim_end_matches('0').trim_end_matches('.');
             return write!(f, "{v} {name}");
         }
-        let mut secs = (n + NANOS_PER_SEC / 2) / NANOS_PER_SEC;
+        // Rounded to the nearest second without overflowing near u64::MAX.
+        let mut secs = n / NANOS_PER_SEC + u64::from(n % NANOS_PER_SEC >= NANOS_PER_SEC / 2);
         let mut parts = Vec::new();
         for (size, name) in [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")] {
             if secs >= size {
@@ -179,6 +180,15 @@ mod tests {
         assert_eq!(SimDuration::from_secs_f64(-3.0), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(1e30).as_nanos(), u64::MAX);
+    }
+
+    #[test]
+    fn the_longest_duration_displays_without_overflow() {
+        // u64::MAX ns is 213,503 days, 23 h, 34 min and 33.7 s.
+        assert_eq!(
+            SimDuration::from_nanos(u64::MAX).to_string(),
+            "213503 d 23 h 34 min 34 s"
+        );
     }
 
     #[test]

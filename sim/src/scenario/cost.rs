@@ -131,193 +131,20 @@ fn percent(source: &Source, field: &str, text: &str) -> Result<f64, InputError> 
 /// Validates a price book read into `source`.
 pub fn price_book_from_source(source: &Source) -> Result<PriceBook, InputError> {
     let raw: RawBookFile = source.parse()?;
-    let currency =
-        Currency::parse(&raw.book.currency).map_err(|m| source.field_error("book.currency", m))?;
-    let taken_on = date(source, "book.taken_on", &raw.book.taken_on)?;
-    if raw.book.name.trim().is_empty() {
-        return Err(source.field_error("book.name", "must not be empty"));
-    }
+    let (currency, taken_on) = book_header(source, &raw.book)?;
     if raw.sku.is_empty() {
         return Err(source.field_error("", "the book has no [[sku]]; add at least one priced item"));
     }
     let mut skus = BTreeMap::new();
     limits::check_name(source, "book.name", &raw.book.name)?;
     for (i, s) in raw.sku.iter().enumerate() {
-        let f = |name: &str| format!("sku[{i}].{name}");
-        limits::check_name(source, &f("id"), &s.id)?;
-        limits::check_name(source, &f("line"), &s.line)?;
-        let unit = match s.unit.as_str() {
-            "hour" => Unit::Hour,
-            "month" => Unit::Month,
-            "GB" => Unit::Gb,
-            "TB" => Unit::Tb,
-            other => {
-                return Err(source.field_error(
-                    &f("unit"),
-                    format!("unknown unit `{other}`; allowed: hour, month, GB, TB"),
-                ))
-            }
-        };
-        let granularity = match (s.billing.as_deref(), unit) {
-            (None, Unit::Gb | Unit::Tb) => Granularity::Hourly,
-            (None, _) => {
-                return Err(source.field_error(
-                    &f("billing"),
-                    "time-priced items need `billing`; allowed: per-second, hourly, monthly",
-                ))
-            }
-            (Some("per-second"), Unit::Hour) => {
-                let minimum = match &s.minimum {
-                    Some(m) => parse_duration(m).map_err(|e| source.field_error(&f("minimum"), e))?,
-                    None => cutover_models::SimDuration::ZERO,
-                };
-                Granularity::PerSecond {
-                    minimum_s: (minimum.as_nanos() / 1_000_000_000) as u32,
-                }
-            }
-            (Some("hourly"), Unit::Hour) => Granularity::Hourly,
-            (Some("monthly"), Unit::Month) => Granularity::Monthly,
-            (Some(other), _) => {
-                return Err(source.field_error(
-                    &f("billing"),
-                    format!(
-                        "billing `{other}` does not fit unit `{}`; allowed: per-second or hourly for unit hour, monthly for unit month, none for GB and TB",
-                        s.unit
-                    ),
-                ))
-            }
-        };
-        let on_demand = match (&s.on_demand, s.tier.is_empty()) {
-            (Some(p), true) => vec![Tier {
-                up_to: None,
-                price: money_in(source, &f("on_demand"), p, currency)?,
-            }],
-            (None, false) => {
-                let mut tiers = Vec::new();
-                let mut last = 0u64;
-                for (j, t) in s.tier.iter().enumerate() {
-                    let tf = format!("sku[{i}].tier[{j}]");
-                    let price = money_in(source, &format!("{tf}.price"), &t.price, currency)?;
-                    let is_last = j + 1 == s.tier.len();
-                    match (t.up_to, is_last) {
-                        (Some(u), _) if u <= last => {
-                            return Err(source.field_error(
-                                &format!("{tf}.up_to"),
-                                format!("bands out of order: {u} is not above the previous band's {last}; allowed: increasing upper bounds"),
-                            ))
-                        }
-                        (None, false) => {
-                            return Err(source.field_error(
-                                &tf,
-                                "only the last band may be open (no `up_to`)",
-                            ))
-                        }
-                        (Some(u), _) => last = u,
-                        (None, true) => {}
-                    }
-                    tiers.push(Tier { up_to: t.up_to, price });
-                }
-                if tiers.last().is_some_and(|t| t.up_to.is_some()) {
-                    tiers.push(Tier {
-                        up_to: None,
-                        price: tiers[tiers.len() - 1].price,
-                    });
-                }
-                tiers
-            }
-            (Some(_), false) => {
-                return Err(source.field_error(
-                    &f("tier"),
-                    "give either `on_demand` (a flat price) or `[[sku.tier]]` bands, not both",
-                ))
-            }
-            (None, true) => {
-                return Err(source.field_error(
-                    &f("on_demand"),
-                    format!("item `{}` has no price; allowed: `on_demand = \"0.10 {currency}\"` or `[[sku.tier]]` bands", s.id),
-                ))
-            }
-        };
-        let opt = |name: &str, v: &Option<String>| -> Result<Option<Money>, InputError> {
-            v.as_ref()
-                .map(|p| money_in(source, &f(name), p, currency))
-                .transpose()
-        };
-        let included_traffic_gb = match &s.included_traffic {
-            Some(t) => {
-                (parse_bytes(t).map_err(|e| source.field_error(&f("included_traffic"), e))? / 1e9)
-                    .round() as u64
-            }
-            None => 0,
-        };
-        if skus.contains_key(&s.id) {
-            return Err(source.field_error(&f("id"), format!("item `{}` is listed twice", s.id)));
-        }
-        let sku_taken = date(source, &f("taken_on"), &s.taken_on)?;
-        if s.source.trim().is_empty() {
-            return Err(source.field_error(&f("source"), "every price needs its source"));
-        }
-        skus.insert(
-            s.id.clone(),
-            Sku {
-                id: s.id.clone(),
-                line: s.line.clone(),
-                unit,
-                granularity,
-                on_demand,
-                reserved_1y: opt("reserved_1y", &s.reserved_1y)?,
-                reserved_3y: opt("reserved_3y", &s.reserved_3y)?,
-                spot: opt("spot", &s.spot)?,
-                setup_fee: opt("setup_fee", &s.setup_fee)?.unwrap_or(Money::ZERO),
-                included_traffic_gb,
-                draws_included_traffic: s.draws_included_traffic,
-                is_server: s.server,
-                source: s.source.clone(),
-                taken_on: sku_taken,
-            },
-        );
+        let sku = priced_item(source, i, s, currency, &skus)?;
+        skus.insert(s.id.clone(), sku);
     }
-    let mut changes = Vec::new();
-    let mut previous: Option<Date> = None;
+    let mut changes: Vec<PriceChange> = Vec::new();
     for (i, c) in raw.change.iter().enumerate() {
-        let f = |name: &str| format!("change[{i}].{name}");
-        let from = date(source, &f("from"), &c.from)?;
-        if from <= taken_on {
-            return Err(source.field_error(
-                &f("from"),
-                format!("{from} is not after the day the prices were taken ({taken_on}); a change before then is already in the prices"),
-            ));
-        }
-        if let Some(p) = previous {
-            if from < p {
-                return Err(source.field_error(
-                    &f("from"),
-                    format!("dates out of order: {from} comes after a change dated {p}; allowed: changes in date order"),
-                ));
-            }
-        }
-        previous = Some(from);
-        let pct = percent(source, &f("change"), &c.change)?;
-        if pct <= -1.0 {
-            return Err(source.field_error(&f("change"), "a price cannot fall by 100 % or more"));
-        }
-        for (j, s) in c.skus.iter().enumerate() {
-            if !skus.contains_key(s) {
-                return Err(source.field_error(
-                    &format!("change[{i}].skus[{j}]"),
-                    format!(
-                        "unknown item `{s}`; allowed: {}",
-                        skus.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-        }
-        changes.push(PriceChange {
-            from,
-            change_ppm: (pct * 1e6).round() as i64,
-            skus: c.skus.clone(),
-            source: c.source.clone(),
-        });
+        let previous = changes.last().map(|p| p.from);
+        changes.push(price_change(source, i, c, taken_on, previous, &skus)?);
     }
     Ok(PriceBook {
         name: raw.book.name,
@@ -327,6 +154,237 @@ pub fn price_book_from_source(source: &Source) -> Result<PriceBook, InputError> 
         source: raw.book.source,
         skus,
         changes,
+    })
+}
+
+/// The `[book]` header: its currency and the day its prices were taken;
+/// its name must not be empty.
+fn book_header(source: &Source, book: &RawBook) -> Result<(Currency, Date), InputError> {
+    let currency =
+        Currency::parse(&book.currency).map_err(|m| source.field_error("book.currency", m))?;
+    let taken_on = date(source, "book.taken_on", &book.taken_on)?;
+    if book.name.trim().is_empty() {
+        return Err(source.field_error("book.name", "must not be empty"));
+    }
+    Ok((currency, taken_on))
+}
+
+/// One `[[sku]]`, the `i`th, priced in `currency`; `known` holds the items
+/// before it, so an id listed twice is refused.
+fn priced_item(
+    source: &Source,
+    i: usize,
+    s: &RawSku,
+    currency: Currency,
+    known: &BTreeMap<String, Sku>,
+) -> Result<Sku, InputError> {
+    let f = |name: &str| format!("sku[{i}].{name}");
+    limits::check_name(source, &f("id"), &s.id)?;
+    limits::check_name(source, &f("line"), &s.line)?;
+    let unit = sku_unit(source, &f("unit"), &s.unit)?;
+    let granularity = sku_granularity(source, i, s, unit)?;
+    let on_demand = on_demand_price(source, i, s, currency)?;
+    let opt = |name: &str, v: &Option<String>| -> Result<Option<Money>, InputError> {
+        v.as_ref()
+            .map(|p| money_in(source, &f(name), p, currency))
+            .transpose()
+    };
+    let included_traffic_gb = match &s.included_traffic {
+        Some(t) => (parse_bytes(t).map_err(|e| source.field_error(&f("included_traffic"), e))?
+            / 1e9)
+            .round() as u64,
+        None => 0,
+    };
+    if known.contains_key(&s.id) {
+        return Err(source.field_error(&f("id"), format!("item `{}` is listed twice", s.id)));
+    }
+    let sku_taken = date(source, &f("taken_on"), &s.taken_on)?;
+    if s.source.trim().is_empty() {
+        return Err(source.field_error(&f("source"), "every price needs its source"));
+    }
+    Ok(Sku {
+        id: s.id.clone(),
+        line: s.line.clone(),
+        unit,
+        granularity,
+        on_demand,
+        reserved_1y: opt("reserved_1y", &s.reserved_1y)?,
+        reserved_3y: opt("reserved_3y", &s.reserved_3y)?,
+        spot: opt("spot", &s.spot)?,
+        setup_fee: opt("setup_fee", &s.setup_fee)?.unwrap_or(Money::ZERO),
+        included_traffic_gb,
+        draws_included_traffic: s.draws_included_traffic,
+        is_server: s.server,
+        source: s.source.clone(),
+        taken_on: sku_taken,
+    })
+}
+
+/// An item's `unit`: hour, month, GB or TB.
+fn sku_unit(source: &Source, field: &str, text: &str) -> Result<Unit, InputError> {
+    match text {
+        "hour" => Ok(Unit::Hour),
+        "month" => Ok(Unit::Month),
+        "GB" => Ok(Unit::Gb),
+        "TB" => Ok(Unit::Tb),
+        other => Err(source.field_error(
+            field,
+            format!("unknown unit `{other}`; allowed: hour, month, GB, TB"),
+        )),
+    }
+}
+
+/// How the `i`th item is billed over time: `billing` (and `minimum`) must
+/// fit its unit; volume items have none.
+fn sku_granularity(
+    source: &Source,
+    i: usize,
+    s: &RawSku,
+    unit: Unit,
+) -> Result<Granularity, InputError> {
+    let f = |name: &str| format!("sku[{i}].{name}");
+    match (s.billing.as_deref(), unit) {
+        (None, Unit::Gb | Unit::Tb) => Ok(Granularity::Hourly),
+        (None, _) => Err(source.field_error(
+            &f("billing"),
+            "time-priced items need `billing`; allowed: per-second, hourly, monthly",
+        )),
+        (Some("per-second"), Unit::Hour) => {
+            let minimum = match &s.minimum {
+                Some(m) => parse_duration(m).map_err(|e| source.field_error(&f("minimum"), e))?,
+                None => cutover_models::SimDuration::ZERO,
+            };
+            Ok(Granularity::PerSecond {
+                minimum_s: (minimum.as_nanos() / 1_000_000_000) as u32,
+            })
+        }
+        (Some("hourly"), Unit::Hour) => Ok(Granularity::Hourly),
+        (Some("monthly"), Unit::Month) => Ok(Granularity::Monthly),
+        (Some(other), _) => Err(source.field_error(
+            &f("billing"),
+            format!(
+                "billing `{other}` does not fit unit `{}`; allowed: per-second or hourly for unit hour, monthly for unit month, none for GB and TB",
+                s.unit
+            ),
+        )),
+    }
+}
+
+/// The `i`th item's on-demand price: a flat `on_demand` price or
+/// `[[sku.tier]]` bands, exactly one of the two.
+fn on_demand_price(
+    source: &Source,
+    i: usize,
+    s: &RawSku,
+    currency: Currency,
+) -> Result<Vec<Tier>, InputError> {
+    let f = |name: &str| format!("sku[{i}].{name}");
+    match (&s.on_demand, s.tier.is_empty()) {
+        (Some(p), true) => Ok(vec![Tier {
+            up_to: None,
+            price: money_in(source, &f("on_demand"), p, currency)?,
+        }]),
+        (None, false) => price_bands(source, i, &s.tier, currency),
+        (Some(_), false) => Err(source.field_error(
+            &f("tier"),
+            "give either `on_demand` (a flat price) or `[[sku.tier]]` bands, not both",
+        )),
+        (None, true) => Err(source.field_error(
+            &f("on_demand"),
+            format!("item `{}` has no price; allowed: `on_demand = \"0.10 {currency}\"` or `[[sku.tier]]` bands", s.id),
+        )),
+    }
+}
+
+/// The `i`th item's `[[sku.tier]]` bands: increasing upper bounds, only the
+/// last one open; a closed last band is extended by an open one at its price.
+fn price_bands(
+    source: &Source,
+    i: usize,
+    bands: &[RawTier],
+    currency: Currency,
+) -> Result<Vec<Tier>, InputError> {
+    let mut tiers = Vec::new();
+    let mut last = 0u64;
+    for (j, t) in bands.iter().enumerate() {
+        let tf = format!("sku[{i}].tier[{j}]");
+        let price = money_in(source, &format!("{tf}.price"), &t.price, currency)?;
+        let is_last = j + 1 == bands.len();
+        match (t.up_to, is_last) {
+            (Some(u), _) if u <= last => {
+                return Err(source.field_error(
+                    &format!("{tf}.up_to"),
+                    format!("bands out of order: {u} is not above the previous band's {last}; allowed: increasing upper bounds"),
+                ))
+            }
+            (None, false) => {
+                return Err(
+                    source.field_error(&tf, "only the last band may be open (no `up_to`)")
+                )
+            }
+            (Some(u), _) => last = u,
+            (None, true) => {}
+        }
+        tiers.push(Tier {
+            up_to: t.up_to,
+            price,
+        });
+    }
+    if tiers.last().is_some_and(|t| t.up_to.is_some()) {
+        tiers.push(Tier {
+            up_to: None,
+            price: tiers[tiers.len() - 1].price,
+        });
+    }
+    Ok(tiers)
+}
+
+/// The `i`th `[[change]]`: dated after the book's `taken_on` and not before
+/// the `previous` change, a fall of less than 100 %, on items of the book.
+fn price_change(
+    source: &Source,
+    i: usize,
+    c: &RawChange,
+    taken_on: Date,
+    previous: Option<Date>,
+    skus: &BTreeMap<String, Sku>,
+) -> Result<PriceChange, InputError> {
+    let f = |name: &str| format!("change[{i}].{name}");
+    let from = date(source, &f("from"), &c.from)?;
+    if from <= taken_on {
+        return Err(source.field_error(
+            &f("from"),
+            format!("{from} is not after the day the prices were taken ({taken_on}); a change before then is already in the prices"),
+        ));
+    }
+    if let Some(p) = previous {
+        if from < p {
+            return Err(source.field_error(
+                &f("from"),
+                format!("dates out of order: {from} comes after a change dated {p}; allowed: changes in date order"),
+            ));
+        }
+    }
+    let pct = percent(source, &f("change"), &c.change)?;
+    if pct <= -1.0 {
+        return Err(source.field_error(&f("change"), "a price cannot fall by 100 % or more"));
+    }
+    for (j, s) in c.skus.iter().enumerate() {
+        if !skus.contains_key(s) {
+            return Err(source.field_error(
+                &format!("change[{i}].skus[{j}]"),
+                format!(
+                    "unknown item `{s}`; allowed: {}",
+                    skus.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(PriceChange {
+        from,
+        change_ppm: (pct * 1e6).round() as i64,
+        skus: c.skus.clone(),
+        source: c.source.clone(),
     })
 }
 
@@ -573,569 +631,56 @@ impl CostScenario {
         let dir = source.path().parent().unwrap_or(Path::new("."));
         let raw: RawCostFile = source.parse()?;
         limits::check_name(source, "scenario.name", &raw.scenario.name)?;
-        let currency = Currency::parse(&raw.cost.currency)
-            .map_err(|m| source.field_error("cost.currency", m))?;
-        let start_day = date(source, "cost.start", &raw.cost.start)?;
-        if start_day.day != 1 {
-            return Err(source.field_error(
-                "cost.start",
-                format!(
-                    "{start_day} is not the first day of a month; bills are monthly, e.g. \"{}\"",
-                    start_day.month_of().first_day()
-                ),
-            ));
-        }
-        if !(1..=MAX_MONTHS).contains(&raw.cost.months) {
-            return Err(source.field_error(
-                "cost.months",
-                format!("{} months; allowed: 1 to {MAX_MONTHS}", raw.cost.months),
-            ));
-        }
-        let mut books = BTreeMap::new();
-        let mut pricebook_files = Vec::new();
-        if raw.cost.pricebooks.is_empty() {
-            return Err(
-                source.field_error("cost.pricebooks", "no price book; list at least one file")
-            );
-        }
-        for (i, p) in raw.cost.pricebooks.iter().enumerate() {
-            let file = dir.join(p);
-            let book = match load_price_book(&file) {
-                Ok(b) => b,
-                Err(InputError::Read { reason: err, .. }) => {
-                    return Err(source.field_error(
-                        &format!("cost.pricebooks[{i}]"),
-                        format!("cannot read price book {}: {err}", file.display()),
-                    ))
-                }
-                Err(e) => return Err(e),
-            };
-            if books.contains_key(&book.name) {
-                return Err(source.field_error(
-                    &format!("cost.pricebooks[{i}]"),
-                    format!("two price books are named `{}`", book.name),
-                ));
-            }
-            pricebook_files.push((book.name.clone(), PathBuf::from(p)));
-            books.insert(book.name.clone(), book);
-        }
-        let book_names = books.keys().cloned().collect::<Vec<_>>().join(", ");
-
-        let mut fx = Vec::new();
-        for (i, r) in raw.fx.iter().enumerate() {
-            let f = |n: &str| format!("fx[{i}].{n}");
-            let from = Currency::parse(&r.from).map_err(|m| source.field_error(&f("from"), m))?;
-            let to = Currency::parse(&r.to).map_err(|m| source.field_error(&f("to"), m))?;
-            let rate_ppm = parse_decimal_micros(&r.rate)
-                .filter(|&v| v > 0)
-                .ok_or_else(|| source.field_error(&f("rate"), format!("`{}`; allowed: a number above zero, units of `to` per unit of `from`, e.g. \"1.08\"", r.rate)))?;
-            fx.push(ExchangeRate {
-                from,
-                to,
-                rate_ppm,
-                taken_on: date(source, &f("taken_on"), &r.taken_on)?,
-                source: r.source.clone(),
-            });
-        }
-
-        let mut estates = Vec::new();
-        for (i, e) in raw.estate.iter().enumerate() {
-            let ef = |n: &str| format!("estate[{i}].{n}");
-            limits::check_name(source, &ef("name"), &e.name)?;
-            if !books.contains_key(&e.book) {
-                return Err(source.field_error(
-                    &ef("book"),
-                    format!("no price book named `{}`; allowed: {book_names}", e.book),
-                ));
-            }
-            if estates.iter().any(|x: &Estate| x.name == e.name) {
-                return Err(
-                    source.field_error(&ef("name"), format!("two estates are named `{}`", e.name))
-                );
-            }
-            let mut lines = Vec::new();
-            for (j, l) in e.line.iter().enumerate() {
-                let lf = |n: &str| format!("estate[{i}].line[{j}].{n}");
-                for (k, site) in l.sites.iter().enumerate() {
-                    limits::check_name(source, &lf(&format!("sites[{k}]")), site)?;
-                }
-                let book_name = l.book.clone().unwrap_or_else(|| e.book.clone());
-                let book = books.get(&book_name).ok_or_else(|| {
-                    source.field_error(
-                        &lf("book"),
-                        format!("no price book named `{book_name}`; allowed: {book_names}"),
-                    )
-                })?;
-                let item = book.skus.get(&l.sku).ok_or_else(|| {
-                    source.field_error(
-                        &lf("sku"),
-                        format!(
-                            "unknown item `{}` in price book `{book_name}`; allowed: {}",
-                            l.sku,
-                            book.skus.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ),
-                    )
-                })?;
-                let quantity = if item.unit.is_time() {
-                    match (l.count, &l.volume) {
-                        (Some(c), None) if (0.0..=MAX_COUNT).contains(&c) => c,
-                        (Some(c), None) => {
-                            return Err(source.field_error(
-                                &lf("count"),
-                                format!("{c}; allowed: 0 to {MAX_COUNT}"),
-                            ))
-                        }
-                        _ => {
-                            return Err(source.field_error(
-                                &lf("count"),
-                                format!(
-                                    "`{}` is priced per {}: give `count` (instances), not `volume`",
-                                    l.sku,
-                                    item.unit.name()
-                                ),
-                            ))
-                        }
-                    }
-                } else {
-                    match (&l.volume, l.count) {
-                        (Some(v), None) => {
-                            let bytes = parse_bytes(v).map_err(|m| source.field_error(&lf("volume"), m))?;
-                            if bytes > MAX_VOLUME_BYTES {
-                                return Err(source.field_error(&lf("volume"), format!("`{v}`; allowed: at most 1 EB a month")));
-                            }
-                            bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }
-                        }
-                        _ => {
-                            return Err(source.field_error(
-                                &lf("volume"),
-                                format!("`{}` is priced per {}: give `volume` per month and site, e.g. \"50TB\", not `count`", l.sku, item.unit.name()),
-                            ))
-                        }
-                    }
-                };
-                let commitment = match l.commitment.as_deref().unwrap_or("on-demand") {
-                    "on-demand" => Commitment::OnDemand,
-                    "reserved-1y" => Commitment::Reserved1y,
-                    "reserved-3y" => Commitment::Reserved3y,
-                    "spot" => Commitment::Spot,
-                    other => {
-                        return Err(source.field_error(
-                            &lf("commitment"),
-                            format!("unknown commitment `{other}`; allowed: on-demand, reserved-1y, reserved-3y, spot"),
-                        ))
-                    }
-                };
-                if book.price_on(&l.sku, commitment, start_day).is_err() {
-                    return Err(source.field_error(
-                        &lf("commitment"),
-                        format!(
-                            "price book `{book_name}` has no {} price for `{}`",
-                            commitment.name(),
-                            l.sku
-                        ),
-                    ));
-                }
-                let commitment_ends = match &l.reserved_until {
-                    Some(t) if commitment.is_reserved() => {
-                        Some(date(source, &lf("reserved_until"), t)?)
-                    }
-                    Some(_) => {
-                        return Err(source.field_error(
-                            &lf("reserved_until"),
-                            "only reserved lines have a term end",
-                        ))
-                    }
-                    None => None,
-                };
-                let starts = l
-                    .starts
-                    .as_deref()
-                    .map(|t| date(source, &lf("starts"), t))
-                    .transpose()?;
-                let stops = l
-                    .stops
-                    .as_deref()
-                    .map(|t| date(source, &lf("stops"), t))
-                    .transpose()?;
-                if let (Some(a), Some(b)) = (starts, stops) {
-                    if b <= a {
-                        return Err(source.field_error(
-                            &lf("stops"),
-                            format!("{b} is not after `starts` ({a}); allowed: a later day"),
-                        ));
-                    }
-                }
-                let sites = if l.sites.is_empty() {
-                    vec![String::new()]
-                } else {
-                    l.sites.clone()
-                };
-                for site in sites {
-                    lines.push(UsageLine {
-                        book: book_name.clone(),
-                        sku: l.sku.clone(),
-                        site,
-                        quantity,
-                        commitment,
-                        commitment_ends,
-                        window: Window {
-                            from: starts,
-                            until: stops,
-                        },
-                        grows: l.grows.unwrap_or(true),
-                    });
-                }
-            }
-            let mut staff = Vec::new();
-            for (j, s) in e.staff.iter().enumerate() {
-                let sf = |n: &str| format!("estate[{i}].staff[{j}].{n}");
-                let per = u32::try_from(s.servers_per_engineer)
-                    .ok()
-                    .filter(|&v| v >= 1)
-                    .ok_or_else(|| {
-                        source.field_error(
-                            &sf("servers_per_engineer"),
-                            "allowed: a whole number of 1 or more",
-                        )
-                    })?;
-                let (cost, cur) = any_money(source, &sf("loaded_cost"), &s.loaded_cost, false)?;
-                staff.push(Staff {
-                    line: s.line.clone(),
-                    servers_per_engineer: per,
-                    minimum: s.minimum.unwrap_or(0).clamp(0, 10_000) as u32,
-                    loaded_cost_per_month: cost,
-                    currency: cur,
-                    source: s.source.clone(),
-                });
-            }
-            let mut capex = Vec::new();
-            for (j, c) in e.capex.iter().enumerate() {
-                let cf = |n: &str| format!("estate[{i}].capex[{j}].{n}");
-                limits::check_name(source, &cf("name"), &c.name)?;
-                let (amount, cur) = any_money(source, &cf("amount"), &c.amount, false)?;
-                let salvage = match &c.salvage {
-                    Some(s) => {
-                        let (m, sc) = any_money(source, &cf("salvage"), s, false)?;
-                        if sc != cur || m > amount {
-                            return Err(source.field_error(
-                                &cf("salvage"),
-                                "allowed: no more than the amount, in its currency",
-                            ));
-                        }
-                        m
-                    }
-                    None => Money::ZERO,
-                };
-                let months = u32::try_from(c.depreciation_months)
-                    .ok()
-                    .filter(|&m| (1..=240).contains(&m))
-                    .ok_or_else(|| {
-                        source.field_error(&cf("depreciation_months"), "allowed: 1 to 240 months")
-                    })?;
-                capex.push(Capex {
-                    name: c.name.clone(),
-                    site: c.site.clone().unwrap_or_default(),
-                    amount,
-                    currency: cur,
-                    purchased: date(source, &cf("purchased"), &c.purchased)?,
-                    depreciation_months: months,
-                    salvage,
-                });
-            }
-            let mut one_offs = Vec::new();
-            for (j, o) in e.one_off.iter().enumerate() {
-                let of = |n: &str| format!("estate[{i}].one_off[{j}].{n}");
-                limits::check_name(source, &of("name"), &o.name)?;
-                let (amount, cur) = any_money(source, &of("amount"), &o.amount, true)?;
-                one_offs.push(OneOff {
-                    name: o.name.clone(),
-                    site: o.site.clone().unwrap_or_default(),
-                    amount,
-                    currency: cur,
-                    date: date(source, &of("date"), &o.date)?,
-                });
-            }
-            let mut one_off_usage = Vec::new();
-            for (j, u) in e.one_off_usage.iter().enumerate() {
-                let uf = |n: &str| format!("estate[{i}].one_off_usage[{j}].{n}");
-                let book_name = u.book.clone().unwrap_or_else(|| e.book.clone());
-                let item = books
-                    .get(&book_name)
-                    .and_then(|b| b.skus.get(&u.sku))
-                    .ok_or_else(|| {
-                        source.field_error(
-                            &uf("sku"),
-                            format!("unknown item `{}` in price book `{book_name}`", u.sku),
-                        )
-                    })?;
-                if item.unit.is_time() {
-                    return Err(source.field_error(
-                        &uf("sku"),
-                        "one-off usage must be a volume item (GB or TB)",
-                    ));
-                }
-                let bytes =
-                    parse_bytes(&u.volume).map_err(|m| source.field_error(&uf("volume"), m))?;
-                one_off_usage.push(OneOffUsage {
-                    name: u.name.clone(),
-                    book: book_name,
-                    sku: u.sku.clone(),
-                    quantity: bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 },
-                    date: date(source, &uf("date"), &u.date)?,
-                });
-            }
-            estates.push(Estate {
-                name: e.name.clone(),
-                lines,
-                staff,
-                capex,
-                one_offs,
-                one_off_usage,
-            });
-        }
-        if estates.is_empty() {
-            return Err(source.field_error("", "the scenario has no [[estate]]; add at least one"));
-        }
-        let estate_names = estates
+        let (currency, start_day) = cost_settings(source, &raw.cost)?;
+        let (books, pricebook_files) = read_price_books(source, dir, &raw.cost.pricebooks)?;
+        let catalogue = Books {
+            by_name: &books,
+            listed: books.keys().cloned().collect::<Vec<_>>().join(", "),
+        };
+        let fx = raw
+            .fx
             .iter()
-            .map(|e| e.name.clone())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let has_estate = |n: &str| estates.iter().any(|e| e.name == n);
-
-        // Every currency used must convert into the report currency.
-        let convertible =
-            |c: Currency| c == currency || fx.iter().any(|r| r.from == c && r.to == currency);
-        for (i, (name, _)) in pricebook_files.iter().enumerate() {
-            let b = books.get(name).filter(|b| !convertible(b.currency));
-            if let Some(b) = b {
-                return Err(source.field_error(
-                    &format!("cost.pricebooks[{i}]"),
-                    format!(
-                        "price book `{}` is in {}, and no [[fx]] rate converts {} to {currency}",
-                        b.name, b.currency, b.currency
-                    ),
-                ));
-            }
-        }
-
-        let mut stated = Vec::new();
-        for (i, s) in raw.stated.iter().enumerate() {
-            let f = |n: &str| format!("stated[{i}].{n}");
-            if !has_estate(&s.estate) {
-                return Err(source.field_error(
-                    &f("estate"),
-                    format!("no estate `{}`; allowed: {estate_names}", s.estate),
-                ));
-            }
-            let (m, c) = any_money(source, &f("monthly"), &s.monthly, false)?;
-            if c != currency {
-                return Err(source.field_error(
-                    &f("monthly"),
-                    format!("allowed: an amount in the report currency {currency}"),
-                ));
-            }
-            stated.push(Stated {
-                estate: s.estate.clone(),
-                line: s.line.clone(),
-                monthly: m,
-                source: s.source.clone(),
-            });
-        }
-
-        let migration = match &raw.migration {
-            None => None,
-            Some(m) => {
-                for (field, name) in [("migration.from", &m.from), ("migration.to", &m.to)] {
-                    if !has_estate(name) {
-                        return Err(source.field_error(
-                            field,
-                            format!("no estate `{name}`; allowed: {estate_names}"),
-                        ));
-                    }
-                }
-                if m.from == m.to {
-                    return Err(source.field_error("migration.to", "must differ from `from`"));
-                }
-                let old_book = raw
-                    .estate
-                    .iter()
-                    .find(|e| e.name == m.from)
-                    .map(|e| e.book.clone())
-                    .unwrap_or_default();
-                let data_moved_per_region = match (&m.data_per_region, &m.data_sku) {
-                    (None, None) => None,
-                    (Some(v), Some(sku)) => {
-                        let item = books.get(&old_book).and_then(|b| b.skus.get(sku)).ok_or_else(|| {
-                            source.field_error("migration.data_sku", format!("unknown item `{sku}` in price book `{old_book}` of estate `{}`", m.from))
-                        })?;
-                        if item.unit.is_time() {
-                            return Err(source.field_error("migration.data_sku", "allowed: a volume item (GB or TB), e.g. internet egress"));
-                        }
-                        let bytes = parse_bytes(v).map_err(|e| source.field_error("migration.data_per_region", e))?;
-                        if bytes > MAX_VOLUME_BYTES {
-                            return Err(source.field_error("migration.data_per_region", format!("`{v}`; allowed: at most 1 EB")));
-                        }
-                        Some((bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }, old_book.clone(), sku.clone()))
-                    }
-                    _ => {
-                        return Err(source.field_error(
-                            "migration",
-                            "give both `data_per_region` and `data_sku` (the item that prices the copy), or neither",
-                        ))
-                    }
-                };
-                let labour_per_region = m
-                    .labour_per_region
-                    .as_deref()
-                    .map(|t| any_money(source, "migration.labour_per_region", t, false))
-                    .transpose()?;
-                if m.regions.is_empty() {
-                    return Err(source.field_error(
-                        "migration.regions",
-                        "no regions; list the site tags in the order they move",
-                    ));
-                }
-                let sites: std::collections::BTreeSet<&str> = estates
-                    .iter()
-                    .filter(|e| e.name == m.from || e.name == m.to)
-                    .flat_map(|e| e.lines.iter().map(|l| l.site.as_str()))
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                for (i, r) in m.regions.iter().enumerate() {
-                    if m.regions[..i].contains(r) {
-                        return Err(source.field_error(
-                            &format!("migration.regions[{i}]"),
-                            format!("`{r}` is listed twice; each region moves once"),
-                        ));
-                    }
-                    if !sites.contains(r.as_str()) {
-                        return Err(source.field_error(
-                            &format!("migration.regions[{i}]"),
-                            format!(
-                                "no line of `{}` or `{}` is at site `{r}`; allowed: {}",
-                                m.from,
-                                m.to,
-                                sites.iter().copied().collect::<Vec<_>>().join(", ")
-                            ),
-                        ));
-                    }
-                }
-                Some(Migration {
-                    from: m.from.clone(),
-                    to: m.to.clone(),
-                    start: date(source, "migration.start", &m.start)?,
-                    regions: m.regions.clone(),
-                    days_per_region: days_of(source, "migration.per_region", &m.per_region)?,
-                    lead_days: match &m.lead {
-                        Some(l) => days_of(source, "migration.lead", l)?,
-                        None => 0,
-                    },
-                    labour_per_region,
-                    data_moved_per_region,
-                })
-            }
-        };
-
-        let report_money = |field: &str, text: &str| -> Result<Money, InputError> {
-            let (m, c) = any_money(source, field, text, false)?;
-            if c != currency {
-                return Err(source.field_error(
-                    field,
-                    format!("allowed: an amount in the report currency {currency}"),
-                ));
-            }
-            Ok(m)
-        };
-        let budget = match &raw.budget {
-            None => Budget::default(),
-            Some(b) => Budget {
-                monthly_total: b
-                    .monthly
-                    .as_deref()
-                    .map(|t| report_money("budget.monthly", t))
-                    .transpose()?,
-                horizon_total: b
-                    .total
-                    .as_deref()
-                    .map(|t| report_money("budget.total", t))
-                    .transpose()?,
-                lines: b
-                    .lines
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), report_money(&format!("budget.lines.{k}"), v)?)))
-                    .collect::<Result<_, InputError>>()?,
-            },
-        };
-
-        let growth = match &raw.cost.growth_per_year {
-            Some(g) => share(source, "cost.growth_per_year".to_string(), g)? - 1.0,
-            None => 0.0,
-        };
-        let base = Adjustments {
-            growth_per_year: growth,
-            ..Adjustments::default()
-        };
-        let mut cases = Vec::new();
-        for (i, c) in raw.case.iter().enumerate() {
-            let f = |n: &str| format!("case[{i}].{n}");
-            let mut a = base.clone();
-            if let Some(g) = &c.growth_per_year {
-                a.growth_per_year = share(source, f("growth_per_year"), g)? - 1.0;
-            }
-            if let Some(v) = &c.volume {
-                a.volume_factor = share(source, f("volume"), v)?;
-            }
-            if let Some(v) = &c.fx {
-                a.fx_factor = share(source, f("fx"), v)?;
-            }
-            for (k, v) in &c.estate_prices {
-                if !has_estate(k) {
-                    return Err(source.field_error(
-                        &f("estate_prices"),
-                        format!("no estate `{k}`; allowed: {estate_names}"),
-                    ));
-                }
-                let factor = share(source, format!("case[{i}].estate_prices.{k}"), v)?;
-                a.estate_price_factor.insert(k.clone(), factor);
-            }
-            let days_per_region = c
-                .per_region
-                .as_deref()
-                .map(|t| days_of(source, &f("per_region"), t))
-                .transpose()?;
-            if days_per_region.is_some() && migration.is_none() {
-                return Err(source.field_error(
-                    &f("per_region"),
-                    "only a scenario with a [migration] has a pace",
-                ));
-            }
-            cases.push(Case {
-                name: c.name.clone(),
-                adjust: a,
-                days_per_region,
-            });
-        }
-
-        let fraction = |field: &str, v: &Option<String>, default: f64| -> Result<f64, InputError> {
-            match v {
-                Some(t) => {
-                    let p = percent(source, field, t)?;
-                    if p <= 0.0 || p >= 1.0 {
-                        return Err(source.field_error(field, "allowed: above 0% and below 100%"));
-                    }
-                    Ok(p)
-                }
-                None => Ok(default),
-            }
-        };
-        let discount_rate = percent(source, "cost.discount_rate", &raw.cost.discount_rate)?;
-        if !(0.0..=1.0).contains(&discount_rate) {
-            return Err(source.field_error("cost.discount_rate", "allowed: 0% to 100% a year"));
-        }
+            .enumerate()
+            .map(|(i, r)| exchange_rate(source, i, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let estates = read_estates(source, &raw.estate, &catalogue, start_day)?;
+        let estate_names = EstateNames::of(&estates);
+        check_convertible(source, currency, &fx, &pricebook_files, &books)?;
+        let stated = raw
+            .stated
+            .iter()
+            .enumerate()
+            .map(|(i, s)| stated_line(source, i, s, &estate_names, currency))
+            .collect::<Result<Vec<_>, _>>()?;
+        let migration = raw
+            .migration
+            .as_ref()
+            .map(|m| read_migration(source, m, &raw.estate, &estate_names, &books))
+            .transpose()?;
+        let budget = read_budget(source, currency, raw.budget.as_ref())?;
+        let base = base_adjustments(source, &raw.cost)?;
+        let cases = raw
+            .case
+            .iter()
+            .enumerate()
+            .map(|(i, c)| case(source, i, c, &base, &estate_names, migration.is_some()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let discount_rate = yearly_discount_rate(source, &raw.cost.discount_rate)?;
         if raw.scenario.name.trim().is_empty() {
             return Err(source.field_error("scenario.name", "must not be empty"));
         }
+        let stated_tolerance = fraction(
+            source,
+            "cost.stated_tolerance",
+            &raw.cost.stated_tolerance,
+            DEFAULT_STATED_TOLERANCE,
+        )?;
+        let sensitivity = fraction(
+            source,
+            "cost.sensitivity",
+            &raw.cost.sensitivity,
+            DEFAULT_SENSITIVITY,
+        )?;
         Ok(CostScenario {
             name: raw.scenario.name,
             description: raw.scenario.description,
@@ -1152,19 +697,777 @@ impl CostScenario {
                 base,
                 budget,
                 stated,
-                stated_tolerance: fraction(
-                    "cost.stated_tolerance",
-                    &raw.cost.stated_tolerance,
-                    DEFAULT_STATED_TOLERANCE,
-                )?,
+                stated_tolerance,
                 cases,
-                sensitivity: fraction(
-                    "cost.sensitivity",
-                    &raw.cost.sensitivity,
-                    DEFAULT_SENSITIVITY,
-                )?,
+                sensitivity,
             },
         })
+    }
+}
+
+/// The price books a scenario reads, by name, and their names listed for
+/// errors.
+struct Books<'a> {
+    by_name: &'a BTreeMap<String, PriceBook>,
+    listed: String,
+}
+
+/// The scenario's estates, and their names listed for errors.
+struct EstateNames<'a> {
+    estates: &'a [Estate],
+    listed: String,
+}
+
+impl<'a> EstateNames<'a> {
+    /// The names of `estates`.
+    fn of(estates: &'a [Estate]) -> Self {
+        let listed = estates
+            .iter()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        EstateNames { estates, listed }
+    }
+
+    /// Whether an estate is named `name`.
+    fn contains(&self, name: &str) -> bool {
+        self.estates.iter().any(|e| e.name == name)
+    }
+}
+
+/// The `[cost]` settings' report currency and first day, which must open a
+/// month, with `months` checked against the longest horizon.
+fn cost_settings(source: &Source, cost: &RawCost) -> Result<(Currency, Date), InputError> {
+    let currency =
+        Currency::parse(&cost.currency).map_err(|m| source.field_error("cost.currency", m))?;
+    let start_day = date(source, "cost.start", &cost.start)?;
+    if start_day.day != 1 {
+        return Err(source.field_error(
+            "cost.start",
+            format!(
+                "{start_day} is not the first day of a month; bills are monthly, e.g. \"{}\"",
+                start_day.month_of().first_day()
+            ),
+        ));
+    }
+    if !(1..=MAX_MONTHS).contains(&cost.months) {
+        return Err(source.field_error(
+            "cost.months",
+            format!("{} months; allowed: 1 to {MAX_MONTHS}", cost.months),
+        ));
+    }
+    Ok((currency, start_day))
+}
+
+/// Each price book's name and its file as written in the scenario, in the
+/// scenario's order.
+type PricebookFiles = Vec<(String, PathBuf)>;
+
+/// Reads the price books listed in `cost.pricebooks` (relative to `dir`):
+/// at least one, each named once; returns them by name and, in the
+/// scenario's order, each one's name and file as written.
+fn read_price_books(
+    source: &Source,
+    dir: &Path,
+    files: &[String],
+) -> Result<(BTreeMap<String, PriceBook>, PricebookFiles), InputError> {
+    let mut books = BTreeMap::new();
+    let mut pricebook_files = Vec::new();
+    if files.is_empty() {
+        return Err(source.field_error("cost.pricebooks", "no price book; list at least one file"));
+    }
+    for (i, p) in files.iter().enumerate() {
+        let file = dir.join(p);
+        let book = match load_price_book(&file) {
+            Ok(b) => b,
+            Err(InputError::Read { reason: err, .. }) => {
+                return Err(source.field_error(
+                    &format!("cost.pricebooks[{i}]"),
+                    format!("cannot read price book {}: {err}", file.display()),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        if books.contains_key(&book.name) {
+            return Err(source.field_error(
+                &format!("cost.pricebooks[{i}]"),
+                format!("two price books are named `{}`", book.name),
+            ));
+        }
+        pricebook_files.push((book.name.clone(), PathBuf::from(p)));
+        books.insert(book.name.clone(), book);
+    }
+    Ok((books, pricebook_files))
+}
+
+/// The `i`th `[[fx]]` rate: two currencies and a rate above zero.
+fn exchange_rate(source: &Source, i: usize, r: &RawFx) -> Result<ExchangeRate, InputError> {
+    let f = |n: &str| format!("fx[{i}].{n}");
+    let from = Currency::parse(&r.from).map_err(|m| source.field_error(&f("from"), m))?;
+    let to = Currency::parse(&r.to).map_err(|m| source.field_error(&f("to"), m))?;
+    let rate_ppm = parse_decimal_micros(&r.rate)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| source.field_error(&f("rate"), format!("`{}`; allowed: a number above zero, units of `to` per unit of `from`, e.g. \"1.08\"", r.rate)))?;
+    Ok(ExchangeRate {
+        from,
+        to,
+        rate_ppm,
+        taken_on: date(source, &f("taken_on"), &r.taken_on)?,
+        source: r.source.clone(),
+    })
+}
+
+/// Every price book's currency must convert into the report currency,
+/// directly or by an `[[fx]]` rate.
+fn check_convertible(
+    source: &Source,
+    currency: Currency,
+    fx: &[ExchangeRate],
+    pricebook_files: &[(String, PathBuf)],
+    books: &BTreeMap<String, PriceBook>,
+) -> Result<(), InputError> {
+    let convertible =
+        |c: Currency| c == currency || fx.iter().any(|r| r.from == c && r.to == currency);
+    for (i, (name, _)) in pricebook_files.iter().enumerate() {
+        let b = books.get(name).filter(|b| !convertible(b.currency));
+        if let Some(b) = b {
+            return Err(source.field_error(
+                &format!("cost.pricebooks[{i}]"),
+                format!(
+                    "price book `{}` is in {}, and no [[fx]] rate converts {} to {currency}",
+                    b.name, b.currency, b.currency
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `[[estate]]` tables, at least one, each with a distinct name.
+fn read_estates(
+    source: &Source,
+    raw: &[RawEstate],
+    books: &Books,
+    start_day: Date,
+) -> Result<Vec<Estate>, InputError> {
+    let mut estates = Vec::new();
+    for (i, e) in raw.iter().enumerate() {
+        let estate = read_estate(source, i, e, books, start_day, &estates)?;
+        estates.push(estate);
+    }
+    if estates.is_empty() {
+        return Err(source.field_error("", "the scenario has no [[estate]]; add at least one"));
+    }
+    Ok(estates)
+}
+
+/// The `i`th `[[estate]]`: its price book, a name not among the `earlier`
+/// estates', and its usage lines, staff, capex and one-off costs.
+fn read_estate(
+    source: &Source,
+    i: usize,
+    e: &RawEstate,
+    books: &Books,
+    start_day: Date,
+    earlier: &[Estate],
+) -> Result<Estate, InputError> {
+    let ef = |n: &str| format!("estate[{i}].{n}");
+    limits::check_name(source, &ef("name"), &e.name)?;
+    if !books.by_name.contains_key(&e.book) {
+        return Err(source.field_error(
+            &ef("book"),
+            format!(
+                "no price book named `{}`; allowed: {}",
+                e.book, books.listed
+            ),
+        ));
+    }
+    if earlier.iter().any(|x| x.name == e.name) {
+        return Err(source.field_error(&ef("name"), format!("two estates are named `{}`", e.name)));
+    }
+    let mut lines = Vec::new();
+    for (j, l) in e.line.iter().enumerate() {
+        let at = format!("estate[{i}].line[{j}]");
+        lines.extend(usage_lines(source, &at, l, &e.book, books, start_day)?);
+    }
+    let staff = e
+        .staff
+        .iter()
+        .enumerate()
+        .map(|(j, s)| staff_line(source, &format!("estate[{i}].staff[{j}]"), s))
+        .collect::<Result<_, _>>()?;
+    let capex = e
+        .capex
+        .iter()
+        .enumerate()
+        .map(|(j, c)| capex_item(source, &format!("estate[{i}].capex[{j}]"), c))
+        .collect::<Result<_, _>>()?;
+    let one_offs = e
+        .one_off
+        .iter()
+        .enumerate()
+        .map(|(j, o)| one_off(source, &format!("estate[{i}].one_off[{j}]"), o))
+        .collect::<Result<_, _>>()?;
+    let one_off_usage = e
+        .one_off_usage
+        .iter()
+        .enumerate()
+        .map(|(j, u)| {
+            let at = format!("estate[{i}].one_off_usage[{j}]");
+            one_off_volume(source, &at, u, &e.book, books.by_name)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Estate {
+        name: e.name.clone(),
+        lines,
+        staff,
+        capex,
+        one_offs,
+        one_off_usage,
+    })
+}
+
+/// The `[[estate.line]]` at field path `at`: an item of its book (the
+/// estate's `estate_book` unless it names one) priced for its commitment on
+/// `start_day`, with a quantity and window; one usage line per site.
+fn usage_lines(
+    source: &Source,
+    at: &str,
+    l: &RawLine,
+    estate_book: &str,
+    books: &Books,
+    start_day: Date,
+) -> Result<Vec<UsageLine>, InputError> {
+    let lf = |n: &str| format!("{at}.{n}");
+    for (k, site) in l.sites.iter().enumerate() {
+        limits::check_name(source, &lf(&format!("sites[{k}]")), site)?;
+    }
+    let book_name = l.book.clone().unwrap_or_else(|| estate_book.to_string());
+    let book = books.by_name.get(&book_name).ok_or_else(|| {
+        source.field_error(
+            &lf("book"),
+            format!(
+                "no price book named `{book_name}`; allowed: {}",
+                books.listed
+            ),
+        )
+    })?;
+    let item = book.skus.get(&l.sku).ok_or_else(|| {
+        source.field_error(
+            &lf("sku"),
+            format!(
+                "unknown item `{}` in price book `{book_name}`; allowed: {}",
+                l.sku,
+                book.skus.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    let quantity = line_quantity(source, at, l, item)?;
+    let commitment = line_commitment(source, at, l)?;
+    if book.price_on(&l.sku, commitment, start_day).is_err() {
+        return Err(source.field_error(
+            &lf("commitment"),
+            format!(
+                "price book `{book_name}` has no {} price for `{}`",
+                commitment.name(),
+                l.sku
+            ),
+        ));
+    }
+    let commitment_ends = match &l.reserved_until {
+        Some(t) if commitment.is_reserved() => Some(date(source, &lf("reserved_until"), t)?),
+        Some(_) => {
+            return Err(
+                source.field_error(&lf("reserved_until"), "only reserved lines have a term end")
+            )
+        }
+        None => None,
+    };
+    let window = line_window(source, at, l)?;
+    let sites = if l.sites.is_empty() {
+        vec![String::new()]
+    } else {
+        l.sites.clone()
+    };
+    Ok(sites
+        .into_iter()
+        .map(|site| UsageLine {
+            book: book_name.clone(),
+            sku: l.sku.clone(),
+            site,
+            quantity,
+            commitment,
+            commitment_ends,
+            window,
+            grows: l.grows.unwrap_or(true),
+        })
+        .collect())
+}
+
+/// A usage line's quantity in its item's unit: `count` instances for items
+/// priced by time, `volume` a month for items priced by data.
+fn line_quantity(source: &Source, at: &str, l: &RawLine, item: &Sku) -> Result<f64, InputError> {
+    let lf = |n: &str| format!("{at}.{n}");
+    if item.unit.is_time() {
+        match (l.count, &l.volume) {
+            (Some(c), None) if (0.0..=MAX_COUNT).contains(&c) => Ok(c),
+            (Some(c), None) => {
+                Err(source.field_error(&lf("count"), format!("{c}; allowed: 0 to {MAX_COUNT}")))
+            }
+            _ => Err(source.field_error(
+                &lf("count"),
+                format!(
+                    "`{}` is priced per {}: give `count` (instances), not `volume`",
+                    l.sku,
+                    item.unit.name()
+                ),
+            )),
+        }
+    } else {
+        match (&l.volume, l.count) {
+            (Some(v), None) => {
+                let bytes = parse_bytes(v).map_err(|m| source.field_error(&lf("volume"), m))?;
+                if bytes > MAX_VOLUME_BYTES {
+                    return Err(source.field_error(&lf("volume"), format!("`{v}`; allowed: at most 1 EB a month")));
+                }
+                Ok(bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 })
+            }
+            _ => Err(source.field_error(
+                &lf("volume"),
+                format!("`{}` is priced per {}: give `volume` per month and site, e.g. \"50TB\", not `count`", l.sku, item.unit.name()),
+            )),
+        }
+    }
+}
+
+/// A usage line's `commitment`, on-demand unless it says otherwise.
+fn line_commitment(source: &Source, at: &str, l: &RawLine) -> Result<Commitment, InputError> {
+    match l.commitment.as_deref().unwrap_or("on-demand") {
+        "on-demand" => Ok(Commitment::OnDemand),
+        "reserved-1y" => Ok(Commitment::Reserved1y),
+        "reserved-3y" => Ok(Commitment::Reserved3y),
+        "spot" => Ok(Commitment::Spot),
+        other => Err(source.field_error(
+            &format!("{at}.commitment"),
+            format!(
+                "unknown commitment `{other}`; allowed: on-demand, reserved-1y, reserved-3y, spot"
+            ),
+        )),
+    }
+}
+
+/// A usage line's `starts` and `stops` days, the second after the first.
+fn line_window(source: &Source, at: &str, l: &RawLine) -> Result<Window, InputError> {
+    let lf = |n: &str| format!("{at}.{n}");
+    let starts = l
+        .starts
+        .as_deref()
+        .map(|t| date(source, &lf("starts"), t))
+        .transpose()?;
+    let stops = l
+        .stops
+        .as_deref()
+        .map(|t| date(source, &lf("stops"), t))
+        .transpose()?;
+    if let (Some(a), Some(b)) = (starts, stops) {
+        if b <= a {
+            return Err(source.field_error(
+                &lf("stops"),
+                format!("{b} is not after `starts` ({a}); allowed: a later day"),
+            ));
+        }
+    }
+    Ok(Window {
+        from: starts,
+        until: stops,
+    })
+}
+
+/// An `[[estate.staff]]` line at field path `at`: engineers per servers and
+/// their loaded cost.
+fn staff_line(source: &Source, at: &str, s: &RawStaff) -> Result<Staff, InputError> {
+    let sf = |n: &str| format!("{at}.{n}");
+    let per = u32::try_from(s.servers_per_engineer)
+        .ok()
+        .filter(|&v| v >= 1)
+        .ok_or_else(|| {
+            source.field_error(
+                &sf("servers_per_engineer"),
+                "allowed: a whole number of 1 or more",
+            )
+        })?;
+    let (cost, cur) = any_money(source, &sf("loaded_cost"), &s.loaded_cost, false)?;
+    Ok(Staff {
+        line: s.line.clone(),
+        servers_per_engineer: per,
+        minimum: s.minimum.unwrap_or(0).clamp(0, 10_000) as u32,
+        loaded_cost_per_month: cost,
+        currency: cur,
+        source: s.source.clone(),
+    })
+}
+
+/// An `[[estate.capex]]` purchase at field path `at`: its amount, salvage
+/// (no more than the amount, in its currency) and depreciation.
+fn capex_item(source: &Source, at: &str, c: &RawCapex) -> Result<Capex, InputError> {
+    let cf = |n: &str| format!("{at}.{n}");
+    limits::check_name(source, &cf("name"), &c.name)?;
+    let (amount, cur) = any_money(source, &cf("amount"), &c.amount, false)?;
+    let salvage = match &c.salvage {
+        Some(s) => {
+            let (m, sc) = any_money(source, &cf("salvage"), s, false)?;
+            if sc != cur || m > amount {
+                return Err(source.field_error(
+                    &cf("salvage"),
+                    "allowed: no more than the amount, in its currency",
+                ));
+            }
+            m
+        }
+        None => Money::ZERO,
+    };
+    let months = u32::try_from(c.depreciation_months)
+        .ok()
+        .filter(|&m| (1..=240).contains(&m))
+        .ok_or_else(|| {
+            source.field_error(&cf("depreciation_months"), "allowed: 1 to 240 months")
+        })?;
+    Ok(Capex {
+        name: c.name.clone(),
+        site: c.site.clone().unwrap_or_default(),
+        amount,
+        currency: cur,
+        purchased: date(source, &cf("purchased"), &c.purchased)?,
+        depreciation_months: months,
+        salvage,
+    })
+}
+
+/// An `[[estate.one_off]]` amount at field path `at` (negative for a
+/// credit) on a day.
+fn one_off(source: &Source, at: &str, o: &RawOneOff) -> Result<OneOff, InputError> {
+    let of = |n: &str| format!("{at}.{n}");
+    limits::check_name(source, &of("name"), &o.name)?;
+    let (amount, cur) = any_money(source, &of("amount"), &o.amount, true)?;
+    Ok(OneOff {
+        name: o.name.clone(),
+        site: o.site.clone().unwrap_or_default(),
+        amount,
+        currency: cur,
+        date: date(source, &of("date"), &o.date)?,
+    })
+}
+
+/// An `[[estate.one_off_usage]]` at field path `at`: a volume of a data
+/// item of its book (the estate's `estate_book` unless it names one) on a
+/// day.
+fn one_off_volume(
+    source: &Source,
+    at: &str,
+    u: &RawOneOffUsage,
+    estate_book: &str,
+    books: &BTreeMap<String, PriceBook>,
+) -> Result<OneOffUsage, InputError> {
+    let uf = |n: &str| format!("{at}.{n}");
+    let book_name = u.book.clone().unwrap_or_else(|| estate_book.to_string());
+    let item = books
+        .get(&book_name)
+        .and_then(|b| b.skus.get(&u.sku))
+        .ok_or_else(|| {
+            source.field_error(
+                &uf("sku"),
+                format!("unknown item `{}` in price book `{book_name}`", u.sku),
+            )
+        })?;
+    if item.unit.is_time() {
+        return Err(
+            source.field_error(&uf("sku"), "one-off usage must be a volume item (GB or TB)")
+        );
+    }
+    let bytes = parse_bytes(&u.volume).map_err(|m| source.field_error(&uf("volume"), m))?;
+    Ok(OneOffUsage {
+        name: u.name.clone(),
+        book: book_name,
+        sku: u.sku.clone(),
+        quantity: bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 },
+        date: date(source, &uf("date"), &u.date)?,
+    })
+}
+
+/// The `i`th `[[stated]]` line: a monthly amount in the report currency,
+/// stated for a known estate.
+fn stated_line(
+    source: &Source,
+    i: usize,
+    s: &RawStated,
+    estates: &EstateNames,
+    currency: Currency,
+) -> Result<Stated, InputError> {
+    let f = |n: &str| format!("stated[{i}].{n}");
+    if !estates.contains(&s.estate) {
+        return Err(source.field_error(
+            &f("estate"),
+            format!("no estate `{}`; allowed: {}", s.estate, estates.listed),
+        ));
+    }
+    let monthly = report_money(source, currency, &f("monthly"), &s.monthly)?;
+    Ok(Stated {
+        estate: s.estate.clone(),
+        line: s.line.clone(),
+        monthly,
+        source: s.source.clone(),
+    })
+}
+
+/// An amount of zero or more in the report currency.
+fn report_money(
+    source: &Source,
+    currency: Currency,
+    field: &str,
+    text: &str,
+) -> Result<Money, InputError> {
+    let (m, c) = any_money(source, field, text, false)?;
+    if c != currency {
+        return Err(source.field_error(
+            field,
+            format!("allowed: an amount in the report currency {currency}"),
+        ));
+    }
+    Ok(m)
+}
+
+/// The `[migration]` between two distinct estates: the data it copies,
+/// its labour, its regions and its pace.
+fn read_migration(
+    source: &Source,
+    m: &RawMigration,
+    raw_estates: &[RawEstate],
+    estates: &EstateNames,
+    books: &BTreeMap<String, PriceBook>,
+) -> Result<Migration, InputError> {
+    for (field, name) in [("migration.from", &m.from), ("migration.to", &m.to)] {
+        if !estates.contains(name) {
+            return Err(source.field_error(
+                field,
+                format!("no estate `{name}`; allowed: {}", estates.listed),
+            ));
+        }
+    }
+    if m.from == m.to {
+        return Err(source.field_error("migration.to", "must differ from `from`"));
+    }
+    let old_book = raw_estates
+        .iter()
+        .find(|e| e.name == m.from)
+        .map(|e| e.book.clone())
+        .unwrap_or_default();
+    let data_moved_per_region = migration_data(source, m, old_book, books)?;
+    let labour_per_region = m
+        .labour_per_region
+        .as_deref()
+        .map(|t| any_money(source, "migration.labour_per_region", t, false))
+        .transpose()?;
+    check_regions(source, m, estates.estates)?;
+    Ok(Migration {
+        from: m.from.clone(),
+        to: m.to.clone(),
+        start: date(source, "migration.start", &m.start)?,
+        regions: m.regions.clone(),
+        days_per_region: days_of(source, "migration.per_region", &m.per_region)?,
+        lead_days: match &m.lead {
+            Some(l) => days_of(source, "migration.lead", l)?,
+            None => 0,
+        },
+        labour_per_region,
+        data_moved_per_region,
+    })
+}
+
+/// The data a migration copies per region, priced by a volume item of the
+/// old estate's book `old_book`: both `data_per_region` and `data_sku`, or
+/// neither.
+fn migration_data(
+    source: &Source,
+    m: &RawMigration,
+    old_book: String,
+    books: &BTreeMap<String, PriceBook>,
+) -> Result<Option<(f64, String, String)>, InputError> {
+    match (&m.data_per_region, &m.data_sku) {
+        (None, None) => Ok(None),
+        (Some(v), Some(sku)) => {
+            let item = books.get(&old_book).and_then(|b| b.skus.get(sku)).ok_or_else(|| {
+                source.field_error("migration.data_sku", format!("unknown item `{sku}` in price book `{old_book}` of estate `{}`", m.from))
+            })?;
+            if item.unit.is_time() {
+                return Err(source.field_error("migration.data_sku", "allowed: a volume item (GB or TB), e.g. internet egress"));
+            }
+            let bytes = parse_bytes(v).map_err(|e| source.field_error("migration.data_per_region", e))?;
+            if bytes > MAX_VOLUME_BYTES {
+                return Err(source.field_error("migration.data_per_region", format!("`{v}`; allowed: at most 1 EB")));
+            }
+            Ok(Some((bytes / if item.unit == Unit::Tb { 1e12 } else { 1e9 }, old_book, sku.clone())))
+        }
+        _ => Err(source.field_error(
+            "migration",
+            "give both `data_per_region` and `data_sku` (the item that prices the copy), or neither",
+        )),
+    }
+}
+
+/// A migration's `regions`: at least one, each listed once and a site of a
+/// line of one of its two estates.
+fn check_regions(source: &Source, m: &RawMigration, estates: &[Estate]) -> Result<(), InputError> {
+    if m.regions.is_empty() {
+        return Err(source.field_error(
+            "migration.regions",
+            "no regions; list the site tags in the order they move",
+        ));
+    }
+    let sites: std::collections::BTreeSet<&str> = estates
+        .iter()
+        .filter(|e| e.name == m.from || e.name == m.to)
+        .flat_map(|e| e.lines.iter().map(|l| l.site.as_str()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    for (i, r) in m.regions.iter().enumerate() {
+        if m.regions[..i].contains(r) {
+            return Err(source.field_error(
+                &format!("migration.regions[{i}]"),
+                format!("`{r}` is listed twice; each region moves once"),
+            ));
+        }
+        if !sites.contains(r.as_str()) {
+            return Err(source.field_error(
+                &format!("migration.regions[{i}]"),
+                format!(
+                    "no line of `{}` or `{}` is at site `{r}`; allowed: {}",
+                    m.from,
+                    m.to,
+                    sites.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `[budget]`, in the report currency; none when the table is absent.
+fn read_budget(
+    source: &Source,
+    currency: Currency,
+    raw: Option<&RawBudget>,
+) -> Result<Budget, InputError> {
+    let Some(b) = raw else {
+        return Ok(Budget::default());
+    };
+    let money = |field: &str, text: &str| report_money(source, currency, field, text);
+    Ok(Budget {
+        monthly_total: b
+            .monthly
+            .as_deref()
+            .map(|t| money("budget.monthly", t))
+            .transpose()?,
+        horizon_total: b
+            .total
+            .as_deref()
+            .map(|t| money("budget.total", t))
+            .transpose()?,
+        lines: b
+            .lines
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), money(&format!("budget.lines.{k}"), v)?)))
+            .collect::<Result<_, InputError>>()?,
+    })
+}
+
+/// The base case's adjustments: the `[cost]` growth a year, nothing else.
+fn base_adjustments(source: &Source, cost: &RawCost) -> Result<Adjustments, InputError> {
+    let growth = match &cost.growth_per_year {
+        Some(g) => share(source, "cost.growth_per_year".to_string(), g)? - 1.0,
+        None => 0.0,
+    };
+    Ok(Adjustments {
+        growth_per_year: growth,
+        ..Adjustments::default()
+    })
+}
+
+/// The `i`th `[[case]]`: the `base` adjustments with its own growth,
+/// volume, exchange rates, prices of known estates and, with a migration,
+/// pace.
+fn case(
+    source: &Source,
+    i: usize,
+    c: &RawCase,
+    base: &Adjustments,
+    estates: &EstateNames,
+    has_migration: bool,
+) -> Result<Case, InputError> {
+    let f = |n: &str| format!("case[{i}].{n}");
+    let mut a = base.clone();
+    if let Some(g) = &c.growth_per_year {
+        a.growth_per_year = share(source, f("growth_per_year"), g)? - 1.0;
+    }
+    if let Some(v) = &c.volume {
+        a.volume_factor = share(source, f("volume"), v)?;
+    }
+    if let Some(v) = &c.fx {
+        a.fx_factor = share(source, f("fx"), v)?;
+    }
+    for (k, v) in &c.estate_prices {
+        if !estates.contains(k) {
+            return Err(source.field_error(
+                &f("estate_prices"),
+                format!("no estate `{k}`; allowed: {}", estates.listed),
+            ));
+        }
+        let factor = share(source, format!("case[{i}].estate_prices.{k}"), v)?;
+        a.estate_price_factor.insert(k.clone(), factor);
+    }
+    let days_per_region = c
+        .per_region
+        .as_deref()
+        .map(|t| days_of(source, &f("per_region"), t))
+        .transpose()?;
+    if days_per_region.is_some() && !has_migration {
+        return Err(source.field_error(
+            &f("per_region"),
+            "only a scenario with a [migration] has a pace",
+        ));
+    }
+    Ok(Case {
+        name: c.name.clone(),
+        adjust: a,
+        days_per_region,
+    })
+}
+
+/// The `[cost]` discount rate, 0 % to 100 % a year.
+fn yearly_discount_rate(source: &Source, text: &str) -> Result<f64, InputError> {
+    let rate = percent(source, "cost.discount_rate", text)?;
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(source.field_error("cost.discount_rate", "allowed: 0% to 100% a year"));
+    }
+    Ok(rate)
+}
+
+/// A share written as a percentage, above 0 % and below 100 %; `default`
+/// when absent.
+fn fraction(
+    source: &Source,
+    field: &str,
+    v: &Option<String>,
+    default: f64,
+) -> Result<f64, InputError> {
+    match v {
+        Some(t) => {
+            let p = percent(source, field, t)?;
+            if p <= 0.0 || p >= 1.0 {
+                return Err(source.field_error(field, "allowed: above 0% and below 100%"));
+            }
+            Ok(p)
+        }
+        None => Ok(default),
     }
 }
 

@@ -256,3 +256,15 @@ fn a_site_that_does_not_announce_takes_no_overflow() {
     let hkg1 = s.sites.iter().find(|x| x.site == "hkg1").unwrap();
     assert!(hkg1.stats.overflowed_out > 0.0, "hkg1 sheds");
 }
+
+#[test]
+fn stepping_to_a_time_and_on_gives_the_same_run() {
+    let exp = load("spike-ams-crash-bfd.toml");
+    let whole = serde_json::to_string(&run(&exp, 3)).unwrap();
+    let mut world = World::new(&exp, 3).expect("BGP settles");
+    let half = cutover_models::SimTime::ZERO + cutover_models::SimDuration::from_secs(171);
+    world.run_until(half);
+    assert!(world.now() <= half && world.now() > cutover_models::SimTime::ZERO);
+    let stepped = serde_json::to_string(&world.run().summary).unwrap();
+    assert_eq!(whole, stepped);
+}

@@ -5,7 +5,7 @@ use cutover_models::bgp::network::Input;
 use cutover_models::SimDuration;
 use rand::Rng;
 
-use super::pods::{pod_in_flight, SimPod};
+use super::pods::SimPod;
 use super::record::{Cause, Stream};
 use super::{Event, World};
 use crate::experiment::FailureKind;
@@ -100,7 +100,7 @@ impl World<'_> {
         let fluid: f64 = removed.iter().map(|p| p.fluid.in_flight()).sum();
         if fluid > 0.0 {
             let site = &mut self.sites[k];
-            let pool: f64 = site.mix.iter().sum::<f64>() + 0.0;
+            let pool: f64 = site.mix.iter().sum();
             let share = if pool > 0.0 {
                 (fluid / pool).min(1.0)
             } else {
@@ -115,7 +115,6 @@ impl World<'_> {
             }
         }
         for pod in removed {
-            debug_assert!(pod_in_flight(&pod) >= 0.0);
             for r in pod.waiting {
                 self.rec.drained(k, r.stream, 1.0);
             }

@@ -276,18 +276,4 @@ impl<'e> Pods<'e> {
             _ => (1.0, 0.0),
         }
     }
-
-    /// Requests held by every pod (fluid in flight; queued and in service at
-    /// request level).
-    pub fn in_flight(&self) -> f64 {
-        self.pods.iter().map(pod_in_flight).sum()
-    }
-}
-
-/// Requests a pod holds.
-pub fn pod_in_flight(p: &SimPod) -> f64 {
-    p.fluid.in_flight()
-        + p.queue
-            .as_ref()
-            .map_or(0.0, |q| f64::from(q.busy()) + q.queued() as f64)
 }

@@ -8,28 +8,28 @@ use super::serve::{serve_fluid, Group, StreamArrivals, TickTotals};
 use super::World;
 use crate::experiment::Fidelity;
 
-/// One site's arrivals in a tick, by stream, with each stream's latency
-/// outside the pods.
+/// One site's arrivals in a tick, by stream, with each stream's network
+/// latency (TTFB, and the overflow hop for a moved stream).
 struct SiteArrivals {
     requests: Vec<f64>,
-    added_s: Vec<f64>,
+    network_s: Vec<f64>,
 }
 
 impl SiteArrivals {
     fn new(streams: usize) -> Self {
         SiteArrivals {
             requests: vec![0.0; streams],
-            added_s: vec![0.0; streams],
+            network_s: vec![0.0; streams],
         }
     }
 
-    /// Adds `n` requests to `stream` at `added_s`, keeping the stream's
+    /// Adds `n` requests to `stream` at `network_s`, keeping the stream's
     /// latency as the request-weighted mean.
-    fn add(&mut self, stream: Stream, n: f64, added_s: f64) {
+    fn add(&mut self, stream: Stream, n: f64, network_s: f64) {
         let s = stream as usize;
         let total = self.requests[s] + n;
         if total > 0.0 {
-            self.added_s[s] = (self.added_s[s] * self.requests[s] + added_s * n) / total;
+            self.network_s[s] = (self.network_s[s] * self.requests[s] + network_s * n) / total;
         }
         self.requests[s] = total;
     }
@@ -213,7 +213,7 @@ impl World<'_> {
                     .map(|s| StreamArrivals {
                         stream: s as Stream,
                         expected: a.requests[s],
-                        network_s: a.added_s[s],
+                        network_s: a.network_s[s],
                     })
                     .collect();
                 rl.serve(
@@ -279,7 +279,7 @@ impl World<'_> {
                 .fail(k, s as Stream, Cause::TimedOut, leaving * t.timed_out / out);
             // A stream with no arrivals this tick (its requests are left
             // from earlier ticks) pays at least its TTFB here.
-            let added = a.added_s[s].max(self.ttfb_s[population_of(s as Stream)][k]);
+            let added = a.network_s[s].max(self.ttfb_s[population_of(s as Stream)][k]);
             for g in groups {
                 self.rec.served(
                     k,

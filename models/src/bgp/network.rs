@@ -611,13 +611,7 @@ impl<'t> BgpNetwork<'t> {
         }
         self.state[router.index()].best = new_best;
         out.push(Output::BestChanged { router });
-        let neighbours: Vec<RouterId> = self
-            .topo
-            .ebgp_neighbours(router)
-            .iter()
-            .map(|n| n.router)
-            .chain(self.topo.ibgp_peers(router))
-            .collect();
+        let neighbours = self.session_peers(router);
         for n in neighbours {
             self.sync_neighbour(router, n, out, jitter);
         }
@@ -886,6 +880,17 @@ impl<'t> BgpNetwork<'t> {
         processed
     }
 
+    /// Every router `router` has a session with: its eBGP neighbours, then
+    /// its iBGP peers.
+    fn session_peers(&self, router: RouterId) -> Vec<RouterId> {
+        self.topo
+            .ebgp_neighbours(router)
+            .iter()
+            .map(|n| n.router)
+            .chain(self.topo.ibgp_peers(router))
+            .collect()
+    }
+
     /// What follows when `router` dies at once (power loss): each
     /// neighbour, eBGP and iBGP, notices by its session's detection
     /// (`default` when the session sets none) after `delay(u)`, with `u`
@@ -898,13 +903,7 @@ impl<'t> BgpNetwork<'t> {
         default: Detection,
         draw: &mut dyn FnMut() -> f64,
     ) -> Vec<(SimDuration, Input)> {
-        let neighbours: Vec<RouterId> = self
-            .topo
-            .ebgp_neighbours(router)
-            .iter()
-            .map(|n| n.router)
-            .chain(self.topo.ibgp_peers(router))
-            .collect();
+        let neighbours = self.session_peers(router);
         neighbours
             .into_iter()
             .filter(|&n| !self.state[n.index()].dead)

@@ -855,6 +855,7 @@ mod tests {
             "reset": 66.7, "availability": 0.981056, "availability_target": 0.9995,
             "error_budget_consumed": 37.888, "slow_threshold_ms": 200.0,
             "latency_p50_ms": 54.65, "latency_p99_ms": 282.24, "latency_p999_ms": 311.77,
+            "service_p99_ms": 60.97,
             "failures": ["ny1 at 1m: crash detected by hold timer (90s hold, 30s keepalive)"],
             "convergence_s": 84.249, "longest_blackhole_s": 84.249, "peak_users": 0.0,
             "populations": [
@@ -881,7 +882,8 @@ mod tests {
             "<th scope=\"row\">Requests</th><td class=\"v\">300,000 (5,683 failed)</td>",
             "<th scope=\"row\">Failed by cause</th><td class=\"v\">blackholed 5,617, reset 67</td>",
             "<th scope=\"row\">Availability</th><td class=\"v\">98.1056 % (target 99.950 %)</td>",
-            "<th scope=\"row\">Latency p50 / p99 / p99.9</th><td class=\"v\">54.6 ms / 282.2 ms / 311.8 ms (slow above 200 ms)</td>",
+            "<th scope=\"row\">p99 at the sites</th><td class=\"v\">61.0 ms (gate: under 200 ms)</td>",
+            "<th scope=\"row\">Users' latency p50 / p99 / p99.9 (TTFB included)</th><td class=\"v\">54.6 ms / 282.2 ms / 311.8 ms</td>",
             "<th scope=\"row\">Longest blackhole</th><td class=\"v\">84.25 s</td>",
             "<tr class=\"failed\"><td>nyc</td><td class=\"v\">6.7 %</td><td class=\"v\">ny1 &rarr; la1</td>\
              <td class=\"v\">34.0 &rarr; 234.7</td><td class=\"v\">84.25</td>\

@@ -3,6 +3,8 @@
 //! (a base plus an Erlang C or M/M/1 tail), and the request level records
 //! single requests.
 
+use std::sync::OnceLock;
+
 /// Latencies with weights, in log-spaced buckets 1 % wide from 0.1 ms to
 /// 1000 s (a weighted cousin of the engine's histogram: the fluid records
 /// fractional request counts).
@@ -11,8 +13,6 @@ pub struct LatencyHistogram {
     weights: Vec<f64>,
     total: f64,
     sum: f64,
-    /// The tail strata: (-ln of the stratum's survival point, its mass).
-    strata: Vec<(f64, f64)>,
     /// Recent latency distributions not yet spread into buckets: pods and
     /// ticks in the same state add to their weight.
     held: Vec<(f64, Option<WaitTail>, f64)>,
@@ -41,33 +41,18 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        let survival = |j: i32| 10f64.powf(-f64::from(j) / STRATA_PER_DECADE);
-        let strata = (0..=TAIL_STRATA)
-            .map(|j| {
-                let hi = survival(j);
-                let lo = if j == TAIL_STRATA {
-                    0.0
-                } else {
-                    survival(j + 1)
-                };
-                let point = if j == TAIL_STRATA {
-                    hi * 0.5
-                } else {
-                    (hi * lo).sqrt()
-                };
-                (-point.ln(), hi - lo)
-            })
-            .collect();
         LatencyHistogram {
             weights: vec![0.0; LAT_BUCKETS],
             total: 0.0,
             sum: 0.0,
-            strata,
             held: Vec::with_capacity(HELD),
         }
     }
 
-    fn bucket(value: f64) -> usize {
+    /// The bucket of `value` as defined: floor(log_1.01(value / 0.1 ms)),
+    /// within the buckets. [`BucketIndex`] finds the same without a
+    /// logarithm.
+    fn bucket_by_log(value: f64) -> usize {
         if value <= LAT_MIN_S {
             return 0;
         }
@@ -81,7 +66,12 @@ impl LatencyHistogram {
         if weight <= 0.0 || !value.is_finite() {
             return;
         }
-        self.weights[Self::bucket(value)] += weight;
+        self.add_to(BucketIndex::get().bucket(value), value, weight);
+    }
+
+    /// Adds `weight` requests of latency `value` seconds to bucket `i`.
+    fn add_to(&mut self, i: usize, value: f64, weight: f64) {
+        self.weights[i] += weight;
         self.total += weight;
         self.sum += value * weight;
     }
@@ -112,9 +102,13 @@ impl LatencyHistogram {
         match tail {
             Some((p, rate)) if p > 0.0 && rate > 0.0 => {
                 self.add(base, weight * (1.0 - p));
-                for k in 0..self.strata.len() {
-                    let (x, mass) = self.strata[k];
-                    self.add(base + x / rate, weight * p * mass);
+                let index = BucketIndex::get();
+                for &(x, mass) in strata() {
+                    let (value, w) = (base + x / rate, weight * p * mass);
+                    if w <= 0.0 || !value.is_finite() {
+                        continue;
+                    }
+                    self.add_to(index.bucket(value), value, w);
                 }
             }
             _ => self.add(base, weight),
@@ -176,6 +170,115 @@ impl LatencyHistogram {
     }
 }
 
+/// The tail strata: (-ln of the stratum's survival point, its mass).
+fn strata() -> &'static [(f64, f64)] {
+    static STRATA: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
+    STRATA.get_or_init(|| {
+        let survival = |j: i32| 10f64.powf(-f64::from(j) / STRATA_PER_DECADE);
+        (0..=TAIL_STRATA)
+            .map(|j| {
+                let hi = survival(j);
+                let lo = if j == TAIL_STRATA {
+                    0.0
+                } else {
+                    survival(j + 1)
+                };
+                let point = if j == TAIL_STRATA {
+                    hi * 0.5
+                } else {
+                    (hi * lo).sqrt()
+                };
+                (-point.ln(), hi - lo)
+            })
+            .collect()
+    })
+}
+
+/// Bits of the mantissa that, with the exponent, name a cell: 128 cells
+/// per octave, each less than 0.8 % wide, so that at most one bucket (1 %
+/// wide) starts inside a cell.
+const CELL_BITS: u32 = 7;
+const CELL_SHIFT: u32 = 52 - CELL_BITS;
+
+/// Finds a value's bucket without a logarithm, exactly as
+/// [`LatencyHistogram::bucket_by_log`] does: a positive number's bits
+/// increase with it, so its top bits name a cell of values whose buckets
+/// are the bucket of the cell's lowest value or the next one, which a
+/// comparison with that bucket's lowest value settles.
+struct BucketIndex {
+    /// The lowest value each bucket holds (the first's is minus infinity):
+    /// the bucket of a value never decreases as the value grows, so each
+    /// bucket holds one interval. Each is found from the bucket's nominal
+    /// edge, 0.1 ms times 1.01^i, one floating-point number at a time, so
+    /// the table agrees with the logarithm to the last bit.
+    bounds: Vec<f64>,
+    /// The cell of 0.1 ms.
+    first_cell: u64,
+    /// The bucket of each cell's lowest value, from `first_cell` up to the
+    /// last bucket's cell; values in higher cells are in the last bucket.
+    cells: Vec<u16>,
+}
+
+impl BucketIndex {
+    /// The index, built once.
+    fn get() -> &'static BucketIndex {
+        static INDEX: OnceLock<BucketIndex> = OnceLock::new();
+        INDEX.get_or_init(BucketIndex::build)
+    }
+
+    fn build() -> BucketIndex {
+        let by_log = LatencyHistogram::bucket_by_log;
+        let step = |v: f64, up: bool| {
+            let bits = v.to_bits();
+            f64::from_bits(if up { bits + 1 } else { bits - 1 })
+        };
+        let bounds: Vec<f64> = (0..LAT_BUCKETS)
+            .map(|i| {
+                if i == 0 {
+                    return f64::NEG_INFINITY;
+                }
+                let mut v = LAT_MIN_S * 1.01f64.powi(i as i32);
+                while by_log(v) >= i {
+                    v = step(v, false);
+                }
+                while by_log(v) < i {
+                    v = step(v, true);
+                }
+                v
+            })
+            .collect();
+        let first_cell = LAT_MIN_S.to_bits() >> CELL_SHIFT;
+        let last_cell = bounds[LAT_BUCKETS - 1].to_bits() >> CELL_SHIFT;
+        let cells = (first_cell..=last_cell)
+            .map(|c| by_log(f64::from_bits(c << CELL_SHIFT)) as u16)
+            .collect();
+        BucketIndex {
+            bounds,
+            first_cell,
+            cells,
+        }
+    }
+
+    /// The bucket of `value`.
+    fn bucket(&self, value: f64) -> usize {
+        if value <= LAT_MIN_S {
+            return 0;
+        }
+        // Positive here, or NaN, whose bits lie above every cell's (the
+        // logarithm puts NaN in the last bucket too).
+        let cell = (value.to_bits() >> CELL_SHIFT) - self.first_cell;
+        let Some(&b) = usize::try_from(cell).ok().and_then(|c| self.cells.get(c)) else {
+            return LAT_BUCKETS - 1;
+        };
+        let b = usize::from(b);
+        if b + 1 < LAT_BUCKETS && self.bounds[b + 1] <= value {
+            b + 1
+        } else {
+            b
+        }
+    }
+}
+
 /// Probability of waiting and rate of the exponential wait.
 pub type WaitTail = (f64, f64);
 
@@ -197,6 +300,60 @@ mod tests {
         h.clear();
         assert_eq!(h.quantile(0.5), 0.0);
         assert!(h.mean().is_none());
+    }
+
+    #[test]
+    fn bucket_index_agrees_with_the_logarithm() {
+        let index = BucketIndex::get();
+        let by_log = LatencyHistogram::bucket_by_log;
+        for i in 1..LAT_BUCKETS {
+            let at = index.bounds[i];
+            for v in [at, f64::from_bits(at.to_bits() - 1)] {
+                assert_eq!(index.bucket(v), by_log(v), "{v}");
+            }
+            assert_eq!(index.bucket(at), i);
+        }
+        // Every cell's edges, values off the grid, and the edge cases.
+        let cells = index.first_cell..index.first_cell + index.cells.len() as u64 + 2;
+        for c in cells {
+            let v = f64::from_bits(c << CELL_SHIFT);
+            for v in [v, f64::from_bits(v.to_bits() - 1), v * 1.003] {
+                assert_eq!(index.bucket(v), by_log(v), "{v}");
+            }
+        }
+        for v in [-1.0, 0.0, 1e-9, LAT_MIN_S, 5e3, f64::INFINITY, f64::NAN] {
+            assert_eq!(index.bucket(v), by_log(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn a_spread_tail_fills_the_buckets_of_its_strata() {
+        let tails = [
+            (0.0, 1.0, 10.0),
+            (0.013, 1.0, 77.0),
+            (0.05, 0.2, 10.0),
+            (0.0341, 0.37, 1234.5),
+            (2e-5, 1.0, 1e6),
+            (900.0, 0.9, 1e-3),
+        ];
+        for (base, p, rate) in tails {
+            let mut walked = LatencyHistogram::new();
+            walked.spread(base, 3.0, Some((p, rate)));
+            // Each stratum's bucket from the logarithm.
+            let mut direct = LatencyHistogram::new();
+            let mut add = |v: f64, w: f64| {
+                direct.weights[LatencyHistogram::bucket_by_log(v)] += w;
+                direct.total += w;
+                direct.sum += v * w;
+            };
+            add(base, 3.0 * (1.0 - p));
+            for &(x, mass) in strata() {
+                add(base + x / rate, 3.0 * p * mass);
+            }
+            assert_eq!(walked.weights, direct.weights, "{base} {p} {rate}");
+            assert_eq!(walked.total.to_bits(), direct.total.to_bits());
+            assert_eq!(walked.sum.to_bits(), direct.sum.to_bits());
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (a base plus an Erlang C or M/M/1 tail), and the request level records
 //! single requests.
 
+use std::collections::VecDeque;
 use std::sync::OnceLock;
 
 /// Latencies with weights, in log-spaced buckets 1 % wide from 0.1 ms to
@@ -15,7 +16,7 @@ pub struct LatencyHistogram {
     sum: f64,
     /// Recent latency distributions not yet spread into buckets: pods and
     /// ticks in the same state add to their weight.
-    held: Vec<(f64, Option<WaitTail>, f64)>,
+    held: VecDeque<(f64, Option<WaitTail>, f64)>,
 }
 
 /// Distributions a [`LatencyHistogram`] holds before spreading the oldest.
@@ -45,7 +46,7 @@ impl LatencyHistogram {
             weights: vec![0.0; LAT_BUCKETS],
             total: 0.0,
             sum: 0.0,
-            held: Vec::with_capacity(HELD),
+            held: VecDeque::with_capacity(HELD),
         }
     }
 
@@ -84,10 +85,11 @@ impl LatencyHistogram {
             return;
         }
         if self.held.len() >= HELD {
-            let (b, t, w) = self.held.remove(0);
-            self.spread(b, w, t);
+            if let Some((b, t, w)) = self.held.pop_front() {
+                self.spread(b, w, t);
+            }
         }
-        self.held.push((base, tail, weight));
+        self.held.push_back((base, tail, weight));
     }
 
     /// Spreads the held distributions into the buckets.

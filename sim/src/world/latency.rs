@@ -15,12 +15,89 @@ pub struct LatencyHistogram {
     total: f64,
     sum: f64,
     /// Recent latency distributions not yet spread into buckets: pods and
-    /// ticks in the same state add to their weight.
-    held: VecDeque<(f64, Option<WaitTail>, f64)>,
+    /// ticks in alike states add to one (see [`Held`]).
+    held: VecDeque<Held>,
 }
 
 /// Distributions a [`LatencyHistogram`] holds before spreading the oldest.
 const HELD: usize = 64;
+
+/// Bits of the mantissa that, with the exponent, name the cell of a held
+/// distribution's figure: 1,024 cells per octave, so figures in one cell
+/// are within 0.1 % of each other (a tenth of a bucket).
+const HELD_CELL_BITS: u32 = 10;
+
+/// A distribution held before it is spread: `weight` requests at `base`
+/// plus `tail`. Distributions whose figures fall in the same cells are
+/// held as one: the same one adds its weight; an alike one moves the
+/// figures to the weighted means (base, waiting probability, and rate by
+/// the mean wait), which keeps the mean latency and moves each latency of
+/// either by less than 0.1 %: the base and the first tail stratum, the
+/// tail's rate and the waiting probability are each in one cell, so every
+/// stratum's latency (the first plus a multiple of 1 / rate) is too.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    /// The figures' cells.
+    key: [u64; 4],
+    base: f64,
+    tail: Option<WaitTail>,
+    weight: f64,
+    /// Sums over what was added of weight times base, times waiting
+    /// probability, and times the mean wait (probability over rate).
+    base_sum: f64,
+    wait_sum: f64,
+    scale_sum: f64,
+}
+
+impl Held {
+    /// `weight` requests at `base` plus `tail` (a tail of no weight or
+    /// rate is none: it spreads as none).
+    fn new(base: f64, weight: f64, tail: Option<WaitTail>) -> Held {
+        let tail = tail.filter(|&(p, rate)| p > 0.0 && rate > 0.0);
+        let (p, rate) = tail.unwrap_or((0.0, 1.0));
+        Held {
+            key: Held::key(base, tail),
+            base,
+            tail,
+            weight,
+            base_sum: weight * base,
+            wait_sum: weight * p,
+            scale_sum: weight * p / rate,
+        }
+    }
+
+    /// The cells of the figures that set the latencies: the base where
+    /// some requests do not wait, the first tail stratum, the tail's rate
+    /// and the waiting probability.
+    fn key(base: f64, tail: Option<WaitTail>) -> [u64; 4] {
+        let cell = |v: f64| v.to_bits() >> (52 - HELD_CELL_BITS);
+        const NONE: u64 = u64::MAX;
+        match tail {
+            None => [cell(base), NONE, NONE, NONE],
+            Some((p, rate)) => [
+                if p < 1.0 { cell(base) } else { NONE },
+                cell(base + strata()[0].0 / rate),
+                cell(rate),
+                cell(p),
+            ],
+        }
+    }
+
+    /// Adds `other`, whose figures are in the same cells.
+    fn absorb(&mut self, other: Held) {
+        let same = other.base == self.base && other.tail == self.tail;
+        self.weight += other.weight;
+        self.base_sum += other.base_sum;
+        self.wait_sum += other.wait_sum;
+        self.scale_sum += other.scale_sum;
+        if !same {
+            self.base = self.base_sum / self.weight;
+            self.tail = self
+                .tail
+                .map(|_| (self.wait_sum / self.weight, self.wait_sum / self.scale_sum));
+        }
+    }
+}
 
 const LAT_MIN_S: f64 = 1e-4;
 const LAT_BUCKETS: usize = 1621;
@@ -80,22 +157,23 @@ impl LatencyHistogram {
     /// `weight` requests at `base` plus an Erlang C wait: with probability
     /// `p` an exponential wait at `rate` per second.
     pub fn add_with_tail(&mut self, base: f64, weight: f64, tail: Option<WaitTail>) {
-        if let Some(h) = self.held.iter_mut().find(|h| h.0 == base && h.1 == tail) {
-            h.2 += weight;
+        let new = Held::new(base, weight, tail);
+        if let Some(h) = self.held.iter_mut().find(|h| h.key == new.key) {
+            h.absorb(new);
             return;
         }
         if self.held.len() >= HELD {
-            if let Some((b, t, w)) = self.held.pop_front() {
-                self.spread(b, w, t);
+            if let Some(h) = self.held.pop_front() {
+                self.spread(h.base, h.weight, h.tail);
             }
         }
-        self.held.push_back((base, tail, weight));
+        self.held.push_back(new);
     }
 
     /// Spreads the held distributions into the buckets.
     fn release(&mut self) {
-        for (b, t, w) in std::mem::take(&mut self.held) {
-            self.spread(b, w, t);
+        for h in std::mem::take(&mut self.held) {
+            self.spread(h.base, h.weight, h.tail);
         }
     }
 
@@ -356,6 +434,45 @@ mod tests {
             assert_eq!(walked.total.to_bits(), direct.total.to_bits());
             assert_eq!(walked.sum.to_bits(), direct.sum.to_bits());
         }
+    }
+
+    #[test]
+    fn alike_distributions_are_held_as_one_with_the_same_mean() {
+        // Two ticks' tails 0.02 % apart merge; one 1 % away does not.
+        let mut merged = LatencyHistogram::new();
+        let mut apart = LatencyHistogram::new();
+        let tails = [
+            (0.0500, 2.0, Some((0.3, 80.0))),
+            (0.05001, 1.0, Some((0.30002, 80.01))),
+        ];
+        for (base, weight, tail) in tails {
+            merged.add_with_tail(base, weight, tail);
+            apart.add_with_tail(base, weight, tail);
+            apart.release();
+        }
+        assert_eq!(merged.held.len(), 1);
+        merged.add_with_tail(0.0505, 1.0, Some((0.3, 80.0)));
+        assert_eq!(merged.held.len(), 2);
+        apart.add_with_tail(0.0505, 1.0, Some((0.3, 80.0)));
+        let (m, a) = (merged.mean().unwrap(), apart.mean().unwrap());
+        assert!((m / a - 1.0).abs() < 1e-12, "{m} vs {a}");
+        for q in [0.5, 0.75, 0.95, 0.995] {
+            let (m, a) = (merged.quantile(q), apart.quantile(q));
+            assert!((m / a - 1.0).abs() < 0.011, "q {q}: {m} vs {a}");
+        }
+        assert!((merged.total() - apart.total()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_same_distribution_twice_is_held_exactly() {
+        let mut twice = LatencyHistogram::new();
+        twice.add_with_tail(0.02, 1.5, Some((1.0, 50.0)));
+        twice.add_with_tail(0.02, 2.5, Some((1.0, 50.0)));
+        let mut once = LatencyHistogram::new();
+        once.add_with_tail(0.02, 4.0, Some((1.0, 50.0)));
+        twice.release();
+        once.release();
+        assert_eq!(twice.weights, once.weights);
     }
 
     #[test]

@@ -250,8 +250,11 @@ impl<'e> World<'e> {
                     neighbour,
                     after,
                 } => {
+                    // Nothing cancels an MRAI timer, so it is an ordinary
+                    // event: it runs in the same order and skips the
+                    // queue's bookkeeping of cancellable timers.
                     self.queue
-                        .set_timer_in(after, Event::Bgp(Input::MraiExpired { router, neighbour }));
+                        .schedule_in(after, Event::Bgp(Input::MraiExpired { router, neighbour }));
                 }
                 Output::BestChanged { .. } => changed = true,
             }

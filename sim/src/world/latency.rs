@@ -158,7 +158,9 @@ impl LatencyHistogram {
     /// `p` an exponential wait at `rate` per second.
     pub fn add_with_tail(&mut self, base: f64, weight: f64, tail: Option<WaitTail>) {
         let new = Held::new(base, weight, tail);
-        if let Some(h) = self.held.iter_mut().find(|h| h.key == new.key) {
+        // The newest first: a stream's next tick is most often like its
+        // last (keys are unique, so the order finds the same one).
+        if let Some(h) = self.held.iter_mut().rev().find(|h| h.key == new.key) {
             h.absorb(new);
             return;
         }

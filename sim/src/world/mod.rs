@@ -85,6 +85,8 @@ pub struct World<'e> {
     /// Ticks served.
     ticks: u64,
     end: SimTime,
+    /// Buffers the ticks reuse.
+    scratch: tick::TickScratch,
 }
 
 impl<'e> World<'e> {
@@ -126,6 +128,7 @@ impl<'e> World<'e> {
             next_tick: SimTime::ZERO + exp.tick,
             ticks: 0,
             end: SimTime::ZERO + exp.duration,
+            scratch: tick::TickScratch::default(),
         };
         world.routes = (0..pops)
             .map(|p| PopulationRoute {

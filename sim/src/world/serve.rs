@@ -51,9 +51,18 @@ pub struct Group {
 /// result).
 pub type TwoChoiceMemo = Option<(f64, f64, Option<(f64, f64)>)>;
 
+/// What the fluid tick keeps between ticks so that it allocates nothing:
+/// the pods' inputs, and the served requests by latency.
+#[derive(Debug, Default)]
+pub struct FluidScratch {
+    inputs: Vec<PodTickInput>,
+    /// Served requests of the last tick by server-side latency.
+    pub groups: Vec<Group>,
+}
+
 /// The fluid tick: the demand split over the ready pods (evenly, or in
 /// proportion to speed under least-request balancing). Served requests go
-/// to `groups` by server-side latency.
+/// to `scratch.groups` by server-side latency.
 pub fn serve_fluid(
     pods: &mut Pods,
     ready: &[usize],
@@ -61,8 +70,9 @@ pub fn serve_fluid(
     arrivals: f64,
     dt_s: f64,
     memo: &mut TwoChoiceMemo,
-    groups: &mut Vec<Group>,
+    scratch: &mut FluidScratch,
 ) -> TickTotals {
+    scratch.groups.clear();
     let mut t = TickTotals {
         arrivals,
         ..TickTotals::default()
@@ -71,36 +81,15 @@ pub fn serve_fluid(
         t.rejected = arrivals;
         return t;
     }
+    pod_inputs(pods, ready, now, arrivals, dt_s, &mut scratch.inputs);
+    let inputs = &scratch.inputs;
     let least_request = pods.deployment.balancing == Balancing::LeastRequest;
-    let speed = |pods: &Pods, p: usize| {
-        if least_request {
-            pods.cores(p) / pods.warmth(p, now).0
-        } else {
-            1.0
-        }
-    };
-    let total_speed: f64 = ready.iter().map(|&p| speed(pods, p)).sum();
-    let input = |pods: &Pods, k: usize| {
-        let p = ready[k];
-        let (factor, added) = pods.warmth(p, now);
-        PodTickInput {
-            dt_s,
-            arrivals: if total_speed > 0.0 {
-                arrivals * speed(pods, p) / total_speed
-            } else {
-                arrivals / ready.len() as f64
-            },
-            cores: pods.cores(p),
-            cpu_factor: factor,
-            added_latency_s: added,
-        }
-    };
     let service = pods.deployment.service;
     let mut k = 0;
     while k < ready.len() {
         // Pods in the same state with the same input give the same output:
         // step the first and copy it to the run of identical ones after it.
-        let first = input(pods, k);
+        let first = inputs[k];
         let before = pods.pods[ready[k]].fluid;
         let mut out = pods.pods[ready[k]].fluid.step(&service, &first);
         let after = pods.pods[ready[k]].fluid;
@@ -108,7 +97,7 @@ pub fn serve_fluid(
         let mut n = 1;
         while k + n < ready.len()
             && pods.pods[ready[k + n]].fluid == before
-            && input(pods, k + n) == first
+            && inputs[k + n] == first
         {
             let pod = &mut pods.pods[ready[k + n]];
             pod.fluid = after;
@@ -125,7 +114,7 @@ pub fn serve_fluid(
             two_choice_tail(&mut out, &first, service.cpu_per_request, dt_s, memo);
         }
         if out.served > 0.0 {
-            groups.push(Group {
+            scratch.groups.push(Group {
                 base: out.latency_s,
                 served: n * out.served,
                 tail: out.wait_tail,
@@ -133,6 +122,43 @@ pub fn serve_fluid(
         }
     }
     t
+}
+
+/// Each ready pod's input for the tick into `inputs`: its share of the
+/// arrivals (by speed under least-request balancing: cores over the
+/// warm-up's CPU factor), its cores and its warm-up.
+fn pod_inputs(
+    pods: &Pods,
+    ready: &[usize],
+    now: SimTime,
+    arrivals: f64,
+    dt_s: f64,
+    inputs: &mut Vec<PodTickInput>,
+) {
+    let least_request = pods.deployment.balancing == Balancing::LeastRequest;
+    inputs.clear();
+    let mut total_speed = 0.0;
+    for &p in ready {
+        let (factor, added) = pods.warmth(p, now);
+        let cores = pods.cores(p);
+        // The speed is kept in `arrivals` until the total is known.
+        let speed = if least_request { cores / factor } else { 1.0 };
+        total_speed += speed;
+        inputs.push(PodTickInput {
+            dt_s,
+            arrivals: speed,
+            cores,
+            cpu_factor: factor,
+            added_latency_s: added,
+        });
+    }
+    for input in inputs.iter_mut() {
+        input.arrivals = if total_speed > 0.0 {
+            arrivals * input.arrivals / total_speed
+        } else {
+            arrivals / ready.len() as f64
+        };
+    }
 }
 
 /// Below saturation, least-request balancing queues like the power of two

@@ -4,9 +4,19 @@
 use cutover_models::SimTime;
 
 use super::record::{population_of, stream_of, Cause, Stream};
-use super::serve::{serve_fluid, Group, StreamArrivals, TickTotals};
+use super::serve::{serve_fluid, FluidScratch, Group, StreamArrivals, TickTotals};
 use super::World;
 use crate::experiment::Fidelity;
+
+/// What a tick keeps for the next so that it allocates nothing: each
+/// site's arrivals and totals, and the fluid's buffers.
+#[derive(Default)]
+pub(super) struct TickScratch {
+    arrivals: Vec<SiteArrivals>,
+    own: Vec<f64>,
+    totals: Vec<TickTotals>,
+    fluid: FluidScratch,
+}
 
 /// One site's arrivals in a tick, by stream, with each stream's network
 /// latency (TTFB, and the overflow hop for a moved stream).
@@ -37,6 +47,12 @@ impl SiteArrivals {
     fn total(&self) -> f64 {
         self.requests.iter().sum()
     }
+
+    /// No arrivals.
+    fn clear(&mut self) {
+        self.requests.fill(0.0);
+        self.network_s.fill(0.0);
+    }
 }
 
 impl World<'_> {
@@ -45,32 +61,35 @@ impl World<'_> {
         self.ticks += 1;
         let end = self.now;
         let start = SimTime::from_nanos(end.as_nanos() - self.exp.tick.as_nanos());
-        let mut arrivals = self.route_demand(start, end);
-        let own: Vec<f64> = arrivals.iter().map(SiteArrivals::total).collect();
-        self.move_overflow(&mut arrivals);
-        let mut totals = Vec::with_capacity(self.sites.len());
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let arrivals = &mut scratch.arrivals;
+        self.route_demand(start, end, arrivals);
+        scratch.own.clear();
+        scratch.own.extend(arrivals.iter().map(SiteArrivals::total));
+        self.move_overflow(arrivals);
+        scratch.totals.clear();
         for (k, a) in arrivals.iter().enumerate() {
-            let t = self.serve_site(k, a, start);
-            self.update_load(k, own[k], &t);
-            totals.push(t);
+            let t = self.serve_site(k, a, start, &mut scratch.fluid);
+            self.update_load(k, scratch.own[k], &t);
+            scratch.totals.push(t);
         }
         self.tracker.tick(
             self.exp,
             start,
             &self.sites,
-            &totals,
+            &scratch.totals,
             &mut self.rec,
             &mut self.timeline,
         );
+        self.scratch = scratch;
     }
 
     /// Each population's demand in `[start, end)`, split by the share of the
     /// tick its route spent at each site; the rest is lost on the way.
-    fn route_demand(&mut self, start: SimTime, end: SimTime) -> Vec<SiteArrivals> {
+    fn route_demand(&mut self, start: SimTime, end: SimTime, out: &mut Vec<SiteArrivals>) {
         let streams = 2 * self.routes.len();
-        let mut out: Vec<SiteArrivals> = (0..self.sites.len())
-            .map(|_| SiteArrivals::new(streams))
-            .collect();
+        out.resize_with(self.sites.len(), || SiteArrivals::new(streams));
+        out.iter_mut().for_each(SiteArrivals::clear);
         let total = self.exp.demand.requests_in(start, self.exp.tick);
         let dt = self.exp.tick.as_nanos() as f64;
         // At request level a request arrives when it is drawn at its site;
@@ -106,7 +125,6 @@ impl World<'_> {
                 }
             }
         }
-        out
     }
 
     /// Sites that shed move that share of each direct stream to their
@@ -183,7 +201,13 @@ impl World<'_> {
     }
 
     /// Serves site `k`'s arrivals of the tick starting at `start`.
-    fn serve_site(&mut self, k: usize, a: &SiteArrivals, start: SimTime) -> TickTotals {
+    fn serve_site(
+        &mut self,
+        k: usize,
+        a: &SiteArrivals,
+        start: SimTime,
+        fluid: &mut FluidScratch,
+    ) -> TickTotals {
         let total = a.total();
         self.rec.site_arrival(k, total);
         let site = &mut self.sites[k];
@@ -226,7 +250,6 @@ impl World<'_> {
                 )
             }
             None => {
-                let mut groups = Vec::new();
                 let t = serve_fluid(
                     &mut site.pods,
                     &ready,
@@ -234,9 +257,9 @@ impl World<'_> {
                     total,
                     self.exp.tick.as_secs_f64(),
                     &mut site.memo,
-                    &mut groups,
+                    fluid,
                 );
-                self.attribute_fluid(k, a, &t, &groups);
+                self.attribute_fluid(k, a, &t, &fluid.groups);
                 t
             }
         };

@@ -1,15 +1,32 @@
-//! An experiment's `[[failures]]`: what breaks, where and when, and how the
-//! network notices.
+//! An experiment's `[[failures]]`: what breaks, where, when, for how long,
+//! and how the network notices.
 //!
 //! ```toml
 //! [[failures]]
 //! site = "ams1"
 //! at = "2m50s"
-//! kind = "crash"           # "crash" | "shutdown" | "service-down"
+//! kind = "crash"           # see the kinds below
+//! duration = "1h"          # optional: the site comes back after it
 //! detection = "bfd"        # crash: "hold-timer" | "bfd" | "link-down"
 //!                          # (default: the estate's [detection].crash)
-//! drain = "5s"             # shutdown: from the withdrawal to power-off
 //! ```
+//!
+//! Every failure takes `at` and an optional `duration`, after which what
+//! failed comes back (without one it lasts to the end of the run). The
+//! kinds, with the fields each takes besides:
+//!
+//! - `crash` (`detection`): the node loses power; requests in flight are
+//!   reset and the upstreams drop their sessions after the detection
+//!   delay. When it comes back its router starts, its sessions are
+//!   established again (both ends), its pods start again through the
+//!   estate's `[startup]` profile (cold), and it announces again once the
+//!   estate's health check sees a ready pod.
+//! - `shutdown` (`drain`, default 5 s): the site withdraws at once and the
+//!   node stops `drain` later; it comes back as a crashed site does (the
+//!   `duration` must exceed the drain).
+//! - `service-down`: the service dies but the router keeps announcing
+//!   until the estate's health check withdraws the route; it comes back
+//!   as a crashed site does, its router never having stopped.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
@@ -30,11 +47,33 @@ pub const DEFAULT_DRAIN: SimDuration = SimDuration::from_secs(5);
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFailure {
-    site: String,
+    site: Option<String>,
     at: Duration,
     kind: String,
+    duration: Option<Duration>,
     detection: Option<String>,
     drain: Option<Duration>,
+}
+
+/// Every kind, with the fields it takes besides `site`, `at` and
+/// `duration`.
+const KINDS: &[(&str, &[&str])] = &[
+    ("crash", &["detection"]),
+    ("shutdown", &["drain"]),
+    ("service-down", &[]),
+];
+
+impl RawFailure {
+    /// The kind-specific fields given.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("detection", self.detection.is_some()),
+            ("drain", self.drain.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }
 
 /// How a site fails.
@@ -55,12 +94,15 @@ pub enum FailureKind {
 }
 
 /// A failure to inject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
-    /// Index of the site that fails.
-    pub site: usize,
-    /// When.
+    /// Index of the site that fails; none for a failure of the traffic.
+    pub site: Option<usize>,
+    /// When, from the start of the run (or, given to
+    /// [`World::inject`](crate::world::World::inject), from now).
     pub at: SimDuration,
+    /// How long until what failed comes back; `None`: never.
+    pub duration: Option<SimDuration>,
     /// How.
     pub kind: FailureKind,
 }
@@ -77,6 +119,17 @@ impl std::fmt::Display for FailureKind {
     }
 }
 
+impl FailureKind {
+    /// The kind's name in a file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FailureKind::Shutdown { .. } => "shutdown",
+            FailureKind::Crash(_) => "crash",
+            FailureKind::ServiceDown(_) => "service-down",
+        }
+    }
+}
+
 /// Validates failure `i` against the estate (after the experiment's site
 /// changes).
 pub(crate) fn validate(
@@ -84,50 +137,107 @@ pub(crate) fn validate(
     i: usize,
     raw: &RawFailure,
     estate: &Estate,
-    duration: SimDuration,
+    run: SimDuration,
 ) -> Result<Failure, InputError> {
     let at = format!("failures[{i}]");
-    let site = estate.site_index(&raw.site).ok_or_else(|| {
-        source.field_error(
-            &format!("{at}.site"),
+    let err = |field: &str, msg: String| source.field_error(&format!("{at}.{field}"), msg);
+    let Some((kind_name, fields)) = KINDS.iter().find(|(k, _)| *k == raw.kind) else {
+        let names: Vec<String> = KINDS.iter().map(|(k, _)| format!("\"{k}\"")).collect();
+        return Err(err(
+            "kind",
+            format!("`{}`; allowed: {}", raw.kind, names.join(", ")),
+        ));
+    };
+    if let Some(field) = raw.given().into_iter().find(|f| !fields.contains(f)) {
+        let takers: Vec<String> = KINDS
+            .iter()
+            .filter(|(_, fs)| fs.contains(&field))
+            .map(|(k, _)| format!("\"{k}\""))
+            .collect();
+        return Err(err(
+            field,
             format!(
-                "unknown site `{}`; allowed: {}",
-                raw.site,
-                estate.site_tags()
+                "applies to kind {} only; remove it for kind `{kind_name}`",
+                takers.join(", ")
             ),
-        )
-    })?;
-    if raw.at.0 >= duration {
-        return Err(source.field_error(
-            &format!("{at}.at"),
+        ));
+    }
+    let site = site_of(source, &at, raw, estate)?;
+    if raw.at.0 >= run {
+        return Err(err(
+            "at",
             format!(
-                "{} is not before the end of the run ({duration}); allowed: a time within experiment.duration",
+                "{} is not before the end of the run ({run}); allowed: a time within experiment.duration",
                 raw.at.0
             ),
         ));
     }
-    let misplaced = |field: &str, kinds: &str| {
-        source.field_error(
-            &format!("{at}.{field}"),
-            format!(
-                "applies to kind {kinds} only; remove it for kind `{}`",
-                raw.kind
-            ),
-        )
+    let duration = match raw.duration {
+        Some(d) if d.0 < SimDuration::from_millis(1) => {
+            return Err(err(
+                "duration",
+                format!(
+                    "{}; allowed: at least \"1ms\" (or no duration: to the end of the run)",
+                    d.0
+                ),
+            ))
+        }
+        d => d.map(|d| d.0),
     };
-    let kind = match raw.kind.as_str() {
+    let kind = kind_of(source, &at, raw, estate, duration)?;
+    Ok(Failure {
+        site: Some(site),
+        at: raw.at.0,
+        duration,
+        kind,
+    })
+}
+
+/// The site a failure strikes.
+fn site_of(
+    source: &Source,
+    at: &str,
+    raw: &RawFailure,
+    estate: &Estate,
+) -> Result<usize, InputError> {
+    let Some(tag) = &raw.site else {
+        return Err(source.field_error(
+            &format!("{at}.kind"),
+            format!(
+                "kind `{}` needs `site`; allowed: {}",
+                raw.kind,
+                estate.site_tags()
+            ),
+        ));
+    };
+    estate.site_index(tag).ok_or_else(|| {
+        source.field_error(
+            &format!("{at}.site"),
+            format!("unknown site `{tag}`; allowed: {}", estate.site_tags()),
+        )
+    })
+}
+
+/// The kind with its own fields checked.
+fn kind_of(
+    source: &Source,
+    at: &str,
+    raw: &RawFailure,
+    estate: &Estate,
+    duration: Option<SimDuration>,
+) -> Result<FailureKind, InputError> {
+    Ok(match raw.kind.as_str() {
         "shutdown" => {
-            if raw.detection.is_some() {
-                return Err(misplaced("detection", "\"crash\""));
+            let drain = raw.drain.map_or(DEFAULT_DRAIN, |d| d.0);
+            if let Some(d) = duration.filter(|&d| d <= drain) {
+                return Err(source.field_error(
+                    &format!("{at}.duration"),
+                    format!("{d}; allowed: longer than the drain ({drain}): the node must stop before it comes back"),
+                ));
             }
-            FailureKind::Shutdown {
-                drain: raw.drain.map_or(DEFAULT_DRAIN, |d| d.0),
-            }
+            FailureKind::Shutdown { drain }
         }
         "crash" => {
-            if raw.drain.is_some() {
-                return Err(misplaced("drain", "\"shutdown\""));
-            }
             let method = match raw.detection.as_deref() {
                 None => estate.detection.crash,
                 Some(name) => CrashDetection::parse(name).ok_or_else(|| {
@@ -139,28 +249,6 @@ pub(crate) fn validate(
             };
             FailureKind::Crash(estate.detection.crash(method))
         }
-        "service-down" => {
-            if raw.drain.is_some() {
-                return Err(misplaced("drain", "\"shutdown\""));
-            }
-            if raw.detection.is_some() {
-                return Err(misplaced(
-                    "detection",
-                    "\"crash\" (a dead service is found by the estate's health check)",
-                ));
-            }
-            FailureKind::ServiceDown(estate.detection.health_check)
-        }
-        other => {
-            return Err(source.field_error(
-                &format!("{at}.kind"),
-                format!("`{other}`; allowed: \"crash\", \"shutdown\", \"service-down\""),
-            ))
-        }
-    };
-    Ok(Failure {
-        site,
-        at: raw.at.0,
-        kind,
+        _ => FailureKind::ServiceDown(estate.detection.health_check),
     })
 }

@@ -99,6 +99,11 @@ impl<'t> NetworkLayer<'t> {
         (router, neighbours)
     }
 
+    /// Whether `router` is down.
+    pub fn is_dead(&self, router: RouterId) -> bool {
+        self.net.is_dead(router)
+    }
+
     /// UPDATE messages sent since the steady state.
     pub fn updates(&self) -> u64 {
         self.net.updates_sent() - self.updates_at_start

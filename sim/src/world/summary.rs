@@ -117,8 +117,10 @@ pub struct Summary {
     /// 99th percentile latency at the sites (the service's own, what its
     /// health gate watches), ms.
     pub service_p99_ms: Option<f64>,
-    /// The failures, in words.
+    /// The failures, in words, with their start and end.
     pub failures: Vec<String>,
+    /// The failures that struck, with their start and end.
+    pub failure_log: Vec<super::failures::FailureRecord>,
     /// When the first failure struck, seconds.
     pub first_failure_s: Option<f64>,
     /// From the first failure to the last route change, seconds.
@@ -547,16 +549,8 @@ impl World<'_> {
             latency_p99_ms: ms(all.quantile_opt(0.99)),
             latency_p999_ms: ms(all.quantile_opt(0.999)),
             service_p99_ms: service_p99,
-            failures: exp
-                .failures
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{} at {}: {}",
-                        exp.estate.sites[f.site].network.tag, f.at, f.kind
-                    )
-                })
-                .collect(),
+            failures: self.failure_records().iter().map(|r| r.line()).collect(),
+            failure_log: self.failure_records(),
             first_failure_s: self.tracker.first_failure.map(SimTime::as_secs_f64),
             convergence_s: match (self.tracker.first_failure, self.tracker.last_change) {
                 (Some(f), Some(l)) if l >= f => Some(l.saturating_since(f).as_secs_f64()),

@@ -233,3 +233,99 @@ fn bad_durations_are_refused_with_their_field() {
         "{err}"
     );
 }
+
+/// Every population's site at the start of `o`'s run and at its end.
+fn sites_of(s: &Summary) -> Vec<(String, String, String)> {
+    s.populations
+        .iter()
+        .map(|p| {
+            (
+                p.population.clone(),
+                p.site_before.clone(),
+                p.site_after.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_link_down_moves_traffic_where_bgp_without_the_link_sends_it() {
+    let mut moved = 0;
+    for (site, upstream, others) in [
+        ("ny1", 65010, "65020"),
+        ("ams1", 65020, "65010"),
+        ("hkg1", 65050, "65010"),
+    ] {
+        let link = format!(
+            "[[failures]]\nsite = \"{site}\"\nat = \"60s\"\nkind = \"link-down\"\nupstream = {upstream}\n"
+        );
+        let s = run(&drill("400s", &link), 1).summary;
+        // The same estate with the site holding only its other upstreams:
+        // where BGP's steady state sends every population.
+        let without = from_text(&format!(
+            "[experiment]\nname = \"w\"\nestate = \"estate.toml\"\nduration = \"10s\"\nretire = [\"{site}\"]\n\
+             [traffic]\nbase_rate = \"1000/s\"\n[[sites]]\ntag = \"{site}\"\nupstreams = [{others}]\n"
+        ));
+        let steady = run(&without, 1).summary;
+        for ((label, _, after), (_, want, _)) in sites_of(&s).iter().zip(sites_of(&steady)) {
+            assert_eq!(*after, want, "{site} without AS{upstream}: {label}");
+        }
+        for p in &s.populations {
+            let want = RATE * p.blackhole_s;
+            assert!((p.tally.blackholed - want).abs() <= 1e-6 * want.max(1.0));
+            assert!(p.blackhole_s < 1.0, "{}: {}", p.population, p.blackhole_s);
+        }
+        moved += s
+            .populations
+            .iter()
+            .filter(|p| p.site_before != p.site_after)
+            .count();
+    }
+    // New York's users leave ny1 without AS65010, and one city leaves
+    // hkg1 without AS65050.
+    assert_eq!(moved, 2);
+}
+
+#[test]
+fn a_link_that_comes_back_brings_traffic_back() {
+    let o = run(
+        &drill(
+            "600s",
+            "[[failures]]\nsite = \"hkg1\"\nat = \"60s\"\nkind = \"link-down\"\nupstream = 65050\nduration = \"200s\"\n",
+        ),
+        1,
+    );
+    let s = &o.summary;
+    for (label, before, after) in sites_of(s) {
+        assert_eq!(before, after, "{label}");
+    }
+    // One city moved away at 60 s and came back after 260 s.
+    let back: Vec<f64> = o
+        .routes
+        .iter()
+        .filter(|r| r.to_site == "hkg1")
+        .map(|r| r.t_s)
+        .collect();
+    assert!(
+        !back.is_empty() && back.iter().all(|&t| t >= 260.0),
+        "{back:?}"
+    );
+    assert_eq!(s.failure_log[0].end_s, Some(260.0));
+    assert_eq!(s.failure_log[0].kind, "link-down");
+}
+
+#[test]
+fn a_link_down_names_an_upstream_of_its_site() {
+    let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"szx1\"\nat = \"60s\"\nkind = \"link-down\"\nupstream = 65010\n"
+    ));
+    assert!(
+        err.contains("failures[0].upstream") && err.contains("allowed: 65030"),
+        "{err}"
+    );
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"szx1\"\nat = \"60s\"\nkind = \"link-down\"\n"
+    ));
+    assert!(err.contains("needs `upstream`"), "{err}");
+}

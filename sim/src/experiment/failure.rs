@@ -27,10 +27,16 @@
 //! - `service-down`: the service dies but the router keeps announcing
 //!   until the estate's health check withdraws the route; it comes back
 //!   as a crashed site does, its router never having stopped.
+//! - `link-down` (`upstream`, an ASN among the site's upstreams;
+//!   `detection`, default "link-down"): the site's session to that
+//!   upstream goes down at both ends after the detection delay, and
+//!   traffic moves as BGP says (what crosses the link during the delay is
+//!   not counted lost); with `duration` the session is established again.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
 
+use cutover_models::bgp::Asn;
 use cutover_models::failure::Detection;
 use cutover_models::SimDuration;
 use serde::Deserialize;
@@ -53,6 +59,7 @@ pub(crate) struct RawFailure {
     duration: Option<Duration>,
     detection: Option<String>,
     drain: Option<Duration>,
+    upstream: Option<u32>,
 }
 
 /// Every kind, with the fields it takes besides `site`, `at` and
@@ -61,6 +68,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("crash", &["detection"]),
     ("shutdown", &["drain"]),
     ("service-down", &[]),
+    ("link-down", &["upstream", "detection"]),
 ];
 
 impl RawFailure {
@@ -69,6 +77,7 @@ impl RawFailure {
         [
             ("detection", self.detection.is_some()),
             ("drain", self.drain.is_some()),
+            ("upstream", self.upstream.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -91,6 +100,14 @@ pub enum FailureKind {
     /// The service dies but the router keeps announcing until `detection`
     /// (a health check) withdraws the route.
     ServiceDown(Detection),
+    /// The site's session to `upstream` goes down; both ends notice by
+    /// `detection`.
+    LinkDown {
+        /// The upstream AS.
+        upstream: Asn,
+        /// How both ends notice.
+        detection: Detection,
+    },
 }
 
 /// A failure to inject.
@@ -115,6 +132,10 @@ impl std::fmt::Display for FailureKind {
             }
             FailureKind::Crash(d) => write!(f, "crash detected by {d}"),
             FailureKind::ServiceDown(d) => write!(f, "service down, withdrawn by {d}"),
+            FailureKind::LinkDown {
+                upstream,
+                detection,
+            } => write!(f, "link to AS{} down, detected by {detection}", upstream.0),
         }
     }
 }
@@ -126,6 +147,7 @@ impl FailureKind {
             FailureKind::Shutdown { .. } => "shutdown",
             FailureKind::Crash(_) => "crash",
             FailureKind::ServiceDown(_) => "service-down",
+            FailureKind::LinkDown { .. } => "link-down",
         }
     }
 }
@@ -185,6 +207,9 @@ pub(crate) fn validate(
         d => d.map(|d| d.0),
     };
     let kind = kind_of(source, &at, raw, estate, duration)?;
+    if let FailureKind::LinkDown { upstream, .. } = kind {
+        check_upstream(source, &at, estate, site, upstream)?;
+    }
     Ok(Failure {
         site: Some(site),
         at: raw.at.0,
@@ -237,18 +262,60 @@ fn kind_of(
             }
             FailureKind::Shutdown { drain }
         }
-        "crash" => {
-            let method = match raw.detection.as_deref() {
-                None => estate.detection.crash,
-                Some(name) => CrashDetection::parse(name).ok_or_else(|| {
-                    source.field_error(
-                        &format!("{at}.detection"),
-                        format!("`{name}`; allowed: {}", CrashDetection::NAMES),
-                    )
-                })?,
-            };
-            FailureKind::Crash(estate.detection.crash(method))
-        }
+        "crash" => FailureKind::Crash(detection(source, at, raw, estate, estate.detection.crash)?),
+        "link-down" => FailureKind::LinkDown {
+            upstream: Asn(raw.upstream.ok_or_else(|| {
+                source.field_error(
+                    &format!("{at}.kind"),
+                    "kind `link-down` needs `upstream`, the ASN of one of the site's upstreams",
+                )
+            })?),
+            detection: detection(source, at, raw, estate, CrashDetection::LinkDown)?,
+        },
         _ => FailureKind::ServiceDown(estate.detection.health_check),
     })
+}
+
+/// The detection a failure names, or `default`.
+fn detection(
+    source: &Source,
+    at: &str,
+    raw: &RawFailure,
+    estate: &Estate,
+    default: CrashDetection,
+) -> Result<Detection, InputError> {
+    let method = match raw.detection.as_deref() {
+        None => default,
+        Some(name) => CrashDetection::parse(name).ok_or_else(|| {
+            source.field_error(
+                &format!("{at}.detection"),
+                format!("`{name}`; allowed: {}", CrashDetection::NAMES),
+            )
+        })?,
+    };
+    Ok(estate.detection.crash(method))
+}
+
+/// A link-down's upstream must be one of the site's.
+fn check_upstream(
+    source: &Source,
+    at: &str,
+    estate: &Estate,
+    site: usize,
+    upstream: Asn,
+) -> Result<(), InputError> {
+    let ups = &estate.sites[site].network.upstreams;
+    if ups.iter().any(|u| u.asn == upstream) {
+        return Ok(());
+    }
+    let allowed: Vec<String> = ups.iter().map(|u| u.asn.0.to_string()).collect();
+    Err(source.field_error(
+        &format!("{at}.upstream"),
+        format!(
+            "AS{} is not an upstream of `{}`; allowed: {}",
+            upstream.0,
+            estate.sites[site].network.tag,
+            allowed.join(", ")
+        ),
+    ))
 }

@@ -1,15 +1,17 @@
 //! Failures striking the world and ending: each kind's start and end, one
 //! module per family (`site`: a whole site crashing, shutting down or
-//! losing its service, and coming back), and the record of every failure
+//! losing its service, and coming back; `network`: sessions going down
+//! and up), and the record of every failure
 //! with its start and end for the outputs.
 
+mod network;
 mod site;
 
 use cutover_models::SimTime;
 use serde::Serialize;
 
 use super::{Event, World};
-use crate::experiment::Failure;
+use crate::experiment::{Failure, FailureKind};
 
 /// One failure as it happened, for `failures.csv` and the summary.
 #[derive(Clone, Debug, Serialize)]
@@ -73,8 +75,17 @@ impl World<'_> {
         if let Some(d) = f.duration {
             self.queue.schedule_at(self.now + d, Event::FailureEnds(i));
         }
-        if let Some(k) = f.site {
-            self.site_fails(i, k, f.kind);
+        let Some(k) = f.site else {
+            return;
+        };
+        match f.kind {
+            FailureKind::Shutdown { drain } => self.shutdown(i, k, drain),
+            FailureKind::Crash(detection) => self.crash(i, k, detection),
+            FailureKind::ServiceDown(detection) => self.service_down(i, k, detection),
+            FailureKind::LinkDown {
+                upstream,
+                detection,
+            } => self.link_fails(i, k, upstream, detection),
         }
     }
 
@@ -99,8 +110,15 @@ impl World<'_> {
             r.end_s = Some(now);
         }
         self.cancel_timers(i);
-        if let Some(k) = self.failures[i].site {
-            self.recover_site(k);
+        let f = &self.failures[i];
+        let Some(k) = f.site else {
+            return;
+        };
+        match f.kind {
+            FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_) => {
+                self.recover_site(k)
+            }
+            FailureKind::LinkDown { upstream, .. } => self.link_up(k, upstream),
         }
     }
 

@@ -4,42 +4,46 @@
 //! ready pod.
 
 use cutover_models::bgp::network::Input;
-use cutover_models::SimTime;
+use cutover_models::failure::Detection;
+use cutover_models::{SimDuration, SimTime};
 use rand::Rng;
 
 use super::super::record::{Cause, Stream};
 use super::super::{Event, World};
-use crate::experiment::FailureKind;
 
 impl World<'_> {
-    /// Site `k` fails by `kind` (failure `i`).
-    pub(super) fn site_fails(&mut self, i: usize, k: usize, kind: FailureKind) {
-        match kind {
-            FailureKind::Shutdown { drain } => {
-                self.withdraw(k);
-                self.failure_timer(i, self.now + drain, Event::PowerOff(i));
-            }
-            FailureKind::Crash(detection) => {
-                self.kill_site(k);
-                let (router, neighbours) = self.network.site_neighbours(k);
-                self.bgp(Input::RouterDown { router });
-                if detection.drops_session() {
-                    for n in neighbours {
-                        let delay = detection.delay(self.detect_rng.random::<f64>());
-                        let down = Input::SessionDown {
-                            router: n,
-                            neighbour: router,
-                        };
-                        self.failure_timer(i, self.now + delay, Event::Bgp(down));
-                    }
-                }
-            }
-            FailureKind::ServiceDown(detection) => {
-                self.kill_site(k);
-                let delay = detection.delay(self.detect_rng.random::<f64>());
-                self.failure_timer(i, self.now + delay, Event::Withdraw(k));
-            }
+    /// Site `k` is shut down by failure `i`: it withdraws at once and its
+    /// node stops after `drain`.
+    pub(super) fn shutdown(&mut self, i: usize, k: usize, drain: SimDuration) {
+        self.withdraw(k);
+        self.failure_timer(i, self.now + drain, Event::PowerOff(i));
+    }
+
+    /// Site `k`'s node loses power (failure `i`): its neighbours drop their
+    /// sessions after `detection`'s delay.
+    pub(super) fn crash(&mut self, i: usize, k: usize, detection: Detection) {
+        self.kill_site(k);
+        let (router, neighbours) = self.network.site_neighbours(k);
+        self.bgp(Input::RouterDown { router });
+        if !detection.drops_session() {
+            return;
         }
+        for n in neighbours {
+            let delay = detection.delay(self.detect_rng.random::<f64>());
+            let down = Input::SessionDown {
+                router: n,
+                neighbour: router,
+            };
+            self.failure_timer(i, self.now + delay, Event::Bgp(down));
+        }
+    }
+
+    /// Site `k`'s service dies (failure `i`): the health check withdraws
+    /// the route after `detection`'s delay.
+    pub(super) fn service_down(&mut self, i: usize, k: usize, detection: Detection) {
+        self.kill_site(k);
+        let delay = detection.delay(self.detect_rng.random::<f64>());
+        self.failure_timer(i, self.now + delay, Event::Withdraw(k));
     }
 
     /// The node of a site shut down by failure `i` goes dark: the closing

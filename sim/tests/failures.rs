@@ -329,3 +329,80 @@ fn a_link_down_names_an_upstream_of_its_site() {
     ));
     assert!(err.contains("needs `upstream`"), "{err}");
 }
+
+fn site<'a>(s: &'a Summary, tag: &str) -> &'a cutover::world::summary::SiteSummary {
+    s.sites.iter().find(|x| x.site == tag).unwrap()
+}
+
+#[test]
+fn a_delay_adds_its_extra_to_every_request_served_at_its_site() {
+    let base = run(&drill("300s", ""), 1).summary;
+    let slow = run(
+        &drill(
+            "300s",
+            "[[failures]]\nsite = \"ny1\"\nat = \"0s\"\nkind = \"delay\"\nextra = \"80ms\"\n",
+        ),
+        1,
+    )
+    .summary;
+    let (a, b) = (population(&base, "nyc"), population(&slow, "nyc"));
+    // Every quantile moves by 80 ms (within 1 %: the histogram's buckets
+    // and its tails' discretisation each err by under 0.4 %).
+    for (x, y) in [
+        (a.latency_p50_ms, b.latency_p50_ms),
+        (a.latency_p99_ms, b.latency_p99_ms),
+    ] {
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert!((y - x - 80.0).abs() < 0.01 * y, "{x} -> {y}");
+    }
+    let (x, y) = (site(&base, "ny1"), site(&slow, "ny1"));
+    let (x, y) = (x.latency_p99_ms.unwrap(), y.latency_p99_ms.unwrap());
+    assert!((y - x - 80.0).abs() < 0.01 * y, "{x} -> {y}");
+    // Users of other sites see nothing.
+    let (a, b) = (population(&base, "lax"), population(&slow, "lax"));
+    assert_eq!(a.latency_p99_ms, b.latency_p99_ms);
+    assert_eq!(a.tally, b.tally);
+}
+
+#[test]
+fn a_delay_past_the_slow_threshold_makes_its_window_slow() {
+    // 300 ms, past the 200 ms threshold, for 120 s of a steady 300 s run:
+    // the requests ny1 served in the window, 120/300 of them, are slow.
+    let base = run(&drill("300s", ""), 1).summary;
+    let s = run(
+        &drill(
+            "300s",
+            "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"delay\"\nextra = \"300ms\"\nduration = \"120s\"\n",
+        ),
+        1,
+    )
+    .summary;
+    let (x, y) = (site(&base, "ny1").tally, site(&s, "ny1").tally);
+    let want = x.slow * 180.0 / 300.0 + x.served * 120.0 / 300.0;
+    assert!((y.slow - want).abs() < 0.005 * want, "{} vs {want}", y.slow);
+    assert_eq!(x.served, y.served);
+    assert_eq!(s.failure_log[0].end_s, Some(180.0));
+}
+
+#[test]
+fn a_delay_needs_its_extra() {
+    let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"delay\"\n"
+    ));
+    assert!(err.contains("needs `extra`"), "{err}");
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"delay\"\nextra = \"2m\"\n"
+    ));
+    assert!(
+        err.contains("failures[0].extra") && err.contains("at most"),
+        "{err}"
+    );
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash\"\nextra = \"2s\"\n"
+    ));
+    assert!(
+        err.contains("failures[0].extra") && err.contains("\"delay\""),
+        "{err}"
+    );
+}

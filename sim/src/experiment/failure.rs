@@ -32,6 +32,10 @@
 //!   upstream goes down at both ends after the detection delay, and
 //!   traffic moves as BGP says (what crosses the link during the delay is
 //!   not counted lost); with `duration` the session is established again.
+//! - `delay` (`extra`): every request served at the site takes `extra`
+//!   longer (a slow dependency, a congested uplink): the site's latency,
+//!   which the health gate and the slow threshold judge, and its users'.
+//!   It starts and ends with the tick that holds `at` and its end.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
@@ -60,6 +64,7 @@ pub(crate) struct RawFailure {
     detection: Option<String>,
     drain: Option<Duration>,
     upstream: Option<u32>,
+    extra: Option<Duration>,
 }
 
 /// Every kind, with the fields it takes besides `site`, `at` and
@@ -69,6 +74,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("shutdown", &["drain"]),
     ("service-down", &[]),
     ("link-down", &["upstream", "detection"]),
+    ("delay", &["extra"]),
 ];
 
 impl RawFailure {
@@ -78,6 +84,7 @@ impl RawFailure {
             ("detection", self.detection.is_some()),
             ("drain", self.drain.is_some()),
             ("upstream", self.upstream.is_some()),
+            ("extra", self.extra.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -108,6 +115,11 @@ pub enum FailureKind {
         /// How both ends notice.
         detection: Detection,
     },
+    /// Every request served at the site takes `extra` longer.
+    Delay {
+        /// The added latency.
+        extra: SimDuration,
+    },
 }
 
 /// A failure to inject.
@@ -136,6 +148,7 @@ impl std::fmt::Display for FailureKind {
                 upstream,
                 detection,
             } => write!(f, "link to AS{} down, detected by {detection}", upstream.0),
+            FailureKind::Delay { extra } => write!(f, "{extra} added to every request served"),
         }
     }
 }
@@ -148,6 +161,7 @@ impl FailureKind {
             FailureKind::Crash(_) => "crash",
             FailureKind::ServiceDown(_) => "service-down",
             FailureKind::LinkDown { .. } => "link-down",
+            FailureKind::Delay { .. } => "delay",
         }
     }
 }
@@ -272,6 +286,9 @@ fn kind_of(
             })?),
             detection: detection(source, at, raw, estate, CrashDetection::LinkDown)?,
         },
+        "delay" => FailureKind::Delay {
+            extra: extra(source, at, raw.extra)?,
+        },
         _ => FailureKind::ServiceDown(estate.detection.health_check),
     })
 }
@@ -318,4 +335,24 @@ fn check_upstream(
             allowed.join(", ")
         ),
     ))
+}
+
+/// Most latency a `delay` adds: a minute, beyond any request's timeout.
+pub const MAX_EXTRA: SimDuration = SimDuration::from_secs(60);
+
+/// A delay's `extra`: given, above zero, at most [`MAX_EXTRA`].
+fn extra(source: &Source, at: &str, extra: Option<Duration>) -> Result<SimDuration, InputError> {
+    let Some(Duration(d)) = extra else {
+        return Err(source.field_error(
+            &format!("{at}.kind"),
+            "kind `delay` needs `extra`, the latency added, e.g. \"80ms\"",
+        ));
+    };
+    if d == SimDuration::ZERO || d > MAX_EXTRA {
+        return Err(source.field_error(
+            &format!("{at}.extra"),
+            format!("{d}; allowed: above zero and at most {MAX_EXTRA}"),
+        ));
+    }
+    Ok(d)
 }

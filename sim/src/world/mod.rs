@@ -86,6 +86,8 @@ pub struct World<'e> {
     failures: Vec<crate::experiment::Failure>,
     /// Failures that struck, by index into `failures`, with their record.
     failure_log: Vec<(usize, failures::FailureRecord)>,
+    /// Failures in force that change how the world serves.
+    active: failures::Active,
     /// Pending timers of each failure, which its end cancels.
     failure_timers: std::collections::BTreeMap<usize, Vec<crate::engine::TimerId>>,
     detect_rng: StreamRng,
@@ -134,6 +136,7 @@ impl<'e> World<'e> {
             failures: exp.failures.clone(),
             failure_log: Vec::new(),
             failure_timers: std::collections::BTreeMap::new(),
+            active: failures::Active::default(),
             detect_rng: streams.stream("network.detection"),
             timeline: summary::new_timeline(exp),
             tracker: summary::Tracker::new(exp),

@@ -1,11 +1,12 @@
 //! Failures striking the world and ending: each kind's start and end, one
 //! module per family (`site`: a whole site crashing, shutting down or
 //! losing its service, and coming back; `network`: sessions going down
-//! and up), and the record of every failure
+//! and up; `traffic`: latency added, demand multiplied), and the record of every failure
 //! with its start and end for the outputs.
 
 mod network;
 mod site;
+mod traffic;
 
 use cutover_models::SimTime;
 use serde::Serialize;
@@ -44,6 +45,13 @@ impl FailureRecord {
         };
         format!("{site}{span}: {}", self.what)
     }
+}
+
+/// Failures in force that change how the world serves.
+#[derive(Debug, Default)]
+pub(super) struct Active {
+    /// Added latency: (failure, site, seconds).
+    delays: Vec<(usize, usize, f64)>,
 }
 
 impl World<'_> {
@@ -86,6 +94,7 @@ impl World<'_> {
                 upstream,
                 detection,
             } => self.link_fails(i, k, upstream, detection),
+            FailureKind::Delay { extra } => self.delay_starts(i, k, extra),
         }
     }
 
@@ -119,6 +128,7 @@ impl World<'_> {
                 self.recover_site(k)
             }
             FailureKind::LinkDown { upstream, .. } => self.link_up(k, upstream),
+            FailureKind::Delay { .. } => self.delay_ends(i, k),
         }
     }
 

@@ -406,3 +406,89 @@ fn a_delay_needs_its_extra() {
         "{err}"
     );
 }
+
+#[test]
+fn a_spike_multiplies_the_demand_of_its_populations_over_its_window() {
+    // nyc x 3 from 60 s for 120 s: 2 x 120 s more of its rate.
+    let s = run(
+        &drill(
+            "300s",
+            "[[failures]]\nat = \"60s\"\nkind = \"spike\"\nfactor = 3.0\npopulations = [\"nyc\"]\nduration = \"120s\"\n",
+        ),
+        1,
+    )
+    .summary;
+    let nyc = population(&s, "nyc");
+    let want = RATE * 300.0 + RATE * 2.0 * 120.0;
+    assert!(
+        (nyc.tally.requests - want).abs() < 1e-9 * want,
+        "{}",
+        nyc.tally.requests
+    );
+    let lax = population(&s, "lax");
+    assert!((lax.tally.requests - RATE * 300.0).abs() < 1e-9 * RATE * 300.0);
+    assert_eq!(s.failure_log[0].site, "");
+    assert_eq!(s.failure_log[0].end_s, Some(180.0));
+}
+
+#[test]
+fn a_spike_between_ticks_counts_the_exact_share_of_its_ticks() {
+    // Everyone x 2.5 from 30.5 s to 130.25 s, 1 s ticks: 1.5 x 99.75 s
+    // more of 1,000 requests/s; the timeline's demand shows it.
+    let s = run(
+        &drill(
+            "300s",
+            "[[failures]]\nat = \"30.5s\"\nkind = \"spike\"\nfactor = 2.5\nduration = \"99.75s\"\n",
+        ),
+        1,
+    )
+    .summary;
+    let want = 1000.0 * 300.0 + 1000.0 * 1.5 * 99.75;
+    assert!(
+        (s.tally.requests - want).abs() < 1e-9 * want,
+        "{}",
+        s.tally.requests
+    );
+    assert!(
+        (s.peak_demand_rps - 2500.0).abs() < 1e-9,
+        "{}",
+        s.peak_demand_rps
+    );
+}
+
+#[test]
+fn a_spike_names_users_not_a_site() {
+    let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"spike\"\nfactor = 2.0\n"
+    ));
+    assert!(
+        err.contains("failures[0].site") && err.contains("strikes users"),
+        "{err}"
+    );
+    let err = refused(&format!(
+        "{base}[[failures]]\nat = \"60s\"\nkind = \"spike\"\nfactor = 2.0\npopulations = [\"nyc\", \"atlantis\"]\n"
+    ));
+    assert!(
+        err.contains("failures[0].populations[1]") && err.contains("allowed: szx"),
+        "{err}"
+    );
+    let err = refused(&format!(
+        "{base}[[failures]]\nat = \"60s\"\nkind = \"spike\"\nfactor = -1.0\n"
+    ));
+    assert!(err.contains("failures[0].factor"), "{err}");
+    let err = refused(&format!(
+        "{base}[[failures]]\nat = \"60s\"\nkind = \"spike\"\n"
+    ));
+    assert!(err.contains("needs `factor`"), "{err}");
+}
+
+#[test]
+fn a_spike_counts_in_the_request_level_bound() {
+    let text = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\nfidelity = \"request\"\n[traffic]\nbase_rate = \"100000/s\"\n";
+    from_text(text);
+    let err = refused(&format!(
+        "{text}[[failures]]\nat = \"60s\"\nkind = \"spike\"\nfactor = 1000.0\n"
+    ));
+    assert!(err.contains("experiment.fidelity"), "{err}");
+}

@@ -36,6 +36,10 @@
 //!   longer (a slow dependency, a congested uplink): the site's latency,
 //!   which the health gate and the slow threshold judge, and its users'.
 //!   It starts and ends with the tick that holds `at` and its end.
+//! - `spike` (`factor`; `populations`, labels as in the outputs, e.g.
+//!   `["nyc", "lax"]`; default every population), without `site`: the
+//!   demand of those users is multiplied by `factor` (overlapping spikes
+//!   add their extra demand).
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
@@ -65,6 +69,8 @@ pub(crate) struct RawFailure {
     drain: Option<Duration>,
     upstream: Option<u32>,
     extra: Option<Duration>,
+    factor: Option<f64>,
+    populations: Option<Vec<String>>,
 }
 
 /// Every kind, with the fields it takes besides `site`, `at` and
@@ -75,7 +81,11 @@ const KINDS: &[(&str, &[&str])] = &[
     ("service-down", &[]),
     ("link-down", &["upstream", "detection"]),
     ("delay", &["extra"]),
+    ("spike", &["factor", "populations"]),
 ];
+
+/// Kinds that strike the traffic, not a site.
+const TRAFFIC_KINDS: &[&str] = &["spike"];
 
 impl RawFailure {
     /// The kind-specific fields given.
@@ -85,6 +95,8 @@ impl RawFailure {
             ("drain", self.drain.is_some()),
             ("upstream", self.upstream.is_some()),
             ("extra", self.extra.is_some()),
+            ("factor", self.factor.is_some()),
+            ("populations", self.populations.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -92,8 +104,8 @@ impl RawFailure {
     }
 }
 
-/// How a site fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a site (or the traffic) fails.
+#[derive(Debug, Clone, PartialEq)]
 pub enum FailureKind {
     /// The operator shuts the node down: the site withdraws at once and the
     /// node stops after `drain`; requests in flight at power-off are reset.
@@ -119,6 +131,14 @@ pub enum FailureKind {
     Delay {
         /// The added latency.
         extra: SimDuration,
+    },
+    /// The demand of `populations` (every population when empty) is
+    /// multiplied by `factor`.
+    Spike {
+        /// The multiplier.
+        factor: f64,
+        /// Indexes of the populations, none for all.
+        populations: Vec<usize>,
     },
 }
 
@@ -149,6 +169,16 @@ impl std::fmt::Display for FailureKind {
                 detection,
             } => write!(f, "link to AS{} down, detected by {detection}", upstream.0),
             FailureKind::Delay { extra } => write!(f, "{extra} added to every request served"),
+            FailureKind::Spike {
+                factor,
+                populations,
+            } if populations.is_empty() => {
+                write!(f, "demand x {factor}")
+            }
+            FailureKind::Spike {
+                factor,
+                populations,
+            } => write!(f, "demand of {} populations x {factor}", populations.len()),
         }
     }
 }
@@ -162,6 +192,7 @@ impl FailureKind {
             FailureKind::ServiceDown(_) => "service-down",
             FailureKind::LinkDown { .. } => "link-down",
             FailureKind::Delay { .. } => "delay",
+            FailureKind::Spike { .. } => "spike",
         }
     }
 }
@@ -198,7 +229,17 @@ pub(crate) fn validate(
             ),
         ));
     }
-    let site = site_of(source, &at, raw, estate)?;
+    let site = if TRAFFIC_KINDS.contains(kind_name) {
+        if raw.site.is_some() {
+            return Err(err(
+                "site",
+                format!("kind `{kind_name}` strikes users, not a site; remove it (`populations` names the users)"),
+            ));
+        }
+        None
+    } else {
+        Some(site_of(source, &at, raw, estate)?)
+    };
     if raw.at.0 >= run {
         return Err(err(
             "at",
@@ -221,11 +262,11 @@ pub(crate) fn validate(
         d => d.map(|d| d.0),
     };
     let kind = kind_of(source, &at, raw, estate, duration)?;
-    if let FailureKind::LinkDown { upstream, .. } = kind {
-        check_upstream(source, &at, estate, site, upstream)?;
+    if let (FailureKind::LinkDown { upstream, .. }, Some(site)) = (&kind, site) {
+        check_upstream(source, &at, estate, site, *upstream)?;
     }
     Ok(Failure {
-        site: Some(site),
+        site,
         at: raw.at.0,
         duration,
         kind,
@@ -288,6 +329,10 @@ fn kind_of(
         },
         "delay" => FailureKind::Delay {
             extra: extra(source, at, raw.extra)?,
+        },
+        "spike" => FailureKind::Spike {
+            factor: factor(source, at, raw.factor)?,
+            populations: populations(source, at, raw.populations.as_deref(), estate)?,
         },
         _ => FailureKind::ServiceDown(estate.detection.health_check),
     })
@@ -355,4 +400,68 @@ fn extra(source: &Source, at: &str, extra: Option<Duration>) -> Result<SimDurati
         ));
     }
     Ok(d)
+}
+
+/// Largest `factor` of a spike.
+pub const MAX_FACTOR: f64 = 1000.0;
+
+/// A spike's `factor`: given, above zero, at most [`MAX_FACTOR`].
+fn factor(source: &Source, at: &str, factor: Option<f64>) -> Result<f64, InputError> {
+    let Some(f) = factor else {
+        return Err(source.field_error(
+            &format!("{at}.kind"),
+            "kind `spike` needs `factor`, the demand's multiplier, e.g. 3.0",
+        ));
+    };
+    if !(f.is_finite() && f > 0.0 && f <= MAX_FACTOR) {
+        return Err(source.field_error(
+            &format!("{at}.factor"),
+            format!("{f}; allowed: above 0 and at most {MAX_FACTOR}"),
+        ));
+    }
+    Ok(f)
+}
+
+/// A spike's populations by label; none named: every population.
+fn populations(
+    source: &Source,
+    at: &str,
+    names: Option<&[String]>,
+    estate: &Estate,
+) -> Result<Vec<usize>, InputError> {
+    let labels = crate::world::summary::labels_of(&estate.populations);
+    let mut out = Vec::new();
+    for (j, name) in names.unwrap_or_default().iter().enumerate() {
+        let Some(p) = labels.iter().position(|l| l == name) else {
+            return Err(source.field_error(
+                &format!("{at}.populations[{j}]"),
+                format!(
+                    "unknown population `{name}`; allowed: {}",
+                    labels.join(", ")
+                ),
+            ));
+        };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    if names.is_some_and(|n| n.is_empty()) {
+        return Err(source.field_error(
+            &format!("{at}.populations"),
+            "empty; allowed: one or more population labels, or no `populations` for every one",
+        ));
+    }
+    Ok(out)
+}
+
+/// How much the failures' spikes can multiply the demand at most: the
+/// product of their factors above one.
+pub fn spike_bound(failures: &[Failure]) -> f64 {
+    failures
+        .iter()
+        .map(|f| match f.kind {
+            FailureKind::Spike { factor, .. } => factor.max(1.0),
+            _ => 1.0,
+        })
+        .product()
 }

@@ -184,7 +184,11 @@ const SITE_COLUMNS: [(&str, Aggregation); 4] = [
 /// Labels of the populations: the city, with the ISP when a city has
 /// several.
 pub fn population_labels(exp: &Experiment) -> Vec<String> {
-    let pops = &exp.estate.populations;
+    labels_of(&exp.estate.populations)
+}
+
+/// Labels of `pops`: the city, with the ISP when a city has several.
+pub fn labels_of(pops: &[crate::estate::Population]) -> Vec<String> {
     pops.iter()
         .map(|p| {
             if pops.iter().filter(|q| q.city == p.city).count() > 1 {
@@ -295,18 +299,19 @@ impl Tracker {
         });
     }
 
-    /// Records the tick `[start, start + tick)`.
+    /// Records the tick `[start, start + tick)`, its demand multiplied by
+    /// `scale` (the failures' spikes).
     pub fn tick(
         &mut self,
         exp: &Experiment,
-        start: SimTime,
+        (start, scale): (SimTime, f64),
         sites: &[Site],
         totals: &[TickTotals],
         rec: &mut Recorder,
         timeline: &mut TimeSeries,
     ) {
-        let users = exp.demand.users_at(start);
-        let rate = exp.demand.rate_at(start);
+        let users = exp.demand.users_at(start) * scale;
+        let rate = exp.demand.rate_at(start) * scale;
         self.peak_users = self.peak_users.max(users);
         self.peak_demand = self.peak_demand.max(rate);
         self.flush_interval(exp, start, rec, timeline);

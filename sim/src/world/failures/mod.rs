@@ -52,6 +52,8 @@ impl FailureRecord {
 pub(super) struct Active {
     /// Added latency: (failure, site, seconds).
     delays: Vec<(usize, usize, f64)>,
+    /// Demand multiplied.
+    spikes: Vec<traffic::Spike>,
 }
 
 impl World<'_> {
@@ -69,6 +71,9 @@ impl World<'_> {
     pub(super) fn strike(&mut self, i: usize) {
         let f = self.failures[i].clone();
         self.tracker.failure(self.now);
+        if let Some(d) = f.duration {
+            self.queue.schedule_at(self.now + d, Event::FailureEnds(i));
+        }
         let site = f.site.map_or(String::new(), |k| self.sites[k].tag.clone());
         self.failure_log.push((
             i,
@@ -80,13 +85,22 @@ impl World<'_> {
                 end_s: None,
             },
         ));
-        if let Some(d) = f.duration {
-            self.queue.schedule_at(self.now + d, Event::FailureEnds(i));
+        match (f.kind, f.site) {
+            (
+                FailureKind::Spike {
+                    factor,
+                    populations,
+                },
+                _,
+            ) => self.spike_starts(i, factor, populations),
+            (kind, Some(k)) => self.site_kind_strikes(i, k, kind),
+            (_, None) => {}
         }
-        let Some(k) = f.site else {
-            return;
-        };
-        match f.kind {
+    }
+
+    /// Failure `i` of a kind that strikes a site strikes site `k`.
+    fn site_kind_strikes(&mut self, i: usize, k: usize, kind: FailureKind) {
+        match kind {
             FailureKind::Shutdown { drain } => self.shutdown(i, k, drain),
             FailureKind::Crash(detection) => self.crash(i, k, detection),
             FailureKind::ServiceDown(detection) => self.service_down(i, k, detection),
@@ -95,6 +109,7 @@ impl World<'_> {
                 detection,
             } => self.link_fails(i, k, upstream, detection),
             FailureKind::Delay { extra } => self.delay_starts(i, k, extra),
+            FailureKind::Spike { .. } => {}
         }
     }
 
@@ -119,16 +134,17 @@ impl World<'_> {
             r.end_s = Some(now);
         }
         self.cancel_timers(i);
-        let f = &self.failures[i];
-        let Some(k) = f.site else {
-            return;
-        };
-        match f.kind {
-            FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_) => {
-                self.recover_site(k)
-            }
-            FailureKind::LinkDown { upstream, .. } => self.link_up(k, upstream),
-            FailureKind::Delay { .. } => self.delay_ends(i, k),
+        let f = self.failures[i].clone();
+        match (f.kind, f.site) {
+            (FailureKind::Spike { .. }, _) => self.spike_ends(i),
+            (FailureKind::LinkDown { upstream, .. }, Some(k)) => self.link_up(k, upstream),
+            (FailureKind::Delay { .. }, Some(k)) => self.delay_ends(i, k),
+            (
+                FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_),
+                Some(k),
+            ) => self.recover_site(k),
+            // Validation gives every kind but a spike its site.
+            (_, None) => {}
         }
     }
 

@@ -492,3 +492,109 @@ fn a_spike_counts_in_the_request_level_bound() {
     ));
     assert!(err.contains("experiment.fidelity"), "{err}");
 }
+
+/// Timeline column `name` as (row start s, value) pairs.
+fn column(o: &Outcome, name: &str) -> Vec<(f64, f64)> {
+    let tl = &o.timeline;
+    let col = tl
+        .columns()
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    (0..tl.len())
+        .filter_map(|r| Some((tl.row_start_s(r), tl.value(r, col)?)))
+        .collect()
+}
+
+/// The last row start at which `series` was below `full`.
+fn last_below(series: &[(f64, f64)], full: f64) -> f64 {
+    series
+        .iter()
+        .filter(|(_, v)| *v < full - 1e-9)
+        .map(|(t, _)| *t)
+        .fold(f64::NAN, f64::max)
+}
+
+/// When a pod bound at `at` is ready.
+fn ready_after(exp: &Experiment, at: f64, cached: bool) -> f64 {
+    let at = SimTime::ZERO + SimDuration::from_secs_f64(at);
+    exp.estate
+        .deployment
+        .startup
+        .timeline(at, cached)
+        .ready
+        .as_secs_f64()
+}
+
+#[test]
+fn a_crashed_node_is_replaced_by_the_autoscaler() {
+    // Two 7-pod nodes at ny1: one crashes at 60 s, its 7 pods go pending;
+    // the autoscaler's scan at 60 s asks for a node, ready at 150 s
+    // (90 s provisioning); its pods pull the image and are ready then.
+    for kind in ["node-crash", "node-shutdown"] {
+        let exp = drill(
+            "400s",
+            &format!("[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"{kind}\"\nnodes = 1\n"),
+        );
+        let o = run(&exp, 1);
+        let ready = column(&o, "ny1_ready_pods");
+        assert_eq!(ready[59].1, 14.0);
+        assert_eq!(ready[61].1, 7.0, "{kind}");
+        let back = ready_after(&exp, 150.0, false);
+        let last = last_below(&ready, 14.0);
+        assert!(
+            last < back && last >= back - 1.0,
+            "{kind}: {last} vs {back}"
+        );
+        assert_eq!(o.summary.tally.failed(), 0.0, "{kind}");
+        // Request by request, the crash resets what the node's pods were
+        // serving: half of ny1's, 400 requests/s x 13 ms = 5.2 in service
+        // on average; the drain finishes it.
+        let request = from_text(&format!(
+            "[experiment]\nname = \"r\"\nestate = \"estate.toml\"\nduration = \"100s\"\nfidelity = \"request\"\n\
+             [traffic]\nbase_rate = \"6000/s\"\n\
+             [[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"{kind}\"\n"
+        ));
+        let s = run(&request, 1).summary;
+        let reset = site(&s, "ny1").tally.reset;
+        if kind == "node-crash" {
+            assert!((1.0..=15.0).contains(&reset), "{reset}");
+        } else {
+            assert_eq!(reset, 0.0, "a drain loses nothing");
+        }
+        assert_eq!(site(&s, "ny1").tally.failed(), reset, "{kind}");
+    }
+}
+
+#[test]
+fn a_crashed_bare_metal_node_waits_for_its_repair() {
+    // Bare metal: nothing replaces the node; repaired at 160 s, its pods
+    // start with the image still on disk.
+    let exp = from_text(
+        "[experiment]\nname = \"bm\"\nestate = \"estate.toml\"\nduration = \"400s\"\n\
+         [traffic]\nbase_rate = \"1000/s\"\n\
+         [nodes]\nkind = \"bare-metal\"\ncount = 2\nallocatable_cpu = \"7800m\"\n\
+         [[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"node-crash\"\nduration = \"100s\"\n\
+         [output]\ntimeline_interval = \"1s\"\n",
+    );
+    let o = run(&exp, 1);
+    let ready = column(&o, "ny1_ready_pods");
+    assert_eq!(ready[61].1, 7.0);
+    assert_eq!(ready[159].1, 7.0);
+    let back = ready_after(&exp, 160.0, true);
+    let last = last_below(&ready, 14.0);
+    assert!(last < back && last >= back - 1.0, "{last} vs {back}");
+    assert_eq!(o.summary.failure_log[0].end_s, Some(160.0));
+}
+
+#[test]
+fn a_node_failure_takes_at_most_the_sites_nodes() {
+    let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"node-crash\"\nnodes = 3\n"
+    ));
+    assert!(
+        err.contains("failures[0].nodes") && err.contains("1 to 2"),
+        "{err}"
+    );
+}

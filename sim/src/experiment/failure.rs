@@ -40,6 +40,13 @@
 //!   `["nyc", "lax"]`; default every population), without `site`: the
 //!   demand of those users is multiplied by `factor` (overlapping spikes
 //!   add their extra demand).
+//! - `node-crash` / `node-shutdown` (`nodes`, default 1, at most the
+//!   site's nodes at the start): the site's oldest `nodes` nodes fail.
+//!   A crash loses their pods' requests in flight (reset); a shutdown
+//!   drains them (they finish). The ReplicaSet recreates the pods on the
+//!   nodes left, the cluster autoscaler (on a cloud pool) adds nodes for
+//!   those that do not fit, and with `duration` the failed nodes are
+//!   repaired and join again.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
@@ -71,6 +78,7 @@ pub(crate) struct RawFailure {
     extra: Option<Duration>,
     factor: Option<f64>,
     populations: Option<Vec<String>>,
+    nodes: Option<i64>,
 }
 
 /// Every kind, with the fields it takes besides `site`, `at` and
@@ -82,6 +90,8 @@ const KINDS: &[(&str, &[&str])] = &[
     ("link-down", &["upstream", "detection"]),
     ("delay", &["extra"]),
     ("spike", &["factor", "populations"]),
+    ("node-crash", &["nodes"]),
+    ("node-shutdown", &["nodes"]),
 ];
 
 /// Kinds that strike the traffic, not a site.
@@ -97,6 +107,7 @@ impl RawFailure {
             ("extra", self.extra.is_some()),
             ("factor", self.factor.is_some()),
             ("populations", self.populations.is_some()),
+            ("nodes", self.nodes.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -140,6 +151,16 @@ pub enum FailureKind {
         /// Indexes of the populations, none for all.
         populations: Vec<usize>,
     },
+    /// `nodes` of the site's nodes crash: their pods' requests are lost.
+    NodeCrash {
+        /// How many.
+        nodes: u32,
+    },
+    /// `nodes` of the site's nodes are drained and shut down.
+    NodeShutdown {
+        /// How many.
+        nodes: u32,
+    },
 }
 
 /// A failure to inject.
@@ -179,6 +200,10 @@ impl std::fmt::Display for FailureKind {
                 factor,
                 populations,
             } => write!(f, "demand of {} populations x {factor}", populations.len()),
+            FailureKind::NodeCrash { nodes } => write!(f, "{nodes} node(s) crash"),
+            FailureKind::NodeShutdown { nodes } => {
+                write!(f, "{nodes} node(s) drained and shut down")
+            }
         }
     }
 }
@@ -193,6 +218,8 @@ impl FailureKind {
             FailureKind::LinkDown { .. } => "link-down",
             FailureKind::Delay { .. } => "delay",
             FailureKind::Spike { .. } => "spike",
+            FailureKind::NodeCrash { .. } => "node-crash",
+            FailureKind::NodeShutdown { .. } => "node-shutdown",
         }
     }
 }
@@ -261,10 +288,7 @@ pub(crate) fn validate(
         }
         d => d.map(|d| d.0),
     };
-    let kind = kind_of(source, &at, raw, estate, duration)?;
-    if let (FailureKind::LinkDown { upstream, .. }, Some(site)) = (&kind, site) {
-        check_upstream(source, &at, estate, site, *upstream)?;
-    }
+    let kind = kind_of(source, &at, raw, estate, (site, duration))?;
     Ok(Failure {
         site,
         at: raw.at.0,
@@ -298,14 +322,16 @@ fn site_of(
     })
 }
 
-/// The kind with its own fields checked.
+/// The kind with its own fields checked (`site`: the site it strikes,
+/// none for a spike).
 fn kind_of(
     source: &Source,
     at: &str,
     raw: &RawFailure,
     estate: &Estate,
-    duration: Option<SimDuration>,
+    (site, duration): (Option<usize>, Option<SimDuration>),
 ) -> Result<FailureKind, InputError> {
+    let site = site.unwrap_or_default();
     Ok(match raw.kind.as_str() {
         "shutdown" => {
             let drain = raw.drain.map_or(DEFAULT_DRAIN, |d| d.0);
@@ -319,16 +345,17 @@ fn kind_of(
         }
         "crash" => FailureKind::Crash(detection(source, at, raw, estate, estate.detection.crash)?),
         "link-down" => FailureKind::LinkDown {
-            upstream: Asn(raw.upstream.ok_or_else(|| {
-                source.field_error(
-                    &format!("{at}.kind"),
-                    "kind `link-down` needs `upstream`, the ASN of one of the site's upstreams",
-                )
-            })?),
+            upstream: upstream(source, at, raw.upstream, estate, site)?,
             detection: detection(source, at, raw, estate, CrashDetection::LinkDown)?,
         },
         "delay" => FailureKind::Delay {
             extra: extra(source, at, raw.extra)?,
+        },
+        "node-crash" => FailureKind::NodeCrash {
+            nodes: node_count(source, at, raw.nodes, estate, site)?,
+        },
+        "node-shutdown" => FailureKind::NodeShutdown {
+            nodes: node_count(source, at, raw.nodes, estate, site)?,
         },
         "spike" => FailureKind::Spike {
             factor: factor(source, at, raw.factor)?,
@@ -358,17 +385,23 @@ fn detection(
     Ok(estate.detection.crash(method))
 }
 
-/// A link-down's upstream must be one of the site's.
-fn check_upstream(
+/// A link-down's upstream: one of the site's.
+fn upstream(
     source: &Source,
     at: &str,
+    upstream: Option<u32>,
     estate: &Estate,
     site: usize,
-    upstream: Asn,
-) -> Result<(), InputError> {
+) -> Result<Asn, InputError> {
+    let Some(upstream) = upstream.map(Asn) else {
+        return Err(source.field_error(
+            &format!("{at}.kind"),
+            "kind `link-down` needs `upstream`, the ASN of one of the site's upstreams",
+        ));
+    };
     let ups = &estate.sites[site].network.upstreams;
     if ups.iter().any(|u| u.asn == upstream) {
-        return Ok(());
+        return Ok(upstream);
     }
     let allowed: Vec<String> = ups.iter().map(|u| u.asn.0.to_string()).collect();
     Err(source.field_error(
@@ -464,4 +497,27 @@ pub fn spike_bound(failures: &[Failure]) -> f64 {
             _ => 1.0,
         })
         .product()
+}
+
+/// A node failure's `nodes`: default 1, at most the site's nodes at the
+/// start.
+fn node_count(
+    source: &Source,
+    at: &str,
+    nodes: Option<i64>,
+    estate: &Estate,
+    site: usize,
+) -> Result<u32, InputError> {
+    let have = estate.sites[site].nodes.ready_nodes().len() as i64;
+    let n = nodes.unwrap_or(1);
+    if !(1..=have).contains(&n) {
+        return Err(source.field_error(
+            &format!("{at}.nodes"),
+            format!(
+                "{n}; allowed: 1 to {have}, the nodes `{}` has at the start",
+                estate.sites[site].network.tag
+            ),
+        ));
+    }
+    Ok(n as u32)
 }

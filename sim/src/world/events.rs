@@ -3,12 +3,25 @@
 use cutover_models::SimDuration;
 
 use super::pods::SimPod;
-use super::record::Stream;
+use super::record::{Cause, Stream};
 use super::{Event, World};
 
 impl World<'_> {
     /// Pods removed by a scale-down finish what they hold.
     pub(super) fn drain_removed(&mut self, k: usize, removed: Vec<SimPod>) {
+        self.finish_removed(k, removed, false);
+    }
+
+    /// Pods removed from site `k` finish what they hold (a drain), or, when
+    /// `reset` (they crashed), lose it.
+    pub(super) fn finish_removed(&mut self, k: usize, removed: Vec<SimPod>, reset: bool) {
+        let outcome = |rec: &mut super::record::Recorder, s: Stream, n: f64| {
+            if reset {
+                rec.fail(k, s, Cause::Reset, n);
+            } else {
+                rec.drained(k, s, n);
+            }
+        };
         let fluid: f64 = removed.iter().map(|p| p.fluid.in_flight()).sum();
         if fluid > 0.0 {
             let site = &mut self.sites[k];
@@ -22,13 +35,21 @@ impl World<'_> {
                 let n = site.mix[s] * share;
                 if n > 0.0 {
                     site.mix[s] -= n;
-                    self.rec.drained(k, s as Stream, n);
+                    outcome(&mut self.rec, s as Stream, n);
+                }
+            }
+        }
+        if reset {
+            let ids: Vec<u64> = removed.iter().map(|p| p.id).collect();
+            if let Some(rl) = self.sites[k].request.as_mut() {
+                for r in rl.take_in_service_of(&ids) {
+                    outcome(&mut self.rec, r.stream, 1.0);
                 }
             }
         }
         for pod in removed {
             for r in pod.waiting {
-                self.rec.drained(k, r.stream, 1.0);
+                outcome(&mut self.rec, r.stream, 1.0);
             }
         }
     }

@@ -342,7 +342,7 @@ impl Tracker {
         timeline.set(
             start,
             10,
-            sites.iter().map(|s| s.pods.nodes.len() as f64).sum(),
+            sites.iter().map(|s| s.pods.nodes_up() as f64).sum(),
         );
         self.max_ready = self.max_ready.max(ready as u64);
         // Idle sites' pods do not serve the spike: count the sites with

@@ -1,9 +1,11 @@
 //! Failures striking the world and ending: each kind's start and end, one
 //! module per family (`site`: a whole site crashing, shutting down or
 //! losing its service, and coming back; `network`: sessions going down
-//! and up; `traffic`: latency added, demand multiplied), and the record of every failure
+//! and up; `compute`: nodes failing; `traffic`: latency added, demand
+//! multiplied), and the record of every failure
 //! with its start and end for the outputs.
 
+mod compute;
 mod network;
 mod site;
 mod traffic;
@@ -54,6 +56,8 @@ pub(super) struct Active {
     delays: Vec<(usize, usize, f64)>,
     /// Demand multiplied.
     spikes: Vec<traffic::Spike>,
+    /// Nodes down: (failure, site, node indexes).
+    failed_nodes: Vec<(usize, usize, Vec<usize>)>,
 }
 
 impl World<'_> {
@@ -109,6 +113,8 @@ impl World<'_> {
                 detection,
             } => self.link_fails(i, k, upstream, detection),
             FailureKind::Delay { extra } => self.delay_starts(i, k, extra),
+            FailureKind::NodeCrash { nodes } => self.nodes_fail(i, k, nodes, true),
+            FailureKind::NodeShutdown { nodes } => self.nodes_fail(i, k, nodes, false),
             FailureKind::Spike { .. } => {}
         }
     }
@@ -139,6 +145,9 @@ impl World<'_> {
             (FailureKind::Spike { .. }, _) => self.spike_ends(i),
             (FailureKind::LinkDown { upstream, .. }, Some(k)) => self.link_up(k, upstream),
             (FailureKind::Delay { .. }, Some(k)) => self.delay_ends(i, k),
+            (FailureKind::NodeCrash { .. } | FailureKind::NodeShutdown { .. }, Some(k)) => {
+                self.nodes_repaired(i, k)
+            }
             (
                 FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_),
                 Some(k),

@@ -598,3 +598,69 @@ fn a_node_failure_takes_at_most_the_sites_nodes() {
         "{err}"
     );
 }
+
+#[test]
+fn crash_looping_pods_reject_users_until_the_restart_after_the_loop() {
+    // ny1's pods crash at 60 s and at once each time they start again
+    // (uptime 0) until 160 s; the kubelet waits 10 s, 20 s, 40 s, ...
+    // between restarts, and the restart after 160 s succeeds: ny1 has no
+    // ready pod until then. ny1 keeps announcing; its users are rejected
+    // until the overflow check sends them to the next site.
+    let exp = drill(
+        "400s",
+        "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash-loop\"\nduration = \"100s\"\n",
+    );
+    let b = cutover_models::failure::CrashLoopBackoff::KUBERNETES;
+    let startup = &exp.estate.deployment.startup;
+    let tl = startup.timeline(SimTime::ZERO, true);
+    let start = startup.container_start.as_secs_f64();
+    let to_ready = (tl.ready - tl.running).as_secs_f64();
+    let (mut crash, mut restarts) = (60.0, 0);
+    let ready = loop {
+        let restart = crash + b.delay(restarts).as_secs_f64();
+        restarts = b.after_run(restarts, SimDuration::ZERO);
+        if restart + start >= 160.0 {
+            break restart + start + to_ready;
+        }
+        crash = restart + start;
+    };
+    let o = run(&exp, 1);
+    let pods = column(&o, "ny1_ready_pods");
+    assert!(pods[61..ready.floor() as usize - 1]
+        .iter()
+        .all(|p| p.1 == 0.0));
+    let last = last_below(&pods, 14.0);
+    assert!(last < ready && last >= ready - 1.0, "{last} vs {ready}");
+    let s = &o.summary;
+    let ny1 = site(s, "ny1");
+    assert!(ny1.tally.rejected > 0.0 && ny1.stats.overflowed_out > 0.0);
+    assert_eq!(s.tally.failed(), ny1.tally.rejected + ny1.tally.reset);
+    assert_eq!(population(s, "nyc").site_after, "ny1");
+}
+
+#[test]
+fn crash_looping_pods_serve_between_crashes_when_they_run_long_enough() {
+    // Each run lasts 30 s from the container's start: ready after the
+    // start-up's probes, down again at 30 s.
+    let exp = drill(
+        "300s",
+        "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash-loop\"\nuptime = \"30s\"\nduration = \"100s\"\n",
+    );
+    let startup = &exp.estate.deployment.startup;
+    let tl = startup.timeline(SimTime::ZERO, true);
+    let running = 70.0 + startup.container_start.as_secs_f64();
+    let ready = running + (tl.ready - tl.running).as_secs_f64();
+    let crash = running + 30.0;
+    assert!(ready + 2.0 < crash, "the profile leaves time to serve");
+    let pods = column(&run(&exp, 1), "ny1_ready_pods");
+    assert_eq!(pods[ready.ceil() as usize + 1].1, 14.0);
+    assert_eq!(pods[crash.ceil() as usize + 1].1, 0.0);
+    let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash\"\nuptime = \"3s\"\n"
+    ));
+    assert!(
+        err.contains("failures[0].uptime") && err.contains("\"crash-loop\""),
+        "{err}"
+    );
+}

@@ -47,12 +47,19 @@
 //!   nodes left, the cluster autoscaler (on a cloud pool) adds nodes for
 //!   those that do not fit, and with `duration` the failed nodes are
 //!   repaired and join again.
+//! - `crash-loop` (`uptime`, default 0 s: how long each restarted
+//!   container runs before it crashes again): every pod of the site
+//!   crashes at once (requests in flight reset) and the kubelet restarts
+//!   them after its CrashLoopBackOff (10 s doubling to 5 min, reset by 10
+//!   min of running); the restart after `duration` succeeds. The router
+//!   keeps announcing: users reaching a site with no ready pod are
+//!   rejected.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
 
 use cutover_models::bgp::Asn;
-use cutover_models::failure::Detection;
+use cutover_models::failure::{CrashLoopBackoff, Detection};
 use cutover_models::SimDuration;
 use serde::Deserialize;
 
@@ -79,6 +86,7 @@ pub(crate) struct RawFailure {
     factor: Option<f64>,
     populations: Option<Vec<String>>,
     nodes: Option<i64>,
+    uptime: Option<Duration>,
 }
 
 /// Every kind, with the fields it takes besides `site`, `at` and
@@ -92,6 +100,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("spike", &["factor", "populations"]),
     ("node-crash", &["nodes"]),
     ("node-shutdown", &["nodes"]),
+    ("crash-loop", &["uptime"]),
 ];
 
 /// Kinds that strike the traffic, not a site.
@@ -108,6 +117,7 @@ impl RawFailure {
             ("factor", self.factor.is_some()),
             ("populations", self.populations.is_some()),
             ("nodes", self.nodes.is_some()),
+            ("uptime", self.uptime.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -161,6 +171,14 @@ pub enum FailureKind {
         /// How many.
         nodes: u32,
     },
+    /// The site's pods crash together and restart after `backoff`, each
+    /// run lasting `uptime`.
+    CrashLoop {
+        /// How long a restarted container runs before it crashes again.
+        uptime: SimDuration,
+        /// The kubelet's back-off.
+        backoff: CrashLoopBackoff,
+    },
 }
 
 /// A failure to inject.
@@ -204,6 +222,9 @@ impl std::fmt::Display for FailureKind {
             FailureKind::NodeShutdown { nodes } => {
                 write!(f, "{nodes} node(s) drained and shut down")
             }
+            FailureKind::CrashLoop { uptime, .. } => {
+                write!(f, "pods crash-looping (each run {uptime})")
+            }
         }
     }
 }
@@ -220,6 +241,7 @@ impl FailureKind {
             FailureKind::Spike { .. } => "spike",
             FailureKind::NodeCrash { .. } => "node-crash",
             FailureKind::NodeShutdown { .. } => "node-shutdown",
+            FailureKind::CrashLoop { .. } => "crash-loop",
         }
     }
 }
@@ -356,6 +378,10 @@ fn kind_of(
         },
         "node-shutdown" => FailureKind::NodeShutdown {
             nodes: node_count(source, at, raw.nodes, estate, site)?,
+        },
+        "crash-loop" => FailureKind::CrashLoop {
+            uptime: raw.uptime.map_or(SimDuration::ZERO, |d| d.0),
+            backoff: CrashLoopBackoff::KUBERNETES,
         },
         "spike" => FailureKind::Spike {
             factor: factor(source, at, raw.factor)?,

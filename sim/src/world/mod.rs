@@ -43,6 +43,8 @@ enum Event {
     Failure(usize),
     /// Failure `i` ends: what failed comes back.
     FailureEnds(usize),
+    /// Failure `i`'s crash-looping pods crash again.
+    CrashLoop(usize),
     /// A recovered site's health check passes: it announces again.
     Announce(usize),
     /// The node of a site shut down by failure `i` goes dark after the
@@ -234,6 +236,7 @@ impl<'e> World<'e> {
             Event::Failure(i) => self.strike(i),
             Event::FailureEnds(i) => self.end_failure(i),
             Event::Announce(k) => self.announce(k),
+            Event::CrashLoop(i) => self.crash_loop_crash(i),
             Event::PowerOff(i) => self.power_off(i),
             Event::Withdraw(k) => self.withdraw(k),
             Event::Scrape(k) => self.scrape(k),

@@ -275,6 +275,35 @@ impl<'e> Pods<'e> {
         self.schedule(now);
     }
 
+    /// Every pod's container crashes at once (a crash loop): what they
+    /// held is returned (the caller resets it), and each bound pod's
+    /// container starts again at `restart`, on its node, with no
+    /// scheduling or image pull. Returns the requests that were waiting.
+    pub fn crash_all(&mut self, restart: SimTime) -> Vec<Waiting> {
+        let startup = &self.deployment.startup;
+        let tl = startup.timeline(restart, true);
+        let skipped = startup.scheduling + startup.image_pull_cached;
+        let back = |t: SimTime| SimTime::from_nanos(t.as_nanos() - skipped.as_nanos());
+        let again = PodTimeline {
+            started: restart,
+            running: back(tl.running),
+            ready: back(tl.ready),
+            warm: back(tl.warm),
+        };
+        let mut waiting = Vec::new();
+        for pod in &mut self.pods {
+            waiting.extend(pod.waiting.drain(..));
+            pod.queue = None;
+            pod.fluid = FluidPod::default();
+            pod.metric = None;
+            pod.prev_scrape = None;
+            if pod.timeline.is_some() {
+                pod.timeline = Some(again);
+            }
+        }
+        waiting
+    }
+
     /// Nodes up.
     pub fn nodes_up(&self) -> usize {
         self.nodes.iter().filter(|n| n.up).count()

@@ -1,7 +1,7 @@
 //! Failures striking the world and ending: each kind's start and end, one
 //! module per family (`site`: a whole site crashing, shutting down or
 //! losing its service, and coming back; `network`: sessions going down
-//! and up; `compute`: nodes failing; `traffic`: latency added, demand
+//! and up; `compute`: nodes failing, pods crash-looping; `traffic`: latency added, demand
 //! multiplied), and the record of every failure
 //! with its start and end for the outputs.
 
@@ -58,6 +58,8 @@ pub(super) struct Active {
     spikes: Vec<traffic::Spike>,
     /// Nodes down: (failure, site, node indexes).
     failed_nodes: Vec<(usize, usize, Vec<usize>)>,
+    /// Crash loops: (failure, site, restarts since the back-off's reset).
+    crash_loops: Vec<(usize, usize, u32)>,
 }
 
 impl World<'_> {
@@ -115,6 +117,7 @@ impl World<'_> {
             FailureKind::Delay { extra } => self.delay_starts(i, k, extra),
             FailureKind::NodeCrash { nodes } => self.nodes_fail(i, k, nodes, true),
             FailureKind::NodeShutdown { nodes } => self.nodes_fail(i, k, nodes, false),
+            FailureKind::CrashLoop { .. } => self.crash_loop_starts(i, k),
             FailureKind::Spike { .. } => {}
         }
     }
@@ -147,6 +150,9 @@ impl World<'_> {
             (FailureKind::Delay { .. }, Some(k)) => self.delay_ends(i, k),
             (FailureKind::NodeCrash { .. } | FailureKind::NodeShutdown { .. }, Some(k)) => {
                 self.nodes_repaired(i, k)
+            }
+            (FailureKind::CrashLoop { .. }, Some(_)) => {
+                self.active.crash_loops.retain(|l| l.0 != i)
             }
             (
                 FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_),

@@ -664,3 +664,84 @@ fn crash_looping_pods_serve_between_crashes_when_they_run_long_enough() {
         "{err}"
     );
 }
+
+/// When population `label` left `site` and when it came back, seconds.
+fn visits(o: &Outcome, label: &str, site: &str) -> (Vec<f64>, Vec<f64>) {
+    let mine = o.routes.iter().filter(|r| r.population == label);
+    let left = mine
+        .clone()
+        .filter(|r| r.from_site == site)
+        .map(|r| r.t_s)
+        .collect();
+    let back = mine.filter(|r| r.to_site == site).map(|r| r.t_s).collect();
+    (left, back)
+}
+
+const FLAP: &str = "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"bgp-flap\"\nperiod = \"60s\"\nduration = \"300s\"\n";
+
+#[test]
+fn a_flapping_site_loses_and_wins_back_its_users_each_period() {
+    // Down at 60, 120, ..., 300 s, up half a period later each time.
+    let o = run(&drill("600s", FLAP), 1);
+    let (left, back) = visits(&o, "nyc", "ny1");
+    assert_eq!(left.len(), 5, "{left:?}");
+    for (k, t) in left.iter().enumerate() {
+        let down = 60.0 + 60.0 * k as f64;
+        assert!(*t >= down && *t < down + 1.0, "{t} vs {down}");
+    }
+    assert_eq!(back.len(), 5, "{back:?}");
+    for (k, t) in back.iter().enumerate() {
+        // Back after the session is up: the UPDATE's way, at most an MRAI
+        // (30 s) at each hop on the way.
+        let up = 90.0 + 60.0 * k as f64;
+        assert!(*t >= up && *t < up + 60.0, "{t} vs {up}");
+    }
+    assert_eq!(population(&o.summary, "nyc").site_after, "ny1");
+}
+
+#[test]
+fn damping_suppresses_a_flapping_route_until_its_penalty_decays() {
+    use cutover_models::failure::{Damping, DampingParams};
+    let text = format!(
+        "[experiment]\nname = \"flap\"\nestate = \"estate.toml\"\nduration = \"4000s\"\n\n\
+         [traffic]\nbase_rate = \"1000/s\"\n\n[detection]\ndamping = true\n\n{FLAP}"
+    );
+    let o = run(&from_text(&text), 1);
+    // The upstreams count each session loss as a flap (Cisco: 1000, halved
+    // every 15 min): 1000, 1955, 2866 > 2000 at the third (180 s), which
+    // suppresses the route; the fourth and fifth push the reuse out.
+    let mut d = Damping::new(DampingParams::CISCO);
+    for k in 0..5 {
+        d.flap(SimTime::ZERO + secs(60 + 60 * k));
+    }
+    let reuse = d.suppressed_until().expect("suppressed").as_secs_f64();
+    let (left, back) = visits(&o, "nyc", "ny1");
+    assert_eq!(left.len(), 3, "left at {left:?}");
+    assert_eq!(back.len(), 3, "back at {back:?}");
+    assert!(
+        back[1] < 180.0,
+        "the second return comes before the third flap"
+    );
+    // Suppressed from the third flap until the upstreams reuse the route
+    // (2,646 s), then the UPDATEs' way (an MRAI at most per hop).
+    assert!(
+        back[2] >= reuse && back[2] <= reuse + 60.0,
+        "{} vs {reuse}",
+        back[2]
+    );
+    assert_eq!(population(&o.summary, "nyc").site_after, "ny1");
+}
+
+#[test]
+fn a_flap_period_and_damping_are_checked() {
+    let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";
+    let err = refused(&format!(
+        "{base}[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"bgp-flap\"\nperiod = \"1ms\"\n"
+    ));
+    assert!(
+        err.contains("failures[0].period") && err.contains("2ms"),
+        "{err}"
+    );
+    let err = refused(&format!("{base}[detection]\ndamping = \"yes\"\n"));
+    assert!(err.contains("damping"), "{err}");
+}

@@ -54,6 +54,12 @@
 //!   min of running); the restart after `duration` succeeds. The router
 //!   keeps announcing: users reaching a site with no ready pod are
 //!   rejected.
+//! - `bgp-flap` (`period`, default 60 s): every `period` from `at` the
+//!   site's sessions go down at both ends, and come back up half a period
+//!   later, until `duration` ends (when they come back up). With
+//!   `damping = true` in `[detection]`, RFC 2439 damping at the routers
+//!   (Cisco's defaults) suppresses the flapping route as real routers do,
+//!   keeping users away until its penalty decays.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
@@ -87,6 +93,7 @@ pub(crate) struct RawFailure {
     populations: Option<Vec<String>>,
     nodes: Option<i64>,
     uptime: Option<Duration>,
+    period: Option<Duration>,
 }
 
 /// Every kind, with the fields it takes besides `site`, `at` and
@@ -101,6 +108,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("node-crash", &["nodes"]),
     ("node-shutdown", &["nodes"]),
     ("crash-loop", &["uptime"]),
+    ("bgp-flap", &["period"]),
 ];
 
 /// Kinds that strike the traffic, not a site.
@@ -118,6 +126,7 @@ impl RawFailure {
             ("populations", self.populations.is_some()),
             ("nodes", self.nodes.is_some()),
             ("uptime", self.uptime.is_some()),
+            ("period", self.period.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -179,6 +188,12 @@ pub enum FailureKind {
         /// The kubelet's back-off.
         backoff: CrashLoopBackoff,
     },
+    /// The site's sessions go down every `period` and come back half a
+    /// period later.
+    BgpFlap {
+        /// From one session loss to the next.
+        period: SimDuration,
+    },
 }
 
 /// A failure to inject.
@@ -225,6 +240,7 @@ impl std::fmt::Display for FailureKind {
             FailureKind::CrashLoop { uptime, .. } => {
                 write!(f, "pods crash-looping (each run {uptime})")
             }
+            FailureKind::BgpFlap { period } => write!(f, "BGP sessions flapping every {period}"),
         }
     }
 }
@@ -242,6 +258,7 @@ impl FailureKind {
             FailureKind::NodeCrash { .. } => "node-crash",
             FailureKind::NodeShutdown { .. } => "node-shutdown",
             FailureKind::CrashLoop { .. } => "crash-loop",
+            FailureKind::BgpFlap { .. } => "bgp-flap",
         }
     }
 }
@@ -382,6 +399,9 @@ fn kind_of(
         "crash-loop" => FailureKind::CrashLoop {
             uptime: raw.uptime.map_or(SimDuration::ZERO, |d| d.0),
             backoff: CrashLoopBackoff::KUBERNETES,
+        },
+        "bgp-flap" => FailureKind::BgpFlap {
+            period: period(source, at, raw.period)?,
         },
         "spike" => FailureKind::Spike {
             factor: factor(source, at, raw.factor)?,
@@ -546,4 +566,19 @@ fn node_count(
         ));
     }
     Ok(n as u32)
+}
+
+/// Default time between two flaps: 60 s.
+pub const DEFAULT_FLAP_PERIOD: SimDuration = SimDuration::from_secs(60);
+
+/// A flap's `period`: at least 2 ms (down and up a millisecond apart).
+fn period(source: &Source, at: &str, period: Option<Duration>) -> Result<SimDuration, InputError> {
+    let p = period.map_or(DEFAULT_FLAP_PERIOD, |d| d.0);
+    if p < SimDuration::from_millis(2) {
+        return Err(source.field_error(
+            &format!("{at}.period"),
+            format!("{p}; allowed: at least \"2ms\""),
+        ));
+    }
+    Ok(p)
 }

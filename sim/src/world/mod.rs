@@ -45,6 +45,8 @@ enum Event {
     FailureEnds(usize),
     /// Failure `i`'s crash-looping pods crash again.
     CrashLoop(usize),
+    /// Failure `i`'s flapping sessions go down or come back up.
+    Flap(usize),
     /// A recovered site's health check passes: it announces again.
     Announce(usize),
     /// The node of a site shut down by failure `i` goes dark after the
@@ -90,6 +92,8 @@ pub struct World<'e> {
     failure_log: Vec<(usize, failures::FailureRecord)>,
     /// Failures in force that change how the world serves.
     active: failures::Active,
+    /// Instants at which damped routes are reconsidered, scheduled.
+    reuse_at: std::collections::BTreeSet<SimTime>,
     /// Pending timers of each failure, which its end cancels.
     failure_timers: std::collections::BTreeMap<usize, Vec<crate::engine::TimerId>>,
     detect_rng: StreamRng,
@@ -139,6 +143,7 @@ impl<'e> World<'e> {
             failure_log: Vec::new(),
             failure_timers: std::collections::BTreeMap::new(),
             active: failures::Active::default(),
+            reuse_at: std::collections::BTreeSet::new(),
             detect_rng: streams.stream("network.detection"),
             timeline: summary::new_timeline(exp),
             tracker: summary::Tracker::new(exp),
@@ -237,6 +242,7 @@ impl<'e> World<'e> {
             Event::FailureEnds(i) => self.end_failure(i),
             Event::Announce(k) => self.announce(k),
             Event::CrashLoop(i) => self.crash_loop_crash(i),
+            Event::Flap(i) => self.flap(i),
             Event::PowerOff(i) => self.power_off(i),
             Event::Withdraw(k) => self.withdraw(k),
             Event::Scrape(k) => self.scrape(k),
@@ -252,10 +258,21 @@ impl<'e> World<'e> {
         self.bgp(Input::StopAnnouncing { site: k });
     }
 
-    /// Feeds `input` to BGP and delivers what follows.
+    /// Feeds `input` to BGP and delivers what follows; a route suppressed
+    /// by damping is reconsidered when it may be reused.
     fn bgp(&mut self, input: Input) {
-        let outputs = self.network.handle(input);
+        if input == Input::Reuse {
+            let now = self.now;
+            self.reuse_at.retain(|&t| t > now);
+        }
+        let outputs = self.network.handle(self.now, input);
         self.deliver(outputs);
+        if let Some(t) = self.network.next_reuse() {
+            if self.reuse_at.insert(t) {
+                self.queue
+                    .schedule_at(t.max(self.now), Event::Bgp(Input::Reuse));
+            }
+        }
     }
 
     /// Schedules UPDATEs and timers; re-routes populations when a best

@@ -1,7 +1,7 @@
 //! Failures striking the world and ending: each kind's start and end, one
 //! module per family (`site`: a whole site crashing, shutting down or
 //! losing its service, and coming back; `network`: sessions going down
-//! and up; `compute`: nodes failing, pods crash-looping; `traffic`: latency added, demand
+//! and up, a link or flapping; `compute`: nodes failing, pods crash-looping; `traffic`: latency added, demand
 //! multiplied), and the record of every failure
 //! with its start and end for the outputs.
 
@@ -60,6 +60,8 @@ pub(super) struct Active {
     failed_nodes: Vec<(usize, usize, Vec<usize>)>,
     /// Crash loops: (failure, site, restarts since the back-off's reset).
     crash_loops: Vec<(usize, usize, u32)>,
+    /// Flapping sites: (failure, site, whether the sessions are down).
+    flaps: Vec<(usize, usize, bool)>,
 }
 
 impl World<'_> {
@@ -118,6 +120,7 @@ impl World<'_> {
             FailureKind::NodeCrash { nodes } => self.nodes_fail(i, k, nodes, true),
             FailureKind::NodeShutdown { nodes } => self.nodes_fail(i, k, nodes, false),
             FailureKind::CrashLoop { .. } => self.crash_loop_starts(i, k),
+            FailureKind::BgpFlap { .. } => self.flap_starts(i, k),
             FailureKind::Spike { .. } => {}
         }
     }
@@ -154,6 +157,7 @@ impl World<'_> {
             (FailureKind::CrashLoop { .. }, Some(_)) => {
                 self.active.crash_loops.retain(|l| l.0 != i)
             }
+            (FailureKind::BgpFlap { .. }, Some(k)) => self.flap_ends(i, k),
             (
                 FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_),
                 Some(k),

@@ -1,11 +1,14 @@
-//! Sessions failing: a site's link to one upstream going down (and up).
+//! Sessions failing: a site's link to one upstream going down (and up);
+//! a site's sessions flapping.
 
 use cutover_models::bgp::network::Input;
 use cutover_models::bgp::Asn;
 use cutover_models::failure::Detection;
+use cutover_models::SimDuration;
 use rand::Rng;
 
 use super::super::{Event, World};
+use crate::experiment::FailureKind;
 
 impl World<'_> {
     /// Site `k`'s link to `upstream` goes down (failure `i`): each session
@@ -35,6 +38,65 @@ impl World<'_> {
                 self.bgp(Input::SessionUp {
                     router: a,
                     neighbour: b,
+                });
+            }
+        }
+    }
+}
+
+impl World<'_> {
+    /// Failure `i` sets site `k`'s sessions flapping: the first loss now.
+    pub(super) fn flap_starts(&mut self, i: usize, k: usize) {
+        self.active.flaps.push((i, k, false));
+        self.flap(i);
+    }
+
+    /// Failure `i`'s sessions go down (every period) or come back up (half
+    /// a period later).
+    pub(in crate::world) fn flap(&mut self, i: usize) {
+        let FailureKind::BgpFlap { period } = self.failures[i].kind else {
+            return;
+        };
+        let Some(f) = self.active.flaps.iter_mut().find(|f| f.0 == i) else {
+            return;
+        };
+        let (k, down) = (f.1, !f.2);
+        f.2 = down;
+        self.site_sessions(k, down);
+        let half = SimDuration::from_nanos(period.as_nanos() / 2);
+        let next = if down {
+            half
+        } else {
+            SimDuration::from_nanos(period.as_nanos() - half.as_nanos())
+        };
+        self.failure_timer(i, self.now + next, Event::Flap(i));
+    }
+
+    /// Failure `i`'s flapping ends: sessions down come back up.
+    pub(super) fn flap_ends(&mut self, i: usize, k: usize) {
+        let down = self.active.flaps.iter().any(|f| f.0 == i && f.2);
+        self.active.flaps.retain(|f| f.0 != i);
+        if down {
+            self.site_sessions(k, false);
+        }
+    }
+
+    /// Every eBGP session of site `k` goes down (`down`) or up, at both
+    /// ends.
+    fn site_sessions(&mut self, k: usize, down: bool) {
+        let (router, neighbours) = self.network.site_neighbours(k);
+        for n in neighbours {
+            for (a, b) in [(router, n), (n, router)] {
+                self.bgp(if down {
+                    Input::SessionDown {
+                        router: a,
+                        neighbour: b,
+                    }
+                } else {
+                    Input::SessionUp {
+                        router: a,
+                        neighbour: b,
+                    }
                 });
             }
         }

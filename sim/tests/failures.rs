@@ -745,3 +745,61 @@ fn a_flap_period_and_damping_are_checked() {
     let err = refused(&format!("{base}[detection]\ndamping = \"yes\"\n"));
     assert!(err.contains("damping"), "{err}");
 }
+
+/// `hours` of 18 bare-metal nodes failing at random.
+fn unreliable(hours: u32, seed: u64) -> Summary {
+    let exp = from_text(&format!(
+        "[experiment]\nname = \"mtbf\"\nestate = \"estate.toml\"\nduration = \"{hours}h\"\ntick = \"10s\"\n\
+         [traffic]\nbase_rate = \"100/s\"\n\
+         [nodes]\nkind = \"bare-metal\"\ncount = 2\nallocatable_cpu = \"7800m\"\n\
+         [reliability]\nnode_mtbf = \"1h\"\nnode_mttr = \"15m\"\n\
+         [output]\ntimeline_interval = \"1h\"\n"
+    ));
+    run(&exp, seed).summary
+}
+
+#[test]
+fn random_node_failures_come_at_the_mtbf_and_are_repaired_at_the_mttr() {
+    let s = unreliable(50, 1);
+    // Each node alternates up (mean 1 h) and down (mean 15 min): 50 h /
+    // 1.25 h = 40 failures each, 720 for 18 nodes; the count's standard
+    // deviation is about 22 (renewal theory: T var / mean^3 per node).
+    let n = s.failure_log.len() as f64;
+    assert!((n - 720.0).abs() < 110.0, "{n} failures");
+    assert!(s.failure_log.iter().all(|r| r.kind == "node-crash"));
+    let repairs: Vec<f64> = s
+        .failure_log
+        .iter()
+        .filter_map(|r| r.end_s.map(|e| e - r.start_s))
+        .collect();
+    let mean = repairs.iter().sum::<f64>() / repairs.len() as f64;
+    // The mean of ~700 exponential repairs: 900 s, standard error 34 s.
+    assert!((mean - 900.0).abs() < 150.0, "mean repair {mean} s");
+    // Same seed, same failures; another seed, others.
+    let (a, b) = (unreliable(5, 1), unreliable(5, 1));
+    assert_eq!(
+        serde_json::to_string(&a.failure_log).unwrap(),
+        serde_json::to_string(&b.failure_log).unwrap()
+    );
+    let other = unreliable(5, 2);
+    assert_ne!(a.failure_log[0].start_s, other.failure_log[0].start_s);
+}
+
+#[test]
+fn reliability_needs_both_figures_and_bounds_the_work() {
+    let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";
+    let err = refused(&format!("{base}[reliability]\nnode_mtbf = \"1h\"\n"));
+    assert!(err.contains("node_mttr"), "{err}");
+    let err = refused(&format!(
+        "{base}[reliability]\nnode_mtbf = \"1ms\"\nnode_mttr = \"1h\"\n"
+    ));
+    assert!(err.contains("reliability.node_mtbf"), "{err}");
+    let err = refused(
+        "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"20d\"\ntick = \"60s\"\n[traffic]\nbase_rate = \"10/s\"\n\
+         [reliability]\nnode_mtbf = \"1s\"\nnode_mttr = \"1h\"\n",
+    );
+    assert!(
+        err.contains("reliability.node_mtbf") && err.contains("steps"),
+        "{err}"
+    );
+}

@@ -1,7 +1,8 @@
 //! Experiments: a change to an estate, run through time. An experiment file
 //! names its estate and states only what it changes or adds: sites added
 //! (`[[sites]]`) or retired (`retire`), the traffic (`[traffic]`), the
-//! failures (`[[failures]]`), and any of the estate's `[deployment]`,
+//! failures (`[[failures]]`, and random hardware failures in
+//! `[reliability]`), and any of the estate's `[deployment]`,
 //! `[hpa]`, `[startup]`, `[nodes]`, `[overflow]`, `[detection]` or `[slo]`,
 //! which then replace the estate's section whole (a what-if: "with a CPU
 //! limit of twice the request", "with BFD everywhere").
@@ -21,6 +22,7 @@
 //! ```
 
 pub mod failure;
+pub mod reliability;
 pub mod traffic;
 
 use std::path::Path;
@@ -47,6 +49,7 @@ pub(crate) struct RawExperiment {
     sites: Vec<RawSite>,
     #[serde(default)]
     failures: Vec<failure::RawFailure>,
+    reliability: Option<reliability::RawReliability>,
     output: Option<RawOutput>,
     deployment: Option<compute::RawDeployment>,
     hpa: Option<compute::RawHpa>,
@@ -126,6 +129,8 @@ pub struct Experiment {
     pub demand: Demand,
     /// Failures, in file order.
     pub failures: Vec<Failure>,
+    /// Random hardware failures of the nodes, if any.
+    pub reliability: Option<reliability::Reliability>,
     /// Interval of the rows of `timeline.csv`.
     pub timeline_interval: SimDuration,
     /// Parameters to vary for `cutover sweep`, if the file names any.
@@ -190,6 +195,11 @@ impl Experiment {
             bound_requests(source, &demand, spikes, duration, tick)?;
         }
         check_work(source, &estate, &topology, duration, tick)?;
+        let reliability = raw
+            .reliability
+            .as_ref()
+            .map(|r| reliability::validate(source, r, &estate, duration))
+            .transpose()?;
         limits::check_name(source, "experiment.name", &meta.name)?;
         Ok(Experiment {
             name: meta.name.clone(),
@@ -202,6 +212,7 @@ impl Experiment {
             fidelity,
             demand,
             failures,
+            reliability,
             timeline_interval: timeline_interval(source, raw.output.as_ref(), duration)?,
             sweep: raw
                 .sweep

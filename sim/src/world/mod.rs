@@ -47,6 +47,8 @@ enum Event {
     CrashLoop(usize),
     /// Failure `i`'s flapping sessions go down or come back up.
     Flap(usize),
+    /// One of a site's nodes fails at random (`[reliability]`).
+    NodeFault(usize),
     /// A recovered site's health check passes: it announces again.
     Announce(usize),
     /// The node of a site shut down by failure `i` goes dark after the
@@ -92,6 +94,10 @@ pub struct World<'e> {
     failure_log: Vec<(usize, failures::FailureRecord)>,
     /// Failures in force that change how the world serves.
     active: failures::Active,
+    /// Per site, the next random node failure, if one is due.
+    fault_timers: Vec<Option<crate::engine::TimerId>>,
+    /// Per site, the random stream of its node failures and repairs.
+    reliability_rng: Vec<StreamRng>,
     /// Instants at which damped routes are reconsidered, scheduled.
     reuse_at: std::collections::BTreeSet<SimTime>,
     /// Pending timers of each failure, which its end cancels.
@@ -144,6 +150,13 @@ impl<'e> World<'e> {
             failure_timers: std::collections::BTreeMap::new(),
             active: failures::Active::default(),
             reuse_at: std::collections::BTreeSet::new(),
+            fault_timers: vec![None; exp.estate.sites.len()],
+            reliability_rng: exp
+                .estate
+                .sites
+                .iter()
+                .map(|s| streams.stream(&format!("reliability.{}", s.network.tag)))
+                .collect(),
             detect_rng: streams.stream("network.detection"),
             timeline: summary::new_timeline(exp),
             tracker: summary::Tracker::new(exp),
@@ -184,6 +197,9 @@ impl<'e> World<'e> {
         for (i, f) in self.failures.iter().enumerate() {
             self.queue
                 .schedule_at(SimTime::ZERO + f.at, Event::Failure(i));
+        }
+        for k in 0..self.sites.len() {
+            self.schedule_node_fault(k);
         }
     }
 
@@ -243,6 +259,7 @@ impl<'e> World<'e> {
             Event::Announce(k) => self.announce(k),
             Event::CrashLoop(i) => self.crash_loop_crash(i),
             Event::Flap(i) => self.flap(i),
+            Event::NodeFault(k) => self.node_fault(k),
             Event::PowerOff(i) => self.power_off(i),
             Event::Withdraw(k) => self.withdraw(k),
             Event::Scrape(k) => self.scrape(k),

@@ -206,7 +206,12 @@ impl World<'_> {
                 ..TickTotals::default()
             };
         }
+        let up = site.pods.nodes_up();
         site.pods.grow_nodes(start);
+        if site.pods.nodes_up() != up {
+            self.schedule_node_fault(k);
+        }
+        let site = &mut self.sites[k];
         let mut ready = std::mem::take(&mut site.ready);
         ready.clear();
         ready.extend((0..site.pods.pods.len()).filter(|&p| site.pods.ready(p, start)));

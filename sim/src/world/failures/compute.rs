@@ -1,9 +1,12 @@
 //! Failures of a site's compute: nodes crashing or shut down, and
-//! repaired; pods crash-looping.
+//! repaired; pods crash-looping; random hardware failures of nodes.
+
+use cutover_models::SimDuration;
+use rand::Rng;
 
 use super::super::record::Cause;
 use super::super::{Event, World};
-use crate::experiment::FailureKind;
+use crate::experiment::{Failure, FailureKind};
 
 impl World<'_> {
     /// `count` of site `k`'s nodes fail (failure `i`): their pods' requests
@@ -20,6 +23,7 @@ impl World<'_> {
             site.pods.schedule(self.now);
         }
         self.active.failed_nodes.push((i, k, nodes));
+        self.schedule_node_fault(k);
     }
 
     /// Failure `i`'s nodes at site `k` are repaired and join again.
@@ -31,6 +35,7 @@ impl World<'_> {
         for (_, _, nodes) in down {
             self.sites[k].pods.repair_nodes(&nodes, self.now);
         }
+        self.schedule_node_fault(k);
     }
 }
 
@@ -60,5 +65,49 @@ impl World<'_> {
         }
         let running = restart + self.exp.estate.deployment.startup.container_start;
         self.failure_timer(i, running + uptime, Event::CrashLoop(i));
+    }
+}
+
+impl World<'_> {
+    /// (Re)draws when the next of site `k`'s nodes fails at random, from
+    /// the nodes up now (exact for exponential lifetimes: a memoryless
+    /// clock may be drawn again whenever the count changes).
+    pub(in crate::world) fn schedule_node_fault(&mut self, k: usize) {
+        let Some(r) = self.exp.reliability else {
+            return;
+        };
+        if let Some(t) = self.fault_timers[k].take() {
+            self.queue.cancel(t);
+        }
+        let up = self.sites[k].pods.nodes_up();
+        if up == 0 {
+            return;
+        }
+        let mean = SimDuration::from_nanos(r.node_mtbf.as_nanos() / up as u64);
+        let at = self.now + self.exponential(k, mean);
+        self.fault_timers[k] = Some(self.queue.set_timer_at(at, Event::NodeFault(k)));
+    }
+
+    /// One of site `k`'s nodes fails at random: a node crash, repaired
+    /// after a random time.
+    pub(in crate::world) fn node_fault(&mut self, k: usize) {
+        self.fault_timers[k] = None;
+        let Some(r) = self.exp.reliability else {
+            return;
+        };
+        let repair = self.exponential(k, r.node_mttr);
+        self.inject(Failure {
+            site: Some(k),
+            at: SimDuration::ZERO,
+            duration: Some(repair),
+            kind: FailureKind::NodeCrash { nodes: 1 },
+        });
+    }
+
+    /// An exponential draw of mean `mean` from site `k`'s reliability
+    /// stream.
+    fn exponential(&mut self, k: usize, mean: SimDuration) -> SimDuration {
+        let u: f64 = self.reliability_rng[k].random();
+        SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0 - u).ln())
     }
 }

@@ -803,3 +803,114 @@ fn reliability_needs_both_figures_and_bounds_the_work() {
         "{err}"
     );
 }
+
+#[test]
+fn the_game_day_tells_each_failure_apart() {
+    let exp = Experiment::load(&story("game-day.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let o = run(&exp, 1);
+    let s = &o.summary;
+    let ends: Vec<(f64, Option<f64>)> =
+        s.failure_log.iter().map(|r| (r.start_s, r.end_s)).collect();
+    assert_eq!(
+        ends,
+        [
+            (300.0, Some(3900.0)),
+            (600.0, Some(2400.0)),
+            (1200.0, Some(1800.0))
+        ]
+    );
+    // New York: lost until the hold timer (60-90 s), on la1 meanwhile, and
+    // back once ny1 announces again after its hour.
+    let nyc = population(s, "nyc");
+    assert!(
+        (60.0..=90.5).contains(&nyc.blackhole_s),
+        "{}",
+        nyc.blackhole_s
+    );
+    assert!((nyc.tally.blackholed - RATE * nyc.blackhole_s).abs() < 1e-6 * nyc.tally.blackholed);
+    let (lo, hi) = announce_window(&exp);
+    let t = back_at(&o, "nyc", "ny1");
+    assert!(t >= 3900.0 + lo && t <= 3900.0 + hi + 90.0, "{t}");
+    // The flapping link loses nobody's requests: the sessions' ends know
+    // at once.
+    assert_eq!(s.tally.failed(), nyc.tally.blackholed);
+    assert!(
+        visits(&o, "fra", "ams1").0.len() >= 2,
+        "Frankfurt leaves ams1"
+    );
+}
+
+mod conservation {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SITES: [&str; 9] = [
+        "ny1", "la1", "ams1", "hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1",
+    ];
+
+    /// A failure of kind `kind` at `site`, `at_s`, lasting `for_s` (none
+    /// when zero).
+    fn failure(kind: usize, site: usize, at_s: u32, for_s: u32) -> String {
+        let site = SITES[site % SITES.len()];
+        let (kind, fields) = match kind {
+            0 => ("crash", format!("site = \"{site}\"\n")),
+            1 => ("shutdown", format!("site = \"{site}\"\n")),
+            2 => ("service-down", format!("site = \"{site}\"\n")),
+            3 => (
+                "link-down",
+                "site = \"ny1\"\nupstream = 65020\n".to_string(),
+            ),
+            4 => ("bgp-flap", format!("site = \"{site}\"\nperiod = \"20s\"\n")),
+            5 => ("delay", format!("site = \"{site}\"\nextra = \"300ms\"\n")),
+            6 => (
+                "crash-loop",
+                format!("site = \"{site}\"\nuptime = \"40s\"\n"),
+            ),
+            7 => ("node-crash", format!("site = \"{site}\"\n")),
+            8 => ("node-shutdown", format!("site = \"{site}\"\nnodes = 2\n")),
+            _ => (
+                "spike",
+                "factor = 4.0\npopulations = [\"nyc\", \"fra\"]\n".to_string(),
+            ),
+        };
+        let duration = if for_s > 6 {
+            format!("duration = \"{for_s}s\"\n")
+        } else {
+            String::new()
+        };
+        format!("[[failures]]\nkind = \"{kind}\"\nat = \"{at_s}s\"\n{fields}{duration}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// Served + failed by cause + in flight = arrived, for every
+        /// population, whatever fails, comes back, overlaps, and at either
+        /// fidelity.
+        #[test]
+        fn requests_are_conserved_under_every_kind_of_failure(
+            rate in 50u32..3000,
+            failures in proptest::collection::vec((0usize..10, 0usize..9, 1u32..250, 0u32..200), 1..4),
+            request_level in any::<bool>(),
+            seed in 0u64..1000,
+        ) {
+            let mut text = format!(
+                "[experiment]\nname = \"random\"\nestate = \"estate.toml\"\nduration = \"300s\"\nfidelity = \"{}\"\n\
+                 [traffic]\nbase_rate = \"{rate}/s\"\n",
+                if request_level { "request" } else { "fluid" },
+            );
+            for (kind, site, at, for_s) in failures {
+                text.push_str(&failure(kind, site, at, for_s));
+            }
+            let s = run(&from_text(&text), seed).summary;
+            for p in &s.populations {
+                let t = &p.tally;
+                let accounted = t.served + t.failed() + p.in_flight_at_end;
+                prop_assert!(
+                    (accounted - t.requests).abs() <= 1e-6 * t.requests.max(1.0),
+                    "{text}\n{}: {} requests, {accounted} accounted", p.population, t.requests
+                );
+            }
+        }
+    }
+}

@@ -54,9 +54,10 @@
 //!   min of running); the restart after `duration` succeeds. The router
 //!   keeps announcing: users reaching a site with no ready pod are
 //!   rejected.
-//! - `bgp-flap` (`period`, default 60 s): every `period` from `at` the
-//!   site's sessions go down at both ends, and come back up half a period
-//!   later, until `duration` ends (when they come back up). With
+//! - `bgp-flap` (`period`, default 60 s; `upstream`, to flap only the
+//!   sessions to that upstream): every `period` from `at` the site's
+//!   sessions go down at both ends, and come back up half a period later,
+//!   until `duration` ends (when they come back up). With
 //!   `damping = true` in `[detection]`, RFC 2439 damping at the routers
 //!   (Cisco's defaults) suppresses the flapping route as real routers do,
 //!   keeping users away until its penalty decays.
@@ -108,7 +109,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("node-crash", &["nodes"]),
     ("node-shutdown", &["nodes"]),
     ("crash-loop", &["uptime"]),
-    ("bgp-flap", &["period"]),
+    ("bgp-flap", &["period", "upstream"]),
 ];
 
 /// Kinds that strike the traffic, not a site.
@@ -193,6 +194,8 @@ pub enum FailureKind {
     BgpFlap {
         /// From one session loss to the next.
         period: SimDuration,
+        /// Only the sessions to this upstream; none: every session.
+        upstream: Option<Asn>,
     },
 }
 
@@ -240,7 +243,14 @@ impl std::fmt::Display for FailureKind {
             FailureKind::CrashLoop { uptime, .. } => {
                 write!(f, "pods crash-looping (each run {uptime})")
             }
-            FailureKind::BgpFlap { period } => write!(f, "BGP sessions flapping every {period}"),
+            FailureKind::BgpFlap {
+                period,
+                upstream: None,
+            } => write!(f, "BGP sessions flapping every {period}"),
+            FailureKind::BgpFlap {
+                period,
+                upstream: Some(asn),
+            } => write!(f, "BGP session to AS{} flapping every {period}", asn.0),
         }
     }
 }
@@ -402,6 +412,10 @@ fn kind_of(
         },
         "bgp-flap" => FailureKind::BgpFlap {
             period: period(source, at, raw.period)?,
+            upstream: match raw.upstream {
+                None => None,
+                Some(_) => Some(upstream(source, at, raw.upstream, estate, site)?),
+            },
         },
         "spike" => FailureKind::Spike {
             factor: factor(source, at, raw.factor)?,

@@ -157,7 +157,7 @@ impl World<'_> {
             (FailureKind::CrashLoop { .. }, Some(_)) => {
                 self.active.crash_loops.retain(|l| l.0 != i)
             }
-            (FailureKind::BgpFlap { .. }, Some(k)) => self.flap_ends(i, k),
+            (FailureKind::BgpFlap { upstream, .. }, Some(k)) => self.flap_ends(i, k, upstream),
             (
                 FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_),
                 Some(k),

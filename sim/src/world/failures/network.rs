@@ -54,7 +54,7 @@ impl World<'_> {
     /// Failure `i`'s sessions go down (every period) or come back up (half
     /// a period later).
     pub(in crate::world) fn flap(&mut self, i: usize) {
-        let FailureKind::BgpFlap { period } = self.failures[i].kind else {
+        let FailureKind::BgpFlap { period, upstream } = self.failures[i].kind else {
             return;
         };
         let Some(f) = self.active.flaps.iter_mut().find(|f| f.0 == i) else {
@@ -62,7 +62,7 @@ impl World<'_> {
         };
         let (k, down) = (f.1, !f.2);
         f.2 = down;
-        self.site_sessions(k, down);
+        self.site_sessions(k, upstream, down);
         let half = SimDuration::from_nanos(period.as_nanos() / 2);
         let next = if down {
             half
@@ -73,18 +73,22 @@ impl World<'_> {
     }
 
     /// Failure `i`'s flapping ends: sessions down come back up.
-    pub(super) fn flap_ends(&mut self, i: usize, k: usize) {
+    pub(super) fn flap_ends(&mut self, i: usize, k: usize, upstream: Option<Asn>) {
         let down = self.active.flaps.iter().any(|f| f.0 == i && f.2);
         self.active.flaps.retain(|f| f.0 != i);
         if down {
-            self.site_sessions(k, false);
+            self.site_sessions(k, upstream, false);
         }
     }
 
-    /// Every eBGP session of site `k` goes down (`down`) or up, at both
-    /// ends.
-    fn site_sessions(&mut self, k: usize, down: bool) {
+    /// Every eBGP session of site `k` (to `upstream` only, if given) goes
+    /// down (`down`) or up, at both ends.
+    fn site_sessions(&mut self, k: usize, upstream: Option<Asn>, down: bool) {
         let (router, neighbours) = self.network.site_neighbours(k);
+        let neighbours = match upstream {
+            Some(asn) => self.network.site_upstream(k, asn),
+            None => neighbours,
+        };
         for n in neighbours {
             for (a, b) in [(router, n), (n, router)] {
                 self.bgp(if down {

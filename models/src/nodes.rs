@@ -105,6 +105,19 @@ impl NodePool {
         self.ready_at.len() - before
     }
 
+    /// `count` ready nodes fail (the oldest first) and leave the pool;
+    /// returns how many left.
+    pub fn remove_ready(&mut self, count: usize) -> usize {
+        let n = count.min(self.ready_at.len());
+        self.ready_at.drain(..n);
+        n
+    }
+
+    /// A repaired node joins the pool, ready at `now`.
+    pub fn add_ready(&mut self, now: SimTime) {
+        self.ready_at.push(now);
+    }
+
     /// One cluster-autoscaler scan at `now` with `unschedulable` pending pods
     /// of `request_millicores` each: requests the nodes they need beyond
     /// those already coming, within the maximum. Returns the nodes requested.
@@ -133,6 +146,26 @@ impl NodePool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_nodes_leave_room_for_the_autoscaler_and_repaired_ones_return() {
+        let cloud = Provisioning::Cloud {
+            max_nodes: 3,
+            delay: SimDuration::from_secs(90),
+            scan_interval: DEFAULT_SCAN_INTERVAL,
+        };
+        let mut pool = NodePool::new(3, 8000, 110, cloud);
+        // Full: no room for more.
+        assert_eq!(pool.scale_up(t(0), 8, 1000), 0);
+        assert_eq!(pool.remove_ready(2), 2);
+        assert_eq!(pool.remove_ready(5), 1, "only what is there");
+        // Two nodes' worth of pods: two nodes come.
+        assert_eq!(pool.scale_up(t(10), 16, 1000), 2);
+        pool.add_ready(t(20));
+        assert_eq!(pool.ready_nodes(), &[t(20)]);
+        assert_eq!(pool.advance(t(100)), 2);
+        assert_eq!(pool.ready_nodes().len(), 3);
+    }
 
     fn t(s: u64) -> SimTime {
         SimTime::ZERO + SimDuration::from_secs(s)

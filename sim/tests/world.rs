@@ -177,7 +177,7 @@ fn every_bundled_story_file_loads() {
             Experiment::load(&path).unwrap_or_else(|e| panic!("{e}"));
         }
     }
-    assert!(n >= 9, "{n} files");
+    assert!(n >= 10, "{n} files");
 }
 
 mod conservation {

@@ -15,9 +15,11 @@
 //! health_timeout = "5s"
 //! health_fall = 3
 //! health_rise = 3
+//! damping = true                # RFC 2439 route flap damping at every
+//!                               # router (Cisco's defaults); default off
 //! ```
 
-use cutover_models::failure::Detection;
+use cutover_models::failure::{DampingParams, Detection};
 use cutover_models::SimDuration;
 use serde::Deserialize;
 
@@ -39,6 +41,7 @@ pub(crate) struct RawDetection {
     health_timeout: Option<Duration>,
     health_fall: Option<i64>,
     health_rise: Option<i64>,
+    damping: Option<bool>,
 }
 
 /// A way of noticing a crash.
@@ -80,6 +83,9 @@ pub struct DetectionSettings {
     pub link_down: Detection,
     /// The health check that withdraws a site whose service died.
     pub health_check: Detection,
+    /// Route flap damping (RFC 2439) at every router, for routes learned
+    /// over eBGP; none: off.
+    pub damping: Option<DampingParams>,
 }
 
 impl DetectionSettings {
@@ -210,5 +216,6 @@ pub(crate) fn validate(
             )?,
             fast_interval: Some(fast),
         },
+        damping: r.damping.unwrap_or(false).then_some(DampingParams::CISCO),
     })
 }

@@ -1,7 +1,8 @@
 //! Experiments: a change to an estate, run through time. An experiment file
 //! names its estate and states only what it changes or adds: sites added
 //! (`[[sites]]`) or retired (`retire`), the traffic (`[traffic]`), the
-//! failures (`[[failures]]`), and any of the estate's `[deployment]`,
+//! failures (`[[failures]]`, and random hardware failures in
+//! `[reliability]`), and any of the estate's `[deployment]`,
 //! `[hpa]`, `[startup]`, `[nodes]`, `[overflow]`, `[detection]` or `[slo]`,
 //! which then replace the estate's section whole (a what-if: "with a CPU
 //! limit of twice the request", "with BFD everywhere").
@@ -21,6 +22,7 @@
 //! ```
 
 pub mod failure;
+pub mod reliability;
 pub mod traffic;
 
 use std::path::Path;
@@ -47,6 +49,7 @@ pub(crate) struct RawExperiment {
     sites: Vec<RawSite>,
     #[serde(default)]
     failures: Vec<failure::RawFailure>,
+    reliability: Option<reliability::RawReliability>,
     output: Option<RawOutput>,
     deployment: Option<compute::RawDeployment>,
     hpa: Option<compute::RawHpa>,
@@ -126,6 +129,8 @@ pub struct Experiment {
     pub demand: Demand,
     /// Failures, in file order.
     pub failures: Vec<Failure>,
+    /// Random hardware failures of the nodes, if any.
+    pub reliability: Option<reliability::Reliability>,
     /// Interval of the rows of `timeline.csv`.
     pub timeline_interval: SimDuration,
     /// Parameters to vary for `cutover sweep`, if the file names any.
@@ -179,17 +184,23 @@ impl Experiment {
         })?;
         let (duration, tick, fidelity) = clock(source, meta)?;
         let demand = traffic::validate(source, &raw.traffic)?;
-        if fidelity == Fidelity::Request {
-            bound_requests(source, &demand, duration, tick)?;
-        }
-        check_work(source, &estate, &topology, duration, tick)?;
-        limits::check_name(source, "experiment.name", &meta.name)?;
         let failures = raw
             .failures
             .iter()
             .enumerate()
             .map(|(i, f)| failure::validate(source, i, f, &estate, duration))
             .collect::<Result<Vec<_>, _>>()?;
+        if fidelity == Fidelity::Request {
+            let spikes = failure::spike_bound(&failures);
+            bound_requests(source, &demand, spikes, duration, tick)?;
+        }
+        check_work(source, &estate, &topology, duration, tick)?;
+        let reliability = raw
+            .reliability
+            .as_ref()
+            .map(|r| reliability::validate(source, r, &estate, duration))
+            .transpose()?;
+        limits::check_name(source, "experiment.name", &meta.name)?;
         Ok(Experiment {
             name: meta.name.clone(),
             description: meta.description.clone(),
@@ -201,6 +212,7 @@ impl Experiment {
             fidelity,
             demand,
             failures,
+            reliability,
             timeline_interval: timeline_interval(source, raw.output.as_ref(), duration)?,
             sweep: raw
                 .sweep
@@ -326,14 +338,16 @@ fn clock(
     Ok((duration, tick, fidelity))
 }
 
-/// Every request is an event: bound the work before starting.
+/// Every request is an event: bound the work before starting (the
+/// failures' spikes multiplying the peak by at most `spikes`).
 fn bound_requests(
     source: &Source,
     demand: &Demand,
+    spikes: f64,
     duration: SimDuration,
     tick: SimDuration,
 ) -> Result<(), InputError> {
-    let peak = traffic::peak_rate(demand, duration, tick);
+    let peak = traffic::peak_rate(demand, duration, tick) * spikes;
     let requests = peak * duration.as_secs_f64();
     if peak * tick.as_secs_f64() > MAX_REQUESTS_PER_TICK || requests > MAX_REQUESTS {
         return Err(source.field_error(

@@ -1,102 +1,27 @@
-//! Failures striking the world, pods removed by a scale-down, and the
-//! overflow policy's check.
+//! Pods removed by a scale-down, and the overflow policy's check.
 
-use cutover_models::bgp::network::Input;
 use cutover_models::SimDuration;
-use rand::Rng;
 
 use super::pods::SimPod;
 use super::record::{Cause, Stream};
 use super::{Event, World};
-use crate::experiment::FailureKind;
 
 impl World<'_> {
-    /// Failure `i` strikes now.
-    pub(super) fn failure(&mut self, i: usize) {
-        let f = self.exp.failures[i];
-        self.tracker.failure(self.now);
-        match f.kind {
-            FailureKind::Shutdown { drain } => {
-                self.withdraw(f.site);
-                self.queue.schedule_in(drain, Event::PowerOff(f.site));
-            }
-            FailureKind::Crash(detection) => {
-                self.kill_site(f.site);
-                let (router, neighbours) = self.network.site_neighbours(f.site);
-                self.bgp(Input::RouterDown { router });
-                if detection.drops_session() {
-                    for n in neighbours {
-                        let delay = detection.delay(self.detect_rng.random::<f64>());
-                        self.queue.schedule_in(
-                            delay,
-                            Event::Bgp(Input::SessionDown {
-                                router: n,
-                                neighbour: router,
-                            }),
-                        );
-                    }
-                }
-            }
-            FailureKind::ServiceDown(detection) => {
-                self.kill_site(f.site);
-                let delay = detection.delay(self.detect_rng.random::<f64>());
-                self.queue.schedule_in(delay, Event::Withdraw(f.site));
-            }
-        }
-    }
-
-    /// A shut-down site's node goes dark: the closing sessions send a Cease
-    /// notification to each neighbour.
-    pub(super) fn power_off(&mut self, k: usize) {
-        self.kill_site(k);
-        let (router, neighbours) = self.network.site_neighbours(k);
-        self.bgp(Input::RouterDown { router });
-        for n in neighbours {
-            self.queue.schedule_in(
-                self.network.link_delay(router, n),
-                Event::Bgp(Input::SessionDown {
-                    router: n,
-                    neighbour: router,
-                }),
-            );
-        }
-    }
-
-    /// Site `k` stops serving: its requests in flight are reset, its pods
-    /// are gone, and populations routed to it lose their requests until
-    /// their route moves.
-    fn kill_site(&mut self, k: usize) {
-        if !self.sites[k].alive {
-            return;
-        }
-        self.sites[k].alive = false;
-        let site = &mut self.sites[k];
-        let mix = std::mem::take(&mut site.mix);
-        for (s, n) in mix.iter().enumerate() {
-            if *n > 0.0 {
-                self.rec.fail(k, s as Stream, Cause::Reset, *n);
-            }
-        }
-        site.mix = vec![0.0; mix.len()];
-        let removed = site.pods.resize(self.now, 0);
-        site.ready.clear();
-        site.out_share = 0.0;
-        site.target = None;
-        if let Some(rl) = site.request.as_mut() {
-            for r in rl.take_in_service() {
-                self.rec.fail(k, r.stream, Cause::Reset, 1.0);
-            }
-        }
-        for pod in removed {
-            for r in pod.waiting {
-                self.rec.fail(k, r.stream, Cause::Reset, 1.0);
-            }
-        }
-        self.reroute();
-    }
-
     /// Pods removed by a scale-down finish what they hold.
     pub(super) fn drain_removed(&mut self, k: usize, removed: Vec<SimPod>) {
+        self.finish_removed(k, removed, false);
+    }
+
+    /// Pods removed from site `k` finish what they hold (a drain), or, when
+    /// `reset` (they crashed), lose it.
+    pub(super) fn finish_removed(&mut self, k: usize, removed: Vec<SimPod>, reset: bool) {
+        let outcome = |rec: &mut super::record::Recorder, s: Stream, n: f64| {
+            if reset {
+                rec.fail(k, s, Cause::Reset, n);
+            } else {
+                rec.drained(k, s, n);
+            }
+        };
         let fluid: f64 = removed.iter().map(|p| p.fluid.in_flight()).sum();
         if fluid > 0.0 {
             let site = &mut self.sites[k];
@@ -110,13 +35,21 @@ impl World<'_> {
                 let n = site.mix[s] * share;
                 if n > 0.0 {
                     site.mix[s] -= n;
-                    self.rec.drained(k, s as Stream, n);
+                    outcome(&mut self.rec, s as Stream, n);
+                }
+            }
+        }
+        if reset {
+            let ids: Vec<u64> = removed.iter().map(|p| p.id).collect();
+            if let Some(rl) = self.sites[k].request.as_mut() {
+                for r in rl.take_in_service_of(&ids) {
+                    outcome(&mut self.rec, r.stream, 1.0);
                 }
             }
         }
         for pod in removed {
             for r in pod.waiting {
-                self.rec.drained(k, r.stream, 1.0);
+                outcome(&mut self.rec, r.stream, 1.0);
             }
         }
     }

@@ -11,6 +11,7 @@
 //! [`serve`]).
 
 mod events;
+pub mod failures;
 pub mod latency;
 pub mod network;
 pub mod pods;
@@ -38,9 +39,20 @@ pub use summary::{Outcome, RouteChange, Summary};
 enum Event {
     /// A BGP input: an UPDATE arriving, an MRAI timer, a session found down.
     Bgp(Input),
-    /// Failure `i` of the experiment strikes.
+    /// Failure `i` (of the experiment, then those injected) strikes.
     Failure(usize),
-    /// A site's node goes dark after a clean shutdown's drain.
+    /// Failure `i` ends: what failed comes back.
+    FailureEnds(usize),
+    /// Failure `i`'s crash-looping pods crash again.
+    CrashLoop(usize),
+    /// Failure `i`'s flapping sessions go down or come back up.
+    Flap(usize),
+    /// One of a site's nodes fails at random (`[reliability]`).
+    NodeFault(usize),
+    /// A recovered site's health check passes: it announces again.
+    Announce(usize),
+    /// The node of a site shut down by failure `i` goes dark after the
+    /// drain.
     PowerOff(usize),
     /// The health check gives up on a site and withdraws it.
     Withdraw(usize),
@@ -76,6 +88,20 @@ pub struct World<'e> {
     /// Population weights, normalised to sum to 1.
     shares: Vec<f64>,
     rec: Recorder,
+    /// The experiment's failures, then those injected.
+    failures: Vec<crate::experiment::Failure>,
+    /// Failures that struck, by index into `failures`, with their record.
+    failure_log: Vec<(usize, failures::FailureRecord)>,
+    /// Failures in force that change how the world serves.
+    active: failures::Active,
+    /// Per site, the next random node failure, if one is due.
+    fault_timers: Vec<Option<crate::engine::TimerId>>,
+    /// Per site, the random stream of its node failures and repairs.
+    reliability_rng: Vec<StreamRng>,
+    /// Instants at which damped routes are reconsidered, scheduled.
+    reuse_at: std::collections::BTreeSet<SimTime>,
+    /// Pending timers of each failure, which its end cancels.
+    failure_timers: std::collections::BTreeMap<usize, Vec<crate::engine::TimerId>>,
     detect_rng: StreamRng,
     timeline: TimeSeries,
     tracker: summary::Tracker,
@@ -121,6 +147,18 @@ impl<'e> World<'e> {
                 exp.estate.slo.slow_threshold.as_secs_f64(),
             ),
             sites,
+            failures: exp.failures.clone(),
+            failure_log: Vec::new(),
+            failure_timers: std::collections::BTreeMap::new(),
+            active: failures::Active::default(),
+            reuse_at: std::collections::BTreeSet::new(),
+            fault_timers: vec![None; exp.estate.sites.len()],
+            reliability_rng: exp
+                .estate
+                .sites
+                .iter()
+                .map(|s| streams.stream(&format!("reliability.{}", s.network.tag)))
+                .collect(),
             detect_rng: streams.stream("network.detection"),
             timeline: summary::new_timeline(exp),
             tracker: summary::Tracker::new(exp),
@@ -159,9 +197,12 @@ impl<'e> World<'e> {
         if self.exp.estate.overflow.is_some() {
             self.queue.schedule_at(SimTime::ZERO, Event::OverflowCheck);
         }
-        for (i, f) in self.exp.failures.iter().enumerate() {
+        for (i, f) in self.failures.iter().enumerate() {
             self.queue
                 .schedule_at(SimTime::ZERO + f.at, Event::Failure(i));
+        }
+        for k in 0..self.sites.len() {
+            self.schedule_node_fault(k);
         }
     }
 
@@ -216,8 +257,13 @@ impl<'e> World<'e> {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Bgp(input) => self.bgp(input),
-            Event::Failure(i) => self.failure(i),
-            Event::PowerOff(k) => self.power_off(k),
+            Event::Failure(i) => self.strike(i),
+            Event::FailureEnds(i) => self.end_failure(i),
+            Event::Announce(k) => self.announce(k),
+            Event::CrashLoop(i) => self.crash_loop_crash(i),
+            Event::Flap(i) => self.flap(i),
+            Event::NodeFault(k) => self.node_fault(k),
+            Event::PowerOff(i) => self.power_off(i),
             Event::Withdraw(k) => self.withdraw(k),
             Event::Scrape(k) => self.scrape(k),
             Event::HpaSync(k) => self.hpa_sync(k),
@@ -232,10 +278,21 @@ impl<'e> World<'e> {
         self.bgp(Input::StopAnnouncing { site: k });
     }
 
-    /// Feeds `input` to BGP and delivers what follows.
+    /// Feeds `input` to BGP and delivers what follows; a route suppressed
+    /// by damping is reconsidered when it may be reused.
     fn bgp(&mut self, input: Input) {
-        let outputs = self.network.handle(input);
+        if input == Input::Reuse {
+            let now = self.now;
+            self.reuse_at.retain(|&t| t > now);
+        }
+        let outputs = self.network.handle(self.now, input);
         self.deliver(outputs);
+        if let Some(t) = self.network.next_reuse() {
+            if self.reuse_at.insert(t) {
+                self.queue
+                    .schedule_at(t.max(self.now), Event::Bgp(Input::Reuse));
+            }
+        }
     }
 
     /// Schedules UPDATEs and timers; re-routes populations when a best
@@ -288,16 +345,21 @@ impl<'e> World<'e> {
         }
     }
 
+    // A dead site's control loops keep their clocks but do nothing, so
+    // that they run again from the same phase when it comes back.
+
     fn scrape(&mut self, k: usize) {
         let res = self.exp.estate.deployment.metric_resolution;
         if self.sites[k].alive {
             self.sites[k].pods.scrape(self.now, res);
-            self.queue.schedule_in(res, Event::Scrape(k));
         }
+        self.queue.schedule_in(res, Event::Scrape(k));
     }
 
     fn hpa_sync(&mut self, k: usize) {
         if !self.sites[k].alive {
+            let period = self.exp.estate.deployment.hpa.sync_period;
+            self.queue.schedule_in(period, Event::HpaSync(k));
             return;
         }
         let (next, removed) = self.sites[k].hpa_sync(self.now);
@@ -306,10 +368,9 @@ impl<'e> World<'e> {
     }
 
     fn autoscaler_scan(&mut self, k: usize) {
-        if !self.sites[k].alive {
-            return;
+        if self.sites[k].alive {
+            self.sites[k].autoscaler_scan(self.now);
         }
-        self.sites[k].autoscaler_scan(self.now);
         if let Some(scan) = self.sites[k].scan_interval() {
             self.queue.schedule_in(scan, Event::AutoscalerScan(k));
         }

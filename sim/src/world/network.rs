@@ -7,7 +7,7 @@ use cutover_models::bgp::network::{BgpNetwork, Delivery, Input, NotSettled, Outp
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::RouterId;
 use cutover_models::geo::FIBER_KM_PER_S;
-use cutover_models::SimDuration;
+use cutover_models::{SimDuration, SimTime};
 use rand::Rng;
 
 use crate::engine::rng::StreamRng;
@@ -43,6 +43,11 @@ impl<'t> NetworkLayer<'t> {
         if !net.settled() {
             return Err(NotSettled { processed });
         }
+        // Damping starts from the steady state: the start-up's path
+        // exploration is not flapping.
+        if let Some(params) = exp.estate.detection.damping {
+            net = net.with_damping(params);
+        }
         let mut timers = Vec::new();
         if exp.estate.network.bgp.mrai_busy {
             let mut phase = streams.stream("network.mrai-phase");
@@ -62,10 +67,17 @@ impl<'t> NetworkLayer<'t> {
         ))
     }
 
-    /// Feeds `input` to the speakers; returns what the caller must deliver.
-    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+    /// Feeds `input` to the speakers at `now`; returns what the caller
+    /// must deliver.
+    pub fn handle(&mut self, now: SimTime, input: Input) -> Vec<Output> {
         let rng = &mut self.mrai_rng;
-        self.net.handle(input, &mut || rng.random::<f64>())
+        self.net.handle_at(now, input, &mut || rng.random::<f64>())
+    }
+
+    /// When a route suppressed by damping may be used again: feed
+    /// [`Input::Reuse`] then.
+    pub fn next_reuse(&self) -> Option<SimTime> {
+        self.net.next_reuse()
     }
 
     /// Time an UPDATE takes from `a` to `b`: processing plus propagation.
@@ -97,6 +109,21 @@ impl<'t> NetworkLayer<'t> {
             .map(|n| n.router)
             .collect();
         (router, neighbours)
+    }
+
+    /// The routers of AS `asn` that site `site`'s router has a session
+    /// with.
+    pub fn site_upstream(&self, site: usize, asn: cutover_models::bgp::Asn) -> Vec<RouterId> {
+        self.site_neighbours(site)
+            .1
+            .into_iter()
+            .filter(|&n| self.topo.router(n).asn == asn)
+            .collect()
+    }
+
+    /// Whether `router` is down.
+    pub fn is_dead(&self, router: RouterId) -> bool {
+        self.net.is_dead(router)
     }
 
     /// UPDATE messages sent since the steady state.

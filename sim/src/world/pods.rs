@@ -54,6 +54,8 @@ pub struct SimNode {
     pub pods: u32,
     /// When the image is on the node (after its first pull).
     pub image_at: Option<SimTime>,
+    /// False while it is down (failed, not yet repaired).
+    pub up: bool,
 }
 
 /// A site's pods and nodes.
@@ -86,6 +88,7 @@ impl<'e> Pods<'e> {
                 .map(|_| SimNode {
                     pods: 0,
                     image_at: Some(SimTime::ZERO),
+                    up: true,
                 })
                 .collect(),
             pool: pool.clone(),
@@ -216,7 +219,7 @@ impl<'e> Pods<'e> {
                 continue;
             }
             let Some(n) = (0..self.nodes.len())
-                .filter(|&n| self.nodes[n].pods < self.per_node)
+                .filter(|&n| self.nodes[n].up && self.nodes[n].pods < self.per_node)
                 .min_by_key(|&n| self.nodes[n].pods)
             else {
                 return;
@@ -240,6 +243,72 @@ impl<'e> Pods<'e> {
         }
     }
 
+    /// The first `count` nodes that are up fail: they leave the pool and
+    /// their pods are removed (the caller finishes what they held, and the
+    /// ReplicaSet replaces them). Returns the nodes and the pods.
+    pub fn fail_nodes(&mut self, count: usize) -> (Vec<usize>, Vec<SimPod>) {
+        let failed: Vec<usize> = (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].up)
+            .take(count)
+            .collect();
+        for &n in &failed {
+            self.nodes[n].up = false;
+            self.nodes[n].pods = 0;
+        }
+        self.pool.remove_ready(failed.len());
+        let (gone, kept): (Vec<SimPod>, Vec<SimPod>) = std::mem::take(&mut self.pods)
+            .into_iter()
+            .partition(|p| p.node.is_some_and(|n| failed.contains(&n)));
+        self.pods = kept;
+        (failed, gone)
+    }
+
+    /// Failed nodes `nodes` are repaired at `now`: they join the pool again
+    /// (their image still on disk) and take pending pods.
+    pub fn repair_nodes(&mut self, nodes: &[usize], now: SimTime) {
+        for &n in nodes {
+            if !self.nodes[n].up {
+                self.nodes[n].up = true;
+                self.pool.add_ready(now);
+            }
+        }
+        self.schedule(now);
+    }
+
+    /// Every pod's container crashes at once (a crash loop): what they
+    /// held is returned (the caller resets it), and each bound pod's
+    /// container starts again at `restart`, on its node, with no
+    /// scheduling or image pull. Returns the requests that were waiting.
+    pub fn crash_all(&mut self, restart: SimTime) -> Vec<Waiting> {
+        let startup = &self.deployment.startup;
+        let tl = startup.timeline(restart, true);
+        let skipped = startup.scheduling + startup.image_pull_cached;
+        let back = |t: SimTime| SimTime::from_nanos(t.as_nanos() - skipped.as_nanos());
+        let again = PodTimeline {
+            started: restart,
+            running: back(tl.running),
+            ready: back(tl.ready),
+            warm: back(tl.warm),
+        };
+        let mut waiting = Vec::new();
+        for pod in &mut self.pods {
+            waiting.extend(pod.waiting.drain(..));
+            pod.queue = None;
+            pod.fluid = FluidPod::default();
+            pod.metric = None;
+            pod.prev_scrape = None;
+            if pod.timeline.is_some() {
+                pod.timeline = Some(again);
+            }
+        }
+        waiting
+    }
+
+    /// Nodes up.
+    pub fn nodes_up(&self) -> usize {
+        self.nodes.iter().filter(|n| n.up).count()
+    }
+
     /// Pods waiting for a node.
     pub fn unbound(&self) -> usize {
         self.pods.iter().filter(|p| p.node.is_none()).count()
@@ -251,6 +320,7 @@ impl<'e> Pods<'e> {
             self.nodes.push(SimNode {
                 pods: 0,
                 image_at: None,
+                up: true,
             });
         }
         self.schedule(now);

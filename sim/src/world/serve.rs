@@ -240,6 +240,22 @@ impl RequestLevel {
         out
     }
 
+    /// The requests in service at the pods `ids`, removed (their pods
+    /// crashed); the others keep their departures.
+    pub fn take_in_service_of(&mut self, ids: &[u64]) -> Vec<Waiting> {
+        let mut kept = EventQueue::new();
+        let mut out = Vec::new();
+        while let Some((at, d)) = self.departures.pop() {
+            if ids.contains(&d.pod) {
+                out.push(d.request);
+            } else {
+                kept.schedule_at(at, d);
+            }
+        }
+        self.departures = kept;
+        out
+    }
+
     /// A request that arrived at `request.arrived` starts service at pod
     /// `p` at `now`: it gives up if it waited past the timeout (freeing the
     /// server at once), else it uses the CPU and departs when done.

@@ -64,6 +64,10 @@ impl World<'_> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let arrivals = &mut scratch.arrivals;
         self.route_demand(start, end, arrivals);
+        let scale: f64 = (0..self.routes.len())
+            .map(|p| self.shares[p] * self.demand_factor(p, start, end))
+            .sum();
+        self.forget_spikes(end);
         scratch.own.clear();
         scratch.own.extend(arrivals.iter().map(SiteArrivals::total));
         self.move_overflow(arrivals);
@@ -75,7 +79,7 @@ impl World<'_> {
         }
         self.tracker.tick(
             self.exp,
-            start,
+            (start, scale),
             &self.sites,
             &scratch.totals,
             &mut self.rec,
@@ -96,7 +100,7 @@ impl World<'_> {
         // the expected requests of a lost route are counted here.
         let request_level = self.exp.fidelity == Fidelity::Request;
         for p in 0..self.routes.len() {
-            let demand = total * self.shares[p];
+            let demand = total * self.shares[p] * self.demand_factor(p, start, end);
             if !request_level {
                 self.rec.arrive(p, demand);
             }
@@ -226,7 +230,12 @@ impl World<'_> {
                 ..TickTotals::default()
             };
         }
+        let up = site.pods.nodes_up();
         site.pods.grow_nodes(start);
+        if site.pods.nodes_up() != up {
+            self.schedule_node_fault(k);
+        }
+        let site = &mut self.sites[k];
         let mut ready = std::mem::take(&mut site.ready);
         ready.clear();
         ready.extend((0..site.pods.pods.len()).filter(|&p| site.pods.ready(p, start)));

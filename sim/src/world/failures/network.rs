@@ -1,0 +1,108 @@
+//! Sessions failing: a site's link to one upstream going down (and up);
+//! a site's sessions flapping.
+
+use cutover_models::bgp::network::Input;
+use cutover_models::bgp::Asn;
+use cutover_models::failure::Detection;
+use cutover_models::SimDuration;
+use rand::Rng;
+
+use super::super::{Event, World};
+use crate::experiment::FailureKind;
+
+impl World<'_> {
+    /// Site `k`'s link to `upstream` goes down (failure `i`): each session
+    /// over it is dropped at both ends after `detection`'s delay (one draw
+    /// per session: both ends see the same loss).
+    pub(super) fn link_fails(&mut self, i: usize, k: usize, upstream: Asn, detection: Detection) {
+        let router = self.network.site_neighbours(k).0;
+        for n in self.network.site_upstream(k, upstream) {
+            let at = self.now + detection.delay(self.detect_rng.random::<f64>());
+            for (a, b) in [(router, n), (n, router)] {
+                let down = Input::SessionDown {
+                    router: a,
+                    neighbour: b,
+                };
+                self.failure_timer(i, at, Event::Bgp(down));
+            }
+        }
+    }
+
+    /// Site `k`'s link to `upstream` is back: its sessions are established
+    /// again at both ends (a session that never went down is left as it
+    /// is).
+    pub(super) fn link_up(&mut self, k: usize, upstream: Asn) {
+        let router = self.network.site_neighbours(k).0;
+        for n in self.network.site_upstream(k, upstream) {
+            for (a, b) in [(router, n), (n, router)] {
+                self.bgp(Input::SessionUp {
+                    router: a,
+                    neighbour: b,
+                });
+            }
+        }
+    }
+}
+
+impl World<'_> {
+    /// Failure `i` sets site `k`'s sessions flapping: the first loss now.
+    pub(super) fn flap_starts(&mut self, i: usize, k: usize) {
+        self.active.flaps.push((i, k, false));
+        self.flap(i);
+    }
+
+    /// Failure `i`'s sessions go down (every period) or come back up (half
+    /// a period later).
+    pub(in crate::world) fn flap(&mut self, i: usize) {
+        let FailureKind::BgpFlap { period, upstream } = self.failures[i].kind else {
+            return;
+        };
+        let Some(f) = self.active.flaps.iter_mut().find(|f| f.0 == i) else {
+            return;
+        };
+        let (k, down) = (f.1, !f.2);
+        f.2 = down;
+        self.site_sessions(k, upstream, down);
+        let half = SimDuration::from_nanos(period.as_nanos() / 2);
+        let next = if down {
+            half
+        } else {
+            SimDuration::from_nanos(period.as_nanos() - half.as_nanos())
+        };
+        self.failure_timer(i, self.now + next, Event::Flap(i));
+    }
+
+    /// Failure `i`'s flapping ends: sessions down come back up.
+    pub(super) fn flap_ends(&mut self, i: usize, k: usize, upstream: Option<Asn>) {
+        let down = self.active.flaps.iter().any(|f| f.0 == i && f.2);
+        self.active.flaps.retain(|f| f.0 != i);
+        if down {
+            self.site_sessions(k, upstream, false);
+        }
+    }
+
+    /// Every eBGP session of site `k` (to `upstream` only, if given) goes
+    /// down (`down`) or up, at both ends.
+    fn site_sessions(&mut self, k: usize, upstream: Option<Asn>, down: bool) {
+        let (router, neighbours) = self.network.site_neighbours(k);
+        let neighbours = match upstream {
+            Some(asn) => self.network.site_upstream(k, asn),
+            None => neighbours,
+        };
+        for n in neighbours {
+            for (a, b) in [(router, n), (n, router)] {
+                self.bgp(if down {
+                    Input::SessionDown {
+                        router: a,
+                        neighbour: b,
+                    }
+                } else {
+                    Input::SessionUp {
+                        router: a,
+                        neighbour: b,
+                    }
+                });
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub mod network;
 
 use std::path::Path;
 
+use cutover_models::bgp::policy::{OptionsError, TopologyOptions};
 use cutover_models::bgp::topology::{Topology, TopologySpec};
 use cutover_models::nodes::NodePool;
 use serde::Deserialize;
@@ -273,17 +274,41 @@ impl Estate {
         network::topology_spec(&self.network, &self.graph, &sites, &self.populations)
     }
 
-    /// Builds the topology; an error is located at the site it concerns
-    /// (`site_field(i)` in `source`) or the populations of this estate.
+    /// What the estate configures beyond the AS graph: the sites' own
+    /// origin ASes (by site index, after an experiment's changes).
+    pub fn topology_options(&self) -> TopologyOptions {
+        let mut options = TopologyOptions::default();
+        for (i, s) in self.sites.iter().enumerate() {
+            if let Some(asn) = s.network.origin {
+                options.site_origins.insert(i, asn);
+            }
+        }
+        options
+    }
+
+    /// Builds the topology with [`Self::topology_options`]; an error is
+    /// located at the site it concerns (`site_field(i)` in `source`) or the
+    /// populations of this estate.
     pub fn build_topology(
         &self,
         source: &Source,
         site_field: &dyn Fn(usize) -> String,
     ) -> Result<Topology, InputError> {
-        Topology::build(&self.topology_spec()).map_err(|e| {
+        let topo = Topology::build(&self.topology_spec()).map_err(|e| {
             let field =
                 network::topology_error_field(&e, site_field, &|i| format!("populations[{i}]"));
             source.field_error(&field, network::topology_error_message(&e))
+        })?;
+        topo.with_options(&self.topology_options()).map_err(|e| {
+            let field = match &e {
+                OptionsError::OriginIsTransit { site, .. }
+                | OptionsError::OriginIsUpstream { site, .. }
+                | OptionsError::UnknownSite { site, .. } => {
+                    format!("{}.origin_asn", site_field(*site))
+                }
+                _ => "network".to_string(),
+            };
+            source.field_error(&field, e.to_string())
         })
     }
 

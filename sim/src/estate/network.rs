@@ -18,6 +18,8 @@
 //!
 //! [[sites]]
 //! tag = "ny1"                   # catalog site, or any tag with `city = "nyc"`
+//! origin_asn = 64501            # a partner or second ASN announcing the same prefix
+//!                               # from this site (default: network.origin_asn)
 //! upstreams = [65010, 65020]    # transit providers (omit with generate)
 //! peers = []
 //! prepends = 0                  # AS_PATH prepends, 0-10
@@ -129,6 +131,7 @@ struct RawLink {
 pub(crate) struct RawSite {
     pub(crate) tag: String,
     city: Option<String>,
+    origin_asn: Option<u32>,
     #[serde(default)]
     upstreams: Vec<u32>,
     #[serde(default)]
@@ -196,6 +199,9 @@ pub struct SiteNetwork {
     pub location: LatLon,
     /// Its upstreams and peers.
     pub upstreams: Vec<UpstreamSpec>,
+    /// The AS that announces the prefix from this site when it is not the
+    /// network's origin AS (a partner or second ASN).
+    pub origin: Option<Asn>,
     /// How it announces (its `site` index is set when the topology is built).
     pub announcement: Announcement,
 }
@@ -553,6 +559,7 @@ pub(crate) fn site(
             "a site needs at least one upstream or peer to announce to",
         ));
     }
+    let origin = site_origin(source, &f("origin_asn"), raw.origin_asn, graph)?;
     let announcement = Announcement {
         site: 0,
         announce: raw.announce.unwrap_or(true),
@@ -578,8 +585,36 @@ pub(crate) fn site(
         city,
         location,
         upstreams,
+        origin,
         announcement,
     })
+}
+
+/// A site's own origin AS as written: any ASN outside the graph (a
+/// partner's or the operator's second ASN has only sites; an AS of the
+/// graph would also carry transit).
+fn site_origin(
+    source: &Source,
+    field: &str,
+    asn: Option<u32>,
+    graph: &Graph,
+) -> Result<Option<Asn>, InputError> {
+    let Some(asn) = asn else {
+        return Ok(None);
+    };
+    if asn == 0 {
+        return Err(source.field_error(field, "0; allowed: an ASN from 1 to 4294967295"));
+    }
+    if graph.ases.iter().any(|a| a.asn == Asn(asn)) {
+        return Err(source.field_error(
+            field,
+            format!(
+                "AS{asn} is in the AS graph; allowed: an ASN outside it (an origin AS has \
+                 only sites, no PoPs or transit)"
+            ),
+        ));
+    }
+    Ok(Some(Asn(asn)))
 }
 
 /// Validates the populations; one entry per access ISP (a generated graph

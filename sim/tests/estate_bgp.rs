@@ -1,0 +1,93 @@
+//! BGP as real estates run it, written in the estate file: sites of a
+//! second origin AS, decision options and export policies, per-session
+//! settings, IGP metrics and damping; each with its located errors.
+
+use std::path::PathBuf;
+
+use cutover::estate::Estate;
+use cutover::scenario::Source;
+use cutover_models::bgp::catchment::{compute, Catchment};
+use cutover_models::bgp::topology::Topology;
+use cutover_models::bgp::Asn;
+
+fn story(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/story")
+        .join(name)
+}
+
+/// The story estate's text.
+fn story_text() -> String {
+    std::fs::read_to_string(story("estate.toml")).unwrap()
+}
+
+/// The story estate with `edit` applied: `(old, new)` replaced once.
+fn edited(edits: &[(&str, &str)]) -> String {
+    let mut text = story_text();
+    for (old, new) in edits {
+        assert!(text.contains(old), "the story estate has no `{old}`");
+        text = text.replacen(old, new, 1);
+    }
+    text
+}
+
+fn load(text: &str) -> Result<(Estate, Topology), String> {
+    let source = Source::from_text(&story("test.toml"), text.to_string());
+    let estate = Estate::from_source(&source).map_err(|e| e.to_string())?;
+    let topo = estate
+        .build_topology(&source, &|i| format!("sites[{i}]"))
+        .map_err(|e| e.to_string())?;
+    Ok((estate, topo))
+}
+
+fn catchment(estate: &Estate, topo: &Topology) -> Catchment {
+    compute(
+        topo,
+        &estate.announcements(),
+        &estate.network.latency,
+        estate.network.bgp.decision,
+    )
+    .unwrap()
+}
+
+/// The row of the users of `city`.
+fn row<'a>(
+    c: &'a Catchment,
+    topo: &Topology,
+    city: &str,
+) -> &'a cutover_models::bgp::catchment::CatchmentRow {
+    c.rows
+        .iter()
+        .find(|r| topo.populations()[r.population].name == city)
+        .unwrap()
+}
+
+/// The line of `text` holding `needle`, 1-based.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn a_site_of_a_second_origin_as_announces_the_same_prefix() {
+    let text = edited(&[("tag = \"ams1\"\n", "tag = \"ams1\"\norigin_asn = 64501\n")]);
+    let (estate, topo) = load(&text).unwrap();
+    assert!(topo.is_origin(Asn(64500)) && topo.is_origin(Asn(64501)));
+    let ams = estate.site_index("ams1").unwrap();
+    assert_eq!(topo.router(topo.sites()[ams].router).asn, Asn(64501));
+    // Frankfurt's users still land at ams1, over a path that ends in the
+    // partner's AS.
+    let c = catchment(&estate, &topo);
+    let fra = row(&c, &topo, "fra");
+    assert_eq!(fra.site, Some(ams));
+    assert_eq!(fra.as_path.last(), Some(&Asn(64501)));
+}
+
+#[test]
+fn an_origin_asn_of_the_graph_is_refused_where_it_is_written() {
+    let text = edited(&[("tag = \"ams1\"\n", "tag = \"ams1\"\norigin_asn = 65030\n")]);
+    let err = load(&text).unwrap_err();
+    let line = line_of(&text, "origin_asn = 65030");
+    assert!(err.contains(&format!("test.toml:{line}:")), "{err}");
+    assert!(err.contains("sites[2].origin_asn"), "{err}");
+    assert!(err.contains("AS65030 is in the AS graph"), "{err}");
+}

@@ -394,7 +394,10 @@ fn two_origins(second_origin: bool) -> Topology {
 
 fn med_winner(topo: &Topology, always_compare_med: bool) -> (usize, Option<Step>) {
     let config = NetworkConfig {
-        decision: DecisionConfig { always_compare_med },
+        decision: DecisionConfig {
+            always_compare_med,
+            ..DecisionConfig::default()
+        },
         ..NetworkConfig::default()
     };
     let mut net = BgpNetwork::new(topo, config);
@@ -505,8 +508,14 @@ fn med_by_arrival(deterministic: bool, order: [usize; 3]) -> usize {
         .unwrap()
         .with_options(&options)
         .unwrap();
-    let net =
-        BgpNetwork::new(&topo, NetworkConfig::default()).with_deterministic_med(deterministic);
+    let config = NetworkConfig {
+        decision: DecisionConfig {
+            deterministic_med: deterministic,
+            ..DecisionConfig::default()
+        },
+        ..NetworkConfig::default()
+    };
+    let net = BgpNetwork::new(&topo, config);
     let mut d = Driver::new(net, SimDuration::from_millis(10), 5);
     let meds = [20, 30, 10];
     for (k, &s) in order.iter().enumerate() {

@@ -85,9 +85,98 @@ fn a_site_of_a_second_origin_as_announces_the_same_prefix() {
 #[test]
 fn an_origin_asn_of_the_graph_is_refused_where_it_is_written() {
     let text = edited(&[("tag = \"ams1\"\n", "tag = \"ams1\"\norigin_asn = 65030\n")]);
-    let err = load(&text).unwrap_err();
-    let line = line_of(&text, "origin_asn = 65030");
-    assert!(err.contains(&format!("test.toml:{line}:")), "{err}");
-    assert!(err.contains("sites[2].origin_asn"), "{err}");
-    assert!(err.contains("AS65030 is in the AS graph"), "{err}");
+    assert_located(
+        &text,
+        "origin_asn = 65030",
+        "sites[2].origin_asn",
+        "AS65030 is in the AS graph",
+    );
+}
+
+/// The story estate with `lines` added to `[network]`, and, after the
+/// network's other fields, `tables` (its sub-tables) before `[detection]`.
+fn with_network(lines: &str, tables: &str) -> String {
+    edited(&[(
+        "topology = \"../edge-topology.toml\"\n",
+        &format!("topology = \"../edge-topology.toml\"\n{lines}\n{tables}\n"),
+    )])
+}
+
+#[test]
+fn export_policies_are_written_for_every_as_or_one() {
+    use cutover_models::bgp::policy::ExportPolicy;
+    let text = with_network(
+        "export = \"all\"\ndeterministic_med = false\nalways_compare_med = true",
+        "[[network.policies]]\nasn = 65050\nexport = \"route-server\"\n\n\
+         [[network.policies]]\nasn = 65030\nexport_to = [65010]",
+    );
+    let (estate, topo) = load(&text).unwrap();
+    assert!(!estate.network.bgp.decision.deterministic_med);
+    assert!(estate.network.bgp.decision.always_compare_med);
+    assert_eq!(*topo.export_policy(Asn(65010)), ExportPolicy::All);
+    assert_eq!(*topo.export_policy(Asn(65050)), ExportPolicy::RouteServer);
+    assert_eq!(
+        *topo.export_policy(Asn(65030)),
+        ExportPolicy::ToSet([Asn(65010)].into())
+    );
+    // Unwritten, BGP stays as before: Gao-Rexford, deterministic MED.
+    let (plain, topo) = load(&story_text()).unwrap();
+    assert!(plain.network.bgp.decision.deterministic_med);
+    assert!(topo.export_policies_are_default());
+}
+
+#[test]
+fn bad_export_policies_are_located() {
+    let cases = [
+        (
+            with_network("export = \"route-server\"", ""),
+            "export = \"route-server\"",
+            (
+                "network.export",
+                "`route-server`; allowed: \"gao-rexford\", \"all\"",
+            ),
+        ),
+        (
+            with_network("", "[[network.policies]]\nasn = 65999\nexport = \"all\""),
+            "asn = 65999",
+            ("network.policies[0].asn", "AS65999 is not in the AS graph"),
+        ),
+        (
+            with_network("", "[[network.policies]]\nasn = 65010\nexport = \"some\""),
+            "export = \"some\"",
+            (
+                "network.policies[0].export",
+                "`some`; allowed: \"gao-rexford\", \"all\", \"route-server\", \"none\"",
+            ),
+        ),
+        (
+            with_network(
+                "",
+                "[[network.policies]]\nasn = 65010\nexport = \"all\"\n\
+                 [[network.policies]]\nasn = 65010\nexport_to = [65020]",
+            ),
+            "export_to = [65020]",
+            ("network.policies[1].asn", "AS65010 has a policy already"),
+        ),
+    ];
+    for (text, needle, (field, message)) in cases {
+        assert_located(&text, needle, field, message);
+    }
+}
+
+/// Loading `text` fails at `field` with `message`, on the line of
+/// `needle` (or of its table, up to two lines above).
+fn assert_located(text: &str, needle: &str, field: &str, message: &str) {
+    let err = load(text).unwrap_err();
+    assert!(
+        err.contains(&format!("field `{field}`: {message}")),
+        "{err}"
+    );
+    // Errors point at the line of the value (or its table).
+    let line: usize = err.split(':').nth(1).unwrap().parse().unwrap();
+    let wanted = line_of(text, needle);
+    assert!(
+        line + 2 >= wanted && line <= wanted,
+        "{err}: line {wanted} wanted"
+    );
 }

@@ -270,7 +270,9 @@ pub struct BgpNetwork<'t> {
     /// Reuse instants still to process, with the router concerned.
     reuse_at: BTreeSet<(SimTime, RouterId)>,
     /// Group routes by neighbour AS before comparing MEDs (RFC 4271's
-    /// elimination); off: compare in order of arrival.
+    /// elimination, as `bgp deterministic-med` does); off: compare in
+    /// order of arrival, newest first, as Cisco IOS does by default
+    /// ([`select_in_order`]). From [`DecisionConfig::deterministic_med`].
     deterministic_med: bool,
     /// Routes received so far, numbering arrivals.
     arrivals: u64,
@@ -289,19 +291,9 @@ impl<'t> BgpNetwork<'t> {
             damping: None,
             damped: BTreeMap::new(),
             reuse_at: BTreeSet::new(),
-            deterministic_med: true,
+            deterministic_med: config.decision.deterministic_med,
             arrivals: 0,
         }
-    }
-
-    /// Chooses how MEDs are compared. On (the default) is RFC 4271's
-    /// elimination, which groups routes by neighbour AS, as `bgp
-    /// deterministic-med` does; off compares routes two at a time, newest
-    /// first, as Cisco IOS does by default
-    /// ([`select_in_order`]).
-    pub fn with_deterministic_med(mut self, on: bool) -> Self {
-        self.deterministic_med = on;
-        self
     }
 
     /// Turns on RFC 2439 route flap damping at every router, for routes

@@ -12,6 +12,7 @@
 pub mod compute;
 pub mod detection;
 pub mod network;
+pub mod policy;
 
 use std::path::Path;
 
@@ -24,6 +25,7 @@ use crate::scenario::{InputError, Source};
 pub use compute::{Balancing, Deployment, OverflowSpec, Slo};
 pub use detection::{CrashDetection, DetectionSettings};
 pub use network::{Graph, NetworkSettings, Population, SiteNetwork};
+pub use policy::BgpPolicy;
 
 /// The estate file as written.
 #[derive(Debug, Deserialize)]
@@ -99,6 +101,8 @@ pub struct Estate {
     pub network: NetworkSettings,
     /// The AS graph.
     pub graph: Graph,
+    /// Export policies and the rest of what operators configure in BGP.
+    pub bgp_policy: BgpPolicy,
     /// The anycast sites.
     pub sites: Vec<Site>,
     /// The users.
@@ -147,6 +151,7 @@ impl Estate {
             &cities_of(source, &raw)?,
             raw.estate.seed.unwrap_or(DEFAULT_GRAPH_SEED),
         )?;
+        let bgp_policy = policy::validate(source, &raw.network.bgp_policy(), &graph)?;
         let populations = network::populations(source, &raw.populations, &graph)?;
         let deployment = compute::deployment(
             match changes.deployment {
@@ -186,6 +191,7 @@ impl Estate {
             description: raw.estate.description,
             network,
             graph,
+            bgp_policy,
             sites: Vec::new(),
             populations,
             deployment,
@@ -274,10 +280,11 @@ impl Estate {
         network::topology_spec(&self.network, &self.graph, &sites, &self.populations)
     }
 
-    /// What the estate configures beyond the AS graph: the sites' own
-    /// origin ASes (by site index, after an experiment's changes).
+    /// What the estate configures beyond the AS graph: its BGP policy and
+    /// the sites' own origin ASes (by site index, after an experiment's
+    /// changes).
     pub fn topology_options(&self) -> TopologyOptions {
-        let mut options = TopologyOptions::default();
+        let mut options = self.bgp_policy.options.clone();
         for (i, s) in self.sites.iter().enumerate() {
             if let Some(asn) = s.network.origin {
                 options.site_origins.insert(i, asn);

@@ -10,7 +10,11 @@
 //! path_inflation = 1.7          # fiber route / great circle, 1.0-5.0
 //! access_rtt = "8ms"            # paid on every round trip
 //! server_time = "10ms"          # time to first byte at the server
-//! always_compare_med = false
+//! always_compare_med = false   # compare MEDs from different neighbour ASes too
+//! deterministic_med = true      # group by neighbour AS before MED (RFC 4271); false:
+//!                               # in order of arrival, Cisco IOS's default
+//! export = "gao-rexford"        # every AS's export policy; [[network.policies]]
+//!                               # per AS (see `policy`)
 //! mrai = "30s"                  # eBGP MRAI; ibgp_mrai = "0s"
 //! mrai_timers = "busy"          # "busy" (always running) | "idle"
 //! processing_delay = "100ms"    # per UPDATE hop, plus propagation
@@ -75,6 +79,10 @@ pub(crate) struct RawNetwork {
     access_rtt: Option<Duration>,
     server_time: Option<Duration>,
     always_compare_med: Option<bool>,
+    deterministic_med: Option<bool>,
+    export: Option<String>,
+    #[serde(default)]
+    policies: Vec<super::policy::RawPolicy>,
     mrai: Option<Duration>,
     ibgp_mrai: Option<Duration>,
     mrai_timers: Option<String>,
@@ -85,6 +93,16 @@ pub(crate) struct RawNetwork {
     ases: Vec<RawAs>,
     #[serde(default)]
     links: Vec<RawLink>,
+}
+
+impl RawNetwork {
+    /// The BGP policy written under `[network]`.
+    pub(crate) fn bgp_policy(&self) -> super::policy::RawBgpPolicy<'_> {
+        super::policy::RawBgpPolicy {
+            export: self.export.as_deref(),
+            policies: &self.policies,
+        }
+    }
 }
 
 /// A topology file: the `[[as]]` and `[[links]]` tables on their own, so
@@ -321,6 +339,7 @@ pub(crate) fn settings(source: &Source, raw: &RawNetwork) -> Result<NetworkSetti
         bgp: NetworkConfig {
             decision: DecisionConfig {
                 always_compare_med: raw.always_compare_med.unwrap_or(false),
+                deterministic_med: raw.deterministic_med.unwrap_or(true),
             },
             ebgp_mrai: mrai("network.mrai", raw.mrai, DEFAULT_EBGP_MRAI)?,
             ibgp_mrai: mrai("network.ibgp_mrai", raw.ibgp_mrai, DEFAULT_IBGP_MRAI)?,

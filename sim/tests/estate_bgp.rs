@@ -9,6 +9,8 @@ use cutover::scenario::Source;
 use cutover_models::bgp::catchment::{compute, Catchment};
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::Asn;
+use cutover_models::failure::Detection;
+use cutover_models::SimDuration;
 
 fn story(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -179,4 +181,218 @@ fn assert_located(text: &str, needle: &str, field: &str, message: &str) {
         line + 2 >= wanted && line <= wanted,
         "{err}: line {wanted} wanted"
     );
+}
+
+/// The router of `asn` at PoP `pop`.
+fn router_at(topo: &Topology, asn: u32, pop: &str) -> cutover_models::bgp::RouterId {
+    let i = topo
+        .routers()
+        .iter()
+        .position(|r| r.asn == Asn(asn) && r.name == pop)
+        .unwrap();
+    cutover_models::bgp::RouterId(i as u32)
+}
+
+#[test]
+fn sessions_between_two_ases_carry_timers_export_and_no_export() {
+    use cutover_models::bgp::policy::ExportPolicy;
+    let text = with_network(
+        "",
+        "[[network.sessions]]\nbetween = [64500, 65020]\nmrai = \"5s\"\n\
+         rate_limit_withdrawals = true\nsender_side_loop_detection = true\n\
+         out_delay = \"1s\"\nexport = \"none\"\nno_export = true",
+    );
+    let (estate, topo) = load(&text).unwrap();
+    let ny = topo.sites()[estate.site_index("ny1").unwrap()].router;
+    let b = router_at(&topo, 65020, "nyc");
+    let s = topo.session(ny, b);
+    assert_eq!(s.mrai, Some(cutover_models::SimDuration::from_secs(5)));
+    assert!(s.rate_limit_withdrawals && s.sender_side_loop_detection);
+    assert_eq!(s.out_delay, cutover_models::SimDuration::from_secs(1));
+    assert_eq!(s.detection, None);
+    // Both ways for the timers, one way for the policy.
+    assert_eq!(topo.session(b, ny), s);
+    assert_eq!(
+        *topo.export_policy_between(ny, b),
+        ExportPolicy::ToSet(Default::default())
+    );
+    assert_eq!(*topo.export_policy_between(b, ny), ExportPolicy::GaoRexford);
+    assert!(topo.tags_no_export(Asn(64500), Asn(65020)));
+    assert!(!topo.tags_no_export(Asn(65020), Asn(64500)));
+}
+
+#[test]
+fn one_site_runs_bfd_and_announces_to_one_upstream() {
+    let text = with_network(
+        "",
+        "[[network.sessions]]\nsite = \"ams1\"\nupstream = 65010\ndetection = \"bfd\"\n\
+         bfd_interval = \"50ms\"\nexport = \"none\"\n\n\
+         [[network.sessions]]\nsite = \"ams1\"\nupstream = 65020\nhold_time = \"9s\"\n\
+         keepalive = \"3s\"",
+    );
+    let (estate, topo) = load(&text).unwrap();
+    let ams = topo.sites()[estate.site_index("ams1").unwrap()].router;
+    let ny = topo.sites()[estate.site_index("ny1").unwrap()].router;
+    let (a10, a20) = (
+        router_at(&topo, 65010, "ams"),
+        router_at(&topo, 65020, "ams"),
+    );
+    // [detection]'s BFD multiplier 3 with the session's own interval.
+    assert_eq!(
+        topo.session(ams, a10).detection,
+        Some(Detection::Bfd {
+            interval: SimDuration::from_millis(50),
+            multiplier: 3
+        })
+    );
+    assert_eq!(
+        topo.session(ams, a20).detection,
+        Some(Detection::HoldTimer {
+            hold: SimDuration::from_secs(9),
+            keepalive: SimDuration::from_secs(3)
+        })
+    );
+    // Other sites keep the estate's defaults.
+    assert_eq!(
+        topo.session(ny, router_at(&topo, 65010, "nyc")).detection,
+        None
+    );
+    // Frankfurt's users, customers of both transits, reached ams1 over
+    // AS65010; announced to AS65020 only, ams1's route ties with ny1's
+    // over AS65010 (two ASes each) and loses on router id: Frankfurt
+    // lands in New York.
+    let (plain, plain_topo) = load(&story_text()).unwrap();
+    let before = catchment(&plain, &plain_topo);
+    let fra = row(&before, &plain_topo, "fra");
+    assert_eq!(fra.as_path, vec![Asn(65114), Asn(65010), Asn(64500)]);
+    let c = catchment(&estate, &topo);
+    let fra = row(&c, &topo, "fra");
+    assert_eq!(fra.site, estate.site_index("ny1"));
+    assert_eq!(fra.as_path, vec![Asn(65114), Asn(65010), Asn(64500)]);
+    assert_eq!(
+        fra.why_not_nearest,
+        "AS65114 (Frankfurt access) at fra prefers ny1: router-id tie-break, ny1 vs ams1"
+    );
+}
+
+#[test]
+fn bad_sessions_are_located() {
+    let session = |body: &str| with_network("", &format!("[[network.sessions]]\n{body}"));
+    let cases = [
+        (
+            session("site = \"xyz1\"\nupstream = 65010"),
+            "site = \"xyz1\"",
+            "network.sessions[0].site",
+            "unknown site `xyz1`; allowed: ny1, la1",
+        ),
+        (
+            session("site = \"szx1\"\nupstream = 65010"),
+            "upstream = 65010",
+            "network.sessions[0].upstream",
+            "AS65010 is not an upstream or peer of szx1; allowed: 65030",
+        ),
+        (
+            session("between = [64500, 65999]"),
+            "between = [64500, 65999]",
+            "network.sessions[0].between[1]",
+            "AS65999 is neither in the AS graph nor an origin AS",
+        ),
+        (
+            session("between = [64500, 65010]\nsite = \"ny1\""),
+            "[[network.sessions]]",
+            "network.sessions[0]",
+            "name the sessions with `between = [ASN, ASN]`",
+        ),
+        (
+            session("between = [64500, 65010]\nmrai = \"5ms\""),
+            "mrai = \"5ms\"",
+            "network.sessions[0].mrai",
+            "5 ms; allowed: \"0s\" (off) or at least \"10ms\"",
+        ),
+        (
+            session("between = [64500, 65010]\nhold_time = \"9s\""),
+            "hold_time = \"9s\"",
+            "network.sessions[0].keepalive",
+            "30 s is longer than the hold time 9 s",
+        ),
+        (
+            session("between = [64500, 65010]\nhold_time = \"9s\"\nbfd_multiplier = 3"),
+            "[[network.sessions]]",
+            "network.sessions[0]",
+            "settings of two detection methods",
+        ),
+        (
+            session("between = [64500, 65010]\ndetection = \"bfd\"\nkeepalive = \"1s\""),
+            "detection = \"bfd\"",
+            "network.sessions[0].detection",
+            "`bfd`, but the entry gives another method's settings",
+        ),
+        (
+            session("between = [65010, 65010]\nno_export = true"),
+            "between = [65010, 65010]",
+            "network.sessions[0].between",
+            "an AS with itself is its iBGP mesh",
+        ),
+        (
+            session("between = [64500, 65010]\nout_delay = \"1h\""),
+            "out_delay = \"1h\"",
+            "network.sessions[0].out_delay",
+            "1 h; allowed: at most 10 min",
+        ),
+        (
+            with_network(
+                "",
+                "[[network.sessions]]\nbetween = [64500, 65010]\n\
+                 [[network.sessions]]\nbetween = [65010, 64500]",
+            ),
+            "between = [65010, 64500]",
+            "network.sessions[1]",
+            "these sessions are configured above already",
+        ),
+    ];
+    for (text, needle, field, message) in cases {
+        assert_located(&text, needle, field, message);
+    }
+}
+
+/// The ny-shutdown drill on the story estate with `tables` added to its
+/// `[network]`; when New York's users move off ny1, seconds.
+fn ny_moves_after_shutdown(tables: &str) -> f64 {
+    use cutover::experiment::Experiment;
+    use cutover::world::World;
+    let dir = tempfile::tempdir().unwrap();
+    let topology = story("../edge-topology.toml");
+    let estate = with_network("", tables).replace(
+        "topology = \"../edge-topology.toml\"",
+        &format!("topology = {:?}", topology.to_str().unwrap()),
+    );
+    let estate_path = dir.path().join("estate.toml");
+    std::fs::write(&estate_path, estate).unwrap();
+    let text = std::fs::read_to_string(story("ny-shutdown.toml"))
+        .unwrap()
+        .replace(
+            "estate = \"estate.toml\"",
+            &format!("estate = {:?}", estate_path.to_str().unwrap()),
+        );
+    let exp = Experiment::from_source(&Source::from_text(&story("test.toml"), text)).unwrap();
+    let outcome = World::new(&exp, 1).unwrap().run();
+    outcome
+        .routes
+        .iter()
+        .find(|r| r.population == "nyc" && r.from_site == "ny1")
+        .map(|r| r.t_s)
+        .unwrap()
+}
+
+#[test]
+fn an_out_delay_holds_back_every_update_over_its_sessions() {
+    let plain = ny_moves_after_shutdown("");
+    // ny1's withdrawal reaches both its transits 2 s late; nothing else
+    // changes, so its users move exactly 2 s later.
+    let delayed = ny_moves_after_shutdown(
+        "[[network.sessions]]\nsite = \"ny1\"\nupstream = 65010\nout_delay = \"2s\"\n\
+         [[network.sessions]]\nsite = \"ny1\"\nupstream = 65020\nout_delay = \"2s\"",
+    );
+    assert!(plain > 60.0, "{plain}");
+    assert!((delayed - plain - 2.0).abs() < 1e-6, "{plain} -> {delayed}");
 }

@@ -321,7 +321,7 @@ fn export_block(topo: &Topology, r: RouterId, toward: RouterId, route: &Route) -
     if topo.may_export(r, n, route.entered_over()) {
         return None;
     }
-    if let ExportPolicy::ToSet(set) = topo.export_policy_towards(from.asn, to.asn) {
+    if let ExportPolicy::ToSet(set) = topo.export_policy_between(r, toward) {
         let names: Vec<String> = set.iter().map(Asn::to_string).collect();
         return Some(format!(
             "its export policy announces only to {}",

@@ -671,7 +671,7 @@ impl<'t> BgpNetwork<'t> {
             requested_local_pref,
             site: best.site,
             entered_over: None,
-            no_export: self.topo.tags_no_export(my_as, their_as),
+            no_export: self.topo.tags_no_export_between(router, neighbour),
         })
     }
 

@@ -209,6 +209,7 @@ impl Estate {
             let site = estate.site(source, &format!("sites[{i}]"), s)?;
             estate.add_site(source, &format!("sites[{i}].tag"), site)?;
         }
+        policy::add_sessions(source, raw.network.sessions(), &mut estate)?;
         estate.check_topology(source, &|i| format!("sites[{i}]"))?;
         Ok(estate)
     }
@@ -288,6 +289,14 @@ impl Estate {
         for (i, s) in self.sites.iter().enumerate() {
             if let Some(asn) = s.network.origin {
                 options.site_origins.insert(i, asn);
+            }
+        }
+        // A retired site's sessions went with it.
+        for (tag, upstream, session) in &self.bgp_policy.site_sessions {
+            if let Some(k) = self.site_index(tag) {
+                options
+                    .site_sessions
+                    .insert((k, *upstream), session.clone());
             }
         }
         options

@@ -83,6 +83,8 @@ pub(crate) struct RawNetwork {
     export: Option<String>,
     #[serde(default)]
     policies: Vec<super::policy::RawPolicy>,
+    #[serde(default)]
+    sessions: Vec<super::policy::RawSession>,
     mrai: Option<Duration>,
     ibgp_mrai: Option<Duration>,
     mrai_timers: Option<String>,
@@ -102,6 +104,11 @@ impl RawNetwork {
             export: self.export.as_deref(),
             policies: &self.policies,
         }
+    }
+
+    /// `[[network.sessions]]` as written.
+    pub(crate) fn sessions(&self) -> &[super::policy::RawSession] {
+        &self.sessions
     }
 }
 
@@ -322,16 +329,7 @@ pub(crate) fn settings(source: &Source, raw: &RawNetwork) -> Result<NetworkSetti
         ));
     }
     let mrai = |field: &str, d: Option<Duration>, default: SimDuration| {
-        let v = d.map_or(default, |d| d.0);
-        if v != SimDuration::ZERO && v < SimDuration::from_millis(10) {
-            // A timer firing every few nanoseconds would never let a run end.
-            Err(source.field_error(
-                field,
-                format!("{v}; allowed: \"0s\" (off) or at least \"10ms\""),
-            ))
-        } else {
-            Ok(v)
-        }
+        super::policy::mrai(source, field, d.map_or(default, |d| d.0))
     };
     Ok(NetworkSettings {
         origin: Asn(raw.origin_asn.unwrap_or(DEFAULT_ORIGIN_ASN)),

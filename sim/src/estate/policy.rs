@@ -8,15 +8,38 @@
 //! asn = 65200
 //! export = "route-server"       # "gao-rexford" | "all" | "route-server" | "none"
 //! # export_to = [65010]         # or: Gao-Rexford, but only to these neighbour ASes
+//!
+//! [[network.sessions]]          # the sessions between two ASes, both ways...
+//! between = [64500, 65020]      # export and no_export: what the first sends the second
+//! mrai = "5s"                   # over network.mrai / ibgp_mrai; "0s" turns it off
+//! rate_limit_withdrawals = true # withdrawals wait for MRAI too (default false)
+//! sender_side_loop_detection = true  # a route through the receiver's AS is not sent
+//! out_delay = "1s"              # each UPDATE waits this long first (Junos out-delay)
+//! export = "none"               # "gao-rexford" | "all" | "none"
+//! no_export = true              # tag routes NO_EXPORT (RFC 1997)
+//!
+//! [[network.sessions]]          # ...or one site's sessions with one of its upstreams
+//! site = "ams1"
+//! upstream = 65010
+//! detection = "bfd"             # "hold-timer" | "bfd" | "link-down", [detection]'s
+//! bfd_interval = "50ms"         # settings unless given here (hold_time, keepalive,
+//! bfd_multiplier = 3            # bfd_interval, bfd_multiplier, link_down_delay)
 //! ```
+//!
+//! A session's detection is how its neighbour notices a dead router
+//! ([`BgpNetwork::detections`](cutover_models::bgp::network::BgpNetwork::detections)).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cutover_models::bgp::policy::{ExportPolicy, TopologyOptions};
+use cutover_models::bgp::policy::{ExportPolicy, SessionConfig, SiteSession, TopologyOptions};
 use cutover_models::bgp::Asn;
+use cutover_models::failure::Detection;
+use cutover_models::SimDuration;
 use serde::Deserialize;
 
+use super::detection::{CrashDetection, DetectionSettings};
 use super::network::Graph;
+use crate::scenario::units::Duration;
 use crate::scenario::{InputError, Source};
 
 /// `[[network.policies]]` as written.
@@ -39,9 +62,13 @@ pub(crate) struct RawBgpPolicy<'a> {
 /// The BGP policy of an estate beyond its AS graph.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BgpPolicy {
-    /// Export policies per AS, ready for
+    /// Export policies per AS and per link, NO_EXPORT tags and the
+    /// settings of sessions between two ASes, ready for
     /// [`Topology::with_options`](cutover_models::bgp::topology::Topology::with_options).
     pub options: TopologyOptions,
+    /// Settings of a site's sessions with one upstream AS, by site tag
+    /// (indexed when the topology is built, after an experiment's changes).
+    pub site_sessions: Vec<(String, Asn, SiteSession)>,
 }
 
 /// The export policy named `name` at `field`; `allowed` lists the names
@@ -122,6 +149,7 @@ pub(crate) fn validate(
             export,
             ..TopologyOptions::default()
         },
+        site_sessions: Vec::new(),
     })
 }
 
@@ -156,4 +184,304 @@ fn as_policy(
             "give one of `export` (a policy's name) or `export_to` (a list of neighbour ASNs)",
         )),
     }
+}
+
+/// `[[network.sessions]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSession {
+    between: Option<Vec<u32>>,
+    site: Option<String>,
+    upstream: Option<u32>,
+    mrai: Option<Duration>,
+    rate_limit_withdrawals: Option<bool>,
+    detection: Option<String>,
+    hold_time: Option<Duration>,
+    keepalive: Option<Duration>,
+    bfd_interval: Option<Duration>,
+    bfd_multiplier: Option<i64>,
+    link_down_delay: Option<Duration>,
+    sender_side_loop_detection: Option<bool>,
+    out_delay: Option<Duration>,
+    export: Option<String>,
+    no_export: Option<bool>,
+}
+
+/// The sessions one `[[network.sessions]]` entry configures.
+enum Ends {
+    /// Every session between two ASes (routes go from the first to the
+    /// second for `export` and `no_export`).
+    Ases(Asn, Asn),
+    /// A site's sessions with one of its upstreams.
+    Site(String, Asn),
+}
+
+/// Longest `out_delay` a session may add: 10 minutes, far beyond any
+/// router's (Junos allows `out-delay` up to 65,535 s, but a delay of
+/// minutes already hides every convergence effect the model measures).
+const MAX_OUT_DELAY: SimDuration = SimDuration::from_secs(600);
+
+/// A duration of at least 1 ms at `field`.
+fn positive(source: &Source, field: &str, d: Duration) -> Result<SimDuration, InputError> {
+    if d.0 < SimDuration::from_millis(1) {
+        Err(source.field_error(field, format!("{}; allowed: at least \"1ms\"", d.0)))
+    } else {
+        Ok(d.0)
+    }
+}
+
+/// An MRAI at `field`: `"0s"` (off) or at least 10 ms.
+pub(crate) fn mrai(
+    source: &Source,
+    field: &str,
+    d: SimDuration,
+) -> Result<SimDuration, InputError> {
+    if d != SimDuration::ZERO && d < SimDuration::from_millis(10) {
+        // A timer firing every few nanoseconds would never let a run end.
+        Err(source.field_error(
+            field,
+            format!("{d}; allowed: \"0s\" (off) or at least \"10ms\""),
+        ))
+    } else {
+        Ok(d)
+    }
+}
+
+/// Validates `[[network.sessions]]` against the estate's graph, origins,
+/// sites and detection settings, and adds them to its policy.
+pub(crate) fn add_sessions(
+    source: &Source,
+    raw: &[RawSession],
+    estate: &mut super::Estate,
+) -> Result<(), InputError> {
+    let mut pairs = BTreeSet::new();
+    for (i, s) in raw.iter().enumerate() {
+        let at = format!("network.sessions[{i}]");
+        let ends = session_ends(source, &at, s, estate)?;
+        let key = match &ends {
+            Ends::Ases(a, b) => (a.min(b).0.to_string(), a.max(b).0),
+            Ends::Site(tag, up) => (tag.clone(), up.0),
+        };
+        if !pairs.insert(key) {
+            return Err(source.field_error(
+                &at,
+                "these sessions are configured above already; allowed: one entry per pair",
+            ));
+        }
+        let session = SessionConfig {
+            mrai: s
+                .mrai
+                .map(|d| mrai(source, &format!("{at}.mrai"), d.0))
+                .transpose()?,
+            rate_limit_withdrawals: s.rate_limit_withdrawals.unwrap_or(false),
+            detection: session_detection(source, &at, s, &estate.detection)?,
+            sender_side_loop_detection: s.sender_side_loop_detection.unwrap_or(false),
+            out_delay: out_delay(source, &at, s.out_delay)?,
+        };
+        let export = s
+            .export
+            .as_deref()
+            .map(|name| {
+                export_policy(
+                    source,
+                    &format!("{at}.export"),
+                    name,
+                    &["gao-rexford", "all", "none"],
+                )
+            })
+            .transpose()?;
+        let no_export = s.no_export.unwrap_or(false);
+        let policy = &mut estate.bgp_policy;
+        match ends {
+            Ends::Ases(a, b) => {
+                if a == b && (export.is_some() || no_export) {
+                    return Err(source.field_error(
+                        &format!("{at}.between"),
+                        "an AS with itself is its iBGP mesh, which has no export policy or \
+                         NO_EXPORT; allowed: two different ASNs",
+                    ));
+                }
+                policy.options.sessions.insert((a, b), session);
+                if let Some(p) = export {
+                    policy.options.link_export.insert((a, b), p);
+                }
+                if no_export {
+                    policy.options.no_export.insert((a, b));
+                }
+            }
+            Ends::Site(tag, up) => policy.site_sessions.push((
+                tag,
+                up,
+                SiteSession {
+                    session,
+                    export,
+                    no_export,
+                },
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// `out_delay` at `at`: zero when absent, at most [`MAX_OUT_DELAY`].
+fn out_delay(source: &Source, at: &str, d: Option<Duration>) -> Result<SimDuration, InputError> {
+    let v = d.map_or(SimDuration::ZERO, |d| d.0);
+    if v > MAX_OUT_DELAY {
+        return Err(source.field_error(
+            &format!("{at}.out_delay"),
+            format!("{v}; allowed: at most {MAX_OUT_DELAY}"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Which sessions an entry names: `between = [ASN, ASN]`, or `site` and
+/// one of its `upstream`s.
+fn session_ends(
+    source: &Source,
+    at: &str,
+    s: &RawSession,
+    estate: &super::Estate,
+) -> Result<Ends, InputError> {
+    let known = |field: &str, asn: u32| -> Result<Asn, InputError> {
+        let a = Asn(asn);
+        let origin =
+            a == estate.network.origin || estate.sites.iter().any(|x| x.network.origin == Some(a));
+        if origin || estate.graph.ases.iter().any(|x| x.asn == a) {
+            Ok(a)
+        } else {
+            Err(source.field_error(
+                field,
+                format!("AS{asn} is neither in the AS graph nor an origin AS; allowed: an ASN of the graph or of a site"),
+            ))
+        }
+    };
+    match (&s.between, &s.site, s.upstream) {
+        (Some(pair), None, None) if pair.len() == 2 => Ok(Ends::Ases(
+            known(&format!("{at}.between[0]"), pair[0])?,
+            known(&format!("{at}.between[1]"), pair[1])?,
+        )),
+        (None, Some(tag), Some(up)) => {
+            let Some(k) = estate.site_index(tag) else {
+                return Err(source.field_error(
+                    &format!("{at}.site"),
+                    format!("unknown site `{tag}`; allowed: {}", estate.site_tags()),
+                ));
+            };
+            let ups = &estate.sites[k].network.upstreams;
+            if !ups.iter().any(|u| u.asn == Asn(up)) {
+                let names: Vec<String> = ups.iter().map(|u| u.asn.0.to_string()).collect();
+                return Err(source.field_error(
+                    &format!("{at}.upstream"),
+                    format!(
+                        "AS{up} is not an upstream or peer of {tag}; allowed: {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Ok(Ends::Site(tag.clone(), Asn(up)))
+        }
+        _ => Err(source.field_error(
+            at,
+            "name the sessions with `between = [ASN, ASN]`, or `site = \"tag\"` and \
+             `upstream = ASN`",
+        )),
+    }
+}
+
+/// The detection an entry sets, if any: the method named (or implied by
+/// the fields given), with `[detection]`'s settings for it and the
+/// entry's own over them.
+fn session_detection(
+    source: &Source,
+    at: &str,
+    s: &RawSession,
+    defaults: &DetectionSettings,
+) -> Result<Option<Detection>, InputError> {
+    let f = |name: &str| format!("{at}.{name}");
+    let hold = s.hold_time.is_some() || s.keepalive.is_some();
+    let bfd = s.bfd_interval.is_some() || s.bfd_multiplier.is_some();
+    let link = s.link_down_delay.is_some();
+    let implied = match (hold, bfd, link) {
+        (false, false, false) => None,
+        (true, false, false) => Some(CrashDetection::HoldTimer),
+        (false, true, false) => Some(CrashDetection::Bfd),
+        (false, false, true) => Some(CrashDetection::LinkDown),
+        _ => {
+            return Err(source.field_error(
+                at,
+                "settings of two detection methods; allowed: those of one (hold_time and \
+                 keepalive, bfd_interval and bfd_multiplier, or link_down_delay)",
+            ))
+        }
+    };
+    let method = match s.detection.as_deref() {
+        None => implied,
+        Some(name) => {
+            let m = CrashDetection::parse(name).ok_or_else(|| {
+                source.field_error(
+                    &f("detection"),
+                    format!("`{name}`; allowed: {}", CrashDetection::NAMES),
+                )
+            })?;
+            if implied.is_some_and(|i| i != m) {
+                return Err(source.field_error(
+                    &f("detection"),
+                    format!("`{name}`, but the entry gives another method's settings"),
+                ));
+            }
+            Some(m)
+        }
+    };
+    let Some(method) = method else {
+        return Ok(None);
+    };
+    let d = match (method, defaults.crash(method)) {
+        (CrashDetection::HoldTimer, Detection::HoldTimer { hold, keepalive }) => {
+            let hold = s
+                .hold_time
+                .map_or(Ok(hold), |d| positive(source, &f("hold_time"), d))?;
+            let keepalive = s
+                .keepalive
+                .map_or(Ok(keepalive), |d| positive(source, &f("keepalive"), d))?;
+            if keepalive > hold {
+                return Err(source.field_error(
+                    &f("keepalive"),
+                    format!(
+                        "{keepalive} is longer than the hold time {hold}; allowed: at most the \
+                         hold time (RFC 4271 suggests a third of it)"
+                    ),
+                ));
+            }
+            Detection::HoldTimer { hold, keepalive }
+        }
+        (
+            CrashDetection::Bfd,
+            Detection::Bfd {
+                interval,
+                multiplier,
+            },
+        ) => Detection::Bfd {
+            interval: s
+                .bfd_interval
+                .map_or(Ok(interval), |d| positive(source, &f("bfd_interval"), d))?,
+            multiplier: match s.bfd_multiplier {
+                None => multiplier,
+                Some(m) if (1..=255).contains(&m) => m as u32,
+                Some(m) => {
+                    return Err(source.field_error(
+                        &f("bfd_multiplier"),
+                        format!("{m}; allowed: a whole number from 1 to 255"),
+                    ))
+                }
+            },
+        },
+        (_, Detection::LinkDown { delay }) => Detection::LinkDown {
+            delay: s
+                .link_down_delay
+                .map_or(Ok(delay), |d| positive(source, &f("link_down_delay"), d))?,
+        },
+        (_, other) => other,
+    };
+    Ok(Some(d))
 }

@@ -252,13 +252,20 @@ fn check_work(
         )?;
     }
     let bgp = &estate.network.bgp;
-    if bgp.mrai_busy && bgp.ebgp_mrai > SimDuration::ZERO {
+    // Sessions with their own MRAI count as if every one had the shortest.
+    let options = estate.topology_options();
+    let mrai = options
+        .sessions
+        .values()
+        .chain(options.site_sessions.values().map(|s| &s.session))
+        .filter_map(|s| s.mrai)
+        .chain([bgp.ebgp_mrai])
+        .filter(|&m| m > SimDuration::ZERO)
+        .min();
+    if let Some(mrai) = mrai.filter(|_| bgp.mrai_busy) {
         let sessions = topology.ebgp_session_count() as f64;
-        let events = 2.0 * sessions * limits::intervals(duration, bgp.ebgp_mrai);
-        let how = format!(
-            "busy MRAI timers: 2 x {sessions} eBGP sessions x {duration} / {}",
-            bgp.ebgp_mrai
-        );
+        let events = 2.0 * sessions * limits::intervals(duration, mrai);
+        let how = format!("busy MRAI timers: 2 x {sessions} eBGP sessions x {duration} / {mrai}");
         limits::check_events(source, "experiment.duration", events, &how)?;
     }
     Ok(())

@@ -242,7 +242,7 @@ impl<'e> World<'e> {
         for out in outputs {
             match out {
                 Output::Send { from, to, advert } => self.queue.schedule_in(
-                    self.network.link_delay(from, to),
+                    self.network.update_delay(from, to),
                     Event::Bgp(Input::Update { to, from, advert }),
                 ),
                 Output::SetMraiTimer {

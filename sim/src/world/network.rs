@@ -79,6 +79,12 @@ impl<'t> NetworkLayer<'t> {
             + SimDuration::from_secs_f64(km * self.path_inflation / FIBER_KM_PER_S)
     }
 
+    /// Time an UPDATE from `a` takes to reach `b`: the session's out-delay
+    /// (how long `a` holds it back), then the link's delay.
+    pub fn update_delay(&self, a: RouterId, b: RouterId) -> SimDuration {
+        self.topo.session(a, b).out_delay + self.link_delay(a, b)
+    }
+
     /// The site that traffic entering at `router` reaches, if any.
     pub fn site_reached(&self, router: RouterId) -> Option<usize> {
         match self.net.forward(router) {

@@ -355,14 +355,14 @@ fn bad_sessions_are_located() {
     }
 }
 
-/// The ny-shutdown drill on the story estate with `tables` added to its
-/// `[network]`; when New York's users move off ny1, seconds.
-fn ny_moves_after_shutdown(tables: &str) -> f64 {
+/// The ny-shutdown drill on the estate `text` (the story's, edited):
+/// every route change.
+fn ny_shutdown_routes(text: &str) -> Vec<cutover::world::RouteChange> {
     use cutover::experiment::Experiment;
     use cutover::world::World;
     let dir = tempfile::tempdir().unwrap();
     let topology = story("../edge-topology.toml");
-    let estate = with_network("", tables).replace(
+    let estate = text.replace(
         "topology = \"../edge-topology.toml\"",
         &format!("topology = {:?}", topology.to_str().unwrap()),
     );
@@ -375,9 +375,12 @@ fn ny_moves_after_shutdown(tables: &str) -> f64 {
             &format!("estate = {:?}", estate_path.to_str().unwrap()),
         );
     let exp = Experiment::from_source(&Source::from_text(&story("test.toml"), text)).unwrap();
-    let outcome = World::new(&exp, 1).unwrap().run();
-    outcome
-        .routes
+    World::new(&exp, 1).unwrap().run().routes
+}
+
+/// When New York's users move off ny1 in the ny-shutdown drill, seconds.
+fn ny_moves_after_shutdown(tables: &str) -> f64 {
+    ny_shutdown_routes(&with_network("", tables))
         .iter()
         .find(|r| r.population == "nyc" && r.from_site == "ny1")
         .map(|r| r.t_s)
@@ -395,4 +398,88 @@ fn an_out_delay_holds_back_every_update_over_its_sessions() {
     );
     assert!(plain > 60.0, "{plain}");
     assert!((delayed - plain - 2.0).abs() < 1e-6, "{plain} -> {delayed}");
+}
+
+/// ny1 announcing from its own AS64501: when it shuts down, New York's
+/// ISP hears a new AS path (…64500 instead of …64501) from each transit.
+const NY_OWN_ASN: (&str, &str) = ("tag = \"ny1\"\n", "tag = \"ny1\"\norigin_asn = 64501\n");
+
+#[test]
+fn damping_suppresses_a_changed_route_until_its_penalty_decays() {
+    let plain = ny_shutdown_routes(&edited(&[NY_OWN_ASN]));
+    assert!(
+        plain.iter().all(|r| !r.to_site.is_empty()),
+        "no route is lost"
+    );
+    // A change of attributes costs 1000 here, above suppress 900: each
+    // transit's new route is suppressed for half_life x log2(1000 / 500)
+    // = 60 s exactly (RFC 2439 section 4.4).
+    let damping = "[network.damping]\npenalty = 1000\nattribute_change_penalty = 1000\n\
+                   suppress = 900\nreuse = 500\nhalf_life = \"1m\"\nmax_suppress = \"10m\"";
+    let text = edited(&[
+        NY_OWN_ASN,
+        (
+            "topology = \"../edge-topology.toml\"\n",
+            &format!("topology = \"../edge-topology.toml\"\n{damping}\n"),
+        ),
+    ]);
+    let damped = ny_shutdown_routes(&text);
+    let nyc: Vec<_> = damped.iter().filter(|r| r.population == "nyc").collect();
+    // ny1 -> la1 as the transit's iBGP moves the traffic; lost when the
+    // second transit's UPDATE is suppressed too; back when the first
+    // suppression ends.
+    assert_eq!(nyc.len(), 3, "{nyc:?}");
+    assert_eq!(
+        (nyc[1].from_site.as_str(), nyc[1].to_site.as_str()),
+        ("la1", "")
+    );
+    assert_eq!(
+        (nyc[2].from_site.as_str(), nyc[2].to_site.as_str()),
+        ("", "la1")
+    );
+    let (lost, back) = (nyc[1].t_s, nyc[2].t_s);
+    // The first suppressing UPDATE came after the shutdown and no later
+    // than the second.
+    let first_flap = back - 60.0;
+    assert!(first_flap > 60.0 && first_flap <= lost, "{lost} .. {back}");
+    let (estate, _) = load(&text).unwrap();
+    assert_eq!(estate.bgp_policy.damping.unwrap().suppress, 900.0);
+}
+
+#[test]
+fn damping_defaults_to_cisco_and_refuses_limits_that_never_suppress() {
+    use cutover_models::failure::DampingParams;
+    let (estate, _) = load(&with_network("", "[network.damping]")).unwrap();
+    assert_eq!(estate.bgp_policy.damping, Some(DampingParams::CISCO));
+    let (plain, _) = load(&story_text()).unwrap();
+    assert_eq!(plain.bgp_policy.damping, None);
+    let cases = [
+        (
+            "[network.damping]\nreuse = 3000",
+            "reuse = 3000",
+            "network.damping.reuse",
+            "3000; allowed: above 0 and below suppress (2000)",
+        ),
+        (
+            "[network.damping]\nmax_suppress = \"15m\"",
+            "max_suppress = \"15m\"",
+            "network.damping.max_suppress",
+            "15 min: the penalty's ceiling, reuse x 2^(max_suppress / half_life) = 1500, does not exceed suppress (2000)",
+        ),
+        (
+            "[network.damping]\npenalty = -1",
+            "penalty = -1",
+            "network.damping.penalty",
+            "-1; allowed: a number from 0 to 1e9",
+        ),
+        (
+            "[network.damping]\nhalf_life = \"0s\"",
+            "half_life = \"0s\"",
+            "network.damping.half_life",
+            "0 s; allowed: at least \"1ms\"",
+        ),
+    ];
+    for (table, needle, field, message) in cases {
+        assert_located(&with_network("", table), needle, field, message);
+    }
 }

@@ -230,6 +230,19 @@ impl Delivery {
     }
 }
 
+/// Whether `a` and `b` carry the same BGP attributes (everything but the
+/// site they lead to, which BGP does not carry).
+fn same_attributes(a: &Route, b: &Route) -> bool {
+    a.as_path == b.as_path
+        && a.origin == b.origin
+        && a.med == b.med
+        && a.local_pref == b.local_pref
+        && a.requested_local_pref == b.requested_local_pref
+        && a.learned == b.learned
+        && a.prepends == b.prepends
+        && a.no_export == b.no_export
+}
+
 /// What damping penalises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flap {
@@ -486,10 +499,10 @@ impl<'t> BgpNetwork<'t> {
                     self.arrivals += 1;
                     st.arrival.insert(from, self.arrivals);
                 }
-                (
-                    changed,
-                    (changed && old.is_some()).then_some(Flap::AttributeChange),
-                )
+                // BGP carries no site: a route to another site with the same
+                // attributes is no change a router could penalise.
+                let penalised = changed && old.is_some_and(|o| !same_attributes(&o, &r));
+                (changed, penalised.then_some(Flap::AttributeChange))
             }
             None => {
                 let gone = st.adj_in.remove(&from).is_some();

@@ -85,6 +85,7 @@ pub(crate) struct RawNetwork {
     policies: Vec<super::policy::RawPolicy>,
     #[serde(default)]
     sessions: Vec<super::policy::RawSession>,
+    damping: Option<super::policy::RawDamping>,
     mrai: Option<Duration>,
     ibgp_mrai: Option<Duration>,
     mrai_timers: Option<String>,
@@ -103,6 +104,7 @@ impl RawNetwork {
         super::policy::RawBgpPolicy {
             export: self.export.as_deref(),
             policies: &self.policies,
+            damping: self.damping.as_ref(),
         }
     }
 

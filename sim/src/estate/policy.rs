@@ -26,6 +26,16 @@
 //! bfd_multiplier = 3            # bfd_interval, bfd_multiplier, link_down_delay)
 //! ```
 //!
+//! ```toml
+//! [network.damping]             # RFC 2439 flap damping of eBGP routes; written, it is on
+//! penalty = 1000                # per withdrawal     (defaults: Cisco IOS's)
+//! attribute_change_penalty = 500
+//! suppress = 2000               # suppressed above this penalty...
+//! reuse = 750                   # ...until it decays below this
+//! half_life = "15m"
+//! max_suppress = "60m"
+//! ```
+//!
 //! A session's detection is how its neighbour notices a dead router
 //! ([`BgpNetwork::detections`](cutover_models::bgp::network::BgpNetwork::detections)).
 
@@ -33,7 +43,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cutover_models::bgp::policy::{ExportPolicy, SessionConfig, SiteSession, TopologyOptions};
 use cutover_models::bgp::Asn;
-use cutover_models::failure::Detection;
+use cutover_models::failure::{DampingParams, Detection};
 use cutover_models::SimDuration;
 use serde::Deserialize;
 
@@ -57,6 +67,8 @@ pub(crate) struct RawBgpPolicy<'a> {
     pub(crate) export: Option<&'a str>,
     /// `[[network.policies]]`.
     pub(crate) policies: &'a [RawPolicy],
+    /// `[network.damping]`.
+    pub(crate) damping: Option<&'a RawDamping>,
 }
 
 /// The BGP policy of an estate beyond its AS graph.
@@ -69,6 +81,8 @@ pub struct BgpPolicy {
     /// Settings of a site's sessions with one upstream AS, by site tag
     /// (indexed when the topology is built, after an experiment's changes).
     pub site_sessions: Vec<(String, Asn, SiteSession)>,
+    /// RFC 2439 route flap damping of routes learned over eBGP, if on.
+    pub damping: Option<DampingParams>,
 }
 
 /// The export policy named `name` at `field`; `allowed` lists the names
@@ -150,6 +164,7 @@ pub(crate) fn validate(
             ..TopologyOptions::default()
         },
         site_sessions: Vec::new(),
+        damping: raw.damping.map(|d| damping(source, d)).transpose()?,
     })
 }
 
@@ -484,4 +499,71 @@ fn session_detection(
         (_, other) => other,
     };
     Ok(Some(d))
+}
+
+/// `[network.damping]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDamping {
+    penalty: Option<f64>,
+    attribute_change_penalty: Option<f64>,
+    suppress: Option<f64>,
+    reuse: Option<f64>,
+    half_life: Option<Duration>,
+    max_suppress: Option<Duration>,
+}
+
+/// Validates `[network.damping]`: Cisco IOS's defaults
+/// ([`DampingParams::CISCO`], which cites them) for what is not written.
+pub(crate) fn damping(source: &Source, raw: &RawDamping) -> Result<DampingParams, InputError> {
+    let d = DampingParams::CISCO;
+    let f = |name: &str| format!("network.damping.{name}");
+    let number = |name: &str, v: Option<f64>, default: f64| {
+        let v = v.unwrap_or(default);
+        if v.is_finite() && (0.0..=1e9).contains(&v) {
+            Ok(v)
+        } else {
+            Err(source.field_error(&f(name), format!("{v}; allowed: a number from 0 to 1e9")))
+        }
+    };
+    let params = DampingParams {
+        penalty: number("penalty", raw.penalty, d.penalty)?,
+        attribute_change_penalty: number(
+            "attribute_change_penalty",
+            raw.attribute_change_penalty,
+            d.attribute_change_penalty,
+        )?,
+        suppress: number("suppress", raw.suppress, d.suppress)?,
+        reuse: number("reuse", raw.reuse, d.reuse)?,
+        half_life: raw
+            .half_life
+            .map_or(Ok(d.half_life), |v| positive(source, &f("half_life"), v))?,
+        max_suppress: raw.max_suppress.map_or(Ok(d.max_suppress), |v| {
+            positive(source, &f("max_suppress"), v)
+        })?,
+    };
+    if params.reuse <= 0.0 || params.reuse >= params.suppress {
+        return Err(source.field_error(
+            &f("reuse"),
+            format!(
+                "{}; allowed: above 0 and below suppress ({})",
+                params.reuse, params.suppress
+            ),
+        ));
+    }
+    if params.ceiling() <= params.suppress {
+        // RFC 2439 section 4.2: the ceiling caps the penalty.
+        return Err(source.field_error(
+            &f("max_suppress"),
+            format!(
+                "{}: the penalty's ceiling, reuse x 2^(max_suppress / half_life) = {:.0}, does \
+                 not exceed suppress ({}), so no route could ever be suppressed; allowed: a \
+                 longer max_suppress or a lower suppress",
+                params.max_suppress,
+                params.ceiling(),
+                params.suppress
+            ),
+        ));
+    }
+    Ok(params)
 }

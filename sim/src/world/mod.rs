@@ -231,8 +231,11 @@ impl<'e> World<'e> {
 
     /// Feeds `input` to BGP and delivers what follows.
     fn bgp(&mut self, input: Input) {
-        let outputs = self.network.handle(input);
+        let outputs = self.network.handle(self.now, input);
         self.deliver(outputs);
+        if let Some(t) = self.network.reuse_to_schedule() {
+            self.queue.schedule_at(t, Event::Bgp(Input::Reuse));
+        }
     }
 
     /// Schedules UPDATEs and timers; re-routes populations when a best

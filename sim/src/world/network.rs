@@ -7,7 +7,7 @@ use cutover_models::bgp::network::{BgpNetwork, Delivery, Input, NotSettled, Outp
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::RouterId;
 use cutover_models::geo::FIBER_KM_PER_S;
-use cutover_models::SimDuration;
+use cutover_models::{SimDuration, SimTime};
 use rand::Rng;
 
 use crate::engine::rng::StreamRng;
@@ -22,6 +22,8 @@ pub struct NetworkLayer<'t> {
     path_inflation: f64,
     mrai_rng: StreamRng,
     updates_at_start: u64,
+    /// The damping reuse instant already on the caller's queue, if any.
+    reuse_scheduled: Option<SimTime>,
 }
 
 impl<'t> NetworkLayer<'t> {
@@ -43,6 +45,10 @@ impl<'t> NetworkLayer<'t> {
         if !net.settled() {
             return Err(NotSettled { processed });
         }
+        // Damping starts with the run: the steady state is not a flap.
+        if let Some(params) = exp.estate.bgp_policy.damping {
+            net = net.with_damping(params);
+        }
         let mut timers = Vec::new();
         if exp.estate.network.bgp.mrai_busy {
             let mut phase = streams.stream("network.mrai-phase");
@@ -57,15 +63,31 @@ impl<'t> NetworkLayer<'t> {
                 path_inflation: exp.estate.network.latency.path_inflation(),
                 mrai_rng: streams.stream("network.mrai"),
                 updates_at_start,
+                reuse_scheduled: None,
             },
             timers,
         ))
     }
 
-    /// Feeds `input` to the speakers; returns what the caller must deliver.
-    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+    /// Feeds `input` to the speakers at `now`; returns what the caller
+    /// must deliver.
+    pub fn handle(&mut self, now: SimTime, input: Input) -> Vec<Output> {
+        if input == Input::Reuse {
+            self.reuse_scheduled = None;
+        }
         let rng = &mut self.mrai_rng;
-        self.net.handle(input, &mut || rng.random::<f64>())
+        self.net.handle_at(now, input, &mut || rng.random::<f64>())
+    }
+
+    /// When to feed [`Input::Reuse`] next, if damping suppressed a route
+    /// whose reuse instant is not on the caller's queue yet.
+    pub fn reuse_to_schedule(&mut self) -> Option<SimTime> {
+        let next = self.net.next_reuse()?;
+        if self.reuse_scheduled.is_some_and(|t| t <= next) {
+            return None;
+        }
+        self.reuse_scheduled = Some(next);
+        Some(next)
     }
 
     /// Time an UPDATE takes from `a` to `b`: processing plus propagation.

@@ -358,6 +358,11 @@ fn bad_sessions_are_located() {
 /// The ny-shutdown drill on the estate `text` (the story's, edited):
 /// every route change.
 fn ny_shutdown_routes(text: &str) -> Vec<cutover::world::RouteChange> {
+    story_routes("ny-shutdown.toml", text)
+}
+
+/// The story's experiment `name` on the estate `text`: every route change.
+fn story_routes(name: &str, text: &str) -> Vec<cutover::world::RouteChange> {
     use cutover::experiment::Experiment;
     use cutover::world::World;
     let dir = tempfile::tempdir().unwrap();
@@ -368,12 +373,10 @@ fn ny_shutdown_routes(text: &str) -> Vec<cutover::world::RouteChange> {
     );
     let estate_path = dir.path().join("estate.toml");
     std::fs::write(&estate_path, estate).unwrap();
-    let text = std::fs::read_to_string(story("ny-shutdown.toml"))
-        .unwrap()
-        .replace(
-            "estate = \"estate.toml\"",
-            &format!("estate = {:?}", estate_path.to_str().unwrap()),
-        );
+    let text = std::fs::read_to_string(story(name)).unwrap().replace(
+        "estate = \"estate.toml\"",
+        &format!("estate = {:?}", estate_path.to_str().unwrap()),
+    );
     let exp = Experiment::from_source(&Source::from_text(&story("test.toml"), text)).unwrap();
     World::new(&exp, 1).unwrap().run().routes
 }
@@ -482,4 +485,30 @@ fn damping_defaults_to_cisco_and_refuses_limits_that_never_suppress() {
     for (table, needle, field, message) in cases {
         assert_located(&with_network("", table), needle, field, message);
     }
+}
+
+/// When New York's users, lost since ny1's service died at 60 s, reach
+/// la1, with `detection` lines added to the story's `[detection]`.
+fn ny_service_down_moves(detection: &str) -> f64 {
+    let text = edited(&[(
+        "crash = \"hold-timer\"\n",
+        &format!("crash = \"hold-timer\"\n{detection}\n"),
+    )]);
+    story_routes("ny-service-down.toml", &text)
+        .iter()
+        .find(|r| r.population == "nyc" && r.to_site == "la1")
+        .map(|r| r.t_s)
+        .unwrap()
+}
+
+#[test]
+fn a_health_check_whose_probes_are_refused_withdraws_sooner() {
+    // ExaBGP's defaults (every 5 s, fast re-check 1 s, fall 3): a hanging
+    // service costs (1 - u) x 5 + 5 + 2 x (1 + 5) = 17 to 22 s; a refused
+    // probe (1 - u) x 5 + 2 x 1 = 2 to 7 s; BGP then moves the users
+    // within the processing delay (100 ms).
+    let hanging = ny_service_down_moves("") - 60.0;
+    let refused = ny_service_down_moves("health_refused = true") - 60.0;
+    assert!((17.0..22.2).contains(&hanging), "{hanging}");
+    assert!((2.0..7.2).contains(&refused), "{refused}");
 }

@@ -12,7 +12,8 @@
 //! link_down_delay = "10ms"
 //! health_interval = "5s"        # the health check behind "service-down"
 //! health_fast_interval = "1s"
-//! health_timeout = "5s"
+//! health_timeout = "5s"         # a probe of a hanging service fails after this...
+//! health_refused = false        # ...or at once: its process is gone, connections refused
 //! health_fall = 3
 //! health_rise = 3
 //! ```
@@ -37,6 +38,7 @@ pub(crate) struct RawDetection {
     health_interval: Option<Duration>,
     health_fast_interval: Option<Duration>,
     health_timeout: Option<Duration>,
+    health_refused: Option<bool>,
     health_fall: Option<i64>,
     health_rise: Option<i64>,
 }
@@ -196,6 +198,7 @@ pub(crate) fn validate(
                 r.health_timeout,
                 Detection::DEFAULT_HEALTH_TIMEOUT,
             )?,
+            refused: r.health_refused.unwrap_or(false),
             fall: times(
                 source,
                 "health_fall",

@@ -512,3 +512,82 @@ fn a_health_check_whose_probes_are_refused_withdraws_sooner() {
     assert!((17.0..22.2).contains(&hanging), "{hanging}");
     assert!((2.0..7.2).contains(&refused), "{refused}");
 }
+
+/// The China backbone's IGP as a chain along the coast with the inland
+/// PoPs hanging off Hangzhou: Beijing is 30 from Hangzhou, 80 from Wuhan.
+const CHINA_IGP: &str = "\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"pek\", \"sha\"]\nmetric = 10\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"sha\", \"nkg\"]\nmetric = 10\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"nkg\", \"hgh\"]\nmetric = 10\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"hgh\", \"can\"]\nmetric = 10\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"can\", \"szx\"]\nmetric = 10\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"szx\", \"hkg\"]\nmetric = 10\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"hgh\", \"wuh\"]\nmetric = 50\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"wuh\", \"ctu\"]\nmetric = 50\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"ctu\", \"ckg\"]\nmetric = 10\n\
+[[network.igp_links]]\nasn = 65030\nbetween = [\"wuh\", \"xiy\"]\nmetric = 50\n";
+
+#[test]
+fn igp_metrics_replace_great_circle_costs_in_the_hot_potato() {
+    // By great circle the backbone's Beijing PoP is nearest Wuhan (1053 km).
+    let (plain, plain_topo) = load(&story_text()).unwrap();
+    let before = catchment(&plain, &plain_topo);
+    assert_eq!(
+        row(&before, &plain_topo, "pek").site,
+        plain.site_index("wuh1")
+    );
+    // Over the IGP it is 30 from Hangzhou's exit and 80 from Wuhan's.
+    let (estate, topo) = load(&with_network("", CHINA_IGP)).unwrap();
+    let pek = router_at(&topo, 65030, "pek");
+    assert_eq!(topo.igp_cost(pek, router_at(&topo, 65030, "hgh")), 30);
+    assert_eq!(topo.igp_cost(pek, router_at(&topo, 65030, "wuh")), 80);
+    let c = catchment(&estate, &topo);
+    let row = row(&c, &topo, "pek");
+    assert_eq!(row.site, estate.site_index("hgh1"));
+    // Metrics, not km.
+    assert_eq!(
+        row.why_not_nearest,
+        "AS65030 (China backbone) at pek prefers hgh1: IGP cost 30 to the exit for hgh1 vs \
+         80 for wuh1 (hot potato)"
+    );
+}
+
+#[test]
+fn bad_igp_links_are_located() {
+    let link = |body: &str| with_network("", &format!("[[network.igp_links]]\n{body}"));
+    let cases = [
+        (
+            link("asn = 65030\nbetween = [\"pek\", \"nyc\"]\nmetric = 10"),
+            "between = [\"pek\", \"nyc\"]",
+            "network.igp_links[0].between[1]",
+            "AS65030 has no PoP `nyc`; allowed: pek, sha",
+        ),
+        (
+            link("asn = 65030\nbetween = [\"pek\", \"pek\"]\nmetric = 10"),
+            "between = [\"pek\", \"pek\"]",
+            "network.igp_links[0].between",
+            "allowed: two different PoP names of the AS",
+        ),
+        (
+            link("asn = 65030\nbetween = [\"pek\", \"sha\"]\nmetric = 0"),
+            "metric = 0",
+            "network.igp_links[0].metric",
+            "0; allowed: a whole number from 1 to 16777215",
+        ),
+        (
+            link("asn = 65030\nbetween = [\"pek\", \"sha\"]\nmetric = 10"),
+            "asn = 65030",
+            "network.igp_links[0]",
+            "the IGP links of AS65030 do not reach its PoP `nkg`",
+        ),
+        (
+            link("asn = 64999\nbetween = [\"pek\", \"sha\"]\nmetric = 10"),
+            "asn = 64999",
+            "network.igp_links[0].asn",
+            "AS64999 is not in the AS graph",
+        ),
+    ];
+    for (text, needle, field, message) in cases {
+        assert_located(&text, needle, field, message);
+    }
+}

@@ -365,11 +365,18 @@ fn lost_at(net: &BgpNetwork<'_>, r: RouterId, nearest: usize) -> Option<String> 
         router.asn,
         router.name,
         topo.sites()[won.route.site].name,
-        step_detail(step, &cands[i], won, topo)
+        step_detail(step, &cands[i], won, topo, router.asn)
     ))
 }
 
-fn step_detail(step: Step, lost: &Candidate<'_>, won: &Candidate<'_>, topo: &Topology) -> String {
+/// How `won` beat `lost` at `step`, at a router of `asn`.
+fn step_detail(
+    step: Step,
+    lost: &Candidate<'_>,
+    won: &Candidate<'_>,
+    topo: &Topology,
+    asn: Asn,
+) -> String {
     let (n, c) = (
         &topo.sites()[lost.route.site].name,
         &topo.sites()[won.route.site].name,
@@ -390,10 +397,13 @@ fn step_detail(step: Step, lost: &Candidate<'_>, won: &Candidate<'_>, topo: &Top
             won.route.med, lost.route.med
         ),
         Step::EbgpOverIbgp => format!("eBGP route to {c} over iBGP route to {n}"),
-        Step::IgpCost => format!(
-            "IGP cost {} km to the exit for {c} vs {} km for {n} (hot potato)",
-            won.igp_cost, lost.igp_cost
-        ),
+        Step::IgpCost => {
+            let unit = if topo.has_igp_metrics(asn) { "" } else { " km" };
+            format!(
+                "IGP cost {}{unit} to the exit for {c} vs {}{unit} for {n} (hot potato)",
+                won.igp_cost, lost.igp_cost
+            )
+        }
         Step::RouterId => format!("router-id tie-break, {c} vs {n}"),
     }
 }

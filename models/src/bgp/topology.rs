@@ -632,6 +632,12 @@ impl Topology {
             .round() as u64
     }
 
+    /// Whether the IGP of `asn` has metrics from its links (else its costs
+    /// are great-circle km).
+    pub fn has_igp_metrics(&self, asn: Asn) -> bool {
+        self.igp.contains_key(&asn)
+    }
+
     /// The origin AS (the first, when several announce the prefix).
     pub fn origin(&self) -> Asn {
         self.origin

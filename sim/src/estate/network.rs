@@ -13,8 +13,9 @@
 //! always_compare_med = false   # compare MEDs from different neighbour ASes too
 //! deterministic_med = true      # group by neighbour AS before MED (RFC 4271); false:
 //!                               # in order of arrival, Cisco IOS's default
-//! export = "gao-rexford"        # every AS's export policy; [[network.policies]]
-//!                               # per AS (see `policy`)
+//! export = "gao-rexford"        # every AS's export policy; [[network.policies]] per AS,
+//!                               # [[network.sessions]], [[network.igp_links]] and
+//!                               # [network.damping]: see `policy`
 //! mrai = "30s"                  # eBGP MRAI; ibgp_mrai = "0s"
 //! mrai_timers = "busy"          # "busy" (always running) | "idle"
 //! processing_delay = "100ms"    # per UPDATE hop, plus propagation
@@ -86,6 +87,8 @@ pub(crate) struct RawNetwork {
     #[serde(default)]
     sessions: Vec<super::policy::RawSession>,
     damping: Option<super::policy::RawDamping>,
+    #[serde(default)]
+    igp_links: Vec<super::policy::RawIgpLink>,
     mrai: Option<Duration>,
     ibgp_mrai: Option<Duration>,
     mrai_timers: Option<String>,
@@ -105,6 +108,7 @@ impl RawNetwork {
             export: self.export.as_deref(),
             policies: &self.policies,
             damping: self.damping.as_ref(),
+            igp_links: &self.igp_links,
         }
     }
 

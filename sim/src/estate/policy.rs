@@ -27,6 +27,11 @@
 //! ```
 //!
 //! ```toml
+//! [[network.igp_links]]         # an AS's IGP: its PoPs' costs become shortest paths
+//! asn = 65030                   # over these links instead of great-circle km
+//! between = ["sha", "hgh"]      # two PoPs of the AS; the links must connect them all
+//! metric = 10                   # 1 to 16777215
+//!
 //! [network.damping]             # RFC 2439 flap damping of eBGP routes; written, it is on
 //! penalty = 1000                # per withdrawal     (defaults: Cisco IOS's)
 //! attribute_change_penalty = 500
@@ -41,7 +46,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cutover_models::bgp::policy::{ExportPolicy, SessionConfig, SiteSession, TopologyOptions};
+use cutover_models::bgp::policy::{
+    ExportPolicy, IgpLink, SessionConfig, SiteSession, TopologyOptions,
+};
 use cutover_models::bgp::Asn;
 use cutover_models::failure::{DampingParams, Detection};
 use cutover_models::SimDuration;
@@ -69,6 +76,8 @@ pub(crate) struct RawBgpPolicy<'a> {
     pub(crate) policies: &'a [RawPolicy],
     /// `[network.damping]`.
     pub(crate) damping: Option<&'a RawDamping>,
+    /// `[[network.igp_links]]`.
+    pub(crate) igp_links: &'a [RawIgpLink],
 }
 
 /// The BGP policy of an estate beyond its AS graph.
@@ -161,6 +170,7 @@ pub(crate) fn validate(
     Ok(BgpPolicy {
         options: TopologyOptions {
             export,
+            igp: igp_links(source, raw.igp_links, graph)?,
             ..TopologyOptions::default()
         },
         site_sessions: Vec::new(),
@@ -566,4 +576,101 @@ pub(crate) fn damping(source: &Source, raw: &RawDamping) -> Result<DampingParams
         ));
     }
     Ok(params)
+}
+
+/// `[[network.igp_links]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIgpLink {
+    asn: u32,
+    between: Vec<String>,
+    metric: i64,
+}
+
+/// Highest IGP metric: 16,777,215, the largest wide metric of IS-IS (RFC
+/// 5305 section 3.7, 24 bits); OSPF's stop at 65,535 (RFC 2328).
+const MAX_IGP_METRIC: i64 = (1 << 24) - 1;
+
+/// Validates `[[network.igp_links]]`: per AS, links between two of its
+/// PoPs that connect them all.
+pub(crate) fn igp_links(
+    source: &Source,
+    raw: &[RawIgpLink],
+    graph: &Graph,
+) -> Result<BTreeMap<Asn, Vec<IgpLink>>, InputError> {
+    let mut igp: BTreeMap<Asn, Vec<IgpLink>> = BTreeMap::new();
+    let mut first: BTreeMap<Asn, usize> = BTreeMap::new();
+    for (i, l) in raw.iter().enumerate() {
+        let at = format!("network.igp_links[{i}]");
+        let asn = graph_asn(source, &format!("{at}.asn"), l.asn, graph)?;
+        let pops = &graph
+            .ases
+            .iter()
+            .find(|a| a.asn == asn)
+            .expect("checked")
+            .pops;
+        if l.between.len() != 2 || l.between[0] == l.between[1] {
+            return Err(source.field_error(
+                &format!("{at}.between"),
+                "allowed: two different PoP names of the AS, e.g. [\"nyc\", \"iad\"]",
+            ));
+        }
+        for (j, name) in l.between.iter().enumerate() {
+            if !pops.iter().any(|p| &p.name == name) {
+                let names: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
+                return Err(source.field_error(
+                    &format!("{at}.between[{j}]"),
+                    format!("{asn} has no PoP `{name}`; allowed: {}", names.join(", ")),
+                ));
+            }
+        }
+        if !(1..=MAX_IGP_METRIC).contains(&l.metric) {
+            return Err(source.field_error(
+                &format!("{at}.metric"),
+                format!(
+                    "{}; allowed: a whole number from 1 to {MAX_IGP_METRIC}",
+                    l.metric
+                ),
+            ));
+        }
+        first.entry(asn).or_insert(i);
+        igp.entry(asn).or_default().push(IgpLink {
+            a: l.between[0].clone(),
+            b: l.between[1].clone(),
+            metric: l.metric as u64,
+        });
+    }
+    for (asn, links) in &igp {
+        if let Some(cut) = unreached_pop(graph, *asn, links) {
+            return Err(source.field_error(
+                &format!("network.igp_links[{}]", first[asn]),
+                format!(
+                    "the IGP links of {asn} do not reach its PoP `{cut}`; allowed: links that \
+                     connect every PoP of the AS"
+                ),
+            ));
+        }
+    }
+    Ok(igp)
+}
+
+/// A PoP of `asn` that `links` do not connect to its first PoP, if any.
+fn unreached_pop(graph: &Graph, asn: Asn, links: &[IgpLink]) -> Option<String> {
+    let pops = &graph.ases.iter().find(|a| a.asn == asn)?.pops;
+    let mut reached: BTreeSet<&str> = BTreeSet::from([pops.first()?.name.as_str()]);
+    loop {
+        let before = reached.len();
+        for l in links {
+            if reached.contains(l.a.as_str()) || reached.contains(l.b.as_str()) {
+                reached.insert(&l.a);
+                reached.insert(&l.b);
+            }
+        }
+        if reached.len() == before {
+            break;
+        }
+    }
+    pops.iter()
+        .find(|p| !reached.contains(p.name.as_str()))
+        .map(|p| p.name.clone())
 }

@@ -591,3 +591,47 @@ fn bad_igp_links_are_located() {
         assert_located(&text, needle, field, message);
     }
 }
+
+#[test]
+fn routers_csv_shows_each_routers_route_over_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["run", story("ny-shutdown.toml").to_str().unwrap(), "--out"])
+            .arg(dir.path().join(out))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read_to_string(dir.path().join(out).join("routers.csv")).unwrap()
+    };
+    let csv = run("a");
+    assert_eq!(csv, run("b"), "the same seed gives the same bytes");
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        csv.lines().next(),
+        Some("time_s,router,asn,pop,site,as_path")
+    );
+    // Transit A's New York PoP: ny1 from its customer at the start; la1
+    // (over iBGP, from its Los Angeles PoP) once ny1 withdraws at 60 s.
+    let nyc_a: Vec<&Vec<&str>> = rows
+        .iter()
+        .filter(|r| r[2] == "65010" && r[3] == "nyc")
+        .collect();
+    assert_eq!(
+        (nyc_a[0][0], nyc_a[0][4], nyc_a[0][5]),
+        ("0", "ny1", "64500")
+    );
+    let last = nyc_a.last().unwrap();
+    assert_eq!((last[4], last[5]), ("la1", "64500"));
+    let moved: f64 = nyc_a[1][0].parse().unwrap();
+    assert!((60.0..61.0).contains(&moved), "{moved}");
+    // Every router appears at time zero.
+    let (_, topo) = load(&story_text()).unwrap();
+    let at_zero = rows.iter().filter(|r| r[0] == "0").count();
+    assert_eq!(at_zero, topo.routers().len());
+}

@@ -1,6 +1,7 @@
 //! An experiment's files: `summary.json`, `timeline.csv`, `populations.csv`
 //! and `sites.csv` (one row each, failures by cause), `routes.csv` (every
-//! route change), and the plots `requests.svg` (requests by outcome),
+//! route change of a population), `routers.csv` (every BGP router's best
+//! route over time: `time_s,router,asn,pop,site,as_path`), and the plots `requests.svg` (requests by outcome),
 //! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
 //! population).
 
@@ -108,6 +109,7 @@ pub fn write(out: &OutputDir, name: &str, seed: u64, outcome: &Outcome) -> Resul
     let sites: Vec<SiteRow> = s.sites.iter().map(SiteRow::from).collect();
     write_csv(out, "sites.csv", &sites, &[])?;
     write_csv(out, "routes.csv", &outcome.routes, &ROUTE_COLUMNS)?;
+    out.write("routers.csv", outcome.routers_csv.as_bytes())?;
     let tl = &outcome.timeline;
     let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
         names

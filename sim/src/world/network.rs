@@ -4,6 +4,7 @@
 //! event queue.
 
 use cutover_models::bgp::network::{BgpNetwork, Delivery, Input, NotSettled, Output};
+use cutover_models::bgp::timeline::RouteTimeline;
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::RouterId;
 use cutover_models::geo::FIBER_KM_PER_S;
@@ -24,6 +25,8 @@ pub struct NetworkLayer<'t> {
     updates_at_start: u64,
     /// The damping reuse instant already on the caller's queue, if any.
     reuse_scheduled: Option<SimTime>,
+    /// Which route every router holds over time.
+    timeline: RouteTimeline,
 }
 
 impl<'t> NetworkLayer<'t> {
@@ -45,6 +48,8 @@ impl<'t> NetworkLayer<'t> {
         if !net.settled() {
             return Err(NotSettled { processed });
         }
+        let mut timeline = RouteTimeline::new();
+        timeline.snapshot(SimTime::ZERO, &net);
         // Damping starts with the run: the steady state is not a flap.
         if let Some(params) = exp.estate.bgp_policy.damping {
             net = net.with_damping(params);
@@ -64,6 +69,7 @@ impl<'t> NetworkLayer<'t> {
                 mrai_rng: streams.stream("network.mrai"),
                 updates_at_start,
                 reuse_scheduled: None,
+                timeline,
             },
             timers,
         ))
@@ -76,7 +82,15 @@ impl<'t> NetworkLayer<'t> {
             self.reuse_scheduled = None;
         }
         let rng = &mut self.mrai_rng;
-        self.net.handle_at(now, input, &mut || rng.random::<f64>())
+        let outputs = self.net.handle_at(now, input, &mut || rng.random::<f64>());
+        self.timeline.observe(now, &self.net, &outputs);
+        outputs
+    }
+
+    /// Every router's best route over time as CSV (`routers.csv`): the
+    /// steady state at time zero, then each change.
+    pub fn routers_csv(&self) -> String {
+        self.timeline.to_csv(self.topo)
     }
 
     /// When to feed [`Input::Reuse`] next, if damping suppressed a route

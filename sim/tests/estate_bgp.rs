@@ -635,3 +635,20 @@ fn routers_csv_shows_each_routers_route_over_time() {
     let at_zero = rows.iter().filter(|r| r[0] == "0").count();
     assert_eq!(at_zero, topo.routers().len());
 }
+
+#[test]
+fn tokyo_is_explained_by_the_transit_it_buys_from() {
+    // Tokyo's users reach hkg1 over AS65010. The old text blamed the China
+    // backbone's hot potato at Hong Kong, an AS their traffic never
+    // crosses; what decides is AS65010 preferring its customer hkg1's
+    // route over any its peer AS65030 could give it for hgh1.
+    let (estate, topo) = load(&story_text()).unwrap();
+    let c = catchment(&estate, &topo);
+    let tyo = row(&c, &topo, "tyo");
+    assert_eq!(tyo.site, estate.site_index("hkg1"));
+    assert_eq!(tyo.nearest_site, estate.site_index("hgh1"));
+    assert_eq!(
+        tyo.why_not_nearest,
+        "AS65010 (global transit A) at hkg prefers hkg1: local-pref 130 for hkg1 vs 100 for hgh1"
+    );
+}

@@ -373,6 +373,11 @@ impl<'t> BgpNetwork<'t> {
         }
     }
 
+    /// The network's settings.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.config
+    }
+
     /// The topology.
     pub fn topology(&self) -> &'t Topology {
         self.topo

@@ -202,3 +202,43 @@ fn damping_turns_one_withdrawal_into_a_long_outage_after_path_exploration() {
         );
     }
 }
+
+#[test]
+fn a_route_to_another_site_with_the_same_attributes_is_no_flap() {
+    // AS20 buys from AS10, which hears sites a and b of AS1 at one PoP.
+    // When a stops, AS10 sends AS20 the route to b: the same AS path
+    // (10 1), MED and communities. BGP carries no site, so AS20 sees an
+    // UPDATE that changes nothing it could penalise (RFC 2439 section 4.4.3
+    // penalises a change of attributes).
+    let ases = vec![as_spec(10, &[("x", 0.0)]), as_spec(20, &[("x", 0.0)])];
+    let sites = vec![
+        site("a", 0.0, &[(10, Relationship::Provider)]),
+        site("b", 0.0, &[(10, Relationship::Provider)]),
+    ];
+    let topo = Topology::build(&spec(ases, vec![link(10, 20, true)], sites, vec![])).unwrap();
+    let mut net = BgpNetwork::new(&topo, NetworkConfig::default());
+    net.converge_static([announce(0, 0), announce(1, 0)]);
+    let net = net.with_damping(DampingParams::CISCO);
+    let mut d = Driver::new(net, SimDuration::from_millis(10), 3);
+    d.schedule(SEC, Input::StopAnnouncing { site: 0 });
+    d.run();
+    let as20 = RouterId(1);
+    assert_eq!(topo.router(as20).asn, Asn(20));
+    assert_eq!(d.net.best(as20).map(|r| r.site), Some(1));
+    assert!(d.net.damping(as20, AS10).is_none());
+    // A longer path is a change of attributes: b prepends once.
+    d.schedule(SEC, announce_with_prepends(1, 1));
+    d.run();
+    let now = SimTime::from_nanos(d.now);
+    let penalty = d.net.damping(as20, AS10).map(|x| x.penalty_at(now));
+    assert!(penalty.is_some_and(|p| p > 0.0), "{penalty:?}");
+}
+
+fn announce_with_prepends(site: usize, prepends: u8) -> Input {
+    Input::Announce {
+        site,
+        prepends,
+        med: 0,
+        requested_local_pref: None,
+    }
+}

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cutover_models::bgp::decision::{DecisionConfig, Step};
 use cutover_models::bgp::network::{BgpNetwork, Input, NetworkConfig, Output};
-use cutover_models::bgp::policy::{ExportPolicy, IgpLink, SessionConfig, TopologyOptions};
+use cutover_models::bgp::policy::{
+    ExportPolicy, IgpLink, SessionConfig, SiteSession, TopologyOptions,
+};
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::{Asn, Relationship, RouterId};
 use cutover_models::failure::Detection;
@@ -394,7 +396,10 @@ fn two_origins(second_origin: bool) -> Topology {
 
 fn med_winner(topo: &Topology, always_compare_med: bool) -> (usize, Option<Step>) {
     let config = NetworkConfig {
-        decision: DecisionConfig { always_compare_med },
+        decision: DecisionConfig {
+            always_compare_med,
+            ..DecisionConfig::default()
+        },
         ..NetworkConfig::default()
     };
     let mut net = BgpNetwork::new(topo, config);
@@ -505,8 +510,14 @@ fn med_by_arrival(deterministic: bool, order: [usize; 3]) -> usize {
         .unwrap()
         .with_options(&options)
         .unwrap();
-    let net =
-        BgpNetwork::new(&topo, NetworkConfig::default()).with_deterministic_med(deterministic);
+    let config = NetworkConfig {
+        decision: DecisionConfig {
+            deterministic_med: deterministic,
+            ..DecisionConfig::default()
+        },
+        ..NetworkConfig::default()
+    };
+    let net = BgpNetwork::new(&topo, config);
     let mut d = Driver::new(net, SimDuration::from_millis(10), 5);
     let meds = [20, 30, 10];
     for (k, &s) in order.iter().enumerate() {
@@ -656,4 +667,139 @@ fn an_as_paired_with_itself_sets_its_ibgp_sessions() {
     );
     // West -> the site (eBGP) keeps 30 s; west -> east (iBGP) 2 s x 0.875.
     assert_eq!(timers(&outs), vec![(0, 2, 26.25), (0, 1, 1.75)]);
+}
+
+/// Sites 0 (upstreams AS10 and AS20) and 1 (AS20) of AS1; AS10 and AS20
+/// peer. Returns, for AS20, the (site, AS path) of every route it holds.
+fn site_sessions_at_as20(options: &TopologyOptions) -> Vec<(usize, Vec<u32>)> {
+    let ases = vec![as_spec(10, &[("x", 0.0)]), as_spec(20, &[("x", 0.0)])];
+    let sites = vec![
+        site(
+            "a",
+            0.0,
+            &[(10, Relationship::Provider), (20, Relationship::Provider)],
+        ),
+        site("b", 0.0, &[(20, Relationship::Provider)]),
+    ];
+    let topo = Topology::build(&spec(ases, vec![link(10, 20, false)], sites, vec![]))
+        .unwrap()
+        .with_options(options)
+        .unwrap();
+    let mut net = BgpNetwork::new(&topo, NetworkConfig::default());
+    net.converge_static([announce(0, 0), announce(1, 0)]);
+    let as20 = topo
+        .routers()
+        .iter()
+        .position(|r| r.asn == Asn(20))
+        .unwrap();
+    let mut held: Vec<(usize, Vec<u32>)> = net
+        .candidates(RouterId(as20 as u32))
+        .iter()
+        .map(|c| (c.route.site, c.route.as_path.iter().map(|a| a.0).collect()))
+        .collect();
+    held.sort();
+    held
+}
+
+fn one_site_session(site: usize, asn: u32, s: SiteSession) -> TopologyOptions {
+    TopologyOptions {
+        site_sessions: BTreeMap::from([((site, Asn(asn)), s)]),
+        ..TopologyOptions::default()
+    }
+}
+
+#[test]
+fn one_site_announces_to_one_upstream_while_the_others_keep_the_as_policy() {
+    // AS20 hears site a directly and from its peer AS10 (a customer route
+    // of AS10's goes to peers).
+    let plain = site_sessions_at_as20(&TopologyOptions::default());
+    assert_eq!(plain, vec![(0, vec![1]), (0, vec![10, 1]), (1, vec![1])]);
+    // Site a keeps its route from AS20: AS20 hears it only from its peer
+    // AS10; site b still announces to AS20 directly.
+    let none = SiteSession {
+        export: Some(ExportPolicy::ToSet(BTreeSet::new())),
+        ..SiteSession::default()
+    };
+    let held = site_sessions_at_as20(&one_site_session(0, 20, none));
+    assert_eq!(held, vec![(0, vec![10, 1]), (1, vec![1])]);
+    // Site a tags its route to AS10 NO_EXPORT: AS10 keeps it to itself.
+    assert_eq!(
+        site_sessions_at_as20(&one_site_session(0, 10, tagged_session())),
+        vec![(0, vec![1]), (1, vec![1])]
+    );
+    let both = TopologyOptions {
+        site_sessions: BTreeMap::from([
+            ((0, Asn(10)), tagged_session()),
+            (
+                (0, Asn(20)),
+                SiteSession {
+                    export: Some(ExportPolicy::ToSet(BTreeSet::new())),
+                    ..SiteSession::default()
+                },
+            ),
+        ]),
+        ..TopologyOptions::default()
+    };
+    // Neither way reaches AS20 now.
+    assert_eq!(site_sessions_at_as20(&both), vec![(1, vec![1])]);
+}
+
+fn tagged_session() -> SiteSession {
+    SiteSession {
+        no_export: true,
+        ..SiteSession::default()
+    }
+}
+
+#[test]
+fn a_site_session_overrides_the_timers_of_its_as_on_that_upstream_only() {
+    let bfd = SessionConfig {
+        detection: Some(Detection::bfd()),
+        mrai: Some(SimDuration::from_secs(5)),
+        ..SessionConfig::default()
+    };
+    let hold = SessionConfig {
+        detection: Some(Detection::hold_timer()),
+        ..SessionConfig::default()
+    };
+    let options = TopologyOptions {
+        sessions: BTreeMap::from([((Asn(1), Asn(10)), hold)]),
+        site_sessions: BTreeMap::from([(
+            (0, Asn(10)),
+            SiteSession {
+                session: bfd,
+                ..SiteSession::default()
+            },
+        )]),
+        ..TopologyOptions::default()
+    };
+    let topo = two_upstreams(&options);
+    let s = topo.sites()[0].router;
+    let of = |asn: u32| {
+        let r = topo
+            .routers()
+            .iter()
+            .position(|r| r.asn == Asn(asn))
+            .unwrap();
+        topo.session(s, RouterId(r as u32))
+    };
+    assert_eq!(of(10), bfd);
+    assert_eq!(of(20), SessionConfig::default());
+    let mut wrong = TopologyOptions::default();
+    wrong
+        .site_sessions
+        .insert((0, Asn(30)), SiteSession::default());
+    assert_eq!(
+        Topology::build(&spec(
+            vec![as_spec(10, &[("x", 0.0)]), as_spec(30, &[("x", 0.0)])],
+            vec![],
+            vec![site("s", 0.0, &[(10, Relationship::Provider)])],
+            vec![],
+        ))
+        .unwrap()
+        .with_options(&wrong)
+        .unwrap_err()
+        .to_string(),
+        "site_sessions[0]: AS30 is not an upstream or peer of the site"
+    );
 }

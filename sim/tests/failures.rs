@@ -704,7 +704,7 @@ fn damping_suppresses_a_flapping_route_until_its_penalty_decays() {
     use cutover_models::failure::{Damping, DampingParams};
     let text = format!(
         "[experiment]\nname = \"flap\"\nestate = \"estate.toml\"\nduration = \"4000s\"\n\n\
-         [traffic]\nbase_rate = \"1000/s\"\n\n[detection]\ndamping = true\n\n{FLAP}"
+         [traffic]\nbase_rate = \"1000/s\"\n\n[network.damping]\n\n{FLAP}"
     );
     let o = run(&from_text(&text), 1);
     // The upstreams count each session loss as a flap (Cisco: 1000, halved
@@ -742,8 +742,11 @@ fn a_flap_period_and_damping_are_checked() {
         err.contains("failures[0].period") && err.contains("2ms"),
         "{err}"
     );
-    let err = refused(&format!("{base}[detection]\ndamping = \"yes\"\n"));
-    assert!(err.contains("damping"), "{err}");
+    let err = refused(&format!("{base}[network.damping]\nsuppress = -1.0\n"));
+    assert!(
+        err.contains("field `network.damping.suppress`: -1; allowed: a number from 0 to 1e9"),
+        "{err}"
+    );
 }
 
 /// `hours` of 18 bare-metal nodes failing at random.

@@ -2,13 +2,13 @@
 //! steady state of a set of announcements, at what RTT and TTFB, and why
 //! it is not the nearest site when it is not.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::decision::{Candidate, DecisionConfig, Step};
+use super::decision::{select, Candidate, DecisionConfig, Step};
 use super::network::{BgpNetwork, Delivery, Input, NetworkConfig, NotSettled};
 use super::policy::ExportPolicy;
 use super::topology::Topology;
-use super::{Asn, Route, RouterId};
+use super::{Asn, Learned, Route, RouterId};
 use crate::geo::LatencyModel;
 use crate::SimDuration;
 
@@ -123,6 +123,17 @@ pub fn compute(
     latency: &LatencyModel,
     decision: DecisionConfig,
 ) -> Result<Catchment, NotSettled> {
+    catchment(topo, announcements, latency, decision, true)
+}
+
+/// [`compute`], with "why not the nearest site" only if `explain`.
+fn catchment(
+    topo: &Topology,
+    announcements: &[Announcement],
+    latency: &LatencyModel,
+    decision: DecisionConfig,
+    explain: bool,
+) -> Result<Catchment, NotSettled> {
     let live: Vec<&Announcement> = announcements
         .iter()
         .filter(|a| a.announce && a.site < topo.sites().len())
@@ -145,72 +156,88 @@ pub fn compute(
         nets.push((len, net));
     }
     let announcing: BTreeSet<usize> = live.iter().map(|a| a.site).collect();
-    let rows = topo
-        .populations()
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let nearest = announcing.iter().copied().min_by(|&a, &b| {
-                let da = topo.sites()[a].location.distance_km(p.location);
-                let db = topo.sites()[b].location.distance_km(p.location);
-                da.total_cmp(&db).then(a.cmp(&b))
-            });
-            let ttfb_to = |s: usize| latency.ttfb_between_ms(p.location, topo.sites()[s].location);
-            let mut row = CatchmentRow {
-                population: i,
-                site: None,
-                prefix_len: None,
-                as_path: Vec::new(),
-                distance_km: None,
-                rtt_ms: None,
-                ttfb_ms: None,
-                nearest_site: nearest,
-                nearest_ttfb_ms: nearest.map(ttfb_to),
-                why_not_nearest: String::new(),
-            };
-            // Longest-prefix match: the longest prefix the ISP has a route for.
-            let Some((len, net)) = nets.iter().find(|(_, n)| n.best(p.router).is_some()) else {
-                row.why_not_nearest = format!("{} has no route to the prefix", p.isp);
-                return row;
-            };
-            row.prefix_len = Some(*len);
-            if let Some(best) = net.best(p.router) {
-                row.as_path = std::iter::once(p.isp)
-                    .chain(best.as_path.iter().copied())
-                    .collect();
-            }
-            match net.forward(p.router) {
-                Delivery::Site { site, hops } => {
-                    let d = topo.sites()[site].location.distance_km(p.location);
-                    let rtt = latency.rtt_ms(d);
-                    row.site = Some(site);
-                    row.distance_km = Some(d);
-                    row.rtt_ms = Some(rtt);
-                    row.ttfb_ms = Some(latency.ttfb_ms(rtt));
-                    if let Some(n) = nearest.filter(|&n| n != site) {
-                        row.why_not_nearest = explain(net, &hops, n, site, *len, &nets);
-                    }
+    // Each nearest site's announcement on its own, converged when an
+    // explanation first needs it: the route each router would hold if
+    // that site were the only one.
+    let mut solos: BTreeMap<usize, BgpNetwork<'_>> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(topo.populations().len());
+    for (i, p) in topo.populations().iter().enumerate() {
+        let nearest = announcing.iter().copied().min_by(|&a, &b| {
+            let da = topo.sites()[a].location.distance_km(p.location);
+            let db = topo.sites()[b].location.distance_km(p.location);
+            da.total_cmp(&db).then(a.cmp(&b))
+        });
+        let ttfb_to = |s: usize| latency.ttfb_between_ms(p.location, topo.sites()[s].location);
+        let mut row = CatchmentRow {
+            population: i,
+            site: None,
+            prefix_len: None,
+            as_path: Vec::new(),
+            distance_km: None,
+            rtt_ms: None,
+            ttfb_ms: None,
+            nearest_site: nearest,
+            nearest_ttfb_ms: nearest.map(ttfb_to),
+            why_not_nearest: String::new(),
+        };
+        // Longest-prefix match: the longest prefix the ISP has a route for.
+        let Some((len, net)) = nets.iter().find(|(_, n)| n.best(p.router).is_some()) else {
+            row.why_not_nearest = format!("{} has no route to the prefix", p.isp);
+            rows.push(row);
+            continue;
+        };
+        row.prefix_len = Some(*len);
+        if let Some(best) = net.best(p.router) {
+            row.as_path = std::iter::once(p.isp)
+                .chain(best.as_path.iter().copied())
+                .collect();
+        }
+        match net.forward(p.router) {
+            Delivery::Site { site, hops } => {
+                let d = topo.sites()[site].location.distance_km(p.location);
+                let rtt = latency.rtt_ms(d);
+                row.site = Some(site);
+                row.distance_km = Some(d);
+                row.rtt_ms = Some(rtt);
+                row.ttfb_ms = Some(latency.ttfb_ms(rtt));
+                if let Some(n) = nearest.filter(|&n| explain && n != site) {
+                    let solo = solos.entry(n).or_insert_with(|| {
+                        let mut solo = BgpNetwork::new(topo, static_config(decision));
+                        let own = live.iter().find(|a| a.site == n).map(|a| a.input());
+                        solo.converge_static(own);
+                        solo
+                    });
+                    row.why_not_nearest = why_not(net, &hops, n, site, *len, &nets, solo);
                 }
-                other => row.why_not_nearest = format!("traffic is lost: {other:?}"),
             }
-            row
-        })
-        .collect();
+            other => row.why_not_nearest = format!("traffic is lost: {other:?}"),
+        }
+        rows.push(row);
+    }
     Ok(Catchment { rows, updates })
 }
 
-/// Why traffic following `hops` to `chosen` does not reach `nearest`: the
-/// first router on the way that knew a route to `nearest` and the decision
-/// step that dropped it; else, outward from the entry, the first router
-/// that knows such a route but does not pass it towards the users, and
-/// why (its decision, or the export rules).
-fn explain(
+/// Why traffic following `hops` to `chosen` does not reach `nearest`.
+///
+/// `solo` holds the route each router would have if `nearest` announced
+/// alone. Walking from the users' entry router towards `nearest`: a router
+/// that knows a route to `nearest` and dropped it is where it lost; a
+/// router whose route comes from the same neighbour as the route to
+/// `nearest` would has no choice, so the walk moves to that neighbour;
+/// elsewhere the route in use and the route to `nearest` (as it would
+/// arrive) are compared: if the route in use wins, that router decided;
+/// else the route to `nearest` stopped at the neighbour it would come from,
+/// where the walk goes on. Where the route to `nearest` could not reach at
+/// all, the export rules stopped it: outward from the entry, the first
+/// router that knows such a route but does not pass it on, and why.
+fn why_not(
     net: &BgpNetwork<'_>,
     hops: &[RouterId],
     nearest: usize,
     chosen: usize,
     len: u8,
     nets: &[(u8, BgpNetwork<'_>)],
+    solo: &BgpNetwork<'_>,
 ) -> String {
     let topo = net.topology();
     let site_name = |s: usize| topo.sites()[s].name.as_str();
@@ -227,16 +254,80 @@ fn explain(
     // The nearest site's own prefix: the one the users took, or a
     // more-specific that did not reach them.
     let net = nearest_net.map_or(net, |(_, n)| n);
-    // First on the way the traffic goes.
-    for &r in hops {
-        if let Some(reason) = lost_at(net, r, nearest) {
-            return reason;
-        }
+    if let Some(reason) = decided_at(net, solo, hops[0], nearest) {
+        return reason;
     }
-    // Then outward from the entry router, over the sessions a route would
-    // have come in by, to the nearest router that knows a route to the
-    // nearest site: there it either lost the decision or was not passed on.
-    let entry = hops[0];
+    held_back_outward(net, hops[0], nearest)
+}
+
+/// The walk of [`why_not`] from `entry` towards `nearest`; `None` when the
+/// route to `nearest` could not reach the walk's routers at all.
+fn decided_at(
+    net: &BgpNetwork<'_>,
+    solo: &BgpNetwork<'_>,
+    entry: RouterId,
+    nearest: usize,
+) -> Option<String> {
+    let topo = net.topology();
+    let mut seen = BTreeSet::new();
+    let mut at = entry;
+    let mut toward = None;
+    while seen.insert(at) {
+        if let Some(reason) = lost_at(net, at, nearest) {
+            return Some(reason);
+        }
+        if let Some(t) = toward {
+            if let Some(reason) = held_back(net, at, t, nearest) {
+                return Some(reason);
+            }
+        }
+        let would = solo.best(at)?;
+        let would_from = advertiser(would, at);
+        let next = match net.best(at) {
+            Some(used) if advertiser(used, at) != would_from => {
+                let cands = [candidate(topo, at, used), candidate(topo, at, would)];
+                let sel = select(&cands, net.config().decision)?;
+                if sel.best == 0 {
+                    let step = sel.dropped_at[1]?;
+                    return Some(prefers(topo, at, step, &cands[1], &cands[0]));
+                }
+                would_from
+            }
+            _ => would_from,
+        };
+        if next == at {
+            return None;
+        }
+        toward = Some(at);
+        at = next;
+    }
+    None
+}
+
+/// The router `route` came from (`at` itself for its own).
+fn advertiser(route: &Route, at: RouterId) -> RouterId {
+    route.from_router().unwrap_or(at)
+}
+
+/// `route` as a candidate at `at`, with the IGP cost of an iBGP route.
+fn candidate<'r>(topo: &Topology, at: RouterId, route: &'r Route) -> Candidate<'r> {
+    let advertiser = advertiser(route, at);
+    let igp_cost = match route.learned {
+        Learned::Ibgp { from, .. } => topo.igp_cost(at, from),
+        _ => 0,
+    };
+    Candidate {
+        route,
+        igp_cost,
+        advertiser,
+    }
+}
+
+/// Outward from the entry router, over the sessions a route would have
+/// come in by, to the nearest router that knows a route to `nearest`:
+/// there it either lost the decision or was not passed on.
+fn held_back_outward(net: &BgpNetwork<'_>, entry: RouterId, nearest: usize) -> String {
+    let topo = net.topology();
     let mut seen = vec![false; topo.routers().len()];
     seen[entry.index()] = true;
     let mut queue = VecDeque::from([(entry, entry)]);
@@ -261,7 +352,21 @@ fn explain(
             }
         }
     }
-    format!("no router holds a route to {}", site_name(nearest))
+    let name = &topo.sites()[nearest].name;
+    let holders = (0..topo.routers().len())
+        .map(|i| RouterId(i as u32))
+        .filter(|&r| net.best(r).is_some_and(|b| b.site == nearest))
+        .count();
+    if holders > 0 {
+        // The routers that hold it are cut off from the users' ISP.
+        format!(
+            "{holders} routers hold a route to {name}, but no chain of BGP sessions links \
+             them to {}",
+            topo.router(entry).asn
+        )
+    } else {
+        format!("no router holds a route to {name}")
+    }
 }
 
 /// Why `r`, which knows a route to `nearest`, does not give it to `toward`:
@@ -321,7 +426,7 @@ fn export_block(topo: &Topology, r: RouterId, toward: RouterId, route: &Route) -
     if topo.may_export(r, n, route.entered_over()) {
         return None;
     }
-    if let ExportPolicy::ToSet(set) = topo.export_policy_towards(from.asn, to.asn) {
+    if let ExportPolicy::ToSet(set) = topo.export_policy_between(r, toward) {
         let names: Vec<String> = set.iter().map(Asn::to_string).collect();
         return Some(format!(
             "its export policy announces only to {}",
@@ -357,19 +462,36 @@ fn lost_at(net: &BgpNetwork<'_>, r: RouterId, nearest: usize) -> Option<String> 
         .iter()
         .filter_map(|&i| Some((sel.dropped_at[i]?, i)))
         .max()?;
-    let won = &cands[sel.best];
+    Some(prefers(topo, r, step, &cands[i], &cands[sel.best]))
+}
+
+/// "`r`'s AS at its PoP prefers `won`'s site: why `lost` lost at `step`".
+fn prefers(
+    topo: &Topology,
+    r: RouterId,
+    step: Step,
+    lost: &Candidate<'_>,
+    won: &Candidate<'_>,
+) -> String {
     let router = topo.router(r);
     let name = topo.as_name(router.asn).unwrap_or("");
-    Some(format!(
+    format!(
         "{} ({name}) at {} prefers {}: {}",
         router.asn,
         router.name,
         topo.sites()[won.route.site].name,
-        step_detail(step, &cands[i], won, topo)
-    ))
+        step_detail(step, lost, won, topo, router.asn)
+    )
 }
 
-fn step_detail(step: Step, lost: &Candidate<'_>, won: &Candidate<'_>, topo: &Topology) -> String {
+/// How `won` beat `lost` at `step`, at a router of `asn`.
+fn step_detail(
+    step: Step,
+    lost: &Candidate<'_>,
+    won: &Candidate<'_>,
+    topo: &Topology,
+    asn: Asn,
+) -> String {
     let (n, c) = (
         &topo.sites()[lost.route.site].name,
         &topo.sites()[won.route.site].name,
@@ -390,10 +512,13 @@ fn step_detail(step: Step, lost: &Candidate<'_>, won: &Candidate<'_>, topo: &Top
             won.route.med, lost.route.med
         ),
         Step::EbgpOverIbgp => format!("eBGP route to {c} over iBGP route to {n}"),
-        Step::IgpCost => format!(
-            "IGP cost {} km to the exit for {c} vs {} km for {n} (hot potato)",
-            won.igp_cost, lost.igp_cost
-        ),
+        Step::IgpCost => {
+            let unit = if topo.has_igp_metrics(asn) { "" } else { " km" };
+            format!(
+                "IGP cost {}{unit} to the exit for {c} vs {}{unit} for {n} (hot potato)",
+                won.igp_cost, lost.igp_cost
+            )
+        }
         Step::RouterId => format!("router-id tie-break, {c} vs {n}"),
     }
 }
@@ -453,7 +578,7 @@ pub fn knob_sweep(
                 Knob::Med(v) => a.med = v,
             }
             anns.push(a);
-            let c = compute(topo, &anns, latency, decision)?;
+            let c = catchment(topo, &anns, latency, decision, false)?;
             Ok(c.site_shares(topo).get(site).copied().unwrap_or(0.0))
         })
         .collect()
@@ -645,6 +770,82 @@ mod tests {
             why,
             "AS10 at w uses west but does not pass it to AS40 at w: it learned it from a peer, \
              and routes from peers and providers go only to customers, not to a peer"
+        );
+    }
+
+    /// Sites `w` (buying from AS10), `e1` and `e2` (buying from AS20);
+    /// AS10 and AS20 peer (if `peering`) at AS20's PoP `p`, nearest `e2`;
+    /// the users' ISP AS30 buys from AS10 and sits by `e1`.
+    fn hot_potato_elsewhere(peering: bool) -> Topology {
+        let up = |a| {
+            vec![UpstreamSpec {
+                asn: Asn(a),
+                rel: Relationship::Provider,
+            }]
+        };
+        let site = |name: &str, lon: f64, a: u32| SiteSpec {
+            name: name.into(),
+            location: ll(0.0, lon),
+            upstreams: up(a),
+        };
+        let mut links = vec![link(10, 30, LinkKind::ProviderToCustomer)];
+        if peering {
+            links.push(link(10, 20, LinkKind::Peer));
+        }
+        Topology::build(&TopologySpec {
+            ases: vec![
+                as_spec(10, &[("w", 0.0, 0.0)]),
+                as_spec(
+                    20,
+                    &[("p", 0.0, 30.0), ("e2", 0.0, 31.0), ("e1", 0.0, 50.0)],
+                ),
+                as_spec(30, &[("u", 0.0, 49.0)]),
+            ],
+            links,
+            origin: Asn(1),
+            sites: vec![
+                site("w", 0.0, 10),
+                site("e1", 50.0, 20),
+                site("e2", 31.0, 20),
+            ],
+            populations: vec![PopulationSpec {
+                name: "users".into(),
+                location: ll(0.0, 49.0),
+                weight: 1.0,
+                isp: Some(Asn(30)),
+            }],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_explanation_names_the_as_whose_decision_moved_the_users() {
+        // AS20 keeps e1's route to itself (hot potato at p: e2 is nearer),
+        // but that is not why the users miss e1: AS10, their only
+        // provider, would prefer its customer w's route over any route
+        // from its peer AS20. The old text blamed AS20's hot potato.
+        let t = hot_potato_elsewhere(true);
+        let anns = [0, 1, 2].map(Announcement::plain);
+        let (site, why) = site_of(&t, &anns);
+        assert_eq!(site, Some(0));
+        assert_eq!(
+            why,
+            "AS10 (as10) at w prefers w: local-pref 130 for w vs 100 for e1"
+        );
+    }
+
+    #[test]
+    fn a_route_cut_off_from_the_users_is_not_called_missing() {
+        // Without the peering, AS20 (at e1) and e1's own router hold e1's
+        // route, but no session links them to AS10 and the users: the old
+        // text said no router held a route to e1.
+        let t = hot_potato_elsewhere(false);
+        let anns = [0, 1, 2].map(Announcement::plain);
+        let (site, why) = site_of(&t, &anns);
+        assert_eq!(site, Some(0));
+        assert_eq!(
+            why,
+            "2 routers hold a route to e1, but no chain of BGP sessions links them to AS30"
         );
     }
 }

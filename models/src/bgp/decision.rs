@@ -78,11 +78,26 @@ pub struct Selection {
 }
 
 /// Options of the decision process.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecisionConfig {
     /// Compare MED between routes from different neighbour ASes too
     /// (`bgp always-compare-med`); off by default, as in RFC 4271.
     pub always_compare_med: bool,
+    /// Group routes by neighbour AS before comparing MEDs, as RFC 4271's
+    /// elimination does (`bgp deterministic-med`; on by default). Off,
+    /// a [`BgpNetwork`](super::network::BgpNetwork) compares its routes
+    /// two at a time in order of arrival, newest first ([`select_in_order`],
+    /// Cisco IOS's default); [`select`] itself always groups.
+    pub deterministic_med: bool,
+}
+
+impl Default for DecisionConfig {
+    fn default() -> Self {
+        DecisionConfig {
+            always_compare_med: false,
+            deterministic_med: true,
+        }
+    }
 }
 
 /// Runs the decision process over `candidates`; `None` if there are none.
@@ -341,6 +356,7 @@ mod tests {
             &[cand(&a, 0, 1), cand(&b, 0, 2)],
             DecisionConfig {
                 always_compare_med: true,
+                ..DecisionConfig::default()
             },
         )
         .unwrap();
@@ -462,7 +478,10 @@ mod tests {
                 .enumerate()
                 .map(|(i, (r, a))| cand(r, a.5, i as u32))
                 .collect();
-            let config = DecisionConfig { always_compare_med: always };
+            let config = DecisionConfig {
+                always_compare_med: always,
+                ..DecisionConfig::default()
+            };
             let best = select(&cands, config).unwrap().best;
             let mut rotated = cands.clone();
             rotated.rotate_left(rotation % cands.len());

@@ -237,6 +237,19 @@ impl Delivery {
     }
 }
 
+/// Whether `a` and `b` carry the same BGP attributes (everything but the
+/// site they lead to, which BGP does not carry).
+fn same_attributes(a: &Route, b: &Route) -> bool {
+    a.as_path == b.as_path
+        && a.origin == b.origin
+        && a.med == b.med
+        && a.local_pref == b.local_pref
+        && a.requested_local_pref == b.requested_local_pref
+        && a.learned == b.learned
+        && a.prepends == b.prepends
+        && a.no_export == b.no_export
+}
+
 /// What damping penalises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flap {
@@ -277,7 +290,9 @@ pub struct BgpNetwork<'t> {
     /// Reuse instants still to process, with the router concerned.
     reuse_at: BTreeSet<(SimTime, RouterId)>,
     /// Group routes by neighbour AS before comparing MEDs (RFC 4271's
-    /// elimination); off: compare in order of arrival.
+    /// elimination, as `bgp deterministic-med` does); off: compare in
+    /// order of arrival, newest first, as Cisco IOS does by default
+    /// ([`select_in_order`]). From [`DecisionConfig::deterministic_med`].
     deterministic_med: bool,
     /// Routes received so far, numbering arrivals.
     arrivals: u64,
@@ -296,19 +311,9 @@ impl<'t> BgpNetwork<'t> {
             damping: None,
             damped: BTreeMap::new(),
             reuse_at: BTreeSet::new(),
-            deterministic_med: true,
+            deterministic_med: config.decision.deterministic_med,
             arrivals: 0,
         }
-    }
-
-    /// Chooses how MEDs are compared. On (the default) is RFC 4271's
-    /// elimination, which groups routes by neighbour AS, as `bgp
-    /// deterministic-med` does; off compares routes two at a time, newest
-    /// first, as Cisco IOS does by default
-    /// ([`select_in_order`]).
-    pub fn with_deterministic_med(mut self, on: bool) -> Self {
-        self.deterministic_med = on;
-        self
     }
 
     /// Turns on RFC 2439 route flap damping at every router, for routes
@@ -373,6 +378,11 @@ impl<'t> BgpNetwork<'t> {
         if let Some(until) = suppressed {
             self.reuse_at.insert((until, router));
         }
+    }
+
+    /// The network's settings.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.config
     }
 
     /// The topology.
@@ -509,10 +519,10 @@ impl<'t> BgpNetwork<'t> {
                     self.arrivals += 1;
                     st.arrival.insert(from, self.arrivals);
                 }
-                (
-                    changed,
-                    (changed && old.is_some()).then_some(Flap::AttributeChange),
-                )
+                // BGP carries no site: a route to another site with the same
+                // attributes is no change a router could penalise.
+                let penalised = changed && old.is_some_and(|o| !same_attributes(&o, &r));
+                (changed, penalised.then_some(Flap::AttributeChange))
             }
             None => {
                 let gone = st.adj_in.remove(&from).is_some();
@@ -694,7 +704,7 @@ impl<'t> BgpNetwork<'t> {
             requested_local_pref,
             site: best.site,
             entered_over: None,
-            no_export: self.topo.tags_no_export(my_as, their_as),
+            no_export: self.topo.tags_no_export_between(router, neighbour),
         })
     }
 

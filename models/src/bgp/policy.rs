@@ -62,6 +62,24 @@ pub struct SessionConfig {
     /// sent and dropped by the receiver (Griffin and Premore, "An
     /// experimental analysis of BGP convergence time", ICNP 2001).
     pub sender_side_loop_detection: bool,
+    /// How long each UPDATE waits before it is sent over the session
+    /// (Junos `out-delay`, which holds routes back from the neighbour): the
+    /// caller adds it to the link's delay.
+    pub out_delay: SimDuration,
+}
+
+/// What one site configures on its sessions with one upstream AS, over
+/// the settings of its origin AS's sessions with that AS.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SiteSession {
+    /// Timers and detection of these sessions.
+    pub session: SessionConfig,
+    /// What the site exports to the upstream (its own route, so
+    /// `ToSet(empty)` keeps it from this upstream: a selective
+    /// announcement); `None` keeps the origin AS's policy.
+    pub export: Option<ExportPolicy>,
+    /// The site tags its route to the upstream NO_EXPORT (RFC 1997).
+    pub no_export: bool,
 }
 
 /// An IGP link between two PoPs of one AS and its metric.
@@ -97,6 +115,9 @@ pub struct TopologyOptions {
     pub no_export: BTreeSet<(Asn, Asn)>,
     /// Session settings per pair of ASes (in either order).
     pub sessions: BTreeMap<(Asn, Asn), SessionConfig>,
+    /// Settings of one site's sessions with one upstream AS, `(site,
+    /// upstream)`, over `sessions`, `link_export` and `no_export`.
+    pub site_sessions: BTreeMap<(usize, Asn), SiteSession>,
 }
 
 /// Why options cannot be applied to a topology.
@@ -133,6 +154,14 @@ pub enum OptionsError {
         asn: Asn,
         /// Which option named it.
         place: &'static str,
+    },
+    /// A site's sessions name an AS that is not its upstream or peer.
+    #[error("site_sessions[{site}]: {asn} is not an upstream or peer of the site")]
+    NotAnUpstream {
+        /// The site.
+        site: usize,
+        /// The AS.
+        asn: Asn,
     },
     /// An IGP link names a PoP the AS does not have.
     #[error("igp[{asn}]: no PoP named `{pop}`")]

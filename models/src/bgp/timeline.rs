@@ -2,7 +2,7 @@
 //! with the outputs of [`BgpNetwork`] and the time they happened, and a
 //! CSV view of it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::network::{BgpNetwork, Output};
@@ -29,6 +29,8 @@ pub struct RouteTimeline {
     /// Routers followed; `None` follows every router.
     routers: Option<BTreeSet<RouterId>>,
     rows: Vec<TimelineRow>,
+    /// Index in `rows` of each router's latest change.
+    last: BTreeMap<RouterId, usize>,
 }
 
 impl RouteTimeline {
@@ -41,7 +43,7 @@ impl RouteTimeline {
     pub fn for_routers(routers: impl IntoIterator<Item = RouterId>) -> Self {
         RouteTimeline {
             routers: Some(routers.into_iter().collect()),
-            rows: Vec::new(),
+            ..RouteTimeline::default()
         }
     }
 
@@ -61,6 +63,7 @@ impl RouteTimeline {
         if self.latest(router).is_some_and(same) {
             return;
         }
+        self.last.insert(router, self.rows.len());
         self.rows.push(row);
     }
 
@@ -99,7 +102,7 @@ impl RouteTimeline {
 
     /// The latest change recorded for `router`.
     pub fn latest(&self, router: RouterId) -> Option<&TimelineRow> {
-        self.rows.iter().rev().find(|r| r.router == router)
+        self.last.get(&router).map(|&i| &self.rows[i])
     }
 
     /// The route `router` held at `t` (its last change at or before `t`).

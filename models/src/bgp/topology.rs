@@ -12,7 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::policy::{ExportPolicy, IgpLink, OptionsError, SessionConfig, TopologyOptions};
+use super::policy::{
+    ExportPolicy, IgpLink, OptionsError, SessionConfig, SiteSession, TopologyOptions,
+};
 use super::{Asn, Relationship, RouterId};
 use crate::geo::LatLon;
 
@@ -305,6 +307,12 @@ pub struct Topology {
     link_export: BTreeMap<(Asn, Asn), ExportPolicy>,
     no_export: BTreeSet<(Asn, Asn)>,
     sessions: BTreeMap<(Asn, Asn), SessionConfig>,
+    /// Per-site overrides, by (site router, upstream router), ordered.
+    router_sessions: BTreeMap<(RouterId, RouterId), SessionConfig>,
+    /// Per-site export policies, (site router, upstream router).
+    router_export: BTreeMap<(RouterId, RouterId), ExportPolicy>,
+    /// Per-site NO_EXPORT tags, (site router, upstream router).
+    router_no_export: BTreeSet<(RouterId, RouterId)>,
 }
 
 /// IGP costs between the routers of one AS: shortest paths over its links.
@@ -376,6 +384,9 @@ impl Topology {
             link_export: BTreeMap::new(),
             no_export: BTreeSet::new(),
             sessions: BTreeMap::new(),
+            router_sessions: BTreeMap::new(),
+            router_export: BTreeMap::new(),
+            router_no_export: BTreeSet::new(),
         };
         let mut pops_by_as: BTreeMap<Asn, BTreeMap<&str, RouterId>> = BTreeMap::new();
         for (index, a) in spec.ases.iter().enumerate() {
@@ -621,6 +632,12 @@ impl Topology {
             .round() as u64
     }
 
+    /// Whether the IGP of `asn` has metrics from its links (else its costs
+    /// are great-circle km).
+    pub fn has_igp_metrics(&self, asn: Asn) -> bool {
+        self.igp.contains_key(&asn)
+    }
+
     /// The origin AS (the first, when several announce the prefix).
     pub fn origin(&self) -> Asn {
         self.origin
@@ -649,8 +666,9 @@ impl Topology {
             self.routers[to.router.index()].asn,
         );
         let policy = self
-            .link_export
-            .get(&(from_as, to_as))
+            .router_export
+            .get(&(router, to.router))
+            .or_else(|| self.link_export.get(&(from_as, to_as)))
             .or_else(|| self.export.get(&from_as));
         match policy {
             Some(p) => p.allows(entered, to.rel, to_as),
@@ -672,9 +690,18 @@ impl Topology {
             .unwrap_or_else(|| self.export_policy(from))
     }
 
+    /// The export policy of router `from` towards its eBGP neighbour
+    /// `to`: a site's own towards that upstream, else the link's, else the
+    /// AS's.
+    pub fn export_policy_between(&self, from: RouterId, to: RouterId) -> &ExportPolicy {
+        self.router_export.get(&(from, to)).unwrap_or_else(|| {
+            self.export_policy_towards(self.routers[from.index()].asn, self.routers[to.index()].asn)
+        })
+    }
+
     /// Whether every AS exports by Gao-Rexford (no policy was given).
     pub fn export_policies_are_default(&self) -> bool {
-        self.export.is_empty() && self.link_export.is_empty()
+        self.export.is_empty() && self.link_export.is_empty() && self.router_export.is_empty()
     }
 
     /// Whether routes `from` sends to `to` carry NO_EXPORT.
@@ -682,8 +709,19 @@ impl Topology {
         self.no_export.contains(&(from, to))
     }
 
-    /// The settings of the session between routers `a` and `b`.
+    /// Whether routes router `from` sends to router `to` carry NO_EXPORT
+    /// (set by a site on that upstream, or on the link between their ASes).
+    pub fn tags_no_export_between(&self, from: RouterId, to: RouterId) -> bool {
+        self.router_no_export.contains(&(from, to))
+            || self.tags_no_export(self.routers[from.index()].asn, self.routers[to.index()].asn)
+    }
+
+    /// The settings of the session between routers `a` and `b`: a site's
+    /// own with that upstream, else those of the two ASes.
     pub fn session(&self, a: RouterId, b: RouterId) -> SessionConfig {
+        if let Some(s) = self.router_sessions.get(&(a.min(b), a.max(b))) {
+            return *s;
+        }
         let (x, y) = (self.routers[a.index()].asn, self.routers[b.index()].asn);
         self.sessions
             .get(&(x.min(y), x.max(y)))
@@ -693,7 +731,7 @@ impl Topology {
 
     /// Whether any session sets its own MRAI or withdrawal rate limiting.
     pub fn has_session_settings(&self) -> bool {
-        !self.sessions.is_empty()
+        !self.sessions.is_empty() || !self.router_sessions.is_empty()
     }
 
     /// Applies `options`: moves sites to their own origin ASes, installs
@@ -729,6 +767,7 @@ impl Topology {
             known(a, "sessions")?;
             known(b, "sessions")?;
         }
+        self.install_site_sessions(&options.site_sessions)?;
         self.export = options.export.clone();
         self.link_export = options.link_export.clone();
         self.no_export = options.no_export.clone();
@@ -738,6 +777,44 @@ impl Topology {
             .map(|(&(a, b), &s)| ((a.min(b), a.max(b)), s))
             .collect();
         Ok(self)
+    }
+
+    /// Installs each site's settings on its sessions with the upstream AS
+    /// named, replacing those installed before.
+    fn install_site_sessions(
+        &mut self,
+        site_sessions: &BTreeMap<(usize, Asn), SiteSession>,
+    ) -> Result<(), OptionsError> {
+        self.router_sessions.clear();
+        self.router_export.clear();
+        self.router_no_export.clear();
+        for (&(site, asn), s) in site_sessions {
+            let sites = self.sites.len();
+            let router = self
+                .sites
+                .get(site)
+                .ok_or(OptionsError::UnknownSite { site, sites })?
+                .router;
+            let upstreams: Vec<RouterId> = self.ebgp[router.index()]
+                .iter()
+                .map(|n| n.router)
+                .filter(|n| self.routers[n.index()].asn == asn)
+                .collect();
+            if upstreams.is_empty() {
+                return Err(OptionsError::NotAnUpstream { site, asn });
+            }
+            for up in upstreams {
+                self.router_sessions
+                    .insert((router.min(up), router.max(up)), s.session);
+                if let Some(p) = &s.export {
+                    self.router_export.insert((router, up), p.clone());
+                }
+                if s.no_export {
+                    self.router_no_export.insert((router, up));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Makes `asn` the origin AS of site `site`.

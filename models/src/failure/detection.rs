@@ -42,15 +42,18 @@ pub enum Detection {
         delay: SimDuration,
     },
     /// A health checker (ExaBGP/keepalived style) probing every `interval`,
-    /// each probe failing after `timeout`, withdrawing after `fall`
-    /// consecutive failures; after the first failure it re-checks every
-    /// `fast_interval` if given. (`rise` is how many successes bring the
-    /// route back.)
+    /// each probe of the dead service failing after `timeout` (or at once
+    /// if `refused`), withdrawing after `fall` consecutive failures; after
+    /// the first failure it re-checks every `fast_interval` if given.
+    /// (`rise` is how many successes bring the route back.)
     HealthCheck {
         /// Pause between probes while the state is steady.
         interval: SimDuration,
         /// How long a probe of a dead (hanging) service takes to fail.
         timeout: SimDuration,
+        /// A probe of the dead service fails at once (its process is gone,
+        /// the connection is refused) instead of hanging until `timeout`.
+        refused: bool,
         /// Consecutive failed probes before the route is withdrawn.
         fall: u32,
         /// Consecutive successful probes before the route is announced again.
@@ -118,11 +121,13 @@ impl Detection {
     }
 
     /// ExaBGP `healthcheck.py` with its defaults: every 5 s, 5 s timeout,
-    /// fall 3, rise 3, fast re-check every 1 s.
+    /// fall 3, rise 3, fast re-check every 1 s; a dead service's probes
+    /// hang until the timeout.
     pub const fn health_check() -> Detection {
         Detection::HealthCheck {
             interval: Detection::DEFAULT_HEALTH_INTERVAL,
             timeout: Detection::DEFAULT_HEALTH_TIMEOUT,
+            refused: false,
             fall: Detection::DEFAULT_HEALTH_FALL,
             rise: Detection::DEFAULT_HEALTH_RISE,
             fast_interval: Some(Detection::DEFAULT_HEALTH_FAST_INTERVAL),
@@ -135,8 +140,11 @@ impl Detection {
     ///
     /// For a health check, the last successful probe started `u` of an
     /// interval before the service died; the next starts `(1 - u)` of an
-    /// interval after, hangs for `timeout`, and each of the `fall - 1`
-    /// further probes follows after the fast interval and hangs as long.
+    /// interval after, hangs for `timeout` (none if refused), and each of
+    /// the `fall - 1` further probes follows after the fast interval and
+    /// fails as slowly. ExaBGP's `healthcheck.py` loop: a failed probe in
+    /// UP moves to FALLING, which sleeps `--fast`; DOWN after `--fall`
+    /// failures (at once when `fall` is 1).
     pub fn delay(&self, u: f64) -> SimDuration {
         let u = clamp_unit(u);
         match *self {
@@ -149,15 +157,10 @@ impl Detection {
                 scale(interval, u),
             ),
             Detection::LinkDown { delay } => delay,
-            Detection::HealthCheck {
-                interval,
-                timeout,
-                fall,
-                ..
-            } => {
+            Detection::HealthCheck { interval, fall, .. } => {
                 let repeats = u64::from(fall.max(1) - 1);
-                let gap = self.recheck_gap();
-                scale(interval, 1.0 - u) + timeout + (gap + timeout).saturating_mul(repeats)
+                let (gap, failing) = (self.recheck_gap(), self.failing_probe());
+                scale(interval, 1.0 - u) + failing + (gap + failing).saturating_mul(repeats)
             }
         }
     }
@@ -186,23 +189,29 @@ impl Detection {
     /// rise probes; others: zero extra), given `u` in [0, 1), the phase of
     /// the last failed probe.
     ///
-    /// While the service is down each probe cycle lasts `timeout` (the
-    /// hanging probe) plus `interval`; the first probe after the recovery
+    /// While the service is down each probe cycle lasts the failing probe
+    /// (`timeout`, or nothing if refused) plus `interval`; the first probe after the recovery
     /// starts `(1 - u)` of a cycle later and succeeds at once, and the
     /// `rise - 1` further successes follow the fast interval apart. A probe
     /// already in flight when the service returns counts as failed.
     pub fn recovery_delay(&self, u: f64) -> SimDuration {
         let u = clamp_unit(u);
         match *self {
-            Detection::HealthCheck {
-                interval,
-                timeout,
-                rise,
-                ..
-            } => {
+            Detection::HealthCheck { interval, rise, .. } => {
                 let repeats = u64::from(rise.max(1) - 1);
-                scale(interval + timeout, 1.0 - u) + self.recheck_gap().saturating_mul(repeats)
+                scale(interval + self.failing_probe(), 1.0 - u)
+                    + self.recheck_gap().saturating_mul(repeats)
             }
+            _ => SimDuration::ZERO,
+        }
+    }
+
+    /// How long a health check's probe of the dead service takes to fail.
+    fn failing_probe(&self) -> SimDuration {
+        match *self {
+            Detection::HealthCheck {
+                timeout, refused, ..
+            } if !refused => timeout,
             _ => SimDuration::ZERO,
         }
     }
@@ -236,15 +245,18 @@ impl fmt::Display for Detection {
             Detection::HealthCheck {
                 interval,
                 timeout,
+                refused,
                 fall,
                 rise,
                 fast_interval,
             } => {
-                write!(
-                    f,
-                    "health check (every {}, {} timeout, fall {fall}, rise {rise}",
-                    interval, timeout
-                )?;
+                write!(f, "health check (every {}, ", interval)?;
+                if refused {
+                    write!(f, "probes refused")?;
+                } else {
+                    write!(f, "{} timeout", timeout)?;
+                }
+                write!(f, ", fall {fall}, rise {rise}")?;
                 match fast_interval {
                     Some(fast) => write!(f, ", fast re-check {})", fast),
                     None => write!(f, ")"),
@@ -336,6 +348,7 @@ mod tests {
         let d = Detection::HealthCheck {
             interval: s(10),
             timeout: s(2),
+            refused: false,
             fall: 3,
             rise: 2,
             fast_interval: None,
@@ -353,6 +366,7 @@ mod tests {
         let d = Detection::HealthCheck {
             interval: s(5),
             timeout: s(1),
+            refused: false,
             fall: 1,
             rise: 1,
             fast_interval: Some(s(1)),
@@ -368,6 +382,33 @@ mod tests {
         let d = Detection::health_check();
         assert_eq!(d.recovery_delay(0.0), s(12));
         assert_eq!(d.recovery_delay(1.0), s(2));
+    }
+
+    #[test]
+    fn a_refused_probe_fails_at_once() {
+        // The process is gone: each probe fails without waiting. Next probe
+        // after (1 - u) x 5 s, then two more 1 s apart: 2 s to 7 s.
+        let refused = |fall| Detection::HealthCheck {
+            interval: Detection::DEFAULT_HEALTH_INTERVAL,
+            timeout: Detection::DEFAULT_HEALTH_TIMEOUT,
+            refused: true,
+            fall,
+            rise: Detection::DEFAULT_HEALTH_RISE,
+            fast_interval: Some(Detection::DEFAULT_HEALTH_FAST_INTERVAL),
+        };
+        let d = refused(3);
+        assert_eq!(d.bounds(), (s(2), s(7)));
+        assert_eq!(d.mean(), ms(4_500));
+        assert_eq!(d.delay(0.2), s(6));
+        // Down cycle 5 s (no hanging probe); then two successes 1 s apart.
+        assert_eq!(d.recovery_delay(0.0), s(7));
+        assert_eq!(d.recovery_delay(0.5), ms(4_500));
+        assert_eq!(
+            d.to_string(),
+            "health check (every 5 s, probes refused, fall 3, rise 3, fast re-check 1 s)"
+        );
+        // fall 1 (ExaBGP goes DOWN on the first failure): only the wait.
+        assert_eq!(refused(1).bounds(), (SimDuration::ZERO, s(5)));
     }
 
     #[test]

@@ -12,14 +12,13 @@
 //! link_down_delay = "10ms"
 //! health_interval = "5s"        # the health check behind "service-down"
 //! health_fast_interval = "1s"
-//! health_timeout = "5s"
+//! health_timeout = "5s"         # a probe of a hanging service fails after this...
+//! health_refused = false        # ...or at once: its process is gone, connections refused
 //! health_fall = 3
 //! health_rise = 3
-//! damping = true                # RFC 2439 route flap damping at every
-//!                               # router (Cisco's defaults); default off
 //! ```
 
-use cutover_models::failure::{DampingParams, Detection};
+use cutover_models::failure::Detection;
 use cutover_models::SimDuration;
 use serde::Deserialize;
 
@@ -39,9 +38,9 @@ pub(crate) struct RawDetection {
     health_interval: Option<Duration>,
     health_fast_interval: Option<Duration>,
     health_timeout: Option<Duration>,
+    health_refused: Option<bool>,
     health_fall: Option<i64>,
     health_rise: Option<i64>,
-    damping: Option<bool>,
 }
 
 /// A way of noticing a crash.
@@ -83,9 +82,6 @@ pub struct DetectionSettings {
     pub link_down: Detection,
     /// The health check that withdraws a site whose service died.
     pub health_check: Detection,
-    /// Route flap damping (RFC 2439) at every router, for routes learned
-    /// over eBGP; none: off.
-    pub damping: Option<DampingParams>,
 }
 
 impl DetectionSettings {
@@ -202,6 +198,7 @@ pub(crate) fn validate(
                 r.health_timeout,
                 Detection::DEFAULT_HEALTH_TIMEOUT,
             )?,
+            refused: r.health_refused.unwrap_or(false),
             fall: times(
                 source,
                 "health_fall",
@@ -216,6 +213,5 @@ pub(crate) fn validate(
             )?,
             fast_interval: Some(fast),
         },
-        damping: r.damping.unwrap_or(false).then_some(DampingParams::CISCO),
     })
 }

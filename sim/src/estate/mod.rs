@@ -12,9 +12,11 @@
 pub mod compute;
 pub mod detection;
 pub mod network;
+pub mod policy;
 
 use std::path::Path;
 
+use cutover_models::bgp::policy::{OptionsError, TopologyOptions};
 use cutover_models::bgp::topology::{Topology, TopologySpec};
 use cutover_models::nodes::NodePool;
 use serde::Deserialize;
@@ -23,6 +25,7 @@ use crate::scenario::{InputError, Source};
 pub use compute::{Balancing, Deployment, OverflowSpec, Slo};
 pub use detection::{CrashDetection, DetectionSettings};
 pub use network::{Graph, NetworkSettings, Population, SiteNetwork};
+pub use policy::BgpPolicy;
 
 /// The estate file as written.
 #[derive(Debug, Deserialize)]
@@ -98,6 +101,8 @@ pub struct Estate {
     pub network: NetworkSettings,
     /// The AS graph.
     pub graph: Graph,
+    /// Export policies and the rest of what operators configure in BGP.
+    pub bgp_policy: BgpPolicy,
     /// The anycast sites.
     pub sites: Vec<Site>,
     /// The users.
@@ -146,6 +151,7 @@ impl Estate {
             &cities_of(source, &raw)?,
             raw.estate.seed.unwrap_or(DEFAULT_GRAPH_SEED),
         )?;
+        let bgp_policy = policy::validate(source, &raw.network.bgp_policy(), &graph)?;
         let populations = network::populations(source, &raw.populations, &graph)?;
         let deployment = compute::deployment(
             match changes.deployment {
@@ -185,6 +191,7 @@ impl Estate {
             description: raw.estate.description,
             network,
             graph,
+            bgp_policy,
             sites: Vec::new(),
             populations,
             deployment,
@@ -202,6 +209,7 @@ impl Estate {
             let site = estate.site(source, &format!("sites[{i}]"), s)?;
             estate.add_site(source, &format!("sites[{i}].tag"), site)?;
         }
+        policy::add_sessions(source, raw.network.sessions(), &mut estate)?;
         estate.check_topology(source, &|i| format!("sites[{i}]"))?;
         Ok(estate)
     }
@@ -273,17 +281,50 @@ impl Estate {
         network::topology_spec(&self.network, &self.graph, &sites, &self.populations)
     }
 
-    /// Builds the topology; an error is located at the site it concerns
-    /// (`site_field(i)` in `source`) or the populations of this estate.
+    /// What the estate configures beyond the AS graph: its BGP policy and
+    /// the sites' own origin ASes (by site index, after an experiment's
+    /// changes).
+    pub fn topology_options(&self) -> TopologyOptions {
+        let mut options = self.bgp_policy.options.clone();
+        for (i, s) in self.sites.iter().enumerate() {
+            if let Some(asn) = s.network.origin {
+                options.site_origins.insert(i, asn);
+            }
+        }
+        // A retired site's sessions went with it.
+        for (tag, upstream, session) in &self.bgp_policy.site_sessions {
+            if let Some(k) = self.site_index(tag) {
+                options
+                    .site_sessions
+                    .insert((k, *upstream), session.clone());
+            }
+        }
+        options
+    }
+
+    /// Builds the topology with [`Self::topology_options`]; an error is
+    /// located at the site it concerns (`site_field(i)` in `source`) or the
+    /// populations of this estate.
     pub fn build_topology(
         &self,
         source: &Source,
         site_field: &dyn Fn(usize) -> String,
     ) -> Result<Topology, InputError> {
-        Topology::build(&self.topology_spec()).map_err(|e| {
+        let topo = Topology::build(&self.topology_spec()).map_err(|e| {
             let field =
                 network::topology_error_field(&e, site_field, &|i| format!("populations[{i}]"));
             source.field_error(&field, network::topology_error_message(&e))
+        })?;
+        topo.with_options(&self.topology_options()).map_err(|e| {
+            let field = match &e {
+                OptionsError::OriginIsTransit { site, .. }
+                | OptionsError::OriginIsUpstream { site, .. }
+                | OptionsError::UnknownSite { site, .. } => {
+                    format!("{}.origin_asn", site_field(*site))
+                }
+                _ => "network".to_string(),
+            };
+            source.field_error(&field, e.to_string())
         })
     }
 

@@ -10,7 +10,12 @@
 //! path_inflation = 1.7          # fiber route / great circle, 1.0-5.0
 //! access_rtt = "8ms"            # paid on every round trip
 //! server_time = "10ms"          # time to first byte at the server
-//! always_compare_med = false
+//! always_compare_med = false   # compare MEDs from different neighbour ASes too
+//! deterministic_med = true      # group by neighbour AS before MED (RFC 4271); false:
+//!                               # in order of arrival, Cisco IOS's default
+//! export = "gao-rexford"        # every AS's export policy; [[network.policies]] per AS,
+//!                               # [[network.sessions]], [[network.igp_links]] and
+//!                               # [network.damping]: see `policy`
 //! mrai = "30s"                  # eBGP MRAI; ibgp_mrai = "0s"
 //! mrai_timers = "busy"          # "busy" (always running) | "idle"
 //! processing_delay = "100ms"    # per UPDATE hop, plus propagation
@@ -18,6 +23,8 @@
 //!
 //! [[sites]]
 //! tag = "ny1"                   # catalog site, or any tag with `city = "nyc"`
+//! origin_asn = 64501            # a partner or second ASN announcing the same prefix
+//!                               # from this site (default: network.origin_asn)
 //! upstreams = [65010, 65020]    # transit providers (omit with generate)
 //! peers = []
 //! prepends = 0                  # AS_PATH prepends, 0-10
@@ -73,6 +80,15 @@ pub(crate) struct RawNetwork {
     access_rtt: Option<Duration>,
     server_time: Option<Duration>,
     always_compare_med: Option<bool>,
+    deterministic_med: Option<bool>,
+    export: Option<String>,
+    #[serde(default)]
+    policies: Vec<super::policy::RawPolicy>,
+    #[serde(default)]
+    sessions: Vec<super::policy::RawSession>,
+    damping: Option<super::policy::RawDamping>,
+    #[serde(default)]
+    igp_links: Vec<super::policy::RawIgpLink>,
     mrai: Option<Duration>,
     ibgp_mrai: Option<Duration>,
     mrai_timers: Option<String>,
@@ -83,6 +99,23 @@ pub(crate) struct RawNetwork {
     ases: Vec<RawAs>,
     #[serde(default)]
     links: Vec<RawLink>,
+}
+
+impl RawNetwork {
+    /// The BGP policy written under `[network]`.
+    pub(crate) fn bgp_policy(&self) -> super::policy::RawBgpPolicy<'_> {
+        super::policy::RawBgpPolicy {
+            export: self.export.as_deref(),
+            policies: &self.policies,
+            damping: self.damping.as_ref(),
+            igp_links: &self.igp_links,
+        }
+    }
+
+    /// `[[network.sessions]]` as written.
+    pub(crate) fn sessions(&self) -> &[super::policy::RawSession] {
+        &self.sessions
+    }
 }
 
 /// A topology file: the `[[as]]` and `[[links]]` tables on their own, so
@@ -129,6 +162,7 @@ struct RawLink {
 pub(crate) struct RawSite {
     pub(crate) tag: String,
     city: Option<String>,
+    origin_asn: Option<u32>,
     #[serde(default)]
     upstreams: Vec<u32>,
     #[serde(default)]
@@ -196,6 +230,9 @@ pub struct SiteNetwork {
     pub location: LatLon,
     /// Its upstreams and peers.
     pub upstreams: Vec<UpstreamSpec>,
+    /// The AS that announces the prefix from this site when it is not the
+    /// network's origin AS (a partner or second ASN).
+    pub origin: Option<Asn>,
     /// How it announces (its `site` index is set when the topology is built).
     pub announcement: Announcement,
 }
@@ -298,16 +335,7 @@ pub(crate) fn settings(source: &Source, raw: &RawNetwork) -> Result<NetworkSetti
         ));
     }
     let mrai = |field: &str, d: Option<Duration>, default: SimDuration| {
-        let v = d.map_or(default, |d| d.0);
-        if v != SimDuration::ZERO && v < SimDuration::from_millis(10) {
-            // A timer firing every few nanoseconds would never let a run end.
-            Err(source.field_error(
-                field,
-                format!("{v}; allowed: \"0s\" (off) or at least \"10ms\""),
-            ))
-        } else {
-            Ok(v)
-        }
+        super::policy::mrai(source, field, d.map_or(default, |d| d.0))
     };
     Ok(NetworkSettings {
         origin: Asn(raw.origin_asn.unwrap_or(DEFAULT_ORIGIN_ASN)),
@@ -315,6 +343,7 @@ pub(crate) fn settings(source: &Source, raw: &RawNetwork) -> Result<NetworkSetti
         bgp: NetworkConfig {
             decision: DecisionConfig {
                 always_compare_med: raw.always_compare_med.unwrap_or(false),
+                deterministic_med: raw.deterministic_med.unwrap_or(true),
             },
             ebgp_mrai: mrai("network.mrai", raw.mrai, DEFAULT_EBGP_MRAI)?,
             ibgp_mrai: mrai("network.ibgp_mrai", raw.ibgp_mrai, DEFAULT_IBGP_MRAI)?,
@@ -553,6 +582,7 @@ pub(crate) fn site(
             "a site needs at least one upstream or peer to announce to",
         ));
     }
+    let origin = site_origin(source, &f("origin_asn"), raw.origin_asn, graph)?;
     let announcement = Announcement {
         site: 0,
         announce: raw.announce.unwrap_or(true),
@@ -578,8 +608,36 @@ pub(crate) fn site(
         city,
         location,
         upstreams,
+        origin,
         announcement,
     })
+}
+
+/// A site's own origin AS as written: any ASN outside the graph (a
+/// partner's or the operator's second ASN has only sites; an AS of the
+/// graph would also carry transit).
+fn site_origin(
+    source: &Source,
+    field: &str,
+    asn: Option<u32>,
+    graph: &Graph,
+) -> Result<Option<Asn>, InputError> {
+    let Some(asn) = asn else {
+        return Ok(None);
+    };
+    if asn == 0 {
+        return Err(source.field_error(field, "0; allowed: an ASN from 1 to 4294967295"));
+    }
+    if graph.ases.iter().any(|a| a.asn == Asn(asn)) {
+        return Err(source.field_error(
+            field,
+            format!(
+                "AS{asn} is in the AS graph; allowed: an ASN outside it (an origin AS has \
+                 only sites, no PoPs or transit)"
+            ),
+        ));
+    }
+    Ok(Some(Asn(asn)))
 }
 
 /// Validates the populations; one entry per access ISP (a generated graph

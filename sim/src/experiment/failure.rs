@@ -58,9 +58,9 @@
 //!   sessions to that upstream): every `period` from `at` the site's
 //!   sessions go down at both ends, and come back up half a period later,
 //!   until `duration` ends (when they come back up). With
-//!   `damping = true` in `[detection]`, RFC 2439 damping at the routers
-//!   (Cisco's defaults) suppresses the flapping route as real routers do,
-//!   keeping users away until its penalty decays.
+//!   `[network.damping]` (in the estate, or the experiment's what-if),
+//!   RFC 2439 damping at the routers suppresses the flapping route as real
+//!   routers do, keeping users away until its penalty decays.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.

@@ -3,8 +3,8 @@
 //! (`[[sites]]`) or retired (`retire`), the traffic (`[traffic]`), the
 //! failures (`[[failures]]`, and random hardware failures in
 //! `[reliability]`), and any of the estate's `[deployment]`,
-//! `[hpa]`, `[startup]`, `[nodes]`, `[overflow]`, `[detection]` or `[slo]`,
-//! which then replace the estate's section whole (a what-if: "with a CPU
+//! `[hpa]`, `[startup]`, `[nodes]`, `[overflow]`, `[detection]`, `[slo]` or
+//! `[network.damping]`, which then replace the estate's section whole (a what-if: "with a CPU
 //! limit of twice the request", "with BFD everywhere").
 //!
 //! ```toml
@@ -59,6 +59,14 @@ pub(crate) struct RawExperiment {
     detection: Option<detection::RawDetection>,
     slo: Option<compute::RawSlo>,
     sweep: Option<sweep::RawSweep>,
+    network: Option<RawNetworkChanges>,
+}
+
+/// The part of the estate's `[network]` an experiment may replace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetworkChanges {
+    damping: Option<crate::estate::policy::RawDamping>,
 }
 
 impl RawExperiment {
@@ -173,7 +181,10 @@ impl Experiment {
             other => other,
         })?;
         let estate = Estate::with_changes(&estate_source, &raw.changes(source))?;
-        let estate = changed_estate(source, &raw, estate)?;
+        let mut estate = changed_estate(source, &raw, estate)?;
+        if let Some(d) = raw.network.as_ref().and_then(|n| n.damping.as_ref()) {
+            estate.bgp_policy.damping = Some(crate::estate::policy::damping(source, d)?);
+        }
         let first_added = estate.sites.len() - raw.sites.len();
         let topology = estate.build_topology(source, &|i| {
             if i >= first_added {
@@ -264,13 +275,20 @@ fn check_work(
         )?;
     }
     let bgp = &estate.network.bgp;
-    if bgp.mrai_busy && bgp.ebgp_mrai > SimDuration::ZERO {
+    // Sessions with their own MRAI count as if every one had the shortest.
+    let options = estate.topology_options();
+    let mrai = options
+        .sessions
+        .values()
+        .chain(options.site_sessions.values().map(|s| &s.session))
+        .filter_map(|s| s.mrai)
+        .chain([bgp.ebgp_mrai])
+        .filter(|&m| m > SimDuration::ZERO)
+        .min();
+    if let Some(mrai) = mrai.filter(|_| bgp.mrai_busy) {
         let sessions = topology.ebgp_session_count() as f64;
-        let events = 2.0 * sessions * limits::intervals(duration, bgp.ebgp_mrai);
-        let how = format!(
-            "busy MRAI timers: 2 x {sessions} eBGP sessions x {duration} / {}",
-            bgp.ebgp_mrai
-        );
+        let events = 2.0 * sessions * limits::intervals(duration, mrai);
+        let how = format!("busy MRAI timers: 2 x {sessions} eBGP sessions x {duration} / {mrai}");
         limits::check_events(source, "experiment.duration", events, &how)?;
     }
     Ok(())

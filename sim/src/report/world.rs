@@ -1,7 +1,9 @@
 //! An experiment's files: `summary.json`, `timeline.csv`, `populations.csv`
 //! and `sites.csv` (one row each, failures by cause), `routes.csv` (every
-//! route change), `failures.csv` (every failure that struck, with its start
-//! and end), and the plots `requests.svg` (requests by outcome),
+//! route change of a population), `routers.csv` (every BGP router's best
+//! route over time: `time_s,router,asn,pop,site,as_path`), `failures.csv`
+//! (every failure that struck, with its start and end), and the plots
+//! `requests.svg` (requests by outcome),
 //! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
 //! population).
 
@@ -110,6 +112,7 @@ pub fn write(out: &OutputDir, name: &str, seed: u64, outcome: &Outcome) -> Resul
     write_csv(out, "sites.csv", &sites, &[])?;
     write_csv(out, "routes.csv", &outcome.routes, &ROUTE_COLUMNS)?;
     write_csv(out, "failures.csv", &s.failure_log, &FAILURE_COLUMNS)?;
+    out.write("routers.csv", outcome.routers_csv.as_bytes())?;
     let tl = &outcome.timeline;
     let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
         names

@@ -99,7 +99,6 @@ pub struct World<'e> {
     /// Per site, the random stream of its node failures and repairs.
     reliability_rng: Vec<StreamRng>,
     /// Instants at which damped routes are reconsidered, scheduled.
-    reuse_at: std::collections::BTreeSet<SimTime>,
     /// Pending timers of each failure, which its end cancels.
     failure_timers: std::collections::BTreeMap<usize, Vec<crate::engine::TimerId>>,
     detect_rng: StreamRng,
@@ -151,7 +150,6 @@ impl<'e> World<'e> {
             failure_log: Vec::new(),
             failure_timers: std::collections::BTreeMap::new(),
             active: failures::Active::default(),
-            reuse_at: std::collections::BTreeSet::new(),
             fault_timers: vec![None; exp.estate.sites.len()],
             reliability_rng: exp
                 .estate
@@ -281,17 +279,10 @@ impl<'e> World<'e> {
     /// Feeds `input` to BGP and delivers what follows; a route suppressed
     /// by damping is reconsidered when it may be reused.
     fn bgp(&mut self, input: Input) {
-        if input == Input::Reuse {
-            let now = self.now;
-            self.reuse_at.retain(|&t| t > now);
-        }
         let outputs = self.network.handle(self.now, input);
         self.deliver(outputs);
-        if let Some(t) = self.network.next_reuse() {
-            if self.reuse_at.insert(t) {
-                self.queue
-                    .schedule_at(t.max(self.now), Event::Bgp(Input::Reuse));
-            }
+        if let Some(t) = self.network.reuse_to_schedule() {
+            self.queue.schedule_at(t, Event::Bgp(Input::Reuse));
         }
     }
 
@@ -302,7 +293,7 @@ impl<'e> World<'e> {
         for out in outputs {
             match out {
                 Output::Send { from, to, advert } => self.queue.schedule_in(
-                    self.network.link_delay(from, to),
+                    self.network.update_delay(from, to),
                     Event::Bgp(Input::Update { to, from, advert }),
                 ),
                 Output::SetMraiTimer {

@@ -4,6 +4,7 @@
 //! event queue.
 
 use cutover_models::bgp::network::{BgpNetwork, Delivery, Input, NotSettled, Output};
+use cutover_models::bgp::timeline::RouteTimeline;
 use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::RouterId;
 use cutover_models::geo::FIBER_KM_PER_S;
@@ -22,6 +23,10 @@ pub struct NetworkLayer<'t> {
     path_inflation: f64,
     mrai_rng: StreamRng,
     updates_at_start: u64,
+    /// The damping reuse instant already on the caller's queue, if any.
+    reuse_scheduled: Option<SimTime>,
+    /// Which route every router holds over time.
+    timeline: RouteTimeline,
 }
 
 impl<'t> NetworkLayer<'t> {
@@ -43,9 +48,10 @@ impl<'t> NetworkLayer<'t> {
         if !net.settled() {
             return Err(NotSettled { processed });
         }
-        // Damping starts from the steady state: the start-up's path
-        // exploration is not flapping.
-        if let Some(params) = exp.estate.detection.damping {
+        let mut timeline = RouteTimeline::new();
+        timeline.snapshot(SimTime::ZERO, &net);
+        // Damping starts with the run: the steady state is not a flap.
+        if let Some(params) = exp.estate.bgp_policy.damping {
             net = net.with_damping(params);
         }
         let mut timers = Vec::new();
@@ -62,6 +68,8 @@ impl<'t> NetworkLayer<'t> {
                 path_inflation: exp.estate.network.latency.path_inflation(),
                 mrai_rng: streams.stream("network.mrai"),
                 updates_at_start,
+                reuse_scheduled: None,
+                timeline,
             },
             timers,
         ))
@@ -70,14 +78,30 @@ impl<'t> NetworkLayer<'t> {
     /// Feeds `input` to the speakers at `now`; returns what the caller
     /// must deliver.
     pub fn handle(&mut self, now: SimTime, input: Input) -> Vec<Output> {
+        if input == Input::Reuse {
+            self.reuse_scheduled = None;
+        }
         let rng = &mut self.mrai_rng;
-        self.net.handle_at(now, input, &mut || rng.random::<f64>())
+        let outputs = self.net.handle_at(now, input, &mut || rng.random::<f64>());
+        self.timeline.observe(now, &self.net, &outputs);
+        outputs
     }
 
-    /// When a route suppressed by damping may be used again: feed
-    /// [`Input::Reuse`] then.
-    pub fn next_reuse(&self) -> Option<SimTime> {
-        self.net.next_reuse()
+    /// Every router's best route over time as CSV (`routers.csv`): the
+    /// steady state at time zero, then each change.
+    pub fn routers_csv(&self) -> String {
+        self.timeline.to_csv(self.topo)
+    }
+
+    /// When to feed [`Input::Reuse`] next, if damping suppressed a route
+    /// whose reuse instant is not on the caller's queue yet.
+    pub fn reuse_to_schedule(&mut self) -> Option<SimTime> {
+        let next = self.net.next_reuse()?;
+        if self.reuse_scheduled.is_some_and(|t| t <= next) {
+            return None;
+        }
+        self.reuse_scheduled = Some(next);
+        Some(next)
     }
 
     /// Time an UPDATE takes from `a` to `b`: processing plus propagation.
@@ -89,6 +113,12 @@ impl<'t> NetworkLayer<'t> {
             .distance_km(self.topo.router(b).location);
         self.processing_delay
             + SimDuration::from_secs_f64(km * self.path_inflation / FIBER_KM_PER_S)
+    }
+
+    /// Time an UPDATE from `a` takes to reach `b`: the session's out-delay
+    /// (how long `a` holds it back), then the link's delay.
+    pub fn update_delay(&self, a: RouterId, b: RouterId) -> SimDuration {
+        self.topo.session(a, b).out_delay + self.link_delay(a, b)
     }
 
     /// The site that traffic entering at `router` reaches, if any.

@@ -158,6 +158,9 @@ pub struct Outcome {
     pub timeline: TimeSeries,
     /// Every route change after the start.
     pub routes: Vec<RouteChange>,
+    /// Which route every router holds over time, as CSV (`routers.csv`:
+    /// `time_s,router,asn,pop,site,as_path`).
+    pub routers_csv: String,
 }
 
 const GLOBAL_COLUMNS: [(&str, Aggregation); 12] = [
@@ -432,6 +435,7 @@ impl World<'_> {
             summary,
             timeline: self.timeline,
             routes: self.tracker.routes,
+            routers_csv: self.network.routers_csv(),
         }
     }
 

@@ -10,12 +10,11 @@ use super::progress::SharedProgress;
 use super::run_info::RunInfo;
 use crate::montecarlo::{replicate, Quantile};
 use crate::report::fmt;
-use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow, Spread};
+use crate::plan::{self, Plan, PlanOutcome};
+use crate::report::plan::{MonteCarloSummary, ReplicationRow, Spread};
 use crate::report::{plan as plan_report, OutputDir};
-use crate::runs::plan::{self, PlanOutcome};
 use crate::scenario::kind::{self, FileKind};
 use crate::scenario::limits;
-use crate::scenario::plan::PlanScenario;
 use crate::scenario::Source;
 
 /// Arguments of `cutover plan`.
@@ -49,12 +48,13 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
     println!("{name} (seed {seed})");
     for s in &o.stages {
         println!(
-            "  {:<6} try {} stage {} {:>5.1} % (reached {:>5.1} %) day {:>6.2}: {:>9} requests, error {:.3} %, p99 {:>10}  {}{}",
+            "  {:<6} try {} stage {} asked {:>5.1} %, reached {:>5.1} % ({}) day {:>6.2}: {:>9} requests, error {:.3} %, p99 {:>10}  {}{}",
             s.region,
             s.attempt,
             s.stage,
             100.0 * s.share_requested,
-            100.0 * s.share_reached,
+            100.0 * s.share_reached + 0.0,
+            s.action,
             s.applied_s / 86_400.0,
             s.requests,
             100.0 * s.error_rate,
@@ -65,12 +65,14 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
     }
     for c in &o.regions {
         println!(
-            "  region {:<6} availability {:.5} %, failed {} of {}, p99 {}",
+            "  {:<6} -> {:<10} users {}: availability {:.5} %, failed {} of {}, worst window p99 {}",
             c.region,
+            c.new_site,
+            c.users,
             100.0 * c.availability,
             fmt::count(c.failed),
             fmt::count(c.requests),
-            fmt::latency_ms(c.p99_ms)
+            fmt::latency_ms(c.worst_window_p99_ms.unwrap_or(f64::NAN))
         );
     }
     println!(
@@ -143,8 +145,8 @@ fn print_spreads(summary: &MonteCarloSummary, currency: Option<&str>) {
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::read(&args.file)?;
     kind::expect(&source, FileKind::Plan, "cutover plan")?;
-    let scenario = PlanScenario::from_source(&source)?;
-    let seed = args.seed.unwrap_or(scenario.seed);
+    let scenario = Plan::from_source(&source)?;
+    let seed = args.seed.unwrap_or(scenario.experiment.seed);
     let out = args
         .out
         .as_ref()
@@ -152,7 +154,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let started = Instant::now();
     let outcome = plan::run(&scenario, seed)?;
-    print_outcome(&scenario.name, seed, &outcome);
+    print_outcome(scenario.name(), seed, &outcome);
     let mc = if let Some(replications) = args.replications {
         let progress = SharedProgress::new(replications, "replications");
         let runs = replicate(seed, replications, args.threads, |i, s| {
@@ -175,7 +177,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     };
     let success = outcome.success();
     println!("verdict: {}", if success { "PASS" } else { "FAIL" });
-    for r in failure_reasons(&outcome) {
+    for r in outcome.failure_reasons() {
         println!("  {r}");
     }
     if let Some(out) = out {

@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_json, OutputDir, WriteError};
+use crate::engine::stats::TimeSeries;
 use crate::montecarlo::{Proportion, Quantile};
-use crate::runs::plan::PlanOutcome;
-use crate::scenario::plan::PlanScenario;
+use crate::plan::{Plan, PlanCostSummary, PlanOutcome};
 
 /// One replication's headline, a row of `replications.csv`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -37,7 +37,7 @@ impl ReplicationRow {
     /// The headline of `o`, replication `replication` run with `seed`.
     pub fn of(replication: u64, seed: u64, o: &PlanOutcome) -> Self {
         let money =
-            |f: fn(&crate::runs::plan::PlanCostSummary) -> f64| o.cost.as_ref().map_or(0.0, f);
+            |f: fn(&PlanCostSummary) -> f64| o.cost.as_ref().map_or(0.0, f);
         ReplicationRow {
             replication,
             seed,
@@ -112,36 +112,6 @@ impl MonteCarloSummary {
     }
 }
 
-/// Why the plan failed, in words; empty when it passed.
-pub fn failure_reasons(o: &PlanOutcome) -> Vec<String> {
-    let mut reasons = Vec::new();
-    for r in &o.rollbacks {
-        reasons.push(format!(
-            "{} attempt {} stage {} rolled back at day {:.2}: {}",
-            r.region,
-            r.attempt,
-            r.stage,
-            r.at_s / 86_400.0,
-            r.reasons
-        ));
-    }
-    if !o.gates_passed && o.finished {
-        reasons.push("the plan stopped before every region moved".to_string());
-    }
-    if !o.finished {
-        reasons.push("the plan did not finish within plan.max_duration".to_string());
-    }
-    if let Some(c) = &o.cost {
-        reasons.extend(c.overruns.iter().map(|x| format!("over budget: {x}")));
-        reasons.extend(
-            c.cost_scenario_overruns
-                .iter()
-                .map(|x| format!("over the cost scenario's budget ({}): {x}", c.scenario)),
-        );
-    }
-    reasons
-}
-
 #[derive(Serialize)]
 struct SummaryFile<'a> {
     scenario: &'a str,
@@ -170,10 +140,12 @@ fn svg(out: &OutputDir, name: &'static str, chart: &Chart) -> Result<(), WriteEr
     Ok(())
 }
 
-/// Writes the run's files into `out`.
+/// Writes the run's files into `out`: the plan's (summary.json, stages.csv,
+/// regions.csv, replications.csv, share.svg, cost.svg) and the world's
+/// (timeline.csv, populations.csv, sites.csv, routes.csv and its plots).
 pub fn write(
     out: &OutputDir,
-    scenario: &PlanScenario,
+    plan: &Plan,
     seed: u64,
     o: &PlanOutcome,
     replications: Option<(&[ReplicationRow], &MonteCarloSummary)>,
@@ -183,12 +155,12 @@ pub fn write(
         out,
         "summary.json",
         &SummaryFile {
-            scenario: &scenario.name,
+            scenario: plan.name(),
             model: "plan",
             seed,
             verdict: if success { "pass" } else { "fail" },
             success,
-            reasons: failure_reasons(o),
+            reasons: o.failure_reasons(),
             duration_days: o.duration_s / 86_400.0,
             outcome: o,
             montecarlo: replications.map(|r| r.1),
@@ -196,94 +168,68 @@ pub fn write(
     )?;
     out.write("stages.csv", &csv_of("stages.csv", &o.stages)?)?;
     out.write("regions.csv", &csv_of("regions.csv", &o.regions)?)?;
-    out.write("failures.csv", &csv_of("failures.csv", &o.failures)?)?;
-    out.write("timeline.csv", &csv_of("timeline.csv", &o.timeline)?)?;
     if let Some((rows, _)) = replications {
         out.write("replications.csv", &csv_of("replications.csv", rows)?)?;
     }
-
-    let migrating: Vec<&str> = scenario
-        .regions
-        .iter()
-        .filter(|r| r.plan_index.is_some())
-        .map(|r| r.name.as_str())
-        .collect();
-    let series = |name: &str, f: fn(&crate::runs::plan::TimelineRow) -> Option<f64>| {
-        o.timeline
-            .iter()
-            .filter(|r| r.region == name)
-            .filter_map(|r| Some((r.t_s / 86_400.0, f(r)?)))
-            .collect::<Vec<_>>()
-    };
-    svg(
-        out,
-        "share.svg",
-        &Chart {
-            title: "Share of each region's traffic on its new site",
-            x_label: "days from the plan's start",
-            y_label: "share on the new site (%)",
-            lines: migrating
-                .iter()
-                .map(|n| Line {
-                    label: n,
-                    points: series(n, |r| Some(100.0 * r.share_new)),
-                })
-                .collect(),
-        },
-    )?;
-    svg(
-        out,
-        "p99.svg",
-        &Chart {
-            title: "p99 latency per region (hourly)",
-            x_label: "days from the plan's start",
-            y_label: "p99 (ms)",
-            lines: scenario
-                .regions
-                .iter()
-                .map(|r| Line {
-                    label: &r.name,
-                    points: series(&r.name, |x| x.p99_ms),
-                })
-                .collect(),
-        },
-    )?;
-    svg(
-        out,
-        "failed.svg",
-        &Chart {
-            title: "Failed requests per interval",
-            x_label: "days from the plan's start",
-            y_label: "failed requests",
-            lines: scenario
-                .regions
-                .iter()
-                .map(|r| Line {
-                    label: &r.name,
-                    points: series(&r.name, |x| Some(x.failed)),
-                })
-                .collect(),
-        },
-    )?;
+    super::world::write_files(out, &o.world)?;
+    svg(out, "share.svg", &share_chart(plan, &o.world.timeline))?;
     if let Some(c) = &o.cost {
-        svg(
-            out,
-            "cost.svg",
-            &Chart {
-                title: "Monthly spend with the plan's dates",
-                x_label: "month of the cost horizon",
-                y_label: &format!("spend ({})", c.currency),
-                lines: vec![Line {
-                    label: "plan",
-                    points: c
-                        .months
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (_, m))| ((i + 1) as f64, m.as_f64()))
-                        .collect(),
-                }],
-            },
-        )?;
+        let y_label = format!("spend ({})", c.currency);
+        svg(out, "cost.svg", &cost_chart(c, &y_label))?;
     }
     Ok(())
+}
+
+/// The share of each move's two sites' requests served by the new site,
+/// per timeline row.
+fn share_chart<'a>(plan: &'a Plan, tl: &TimeSeries) -> Chart<'a> {
+    let sites = &plan.experiment.estate.sites;
+    let col = |k: usize| {
+        let name = format!("{}_requests", sites[k].network.tag);
+        tl.columns().iter().position(|c| *c == name)
+    };
+    let lines = plan
+        .moves
+        .iter()
+        .map(|m| {
+            let points = match (col(m.old), col(m.new)) {
+                (Some(a), Some(b)) => (0..tl.len())
+                    .filter_map(|row| {
+                        let old = tl.value(row, a)?;
+                        let new = tl.value(row, b)?;
+                        (old + new > 0.0)
+                            .then(|| (tl.row_start_s(row) / 86_400.0, 100.0 * new / (old + new)))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Line {
+                label: &m.name,
+                points,
+            }
+        })
+        .collect();
+    Chart {
+        title: "Share of each move's requests served by its new site",
+        x_label: "days from the plan's start",
+        y_label: "share on the new site (%)",
+        lines,
+    }
+}
+
+fn cost_chart<'a>(c: &PlanCostSummary, y_label: &'a str) -> Chart<'a> {
+    Chart {
+        title: "Monthly spend with the plan's dates",
+        x_label: "month of the cost horizon",
+        y_label,
+        lines: vec![Line {
+            label: "plan",
+            points: c
+                .months
+                .iter()
+                .enumerate()
+                .map(|(i, (_, m))| ((i + 1) as f64, m.as_f64()))
+                .collect(),
+        }],
+    }
 }

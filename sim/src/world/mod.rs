@@ -10,6 +10,7 @@
 //! route spent at each site (or nowhere). Two fidelities share everything but the serving (see
 //! [`serve`]).
 
+pub mod control;
 mod events;
 pub mod latency;
 pub mod network;
@@ -85,6 +86,10 @@ pub struct World<'e> {
     /// Ticks served.
     ticks: u64,
     end: SimTime,
+    /// L7 proxies forwarding part of a site's arrivals to another site.
+    l7: Vec<control::L7Split>,
+    /// Observation windows, by handle (`None` once closed).
+    windows: Vec<Option<control::Window>>,
 }
 
 impl<'e> World<'e> {
@@ -126,6 +131,8 @@ impl<'e> World<'e> {
             next_tick: SimTime::ZERO + exp.tick,
             ticks: 0,
             end: SimTime::ZERO + exp.duration,
+            l7: Vec::new(),
+            windows: Vec::new(),
         };
         world.routes = (0..pops)
             .map(|p| PopulationRoute {

@@ -97,6 +97,9 @@ pub struct Recorder {
     pub interval_latency: LatencyHistogram,
     /// Failures of the current tick, by population (for the timeline).
     pub tick_failed: Vec<f64>,
+    /// Observation windows: the site each watches and its served requests'
+    /// latency at the site (`None` once closed).
+    pub watch: Vec<Option<(usize, LatencyHistogram)>>,
     slow_s: f64,
 }
 
@@ -111,6 +114,7 @@ impl Recorder {
             site_latency: (0..sites).map(|_| LatencyHistogram::new()).collect(),
             interval_latency: LatencyHistogram::new(),
             tick_failed: vec![0.0; populations],
+            watch: Vec::new(),
             slow_s,
         }
     }
@@ -164,6 +168,9 @@ impl Recorder {
         self.population_latency[p].add_with_tail(network_s + at_site_s, n, tail);
         self.site_latency[site].add_with_tail(at_site_s, n, tail);
         self.interval_latency.add_with_tail(at_site_s, n, tail);
+        for (_, h) in self.watch.iter_mut().flatten().filter(|w| w.0 == site) {
+            h.add_with_tail(at_site_s, n, tail);
+        }
     }
 
     /// `n` requests of `stream` finished at `site` by a pod being removed

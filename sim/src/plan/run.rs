@@ -39,6 +39,10 @@ enum Due {
     Close(usize),
     /// Move `.0`'s old site is switched off.
     Decommission(usize),
+    /// Move `.0` ends its old site's part: it withdraws and its proxy stops
+    /// forwarding (make before break: after the new site's announcement
+    /// has spread).
+    Break(usize),
 }
 
 /// The plan's own agenda beside the world's queue: (time, order) -> item.
@@ -128,6 +132,11 @@ impl Driver<'_, '_> {
                     },
                 )
             }
+            Due::Break(m) => {
+                let knobs = self.knobs[m];
+                self.break_old(m, knobs);
+                Vec::new()
+            }
             Due::Decommission(m) => {
                 self.world.decommission(self.plan.moves[m].old);
                 self.decommissioned[m] = Some(now);
@@ -177,13 +186,36 @@ impl Driver<'_, '_> {
             Action::Bgp(k) => (k, 0.0),
             Action::L7 { weight } => (Knobs::BEFORE, weight),
         };
+        if knobs.old.is_none() && self.knobs[m].old.is_some() {
+            // Make before break: announce the new site now, withdraw the
+            // old one (and stop its proxy) half the stage's wait later.
+            self.set_knobs(m, Knobs { old: self.knobs[m].old, ..knobs });
+            let stage = &self.plan.spec.regions[m].stages;
+            let wait = stage.iter().find(|s| s.share == share).map_or(
+                cutover_models::SimDuration::ZERO,
+                |s| cutover_models::SimDuration::from_nanos(s.wait.as_nanos() / 2),
+            );
+            self.agenda.at(now + wait, Due::Break(m));
+            return;
+        }
+        self.set_l7(m, weight);
+        self.set_knobs(m, knobs);
+    }
+
+    /// Move `m`'s old site withdraws and its proxy stops forwarding.
+    fn break_old(&mut self, m: usize, knobs: Knobs) {
+        self.set_l7(m, 0.0);
+        self.set_knobs(m, Knobs { old: None, ..knobs });
+    }
+
+    fn set_l7(&mut self, m: usize, weight: f64) {
+        let mv = &self.plan.moves[m];
         self.world.set_l7_weight(
             mv.old,
             mv.new,
             weight,
             self.plan.l7_extra_hop.as_secs_f64(),
         );
-        self.set_knobs(m, knobs);
     }
 
     /// Announces, prepends or withdraws what changed on move `m`'s sites.

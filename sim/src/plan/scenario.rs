@@ -383,13 +383,9 @@ fn moves(
             ));
         }
         let sites = MoveSites { old, new, users: &users };
-        let reachable = if stages.mechanism == Mechanism::Bgp {
-            model.reachable(sites, stages.max_prepends).map_err(|e| {
-                source.field_error(&at, format!("BGP has no steady state for a knob setting: {e}"))
-            })?
-        } else {
-            Vec::new()
-        };
+        let reachable = model.reachable(sites, stages.max_prepends).map_err(|e| {
+            source.field_error(&at, format!("BGP has no steady state for a knob setting: {e}"))
+        })?;
         let shares = match &m.shares {
             Some(list) => self::shares(source, &format!("{at}.shares"), list)?,
             None => stages.shares.clone(),
@@ -411,7 +407,9 @@ fn moves(
     Ok(out)
 }
 
-/// One stage of a move, resolved.
+/// One stage of a move, resolved. The last stage (100 %) announces the
+/// new site and withdraws the old one whatever the mechanism, so the old
+/// site can be decommissioned.
 fn stage(
     source: &Source,
     at: &str,
@@ -420,7 +418,7 @@ fn stage(
     reachable: &[resolve::Reachable],
     stages: &StageSettings,
 ) -> Result<ResolvedStage, InputError> {
-    if stages.mechanism == Mechanism::L7Weight {
+    if stages.mechanism == Mechanism::L7Weight && share < 1.0 {
         return Ok(ResolvedStage {
             asked: share,
             action: resolve::Action::L7 { weight: share },

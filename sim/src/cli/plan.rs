@@ -9,8 +9,8 @@ use anyhow::Context;
 use super::progress::SharedProgress;
 use super::run_info::RunInfo;
 use crate::montecarlo::{replicate, Quantile};
-use crate::report::fmt;
 use crate::plan::{self, Plan, PlanOutcome};
+use crate::report::fmt;
 use crate::report::plan::{MonteCarloSummary, ReplicationRow, Spread};
 use crate::report::{plan as plan_report, OutputDir};
 use crate::scenario::kind::{self, FileKind};
@@ -42,6 +42,27 @@ pub struct Args {
     /// Replace the output directory if it exists.
     #[arg(long)]
     force: bool,
+}
+
+/// What BGP can do for each move: the distinct shares its knob settings
+/// reach (the catchment model's), so a stage sent by L7 says why.
+fn print_reachable(plan: &Plan) {
+    for m in &plan.moves {
+        let mut shares: Vec<f64> = m.reachable.iter().map(|r| r.share).collect();
+        shares.sort_by(f64::total_cmp);
+        shares.dedup();
+        let text: Vec<String> = shares
+            .iter()
+            .map(|s| format!("{:.1} %", 100.0 * s + 0.0))
+            .collect();
+        println!(
+            "  {} -> {}: BGP knobs reach {} of its users ({})",
+            m.name,
+            plan.experiment.estate.sites[m.new].network.tag,
+            text.join(", "),
+            plan.experiment.estate.sites[m.old].network.tag
+        );
+    }
 }
 
 fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
@@ -155,6 +176,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let outcome = plan::run(&scenario, seed)?;
     print_outcome(scenario.name(), seed, &outcome);
+    print_reachable(&scenario);
     let mc = if let Some(replications) = args.replications {
         let progress = SharedProgress::new(replications, "replications");
         let runs = replicate(seed, replications, args.threads, |i, s| {

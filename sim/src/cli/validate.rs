@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use crate::estate::Estate;
 use crate::experiment::{Experiment, Fidelity};
+use crate::plan::Plan;
 use crate::scenario::cost::{price_book_from_source, CostScenario};
 use crate::scenario::kind::FileKind;
-use crate::plan::Plan;
 use crate::scenario::{trace, InputError, ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover validate`.

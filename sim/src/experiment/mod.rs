@@ -161,10 +161,9 @@ impl Experiment {
     pub fn from_source(source: &Source) -> Result<Experiment, InputError> {
         let raw: RawExperiment = source.parse()?;
         if raw.plan.is_some() || !raw.moves.is_empty() {
-            return Err(source.field_error(
-                "plan",
-                "a plan file; allowed: run it with `cutover plan`",
-            ));
+            return Err(
+                source.field_error("plan", "a plan file; allowed: run it with `cutover plan`")
+            );
         }
         Self::from_raw(source, &raw)
     }

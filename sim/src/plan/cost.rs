@@ -9,8 +9,8 @@ use cutover_models::cost::{Date, Money, Month};
 use cutover_models::SimTime;
 use serde::Serialize;
 
-use crate::scenario::cost::CostScenario;
 use super::Plan;
+use crate::scenario::cost::CostScenario;
 
 /// Why a plan could not be priced.
 #[derive(Debug, thiserror::Error)]

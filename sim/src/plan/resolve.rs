@@ -274,10 +274,22 @@ mod tests {
     #[test]
     fn the_nearest_setting_wins_within_the_tolerance() {
         let s = resolve(0.3, &options(), Unreachable::Fail, 0.1).unwrap();
-        assert_eq!(s.action, Action::Bgp(Knobs { new: Some(1), old: Some(0) }));
+        assert_eq!(
+            s.action,
+            Action::Bgp(Knobs {
+                new: Some(1),
+                old: Some(0)
+            })
+        );
         assert_eq!(s.reached, 0.25);
         let last = resolve(1.0, &options(), Unreachable::Fail, 0.0).unwrap();
-        assert_eq!(last.action, Action::Bgp(Knobs { new: Some(0), old: None }));
+        assert_eq!(
+            last.action,
+            Action::Bgp(Knobs {
+                new: Some(0),
+                old: None
+            })
+        );
     }
 
     #[test]
@@ -297,9 +309,15 @@ mod tests {
 
     #[test]
     fn actions_read_as_an_operator_would_say_them() {
-        let k = Action::Bgp(Knobs { new: Some(0), old: Some(2) });
+        let k = Action::Bgp(Knobs {
+            new: Some(0),
+            old: Some(2),
+        });
         assert_eq!(k.describe("ams1", "ams2"), "announce ams2, prepend ams1 x2");
-        let w = Action::Bgp(Knobs { new: Some(0), old: None });
+        let w = Action::Bgp(Knobs {
+            new: Some(0),
+            old: None,
+        });
         assert_eq!(w.describe("ams1", "ams2"), "announce ams2, withdraw ams1");
         let l7 = Action::L7 { weight: 0.05 };
         assert_eq!(l7.describe("ams1", "ams2"), "L7 weight 5.0 % to ams2");

@@ -12,9 +12,7 @@ use cutover_models::plan::{PlanAction, PlanMachine, StageRecord, WindowMetrics};
 use cutover_models::SimTime;
 
 use super::cost::{self, PlanCostError};
-use super::outcome::{
-    availability, PlanOutcome, RegionResult, Rollback, SloImpact, StageRow,
-};
+use super::outcome::{availability, PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
 use super::resolve::{Action, Knobs};
 use super::{Move, Plan};
 use crate::world::{Outcome, World};
@@ -158,8 +156,10 @@ impl Driver<'_, '_> {
                     self.agenda.at(until, Due::Close(id));
                 }
                 PlanAction::Decommission { region } => {
-                    self.agenda
-                        .at(now + self.plan.decommission_after, Due::Decommission(region));
+                    self.agenda.at(
+                        now + self.plan.decommission_after,
+                        Due::Decommission(region),
+                    );
                     self.pending_decommissions += 1;
                 }
                 PlanAction::Finished { .. } => self.machine_done = true,
@@ -189,12 +189,20 @@ impl Driver<'_, '_> {
         if knobs.old.is_none() && self.knobs[m].old.is_some() {
             // Make before break: announce the new site now, withdraw the
             // old one (and stop its proxy) half the stage's wait later.
-            self.set_knobs(m, Knobs { old: self.knobs[m].old, ..knobs });
-            let stage = &self.plan.spec.regions[m].stages;
-            let wait = stage.iter().find(|s| s.share == share).map_or(
-                cutover_models::SimDuration::ZERO,
-                |s| cutover_models::SimDuration::from_nanos(s.wait.as_nanos() / 2),
+            self.set_knobs(
+                m,
+                Knobs {
+                    old: self.knobs[m].old,
+                    ..knobs
+                },
             );
+            let stage = &self.plan.spec.regions[m].stages;
+            let wait = stage
+                .iter()
+                .find(|s| s.share == share)
+                .map_or(cutover_models::SimDuration::ZERO, |s| {
+                    cutover_models::SimDuration::from_nanos(s.wait.as_nanos() / 2)
+                });
             self.agenda.at(now + wait, Due::Break(m));
             return;
         }
@@ -210,12 +218,8 @@ impl Driver<'_, '_> {
 
     fn set_l7(&mut self, m: usize, weight: f64) {
         let mv = &self.plan.moves[m];
-        self.world.set_l7_weight(
-            mv.old,
-            mv.new,
-            weight,
-            self.plan.l7_extra_hop.as_secs_f64(),
-        );
+        self.world
+            .set_l7_weight(mv.old, mv.new, weight, self.plan.l7_extra_hop.as_secs_f64());
     }
 
     /// Announces, prepends or withdraws what changed on move `m`'s sites.

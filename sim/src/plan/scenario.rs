@@ -255,7 +255,11 @@ impl Plan {
             slo,
             l7_extra_hop: p.l7_extra_hop.map_or(SimDuration::ZERO, |d| d.0),
             cost: cost_scenario(source, p)?,
-            dual_running_budget: budget(source, "plan.dual_running_budget", &p.dual_running_budget)?,
+            dual_running_budget: budget(
+                source,
+                "plan.dual_running_budget",
+                &p.dual_running_budget,
+            )?,
             final_monthly_budget: budget(
                 source,
                 "plan.final_monthly_budget",
@@ -366,7 +370,12 @@ fn moves(
         model.latency,
         model.decision,
     )
-    .map_err(|e| source.field_error("moves", format!("the estate's BGP has no steady state: {e}")))?;
+    .map_err(|e| {
+        source.field_error(
+            "moves",
+            format!("the estate's BGP has no steady state: {e}"),
+        )
+    })?;
     let mut out: Vec<Move> = Vec::new();
     for (i, m) in raw.iter().enumerate() {
         let at = format!("moves[{i}]");
@@ -382,9 +391,16 @@ fn moves(
                 format!("site `{}` serves no users before the plan; allowed: a site whose catchment is not empty", m.from),
             ));
         }
-        let sites = MoveSites { old, new, users: &users };
+        let sites = MoveSites {
+            old,
+            new,
+            users: &users,
+        };
         let reachable = model.reachable(sites, stages.max_prepends).map_err(|e| {
-            source.field_error(&at, format!("BGP has no steady state for a knob setting: {e}"))
+            source.field_error(
+                &at,
+                format!("BGP has no steady state for a knob setting: {e}"),
+            )
         })?;
         let shares = match &m.shares {
             Some(list) => self::shares(source, &format!("{at}.shares"), list)?,
@@ -494,7 +510,10 @@ fn check_pair(
 ) -> Result<(), InputError> {
     let sites = &exp.estate.sites;
     if old == new {
-        return Err(source.field_error(&format!("{at}.to"), "the same site as `from`; allowed: another site"));
+        return Err(source.field_error(
+            &format!("{at}.to"),
+            "the same site as `from`; allowed: another site",
+        ));
     }
     if sites[new].network.announcement.announce {
         return Err(source.field_error(
@@ -508,7 +527,10 @@ fn check_pair(
     if !sites[old].network.announcement.announce {
         return Err(source.field_error(
             &format!("{at}.from"),
-            format!("site `{}` does not announce; allowed: a site that serves users", sites[old].network.tag),
+            format!(
+                "site `{}` does not announce; allowed: a site that serves users",
+                sites[old].network.tag
+            ),
         ));
     }
     for m in earlier {
@@ -516,7 +538,10 @@ fn check_pair(
             if k == m.old || k == m.new {
                 return Err(source.field_error(
                     &format!("{at}.{field}"),
-                    format!("site `{}` is already in an earlier move; allowed: each site in one move", sites[k].network.tag),
+                    format!(
+                        "site `{}` is already in an earlier move; allowed: each site in one move",
+                        sites[k].network.tag
+                    ),
                 ));
             }
         }
@@ -524,7 +549,11 @@ fn check_pair(
     Ok(())
 }
 
-fn region_plan(m: &Move, s: &StageSettings, gate: Result<Gate, InputError>) -> Result<RegionPlan, InputError> {
+fn region_plan(
+    m: &Move,
+    s: &StageSettings,
+    gate: Result<Gate, InputError>,
+) -> Result<RegionPlan, InputError> {
     let gate = gate?;
     let observe = |i: usize| match &s.observe {
         None => DEFAULT_OBSERVE,
@@ -558,7 +587,13 @@ fn gate(source: &Source, g: &RawGate) -> Result<Gate, InputError> {
             .max_p99
             .map_or(DEFAULT_GATE.max_p99_ms, |d| d.0.as_secs_f64() * 1e3),
         min_requests: match g.min_requests {
-            Some(v) => u64::from(count(source, "plan.gate.min_requests", v, 0, i64::from(u32::MAX))?),
+            Some(v) => u64::from(count(
+                source,
+                "plan.gate.min_requests",
+                v,
+                0,
+                i64::from(u32::MAX),
+            )?),
             None => DEFAULT_GATE.min_requests,
         },
     })
@@ -571,7 +606,13 @@ fn failure_policy(source: &Source, p: &RawPlan) -> Result<FailurePolicy, InputEr
             delay: p
                 .retry_delay
                 .map_or(SimDuration::from_secs(7 * 86_400), |d| d.0),
-            max_retries: count(source, "plan.max_retries", p.max_retries.unwrap_or(1), 0, 100)?,
+            max_retries: count(
+                source,
+                "plan.max_retries",
+                p.max_retries.unwrap_or(1),
+                0,
+                100,
+            )?,
         }),
         other => Err(source.field_error(
             "plan.on_failure",
@@ -580,7 +621,10 @@ fn failure_policy(source: &Source, p: &RawPlan) -> Result<FailurePolicy, InputEr
     }
 }
 
-fn cost_scenario(source: &Source, p: &RawPlan) -> Result<Option<(PathBuf, CostScenario)>, InputError> {
+fn cost_scenario(
+    source: &Source,
+    p: &RawPlan,
+) -> Result<Option<(PathBuf, CostScenario)>, InputError> {
     let Some(file) = &p.cost else {
         return Ok(None);
     };

@@ -36,8 +36,7 @@ pub struct ReplicationRow {
 impl ReplicationRow {
     /// The headline of `o`, replication `replication` run with `seed`.
     pub fn of(replication: u64, seed: u64, o: &PlanOutcome) -> Self {
-        let money =
-            |f: fn(&PlanCostSummary) -> f64| o.cost.as_ref().map_or(0.0, f);
+        let money = |f: fn(&PlanCostSummary) -> f64| o.cost.as_ref().map_or(0.0, f);
         ReplicationRow {
             replication,
             seed,

@@ -153,6 +153,13 @@ pub enum Input {
         /// The router.
         router: RouterId,
     },
+    /// `router` starts again after [`Input::RouterDown`], with no route and
+    /// every session down: give [`Input::SessionUp`] to both ends of each
+    /// session, then announce its site again.
+    RouterUp {
+        /// The router.
+        router: RouterId,
+    },
     /// `router`'s session to `neighbour` is established again (after a
     /// [`Input::SessionDown`]): it sends the neighbour its best route. Give
     /// it to both ends.
@@ -467,6 +474,14 @@ impl<'t> BgpNetwork<'t> {
                     dead: true,
                     ..RouterState::default()
                 };
+            }
+            Input::RouterUp { router } => {
+                if self.state[router.index()].dead {
+                    self.state[router.index()] = RouterState {
+                        down_sessions: self.session_peers(router).into_iter().collect(),
+                        ..RouterState::default()
+                    };
+                }
             }
         }
         out
@@ -1115,6 +1130,48 @@ mod tests {
             n.forward(RouterId(2)),
             Delivery::NoRoute { at: RouterId(2) }
         );
+    }
+
+    #[test]
+    fn a_router_that_comes_back_serves_again_once_its_sessions_are_up() {
+        let t = chain();
+        let mut n = BgpNetwork::new(&t, NetworkConfig::default());
+        n.converge_static([announce(0)]);
+        let site_router = t.sites()[0].router;
+        n.converge_static([
+            Input::RouterDown {
+                router: site_router,
+            },
+            Input::SessionDown {
+                router: RouterId(0),
+                neighbour: site_router,
+            },
+        ]);
+        assert_eq!(
+            n.forward(RouterId(2)),
+            Delivery::NoRoute { at: RouterId(2) }
+        );
+        // Back up, but its sessions are not: announcing reaches nobody.
+        n.converge_static([Input::RouterUp {
+            router: site_router,
+        }]);
+        assert!(!n.is_dead(site_router));
+        n.converge_static([announce(0)]);
+        assert_eq!(
+            n.forward(RouterId(2)),
+            Delivery::NoRoute { at: RouterId(2) }
+        );
+        n.converge_static([
+            Input::SessionUp {
+                router: site_router,
+                neighbour: RouterId(0),
+            },
+            Input::SessionUp {
+                router: RouterId(0),
+                neighbour: site_router,
+            },
+        ]);
+        assert_eq!(n.forward(RouterId(2)).site(), Some(0));
     }
 
     #[test]

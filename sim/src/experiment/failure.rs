@@ -1,19 +1,50 @@
-//! An experiment's `[[failures]]`: what breaks, where and when, and how the
-//! network notices.
+//! An experiment's `[[failures]]`: what breaks, where, when, for how long,
+//! and how the network notices.
 //!
 //! ```toml
 //! [[failures]]
 //! site = "ams1"
 //! at = "2m50s"
-//! kind = "crash"           # "crash" | "shutdown" | "service-down"
+//! kind = "crash"           # see the kinds below
+//! duration = "1h"          # optional: the site comes back after it
 //! detection = "bfd"        # crash: "hold-timer" | "bfd" | "link-down"
 //!                          # (default: the estate's [detection].crash)
-//! drain = "5s"             # shutdown: from the withdrawal to power-off
 //! ```
+//!
+//! Every failure takes `at` and an optional `duration`, after which what
+//! failed comes back (without one it lasts to the end of the run). The
+//! kinds, with the fields each takes besides:
+//!
+//! - `crash` (`detection`): the node loses power; requests in flight are
+//!   reset and the upstreams drop their sessions after the detection
+//!   delay. When it comes back its router starts, its sessions are
+//!   established again (both ends), its pods start again through the
+//!   estate's `[startup]` profile (cold), and it announces again once the
+//!   estate's health check sees a ready pod.
+//! - `shutdown` (`drain`, default 5 s): the site withdraws at once and the
+//!   node stops `drain` later; it comes back as a crashed site does (the
+//!   `duration` must exceed the drain).
+//! - `service-down`: the service dies but the router keeps announcing
+//!   until the estate's health check withdraws the route; it comes back
+//!   as a crashed site does, its router never having stopped.
+//! - `link-down` (`upstream`, an ASN among the site's upstreams;
+//!   `detection`, default "link-down"): the site's session to that
+//!   upstream goes down at both ends after the detection delay, and
+//!   traffic moves as BGP says (what crosses the link during the delay is
+//!   not counted lost); with `duration` the session is established again.
+//! - `delay` (`extra`): every request served at the site takes `extra`
+//!   longer (a slow dependency, a congested uplink): the site's latency,
+//!   which the health gate and the slow threshold judge, and its users'.
+//!   It starts and ends with the tick that holds `at` and its end.
+//! - `spike` (`factor`; `populations`, labels as in the outputs, e.g.
+//!   `["nyc", "lax"]`; default every population), without `site`: the
+//!   demand of those users is multiplied by `factor` (overlapping spikes
+//!   add their extra demand).
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
 
+use cutover_models::bgp::Asn;
 use cutover_models::failure::Detection;
 use cutover_models::SimDuration;
 use serde::Deserialize;
@@ -30,15 +61,51 @@ pub const DEFAULT_DRAIN: SimDuration = SimDuration::from_secs(5);
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFailure {
-    site: String,
+    site: Option<String>,
     at: Duration,
     kind: String,
+    duration: Option<Duration>,
     detection: Option<String>,
     drain: Option<Duration>,
+    upstream: Option<u32>,
+    extra: Option<Duration>,
+    factor: Option<f64>,
+    populations: Option<Vec<String>>,
 }
 
-/// How a site fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Every kind, with the fields it takes besides `site`, `at` and
+/// `duration`.
+const KINDS: &[(&str, &[&str])] = &[
+    ("crash", &["detection"]),
+    ("shutdown", &["drain"]),
+    ("service-down", &[]),
+    ("link-down", &["upstream", "detection"]),
+    ("delay", &["extra"]),
+    ("spike", &["factor", "populations"]),
+];
+
+/// Kinds that strike the traffic, not a site.
+const TRAFFIC_KINDS: &[&str] = &["spike"];
+
+impl RawFailure {
+    /// The kind-specific fields given.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("detection", self.detection.is_some()),
+            ("drain", self.drain.is_some()),
+            ("upstream", self.upstream.is_some()),
+            ("extra", self.extra.is_some()),
+            ("factor", self.factor.is_some()),
+            ("populations", self.populations.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
+/// How a site (or the traffic) fails.
+#[derive(Debug, Clone, PartialEq)]
 pub enum FailureKind {
     /// The operator shuts the node down: the site withdraws at once and the
     /// node stops after `drain`; requests in flight at power-off are reset.
@@ -52,15 +119,39 @@ pub enum FailureKind {
     /// The service dies but the router keeps announcing until `detection`
     /// (a health check) withdraws the route.
     ServiceDown(Detection),
+    /// The site's session to `upstream` goes down; both ends notice by
+    /// `detection`.
+    LinkDown {
+        /// The upstream AS.
+        upstream: Asn,
+        /// How both ends notice.
+        detection: Detection,
+    },
+    /// Every request served at the site takes `extra` longer.
+    Delay {
+        /// The added latency.
+        extra: SimDuration,
+    },
+    /// The demand of `populations` (every population when empty) is
+    /// multiplied by `factor`.
+    Spike {
+        /// The multiplier.
+        factor: f64,
+        /// Indexes of the populations, none for all.
+        populations: Vec<usize>,
+    },
 }
 
 /// A failure to inject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
-    /// Index of the site that fails.
-    pub site: usize,
-    /// When.
+    /// Index of the site that fails; none for a failure of the traffic.
+    pub site: Option<usize>,
+    /// When, from the start of the run (or, given to
+    /// [`World::inject`](crate::world::World::inject), from now).
     pub at: SimDuration,
+    /// How long until what failed comes back; `None`: never.
+    pub duration: Option<SimDuration>,
     /// How.
     pub kind: FailureKind,
 }
@@ -73,6 +164,35 @@ impl std::fmt::Display for FailureKind {
             }
             FailureKind::Crash(d) => write!(f, "crash detected by {d}"),
             FailureKind::ServiceDown(d) => write!(f, "service down, withdrawn by {d}"),
+            FailureKind::LinkDown {
+                upstream,
+                detection,
+            } => write!(f, "link to AS{} down, detected by {detection}", upstream.0),
+            FailureKind::Delay { extra } => write!(f, "{extra} added to every request served"),
+            FailureKind::Spike {
+                factor,
+                populations,
+            } if populations.is_empty() => {
+                write!(f, "demand x {factor}")
+            }
+            FailureKind::Spike {
+                factor,
+                populations,
+            } => write!(f, "demand of {} populations x {factor}", populations.len()),
+        }
+    }
+}
+
+impl FailureKind {
+    /// The kind's name in a file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FailureKind::Shutdown { .. } => "shutdown",
+            FailureKind::Crash(_) => "crash",
+            FailureKind::ServiceDown(_) => "service-down",
+            FailureKind::LinkDown { .. } => "link-down",
+            FailureKind::Delay { .. } => "delay",
+            FailureKind::Spike { .. } => "spike",
         }
     }
 }
@@ -84,83 +204,264 @@ pub(crate) fn validate(
     i: usize,
     raw: &RawFailure,
     estate: &Estate,
-    duration: SimDuration,
+    run: SimDuration,
 ) -> Result<Failure, InputError> {
     let at = format!("failures[{i}]");
-    let site = estate.site_index(&raw.site).ok_or_else(|| {
-        source.field_error(
-            &format!("{at}.site"),
+    let err = |field: &str, msg: String| source.field_error(&format!("{at}.{field}"), msg);
+    let Some((kind_name, fields)) = KINDS.iter().find(|(k, _)| *k == raw.kind) else {
+        let names: Vec<String> = KINDS.iter().map(|(k, _)| format!("\"{k}\"")).collect();
+        return Err(err(
+            "kind",
+            format!("`{}`; allowed: {}", raw.kind, names.join(", ")),
+        ));
+    };
+    if let Some(field) = raw.given().into_iter().find(|f| !fields.contains(f)) {
+        let takers: Vec<String> = KINDS
+            .iter()
+            .filter(|(_, fs)| fs.contains(&field))
+            .map(|(k, _)| format!("\"{k}\""))
+            .collect();
+        return Err(err(
+            field,
             format!(
-                "unknown site `{}`; allowed: {}",
-                raw.site,
-                estate.site_tags()
+                "applies to kind {} only; remove it for kind `{kind_name}`",
+                takers.join(", ")
             ),
-        )
-    })?;
-    if raw.at.0 >= duration {
-        return Err(source.field_error(
-            &format!("{at}.at"),
+        ));
+    }
+    let site = if TRAFFIC_KINDS.contains(kind_name) {
+        if raw.site.is_some() {
+            return Err(err(
+                "site",
+                format!("kind `{kind_name}` strikes users, not a site; remove it (`populations` names the users)"),
+            ));
+        }
+        None
+    } else {
+        Some(site_of(source, &at, raw, estate)?)
+    };
+    if raw.at.0 >= run {
+        return Err(err(
+            "at",
             format!(
-                "{} is not before the end of the run ({duration}); allowed: a time within experiment.duration",
+                "{} is not before the end of the run ({run}); allowed: a time within experiment.duration",
                 raw.at.0
             ),
         ));
     }
-    let misplaced = |field: &str, kinds: &str| {
-        source.field_error(
-            &format!("{at}.{field}"),
-            format!(
-                "applies to kind {kinds} only; remove it for kind `{}`",
-                raw.kind
-            ),
-        )
-    };
-    let kind = match raw.kind.as_str() {
-        "shutdown" => {
-            if raw.detection.is_some() {
-                return Err(misplaced("detection", "\"crash\""));
-            }
-            FailureKind::Shutdown {
-                drain: raw.drain.map_or(DEFAULT_DRAIN, |d| d.0),
-            }
-        }
-        "crash" => {
-            if raw.drain.is_some() {
-                return Err(misplaced("drain", "\"shutdown\""));
-            }
-            let method = match raw.detection.as_deref() {
-                None => estate.detection.crash,
-                Some(name) => CrashDetection::parse(name).ok_or_else(|| {
-                    source.field_error(
-                        &format!("{at}.detection"),
-                        format!("`{name}`; allowed: {}", CrashDetection::NAMES),
-                    )
-                })?,
-            };
-            FailureKind::Crash(estate.detection.crash(method))
-        }
-        "service-down" => {
-            if raw.drain.is_some() {
-                return Err(misplaced("drain", "\"shutdown\""));
-            }
-            if raw.detection.is_some() {
-                return Err(misplaced(
-                    "detection",
-                    "\"crash\" (a dead service is found by the estate's health check)",
-                ));
-            }
-            FailureKind::ServiceDown(estate.detection.health_check)
-        }
-        other => {
-            return Err(source.field_error(
-                &format!("{at}.kind"),
-                format!("`{other}`; allowed: \"crash\", \"shutdown\", \"service-down\""),
+    let duration = match raw.duration {
+        Some(d) if d.0 < SimDuration::from_millis(1) => {
+            return Err(err(
+                "duration",
+                format!(
+                    "{}; allowed: at least \"1ms\" (or no duration: to the end of the run)",
+                    d.0
+                ),
             ))
         }
+        d => d.map(|d| d.0),
     };
+    let kind = kind_of(source, &at, raw, estate, duration)?;
+    if let (FailureKind::LinkDown { upstream, .. }, Some(site)) = (&kind, site) {
+        check_upstream(source, &at, estate, site, *upstream)?;
+    }
     Ok(Failure {
         site,
         at: raw.at.0,
+        duration,
         kind,
     })
+}
+
+/// The site a failure strikes.
+fn site_of(
+    source: &Source,
+    at: &str,
+    raw: &RawFailure,
+    estate: &Estate,
+) -> Result<usize, InputError> {
+    let Some(tag) = &raw.site else {
+        return Err(source.field_error(
+            &format!("{at}.kind"),
+            format!(
+                "kind `{}` needs `site`; allowed: {}",
+                raw.kind,
+                estate.site_tags()
+            ),
+        ));
+    };
+    estate.site_index(tag).ok_or_else(|| {
+        source.field_error(
+            &format!("{at}.site"),
+            format!("unknown site `{tag}`; allowed: {}", estate.site_tags()),
+        )
+    })
+}
+
+/// The kind with its own fields checked.
+fn kind_of(
+    source: &Source,
+    at: &str,
+    raw: &RawFailure,
+    estate: &Estate,
+    duration: Option<SimDuration>,
+) -> Result<FailureKind, InputError> {
+    Ok(match raw.kind.as_str() {
+        "shutdown" => {
+            let drain = raw.drain.map_or(DEFAULT_DRAIN, |d| d.0);
+            if let Some(d) = duration.filter(|&d| d <= drain) {
+                return Err(source.field_error(
+                    &format!("{at}.duration"),
+                    format!("{d}; allowed: longer than the drain ({drain}): the node must stop before it comes back"),
+                ));
+            }
+            FailureKind::Shutdown { drain }
+        }
+        "crash" => FailureKind::Crash(detection(source, at, raw, estate, estate.detection.crash)?),
+        "link-down" => FailureKind::LinkDown {
+            upstream: Asn(raw.upstream.ok_or_else(|| {
+                source.field_error(
+                    &format!("{at}.kind"),
+                    "kind `link-down` needs `upstream`, the ASN of one of the site's upstreams",
+                )
+            })?),
+            detection: detection(source, at, raw, estate, CrashDetection::LinkDown)?,
+        },
+        "delay" => FailureKind::Delay {
+            extra: extra(source, at, raw.extra)?,
+        },
+        "spike" => FailureKind::Spike {
+            factor: factor(source, at, raw.factor)?,
+            populations: populations(source, at, raw.populations.as_deref(), estate)?,
+        },
+        _ => FailureKind::ServiceDown(estate.detection.health_check),
+    })
+}
+
+/// The detection a failure names, or `default`.
+fn detection(
+    source: &Source,
+    at: &str,
+    raw: &RawFailure,
+    estate: &Estate,
+    default: CrashDetection,
+) -> Result<Detection, InputError> {
+    let method = match raw.detection.as_deref() {
+        None => default,
+        Some(name) => CrashDetection::parse(name).ok_or_else(|| {
+            source.field_error(
+                &format!("{at}.detection"),
+                format!("`{name}`; allowed: {}", CrashDetection::NAMES),
+            )
+        })?,
+    };
+    Ok(estate.detection.crash(method))
+}
+
+/// A link-down's upstream must be one of the site's.
+fn check_upstream(
+    source: &Source,
+    at: &str,
+    estate: &Estate,
+    site: usize,
+    upstream: Asn,
+) -> Result<(), InputError> {
+    let ups = &estate.sites[site].network.upstreams;
+    if ups.iter().any(|u| u.asn == upstream) {
+        return Ok(());
+    }
+    let allowed: Vec<String> = ups.iter().map(|u| u.asn.0.to_string()).collect();
+    Err(source.field_error(
+        &format!("{at}.upstream"),
+        format!(
+            "AS{} is not an upstream of `{}`; allowed: {}",
+            upstream.0,
+            estate.sites[site].network.tag,
+            allowed.join(", ")
+        ),
+    ))
+}
+
+/// Most latency a `delay` adds: a minute, beyond any request's timeout.
+pub const MAX_EXTRA: SimDuration = SimDuration::from_secs(60);
+
+/// A delay's `extra`: given, above zero, at most [`MAX_EXTRA`].
+fn extra(source: &Source, at: &str, extra: Option<Duration>) -> Result<SimDuration, InputError> {
+    let Some(Duration(d)) = extra else {
+        return Err(source.field_error(
+            &format!("{at}.kind"),
+            "kind `delay` needs `extra`, the latency added, e.g. \"80ms\"",
+        ));
+    };
+    if d == SimDuration::ZERO || d > MAX_EXTRA {
+        return Err(source.field_error(
+            &format!("{at}.extra"),
+            format!("{d}; allowed: above zero and at most {MAX_EXTRA}"),
+        ));
+    }
+    Ok(d)
+}
+
+/// Largest `factor` of a spike.
+pub const MAX_FACTOR: f64 = 1000.0;
+
+/// A spike's `factor`: given, above zero, at most [`MAX_FACTOR`].
+fn factor(source: &Source, at: &str, factor: Option<f64>) -> Result<f64, InputError> {
+    let Some(f) = factor else {
+        return Err(source.field_error(
+            &format!("{at}.kind"),
+            "kind `spike` needs `factor`, the demand's multiplier, e.g. 3.0",
+        ));
+    };
+    if !(f.is_finite() && f > 0.0 && f <= MAX_FACTOR) {
+        return Err(source.field_error(
+            &format!("{at}.factor"),
+            format!("{f}; allowed: above 0 and at most {MAX_FACTOR}"),
+        ));
+    }
+    Ok(f)
+}
+
+/// A spike's populations by label; none named: every population.
+fn populations(
+    source: &Source,
+    at: &str,
+    names: Option<&[String]>,
+    estate: &Estate,
+) -> Result<Vec<usize>, InputError> {
+    let labels = crate::world::summary::labels_of(&estate.populations);
+    let mut out = Vec::new();
+    for (j, name) in names.unwrap_or_default().iter().enumerate() {
+        let Some(p) = labels.iter().position(|l| l == name) else {
+            return Err(source.field_error(
+                &format!("{at}.populations[{j}]"),
+                format!(
+                    "unknown population `{name}`; allowed: {}",
+                    labels.join(", ")
+                ),
+            ));
+        };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    if names.is_some_and(|n| n.is_empty()) {
+        return Err(source.field_error(
+            &format!("{at}.populations"),
+            "empty; allowed: one or more population labels, or no `populations` for every one",
+        ));
+    }
+    Ok(out)
+}
+
+/// How much the failures' spikes can multiply the demand at most: the
+/// product of their factors above one.
+pub fn spike_bound(failures: &[Failure]) -> f64 {
+    failures
+        .iter()
+        .map(|f| match f.kind {
+            FailureKind::Spike { factor, .. } => factor.max(1.0),
+            _ => 1.0,
+        })
+        .product()
 }

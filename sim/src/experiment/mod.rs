@@ -195,17 +195,18 @@ impl Experiment {
         })?;
         let (duration, tick, fidelity) = clock(source, meta)?;
         let demand = traffic::validate(source, &raw.traffic)?;
-        if fidelity == Fidelity::Request {
-            bound_requests(source, &demand, duration, tick)?;
-        }
-        check_work(source, &estate, &topology, duration, tick)?;
-        limits::check_name(source, "experiment.name", &meta.name)?;
         let failures = raw
             .failures
             .iter()
             .enumerate()
             .map(|(i, f)| failure::validate(source, i, f, &estate, duration))
             .collect::<Result<Vec<_>, _>>()?;
+        if fidelity == Fidelity::Request {
+            let spikes = failure::spike_bound(&failures);
+            bound_requests(source, &demand, spikes, duration, tick)?;
+        }
+        check_work(source, &estate, &topology, duration, tick)?;
+        limits::check_name(source, "experiment.name", &meta.name)?;
         Ok(Experiment {
             name: meta.name.clone(),
             description: meta.description.clone(),
@@ -343,14 +344,16 @@ fn clock(
     Ok((duration, tick, fidelity))
 }
 
-/// Every request is an event: bound the work before starting.
+/// Every request is an event: bound the work before starting (the
+/// failures' spikes multiplying the peak by at most `spikes`).
 fn bound_requests(
     source: &Source,
     demand: &Demand,
+    spikes: f64,
     duration: SimDuration,
     tick: SimDuration,
 ) -> Result<(), InputError> {
-    let peak = traffic::peak_rate(demand, duration, tick);
+    let peak = traffic::peak_rate(demand, duration, tick) * spikes;
     let requests = peak * duration.as_secs_f64();
     if peak * tick.as_secs_f64() > MAX_REQUESTS_PER_TICK || requests > MAX_REQUESTS {
         return Err(source.field_error(

@@ -231,7 +231,7 @@ impl Driver<'_, '_> {
                 continue;
             }
             match after {
-                Some(n) => self.world.announce(site, n),
+                Some(n) => self.world.announce_prepended(site, n),
                 None => self.world.stop_announcing(site),
             }
         }

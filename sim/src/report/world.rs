@@ -1,6 +1,7 @@
 //! An experiment's files: `summary.json`, `timeline.csv`, `populations.csv`
 //! and `sites.csv` (one row each, failures by cause), `routes.csv` (every
-//! route change), and the plots `requests.svg` (requests by outcome),
+//! route change), `failures.csv` (every failure that struck, with its start
+//! and end), and the plots `requests.svg` (requests by outcome),
 //! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
 //! population).
 
@@ -114,6 +115,7 @@ pub fn write_files(out: &OutputDir, outcome: &Outcome) -> Result<(), WriteError>
     let sites: Vec<SiteRow> = s.sites.iter().map(SiteRow::from).collect();
     write_csv(out, "sites.csv", &sites, &[])?;
     write_csv(out, "routes.csv", &outcome.routes, &ROUTE_COLUMNS)?;
+    write_csv(out, "failures.csv", &s.failure_log, &FAILURE_COLUMNS)?;
     let tl = &outcome.timeline;
     let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
         names
@@ -224,6 +226,10 @@ fn plot_owned(
 /// as a table.
 const ROUTE_COLUMNS: [&str; 5] = ["t_s", "population", "from_site", "to_site", "ttfb_ms"];
 
+/// The columns of `failures.csv`, the fields of
+/// [`FailureRecord`](crate::world::failures::FailureRecord).
+const FAILURE_COLUMNS: [&str; 5] = ["site", "kind", "what", "start_s", "end_s"];
+
 /// Writes `rows` as CSV with a header from their fields, or `empty_header`
 /// when there are none.
 fn write_csv<T: Serialize>(
@@ -279,5 +285,27 @@ mod tests {
             "the empty header must match the fields"
         );
         assert_eq!(text.lines().nth(1), Some("60.0,nyc,ny1,,"));
+    }
+
+    #[test]
+    fn failures_csv_has_its_header_and_an_open_end() {
+        use crate::world::failures::FailureRecord;
+        let one = csv_bytes(
+            &[FailureRecord {
+                site: "ny1".into(),
+                kind: "crash",
+                what: "crash".into(),
+                start_s: 60.0,
+                end_s: None,
+            }],
+            &FAILURE_COLUMNS,
+        )
+        .unwrap();
+        let text = String::from_utf8(one).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some(FAILURE_COLUMNS.join(",").as_str())
+        );
+        assert_eq!(text.lines().nth(1), Some("ny1,crash,crash,60.0,"));
     }
 }

@@ -48,7 +48,7 @@ impl World<'_> {
     /// Site `k` announces the prefix (again, or with new attributes) with
     /// `prepends` extra copies of its origin AS; its other attributes are
     /// the estate's.
-    pub fn announce(&mut self, k: usize, prepends: u8) {
+    pub fn announce_prepended(&mut self, k: usize, prepends: u8) {
         let base = self.exp.estate.sites[k].network.announcement;
         self.sites[k].announcing = true;
         self.bgp(Input::Announce {

@@ -1,100 +1,12 @@
-//! Failures striking the world, pods removed by a scale-down, and the
-//! overflow policy's check.
+//! Pods removed by a scale-down, and the overflow policy's check.
 
-use cutover_models::bgp::network::Input;
 use cutover_models::SimDuration;
-use rand::Rng;
 
 use super::pods::SimPod;
-use super::record::{Cause, Stream};
+use super::record::Stream;
 use super::{Event, World};
-use crate::experiment::FailureKind;
 
 impl World<'_> {
-    /// Failure `i` strikes now.
-    pub(super) fn failure(&mut self, i: usize) {
-        let f = self.exp.failures[i];
-        self.tracker.failure(self.now);
-        match f.kind {
-            FailureKind::Shutdown { drain } => {
-                self.withdraw(f.site);
-                self.queue.schedule_in(drain, Event::PowerOff(f.site));
-            }
-            FailureKind::Crash(detection) => {
-                self.kill_site(f.site);
-                let (router, neighbours) = self.network.site_neighbours(f.site);
-                self.bgp(Input::RouterDown { router });
-                if detection.drops_session() {
-                    for n in neighbours {
-                        let delay = detection.delay(self.detect_rng.random::<f64>());
-                        self.queue.schedule_in(
-                            delay,
-                            Event::Bgp(Input::SessionDown {
-                                router: n,
-                                neighbour: router,
-                            }),
-                        );
-                    }
-                }
-            }
-            FailureKind::ServiceDown(detection) => {
-                self.kill_site(f.site);
-                let delay = detection.delay(self.detect_rng.random::<f64>());
-                self.queue.schedule_in(delay, Event::Withdraw(f.site));
-            }
-        }
-    }
-
-    /// A shut-down site's node goes dark: the closing sessions send a Cease
-    /// notification to each neighbour.
-    pub(super) fn power_off(&mut self, k: usize) {
-        self.kill_site(k);
-        let (router, neighbours) = self.network.site_neighbours(k);
-        self.bgp(Input::RouterDown { router });
-        for n in neighbours {
-            self.queue.schedule_in(
-                self.network.link_delay(router, n),
-                Event::Bgp(Input::SessionDown {
-                    router: n,
-                    neighbour: router,
-                }),
-            );
-        }
-    }
-
-    /// Site `k` stops serving: its requests in flight are reset, its pods
-    /// are gone, and populations routed to it lose their requests until
-    /// their route moves.
-    pub(super) fn kill_site(&mut self, k: usize) {
-        if !self.sites[k].alive {
-            return;
-        }
-        self.sites[k].alive = false;
-        let site = &mut self.sites[k];
-        let mix = std::mem::take(&mut site.mix);
-        for (s, n) in mix.iter().enumerate() {
-            if *n > 0.0 {
-                self.rec.fail(k, s as Stream, Cause::Reset, *n);
-            }
-        }
-        site.mix = vec![0.0; mix.len()];
-        let removed = site.pods.resize(self.now, 0);
-        site.ready.clear();
-        site.out_share = 0.0;
-        site.target = None;
-        if let Some(rl) = site.request.as_mut() {
-            for r in rl.take_in_service() {
-                self.rec.fail(k, r.stream, Cause::Reset, 1.0);
-            }
-        }
-        for pod in removed {
-            for r in pod.waiting {
-                self.rec.fail(k, r.stream, Cause::Reset, 1.0);
-            }
-        }
-        self.reroute();
-    }
-
     /// Pods removed by a scale-down finish what they hold.
     pub(super) fn drain_removed(&mut self, k: usize, removed: Vec<SimPod>) {
         let fluid: f64 = removed.iter().map(|p| p.fluid.in_flight()).sum();

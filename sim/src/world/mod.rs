@@ -12,6 +12,7 @@
 
 pub mod control;
 mod events;
+pub mod failures;
 pub mod latency;
 pub mod network;
 pub mod pods;
@@ -39,9 +40,14 @@ pub use summary::{Outcome, RouteChange, Summary};
 enum Event {
     /// A BGP input: an UPDATE arriving, an MRAI timer, a session found down.
     Bgp(Input),
-    /// Failure `i` of the experiment strikes.
+    /// Failure `i` (of the experiment, then those injected) strikes.
     Failure(usize),
-    /// A site's node goes dark after a clean shutdown's drain.
+    /// Failure `i` ends: what failed comes back.
+    FailureEnds(usize),
+    /// A recovered site's health check passes: it announces again.
+    Announce(usize),
+    /// The node of a site shut down by failure `i` goes dark after the
+    /// drain.
     PowerOff(usize),
     /// The health check gives up on a site and withdraws it.
     Withdraw(usize),
@@ -77,6 +83,14 @@ pub struct World<'e> {
     /// Population weights, normalised to sum to 1.
     shares: Vec<f64>,
     rec: Recorder,
+    /// The experiment's failures, then those injected.
+    failures: Vec<crate::experiment::Failure>,
+    /// Failures that struck, by index into `failures`, with their record.
+    failure_log: Vec<(usize, failures::FailureRecord)>,
+    /// Failures in force that change how the world serves.
+    active: failures::Active,
+    /// Pending timers of each failure, which its end cancels.
+    failure_timers: std::collections::BTreeMap<usize, Vec<crate::engine::TimerId>>,
     detect_rng: StreamRng,
     timeline: TimeSeries,
     tracker: summary::Tracker,
@@ -124,6 +138,10 @@ impl<'e> World<'e> {
                 exp.estate.slo.slow_threshold.as_secs_f64(),
             ),
             sites,
+            failures: exp.failures.clone(),
+            failure_log: Vec::new(),
+            failure_timers: std::collections::BTreeMap::new(),
+            active: failures::Active::default(),
             detect_rng: streams.stream("network.detection"),
             timeline: summary::new_timeline(exp),
             tracker: summary::Tracker::new(exp),
@@ -163,7 +181,7 @@ impl<'e> World<'e> {
         if self.exp.estate.overflow.is_some() {
             self.queue.schedule_at(SimTime::ZERO, Event::OverflowCheck);
         }
-        for (i, f) in self.exp.failures.iter().enumerate() {
+        for (i, f) in self.failures.iter().enumerate() {
             self.queue
                 .schedule_at(SimTime::ZERO + f.at, Event::Failure(i));
         }
@@ -220,8 +238,10 @@ impl<'e> World<'e> {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Bgp(input) => self.bgp(input),
-            Event::Failure(i) => self.failure(i),
-            Event::PowerOff(k) => self.power_off(k),
+            Event::Failure(i) => self.strike(i),
+            Event::FailureEnds(i) => self.end_failure(i),
+            Event::Announce(k) => self.announce(k),
+            Event::PowerOff(i) => self.power_off(i),
             Event::Withdraw(k) => self.withdraw(k),
             Event::Scrape(k) => self.scrape(k),
             Event::HpaSync(k) => self.hpa_sync(k),
@@ -289,16 +309,21 @@ impl<'e> World<'e> {
         }
     }
 
+    // A dead site's control loops keep their clocks but do nothing, so
+    // that they run again from the same phase when it comes back.
+
     fn scrape(&mut self, k: usize) {
         let res = self.exp.estate.deployment.metric_resolution;
         if self.sites[k].alive {
             self.sites[k].pods.scrape(self.now, res);
-            self.queue.schedule_in(res, Event::Scrape(k));
         }
+        self.queue.schedule_in(res, Event::Scrape(k));
     }
 
     fn hpa_sync(&mut self, k: usize) {
         if !self.sites[k].alive {
+            let period = self.exp.estate.deployment.hpa.sync_period;
+            self.queue.schedule_in(period, Event::HpaSync(k));
             return;
         }
         let (next, removed) = self.sites[k].hpa_sync(self.now);
@@ -307,10 +332,9 @@ impl<'e> World<'e> {
     }
 
     fn autoscaler_scan(&mut self, k: usize) {
-        if !self.sites[k].alive {
-            return;
+        if self.sites[k].alive {
+            self.sites[k].autoscaler_scan(self.now);
         }
-        self.sites[k].autoscaler_scan(self.now);
         if let Some(scan) = self.sites[k].scan_interval() {
             self.queue.schedule_in(scan, Event::AutoscalerScan(k));
         }

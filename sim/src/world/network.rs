@@ -99,6 +99,21 @@ impl<'t> NetworkLayer<'t> {
         (router, neighbours)
     }
 
+    /// The routers of AS `asn` that site `site`'s router has a session
+    /// with.
+    pub fn site_upstream(&self, site: usize, asn: cutover_models::bgp::Asn) -> Vec<RouterId> {
+        self.site_neighbours(site)
+            .1
+            .into_iter()
+            .filter(|&n| self.topo.router(n).asn == asn)
+            .collect()
+    }
+
+    /// Whether `router` is down.
+    pub fn is_dead(&self, router: RouterId) -> bool {
+        self.net.is_dead(router)
+    }
+
     /// UPDATE messages sent since the steady state.
     pub fn updates(&self) -> u64 {
         self.net.updates_sent() - self.updates_at_start

@@ -100,6 +100,9 @@ pub struct Recorder {
     /// Observation windows: the site each watches and its served requests'
     /// latency at the site (`None` once closed).
     pub watch: Vec<Option<(usize, LatencyHistogram)>>,
+    /// Latency added to every request served at each site (a `delay`
+    /// failure), seconds.
+    pub site_extra_s: Vec<f64>,
     slow_s: f64,
 }
 
@@ -115,6 +118,7 @@ impl Recorder {
             interval_latency: LatencyHistogram::new(),
             tick_failed: vec![0.0; populations],
             watch: Vec::new(),
+            site_extra_s: vec![0.0; sites],
             slow_s,
         }
     }
@@ -144,9 +148,9 @@ impl Recorder {
     }
 
     /// `n` requests of `stream` served at `site`: `at_site_s` seconds at
-    /// the site plus an optional exponential tail (the service's own
-    /// latency, which the slow threshold judges), and `network_s` more
-    /// before the user has the first byte.
+    /// the site (plus the site's extra delay) plus an optional exponential
+    /// tail (the service's own latency, which the slow threshold judges),
+    /// and `network_s` more before the user has the first byte.
     pub fn served(
         &mut self,
         site: usize,
@@ -160,6 +164,7 @@ impl Recorder {
             return;
         }
         let p = population_of(stream);
+        let at_site_s = at_site_s + self.site_extra_s[site];
         let slow = n * slow_share(at_site_s, tail, self.slow_s);
         for t in [&mut self.populations[p], &mut self.sites[site]] {
             t.served += n;

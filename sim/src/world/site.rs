@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::pods::{Pods, SimPod};
 use super::serve::{RequestLevel, TwoChoiceMemo};
+use crate::engine::TimerId;
 use crate::estate::{Deployment, Site as EstateSite};
 
 /// Per-site figures that are not request counts.
@@ -70,6 +71,8 @@ pub struct Site<'e> {
     pub ready: Vec<usize>,
     /// Figures for the summary.
     pub stats: SiteStats,
+    /// The announcement a recovering site makes once healthy.
+    pub announce_timer: Option<TimerId>,
 }
 
 impl<'e> Site<'e> {
@@ -98,6 +101,7 @@ impl<'e> Site<'e> {
             capacity_cores: 0.0,
             ready: Vec::new(),
             stats: SiteStats::default(),
+            announce_timer: None,
         }
     }
 

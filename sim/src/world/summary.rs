@@ -117,8 +117,10 @@ pub struct Summary {
     /// 99th percentile latency at the sites (the service's own, what its
     /// health gate watches), ms.
     pub service_p99_ms: Option<f64>,
-    /// The failures, in words.
+    /// The failures, in words, with their start and end.
     pub failures: Vec<String>,
+    /// The failures that struck, with their start and end.
+    pub failure_log: Vec<super::failures::FailureRecord>,
     /// When the first failure struck, seconds.
     pub first_failure_s: Option<f64>,
     /// From the first failure to the last route change, seconds.
@@ -182,7 +184,11 @@ const SITE_COLUMNS: [(&str, Aggregation); 4] = [
 /// Labels of the populations: the city, with the ISP when a city has
 /// several.
 pub fn population_labels(exp: &Experiment) -> Vec<String> {
-    let pops = &exp.estate.populations;
+    labels_of(&exp.estate.populations)
+}
+
+/// Labels of `pops`: the city, with the ISP when a city has several.
+pub fn labels_of(pops: &[crate::estate::Population]) -> Vec<String> {
     pops.iter()
         .map(|p| {
             if pops.iter().filter(|q| q.city == p.city).count() > 1 {
@@ -293,18 +299,19 @@ impl Tracker {
         });
     }
 
-    /// Records the tick `[start, start + tick)`.
+    /// Records the tick `[start, start + tick)`, its demand multiplied by
+    /// `scale` (the failures' spikes).
     pub fn tick(
         &mut self,
         exp: &Experiment,
-        start: SimTime,
+        (start, scale): (SimTime, f64),
         sites: &[Site],
         totals: &[TickTotals],
         rec: &mut Recorder,
         timeline: &mut TimeSeries,
     ) {
-        let users = exp.demand.users_at(start);
-        let rate = exp.demand.rate_at(start);
+        let users = exp.demand.users_at(start) * scale;
+        let rate = exp.demand.rate_at(start) * scale;
         self.peak_users = self.peak_users.max(users);
         self.peak_demand = self.peak_demand.max(rate);
         self.flush_interval(exp, start, rec, timeline);
@@ -547,16 +554,8 @@ impl World<'_> {
             latency_p99_ms: ms(all.quantile_opt(0.99)),
             latency_p999_ms: ms(all.quantile_opt(0.999)),
             service_p99_ms: service_p99,
-            failures: exp
-                .failures
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{} at {}: {}",
-                        exp.estate.sites[f.site].network.tag, f.at, f.kind
-                    )
-                })
-                .collect(),
+            failures: self.failure_records().iter().map(|r| r.line()).collect(),
+            failure_log: self.failure_records(),
             first_failure_s: self.tracker.first_failure.map(SimTime::as_secs_f64),
             convergence_s: match (self.tracker.first_failure, self.tracker.last_change) {
                 (Some(f), Some(l)) if l >= f => Some(l.saturating_since(f).as_secs_f64()),

@@ -47,6 +47,10 @@ impl World<'_> {
         let start = SimTime::from_nanos(end.as_nanos() - self.exp.tick.as_nanos());
         let mut arrivals = self.route_demand(start, end);
         self.forward_l7(&mut arrivals);
+        let scale: f64 = (0..self.routes.len())
+            .map(|p| self.shares[p] * self.demand_factor(p, start, end))
+            .sum();
+        self.forget_spikes(end);
         let own: Vec<f64> = arrivals.iter().map(SiteArrivals::total).collect();
         self.move_overflow(&mut arrivals);
         let mut totals = Vec::with_capacity(self.sites.len());
@@ -57,7 +61,7 @@ impl World<'_> {
         }
         self.tracker.tick(
             self.exp,
-            start,
+            (start, scale),
             &self.sites,
             &totals,
             &mut self.rec,
@@ -78,7 +82,7 @@ impl World<'_> {
         // the expected requests of a lost route are counted here.
         let request_level = self.exp.fidelity == Fidelity::Request;
         for p in 0..self.routes.len() {
-            let demand = total * self.shares[p];
+            let demand = total * self.shares[p] * self.demand_factor(p, start, end);
             if !request_level {
                 self.rec.arrive(p, demand);
             }

@@ -1,0 +1,155 @@
+//! Failures striking the world and ending: each kind's start and end, one
+//! module per family (`site`: a whole site crashing, shutting down or
+//! losing its service, and coming back; `network`: sessions going down
+//! and up; `traffic`: latency added, demand multiplied), and the record of every failure
+//! with its start and end for the outputs.
+
+mod network;
+mod site;
+mod traffic;
+
+use cutover_models::SimTime;
+use serde::Serialize;
+
+use super::{Event, World};
+use crate::experiment::{Failure, FailureKind};
+
+/// One failure as it happened, for `failures.csv` and the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureRecord {
+    /// The site it struck (empty for a failure of the traffic).
+    pub site: String,
+    /// Its kind, as written in a file.
+    pub kind: &'static str,
+    /// In words.
+    pub what: String,
+    /// When it struck, seconds.
+    pub start_s: f64,
+    /// When what failed came back, seconds; none if it never did within
+    /// the run.
+    pub end_s: Option<f64>,
+}
+
+impl FailureRecord {
+    /// "ny1 from 1m to 1h1m: crash detected by ...".
+    pub fn line(&self) -> String {
+        let when = |s: f64| cutover_models::SimDuration::from_secs_f64(s).to_string();
+        let span = match self.end_s {
+            Some(end) => format!("from {} to {}", when(self.start_s), when(end)),
+            None => format!("at {}", when(self.start_s)),
+        };
+        let site = if self.site.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.site)
+        };
+        format!("{site}{span}: {}", self.what)
+    }
+}
+
+/// Failures in force that change how the world serves.
+#[derive(Debug, Default)]
+pub(super) struct Active {
+    /// Added latency: (failure, site, seconds).
+    delays: Vec<(usize, usize, f64)>,
+    /// Demand multiplied.
+    spikes: Vec<traffic::Spike>,
+}
+
+impl World<'_> {
+    /// Schedules `failure` at `self.now() + failure.at` (what a migration
+    /// plan uses to strike at one of its stages). Its `site` must be a
+    /// site of the experiment.
+    pub fn inject(&mut self, failure: Failure) {
+        let at = self.now + failure.at;
+        self.failures.push(failure);
+        self.queue
+            .schedule_at(at, Event::Failure(self.failures.len() - 1));
+    }
+
+    /// Failure `i` strikes now; its end is scheduled if it has one.
+    pub(super) fn strike(&mut self, i: usize) {
+        let f = self.failures[i].clone();
+        self.tracker.failure(self.now);
+        if let Some(d) = f.duration {
+            self.queue.schedule_at(self.now + d, Event::FailureEnds(i));
+        }
+        let site = f.site.map_or(String::new(), |k| self.sites[k].tag.clone());
+        self.failure_log.push((
+            i,
+            FailureRecord {
+                site,
+                kind: f.kind.name(),
+                what: f.kind.to_string(),
+                start_s: self.now.as_secs_f64(),
+                end_s: None,
+            },
+        ));
+        match (f.kind, f.site) {
+            (
+                FailureKind::Spike {
+                    factor,
+                    populations,
+                },
+                _,
+            ) => self.spike_starts(i, factor, populations),
+            (kind, Some(k)) => self.site_kind_strikes(i, k, kind),
+            (_, None) => {}
+        }
+    }
+
+    /// Failure `i` of a kind that strikes a site strikes site `k`.
+    fn site_kind_strikes(&mut self, i: usize, k: usize, kind: FailureKind) {
+        match kind {
+            FailureKind::Shutdown { drain } => self.shutdown(i, k, drain),
+            FailureKind::Crash(detection) => self.crash(i, k, detection),
+            FailureKind::ServiceDown(detection) => self.service_down(i, k, detection),
+            FailureKind::LinkDown {
+                upstream,
+                detection,
+            } => self.link_fails(i, k, upstream, detection),
+            FailureKind::Delay { extra } => self.delay_starts(i, k, extra),
+            FailureKind::Spike { .. } => {}
+        }
+    }
+
+    /// Sets a timer of failure `i` (a detection, a withdrawal, a power-off)
+    /// that its end cancels if it is still pending.
+    fn failure_timer(&mut self, i: usize, at: SimTime, event: Event) {
+        let t = self.queue.set_timer_at(at, event);
+        self.failure_timers.entry(i).or_default().push(t);
+    }
+
+    /// Cancels failure `i`'s pending timers; returns how many were still
+    /// pending.
+    fn cancel_timers(&mut self, i: usize) -> usize {
+        let timers = self.failure_timers.remove(&i).unwrap_or_default();
+        timers.into_iter().filter(|&t| self.queue.cancel(t)).count()
+    }
+
+    /// Failure `i` ends now: what failed comes back.
+    pub(super) fn end_failure(&mut self, i: usize) {
+        let now = self.now.as_secs_f64();
+        if let Some((_, r)) = self.failure_log.iter_mut().rev().find(|(j, _)| *j == i) {
+            r.end_s = Some(now);
+        }
+        self.cancel_timers(i);
+        let f = self.failures[i].clone();
+        match (f.kind, f.site) {
+            (FailureKind::Spike { .. }, _) => self.spike_ends(i),
+            (FailureKind::LinkDown { upstream, .. }, Some(k)) => self.link_up(k, upstream),
+            (FailureKind::Delay { .. }, Some(k)) => self.delay_ends(i, k),
+            (
+                FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_),
+                Some(k),
+            ) => self.recover_site(k),
+            // Validation gives every kind but a spike its site.
+            (_, None) => {}
+        }
+    }
+
+    /// Every failure that struck, in the order they struck.
+    pub(super) fn failure_records(&self) -> Vec<FailureRecord> {
+        self.failure_log.iter().map(|(_, r)| r.clone()).collect()
+    }
+}

@@ -247,3 +247,64 @@ fn plan_errors_name_the_line_and_what_is_allowed() {
         "{err}"
     );
 }
+
+#[test]
+fn a_drill_strikes_its_time_after_its_stage_starts() {
+    let file = story().join("plan-gameday.toml");
+    let plan = Plan::load(&file).unwrap();
+    assert_eq!(plan.drills.len(), 1);
+    assert!(
+        plan.experiment.failures.is_empty(),
+        "a drill's failure does not strike from the start"
+    );
+    let o = run(&plan, 3).unwrap();
+    let half = o
+        .stages
+        .iter()
+        .find(|s| s.region == "ams1" && s.share_requested == 0.5)
+        .unwrap();
+    let log = &o.world.summary.failure_log;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].site, "ny1");
+    assert_eq!(log[0].start_s, half.applied_s + 600.0);
+    assert_eq!(log[0].end_s, Some(half.applied_s + 600.0 + 3600.0));
+    // New York's users lost requests; Amsterdam's move still passed.
+    let nyc = o
+        .world
+        .summary
+        .populations
+        .iter()
+        .find(|p| p.population == "nyc")
+        .unwrap();
+    assert!(nyc.tally.blackholed > 0.0);
+    assert!(o.gates_passed && o.success(), "{:?}", o.failure_reasons());
+}
+
+#[test]
+fn drill_errors_say_what_is_allowed() {
+    let base = story_plan(
+        &[("ams1", "ams", "[65010, 65020]")],
+        "",
+        "[[failures]]\nsite = \"ny1\"\nat = \"10m\"\nkind = \"crash\"\n",
+    );
+    for (drill, want) in [
+        (
+            "failure = 1\nmove = \"ams1\"\nstage = \"50%\"",
+            "field `plan.drills[0].failure`: 1; allowed: the index of one of the 1 [[failures]], from 0",
+        ),
+        (
+            "failure = 0\nmove = \"ny1\"\nstage = \"50%\"",
+            "field `plan.drills[0].move`: no move from `ny1`; allowed: ams1",
+        ),
+        (
+            "failure = 0\nmove = \"ams1\"\nstage = \"40%\"",
+            "field `plan.drills[0].stage`: `40%` is not a stage of ams1",
+        ),
+    ] {
+        let text = base.replace("[plan.stages]", &format!("[[plan.drills]]\n{drill}\n[plan.stages]"));
+        let err = Plan::from_source(&Source::from_text(Path::new("d.toml"), text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+}

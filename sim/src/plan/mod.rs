@@ -14,4 +14,4 @@ pub mod scenario;
 pub use cost::{PlanCostError, PlanCostSummary};
 pub use outcome::{PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
 pub use run::{run, PlanRunError};
-pub use scenario::{Move, Plan};
+pub use scenario::{Drill, Move, Plan};

@@ -76,6 +76,8 @@ struct Driver<'p, 'w> {
     decommissioned: Vec<Option<SimTime>>,
     pending_decommissions: u32,
     machine_done: bool,
+    /// Whether each drill has struck.
+    drilled: Vec<bool>,
 }
 
 /// Runs `plan` with `seed`.
@@ -94,6 +96,7 @@ pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
         decommissioned: vec![None; n],
         pending_decommissions: 0,
         machine_done: false,
+        drilled: vec![false; plan.drills.len()],
     };
     d.agenda.at(SimTime::ZERO + plan.begin, Due::Begin);
     let limit = SimTime::ZERO + plan.experiment.duration;
@@ -182,6 +185,7 @@ impl Driver<'_, '_> {
         if share > 0.0 && self.moved[m].is_none() {
             self.moved[m] = Some(now);
         }
+        self.strike_drills(m, share);
         let (knobs, weight) = match action {
             Action::Bgp(k) => (k, 0.0),
             Action::L7 { weight } => (Knobs::BEFORE, weight),
@@ -208,6 +212,16 @@ impl Driver<'_, '_> {
         }
         self.set_l7(m, weight);
         self.set_knobs(m, knobs);
+    }
+
+    /// The drills of move `m`'s stage `share`, the first time it is applied.
+    fn strike_drills(&mut self, m: usize, share: f64) {
+        for (i, d) in self.plan.drills.iter().enumerate() {
+            if d.move_index == m && d.share == share && !self.drilled[i] {
+                self.drilled[i] = true;
+                self.world.inject(d.failure.clone());
+            }
+        }
     }
 
     /// Move `m`'s old site withdraws and its proxy stops forwarding.

@@ -46,7 +46,7 @@ use serde::Deserialize;
 
 use super::resolve::{self, CatchmentModel, MoveSites, ResolvedStage, Unreachable};
 use crate::estate::network::relative_to;
-use crate::experiment::{Experiment, RawExperiment};
+use crate::experiment::{Experiment, Failure, RawExperiment};
 use crate::scenario::cost::{parse_percent, CostScenario};
 use crate::scenario::units::Duration;
 use crate::scenario::{InputError, Source};
@@ -95,6 +95,29 @@ pub(crate) struct RawPlan {
     stages: RawStages,
     #[serde(default)]
     gate: RawGate,
+    #[serde(default)]
+    drills: Vec<RawDrill>,
+}
+
+/// `[[plan.drills]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrill {
+    failure: i64,
+    #[serde(rename = "move")]
+    move_from: String,
+    stage: String,
+}
+
+/// A failure that strikes relative to a stage of a move.
+#[derive(Debug, Clone)]
+pub struct Drill {
+    /// The failure; its `at` counts from the stage's first application.
+    pub failure: Failure,
+    /// Index of the move.
+    pub move_index: usize,
+    /// The stage's share.
+    pub share: f64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,6 +211,8 @@ pub struct Plan {
     pub spec: PlanSpec,
     /// The moves, in plan order.
     pub moves: Vec<Move>,
+    /// Failures that strike at a stage (taken out of the experiment's).
+    pub drills: Vec<Drill>,
     /// Calendar day of simulated time zero (midnight).
     pub start: Date,
     /// Time of the first stage, from time zero.
@@ -219,9 +244,10 @@ impl Plan {
         let Some(p) = &raw.plan else {
             return Err(source.field_error("plan", "missing; allowed: a [plan] section"));
         };
-        let experiment = Experiment::from_raw(source, &raw)?;
+        let mut experiment = Experiment::from_raw(source, &raw)?;
         let stages = stage_settings(source, &p.stages)?;
         let moves = moves(source, &raw.moves, &experiment, &stages)?;
+        let drills = drills(source, &p.drills, &mut experiment, &moves)?;
         let spec = PlanSpec {
             regions: moves
                 .iter()
@@ -249,6 +275,7 @@ impl Plan {
         Ok(Plan {
             spec,
             moves,
+            drills,
             start,
             begin,
             decommission_after: p.decommission_after.map_or(SimDuration::ZERO, |d| d.0),
@@ -421,6 +448,80 @@ fn moves(
         });
     }
     Ok(out)
+}
+
+/// The drills, their failures taken out of the experiment's list (which
+/// strikes from the start).
+fn drills(
+    source: &Source,
+    raw: &[RawDrill],
+    exp: &mut Experiment,
+    moves: &[Move],
+) -> Result<Vec<Drill>, InputError> {
+    let mut out: Vec<(usize, Drill)> = Vec::new();
+    for (i, d) in raw.iter().enumerate() {
+        let at = format!("plan.drills[{i}]");
+        let n = exp.failures.len();
+        let index = usize::try_from(d.failure)
+            .ok()
+            .filter(|&f| f < n)
+            .ok_or_else(|| {
+                source.field_error(
+                    &format!("{at}.failure"),
+                    format!(
+                        "{}; allowed: the index of one of the {n} [[failures]], from 0",
+                        d.failure
+                    ),
+                )
+            })?;
+        if out.iter().any(|(f, _)| *f == index) {
+            return Err(source.field_error(
+                &format!("{at}.failure"),
+                format!(
+                    "failures[{index}] is already in a drill; allowed: each failure in one drill"
+                ),
+            ));
+        }
+        let move_index = moves
+            .iter()
+            .position(|m| m.name == d.move_from)
+            .ok_or_else(|| {
+                let names: Vec<&str> = moves.iter().map(|m| m.name.as_str()).collect();
+                source.field_error(
+                    &format!("{at}.move"),
+                    format!(
+                        "no move from `{}`; allowed: {}",
+                        d.move_from,
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        let share = fraction(source, &format!("{at}.stage"), &d.stage, 0.0, 1.0)?;
+        if !moves[move_index].stages.iter().any(|s| s.asked == share) {
+            return Err(source.field_error(
+                &format!("{at}.stage"),
+                format!(
+                    "`{}` is not a stage of {}; allowed: one of its stage shares",
+                    d.stage, d.move_from
+                ),
+            ));
+        }
+        out.push((
+            index,
+            Drill {
+                failure: exp.failures[index].clone(),
+                move_index,
+                share,
+            },
+        ));
+    }
+    let drilled: Vec<usize> = out.iter().map(|(f, _)| *f).collect();
+    let mut i = 0;
+    exp.failures.retain(|_| {
+        i += 1;
+        !drilled.contains(&(i - 1))
+    });
+    Ok(out.into_iter().map(|(_, d)| d).collect())
 }
 
 /// One stage of a move, resolved. The last stage (100 %) announces the

@@ -308,3 +308,94 @@ fn drill_errors_say_what_is_allowed() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+/// The game day's move priced by the migration cost scenario, with a
+/// cloud price rise of 0 to 20 % and a supplier lead time of 336 to 340
+/// hours (against the cost scenario's planned 14 days: the plan starts up
+/// to four hours late).
+fn priced_with_risks() -> Plan {
+    let text = story_plan(
+        &[("ams1", "ams", "[65010, 65020]")],
+        &format!(
+            "cost = \"{}\"\n\
+             [[plan.risks]]\nname = \"price rise\"\nestate = \"cloud\"\nchange = [\"0%\", \"20%\"]\n\
+             [[plan.risks]]\nname = \"delivery\"\nlead_time = [\"336h\", \"340h\"]\n",
+            story().join("../cost-migration.toml").display()
+        ),
+        "",
+    );
+    plan_of(&text)
+}
+
+#[test]
+fn a_price_risk_gives_the_probability_of_staying_within_budget() {
+    use cutover::plan::cost::price;
+    use cutover::plan::risk::{adjusted, draw};
+    use cutover_models::cost::{Currency, Money};
+    use cutover_models::{SimDuration, SimTime};
+
+    let mut plan = priced_with_risks();
+    assert_eq!(plan.risks.len(), 2);
+    // One run for the dates the plan kept; each replication's cost is
+    // then its draw of the price rise priced on them.
+    let o = run(&plan, 3).unwrap();
+    let at = |s: Option<f64>| s.map(|s| SimTime::ZERO + SimDuration::from_secs_f64(s));
+    let moved: Vec<_> = o.regions.iter().map(|r| at(r.moved_s)).collect();
+    let gone: Vec<_> = o.regions.iter().map(|r| at(r.decommissioned_s)).collect();
+    let end = SimTime::ZERO + SimDuration::from_secs_f64(o.duration_s);
+    let (_, base) = plan.cost.clone().unwrap();
+    let flat = price(&plan, &base, &moved, &gone, end).unwrap();
+    let dual = flat.dual_running.as_f64();
+    assert!(dual > 0.0);
+    // By hand: dual running is the old (cloud) site's cost while both are
+    // paid, so it is dual x (1 + r), and a budget of dual x (1 + k) is kept
+    // when r <= k: for r uniform on [0, 0.2], with probability k / 0.2.
+    let within = |k: f64| -> f64 {
+        let budget = Money::from_cents((dual * (1.0 + k) * 100.0).round() as i64);
+        let mut plan = plan.clone();
+        plan.dual_running_budget = Some((budget, Currency::USD));
+        let mut kept = 0;
+        for seed in 0..200 {
+            let draws = draw(&plan.risks, seed);
+            let mut c = base.clone();
+            c.model.base = adjusted(&c.model.base, &plan.risks, &draws);
+            let priced = price(&plan, &c, &moved, &gone, end).unwrap();
+            let r = draws.values[0];
+            let over = priced
+                .overruns
+                .iter()
+                .any(|x| x.starts_with("dual running"));
+            if (r - k).abs() > 1e-4 {
+                assert_eq!(
+                    over,
+                    r > k,
+                    "rise {r}, threshold {k}: {:?}",
+                    priced.overruns
+                );
+            }
+            kept += usize::from(!over);
+        }
+        kept as f64 / 200.0
+    };
+    let half = within(0.10);
+    assert!(half > 0.35 && half < 0.65, "{half}");
+    let more = within(0.15);
+    assert!(more > half && more < 1.0, "{half} -> {more}");
+    assert_eq!(within(0.20), 1.0);
+    // In a real run the draws are the replication's and the cost follows.
+    plan.dual_running_budget = None;
+    let o = run(&plan, 11).unwrap();
+    let d = draw(&plan.risks, 11);
+    assert_eq!(o.risks[0], ("price rise".to_string(), d.values[0]));
+    assert!((o.risks[1].1 - d.values[1] / 86_400.0).abs() < 1e-9);
+    let dual_11 = o.cost.as_ref().unwrap().dual_running.as_f64();
+    assert!(
+        (dual_11 / dual - (1.0 + d.values[0])).abs() < 1e-3,
+        "{dual_11} vs {dual}"
+    );
+    // The delivery came after the planned 14 days: the plan began late.
+    let late = d.values[1] - 14.0 * 86_400.0;
+    assert!(late > 0.0);
+    let first = o.stages.first().unwrap().applied_s;
+    assert!((first - (18.0 * 3600.0 + late)).abs() < 1e-6, "{first}");
+}

@@ -161,6 +161,27 @@ fn print_spreads(summary: &MonteCarloSummary, currency: Option<&str>) {
     }
 }
 
+/// The probabilities of finishing in time, within budget and within the
+/// SLO, and the largest swing each risk causes in them and in the costs.
+fn print_risks(summary: &MonteCarloSummary) {
+    for (name, p) in [
+        ("within the duration", &summary.within_duration),
+        ("within budget", &summary.within_budget),
+        ("within the SLO", &summary.within_slo),
+    ] {
+        println!(
+            "    {name}: {:.3} (95 % CI {:.3} to {:.3})",
+            p.estimate, p.ci95_low, p.ci95_high
+        );
+    }
+    for bar in summary.tornado.iter().filter(|b| b.swing != 0.0) {
+        println!(
+            "    risk {}: {} {:.4} with its lower draws, {:.4} with its upper draws",
+            bar.risk, bar.figure, bar.low_half, bar.high_half
+        );
+    }
+}
+
 /// Runs the plan (and its replications), prints the verdict, writes the
 /// output directory; exit status 1 when the plan fails its gates or budget.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
@@ -186,13 +207,15 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         })?;
         progress.finish();
         let rows = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let summary = MonteCarloSummary::of(&rows);
+        let names: Vec<String> = scenario.risks.iter().map(|r| r.name.clone()).collect();
+        let summary = MonteCarloSummary::of(&rows, &names);
         let p = &summary.success;
         println!(
             "  Monte Carlo, {} replications: success probability {:.3} (95 % CI {:.3} to {:.3})",
             summary.replications, p.estimate, p.ci95_low, p.ci95_high
         );
         print_spreads(&summary, outcome.cost.as_ref().map(|c| c.currency.as_str()));
+        print_risks(&summary);
         Some((rows, summary))
     } else {
         None

@@ -8,6 +8,7 @@
 pub mod cost;
 pub mod outcome;
 pub mod resolve;
+pub mod risk;
 pub mod run;
 pub mod scenario;
 

@@ -150,6 +150,9 @@ pub struct PlanOutcome {
     pub slo: SloImpact,
     /// Costs, when the plan names a cost scenario.
     pub cost: Option<PlanCostSummary>,
+    /// This run's draw of each declared risk: (name, value: a relative
+    /// change, or a lead time in days).
+    pub risks: Vec<(String, f64)>,
     /// The world's own outcome: populations, sites, timeline, routes.
     #[serde(skip)]
     pub world: Outcome,
@@ -159,11 +162,17 @@ impl PlanOutcome {
     /// Whether the plan passed: gates, finish, the SLO over every user and
     /// over each move's, and the budgets.
     pub fn success(&self) -> bool {
-        self.gates_passed
-            && self.finished
-            && self.slo.availability >= self.slo.target
-            && self.regions.iter().all(|r| r.within_slo)
-            && self.cost.as_ref().is_none_or(|c| c.within_budget)
+        self.gates_passed && self.finished && self.within_slo() && self.within_budget()
+    }
+
+    /// Availability met the SLO over every user and over each move's users.
+    pub fn within_slo(&self) -> bool {
+        self.slo.availability >= self.slo.target && self.regions.iter().all(|r| r.within_slo)
+    }
+
+    /// No budget was overrun (true without a cost scenario).
+    pub fn within_budget(&self) -> bool {
+        self.cost.as_ref().is_none_or(|c| c.within_budget)
     }
 
     /// Why the plan failed, in words; empty when it passed.

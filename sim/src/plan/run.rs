@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 
 use cutover_models::bgp::network::NotSettled;
 use cutover_models::plan::{PlanAction, PlanMachine, StageRecord, WindowMetrics};
-use cutover_models::SimTime;
+use cutover_models::{SimDuration, SimTime};
 
 use super::cost::{self, PlanCostError};
 use super::outcome::{availability, PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
 use super::resolve::{Action, Knobs};
+use super::risk;
 use super::{Move, Plan};
 use crate::world::{Outcome, World};
 
@@ -98,7 +99,16 @@ pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
         machine_done: false,
         drilled: vec![false; plan.drills.len()],
     };
-    d.agenda.at(SimTime::ZERO + plan.begin, Due::Begin);
+    let draws = risk::draw(&plan.risks, seed);
+    let planned_lead = plan
+        .cost
+        .as_ref()
+        .and_then(|(_, c)| c.model.migration.as_ref())
+        .map_or(SimDuration::ZERO, |m| {
+            SimDuration::from_secs(u64::from(m.lead_days) * 86_400)
+        });
+    let late = risk::delivery_delay(&plan.risks, &draws, planned_lead);
+    d.agenda.at(SimTime::ZERO + plan.begin + late, Due::Begin);
     let limit = SimTime::ZERO + plan.experiment.duration;
     let mut now = SimTime::ZERO;
     while !(d.machine_done && d.pending_decommissions == 0) {
@@ -114,7 +124,7 @@ pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
         }
     }
     d.world.end_at(now);
-    d.finish(now)
+    d.finish(now, &draws)
 }
 
 impl Driver<'_, '_> {
@@ -204,8 +214,8 @@ impl Driver<'_, '_> {
             let wait = stage
                 .iter()
                 .find(|s| s.share == share)
-                .map_or(cutover_models::SimDuration::ZERO, |s| {
-                    cutover_models::SimDuration::from_nanos(s.wait.as_nanos() / 2)
+                .map_or(SimDuration::ZERO, |s| {
+                    SimDuration::from_nanos(s.wait.as_nanos() / 2)
                 });
             self.agenda.at(now + wait, Due::Break(m));
             return;
@@ -252,7 +262,7 @@ impl Driver<'_, '_> {
         self.knobs[m] = knobs;
     }
 
-    fn finish(self, now: SimTime) -> Result<PlanOutcome, PlanRunError> {
+    fn finish(self, now: SimTime, draws: &risk::Draws) -> Result<PlanOutcome, PlanRunError> {
         let plan = self.plan;
         let records = self.machine.records().to_vec();
         let outcome = self.machine.outcome();
@@ -261,15 +271,32 @@ impl Driver<'_, '_> {
         let regions = region_results(plan, &records, &world, &self.moved, &self.decommissioned);
         let total = &world.summary.tally;
         let cost = match &plan.cost {
-            Some((_, c)) => Some(cost::price(
-                plan,
-                c,
-                &self.moved,
-                &self.decommissioned,
-                now,
-            )?),
+            Some((_, c)) => {
+                let mut c = c.clone();
+                c.model.base = risk::adjusted(&c.model.base, &plan.risks, draws);
+                Some(cost::price(
+                    plan,
+                    &c,
+                    &self.moved,
+                    &self.decommissioned,
+                    now,
+                )?)
+            }
             None => None,
         };
+        let risks = plan
+            .risks
+            .iter()
+            .zip(&draws.values)
+            .map(|(r, &v)| {
+                let shown = if r.target == risk::Target::LeadTime {
+                    v / 86_400.0
+                } else {
+                    v
+                };
+                (r.name.clone(), shown)
+            })
+            .collect();
         Ok(PlanOutcome {
             gates_passed: outcome == Some(true),
             finished: outcome.is_some(),
@@ -279,6 +306,7 @@ impl Driver<'_, '_> {
             regions,
             slo: SloImpact::of(plan.slo, total.requests, total.failed()),
             cost,
+            risks,
             world,
         })
     }

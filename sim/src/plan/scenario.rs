@@ -97,6 +97,8 @@ pub(crate) struct RawPlan {
     gate: RawGate,
     #[serde(default)]
     drills: Vec<RawDrill>,
+    #[serde(default)]
+    risks: Vec<super::risk::RawRisk>,
 }
 
 /// `[[plan.drills]]` as written.
@@ -213,6 +215,8 @@ pub struct Plan {
     pub moves: Vec<Move>,
     /// Failures that strike at a stage (taken out of the experiment's).
     pub drills: Vec<Drill>,
+    /// What is uncertain, drawn in every replication.
+    pub risks: Vec<super::risk::Risk>,
     /// Calendar day of simulated time zero (midnight).
     pub start: Date,
     /// Time of the first stage, from time zero.
@@ -272,16 +276,19 @@ impl Plan {
             Some(s) => fraction(source, "plan.slo", s, 0.5, 0.999_999)?,
             None => experiment.estate.slo.availability,
         };
+        let cost = cost_scenario(source, p)?;
+        let risks = super::risk::validate(source, &p.risks, cost.as_ref().map(|c| &c.1))?;
         Ok(Plan {
             spec,
             moves,
             drills,
+            risks,
             start,
             begin,
             decommission_after: p.decommission_after.map_or(SimDuration::ZERO, |d| d.0),
             slo,
             l7_extra_hop: p.l7_extra_hop.map_or(SimDuration::ZERO, |d| d.0),
-            cost: cost_scenario(source, p)?,
+            cost,
             dual_running_budget: budget(
                 source,
                 "plan.dual_running_budget",

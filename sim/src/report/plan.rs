@@ -31,6 +31,16 @@ pub struct ReplicationRow {
     pub dual_running: f64,
     /// Monthly cost after the plan (0 without a cost model).
     pub final_monthly: f64,
+    /// It finished within the experiment's duration.
+    pub finished: bool,
+    /// No budget overrun.
+    pub within_budget: bool,
+    /// Availability met the SLO, overall and per move.
+    pub within_slo: bool,
+    /// The draw of each declared risk, in declaration order (written as
+    /// one column per risk).
+    #[serde(skip)]
+    pub draws: Vec<f64>,
 }
 
 impl ReplicationRow {
@@ -47,8 +57,80 @@ impl ReplicationRow {
             rollbacks: o.rollbacks.len(),
             dual_running: money(|c| c.dual_running.as_f64()),
             final_monthly: money(|c| c.final_monthly.as_f64()),
+            finished: o.finished,
+            within_budget: o.within_budget(),
+            within_slo: o.within_slo(),
+            draws: o.risks.iter().map(|r| r.1).collect(),
         }
     }
+}
+
+/// How much one risk moves one figure: the figure's mean over the
+/// replications whose draw of the risk is below its median, and over
+/// those at or above it (a tornado's bar).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TornadoBar {
+    /// The risk.
+    pub risk: String,
+    /// The figure: success, within_budget, within_slo, finished (as
+    /// probabilities), dual_running, final_monthly, duration_days.
+    pub figure: &'static str,
+    /// Mean with the risk's draw in its lower half.
+    pub low_half: f64,
+    /// Mean with the risk's draw in its upper half.
+    pub high_half: f64,
+    /// `high_half - low_half`.
+    pub swing: f64,
+}
+
+/// A figure of a replication, as a number.
+type Figure = fn(&ReplicationRow) -> f64;
+
+/// The figures a tornado bar can show.
+const TORNADO_FIGURES: [(&str, Figure); 7] = [
+    ("success", |r| f64::from(u8::from(r.success))),
+    ("within_budget", |r| f64::from(u8::from(r.within_budget))),
+    ("within_slo", |r| f64::from(u8::from(r.within_slo))),
+    ("finished", |r| f64::from(u8::from(r.finished))),
+    ("dual_running", |r| r.dual_running),
+    ("final_monthly", |r| r.final_monthly),
+    ("duration_days", |r| r.duration_days),
+];
+
+/// Every risk's bar for every figure, the largest swings first within
+/// each figure.
+pub fn tornado(rows: &[ReplicationRow], risks: &[String]) -> Vec<TornadoBar> {
+    let mut bars = Vec::new();
+    for (figure, value) in TORNADO_FIGURES {
+        let mut these: Vec<TornadoBar> = risks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, risk)| {
+                let mut draws: Vec<f64> = rows.iter().map(|r| r.draws[i]).collect();
+                draws.sort_by(f64::total_cmp);
+                let median = *draws.get(draws.len() / 2)?;
+                let mean = |upper: bool| {
+                    let v: Vec<f64> = rows
+                        .iter()
+                        .filter(|r| (r.draws[i] >= median) == upper)
+                        .map(value)
+                        .collect();
+                    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+                };
+                let (low_half, high_half) = (mean(false)?, mean(true)?);
+                Some(TornadoBar {
+                    risk: risk.clone(),
+                    figure,
+                    low_half,
+                    high_half,
+                    swing: high_half - low_half,
+                })
+            })
+            .collect();
+        these.sort_by(|a, b| b.swing.abs().total_cmp(&a.swing.abs()));
+        bars.extend(these);
+    }
+    bars
 }
 
 /// P10, P50 and P90 of one figure, each with its 95 % interval.
@@ -90,14 +172,32 @@ pub struct MonteCarloSummary {
     pub dual_running: Spread,
     /// Monthly cost after the plan.
     pub final_monthly: Spread,
+    /// Probability of finishing within the experiment's duration.
+    pub within_duration: Proportion,
+    /// Probability of keeping every budget.
+    pub within_budget: Proportion,
+    /// Probability of meeting the SLO, overall and per move.
+    pub within_slo: Proportion,
+    /// How much each declared risk moves each figure.
+    pub tornado: Vec<TornadoBar>,
 }
 
 impl MonteCarloSummary {
-    /// Summarises replication rows.
-    pub fn of(rows: &[ReplicationRow]) -> Self {
+    /// Summarises replication rows; `risks` names their draws.
+    pub fn of(rows: &[ReplicationRow], risks: &[String]) -> Self {
         let col = |f: fn(&ReplicationRow) -> f64| -> Vec<f64> { rows.iter().map(f).collect() };
+        let share = |f: fn(&ReplicationRow) -> bool| {
+            crate::montecarlo::proportion(
+                rows.iter().filter(|r| f(r)).count() as u64,
+                rows.len() as u64,
+            )
+        };
         MonteCarloSummary {
             replications: rows.len() as u64,
+            within_duration: share(|r| r.finished),
+            within_budget: share(|r| r.within_budget),
+            within_slo: share(|r| r.within_slo),
+            tornado: tornado(rows, risks),
             success: crate::montecarlo::proportion(
                 rows.iter().filter(|r| r.success).count() as u64,
                 rows.len() as u64,
@@ -123,6 +223,39 @@ struct SummaryFile<'a> {
     #[serde(flatten)]
     outcome: &'a PlanOutcome,
     montecarlo: Option<&'a MonteCarloSummary>,
+}
+
+/// `replications.csv`: the rows' fields, then one column per risk with its
+/// draw.
+fn replications_csv(rows: &[ReplicationRow], risks: &[&str]) -> Result<Vec<u8>, WriteError> {
+    let name = "replications.csv";
+    let fixed = csv_of(name, rows)?;
+    let text = String::from_utf8(fixed).map_err(|e| encode(name)(e.to_string()))?;
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        out.push_str(line);
+        if i == 0 {
+            for r in risks {
+                out.push(',');
+                out.push_str(&csv_field(r));
+            }
+        } else if let Some(row) = rows.get(i - 1) {
+            for d in &row.draws {
+                out.push_str(&format!(",{d}"));
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
+}
+
+/// A CSV field, quoted when it needs to be.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 fn csv_of<T: Serialize>(name: &'static str, rows: &[T]) -> Result<Vec<u8>, WriteError> {
@@ -168,7 +301,8 @@ pub fn write(
     out.write("stages.csv", &csv_of("stages.csv", &o.stages)?)?;
     out.write("regions.csv", &csv_of("regions.csv", &o.regions)?)?;
     if let Some((rows, _)) = replications {
-        out.write("replications.csv", &csv_of("replications.csv", rows)?)?;
+        let names: Vec<&str> = plan.risks.iter().map(|r| r.name.as_str()).collect();
+        out.write("replications.csv", &replications_csv(rows, &names)?)?;
     }
     super::world::write_files(out, &o.world)?;
     svg(out, "share.svg", &share_chart(plan, &o.world.timeline))?;

@@ -25,9 +25,10 @@ def cutover_command() -> list[str]:
     return ["cargo", "run", "--release", "-q", "-p", "cutover", "--"]
 
 
-def run_cutover(*args: str) -> subprocess.CompletedProcess[str]:
-    """Runs `cutover ARGS` from the repository's root; fails the test on a
-    non-zero exit, showing what the CLI printed."""
+def run_cutover(*args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    """Runs `cutover ARGS` from the repository's root; fails the test on an
+    exit status not in `ok` (`cutover plan` exits 1 for a plan that fails),
+    showing what the CLI printed."""
     done = subprocess.run(
         [*cutover_command(), *args],
         cwd=ROOT,
@@ -36,7 +37,7 @@ def run_cutover(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=600,
         check=False,
     )
-    if done.returncode != 0:
+    if done.returncode not in ok:
         pytest.fail(
             f"cutover {' '.join(args)} exited {done.returncode}\n"
             f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"

@@ -1,23 +1,25 @@
-//! `cutover plan` on the reference migration (nine regions, one a week):
-//! one fluid run, and 16 Monte Carlo replications on one and on two threads
-//! so the parallel speed-up can be read off.
+//! `cutover plan` on the world: one fluid run of the reference migration
+//! (nine sites, one a week, over nine weeks), and Monte Carlo replications
+//! of the game day (one move and a crash, one day) on one and on two
+//! threads so the parallel speed-up can be read off.
 
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use cutover::montecarlo::replicate;
-use cutover::runs::plan::{run, PlanOutcome};
-use cutover::scenario::plan::PlanScenario;
+use cutover::plan::{run, Plan, PlanOutcome};
 
 /// Replications timed in the scaling group.
-const REPLICATIONS: u64 = 16;
+const REPLICATIONS: u64 = 4;
 
 /// Seed of the single run and of the replications.
 const SEED: u64 = 1;
 
-fn plan_migration() -> PlanScenario {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plan-migration.toml");
-    PlanScenario::load(&file).expect("bundled plan scenario")
+fn bundled(name: &str) -> Plan {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/story")
+        .join(name);
+    Plan::load(&file).expect("bundled plan")
 }
 
 /// What a replication is compared on: success, duration (s) and failed
@@ -31,7 +33,7 @@ fn key(outcome: &PlanOutcome) -> (bool, u64, u64) {
 }
 
 /// `REPLICATIONS` runs of `scenario` on `threads` threads.
-fn replications(scenario: &PlanScenario, threads: usize) -> Vec<PlanOutcome> {
+fn replications(scenario: &Plan, threads: usize) -> Vec<PlanOutcome> {
     replicate(SEED, REPLICATIONS, Some(threads), |_, seed| {
         run(scenario, seed).expect("plan run")
     })
@@ -40,7 +42,7 @@ fn replications(scenario: &PlanScenario, threads: usize) -> Vec<PlanOutcome> {
 
 /// One full run of the plan; the scenario is loaded outside the timing.
 fn single_run(c: &mut Criterion) {
-    let scenario = plan_migration();
+    let scenario = bundled("plan-migration.toml");
     let mut group = c.benchmark_group("plan");
     group.sample_size(10);
     group.bench_function("plan_migration_9_regions_fluid", |b| {
@@ -49,13 +51,14 @@ fn single_run(c: &mut Criterion) {
     group.finish();
 }
 
-/// 16 replications on one thread and on two; results are checked equal first.
+/// Replications of the game day on one thread and on two; results are
+/// checked equal first.
 fn replication_scaling(c: &mut Criterion) {
-    let scenario = plan_migration();
+    let scenario = bundled("plan-gameday.toml");
     let one: Vec<_> = replications(&scenario, 1).iter().map(key).collect();
     let two: Vec<_> = replications(&scenario, 2).iter().map(key).collect();
     assert_eq!(one, two, "replications differ between 1 and 2 threads");
-    let mut group = c.benchmark_group("plan_replications_16");
+    let mut group = c.benchmark_group("plan_gameday_replications_4");
     group.sample_size(10);
     for threads in [1, 2] {
         group.bench_function(format!("threads_{threads}"), |b| {

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod estate;
 pub mod experiment;
 pub mod montecarlo;
+pub mod plan;
 pub mod report;
 pub mod runs;
 pub mod scenario;

@@ -123,7 +123,7 @@ fn refused(args: &[&str], file: &str) -> String {
 
 #[test]
 fn commands_name_the_command_that_reads_the_file() {
-    let err = refused(&["run"], "plan-migration.toml");
+    let err = refused(&["run"], "story/plan-migration.toml");
     assert!(
         err.starts_with("error: FILE:1:1: this is a plan scenario ([plan]), which `cutover run` does not read; run it with `cutover plan FILE`"),
         "{err}"

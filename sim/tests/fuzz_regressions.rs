@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cutover::scenario::plan::PlanScenario;
+use cutover::plan::Plan;
 use cutover::scenario::{trace, InputError, Scenario};
 
 /// The error of `load` on `bytes` written to a file named `name`, with the
@@ -130,20 +130,26 @@ fn a_trace_without_rows_is_reported_at_its_end() {
 /// names it.
 #[test]
 fn a_missing_cost_scenario_is_reported_at_the_plan_line_naming_it() {
-    let plan = br#"[scenario]
+    let plan = br#"[experiment]
 name = "x"
+estate = "../scenarios/story/estate.toml"
+duration = "1d"
+[traffic]
+base_rate = "1/s"
 [plan]
 cost = "missing.toml"
-[plan.stages]
-[[region]]
-name = "a"
-demand = "1/s"
-old = { servers = 1, workers = 1, service_time = "10ms", rtt = "1ms" }
-new = { servers = 1, workers = 1, service_time = "10ms", rtt = "1ms" }
+[[moves]]
+from = "ams1"
+to = "ams1-bm"
+[[sites]]
+tag = "ams1-bm"
+city = "ams"
+upstreams = [65010]
+announce = false
 "#;
-    let err = error_of("plan.toml", plan, PlanScenario::load);
+    let err = error_of("plan.toml", plan, Plan::load);
     assert!(
-        err.starts_with("FILE:4:8: field `plan.cost`: cannot read ")
+        err.starts_with("FILE:8:8: field `plan.cost`: cannot read ")
             && err.contains("missing.toml: No such file"),
         "{err}"
     );

@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use cutover::estate::Estate;
 use cutover::experiment::Experiment;
+use cutover::plan::Plan;
 use cutover::scenario::cost::{load_price_book, CostScenario};
 use cutover::scenario::kind::FileKind;
-use cutover::scenario::plan::PlanScenario;
 use cutover::scenario::{trace, InputError, Scenario, Source};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -50,7 +50,7 @@ fn load_any(path: &Path) -> Result<(), InputError> {
     }
     let source = Source::read(path)?;
     match FileKind::of(&source) {
-        FileKind::Plan => PlanScenario::from_source(&source).map(drop),
+        FileKind::Plan => Plan::from_source(&source).map(drop),
         FileKind::Cost => CostScenario::load(path).map(drop),
         FileKind::PriceBook => load_price_book(path).map(drop),
         FileKind::Experiment => Experiment::from_source(&source).map(drop),

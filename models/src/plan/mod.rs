@@ -7,11 +7,9 @@
 //! hands back the window's figures; the machine answers with the next steps.
 
 mod gate;
-mod granularity;
 mod machine;
 
 pub use gate::{Gate, GateVerdict, WindowMetrics};
-pub use granularity::Networks;
 pub use machine::{
     FailurePolicy, Mechanism, PlanAction, PlanMachine, PlanSpec, RegionPlan, StageRecord, StageSpec,
 };

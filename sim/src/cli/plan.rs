@@ -9,13 +9,12 @@ use anyhow::Context;
 use super::progress::SharedProgress;
 use super::run_info::RunInfo;
 use crate::montecarlo::{replicate, Quantile};
+use crate::plan::{self, Plan, PlanOutcome};
 use crate::report::fmt;
-use crate::report::plan::{failure_reasons, MonteCarloSummary, ReplicationRow, Spread};
+use crate::report::plan::{MonteCarloSummary, ReplicationRow, Spread};
 use crate::report::{plan as plan_report, OutputDir};
-use crate::runs::plan::{self, PlanOutcome};
 use crate::scenario::kind::{self, FileKind};
 use crate::scenario::limits;
-use crate::scenario::plan::PlanScenario;
 use crate::scenario::Source;
 
 /// Arguments of `cutover plan`.
@@ -45,16 +44,38 @@ pub struct Args {
     force: bool,
 }
 
+/// What BGP can do for each move: the distinct shares its knob settings
+/// reach (the catchment model's), so a stage sent by L7 says why.
+fn print_reachable(plan: &Plan) {
+    for m in &plan.moves {
+        let mut shares: Vec<f64> = m.reachable.iter().map(|r| r.share).collect();
+        shares.sort_by(f64::total_cmp);
+        shares.dedup();
+        let text: Vec<String> = shares
+            .iter()
+            .map(|s| format!("{:.1} %", 100.0 * s + 0.0))
+            .collect();
+        println!(
+            "  {} -> {}: BGP knobs reach {} of its users ({})",
+            m.name,
+            plan.experiment.estate.sites[m.new].network.tag,
+            text.join(", "),
+            plan.experiment.estate.sites[m.old].network.tag
+        );
+    }
+}
+
 fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
     println!("{name} (seed {seed})");
     for s in &o.stages {
         println!(
-            "  {:<6} try {} stage {} {:>5.1} % (reached {:>5.1} %) day {:>6.2}: {:>9} requests, error {:.3} %, p99 {:>10}  {}{}",
+            "  {:<6} try {} stage {} asked {:>5.1} %, reached {:>5.1} % ({}) day {:>6.2}: {:>9} requests, error {:.3} %, p99 {:>10}  {}{}",
             s.region,
             s.attempt,
             s.stage,
             100.0 * s.share_requested,
-            100.0 * s.share_reached,
+            100.0 * s.share_reached + 0.0,
+            s.action,
             s.applied_s / 86_400.0,
             s.requests,
             100.0 * s.error_rate,
@@ -65,12 +86,14 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
     }
     for c in &o.regions {
         println!(
-            "  region {:<6} availability {:.5} %, failed {} of {}, p99 {}",
+            "  {:<6} -> {:<10} users {}: availability {:.5} %, failed {} of {}, worst window p99 {}",
             c.region,
+            c.new_site,
+            c.users,
             100.0 * c.availability,
             fmt::count(c.failed),
             fmt::count(c.requests),
-            fmt::latency_ms(c.p99_ms)
+            fmt::latency_ms(c.worst_window_p99_ms.unwrap_or(f64::NAN))
         );
     }
     println!(
@@ -138,13 +161,34 @@ fn print_spreads(summary: &MonteCarloSummary, currency: Option<&str>) {
     }
 }
 
+/// The probabilities of finishing in time, within budget and within the
+/// SLO, and the largest swing each risk causes in them and in the costs.
+fn print_risks(summary: &MonteCarloSummary) {
+    for (name, p) in [
+        ("within the duration", &summary.within_duration),
+        ("within budget", &summary.within_budget),
+        ("within the SLO", &summary.within_slo),
+    ] {
+        println!(
+            "    {name}: {:.3} (95 % CI {:.3} to {:.3})",
+            p.estimate, p.ci95_low, p.ci95_high
+        );
+    }
+    for bar in summary.tornado.iter().filter(|b| b.swing != 0.0) {
+        println!(
+            "    risk {}: {} {:.4} with its lower draws, {:.4} with its upper draws",
+            bar.risk, bar.figure, bar.low_half, bar.high_half
+        );
+    }
+}
+
 /// Runs the plan (and its replications), prints the verdict, writes the
 /// output directory; exit status 1 when the plan fails its gates or budget.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::read(&args.file)?;
     kind::expect(&source, FileKind::Plan, "cutover plan")?;
-    let scenario = PlanScenario::from_source(&source)?;
-    let seed = args.seed.unwrap_or(scenario.seed);
+    let scenario = Plan::from_source(&source)?;
+    let seed = args.seed.unwrap_or(scenario.experiment.seed);
     let out = args
         .out
         .as_ref()
@@ -152,7 +196,8 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let started = Instant::now();
     let outcome = plan::run(&scenario, seed)?;
-    print_outcome(&scenario.name, seed, &outcome);
+    print_outcome(scenario.name(), seed, &outcome);
+    print_reachable(&scenario);
     let mc = if let Some(replications) = args.replications {
         let progress = SharedProgress::new(replications, "replications");
         let runs = replicate(seed, replications, args.threads, |i, s| {
@@ -162,20 +207,22 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         })?;
         progress.finish();
         let rows = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let summary = MonteCarloSummary::of(&rows);
+        let names: Vec<String> = scenario.risks.iter().map(|r| r.name.clone()).collect();
+        let summary = MonteCarloSummary::of(&rows, &names);
         let p = &summary.success;
         println!(
             "  Monte Carlo, {} replications: success probability {:.3} (95 % CI {:.3} to {:.3})",
             summary.replications, p.estimate, p.ci95_low, p.ci95_high
         );
         print_spreads(&summary, outcome.cost.as_ref().map(|c| c.currency.as_str()));
+        print_risks(&summary);
         Some((rows, summary))
     } else {
         None
     };
     let success = outcome.success();
     println!("verdict: {}", if success { "PASS" } else { "FAIL" });
-    for r in failure_reasons(&outcome) {
+    for r in outcome.failure_reasons() {
         println!("  {r}");
     }
     if let Some(out) = out {

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use crate::estate::Estate;
 use crate::experiment::{Experiment, Fidelity};
+use crate::plan::Plan;
 use crate::scenario::cost::{price_book_from_source, CostScenario};
 use crate::scenario::kind::FileKind;
-use crate::scenario::plan::PlanScenario;
 use crate::scenario::{trace, InputError, ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover validate`.
@@ -125,13 +125,13 @@ fn check_source(source: &Source) -> Result<String, InputError> {
         FileKind::Experiment => Ok(describe_experiment(&Experiment::from_source(source)?)),
         FileKind::Estate => describe_estate(source),
         FileKind::Plan => {
-            let plan = PlanScenario::from_source(source)?;
+            let plan = Plan::from_source(source)?;
             Ok(format!(
-                "\"{}\" (plan: {} of {} regions migrate, {} failures to inject{})",
-                plan.name,
-                plan.plan.regions.len(),
-                plan.regions.len(),
-                plan.failures.len(),
+                "\"{}\" (plan: {} moves on {} sites, {} failures to inject{})",
+                plan.name(),
+                plan.moves.len(),
+                plan.experiment.estate.sites.len(),
+                plan.experiment.failures.len(),
                 if plan.cost.is_some() { ", priced" } else { "" }
             ))
         }

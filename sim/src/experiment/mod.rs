@@ -59,6 +59,11 @@ pub(crate) struct RawExperiment {
     detection: Option<detection::RawDetection>,
     slo: Option<compute::RawSlo>,
     sweep: Option<sweep::RawSweep>,
+    /// A plan file's plan (read by [`crate::plan::Plan`]).
+    pub(crate) plan: Option<crate::plan::scenario::RawPlan>,
+    /// A plan file's moves (read by [`crate::plan::Plan`]).
+    #[serde(default)]
+    pub(crate) moves: Vec<crate::plan::scenario::RawMove>,
     network: Option<RawNetworkChanges>,
 }
 
@@ -168,6 +173,17 @@ impl Experiment {
     /// Validates an experiment already read into `source`.
     pub fn from_source(source: &Source) -> Result<Experiment, InputError> {
         let raw: RawExperiment = source.parse()?;
+        if raw.plan.is_some() || !raw.moves.is_empty() {
+            return Err(
+                source.field_error("plan", "a plan file; allowed: run it with `cutover plan`")
+            );
+        }
+        Self::from_raw(source, &raw)
+    }
+
+    /// Validates the experiment part of a file parsed into `raw` (an
+    /// experiment, or the world of a plan).
+    pub(crate) fn from_raw(source: &Source, raw: &RawExperiment) -> Result<Experiment, InputError> {
         let meta = &raw.experiment;
         if meta.name.trim().is_empty() {
             return Err(source.field_error("experiment.name", "must not be empty"));
@@ -181,7 +197,7 @@ impl Experiment {
             other => other,
         })?;
         let estate = Estate::with_changes(&estate_source, &raw.changes(source))?;
-        let mut estate = changed_estate(source, &raw, estate)?;
+        let mut estate = changed_estate(source, raw, estate)?;
         if let Some(d) = raw.network.as_ref().and_then(|n| n.damping.as_ref()) {
             estate.bgp_policy.damping = Some(crate::estate::policy::damping(source, d)?);
         }
@@ -239,7 +255,8 @@ impl Experiment {
 pub fn load_estate(path: &Path) -> Result<(Estate, Topology), InputError> {
     let source = Source::read(path)?;
     if source.has_field("experiment") {
-        let exp = Experiment::from_source(&source)?;
+        let raw: RawExperiment = source.parse()?;
+        let exp = Experiment::from_raw(&source, &raw)?;
         return Ok((exp.estate, exp.topology));
     }
     let estate = Estate::from_source(&source)?;

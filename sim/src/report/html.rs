@@ -281,8 +281,8 @@ fn plan_section(html: &mut String, summary: &Value) {
         .map_or(&[][..], Vec::as_slice);
     html.push_str(
         "<h2>Stages</h2>\n<table id=\"stages\">\n<tr><th>Region</th><th>Attempt</th>\
-         <th>Stage</th><th>Share</th><th>Requests</th><th>Error rate</th><th>p99</th>\
-         <th>Gate</th></tr>\n",
+         <th>Stage</th><th>Share</th><th>Action</th><th>Requests</th><th>Error rate</th>\
+         <th>p99</th><th>Gate</th></tr>\n",
     );
     for stage in stages {
         let field = |key: &str| stage.get(key).map_or_else(|| "-".to_string(), scalar);
@@ -297,14 +297,15 @@ fn plan_section(html: &mut String, summary: &Value) {
         let _ = writeln!(
             html,
             "<tr class=\"{}\"><td>{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td>\
-             <td class=\"v\">{} (reached {})</td><td class=\"v\">{}</td><td class=\"v\">{}</td>\
-             <td class=\"v\">{}</td><td>{}</td></tr>",
+             <td class=\"v\">{} (reached {})</td><td>{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td><td class=\"v\">{}</td><td>{}</td></tr>",
             if passed { "passed" } else { "failed" },
             escape(&field("region")),
             escape(&field("attempt")),
             escape(&field("stage")),
             percent(float("share_requested"), 1),
             percent(float("share_reached"), 1),
+            escape(stage.get("action").and_then(Value::as_str).unwrap_or("-")),
             escape(&field("requests")),
             percent(float("error_rate"), 3),
             fmt::latency_ms(float("p99_ms").unwrap_or(f64::NAN)),
@@ -644,6 +645,7 @@ mod tests {
             "duration_days": 63.194, "reasons": [],
             "stages": [
                 {"region": "ams1", "attempt": 1, "stage": 6, "share_requested": 0.75,
+                 "action": "L7 weight 75.0 % to ams1-bm",
                  "share_reached": 0.75, "requests": 686254, "failed": 0, "error_rate": 0.0,
                  "p99_ms": 276.5, "passed": false,
                  "reasons": "p99 276.5 ms is not below 200.0 ms"},
@@ -682,7 +684,8 @@ mod tests {
         }
         assert!(html.contains(
             "<tr class=\"failed\"><td>ams1</td><td class=\"v\">1</td><td class=\"v\">6</td>\
-             <td class=\"v\">75.0 % (reached 75.0 %)</td><td class=\"v\">686254</td>\
+             <td class=\"v\">75.0 % (reached 75.0 %)</td><td>L7 weight 75.0 % to ams1-bm</td>\
+             <td class=\"v\">686254</td>\
              <td class=\"v\">0.000 %</td><td class=\"v\">276.5 ms</td>\
              <td>FAIL: p99 276.5 ms is not below 200.0 ms</td></tr>"
         ));

@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_json, OutputDir, WriteError};
+use crate::engine::stats::TimeSeries;
 use crate::montecarlo::{Proportion, Quantile};
-use crate::runs::plan::PlanOutcome;
-use crate::scenario::plan::PlanScenario;
+use crate::plan::{Plan, PlanCostSummary, PlanOutcome};
 
 /// One replication's headline, a row of `replications.csv`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -31,13 +31,22 @@ pub struct ReplicationRow {
     pub dual_running: f64,
     /// Monthly cost after the plan (0 without a cost model).
     pub final_monthly: f64,
+    /// It finished within the experiment's duration.
+    pub finished: bool,
+    /// No budget overrun.
+    pub within_budget: bool,
+    /// Availability met the SLO, overall and per move.
+    pub within_slo: bool,
+    /// The draw of each declared risk, in declaration order (written as
+    /// one column per risk).
+    #[serde(skip)]
+    pub draws: Vec<f64>,
 }
 
 impl ReplicationRow {
     /// The headline of `o`, replication `replication` run with `seed`.
     pub fn of(replication: u64, seed: u64, o: &PlanOutcome) -> Self {
-        let money =
-            |f: fn(&crate::runs::plan::PlanCostSummary) -> f64| o.cost.as_ref().map_or(0.0, f);
+        let money = |f: fn(&PlanCostSummary) -> f64| o.cost.as_ref().map_or(0.0, f);
         ReplicationRow {
             replication,
             seed,
@@ -48,8 +57,80 @@ impl ReplicationRow {
             rollbacks: o.rollbacks.len(),
             dual_running: money(|c| c.dual_running.as_f64()),
             final_monthly: money(|c| c.final_monthly.as_f64()),
+            finished: o.finished,
+            within_budget: o.within_budget(),
+            within_slo: o.within_slo(),
+            draws: o.risks.iter().map(|r| r.1).collect(),
         }
     }
+}
+
+/// How much one risk moves one figure: the figure's mean over the
+/// replications whose draw of the risk is below its median, and over
+/// those at or above it (a tornado's bar).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TornadoBar {
+    /// The risk.
+    pub risk: String,
+    /// The figure: success, within_budget, within_slo, finished (as
+    /// probabilities), dual_running, final_monthly, duration_days.
+    pub figure: &'static str,
+    /// Mean with the risk's draw in its lower half.
+    pub low_half: f64,
+    /// Mean with the risk's draw in its upper half.
+    pub high_half: f64,
+    /// `high_half - low_half`.
+    pub swing: f64,
+}
+
+/// A figure of a replication, as a number.
+type Figure = fn(&ReplicationRow) -> f64;
+
+/// The figures a tornado bar can show.
+const TORNADO_FIGURES: [(&str, Figure); 7] = [
+    ("success", |r| f64::from(u8::from(r.success))),
+    ("within_budget", |r| f64::from(u8::from(r.within_budget))),
+    ("within_slo", |r| f64::from(u8::from(r.within_slo))),
+    ("finished", |r| f64::from(u8::from(r.finished))),
+    ("dual_running", |r| r.dual_running),
+    ("final_monthly", |r| r.final_monthly),
+    ("duration_days", |r| r.duration_days),
+];
+
+/// Every risk's bar for every figure, the largest swings first within
+/// each figure.
+pub fn tornado(rows: &[ReplicationRow], risks: &[String]) -> Vec<TornadoBar> {
+    let mut bars = Vec::new();
+    for (figure, value) in TORNADO_FIGURES {
+        let mut these: Vec<TornadoBar> = risks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, risk)| {
+                let mut draws: Vec<f64> = rows.iter().map(|r| r.draws[i]).collect();
+                draws.sort_by(f64::total_cmp);
+                let median = *draws.get(draws.len() / 2)?;
+                let mean = |upper: bool| {
+                    let v: Vec<f64> = rows
+                        .iter()
+                        .filter(|r| (r.draws[i] >= median) == upper)
+                        .map(value)
+                        .collect();
+                    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+                };
+                let (low_half, high_half) = (mean(false)?, mean(true)?);
+                Some(TornadoBar {
+                    risk: risk.clone(),
+                    figure,
+                    low_half,
+                    high_half,
+                    swing: high_half - low_half,
+                })
+            })
+            .collect();
+        these.sort_by(|a, b| b.swing.abs().total_cmp(&a.swing.abs()));
+        bars.extend(these);
+    }
+    bars
 }
 
 /// P10, P50 and P90 of one figure, each with its 95 % interval.
@@ -91,14 +172,32 @@ pub struct MonteCarloSummary {
     pub dual_running: Spread,
     /// Monthly cost after the plan.
     pub final_monthly: Spread,
+    /// Probability of finishing within the experiment's duration.
+    pub within_duration: Proportion,
+    /// Probability of keeping every budget.
+    pub within_budget: Proportion,
+    /// Probability of meeting the SLO, overall and per move.
+    pub within_slo: Proportion,
+    /// How much each declared risk moves each figure.
+    pub tornado: Vec<TornadoBar>,
 }
 
 impl MonteCarloSummary {
-    /// Summarises replication rows.
-    pub fn of(rows: &[ReplicationRow]) -> Self {
+    /// Summarises replication rows; `risks` names their draws.
+    pub fn of(rows: &[ReplicationRow], risks: &[String]) -> Self {
         let col = |f: fn(&ReplicationRow) -> f64| -> Vec<f64> { rows.iter().map(f).collect() };
+        let share = |f: fn(&ReplicationRow) -> bool| {
+            crate::montecarlo::proportion(
+                rows.iter().filter(|r| f(r)).count() as u64,
+                rows.len() as u64,
+            )
+        };
         MonteCarloSummary {
             replications: rows.len() as u64,
+            within_duration: share(|r| r.finished),
+            within_budget: share(|r| r.within_budget),
+            within_slo: share(|r| r.within_slo),
+            tornado: tornado(rows, risks),
             success: crate::montecarlo::proportion(
                 rows.iter().filter(|r| r.success).count() as u64,
                 rows.len() as u64,
@@ -110,36 +209,6 @@ impl MonteCarloSummary {
             final_monthly: Spread::of(&col(|r| r.final_monthly)),
         }
     }
-}
-
-/// Why the plan failed, in words; empty when it passed.
-pub fn failure_reasons(o: &PlanOutcome) -> Vec<String> {
-    let mut reasons = Vec::new();
-    for r in &o.rollbacks {
-        reasons.push(format!(
-            "{} attempt {} stage {} rolled back at day {:.2}: {}",
-            r.region,
-            r.attempt,
-            r.stage,
-            r.at_s / 86_400.0,
-            r.reasons
-        ));
-    }
-    if !o.gates_passed && o.finished {
-        reasons.push("the plan stopped before every region moved".to_string());
-    }
-    if !o.finished {
-        reasons.push("the plan did not finish within plan.max_duration".to_string());
-    }
-    if let Some(c) = &o.cost {
-        reasons.extend(c.overruns.iter().map(|x| format!("over budget: {x}")));
-        reasons.extend(
-            c.cost_scenario_overruns
-                .iter()
-                .map(|x| format!("over the cost scenario's budget ({}): {x}", c.scenario)),
-        );
-    }
-    reasons
 }
 
 #[derive(Serialize)]
@@ -156,6 +225,39 @@ struct SummaryFile<'a> {
     montecarlo: Option<&'a MonteCarloSummary>,
 }
 
+/// `replications.csv`: the rows' fields, then one column per risk with its
+/// draw.
+fn replications_csv(rows: &[ReplicationRow], risks: &[&str]) -> Result<Vec<u8>, WriteError> {
+    let name = "replications.csv";
+    let fixed = csv_of(name, rows)?;
+    let text = String::from_utf8(fixed).map_err(|e| encode(name)(e.to_string()))?;
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        out.push_str(line);
+        if i == 0 {
+            for r in risks {
+                out.push(',');
+                out.push_str(&csv_field(r));
+            }
+        } else if let Some(row) = rows.get(i - 1) {
+            for d in &row.draws {
+                out.push_str(&format!(",{d}"));
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
+}
+
+/// A CSV field, quoted when it needs to be.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
 fn csv_of<T: Serialize>(name: &'static str, rows: &[T]) -> Result<Vec<u8>, WriteError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
@@ -170,10 +272,12 @@ fn svg(out: &OutputDir, name: &'static str, chart: &Chart) -> Result<(), WriteEr
     Ok(())
 }
 
-/// Writes the run's files into `out`.
+/// Writes the run's files into `out`: the plan's (summary.json, stages.csv,
+/// regions.csv, replications.csv, share.svg, cost.svg) and the world's
+/// (timeline.csv, populations.csv, sites.csv, routes.csv and its plots).
 pub fn write(
     out: &OutputDir,
-    scenario: &PlanScenario,
+    plan: &Plan,
     seed: u64,
     o: &PlanOutcome,
     replications: Option<(&[ReplicationRow], &MonteCarloSummary)>,
@@ -183,12 +287,12 @@ pub fn write(
         out,
         "summary.json",
         &SummaryFile {
-            scenario: &scenario.name,
+            scenario: plan.name(),
             model: "plan",
             seed,
             verdict: if success { "pass" } else { "fail" },
             success,
-            reasons: failure_reasons(o),
+            reasons: o.failure_reasons(),
             duration_days: o.duration_s / 86_400.0,
             outcome: o,
             montecarlo: replications.map(|r| r.1),
@@ -196,94 +300,69 @@ pub fn write(
     )?;
     out.write("stages.csv", &csv_of("stages.csv", &o.stages)?)?;
     out.write("regions.csv", &csv_of("regions.csv", &o.regions)?)?;
-    out.write("failures.csv", &csv_of("failures.csv", &o.failures)?)?;
-    out.write("timeline.csv", &csv_of("timeline.csv", &o.timeline)?)?;
     if let Some((rows, _)) = replications {
-        out.write("replications.csv", &csv_of("replications.csv", rows)?)?;
+        let names: Vec<&str> = plan.risks.iter().map(|r| r.name.as_str()).collect();
+        out.write("replications.csv", &replications_csv(rows, &names)?)?;
     }
-
-    let migrating: Vec<&str> = scenario
-        .regions
-        .iter()
-        .filter(|r| r.plan_index.is_some())
-        .map(|r| r.name.as_str())
-        .collect();
-    let series = |name: &str, f: fn(&crate::runs::plan::TimelineRow) -> Option<f64>| {
-        o.timeline
-            .iter()
-            .filter(|r| r.region == name)
-            .filter_map(|r| Some((r.t_s / 86_400.0, f(r)?)))
-            .collect::<Vec<_>>()
-    };
-    svg(
-        out,
-        "share.svg",
-        &Chart {
-            title: "Share of each region's traffic on its new site",
-            x_label: "days from the plan's start",
-            y_label: "share on the new site (%)",
-            lines: migrating
-                .iter()
-                .map(|n| Line {
-                    label: n,
-                    points: series(n, |r| Some(100.0 * r.share_new)),
-                })
-                .collect(),
-        },
-    )?;
-    svg(
-        out,
-        "p99.svg",
-        &Chart {
-            title: "p99 latency per region (hourly)",
-            x_label: "days from the plan's start",
-            y_label: "p99 (ms)",
-            lines: scenario
-                .regions
-                .iter()
-                .map(|r| Line {
-                    label: &r.name,
-                    points: series(&r.name, |x| x.p99_ms),
-                })
-                .collect(),
-        },
-    )?;
-    svg(
-        out,
-        "failed.svg",
-        &Chart {
-            title: "Failed requests per interval",
-            x_label: "days from the plan's start",
-            y_label: "failed requests",
-            lines: scenario
-                .regions
-                .iter()
-                .map(|r| Line {
-                    label: &r.name,
-                    points: series(&r.name, |x| Some(x.failed)),
-                })
-                .collect(),
-        },
-    )?;
+    super::world::write_files(out, &o.world)?;
+    svg(out, "share.svg", &share_chart(plan, &o.world.timeline))?;
     if let Some(c) = &o.cost {
-        svg(
-            out,
-            "cost.svg",
-            &Chart {
-                title: "Monthly spend with the plan's dates",
-                x_label: "month of the cost horizon",
-                y_label: &format!("spend ({})", c.currency),
-                lines: vec![Line {
-                    label: "plan",
-                    points: c
-                        .months
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (_, m))| ((i + 1) as f64, m.as_f64()))
-                        .collect(),
-                }],
-            },
-        )?;
+        let y_label = format!("spend ({})", c.currency);
+        svg(out, "cost.svg", &cost_chart(c, &y_label))?;
     }
     Ok(())
+}
+
+/// The share of each move's two sites' requests served by the new site,
+/// per timeline row.
+fn share_chart<'a>(plan: &'a Plan, tl: &TimeSeries) -> Chart<'a> {
+    let sites = &plan.experiment.estate.sites;
+    let col = |k: usize| {
+        let name = format!("{}_requests", sites[k].network.tag);
+        tl.columns().iter().position(|c| *c == name)
+    };
+    let lines = plan
+        .moves
+        .iter()
+        .map(|m| {
+            let points = match (col(m.old), col(m.new)) {
+                (Some(a), Some(b)) => (0..tl.len())
+                    .filter_map(|row| {
+                        let old = tl.value(row, a)?;
+                        let new = tl.value(row, b)?;
+                        (old + new > 0.0)
+                            .then(|| (tl.row_start_s(row) / 86_400.0, 100.0 * new / (old + new)))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Line {
+                label: &m.name,
+                points,
+            }
+        })
+        .collect();
+    Chart {
+        title: "Share of each move's requests served by its new site",
+        x_label: "days from the plan's start",
+        y_label: "share on the new site (%)",
+        lines,
+    }
+}
+
+fn cost_chart<'a>(c: &PlanCostSummary, y_label: &'a str) -> Chart<'a> {
+    Chart {
+        title: "Monthly spend with the plan's dates",
+        x_label: "month of the cost horizon",
+        y_label,
+        lines: vec![Line {
+            label: "plan",
+            points: c
+                .months
+                .iter()
+                .enumerate()
+                .map(|(i, (_, m))| ((i + 1) as f64, m.as_f64()))
+                .collect(),
+        }],
+    }
 }

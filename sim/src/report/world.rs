@@ -103,8 +103,14 @@ impl<'a> From<&'a SiteSummary> for SiteRow<'a> {
 
 /// Writes the result files of an experiment into `out`.
 pub fn write(out: &OutputDir, name: &str, seed: u64, outcome: &Outcome) -> Result<(), WriteError> {
+    write_run_summary(out, name, "experiment", seed, &outcome.summary)?;
+    write_files(out, outcome)
+}
+
+/// Writes every file of a world's outcome but `summary.json`: the
+/// timeline, the population, site and route tables, and the plots.
+pub fn write_files(out: &OutputDir, outcome: &Outcome) -> Result<(), WriteError> {
     let s = &outcome.summary;
-    write_run_summary(out, name, "experiment", seed, s)?;
     write_timeline(out, &outcome.timeline)?;
     let populations: Vec<PopulationRow> = s.populations.iter().map(PopulationRow::from).collect();
     write_csv(out, "populations.csv", &populations, &[])?;

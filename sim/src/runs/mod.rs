@@ -2,5 +2,4 @@
 //! the event engine and returns what it measured.
 
 pub mod mmc;
-pub mod plan;
 pub mod summary;

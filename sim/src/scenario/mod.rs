@@ -9,7 +9,6 @@
 pub mod cost;
 pub mod kind;
 pub mod limits;
-pub mod plan;
 pub mod source;
 pub mod sweep;
 pub mod trace;

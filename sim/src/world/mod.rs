@@ -10,6 +10,7 @@
 //! route spent at each site (or nowhere). Two fidelities share everything but the serving (see
 //! [`serve`]).
 
+pub mod control;
 mod events;
 pub mod failures;
 pub mod latency;
@@ -112,6 +113,10 @@ pub struct World<'e> {
     end: SimTime,
     /// Buffers the ticks reuse.
     scratch: tick::TickScratch,
+    /// L7 proxies forwarding part of a site's arrivals to another site.
+    l7: Vec<control::L7Split>,
+    /// Observation windows, by handle (`None` once closed).
+    windows: Vec<Option<control::Window>>,
 }
 
 impl<'e> World<'e> {
@@ -165,6 +170,8 @@ impl<'e> World<'e> {
             ticks: 0,
             end: SimTime::ZERO + exp.duration,
             scratch: tick::TickScratch::default(),
+            l7: Vec::new(),
+            windows: Vec::new(),
         };
         world.routes = (0..pops)
             .map(|p| PopulationRoute {

@@ -97,6 +97,9 @@ pub struct Recorder {
     pub interval_latency: LatencyHistogram,
     /// Failures of the current tick, by population (for the timeline).
     pub tick_failed: Vec<f64>,
+    /// Observation windows: the site each watches and its served requests'
+    /// latency at the site (`None` once closed).
+    pub watch: Vec<Option<(usize, LatencyHistogram)>>,
     /// Latency added to every request served at each site (a `delay`
     /// failure), seconds.
     pub site_extra_s: Vec<f64>,
@@ -114,6 +117,7 @@ impl Recorder {
             site_latency: (0..sites).map(|_| LatencyHistogram::new()).collect(),
             interval_latency: LatencyHistogram::new(),
             tick_failed: vec![0.0; populations],
+            watch: Vec::new(),
             site_extra_s: vec![0.0; sites],
             slow_s,
         }
@@ -169,6 +173,9 @@ impl Recorder {
         self.population_latency[p].add_with_tail(network_s + at_site_s, n, tail);
         self.site_latency[site].add_with_tail(at_site_s, n, tail);
         self.interval_latency.add_with_tail(at_site_s, n, tail);
+        for (_, h) in self.watch.iter_mut().flatten().filter(|w| w.0 == site) {
+            h.add_with_tail(at_site_s, n, tail);
+        }
     }
 
     /// `n` requests of `stream` finished at `site` by a pod being removed

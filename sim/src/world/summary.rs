@@ -546,7 +546,7 @@ impl World<'_> {
                 Fidelity::Fluid => "fluid",
                 Fidelity::Request => "request",
             },
-            simulated_s: exp.duration.as_secs_f64(),
+            simulated_s: self.end.as_secs_f64(),
             tally,
             in_flight_at_end: in_flight,
             availability,

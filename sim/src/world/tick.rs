@@ -64,6 +64,7 @@ impl World<'_> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let arrivals = &mut scratch.arrivals;
         self.route_demand(start, end, arrivals);
+        self.forward_l7(arrivals);
         let scale: f64 = (0..self.routes.len())
             .map(|p| self.shares[p] * self.demand_factor(p, start, end))
             .sum();
@@ -131,10 +132,43 @@ impl World<'_> {
         }
     }
 
+    /// Round trip between sites `a` and `b`, seconds.
+    fn site_rtt_s(&self, a: usize, b: usize) -> f64 {
+        let sites = &self.exp.estate.sites;
+        let km = sites[a]
+            .network
+            .location
+            .distance_km(sites[b].network.location);
+        self.exp.estate.network.latency.rtt_ms(km) / 1e3
+    }
+
+    /// L7 proxies forward their weight of each population's requests to
+    /// their target, adding the RTT between the sites and the proxy's own
+    /// hop. The proxy's health check keeps requests off a dead target
+    /// (assumption: at once). The forwarded requests become the target's
+    /// own: its overflow may move them again.
+    fn forward_l7(&mut self, arrivals: &mut [SiteArrivals]) {
+        for i in 0..self.l7.len() {
+            let split = self.l7[i];
+            if !self.sites[split.to].alive {
+                continue;
+            }
+            let hop_s = self.site_rtt_s(split.from, split.to) + split.extra_hop_s;
+            for p in 0..self.routes.len() {
+                let s = stream_of(p, false);
+                let moved = arrivals[split.from].requests[s as usize] * split.weight;
+                if moved > 0.0 {
+                    arrivals[split.from].requests[s as usize] -= moved;
+                    let network_s = self.ttfb_s[p][split.from] + hop_s;
+                    arrivals[split.to].add(s, moved, network_s);
+                }
+            }
+        }
+    }
+
     /// Sites that shed move that share of each direct stream to their
     /// target, through an L7 hop that adds the RTT between the two sites.
     fn move_overflow(&mut self, arrivals: &mut [SiteArrivals]) {
-        let latency = &self.exp.estate.network.latency;
         for k in 0..self.sites.len() {
             let (share, Some(t)) = (self.sites[k].out_share, self.sites[k].target) else {
                 continue;
@@ -142,12 +176,7 @@ impl World<'_> {
             if share <= 0.0 || !self.sites[t].alive {
                 continue;
             }
-            let hop_s = latency.rtt_ms(
-                self.exp.estate.sites[k]
-                    .network
-                    .location
-                    .distance_km(self.exp.estate.sites[t].network.location),
-            ) / 1e3;
+            let hop_s = self.site_rtt_s(k, t);
             let mut moved_total = 0.0;
             for p in 0..self.routes.len() {
                 let s = stream_of(p, false) as usize;

@@ -176,7 +176,7 @@ const FILES: [&str; 15] = [
     "edge-steady.toml",
     "mmc.toml",
     "cost-migration.toml",
-    "plan-migration.toml",
+    "story/plan-migration.toml",
     "spike-trace.toml",
     "pricebooks/baremetal.toml",
     "traces/evening-illustrative.csv",

@@ -68,7 +68,7 @@ impl World<'_> {
     /// Site `k` stops serving: its requests in flight are reset, its pods
     /// are gone, and populations routed to it lose their requests until
     /// their route moves.
-    fn kill_site(&mut self, k: usize) {
+    pub(in crate::world) fn kill_site(&mut self, k: usize) {
         if !self.sites[k].alive {
             return;
         }

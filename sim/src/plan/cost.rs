@@ -9,8 +9,8 @@ use cutover_models::cost::{Date, Money, Month};
 use cutover_models::SimTime;
 use serde::Serialize;
 
+use super::Plan;
 use crate::scenario::cost::CostScenario;
-use crate::scenario::plan::PlanScenario;
 
 /// Why a plan could not be priced.
 #[derive(Debug, thiserror::Error)]
@@ -71,10 +71,10 @@ fn day_of(start: Date, t: SimTime) -> Date {
     start.plus_days((t.as_secs_f64() / 86_400.0).floor() as i64)
 }
 
-/// Prices the plan of `s` whose regions moved at `moved` and were
-/// decommissioned at `decommissioned` (plan order), ending at `end`.
+/// Prices plan `s` whose moves started at `moved` and whose old sites
+/// were decommissioned at `decommissioned` (plan order), ending at `end`.
 pub fn price(
-    s: &PlanScenario,
+    s: &Plan,
     c: &CostScenario,
     moved: &[Option<SimTime>],
     decommissioned: &[Option<SimTime>],
@@ -86,7 +86,7 @@ pub fn price(
         .as_ref()
         .expect("plan scenarios only accept cost scenarios with a migration");
     let mut dates = Vec::new();
-    for (i, r) in s.plan.regions.iter().enumerate() {
+    for (i, r) in s.moves.iter().enumerate() {
         let Some(m) = moved[i] else { continue };
         let moves = day_of(s.start, m);
         dates.push(RegionDates {

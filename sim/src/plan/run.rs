@@ -1,0 +1,395 @@
+//! Runs a plan on the world: the [`PlanMachine`] asks for shares, waits
+//! and windows; each share is the stage's resolved action (BGP knobs on
+//! the two sites, or an L7 weight) applied to the world, whose BGP model
+//! converges, whose sites autoscale and whose users' requests succeed or
+//! fail; each window's figures come from the world; the cost layer prices
+//! the dates the plan kept.
+
+use std::collections::BTreeMap;
+
+use cutover_models::bgp::network::NotSettled;
+use cutover_models::plan::{PlanAction, PlanMachine, StageRecord, WindowMetrics};
+use cutover_models::{SimDuration, SimTime};
+
+use super::cost::{self, PlanCostError};
+use super::outcome::{availability, PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
+use super::resolve::{Action, Knobs};
+use super::risk;
+use super::{Move, Plan};
+use crate::world::{Outcome, World};
+
+/// Why a plan run could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanRunError {
+    /// The estate's BGP has no steady state.
+    #[error(transparent)]
+    NotSettled(#[from] NotSettled),
+    /// Pricing failed.
+    #[error(transparent)]
+    Cost(#[from] PlanCostError),
+}
+
+/// Something the plan has due at an instant.
+#[derive(Debug, Clone, Copy)]
+enum Due {
+    Begin,
+    Wake,
+    /// The window with this handle closes.
+    Close(usize),
+    /// Move `.0`'s old site is switched off.
+    Decommission(usize),
+    /// Move `.0` ends its old site's part: it withdraws and its proxy stops
+    /// forwarding (make before break: after the new site's announcement
+    /// has spread).
+    Break(usize),
+}
+
+/// The plan's own agenda beside the world's queue: (time, order) -> item.
+struct Agenda {
+    items: BTreeMap<(SimTime, u64), Due>,
+    seq: u64,
+}
+
+impl Agenda {
+    fn at(&mut self, t: SimTime, due: Due) {
+        self.items.insert((t, self.seq), due);
+        self.seq += 1;
+    }
+
+    fn pop(&mut self) -> Option<(SimTime, Due)> {
+        self.items.pop_first().map(|((t, _), d)| (t, d))
+    }
+
+    fn next_time(&self) -> Option<SimTime> {
+        self.items.keys().next().map(|k| k.0)
+    }
+}
+
+/// The plan's side of a run.
+struct Driver<'p, 'w> {
+    plan: &'p Plan,
+    world: World<'w>,
+    machine: PlanMachine,
+    agenda: Agenda,
+    /// Each move's BGP knobs now.
+    knobs: Vec<Knobs>,
+    moved: Vec<Option<SimTime>>,
+    decommissioned: Vec<Option<SimTime>>,
+    pending_decommissions: u32,
+    machine_done: bool,
+    /// Whether each drill has struck.
+    drilled: Vec<bool>,
+}
+
+/// Runs `plan` with `seed`.
+pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
+    let n = plan.moves.len();
+    let mut d = Driver {
+        plan,
+        world: World::new(&plan.experiment, seed)?,
+        machine: PlanMachine::new(plan.spec.clone()),
+        agenda: Agenda {
+            items: BTreeMap::new(),
+            seq: 0,
+        },
+        knobs: vec![Knobs::BEFORE; n],
+        moved: vec![None; n],
+        decommissioned: vec![None; n],
+        pending_decommissions: 0,
+        machine_done: false,
+        drilled: vec![false; plan.drills.len()],
+    };
+    let draws = risk::draw(&plan.risks, seed);
+    let planned_lead = plan
+        .cost
+        .as_ref()
+        .and_then(|(_, c)| c.model.migration.as_ref())
+        .map_or(SimDuration::ZERO, |m| {
+            SimDuration::from_secs(u64::from(m.lead_days) * 86_400)
+        });
+    let late = risk::delivery_delay(&plan.risks, &draws, planned_lead);
+    d.agenda.at(SimTime::ZERO + plan.begin + late, Due::Begin);
+    let limit = SimTime::ZERO + plan.experiment.duration;
+    let mut now = SimTime::ZERO;
+    while !(d.machine_done && d.pending_decommissions == 0) {
+        let Some(t) = d.agenda.next_time().filter(|&t| t <= limit) else {
+            now = limit;
+            break;
+        };
+        d.world.run_until(t);
+        now = t;
+        while d.agenda.next_time() == Some(t) {
+            let (_, due) = d.agenda.pop().expect("an item is due");
+            d.handle(due, t);
+        }
+    }
+    d.world.end_at(now);
+    d.finish(now, &draws)
+}
+
+impl Driver<'_, '_> {
+    fn handle(&mut self, due: Due, now: SimTime) {
+        let actions = match due {
+            Due::Begin => self.machine.start(now),
+            Due::Wake => self.machine.wake(now),
+            Due::Close(id) => {
+                let f = self.world.close_window(id).unwrap_or_default();
+                self.machine.window_closed(
+                    now,
+                    WindowMetrics {
+                        requests: f.requests.round() as u64,
+                        failed: f.failed.round() as u64,
+                        p99_ms: f.p99_s.map_or(f64::NAN, |s| s * 1e3),
+                    },
+                )
+            }
+            Due::Break(m) => {
+                let knobs = self.knobs[m];
+                self.break_old(m, knobs);
+                Vec::new()
+            }
+            Due::Decommission(m) => {
+                self.world.decommission(self.plan.moves[m].old);
+                self.decommissioned[m] = Some(now);
+                self.pending_decommissions -= 1;
+                Vec::new()
+            }
+        };
+        self.apply(actions, now);
+    }
+
+    fn apply(&mut self, actions: Vec<PlanAction>, now: SimTime) {
+        for a in actions {
+            match a {
+                PlanAction::SetShare { region, share, .. } => self.set_share(region, share, now),
+                PlanAction::WakeAt(t) => self.agenda.at(t, Due::Wake),
+                PlanAction::Observe { region, until, .. } => {
+                    let m = &self.plan.moves[region];
+                    let id = self.world.open_window(m.new, &m.users);
+                    self.agenda.at(until, Due::Close(id));
+                }
+                PlanAction::Decommission { region } => {
+                    self.agenda.at(
+                        now + self.plan.decommission_after,
+                        Due::Decommission(region),
+                    );
+                    self.pending_decommissions += 1;
+                }
+                PlanAction::Finished { .. } => self.machine_done = true,
+            }
+        }
+    }
+
+    /// Applies the action of move `m`'s stage asking for `share`; zero is
+    /// a rollback to how the estate was.
+    fn set_share(&mut self, m: usize, share: f64, now: SimTime) {
+        let mv = &self.plan.moves[m];
+        let action = if share <= 0.0 {
+            Action::Bgp(Knobs::BEFORE)
+        } else {
+            mv.stages
+                .iter()
+                .find(|s| s.asked == share)
+                .map_or(Action::Bgp(Knobs::BEFORE), |s| s.action)
+        };
+        if share > 0.0 && self.moved[m].is_none() {
+            self.moved[m] = Some(now);
+        }
+        self.strike_drills(m, share);
+        let (knobs, weight) = match action {
+            Action::Bgp(k) => (k, 0.0),
+            Action::L7 { weight } => (Knobs::BEFORE, weight),
+        };
+        if knobs.old.is_none() && self.knobs[m].old.is_some() {
+            // Make before break: announce the new site now, withdraw the
+            // old one (and stop its proxy) half the stage's wait later.
+            self.set_knobs(
+                m,
+                Knobs {
+                    old: self.knobs[m].old,
+                    ..knobs
+                },
+            );
+            let stage = &self.plan.spec.regions[m].stages;
+            let wait = stage
+                .iter()
+                .find(|s| s.share == share)
+                .map_or(SimDuration::ZERO, |s| {
+                    SimDuration::from_nanos(s.wait.as_nanos() / 2)
+                });
+            self.agenda.at(now + wait, Due::Break(m));
+            return;
+        }
+        self.set_l7(m, weight);
+        self.set_knobs(m, knobs);
+    }
+
+    /// The drills of move `m`'s stage `share`, the first time it is applied.
+    fn strike_drills(&mut self, m: usize, share: f64) {
+        for (i, d) in self.plan.drills.iter().enumerate() {
+            if d.move_index == m && d.share == share && !self.drilled[i] {
+                self.drilled[i] = true;
+                self.world.inject(d.failure.clone());
+            }
+        }
+    }
+
+    /// Move `m`'s old site withdraws and its proxy stops forwarding.
+    fn break_old(&mut self, m: usize, knobs: Knobs) {
+        self.set_l7(m, 0.0);
+        self.set_knobs(m, Knobs { old: None, ..knobs });
+    }
+
+    fn set_l7(&mut self, m: usize, weight: f64) {
+        let mv = &self.plan.moves[m];
+        self.world
+            .set_l7_weight(mv.old, mv.new, weight, self.plan.l7_extra_hop.as_secs_f64());
+    }
+
+    /// Announces, prepends or withdraws what changed on move `m`'s sites.
+    fn set_knobs(&mut self, m: usize, knobs: Knobs) {
+        let mv: &Move = &self.plan.moves[m];
+        let was = self.knobs[m];
+        for (site, before, after) in [(mv.new, was.new, knobs.new), (mv.old, was.old, knobs.old)] {
+            if before == after {
+                continue;
+            }
+            match after {
+                Some(n) => self.world.announce_prepended(site, n),
+                None => self.world.stop_announcing(site),
+            }
+        }
+        self.knobs[m] = knobs;
+    }
+
+    fn finish(self, now: SimTime, draws: &risk::Draws) -> Result<PlanOutcome, PlanRunError> {
+        let plan = self.plan;
+        let records = self.machine.records().to_vec();
+        let outcome = self.machine.outcome();
+        let world = self.world.run();
+        let (stages, rollbacks) = stage_rows(plan, &records);
+        let regions = region_results(plan, &records, &world, &self.moved, &self.decommissioned);
+        let total = &world.summary.tally;
+        let cost = match &plan.cost {
+            Some((_, c)) => {
+                let mut c = c.clone();
+                c.model.base = risk::adjusted(&c.model.base, &plan.risks, draws);
+                Some(cost::price(
+                    plan,
+                    &c,
+                    &self.moved,
+                    &self.decommissioned,
+                    now,
+                )?)
+            }
+            None => None,
+        };
+        let risks = plan
+            .risks
+            .iter()
+            .zip(&draws.values)
+            .map(|(r, &v)| {
+                let shown = if r.target == risk::Target::LeadTime {
+                    v / 86_400.0
+                } else {
+                    v
+                };
+                (r.name.clone(), shown)
+            })
+            .collect();
+        Ok(PlanOutcome {
+            gates_passed: outcome == Some(true),
+            finished: outcome.is_some(),
+            duration_s: now.as_secs_f64(),
+            stages,
+            rollbacks,
+            regions,
+            slo: SloImpact::of(plan.slo, total.requests, total.failed()),
+            cost,
+            risks,
+            world,
+        })
+    }
+}
+
+/// The stage table and the rollbacks.
+fn stage_rows(plan: &Plan, records: &[StageRecord]) -> (Vec<StageRow>, Vec<Rollback>) {
+    let mut stages = Vec::new();
+    let mut rollbacks = Vec::new();
+    for rec in records {
+        let mv = &plan.moves[rec.region];
+        let sites = &plan.experiment.estate.sites;
+        let resolved = mv.stages.iter().find(|s| s.asked == rec.share);
+        let reasons = rec.verdict.reasons.join("; ");
+        if !rec.verdict.passed {
+            rollbacks.push(Rollback {
+                region: mv.name.clone(),
+                attempt: rec.attempt,
+                stage: rec.stage + 1,
+                at_s: rec.window.1.as_secs_f64(),
+                reasons: reasons.clone(),
+            });
+        }
+        stages.push(StageRow {
+            region: mv.name.clone(),
+            attempt: rec.attempt,
+            stage: rec.stage + 1,
+            share_requested: rec.share,
+            action: resolved.map_or(String::new(), |s| {
+                s.action
+                    .describe(&sites[mv.old].network.tag, &sites[mv.new].network.tag)
+            }),
+            share_reached: resolved.map_or(0.0, |s| s.reached),
+            applied_s: rec.applied_at.as_secs_f64(),
+            window_from_s: rec.window.0.as_secs_f64(),
+            window_until_s: rec.window.1.as_secs_f64(),
+            requests: rec.metrics.requests,
+            failed: rec.metrics.failed,
+            error_rate: rec.metrics.error_rate(),
+            p99_ms: rec.metrics.p99_ms,
+            passed: rec.verdict.passed,
+            reasons,
+        });
+    }
+    (stages, rollbacks)
+}
+
+/// Each move's users over the whole run.
+fn region_results(
+    plan: &Plan,
+    records: &[StageRecord],
+    world: &Outcome,
+    moved: &[Option<SimTime>],
+    decommissioned: &[Option<SimTime>],
+) -> Vec<RegionResult> {
+    let secs = |t: Option<SimTime>| t.map(|t| t.as_secs_f64());
+    plan.moves
+        .iter()
+        .enumerate()
+        .map(|(i, mv)| {
+            let pops = &world.summary.populations;
+            let requests: f64 = mv.users.iter().map(|&p| pops[p].tally.requests).sum();
+            let failed: f64 = mv.users.iter().map(|&p| pops[p].tally.failed()).sum();
+            let mine = records.iter().filter(|r| r.region == i);
+            let availability = availability(requests, failed);
+            RegionResult {
+                region: mv.name.clone(),
+                new_site: plan.experiment.estate.sites[mv.new].network.tag.clone(),
+                users: mv
+                    .users
+                    .iter()
+                    .map(|&p| pops[p].population.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                requests,
+                failed,
+                availability,
+                within_slo: availability >= plan.slo,
+                worst_window_p99_ms: mine.clone().map(|r| r.metrics.p99_ms).reduce(f64::max),
+                moved_s: secs(moved[i]),
+                decommissioned_s: secs(decommissioned[i]),
+                attempts: mine.map(|r| r.attempt).max().unwrap_or(0),
+            }
+        })
+        .collect()
+}

@@ -380,6 +380,7 @@ fn kind_of(
     estate: &Estate,
     (site, duration): (Option<usize>, Option<SimDuration>),
 ) -> Result<FailureKind, InputError> {
+    // Only the kinds of the traffic have no site, and they read none.
     let site = site.unwrap_or_default();
     Ok(match raw.kind.as_str() {
         "shutdown" => {

@@ -5,13 +5,14 @@
 //! (every failure that struck, with its start and end), and the plots
 //! `requests.svg` (requests by outcome),
 //! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
-//! population).
+//! population, each failure's window outlined).
 
 use serde::Serialize;
 
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_run_summary, write_timeline, OutputDir, WriteError};
 use crate::engine::stats::TimeSeries;
+use crate::world::failures::FailureRecord;
 use crate::world::summary::{PopulationSummary, SiteSummary};
 use crate::world::Outcome;
 
@@ -163,14 +164,50 @@ pub fn write_files(out: &OutputDir, outcome: &Outcome) -> Result<(), WriteError>
         .filter(|p| p.tally.failed() > 0.0)
         .map(|p| (p.population.clone(), format!("{}_failed", p.population)))
         .collect();
-    plot_owned(
+    let mut lines: Vec<Line> = pop_labels
+        .iter()
+        .map(|(label, col)| Line {
+            label,
+            points: series(tl, col),
+        })
+        .collect();
+    let top = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let top = if top > 0.0 { top } else { 1.0 };
+    let windows = failure_windows(&s.failure_log, s.simulated_s, top);
+    lines.extend(windows.iter().map(|(label, points)| Line {
+        label,
+        points: points.clone(),
+    }));
+    plot(
         out,
         "failures.svg",
-        "Failed requests per interval, by population",
+        "Failed requests per interval, by population; failures outlined",
         "requests",
-        tl,
-        &pop_labels,
+        lines,
     )
+}
+
+/// Most failures outlined on `failures.svg` (the first to strike): more
+/// would hide the lines.
+const MAX_WINDOWS: usize = 10;
+
+/// Each failure's window, start to end (or the run's end, `end_s`), in
+/// minutes, as an outline `top` high (each next one 7 % lower, so that
+/// windows that overlap stay apart), labelled with its site and kind.
+fn failure_windows(log: &[FailureRecord], end_s: f64, top: f64) -> Vec<(String, Vec<(f64, f64)>)> {
+    log.iter()
+        .take(MAX_WINDOWS)
+        .enumerate()
+        .map(|(i, r)| {
+            let (a, b) = (r.start_s / 60.0, r.end_s.unwrap_or(end_s) / 60.0);
+            let top = top * (1.0 - 0.07 * i as f64);
+            let label = format!("{} {}", r.site, r.kind).trim().to_string();
+            (label, vec![(a, 0.0), (a, top), (b, top), (b, 0.0)])
+        })
+        .collect()
 }
 
 /// The column `name` of the timeline as (minutes, value) points.
@@ -291,8 +328,24 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_window_runs_from_its_start_to_its_end_or_the_runs() {
+        let record = |site: &str, end_s| FailureRecord {
+            site: site.into(),
+            kind: "crash",
+            what: String::new(),
+            start_s: 60.0,
+            end_s,
+        };
+        let w = failure_windows(&[record("ny1", Some(120.0)), record("", None)], 300.0, 5.0);
+        assert_eq!(w[0].0, "ny1 crash");
+        assert_eq!(w[0].1, [(1.0, 0.0), (1.0, 5.0), (2.0, 5.0), (2.0, 0.0)]);
+        assert_eq!(w[1].0, "crash");
+        assert_eq!(w[1].1[2].0, 5.0);
+        assert!((w[1].1[2].1 - 4.65).abs() < 1e-12);
+    }
+
+    #[test]
     fn failures_csv_has_its_header_and_an_open_end() {
-        use crate::world::failures::FailureRecord;
         let one = csv_bytes(
             &[FailureRecord {
                 site: "ny1".into(),

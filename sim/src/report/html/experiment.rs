@@ -47,7 +47,8 @@ pub(super) fn caption(file: &str) -> String {
                 .to_string()
         }
         "failures.svg" => "Failed requests per timeline interval, by population, all causes; only \
-                           populations that lost requests (x: simulated time, minutes)"
+                           populations that lost requests; each failure outlined from its start \
+                           to its end (x: simulated time, minutes)"
             .to_string(),
         other => other.to_string(),
     }

@@ -1,9 +1,10 @@
 //! Failures striking the world and ending: each kind's start and end, one
 //! module per family (`site`: a whole site crashing, shutting down or
-//! losing its service, and coming back; `network`: sessions going down
-//! and up, a link or flapping; `compute`: nodes failing, pods crash-looping; `traffic`: latency added, demand
-//! multiplied), and the record of every failure
-//! with its start and end for the outputs.
+//! losing its service, and coming back; `network`: sessions going down and
+//! up, over one link or flapping; `compute`: nodes failing, pods
+//! crash-looping, random hardware failures; `traffic`: latency added,
+//! demand multiplied), and the record of every failure with its start and
+//! end for the outputs.
 
 mod compute;
 mod network;
@@ -33,7 +34,7 @@ pub struct FailureRecord {
 }
 
 impl FailureRecord {
-    /// "ny1 from 1m to 1h1m: crash detected by ...".
+    /// "ny1 from 1 min to 1 h 1 min: crash detected by ...".
     pub fn line(&self) -> String {
         let when = |s: f64| cutover_models::SimDuration::from_secs_f64(s).to_string();
         let span = match self.end_s {

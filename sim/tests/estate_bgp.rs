@@ -652,3 +652,20 @@ fn tokyo_is_explained_by_the_transit_it_buys_from() {
         "AS65010 (global transit A) at hkg prefers hkg1: local-pref 130 for hkg1 vs 100 for hgh1"
     );
 }
+
+#[test]
+fn the_story_estate_writes_a_partner_origin_and_a_no_export_backup() {
+    let (estate, topo) = load(&story_text()).unwrap();
+    for tag in ["szx1", "hgh1", "ctu1", "wuh1"] {
+        let k = estate.site_index(tag).unwrap();
+        assert_eq!(topo.router(topo.sites()[k].router).asn, Asn(64501), "{tag}");
+    }
+    let syd = topo.sites()[estate.site_index("syd1").unwrap()].router;
+    assert!(topo.tags_no_export_between(syd, router_at(&topo, 65010, "syd")));
+    assert!(!topo.tags_no_export_between(syd, router_at(&topo, 65050, "syd")));
+    // Sydney's users still reach syd1, now over the Asia-Pacific transit.
+    let c = catchment(&estate, &topo);
+    let row = row(&c, &topo, "syd");
+    assert_eq!(row.site, estate.site_index("syd1"));
+    assert_eq!(row.as_path, vec![Asn(65108), Asn(65050), Asn(64500)]);
+}

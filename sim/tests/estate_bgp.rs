@@ -652,3 +652,53 @@ fn tokyo_is_explained_by_the_transit_it_buys_from() {
         "AS65010 (global transit A) at hkg prefers hkg1: local-pref 130 for hkg1 vs 100 for hgh1"
     );
 }
+
+#[test]
+fn the_story_estate_writes_a_partner_origin_and_a_no_export_backup() {
+    let (estate, topo) = load(&story_text()).unwrap();
+    for tag in ["szx1", "hgh1", "ctu1", "wuh1"] {
+        let k = estate.site_index(tag).unwrap();
+        assert_eq!(topo.router(topo.sites()[k].router).asn, Asn(64501), "{tag}");
+    }
+    let syd = topo.sites()[estate.site_index("syd1").unwrap()].router;
+    assert!(topo.tags_no_export_between(syd, router_at(&topo, 65010, "syd")));
+    assert!(!topo.tags_no_export_between(syd, router_at(&topo, 65050, "syd")));
+    // Sydney's users still reach syd1, now over the Asia-Pacific transit.
+    let c = catchment(&estate, &topo);
+    let row = row(&c, &topo, "syd");
+    assert_eq!(row.site, estate.site_index("syd1"));
+    assert_eq!(row.as_path, vec![Asn(65108), Asn(65050), Asn(64500)]);
+}
+
+#[test]
+fn a_session_with_a_short_mrai_counts_in_the_work_limit() {
+    use cutover::experiment::Experiment;
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |tables: &str| {
+        let topology = story("../edge-topology.toml");
+        let estate = with_network("", tables).replace(
+            "topology = \"../edge-topology.toml\"",
+            &format!("topology = {:?}", topology.to_str().unwrap()),
+        );
+        let path = dir.path().join("estate.toml");
+        std::fs::write(&path, estate).unwrap();
+        let text = format!(
+            "[experiment]\nname = \"a month\"\nestate = {:?}\nduration = \"30d\"\n\n\
+             [traffic]\nbase_rate = \"10/s\"\n\n[output]\ntimeline_interval = \"1h\"\n",
+            path.to_str().unwrap()
+        );
+        Experiment::from_source(&Source::from_text(&story("test.toml"), text))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    // 30 s MRAI: 2 x 51 sessions x 30 d / 30 s, about 8.8 million events.
+    validate("").unwrap();
+    // One pair of ASes at 10 ms: counted as if every session had it.
+    let err =
+        validate("[[network.sessions]]\nbetween = [65010, 65020]\nmrai = \"10ms\"").unwrap_err();
+    assert!(
+        err.contains("busy MRAI timers: 2 x 51 eBGP sessions x"),
+        "{err}"
+    );
+    assert!(err.contains("/ 10 ms"), "{err}");
+}

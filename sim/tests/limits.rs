@@ -233,7 +233,7 @@ fn messages_name_the_field() {
         &estate.replace("edge-topology.toml", "missing.toml"),
     );
     assert!(
-        err.starts_with("error: FILE:22:12: field `network.topology`: cannot read"),
+        err.starts_with("error: FILE:25:12: field `network.topology`: cannot read"),
         "{err}"
     );
     let trace = bundled("story/trace.toml");

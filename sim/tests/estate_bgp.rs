@@ -702,3 +702,45 @@ fn a_session_with_a_short_mrai_counts_in_the_work_limit() {
     );
     assert!(err.contains("/ 10 ms"), "{err}");
 }
+
+/// An experiment's crash is noticed by each session's own detection where
+/// the estate sets one, else by the failure's: BFD on both of ny1's
+/// upstream sessions ends New York's blackhole in about a second, where
+/// the hold timer takes over a minute.
+#[test]
+fn a_crash_is_noticed_by_each_sessions_own_detection() {
+    use cutover::experiment::Experiment;
+    use cutover::world::World;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("story")).unwrap();
+    std::fs::copy(
+        story("../edge-topology.toml"),
+        dir.path().join("edge-topology.toml"),
+    )
+    .unwrap();
+    let blackhole = |sessions: &str| {
+        std::fs::write(
+            dir.path().join("story/estate.toml"),
+            format!("{}\n{sessions}", story_text()),
+        )
+        .unwrap();
+        let text = "[experiment]\nname = \"c\"\nestate = \"estate.toml\"\nduration = \"10m\"\n\
+                    [traffic]\nbase_rate = \"100/s\"\n\
+                    [[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\n";
+        let exp = Experiment::from_source(&Source::from_text(
+            &dir.path().join("story/crash.toml"),
+            text.to_string(),
+        ))
+        .unwrap();
+        let o = World::new(&exp, 1).unwrap().run();
+        let nyc = o.summary.populations.iter().find(|p| p.population == "nyc");
+        nyc.unwrap().blackhole_s
+    };
+    let hold = blackhole("");
+    let bfd = blackhole(
+        "[[network.sessions]]\nsite = \"ny1\"\nupstream = 65010\ndetection = \"bfd\"\n\
+         [[network.sessions]]\nsite = \"ny1\"\nupstream = 65020\ndetection = \"bfd\"\n",
+    );
+    assert!(hold > 30.0, "hold timer: {hold} s");
+    assert!(bfd < 2.0, "BFD sessions: {bfd} s");
+}

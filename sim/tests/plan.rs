@@ -399,3 +399,21 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
     let first = o.stages.first().unwrap().applied_s;
     assert!((first - (18.0 * 3600.0 + late)).abs() < 1e-6, "{first}");
 }
+
+#[test]
+fn an_experiment_can_turn_the_estates_overflow_off() {
+    let with = |overflow: &str| {
+        let text = format!(
+            "[experiment]\nname = \"o\"\nestate = \"{}\"\nduration = \"1h\"\n[traffic]\nbase_rate = \"10/s\"\n{overflow}",
+            story().join("estate.toml").display()
+        );
+        Experiment::from_source(&Source::from_text(Path::new("o.toml"), text)).unwrap()
+    };
+    assert!(with("").estate.overflow.is_some());
+    assert!(with("[overflow]\nenabled = false\n")
+        .estate
+        .overflow
+        .is_none());
+    let on = with("[overflow]\nthreshold = 0.9\nrelease = 0.8\n");
+    assert_eq!(on.estate.overflow.unwrap().threshold, 0.9);
+}

@@ -63,7 +63,7 @@ enum Command {
     Catchment(catchment::Args),
     /// Run a migration plan stage by stage: gates, rollbacks, SLO impact, costs and a verdict (exit 1 on failure).
     #[command(
-        after_help = "Example:\n  cutover plan scenarios/plan-migration.toml --out out/plan --replications 1000"
+        after_help = "Example:\n  cutover plan scenarios/story/plan-migration.toml --out out/plan --replications 20"
     )]
     Plan(plan::Args),
 }

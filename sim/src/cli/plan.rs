@@ -20,19 +20,23 @@ use crate::scenario::Source;
 /// Arguments of `cutover plan`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The plan scenario file (TOML).
+    /// The plan file (TOML): an experiment on an estate with [plan] and
+    /// [[moves]].
     file: PathBuf,
-    /// Directory for summary.json, stages.csv, regions.csv, failures.csv,
-    /// timeline.csv, replications.csv and charts; must not exist or be
-    /// empty (see --force). Without it, only the verdict is printed.
+    /// Directory for the plan's summary.json, stages.csv, regions.csv,
+    /// replications.csv, share.svg and cost.svg, and the world's
+    /// timeline.csv, populations.csv, sites.csv, routes.csv, routers.csv,
+    /// failures.csv and charts; must not exist or be empty (see --force).
+    /// Without it, only the verdict is printed.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Run seed; overrides the scenario's `seed`.
     #[arg(long)]
     seed: Option<u64>,
     /// Also run this many independent replications (1 to 1000000; seeds
-    /// derived from the run seed) and report the success probability and
-    /// P10/P50/P90.
+    /// derived from the run seed, each drawing the plan's risks anew) and
+    /// report the probabilities of success, of finishing in time, within
+    /// budget and within the SLO, P10/P50/P90 and each risk's swing.
     #[arg(long, value_parser = limits::parse_replications)]
     replications: Option<u64>,
     /// Worker threads for replications (1 to 1024; default: one per core);

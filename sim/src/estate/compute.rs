@@ -102,6 +102,7 @@ pub(crate) struct RawNodes {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOverflow {
+    enabled: Option<bool>,
     threshold: Option<f64>,
     release: Option<f64>,
     step: Option<f64>,
@@ -367,8 +368,19 @@ fn startup(source: &Source, s: Option<&RawStartup>) -> Result<StartupProfile, In
     })
 }
 
-/// Validates `[overflow]`.
-pub(crate) fn overflow(source: &Source, o: &RawOverflow) -> Result<OverflowSpec, InputError> {
+/// Validates `[overflow]`; `None` when it says `enabled = false` (an
+/// experiment's way to turn the estate's overflow off).
+pub(crate) fn overflow(
+    source: &Source,
+    o: &RawOverflow,
+) -> Result<Option<OverflowSpec>, InputError> {
+    if o.enabled == Some(false) {
+        return Ok(None);
+    }
+    overflow_spec(source, o).map(Some)
+}
+
+fn overflow_spec(source: &Source, o: &RawOverflow) -> Result<OverflowSpec, InputError> {
     let fraction = |field: &str, v: Option<f64>, d: f64| -> Result<f64, InputError> {
         let v = v.unwrap_or(d);
         if v.is_finite() && v > 0.0 && v <= 1.0 {

@@ -197,7 +197,8 @@ impl Estate {
             deployment,
             overflow: overflow
                 .map(|o| compute::overflow(overflow_source, o))
-                .transpose()?,
+                .transpose()?
+                .flatten(),
             detection: detection::validate(detection_source, detection)?,
             slo: compute::slo(slo_source, slo)?,
             default_nodes,

@@ -4,7 +4,8 @@
 //! failures (`[[failures]]`, and random hardware failures in
 //! `[reliability]`), and any of the estate's `[deployment]`,
 //! `[hpa]`, `[startup]`, `[nodes]`, `[overflow]`, `[detection]`, `[slo]` or
-//! `[network.damping]`, which then replace the estate's section whole (a what-if: "with a CPU
+//! `[network.damping]`, which then replace the estate's section whole
+//! (`[overflow]` with `enabled = false` turns the estate's overflow off) (a what-if: "with a CPU
 //! limit of twice the request", "with BFD everywhere").
 //!
 //! ```toml

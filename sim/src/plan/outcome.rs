@@ -136,7 +136,8 @@ pub fn availability(requests: f64, failed: f64) -> f64 {
 pub struct PlanOutcome {
     /// Every move passed every stage.
     pub gates_passed: bool,
-    /// The plan ran to its end within the experiment's duration.
+    /// The plan ran to its end, its last old site decommissioned, within
+    /// the experiment's duration.
     pub finished: bool,
     /// Time to the end of the plan (or the limit), seconds.
     pub duration_s: f64,

@@ -111,9 +111,11 @@ pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
     d.agenda.at(SimTime::ZERO + plan.begin + late, Due::Begin);
     let limit = SimTime::ZERO + plan.experiment.duration;
     let mut now = SimTime::ZERO;
+    let mut within_limit = true;
     while !(d.machine_done && d.pending_decommissions == 0) {
         let Some(t) = d.agenda.next_time().filter(|&t| t <= limit) else {
             now = limit;
+            within_limit = false;
             break;
         };
         d.world.run_until(t);
@@ -124,7 +126,7 @@ pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
         }
     }
     d.world.end_at(now);
-    d.finish(now, &draws)
+    d.finish(now, &draws, within_limit)
 }
 
 impl Driver<'_, '_> {
@@ -262,7 +264,14 @@ impl Driver<'_, '_> {
         self.knobs[m] = knobs;
     }
 
-    fn finish(self, now: SimTime, draws: &risk::Draws) -> Result<PlanOutcome, PlanRunError> {
+    /// The outcome at `now`; `within_limit`: the plan, decommissions
+    /// included, ended before the experiment's duration.
+    fn finish(
+        self,
+        now: SimTime,
+        draws: &risk::Draws,
+        within_limit: bool,
+    ) -> Result<PlanOutcome, PlanRunError> {
         let plan = self.plan;
         let records = self.machine.records().to_vec();
         let outcome = self.machine.outcome();
@@ -299,7 +308,7 @@ impl Driver<'_, '_> {
             .collect();
         Ok(PlanOutcome {
             gates_passed: outcome == Some(true),
-            finished: outcome.is_some(),
+            finished: outcome.is_some() && within_limit,
             duration_s: now.as_secs_f64(),
             stages,
             rollbacks,

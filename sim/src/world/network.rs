@@ -141,6 +141,18 @@ impl<'t> NetworkLayer<'t> {
         (router, neighbours)
     }
 
+    /// When each neighbour of `router` notices it died: by its session's
+    /// own detection (`[[network.sessions]]`), else `default`; see
+    /// [`BgpNetwork::detections`].
+    pub fn detections(
+        &self,
+        router: RouterId,
+        default: cutover_models::failure::Detection,
+        draw: &mut dyn FnMut() -> f64,
+    ) -> Vec<(SimDuration, Input)> {
+        self.net.detections(router, default, draw)
+    }
+
     /// The routers of AS `asn` that site `site`'s router has a session
     /// with.
     pub fn site_upstream(&self, site: usize, asn: cutover_models::bgp::Asn) -> Vec<RouterId> {

@@ -23,17 +23,15 @@ impl World<'_> {
     /// sessions after `detection`'s delay.
     pub(super) fn crash(&mut self, i: usize, k: usize, detection: Detection) {
         self.kill_site(k);
-        let (router, neighbours) = self.network.site_neighbours(k);
+        let (router, _) = self.network.site_neighbours(k);
         self.bgp(Input::RouterDown { router });
-        if !detection.drops_session() {
-            return;
-        }
-        for n in neighbours {
-            let delay = detection.delay(self.detect_rng.random::<f64>());
-            let down = Input::SessionDown {
-                router: n,
-                neighbour: router,
-            };
+        // Each session notices by its own detection where the estate sets
+        // one ([[network.sessions]]), else by the failure's.
+        let rng = &mut self.detect_rng;
+        let downs = self
+            .network
+            .detections(router, detection, &mut || rng.random::<f64>());
+        for (delay, down) in downs {
             self.failure_timer(i, self.now + delay, Event::Bgp(down));
         }
     }

@@ -68,12 +68,14 @@ impl Held {
 
     /// The cells of the figures that set the latencies: the base where
     /// some requests do not wait, the first tail stratum, the tail's rate
-    /// and the waiting probability.
+    /// and the waiting probability. A distribution without a tail is one
+    /// latency, which costs one bucket to spread: it joins only the same
+    /// latency (single requests at request level stay exact).
     fn key(base: f64, tail: Option<WaitTail>) -> [u64; 4] {
         let cell = |v: f64| v.to_bits() >> (52 - HELD_CELL_BITS);
         const NONE: u64 = u64::MAX;
         match tail {
-            None => [cell(base), NONE, NONE, NONE],
+            None => [base.to_bits(), NONE, NONE, NONE],
             Some((p, rate)) => [
                 if p < 1.0 { cell(base) } else { NONE },
                 cell(base + strata()[0].0 / rate),
@@ -463,6 +465,17 @@ mod tests {
             assert!((m / a - 1.0).abs() < 0.011, "q {q}: {m} vs {a}");
         }
         assert!((merged.total() - apart.total()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn single_latencies_are_held_together_only_when_equal() {
+        // Requests at request level: 0.01 % apart, yet kept apart.
+        let mut h = LatencyHistogram::new();
+        h.add_with_tail(0.1, 1.0, None);
+        h.add_with_tail(0.10001, 1.0, None);
+        assert_eq!(h.held.len(), 2);
+        h.add_with_tail(0.1, 1.0, None);
+        assert_eq!(h.held.len(), 2);
     }
 
     #[test]

@@ -68,14 +68,12 @@ impl Held {
 
     /// The cells of the figures that set the latencies: the base where
     /// some requests do not wait, the first tail stratum, the tail's rate
-    /// and the waiting probability. A distribution without a tail is one
-    /// latency, which costs one bucket to spread: it joins only the same
-    /// latency (single requests at request level stay exact).
+    /// and the waiting probability.
     fn key(base: f64, tail: Option<WaitTail>) -> [u64; 4] {
         let cell = |v: f64| v.to_bits() >> (52 - HELD_CELL_BITS);
         const NONE: u64 = u64::MAX;
         match tail {
-            None => [base.to_bits(), NONE, NONE, NONE],
+            None => [cell(base), NONE, NONE, NONE],
             Some((p, rate)) => [
                 if p < 1.0 { cell(base) } else { NONE },
                 cell(base + strata()[0].0 / rate),
@@ -159,6 +157,12 @@ impl LatencyHistogram {
     /// `weight` requests at `base` plus an Erlang C wait: with probability
     /// `p` an exponential wait at `rate` per second.
     pub fn add_with_tail(&mut self, base: f64, weight: f64, tail: Option<WaitTail>) {
+        let tail = tail.filter(|&(p, rate)| p > 0.0 && rate > 0.0);
+        if tail.is_none() {
+            // One latency costs one bucket: nothing to gain by holding it.
+            self.add(base, weight);
+            return;
+        }
         let new = Held::new(base, weight, tail);
         // The newest first: a stream's next tick is most often like its
         // last (keys are unique, so the order finds the same one).
@@ -468,14 +472,15 @@ mod tests {
     }
 
     #[test]
-    fn single_latencies_are_held_together_only_when_equal() {
-        // Requests at request level: 0.01 % apart, yet kept apart.
+    fn single_latencies_go_straight_to_their_buckets() {
+        // Requests at request level: each is in its bucket at once.
         let mut h = LatencyHistogram::new();
         h.add_with_tail(0.1, 1.0, None);
-        h.add_with_tail(0.10001, 1.0, None);
-        assert_eq!(h.held.len(), 2);
-        h.add_with_tail(0.1, 1.0, None);
-        assert_eq!(h.held.len(), 2);
+        h.add_with_tail(0.102, 1.0, None);
+        assert!(h.held.is_empty());
+        let filled: Vec<usize> = (0..LAT_BUCKETS).filter(|&i| h.weights[i] > 0.0).collect();
+        let by_log = LatencyHistogram::bucket_by_log;
+        assert_eq!(filled, vec![by_log(0.1), by_log(0.102)]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use cutover::montecarlo::replicate;
-use cutover::plan::{run, Plan, PlanOutcome};
+use cutover::plan::{run, run_replication, Plan, PlanOutcome};
 
 /// Replications timed in the scaling group.
 const REPLICATIONS: u64 = 4;
@@ -35,7 +35,7 @@ fn key(outcome: &PlanOutcome) -> (bool, u64, u64) {
 /// `REPLICATIONS` runs of `scenario` on `threads` threads.
 fn replications(scenario: &Plan, threads: usize) -> Vec<PlanOutcome> {
     replicate(SEED, REPLICATIONS, Some(threads), |_, seed| {
-        run(scenario, seed).expect("plan run")
+        run_replication(scenario, seed).expect("plan run")
     })
     .expect("thread pool")
 }

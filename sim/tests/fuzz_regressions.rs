@@ -130,9 +130,11 @@ fn a_trace_without_rows_is_reported_at_its_end() {
 /// names it.
 #[test]
 fn a_missing_cost_scenario_is_reported_at_the_plan_line_naming_it() {
-    let plan = br#"[experiment]
+    let estate = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/story/estate.toml");
+    let plan = format!(
+        r#"[experiment]
 name = "x"
-estate = "../scenarios/story/estate.toml"
+estate = "{estate}"
 duration = "1d"
 [traffic]
 base_rate = "1/s"
@@ -146,11 +148,14 @@ tag = "ams1-bm"
 city = "ams"
 upstreams = [65010]
 announce = false
-"#;
-    let err = error_of("plan.toml", plan, Plan::load);
+[plan.stages]
+unreachable = "l7"
+"#
+    );
+    let err = error_of("plan.toml", plan.as_bytes(), Plan::load);
     assert!(
         err.starts_with("FILE:8:8: field `plan.cost`: cannot read ")
-            && err.contains("missing.toml: No such file"),
+            && err.contains("missing.toml`: No such file"),
         "{err}"
     );
 }

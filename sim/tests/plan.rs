@@ -382,9 +382,14 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
     let more = within(0.15);
     assert!(more > half && more < 1.0, "{half} -> {more}");
     assert_eq!(within(0.20), 1.0);
-    // In a real run the draws are the replication's and the cost follows.
+    // In a replication the draws are its seed's and the cost follows; the
+    // single run takes the plan as stated.
     plan.dual_running_budget = None;
-    let o = run(&plan, 11).unwrap();
+    let stated = run(&plan, 11).unwrap();
+    assert_eq!(stated.risks[0].1, 0.0);
+    assert_eq!(stated.risks[1].1, 14.0);
+    assert_eq!(stated.stages[0].applied_s, 18.0 * 3600.0);
+    let o = cutover::plan::run_replication(&plan, 11).unwrap();
     let d = draw(&plan.risks, 11);
     assert_eq!(o.risks[0], ("price rise".to_string(), d.values[0]));
     assert!((o.risks[1].1 - d.values[1] / 86_400.0).abs() < 1e-9);

@@ -205,7 +205,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let mc = if let Some(replications) = args.replications {
         let progress = SharedProgress::new(replications, "replications");
         let runs = replicate(seed, replications, args.threads, |i, s| {
-            let row = plan::run(&scenario, s).map(|o| ReplicationRow::of(i, s, &o));
+            let row = plan::run_replication(&scenario, s).map(|o| ReplicationRow::of(i, s, &o));
             progress.tick();
             row
         })?;

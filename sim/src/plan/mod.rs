@@ -14,5 +14,5 @@ pub mod scenario;
 
 pub use cost::{PlanCostError, PlanCostSummary};
 pub use outcome::{PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
-pub use run::{run, PlanRunError};
+pub use run::{run, run_replication, PlanRunError};
 pub use scenario::{Drill, Move, Plan};

@@ -1,5 +1,6 @@
 //! What is uncertain in a plan, declared with its range, and drawn anew in
-//! every replication: a price change of a price-book line or of a whole
+//! every replication (the single run takes the plan as stated: no price
+//! change, the planned lead time): a price change of a price-book line or of a whole
 //! estate (a rent rise), the exchange rate, and the supplier's delivery
 //! lead time for the new sites' hardware (one draw a replication; beyond
 //! the cost scenario's planned lead it delays the first move, and with it
@@ -220,6 +221,24 @@ fn line_names(cost: &CostScenario) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// Every risk as the plan states it: no price change and the planned
+/// lead time, each clamped to its range (the single run's point
+/// estimate; replications draw them).
+pub fn as_stated(risks: &[Risk], planned_lead: SimDuration) -> Draws {
+    Draws {
+        values: risks
+            .iter()
+            .map(|r| {
+                let nominal = match r.target {
+                    Target::LeadTime => planned_lead.as_secs_f64(),
+                    _ => 0.0,
+                };
+                nominal.clamp(r.low, r.high)
+            })
+            .collect(),
+    }
 }
 
 /// Every risk drawn for the replication with `seed` (uniform over its

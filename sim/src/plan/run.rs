@@ -81,8 +81,30 @@ struct Driver<'p, 'w> {
     drilled: Vec<bool>,
 }
 
-/// Runs `plan` with `seed`.
+/// Runs `plan` with `seed` as stated: each risk at no change and the
+/// planned lead time (see [`risk::as_stated`]).
 pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
+    let draws = risk::as_stated(&plan.risks, planned_lead(plan));
+    run_with(plan, seed, &draws)
+}
+
+/// Runs one replication of `plan` with `seed`: its risks drawn from the
+/// seed (see [`risk::draw`]).
+pub fn run_replication(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
+    run_with(plan, seed, &risk::draw(&plan.risks, seed))
+}
+
+/// The cost scenario's lead between renting a new site and moving to it.
+fn planned_lead(plan: &Plan) -> SimDuration {
+    plan.cost
+        .as_ref()
+        .and_then(|(_, c)| c.model.migration.as_ref())
+        .map_or(SimDuration::ZERO, |m| {
+            SimDuration::from_secs(u64::from(m.lead_days) * 86_400)
+        })
+}
+
+fn run_with(plan: &Plan, seed: u64, draws: &risk::Draws) -> Result<PlanOutcome, PlanRunError> {
     let n = plan.moves.len();
     let mut d = Driver {
         plan,
@@ -99,15 +121,7 @@ pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
         machine_done: false,
         drilled: vec![false; plan.drills.len()],
     };
-    let draws = risk::draw(&plan.risks, seed);
-    let planned_lead = plan
-        .cost
-        .as_ref()
-        .and_then(|(_, c)| c.model.migration.as_ref())
-        .map_or(SimDuration::ZERO, |m| {
-            SimDuration::from_secs(u64::from(m.lead_days) * 86_400)
-        });
-    let late = risk::delivery_delay(&plan.risks, &draws, planned_lead);
+    let late = risk::delivery_delay(&plan.risks, draws, planned_lead(plan));
     d.agenda.at(SimTime::ZERO + plan.begin + late, Due::Begin);
     let limit = SimTime::ZERO + plan.experiment.duration;
     let mut now = SimTime::ZERO;
@@ -126,7 +140,7 @@ pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
         }
     }
     d.world.end_at(now);
-    d.finish(now, &draws, within_limit)
+    d.finish(now, draws, within_limit)
 }
 
 impl Driver<'_, '_> {

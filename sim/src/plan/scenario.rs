@@ -550,17 +550,18 @@ fn stage(
         });
     }
     resolve::resolve(share, reachable, stages.unreachable, stages.tolerance).map_err(|nearest| {
-        let all: Vec<String> = reachable
+        let mut all: Vec<String> = reachable
             .iter()
-            .map(|r| format!("{:.1} %", 100.0 * r.share))
+            .map(|r| format!("{:.1} %", 100.0 * r.share + 0.0))
             .collect();
+        all.dedup();
         source.field_error(
             &format!("{at}.to"),
             format!(
                 "asked {:.1} % of {}'s users, nearest by BGP {:.1} % ({}); reachable: {}; allowed: a share within plan.stages.tolerance of one of those, or plan.stages.unreachable = \"l7\" or \"proceed\"",
                 100.0 * share,
                 m.from,
-                100.0 * nearest.share,
+                100.0 * nearest.share + 0.0,
                 resolve::Action::Bgp(nearest.knobs).describe(&m.from, &m.to),
                 all.join(", ")
             ),

@@ -157,6 +157,12 @@ impl LatencyHistogram {
     /// `weight` requests at `base` plus an Erlang C wait: with probability
     /// `p` an exponential wait at `rate` per second.
     pub fn add_with_tail(&mut self, base: f64, weight: f64, tail: Option<WaitTail>) {
+        let tail = tail.filter(|&(p, rate)| p > 0.0 && rate > 0.0);
+        if tail.is_none() {
+            // One latency costs one bucket: nothing to gain by holding it.
+            self.add(base, weight);
+            return;
+        }
         let new = Held::new(base, weight, tail);
         // The newest first: a stream's next tick is most often like its
         // last (keys are unique, so the order finds the same one).
@@ -463,6 +469,18 @@ mod tests {
             assert!((m / a - 1.0).abs() < 0.011, "q {q}: {m} vs {a}");
         }
         assert!((merged.total() - apart.total()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn single_latencies_go_straight_to_their_buckets() {
+        // Requests at request level: each is in its bucket at once.
+        let mut h = LatencyHistogram::new();
+        h.add_with_tail(0.1, 1.0, None);
+        h.add_with_tail(0.102, 1.0, None);
+        assert!(h.held.is_empty());
+        let filled: Vec<usize> = (0..LAT_BUCKETS).filter(|&i| h.weights[i] > 0.0).collect();
+        let by_log = LatencyHistogram::bucket_by_log;
+        assert_eq!(filled, vec![by_log(0.1), by_log(0.102)]);
     }
 
     #[test]

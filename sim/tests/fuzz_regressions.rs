@@ -130,7 +130,10 @@ fn a_trace_without_rows_is_reported_at_its_end() {
 /// names it.
 #[test]
 fn a_missing_cost_scenario_is_reported_at_the_plan_line_naming_it() {
-    let estate = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/story/estate.toml");
+    let estate = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/story/estate.toml"
+    );
     let plan = format!(
         r#"[experiment]
 name = "x"

@@ -151,94 +151,6 @@ impl ErlangC {
     }
 }
 
-/// Latencies of requests drawn from several populations, each a fixed delay
-/// (network round trips, warm-up) plus, optionally, the time in an M/M/c
-/// system, weighted by how many requests it holds. Quantiles come from the
-/// exact mixture tail, found by bisection.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LatencyMixture {
-    parts: Vec<(f64, f64, Option<ErlangC>)>,
-    weight: f64,
-}
-
-impl LatencyMixture {
-    /// An empty mixture.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `weight` requests whose latency is `delay_s` plus the time in
-    /// `queue` (nothing more when `None`). Non-positive weights are ignored.
-    pub fn add(&mut self, weight: f64, delay_s: f64, queue: Option<ErlangC>) {
-        if weight > 0.0 && weight.is_finite() {
-            if let Some(last) = self.parts.last_mut() {
-                if last.1 == delay_s && last.2 == queue {
-                    last.0 += weight;
-                    self.weight += weight;
-                    return;
-                }
-            }
-            self.parts.push((weight, delay_s, queue));
-            self.weight += weight;
-        }
-    }
-
-    /// Adds every part of `other`.
-    pub fn extend(&mut self, other: &LatencyMixture) {
-        for &(w, d, q) in &other.parts {
-            self.add(w, d, q);
-        }
-    }
-
-    /// Requests held.
-    pub fn weight(&self) -> f64 {
-        self.weight
-    }
-
-    /// Fraction of the requests slower than `t_s`.
-    pub fn prob_longer_than(&self, t_s: f64) -> f64 {
-        if self.weight <= 0.0 {
-            return 0.0;
-        }
-        let tail: f64 = self
-            .parts
-            .iter()
-            .map(|&(w, d, q)| {
-                let t = t_s - d;
-                w * match q {
-                    _ if t < 0.0 => 1.0,
-                    Some(q) => q.prob_response_longer_than(t),
-                    None => 0.0,
-                }
-            })
-            .sum();
-        tail / self.weight
-    }
-
-    /// The p-quantile in seconds (to within a microsecond), or `None` when
-    /// the mixture is empty.
-    pub fn quantile_s(&self, p: f64) -> Option<f64> {
-        if self.weight <= 0.0 {
-            return None;
-        }
-        let target = 1.0 - p.clamp(0.0, 1.0);
-        let mut hi = 1e-3;
-        while self.prob_longer_than(hi) > target && hi < 1e7 {
-            hi *= 2.0;
-        }
-        let mut lo = 0.0;
-        while hi - lo > 1e-6 {
-            let mid = 0.5 * (lo + hi);
-            if self.prob_longer_than(mid) > target {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some(hi)
-    }
-}
-
 /// A customer who has just started service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Started {
@@ -423,22 +335,6 @@ mod tests {
         let t: f64 = 1.5;
         let exact = (1.0 - c) * (-t).exp() + c * (1.0 + t) * (-t).exp();
         assert!((q.prob_response_longer_than(t) - exact).abs() < 1e-9);
-    }
-
-    #[test]
-    fn mixture_quantiles_weigh_their_parts() {
-        let mut m = LatencyMixture::new();
-        assert_eq!(m.quantile_s(0.99), None);
-        // 98 % of requests take 10 ms, 2 % take 500 ms: p99 is 500 ms, p50 10 ms.
-        m.add(98.0, 0.010, None);
-        m.add(2.0, 0.500, None);
-        assert!((m.quantile_s(0.99).unwrap() - 0.5).abs() < 1e-5);
-        assert!((m.quantile_s(0.5).unwrap() - 0.010).abs() < 1e-5);
-        // A delayed M/M/1: p99 = delay + ln(100) / (mu - lambda).
-        let mut m = LatencyMixture::new();
-        m.add(1.0, 0.034, Some(ErlangC::new(1, 50.0, 100.0).unwrap()));
-        let expected = 0.034 + 100f64.ln() / 50.0;
-        assert!((m.quantile_s(0.99).unwrap() - expected).abs() < 2e-6);
     }
 
     #[test]

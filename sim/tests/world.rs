@@ -171,11 +171,15 @@ fn every_bundled_story_file_loads() {
             continue;
         }
         n += 1;
-        if path.file_name() == Some(Path::new("estate.toml").as_os_str()) {
-            cutover::estate::Estate::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        } else {
-            Experiment::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let source = cutover::scenario::Source::read(&path).unwrap();
+        match cutover::scenario::kind::FileKind::of(&source) {
+            cutover::scenario::kind::FileKind::Estate => {
+                cutover::estate::Estate::load(&path).map(drop)
+            }
+            cutover::scenario::kind::FileKind::Plan => cutover::plan::Plan::load(&path).map(drop),
+            _ => Experiment::load(&path).map(drop),
         }
+        .unwrap_or_else(|e| panic!("{e}"));
     }
     assert!(n >= 10, "{n} files");
 }

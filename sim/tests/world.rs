@@ -3,7 +3,7 @@
 //! spike; requests are conserved per population; runs are deterministic;
 //! the fluid and request level agree.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cutover::experiment::{Experiment, Fidelity};
 use cutover::scenario::Source;

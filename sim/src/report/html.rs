@@ -275,6 +275,36 @@ fn plan_section(html: &mut String, summary: &Value) {
     html.push_str("<h2>Headline</h2>\n");
     headline_table(html, "headline", &rows);
 
+    stage_table(html, summary);
+    let rollbacks = summary
+        .get("rollbacks")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    if !rollbacks.is_empty() {
+        html.push_str("<h2>Rollbacks</h2>\n<ul id=\"rollbacks\">\n");
+        for rollback in rollbacks {
+            let field = |key: &str| rollback.get(key).map_or_else(|| "-".to_string(), scalar);
+            let day = rollback
+                .get("at_s")
+                .and_then(Value::as_f64)
+                .map_or_else(|| "-".to_string(), |s| format!("{:.2}", s / 86_400.0));
+            let _ = writeln!(
+                html,
+                "<li>{} attempt {} stage {} rolled back at day {}: {}</li>",
+                escape(&field("region")),
+                escape(&field("attempt")),
+                escape(&field("stage")),
+                day,
+                escape(&field("reasons"))
+            );
+        }
+        html.push_str("</ul>\n");
+    }
+}
+
+/// The stage table: one row per stage the plan ran, with its share, its
+/// action, its window's figures and the gate's verdict.
+fn stage_table(html: &mut String, summary: &Value) {
     let stages = summary
         .get("stages")
         .and_then(Value::as_array)
@@ -313,30 +343,6 @@ fn plan_section(html: &mut String, summary: &Value) {
         );
     }
     html.push_str("</table>\n");
-    let rollbacks = summary
-        .get("rollbacks")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    if !rollbacks.is_empty() {
-        html.push_str("<h2>Rollbacks</h2>\n<ul id=\"rollbacks\">\n");
-        for rollback in rollbacks {
-            let field = |key: &str| rollback.get(key).map_or_else(|| "-".to_string(), scalar);
-            let day = rollback
-                .get("at_s")
-                .and_then(Value::as_f64)
-                .map_or_else(|| "-".to_string(), |s| format!("{:.2}", s / 86_400.0));
-            let _ = writeln!(
-                html,
-                "<li>{} attempt {} stage {} rolled back at day {}: {}</li>",
-                escape(&field("region")),
-                escape(&field("attempt")),
-                escape(&field("stage")),
-                day,
-                escape(&field("reasons"))
-            );
-        }
-        html.push_str("</ul>\n");
-    }
 }
 
 /// A saving (a decimal string) in words, never negative: see

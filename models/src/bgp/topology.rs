@@ -388,35 +388,58 @@ impl Topology {
             router_export: BTreeMap::new(),
             router_no_export: BTreeSet::new(),
         };
-        let mut pops_by_as: BTreeMap<Asn, BTreeMap<&str, RouterId>> = BTreeMap::new();
+        let pops_by_as = t.add_ases(spec)?;
+        t.add_links(spec, &pops_by_as)?;
+        t.add_sites(spec)?;
+        t.add_populations(spec)?;
+        Ok(t)
+    }
+
+    /// The transit and access ASes with their PoPs; returns each AS's PoPs
+    /// by name.
+    fn add_ases(
+        &mut self,
+        spec: &TopologySpec,
+    ) -> Result<BTreeMap<Asn, BTreeMap<String, RouterId>>, TopologyError> {
+        let mut pops_by_as: BTreeMap<Asn, BTreeMap<String, RouterId>> = BTreeMap::new();
         for (index, a) in spec.ases.iter().enumerate() {
             if a.asn == spec.origin {
                 return Err(TopologyError::OriginListed { asn: a.asn });
             }
-            if t.members.contains_key(&a.asn) {
+            if self.members.contains_key(&a.asn) {
                 return Err(TopologyError::DuplicateAs { index, asn: a.asn });
             }
             if a.pops.is_empty() {
                 return Err(TopologyError::NoPops { index, asn: a.asn });
             }
-            t.as_names.insert(a.asn, a.name.clone());
+            self.as_names.insert(a.asn, a.name.clone());
             let mut by_name = BTreeMap::new();
             let mut ids = Vec::new();
             for p in &a.pops {
-                let id = t.add_router(a.asn, p.location, p.name.clone(), None);
-                by_name.entry(p.name.as_str()).or_insert(id);
+                let id = self.add_router(a.asn, p.location, p.name.clone(), None);
+                by_name.entry(p.name.clone()).or_insert(id);
                 ids.push(id);
             }
-            t.members.insert(a.asn, ids);
+            self.members.insert(a.asn, ids);
             pops_by_as.insert(a.asn, by_name);
         }
 
+        Ok(pops_by_as)
+    }
+
+    /// The links between ASes, each at the PoPs both share (or the nearest
+    /// pair, or those it names); refuses a provider cycle.
+    fn add_links(
+        &mut self,
+        spec: &TopologySpec,
+        pops_by_as: &BTreeMap<Asn, BTreeMap<String, RouterId>>,
+    ) -> Result<(), TopologyError> {
         for (index, l) in spec.links.iter().enumerate() {
             for (asn, place) in [
                 (l.a, AsReference::LinkA(index)),
                 (l.b, AsReference::LinkB(index)),
             ] {
-                if !t.members.contains_key(&asn) {
+                if !self.members.contains_key(&asn) {
                     return Err(TopologyError::UnknownAs { asn, place });
                 }
             }
@@ -436,12 +459,12 @@ impl Topology {
                     }
                 }
                 if pairs.is_empty() {
-                    pairs.push(t.nearest_pair(l.a, l.b));
+                    pairs.push(self.nearest_pair(l.a, l.b));
                 }
             } else {
                 for name in &l.at {
-                    let find = |asn: Asn, pops: &BTreeMap<&str, RouterId>| {
-                        pops.get(name.as_str())
+                    let find = |asn: Asn, pops: &BTreeMap<String, RouterId>| {
+                        pops.get(name)
                             .copied()
                             .ok_or_else(|| TopologyError::UnknownPop {
                                 index,
@@ -453,13 +476,18 @@ impl Topology {
                 }
             }
             for (ra, rb) in pairs {
-                t.connect(ra, rb, rel_b_to_a);
+                self.connect(ra, rb, rel_b_to_a);
             }
         }
         if let Some(cycle) = provider_cycle(&spec.links) {
             return Err(TopologyError::ProviderCycle { cycle });
         }
 
+        Ok(())
+    }
+
+    /// The origin's sites, each connected to its upstreams.
+    fn add_sites(&mut self, spec: &TopologySpec) -> Result<(), TopologyError> {
         if spec.sites.is_empty() {
             return Err(TopologyError::NoSites);
         }
@@ -471,7 +499,7 @@ impl Topology {
                     name: s.name.clone(),
                 });
             }
-            let router = t.add_router(spec.origin, s.location, s.name.clone(), Some(index));
+            let router = self.add_router(spec.origin, s.location, s.name.clone(), Some(index));
             origin_routers.push(router);
             for (u, up) in s.upstreams.iter().enumerate() {
                 if up.rel == Relationship::Customer {
@@ -480,7 +508,7 @@ impl Topology {
                         upstream: u,
                     });
                 }
-                let Some(upstream_router) = t.nearest_router(up.asn, s.location) else {
+                let Some(upstream_router) = self.nearest_router(up.asn, s.location) else {
                     return Err(TopologyError::UnknownAs {
                         asn: up.asn,
                         place: AsReference::SiteUpstream {
@@ -490,17 +518,22 @@ impl Topology {
                     });
                 };
                 // `up.rel` is what the upstream is to us.
-                t.connect(router, upstream_router, up.rel);
+                self.connect(router, upstream_router, up.rel);
             }
-            t.sites.push(Site {
+            self.sites.push(Site {
                 name: s.name.clone(),
                 location: s.location,
                 router,
             });
         }
-        t.members.insert(spec.origin, origin_routers);
-        t.as_names.insert(spec.origin, "origin".to_string());
+        self.members.insert(spec.origin, origin_routers);
+        self.as_names.insert(spec.origin, "origin".to_string());
 
+        Ok(())
+    }
+
+    /// The users, each at its ISP's nearest PoP.
+    fn add_populations(&mut self, spec: &TopologySpec) -> Result<(), TopologyError> {
         for (index, p) in spec.populations.iter().enumerate() {
             if !(p.weight.is_finite() && p.weight >= 0.0) {
                 return Err(TopologyError::BadWeight {
@@ -514,14 +547,14 @@ impl Topology {
                     name: p.name.clone(),
                 });
             };
-            let router = t
+            let router = self
                 .nearest_router(isp, p.location)
                 .filter(|_| isp != spec.origin)
                 .ok_or(TopologyError::UnknownAs {
                     asn: isp,
                     place: AsReference::PopulationIsp(index),
                 })?;
-            t.populations.push(Population {
+            self.populations.push(Population {
                 name: p.name.clone(),
                 location: p.location,
                 weight: p.weight,
@@ -529,7 +562,7 @@ impl Topology {
                 router,
             });
         }
-        Ok(t)
+        Ok(())
     }
 
     fn add_router(

@@ -56,10 +56,8 @@ impl<E> Ord for Entry<E> {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest instant
     /// and, among equal instants, the lowest sequence number.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .at
-            .cmp(&self.at)
-            .then_with(|| other.key.cmp(&self.key))
+        let order = |e: &Self| (u128::from(e.at.as_nanos()) << 64) | u128::from(e.key);
+        order(other).cmp(&order(self))
     }
 }
 

@@ -84,40 +84,47 @@ impl TimeSeries {
         self.kinds.len()
     }
 
-    /// The row holding instant `t` (nanoseconds), remembered as the hot row.
-    fn row_of(&mut self, t: u64) -> usize {
+    /// The index of the first cell of the row holding instant `t`
+    /// (nanoseconds); that row becomes the hot row and exists afterwards.
+    #[inline]
+    fn row_offset(&mut self, t: u64) -> usize {
         if t >= self.hot_start && t < self.hot_end {
-            return self.hot_row;
+            return self.hot_row * self.width();
         }
+        self.enter_row(t)
+    }
+
+    /// Makes the row holding `t` the hot row, creating it (and any rows
+    /// before it) empty if the series is shorter; returns its first cell.
+    #[cold]
+    fn enter_row(&mut self, t: u64) -> usize {
         let step = self.interval.as_nanos();
         let row = t / step;
         self.hot_row = row as usize;
         self.hot_start = row * step;
         self.hot_end = self.hot_start.saturating_add(step);
-        self.hot_row
-    }
-
-    /// The cells of row `row`, created (empty) if the series is shorter.
-    fn row_mut(&mut self, row: usize) -> &mut [Cell] {
         let width = self.width();
-        let end = (row + 1) * width;
+        let end = (self.hot_row + 1) * width;
         if end > self.cells.len() {
             self.cells.resize(end, EMPTY);
         }
-        &mut self.cells[end - width..end]
+        end - width
     }
 
     /// Records a sample of column `col` at `t` (for Sum, Mean and Max columns).
+    #[inline]
     pub fn add(&mut self, t: SimTime, col: usize, value: f64) {
         self.add_all(t, &[(col, value)]);
     }
 
     /// Records several samples at the same instant `t`, one per `(column,
     /// value)` pair: one row look-up for all of them.
+    #[inline]
     pub fn add_all(&mut self, t: SimTime, samples: &[(usize, f64)]) {
         self.end = self.end.max(t);
-        let row = self.row_of(t.as_nanos());
-        let cells = self.row_mut(row);
+        let offset = self.row_offset(t.as_nanos());
+        let width = self.width();
+        let cells = &mut self.cells[offset..offset + width];
         for &(col, value) in samples {
             let cell = &mut cells[col];
             cell.sum += value;
@@ -127,6 +134,7 @@ impl TimeSeries {
     }
 
     /// The signal of TimeAverage column `col` changes to `value` at `t`.
+    #[inline(always)]
     pub fn set(&mut self, t: SimTime, col: usize, value: f64) {
         debug_assert_eq!(self.kinds[col], Aggregation::TimeAverage);
         if self.signals[col].value == value {
@@ -139,6 +147,7 @@ impl TimeSeries {
 
     /// Spreads the area of column `col`'s signal from its last change to `t`
     /// over the rows it spans.
+    #[inline]
     fn accumulate(&mut self, col: usize, t: SimTime) {
         let Signal { since, value } = self.signals[col];
         if t <= since {
@@ -146,21 +155,25 @@ impl TimeSeries {
         }
         self.signals[col].since = t;
         self.end = self.end.max(t);
-        let mut from = since.as_nanos();
-        let to = t.as_nanos();
-        // Fast path: the whole span lies in the hot row, which exists.
+        let (from, to) = (since.as_nanos(), t.as_nanos());
+        // Fast path: the whole span lies in the hot row. A row is hot only
+        // once it exists (before any, `hot_end` is 0 and `to` is above it).
         if from >= self.hot_start && to <= self.hot_end {
-            let width = self.width();
-            if let Some(cell) = self.cells.get_mut(self.hot_row * width + col) {
-                cell.sum += value * (to - from) as f64;
-                return;
-            }
+            let cell = self.hot_row * self.width() + col;
+            self.cells[cell].sum += value * (to - from) as f64;
+            return;
         }
+        self.accumulate_across_rows(col, value, from, to);
+    }
+
+    /// Area in value x nanoseconds from `from` to `to`, split at row
+    /// boundaries; divided by each row's span on output.
+    #[cold]
+    fn accumulate_across_rows(&mut self, col: usize, value: f64, mut from: u64, to: u64) {
         while from < to {
-            let row = self.row_of(from);
+            let offset = self.row_offset(from);
             let row_end = self.hot_end.min(to);
-            // Area in value x nanoseconds; divided by the row's span on output.
-            self.row_mut(row)[col].sum += value * (row_end - from) as f64;
+            self.cells[offset + col].sum += value * (row_end - from) as f64;
             from = row_end;
         }
     }

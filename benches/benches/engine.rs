@@ -1,7 +1,9 @@
 //! Engine throughput: the bare event queue under the classic "hold" load,
 //! and the full M/M/c run (queue, random draws, model and statistics).
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use cutover::engine::EventQueue;
 use cutover::runs::mmc;
 use cutover::scenario::MmcSpec;

@@ -3,9 +3,10 @@
 //! run against the same queue written by hand as one loop.
 
 use std::collections::{BinaryHeap, VecDeque};
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use cutover::engine::{EventQueue, RngStreams};
 use cutover::runs::mmc;
 use cutover::scenario::MmcSpec;

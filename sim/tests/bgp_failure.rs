@@ -16,7 +16,7 @@ use cutover_models::bgp::{Asn, Relationship, RouterId};
 use cutover_models::failure::Detection;
 use cutover_models::geo::LatLon;
 use cutover_models::{SimDuration, SimTime};
-use rand::Rng;
+use rand::RngExt;
 
 fn at(lon: f64) -> LatLon {
     LatLon::new(0.0, lon).unwrap()

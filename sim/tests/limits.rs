@@ -217,7 +217,7 @@ fn messages_name_the_field() {
     );
     assert_eq!(
         err,
-        "error: FILE:5:11: field `mmc.servers`: the number is too large for any whole-number field (at most 9223372036854775807)"
+        "error: FILE:5:11: field `mmc.servers`: the number is out of range for any whole-number field (allowed: -9223372036854775808 to 18446744073709551615)"
     );
     let plan = bundled("central/plan-vm-to-k8s.toml");
     let observe = "observe = [\"30m\", \"30m\", \"7d\", \"30m\"]";

@@ -168,12 +168,12 @@ impl fmt::Display for Money {
         let digits = units.to_string();
         let mut grouped = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
         }
-        if frac % MICROS_PER_CENT as u64 == 0 {
+        if frac.is_multiple_of(MICROS_PER_CENT as u64) {
             write!(f, "{sign}{grouped}.{:02}", frac / MICROS_PER_CENT as u64)
         } else {
             let s = format!("{frac:06}");

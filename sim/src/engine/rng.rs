@@ -75,7 +75,7 @@ impl RngStreams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::RngCore;
+    use rand::Rng;
 
     fn draws(rng: &mut StreamRng) -> Vec<u64> {
         (0..8).map(|_| rng.next_u64()).collect()

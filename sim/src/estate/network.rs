@@ -54,7 +54,7 @@ use cutover_models::bgp::{Asn, Relationship};
 use cutover_models::geo::{catalog, Handshake, LatLon, LatencyModel};
 use cutover_models::geo::{DEFAULT_ACCESS_RTT_MS, DEFAULT_PATH_INFLATION, DEFAULT_SERVER_MS};
 use cutover_models::SimDuration;
-use rand::Rng;
+use rand::RngExt;
 use serde::Deserialize;
 
 use crate::engine::RngStreams;

@@ -30,7 +30,7 @@
 
 use cutover_models::cost::bill::Adjustments;
 use cutover_models::SimDuration;
-use rand::Rng;
+use rand::RngExt;
 use serde::Deserialize;
 
 use crate::engine::RngStreams;

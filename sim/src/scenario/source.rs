@@ -89,7 +89,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
 pub struct Source {
     path: PathBuf,
     text: String,
-    doc: Option<toml_edit::ImDocument<String>>,
+    doc: Option<toml_edit::Document<String>>,
 }
 
 impl Source {
@@ -101,7 +101,7 @@ impl Source {
 
     /// A source from text already in memory; `path` labels its errors.
     pub fn from_text(path: &Path, text: String) -> Self {
-        let doc = toml_edit::ImDocument::parse(text.clone()).ok();
+        let doc = toml_edit::Document::parse(text.clone()).ok();
         Source {
             path: path.to_path_buf(),
             text,
@@ -117,27 +117,41 @@ impl Source {
     /// Deserialises the whole file into `T`. Syntax errors, unknown fields,
     /// wrong types and unparsable values come back located.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, InputError> {
-        let de = toml::Deserializer::new(&self.text);
+        let de = toml::Deserializer::parse(&self.text)
+            .map_err(|err| self.toml_error(String::new(), &err))?;
         let value = serde_path_to_error::deserialize(de).map_err(|err| {
-            let mut field = clean_path(&err.path().to_string());
-            let inner = err.into_inner();
-            let offset = inner
-                .span()
-                .map(|s| s.start)
-                .or_else(|| self.span_of(&field).map(|s| s.start))
-                .unwrap_or(0);
-            if field.is_empty() {
-                field = field_at_offset(&self.text, offset);
-            }
-            let message = match inner.message().trim() {
-                "" => "the TOML stops here, before it is complete; allowed: a value after `=`"
-                    .to_string(),
-                m => plain_types(m),
-            };
-            self.error_at_offset(offset, field, message)
+            let field = clean_path(&err.path().to_string());
+            self.toml_error(field, &err.into_inner())
         })?;
         self.check_text_sizes()?;
         Ok(value)
+    }
+
+    /// A TOML syntax or deserialisation error at `field` (empty when the
+    /// error does not know it), located by its span or by the field's.
+    fn toml_error(&self, mut field: String, err: &toml::de::Error) -> InputError {
+        let offset = err
+            .span()
+            .map(|s| s.start)
+            .or_else(|| self.span_of(&field).map(|s| s.start))
+            .unwrap_or(0);
+        if field.is_empty() {
+            field = field_at_offset(&self.text, offset);
+        }
+        let rest = self.text.get(offset..).unwrap_or("");
+        let cut_after_equals = rest.trim().is_empty()
+            && self
+                .text
+                .get(..offset)
+                .is_some_and(|t| t.trim_end().ends_with('='));
+        let message = match err.message().trim() {
+            _ if cut_after_equals => {
+                "the TOML stops here, before it is complete; allowed: a value after `=`".to_string()
+            }
+            "" => "the TOML stops here, before it is complete".to_string(),
+            m => plain_types(m),
+        };
+        self.error_at_offset(offset, field, message)
     }
 
     /// Refuses a string longer than [`super::limits::MAX_TEXT_BYTES`]
@@ -323,8 +337,8 @@ fn join_key(path: &str, key: &str) -> String {
 }
 
 /// The field at byte `offset`, read from the text itself, for errors the
-/// parser reports without a path (such as a number too large for any
-/// field): the last table header above the offset and the key on its line.
+/// parser reports without a path (syntax errors such as a value missing
+/// after `=`): the last table header above the offset and the key on its line.
 fn field_at_offset(text: &str, offset: usize) -> String {
     let Some(before) = text.get(..offset) else {
         return String::new();
@@ -357,6 +371,15 @@ fn clean_path(path: &str) -> String {
 
 /// Replaces Rust type names in serde's messages with words a user knows.
 fn plain_types(message: &str) -> String {
+    if out_of_every_range(message) {
+        return "the number is out of range for any whole-number field \
+                (allowed: -9223372036854775808 to 18446744073709551615)"
+            .to_string();
+    }
+    if message == "floating-point number overflowed" {
+        return "the number is too large for any number field (at most 1.7976931348623157e308)"
+            .to_string();
+    }
     let mut out = message.to_string();
     for (rust, plain) in [
         ("expected i64", "expected a whole number"),
@@ -364,14 +387,19 @@ fn plain_types(message: &str) -> String {
         ("expected u32", "expected a whole number of zero or more"),
         ("expected f64", "expected a number"),
         ("expected a boolean", "expected true or false"),
-        (
-            "number too large to fit in target type",
-            "the number is too large for any whole-number field (at most 9223372036854775807)",
-        ),
     ] {
         out = out.replace(rust, plain);
     }
     out
+}
+
+/// Whether the TOML reader's `message` is about a whole number that no
+/// field can hold: every whole-number field is at most 64 bits, and the
+/// reader hands larger literals on as 128-bit integers or refuses them.
+fn out_of_every_range(message: &str) -> bool {
+    message == "integer number overflowed"
+        || (message.starts_with("invalid type: integer `")
+            && (message.contains("` as i128") || message.contains("` as u128")))
 }
 
 /// 1-based line and column of byte `offset` in `text`.
@@ -389,13 +417,27 @@ mod tests {
 
     #[test]
     fn errors_without_a_path_name_the_field_on_their_line() {
-        let text = "[a]\nx = 1\n\n[[b]]\ny = 99999999999999999999\n".to_string();
+        let text = "[a]\nx = 1\n\n[[b]]\ny = 1 2\n".to_string();
         let src = Source::from_text(Path::new("f.toml"), text);
         let err = src.parse::<toml::Table>().unwrap_err().to_string();
-        assert!(
-            err.starts_with("f.toml:5:5: field `b.y`: the number is too large"),
-            "{err}"
-        );
+        assert!(err.starts_with("f.toml:5:5: field `b.y`: "), "{err}");
+    }
+
+    #[test]
+    fn numbers_no_field_can_hold_say_so() {
+        for n in [
+            "99999999999999999999",
+            "-99999999999999999999",
+            "1".repeat(50).as_str(),
+        ] {
+            let text = format!("[a]\nx = 1\n\n[[b]]\ny = {n}\n");
+            let src = Source::from_text(Path::new("f.toml"), text);
+            let err = src.parse::<toml::Table>().unwrap_err().to_string();
+            assert!(
+                err.starts_with("f.toml:5:5: field `b[0].y`: the number is out of range"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use cutover_models::bgp::topology::Topology;
 use cutover_models::bgp::RouterId;
 use cutover_models::geo::FIBER_KM_PER_S;
 use cutover_models::{SimDuration, SimTime};
-use rand::Rng;
+use rand::RngExt;
 
 use crate::engine::rng::StreamRng;
 use crate::engine::RngStreams;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use cutover_models::capacity::{two_choice_sojourn, PodTickInput};
 use cutover_models::queueing::{MmcQueue, Started};
 use cutover_models::{SimDuration, SimTime};
-use rand::Rng;
+use rand::RngExt;
 use rand_distr::{Distribution, Exp, Poisson};
 
 use super::latency::WaitTail;

@@ -439,7 +439,9 @@ fn delete(root: &mut Table, path: &[Seg]) {
         (Some(Slot::Table(t)), Seg::Key(k)) => {
             t.remove(k);
         }
-        (Some(Slot::Aot(a)), Seg::Index(i)) => a.remove(*i),
+        (Some(Slot::Aot(a)), Seg::Index(i)) => {
+            a.remove(*i);
+        }
         (Some(Slot::Array(a)), Seg::Index(i)) => {
             a.remove(*i);
         }

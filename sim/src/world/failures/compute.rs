@@ -2,7 +2,7 @@
 //! repaired; pods crash-looping; random hardware failures of nodes.
 
 use cutover_models::SimDuration;
-use rand::Rng;
+use rand::RngExt;
 
 use super::super::record::Cause;
 use super::super::{Event, World};

@@ -5,7 +5,7 @@ use cutover_models::bgp::network::Input;
 use cutover_models::bgp::Asn;
 use cutover_models::failure::Detection;
 use cutover_models::SimDuration;
-use rand::Rng;
+use rand::RngExt;
 
 use super::super::{Event, World};
 use crate::experiment::FailureKind;

@@ -6,7 +6,7 @@
 use cutover_models::bgp::network::Input;
 use cutover_models::failure::Detection;
 use cutover_models::{SimDuration, SimTime};
-use rand::Rng;
+use rand::RngExt;
 
 use super::super::record::{Cause, Stream};
 use super::super::{Event, World};

@@ -514,3 +514,134 @@ fn a_plan_shard_needs_its_replications_and_a_directory_and_a_real_shard() {
     assert!(err.contains("`2/2` is not a shard; allowed: K/N"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_shard_that_died_is_run_again_alone_and_the_merge_still_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("plan.toml");
+    std::fs::write(&file, plan_text()).unwrap();
+    let command = ["plan", s(&file), "--replications", "6", "--threads", "1"];
+    let single = d.join("single");
+    let mut args = command.to_vec();
+    args.extend(["--out", s(&single)]);
+    assert_eq!(
+        cutover(&args).status.code(),
+        Some(1),
+        "the budget is overrun"
+    );
+    let part = |k: usize| d.join(format!("part-{k}"));
+    let shard_args = |k: usize| {
+        let mut args: Vec<String> = command.iter().map(|a| a.to_string()).collect();
+        args.extend([
+            "--shard".into(),
+            format!("{k}/3"),
+            "--out".into(),
+            s(&part(k)).into(),
+        ]);
+        args
+    };
+    for k in [0, 2] {
+        let args = shard_args(k);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    // Shard 1 dies (SIGKILL: nothing can clean up) while it runs its
+    // replications: its staging directory is there, its directory is not.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(shard_args(1))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = d.join(format!(".part-1.partial-{}", child.id()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !staging.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(staging.exists(), "the shard was killed while it ran");
+    assert!(!part(1).exists(), "a killed shard leaves no directory");
+    let merged = d.join("merged");
+    let err = merge_error(&[&part(2), &part(0)], &merged);
+    assert!(err.contains("shards 1/3 of 3 are missing"), "{err}");
+    let err = merge_error(&[&part(0), &staging, &part(2)], &merged);
+    assert!(
+        err.contains("not a shard's directory: it has no run-info.json"),
+        "{err}"
+    );
+    // Run again alone, with the same command: the dead run's staging
+    // directory goes, and the merge is the single run's.
+    let args = shard_args(1);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!staging.exists());
+    let out = merge(&[part(2), part(1), part(0)], &[0, 1, 2], &merged);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_results(&single, &merged, "after shard 1 ran again");
+}
+
+#[test]
+fn progress_shows_rate_and_time_left_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.toml");
+    std::fs::write(&file, plan_text()).unwrap();
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        [
+            env!("CARGO_BIN_EXE_cutover"),
+            "plan",
+            s(&file),
+            "--replications",
+            "4",
+            "--threads",
+            "1",
+            "--shard",
+            "0/1",
+            "--out",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain([s(&out).to_string()])
+        .collect::<Vec<_>>()
+    };
+    // Piped (as in CI logs): no bar.
+    let args = run("piped");
+    let piped = Command::new(&args[0]).args(&args[1..]).output().unwrap();
+    assert!(piped.status.success());
+    let text = String::from_utf8_lossy(&piped.stderr);
+    assert!(!text.contains("left"), "{text}");
+    // On a terminal (script(1) gives the run a pseudo-terminal): the count,
+    // the rate and the time left, once the run has taken a second (four
+    // replications of this plan take longer).
+    let command: Vec<String> = run("terminal").iter().map(|a| format!("'{a}'")).collect();
+    let command = command.join(" ");
+    let tty = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        tty.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tty.stderr)
+    );
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(has_progress_line(&text), "no progress line in {text:?}");
+}
+
+/// Whether `text` holds a progress line: `K/4 replications, R/s, T left`.
+fn has_progress_line(text: &str) -> bool {
+    text.split(['\r', '\n']).any(|line| {
+        let Some(at) = line.find("/4 replications, ") else {
+            return false;
+        };
+        let rest = &line[at + "/4 replications, ".len()..];
+        let Some((rate, left)) = rest.split_once("/s, ") else {
+            return false;
+        };
+        rate.parse::<f64>().is_ok_and(|r| r > 0.0) && left.trim_end().ends_with(" left")
+    })
+}

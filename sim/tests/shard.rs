@@ -154,6 +154,15 @@ fn assert_same_results(single: &Path, merged: &Path, what: &str) {
     );
 }
 
+/// `cutover report` gives the single run and the merge the same page.
+fn assert_same_report(single: &Path, merged: &Path) {
+    for d in [single, merged] {
+        ok(&["report", s(d)]);
+    }
+    let page = |d: &Path| std::fs::read(d.join("report.html")).unwrap();
+    assert!(page(single) == page(merged), "report.html differs");
+}
+
 /// The numbers 0..n in an order that depends on `salt` (a fixed shuffle).
 fn shuffled(n: usize, salt: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
@@ -238,6 +247,7 @@ fn merged_plan_shards_are_the_single_run_byte_for_byte_for_any_count_and_order()
         };
         assert_eq!(printed(&out), printed(&single_run));
     }
+    assert_same_report(&single, &dir.path().join("merged-4"));
     // A shard holds only its part: shard 3 of 4 has replications 3 and 4
     // (5 x 3 / 4 = 3 to 5 x 4 / 4 = 5), as rows of the single run.
     let part = std::fs::read_to_string(dir.path().join("part-4-3/replications.csv")).unwrap();
@@ -272,6 +282,7 @@ fn merged_sweep_shards_are_the_single_run_byte_for_byte_for_any_count_and_order(
         );
         assert_same_results(&single, &merged, &format!("{n} shards, order {order:?}"));
     }
+    assert_same_report(&single, &dir.path().join("merged-7"));
     let cells = std::fs::read_to_string(dir.path().join("part-4-1/cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), 1 + 5, "{cells}");
     assert!(cells.starts_with("combination,replication,mean_wait_s,wait_p99_s\n1,1,"));
@@ -449,6 +460,9 @@ fn the_merge_refuses_what_is_not_a_whole_shard() {
         err.contains("not a shard's directory: it has no shard.json"),
         "{err}"
     );
+    let err = refused(&["report", s(&parts[0])]);
+    assert!(err.contains("a shard's partial directory"), "{err}");
+    assert!(err.contains("merge the shards first"), "{err}");
     let err = merge_error(&[&d.join("nowhere")], &out);
     assert!(err.contains("it is not a directory"), "{err}");
     // A records file that lost a row.

@@ -28,7 +28,9 @@ use crate::scenario::source::hashing_inputs;
 /// The manifest of a partial directory.
 pub const SHARD_FILE: &str = "shard.json";
 
-/// Shards of one run at most (a count above this is surely a typo).
+/// Shards of one run at most: the bound Kubernetes puts on an Indexed
+/// Job's parallelism (10^5, the `completionMode` doc of `JobSpec` in
+/// `pkg/apis/batch/types.go`); more is surely a typo.
 pub const MAX_SHARDS: u64 = 100_000;
 
 /// One shard of a run: the `index`-th (from 0) of `count`.
@@ -180,6 +182,9 @@ impl RunIdentity {
 /// Why partial directories cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// No directory was given.
+    #[error("no directories to merge; allowed: the partial directories of every shard of one run")]
+    NoDirectories,
     /// A directory is not a partial directory cutover wrote.
     #[error("{}: not a shard's directory: {reason}; allowed: directories written by `cutover plan --shard K/N` or `cutover sweep --shard K/N`", dir.display())]
     NotAShard {
@@ -324,6 +329,7 @@ fn read_part(dir: &Path) -> Result<Part, MergeError> {
 /// The fields that must agree between the shards of one run.
 type Field = (&'static str, fn(&ShardManifest) -> String);
 
+/// What must be the same in every shard of one run, in the order checked.
 const SAME_RUN: [Field; 7] = [
     ("command", |m| format!("{:?}", m.command).to_lowercase()),
     ("cutover version", |m| m.cutover_version.clone()),
@@ -343,11 +349,7 @@ pub fn read_parts(dirs: &[PathBuf]) -> Result<Vec<Part>, MergeError> {
         .map(|d| read_part(d))
         .collect::<Result<Vec<_>, _>>()?;
     let Some(first) = parts.first() else {
-        return Err(MergeError::Missing {
-            missing: vec!["all".to_string()],
-            given: Vec::new(),
-            count: 0,
-        });
+        return Err(MergeError::NoDirectories);
     };
     for other in &parts[1..] {
         for (what, value) in SAME_RUN {
@@ -441,6 +443,12 @@ mod tests {
             }
         }
         assert_eq!(Shard { index: 1, count: 4 }.range(10), 2..5);
+    }
+
+    #[test]
+    fn nothing_to_merge_is_refused() {
+        let err = read_parts(&[]).unwrap_err().to_string();
+        assert!(err.starts_with("no directories to merge"), "{err}");
     }
 
     #[test]

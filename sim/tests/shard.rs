@@ -503,6 +503,31 @@ fn the_merge_refuses_a_scenario_changed_since_the_shards_ran() {
     // Put back, it merges.
     std::fs::write(d.join("a.toml"), SWEEP).unwrap();
     ok(&["merge", s(&parts[0]), s(&parts[1]), "--out", s(&out)]);
+    // Moved elsewhere, --scenario names it; the hash still holds it to
+    // the same bytes.
+    let moved = d.join("elsewhere.toml");
+    std::fs::rename(d.join("a.toml"), &moved).unwrap();
+    let again = d.join("again");
+    let err = merge_error(&[&parts[0], &parts[1]], &again);
+    assert!(err.contains("a.toml: cannot read the file"), "{err}");
+    let with = |file: &Path, out: &Path| {
+        let args = [
+            "merge",
+            s(&parts[0]),
+            s(&parts[1]),
+            "--scenario",
+            s(file),
+            "--out",
+            s(out),
+        ];
+        cutover(&args)
+    };
+    assert!(with(&moved, &again).status.success());
+    assert_eq!(results(&again), results(&out));
+    std::fs::write(d.join("other.toml"), SWEEP.replace("seed = 5", "seed = 6")).unwrap();
+    let refused = with(&d.join("other.toml"), &d.join("third"));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("the scenario's input files changed"), "{err}");
 }
 
 #[test]

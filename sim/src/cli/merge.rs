@@ -1,4 +1,4 @@
-//! `cutover merge DIR... --out OUT [--force]`: the partial directories of a
+//! `cutover merge DIR... --out OUT [--scenario FILE] [--force]`: the partial directories of a
 //! sharded `cutover plan` or `cutover sweep` combined into the output the
 //! whole run gives on one machine.
 
@@ -19,6 +19,11 @@ pub struct Args {
     /// writes; must not exist or be empty (see --force).
     #[arg(long)]
     out: PathBuf,
+    /// Read the scenario from this file instead of the path the shards
+    /// recorded (when they ran on another machine or in another
+    /// directory); its input files must hash as the shards' did.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
     /// Replace the output directory if it exists.
     #[arg(long)]
     force: bool,
@@ -27,7 +32,12 @@ pub struct Args {
 /// Checks that the directories are the shards of one run, reads their
 /// records and writes the whole run's output.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let parts = shard::read_parts(&args.dirs)?;
+    let mut parts = shard::read_parts(&args.dirs)?;
+    if let Some(file) = &args.scenario {
+        for part in &mut parts {
+            part.manifest.scenario_file = file.clone();
+        }
+    }
     let out = OutputDir::create(&args.out, args.force)?;
     match parts[0].manifest.command {
         Command::Plan => super::plan::merge(&parts, out),

@@ -684,3 +684,30 @@ fn has_progress_line(text: &str) -> bool {
         rate.parse::<f64>().is_ok_and(|r| r > 0.0) && left.trim_end().ends_with(" left")
     })
 }
+
+#[test]
+fn more_shards_than_replications_leave_empty_shards_that_merge_all_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.toml");
+    std::fs::write(&file, plan_text()).unwrap();
+    let command = ["plan", s(&file), "--replications", "1"];
+    let single = dir.path().join("single");
+    let mut args = command.to_vec();
+    args.extend(["--out", s(&single)]);
+    assert_eq!(cutover(&args).status.code(), Some(1));
+    let parts = shards(dir.path(), &command, "part", 3);
+    // 1 x 0 / 3 = 0 to 1 x 1 / 3 = 0: shards 0 and 1 hold no replication.
+    assert_eq!(
+        std::fs::read(parts[0].join("replications.csv")).unwrap(),
+        b""
+    );
+    let merged = dir.path().join("merged");
+    let out = merge(&parts, &[1, 2, 0], &merged);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_results(&single, &merged, "3 shards of 1 replication");
+}

@@ -15,5 +15,6 @@ pub mod plan;
 pub mod report;
 pub mod runs;
 pub mod scenario;
+pub mod shard;
 pub mod sweep;
 pub mod world;

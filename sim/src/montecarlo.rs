@@ -6,6 +6,8 @@
 //! are collected in replication order. So the summary is the same whatever
 //! the number of threads.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -37,14 +39,40 @@ where
     T: Send,
     F: Fn(u64, u64) -> T + Sync,
 {
-    let work = || -> Vec<T> {
-        (0..replications)
-            .into_par_iter()
-            .map(|i| run(i, replication_seed(seed, i)))
-            .collect()
-    };
+    replicate_range(seed, 0..replications, threads, run)
+}
+
+/// Runs the replications whose indices are in `indices` (a shard's part of
+/// a run): replication `i` gets the seed [`replication_seed`]`(seed, i)`
+/// whatever the range, so the replications of any split of `0..n` are
+/// those of the whole run. Results come back in index order.
+pub fn replicate_range<T, F>(
+    seed: u64,
+    indices: Range<u64>,
+    threads: Option<usize>,
+    run: F,
+) -> Result<Vec<T>, MonteCarloError>
+where
+    T: Send,
+    F: Fn(u64, u64) -> T + Sync,
+{
+    map_indices(indices, threads, |i| run(i, replication_seed(seed, i)))
+}
+
+/// Maps `work` over `indices` on `threads` threads (`None`: one per core),
+/// results in index order.
+pub fn map_indices<T, F>(
+    indices: Range<u64>,
+    threads: Option<usize>,
+    work: F,
+) -> Result<Vec<T>, MonteCarloError>
+where
+    T: Send,
+    F: Fn(u64) -> T + Sync,
+{
+    let all = || -> Vec<T> { indices.clone().into_par_iter().map(&work).collect() };
     match threads {
-        None => Ok(work()),
+        None => Ok(all()),
         Some(n) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
@@ -53,7 +81,7 @@ where
                     threads: n,
                     reason: e.to_string(),
                 })?;
-            Ok(pool.install(work))
+            Ok(pool.install(all))
         }
     }
 }
@@ -150,6 +178,17 @@ mod tests {
         assert_eq!(one, all);
         assert_eq!(one.len(), 500);
         assert_ne!(one, replicate(10, 500, Some(2), run).unwrap());
+    }
+
+    #[test]
+    fn a_range_of_replications_is_that_part_of_the_whole_run() {
+        let run = |i: u64, seed: u64| (i, seed);
+        let whole = replicate(4, 10, Some(2), run).unwrap();
+        let mut parts = replicate_range(4, 0..3, Some(1), run).unwrap();
+        parts.extend(replicate_range(4, 3..3, None, run).unwrap());
+        parts.extend(replicate_range(4, 3..10, Some(2), run).unwrap());
+        assert_eq!(parts, whole);
+        assert_eq!(parts[5], (5, replication_seed(4, 5)));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! combination (common random numbers), so differences between rows come
 //! from the parameters, not from luck of the draw.
 
-use serde::Serialize;
-use serde_json::Value;
+use std::ops::Range;
 
+use serde::Serialize;
+
+use crate::engine::rng::replication_seed;
 use crate::montecarlo::{self, MonteCarloError, Quantile};
 use crate::runs::summary::{figure, figure_names, summarise, Runnable, SummaryError};
 use crate::scenario::source::{InputError, Source};
@@ -89,6 +91,199 @@ pub struct SweepOutcome {
     pub rows: Vec<SweepRow>,
 }
 
+/// One combination of parameter values.
+struct Combination {
+    /// The value of each parameter, as written in TOML.
+    values: Vec<String>,
+    /// `field = value, ...`, for messages.
+    assignment: String,
+    /// The scenario's text with the values written in.
+    text: String,
+}
+
+/// A sweep laid out cell by cell: cell `c R + r` is replication `r` of
+/// combination `c` (`R` replications each), the first parameter varying
+/// slowest.
+pub struct SweepLayout {
+    spec: SweepSpec,
+    replications: u64,
+    combinations: Vec<Combination>,
+}
+
+impl SweepLayout {
+    /// The combinations of the `[sweep]` of `base` (read from `source`),
+    /// each with `replications` replications (default: the file's).
+    pub fn new(
+        source: &Source,
+        base: &Runnable,
+        replications: Option<u64>,
+    ) -> Result<Self, SweepError> {
+        let spec: SweepSpec = base.sweep().cloned().ok_or_else(|| SweepError::NoSweep {
+            file: source.path().display().to_string(),
+        })?;
+        let replications = replications.unwrap_or(spec.replications).max(1);
+        let mut combinations = Vec::new();
+        for combination in spec.combinations() {
+            let values: Vec<String> = spec
+                .axes
+                .iter()
+                .zip(&combination)
+                .map(|(axis, &i)| axis.values[i].clone())
+                .collect();
+            let assignment = spec
+                .axes
+                .iter()
+                .zip(&values)
+                .map(|(a, v)| format!("{} = {v}", a.field))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let text = apply(source.text(), &spec, &combination).map_err(SweepError::Apply)?;
+            combinations.push(Combination {
+                values,
+                assignment,
+                text,
+            });
+        }
+        Ok(SweepLayout {
+            spec,
+            replications,
+            combinations,
+        })
+    }
+
+    /// Replications of each combination.
+    pub fn replications(&self) -> u64 {
+        self.replications
+    }
+
+    /// Cells of the whole sweep.
+    pub fn cells(&self) -> u64 {
+        self.combinations.len() as u64 * self.replications
+    }
+
+    /// The metrics each cell records, in order.
+    pub fn metrics(&self) -> &[String] {
+        &self.spec.metrics
+    }
+}
+
+/// One cell's figures: each metric of replication `replication` of
+/// combination `combination`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// The combination, from 0.
+    pub combination: u64,
+    /// The replication, from 0.
+    pub replication: u64,
+    /// The value of each metric, in the order of the sweep's metrics.
+    pub values: Vec<f64>,
+}
+
+/// Runs the cells `cells` of the sweep laid out in `layout` (read from
+/// `source`) with `seed` on `threads` threads, calling `done` after each.
+/// Replication `r` of every combination gets the seed
+/// `replication_seed(seed, r)` (common random numbers), whichever cells
+/// are run together.
+pub fn run_cells(
+    source: &Source,
+    layout: &SweepLayout,
+    seed: u64,
+    cells: Range<u64>,
+    threads: Option<usize>,
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<Cell>, SweepError> {
+    let per = layout.replications;
+    let first = cells.start / per;
+    let scenarios = layout
+        .combinations
+        .iter()
+        .skip(first as usize)
+        .take(cells.end.div_ceil(per).saturating_sub(first) as usize)
+        .map(|c| {
+            Runnable::from_source(&Source::from_text(source.path(), c.text.clone())).map_err(|e| {
+                SweepError::Combination {
+                    assignment: c.assignment.clone(),
+                    source: e,
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = montecarlo::map_indices(cells, threads, |i| {
+        let (combination, replication) = (i / per, i % per);
+        let scenario = &scenarios[(combination - first) as usize];
+        let cell = summarise(scenario, replication_seed(seed, replication))
+            .map_err(|source| SweepError::Run {
+                assignment: layout.combinations[combination as usize].assignment.clone(),
+                source,
+            })
+            .and_then(|summary| {
+                let values = layout
+                    .metrics()
+                    .iter()
+                    .map(|metric| {
+                        figure(&summary, metric).ok_or_else(|| SweepError::UnknownMetric {
+                            metric: metric.clone(),
+                            allowed: figure_names(&summary).join(", "),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Cell {
+                    combination,
+                    replication,
+                    values,
+                })
+            });
+        done();
+        cell
+    })?;
+    results.into_iter().collect()
+}
+
+/// The table of a sweep from all its cells, in cell order.
+pub fn tabulate(layout: &SweepLayout, cells: &[Cell]) -> SweepOutcome {
+    let per = layout.replications as usize;
+    let rows = layout
+        .combinations
+        .iter()
+        .zip(cells.chunks(per.max(1)))
+        .map(|(combination, cells)| {
+            let metrics = layout
+                .metrics()
+                .iter()
+                .enumerate()
+                .map(|(m, metric)| {
+                    let values: Vec<f64> = cells.iter().map(|c| c.values[m]).collect();
+                    let q = |p| montecarlo::quantile(&values, p).unwrap_or(NO_VALUES);
+                    MetricStats {
+                        metric: metric.clone(),
+                        mean: values.iter().sum::<f64>() / values.len() as f64,
+                        p10: q(0.1),
+                        p50: q(0.5),
+                        p90: q(0.9),
+                    }
+                })
+                .collect();
+            SweepRow {
+                values: combination.values.clone(),
+                replications: layout.replications,
+                metrics,
+            }
+        })
+        .collect();
+    SweepOutcome {
+        parameters: layout.spec.axes.iter().map(|a| a.field.clone()).collect(),
+        rows,
+    }
+}
+
+/// The quantile of a metric no replication gave a number for (all NaN).
+const NO_VALUES: Quantile = Quantile {
+    p: f64::NAN,
+    value: f64::NAN,
+    ci95_low: f64::NAN,
+    ci95_high: f64::NAN,
+};
+
 /// Runs every combination of the `[sweep]` of `base` (the M/M/c scenario
 /// or experiment read from `source`) with `replications` (default: the file's) on `threads`
 /// threads, calling `done` after each replication.
@@ -100,73 +295,65 @@ pub fn run(
     threads: Option<usize>,
     done: &(dyn Fn() + Sync),
 ) -> Result<SweepOutcome, SweepError> {
-    let spec: SweepSpec = base.sweep().cloned().ok_or_else(|| SweepError::NoSweep {
-        file: source.path().display().to_string(),
-    })?;
-    let replications = replications.unwrap_or(spec.replications).max(1);
-    let mut rows = Vec::new();
-    for combination in spec.combinations() {
-        let values: Vec<String> = spec
-            .axes
+    let layout = SweepLayout::new(source, base, replications)?;
+    let cells = run_cells(source, &layout, seed, 0..layout.cells(), threads, done)?;
+    Ok(tabulate(&layout, &cells))
+}
+
+/// A shard's cells as CSV: `combination`, `replication`, then each metric,
+/// numbers in their shortest form that reads back to the same value.
+pub fn cells_csv(layout: &SweepLayout, cells: &[Cell]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["combination".to_string(), "replication".to_string()];
+    header.extend(layout.metrics().iter().cloned());
+    w.write_record(&header)?;
+    for c in cells {
+        let mut record = vec![c.combination.to_string(), c.replication.to_string()];
+        record.extend(c.values.iter().map(f64::to_string));
+        w.write_record(&record)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// Reads back the cells written by [`cells_csv`] for `layout`, exactly.
+pub fn read_cells_csv(layout: &SweepLayout, text: &str) -> Result<Vec<Cell>, String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut expected = vec!["combination".to_string(), "replication".to_string()];
+    expected.extend(layout.metrics().iter().cloned());
+    if header != expected {
+        return Err(format!(
+            "its header is `{}`; expected `{}`",
+            header.join(","),
+            expected.join(",")
+        ));
+    }
+    let mut cells = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let at = |e: String| format!("row {}: {e}", line + 1);
+        let record = record.map_err(|e| at(e.to_string()))?;
+        let int = |k: usize| {
+            record[k]
+                .parse::<u64>()
+                .map_err(|e| at(format!("`{}`: {e}", &record[k])))
+        };
+        let values = record
             .iter()
-            .zip(&combination)
-            .map(|(axis, &i)| axis.values[i].clone())
-            .collect();
-        let assignment = spec
-            .axes
-            .iter()
-            .zip(&values)
-            .map(|(a, v)| format!("{} = {v}", a.field))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let text = apply(source.text(), &spec, &combination).map_err(SweepError::Apply)?;
-        let scenario =
-            Runnable::from_source(&Source::from_text(source.path(), text)).map_err(|e| {
-                SweepError::Combination {
-                    assignment: assignment.clone(),
-                    source: e,
-                }
-            })?;
-        let summaries: Vec<Value> = montecarlo::replicate(seed, replications, threads, |_, s| {
-            let summary = summarise(&scenario, s);
-            done();
-            summary
-        })?
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|source| SweepError::Run {
-            assignment: assignment.clone(),
-            source,
-        })?;
-        let mut metrics = Vec::new();
-        for metric in &spec.metrics {
-            let values: Vec<f64> = summaries
-                .iter()
-                .map(|s| figure(s, metric))
-                .collect::<Option<_>>()
-                .ok_or_else(|| SweepError::UnknownMetric {
-                    metric: metric.clone(),
-                    allowed: figure_names(&summaries[0]).join(", "),
-                })?;
-            let q = |p| montecarlo::quantile(&values, p).expect("at least one replication");
-            metrics.push(MetricStats {
-                metric: metric.clone(),
-                mean: values.iter().sum::<f64>() / values.len() as f64,
-                p10: q(0.1),
-                p50: q(0.5),
-                p90: q(0.9),
-            });
-        }
-        rows.push(SweepRow {
+            .skip(2)
+            .map(|v| v.parse::<f64>().map_err(|e| at(format!("`{v}`: {e}"))))
+            .collect::<Result<_, _>>()?;
+        cells.push(Cell {
+            combination: int(0)?,
+            replication: int(1)?,
             values,
-            replications,
-            metrics,
         });
     }
-    Ok(SweepOutcome {
-        parameters: spec.axes.iter().map(|a| a.field.clone()).collect(),
-        rows,
-    })
+    Ok(cells)
 }
 
 impl SweepOutcome {

@@ -3,6 +3,7 @@
 mod catchment;
 mod cost;
 mod experiment;
+mod merge;
 mod plan;
 mod progress;
 mod report;
@@ -66,6 +67,11 @@ enum Command {
         after_help = "Example:\n  cutover plan scenarios/story/plan-migration.toml --out out/plan --replications 20"
     )]
     Plan(plan::Args),
+    /// Combine the partial directories of a sharded plan or sweep (--shard K/N) into the output of the whole run.
+    #[command(
+        after_help = "Example:\n  cutover plan scenarios/central/plan-vm-to-k8s.toml --replications 40 --shard 0/2 --out out/part-0\n  cutover plan scenarios/central/plan-vm-to-k8s.toml --replications 40 --shard 1/2 --out out/part-1\n  cutover merge out/part-0 out/part-1 --out out/plan"
+    )]
+    Merge(merge::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -99,6 +105,7 @@ where
         Command::Cost(args) => cost::execute(&args),
         Command::Catchment(args) => catchment::execute(&args),
         Command::Plan(args) => plan::execute(&args),
+        Command::Merge(args) => merge::execute(&args),
     };
     match result {
         Ok(code) => code,

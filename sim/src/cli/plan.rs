@@ -1,6 +1,8 @@
-//! `cutover plan FILE [--out DIR] [--seed N] [--replications N] [--threads N]`.
+//! `cutover plan FILE [--out DIR] [--seed N] [--replications N] [--threads N]
+//! [--shard K/N]`.
 
-use std::path::PathBuf;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -8,14 +10,17 @@ use anyhow::Context;
 
 use super::progress::SharedProgress;
 use super::run_info::RunInfo;
-use crate::montecarlo::{replicate, Quantile};
+use crate::engine::rng::replication_seed;
+use crate::montecarlo::{replicate_range, Quantile};
 use crate::plan::{self, Plan, PlanOutcome};
 use crate::report::fmt;
 use crate::report::plan::{MonteCarloSummary, ReplicationRow, Spread};
 use crate::report::{plan as plan_report, OutputDir};
 use crate::scenario::kind::{self, FileKind};
 use crate::scenario::limits;
+use crate::scenario::source::hashing_inputs;
 use crate::scenario::Source;
+use crate::shard::{self, Part, RunIdentity, Shard, ShardManifest, SHARD_FILE};
 
 /// Arguments of `cutover plan`.
 #[derive(clap::Args, Debug)]
@@ -43,6 +48,13 @@ pub struct Args {
     /// results do not depend on it.
     #[arg(long, value_parser = limits::parse_threads)]
     threads: Option<usize>,
+    /// Run only shard K of N (K from 0 to N - 1) of the replications and
+    /// write their rows, with a manifest, to --out as a partial directory;
+    /// `cutover merge` turns the N partial directories into the output of
+    /// the whole run. Each replication's seed depends only on the run seed
+    /// and its index, so any N gives the same result.
+    #[arg(long, value_parser = Shard::parse, requires_all = ["replications", "out"])]
+    shard: Option<Shard>,
     /// Replace the output directory if it exists.
     #[arg(long)]
     force: bool,
@@ -186,44 +198,192 @@ fn print_risks(summary: &MonteCarloSummary) {
     }
 }
 
-/// Runs the plan (and its replications), prints the verdict, writes the
-/// output directory; exit status 1 when the plan fails its gates or budget.
-pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let source = Source::read(&args.file)?;
+/// Where a run's replications come from.
+enum Replications {
+    /// None were asked for.
+    None,
+    /// Run them here: `count` of them on `threads` threads.
+    Run {
+        /// How many.
+        count: u64,
+        /// Worker threads (`None`: one per core).
+        threads: Option<usize>,
+    },
+    /// Rows read back from the shards of a run (`cutover merge`).
+    Merged(Vec<ReplicationRow>),
+}
+
+/// Reads the plan file `file`.
+fn load(file: &Path) -> anyhow::Result<Plan> {
+    let source = Source::read(file)?;
     kind::expect(&source, FileKind::Plan, "cutover plan")?;
-    let scenario = Plan::from_source(&source)?;
+    Ok(Plan::from_source(&source)?)
+}
+
+/// The names of the plan's declared risks, in order.
+fn risk_names(scenario: &Plan) -> Vec<&str> {
+    scenario.risks.iter().map(|r| r.name.as_str()).collect()
+}
+
+/// Runs the replications `indices` of a run with `seed`, with a progress
+/// bar on a terminal.
+fn run_rows(
+    scenario: &Plan,
+    seed: u64,
+    indices: Range<u64>,
+    threads: Option<usize>,
+) -> anyhow::Result<Vec<ReplicationRow>> {
+    let progress = SharedProgress::new(indices.end - indices.start, "replications");
+    let runs = replicate_range(seed, indices, threads, |i, s| {
+        let row = plan::run_replication(scenario, s).map(|o| ReplicationRow::of(i, s, &o));
+        progress.tick();
+        row
+    })?;
+    progress.finish();
+    Ok(runs.into_iter().collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Summarises the replications' rows and prints what they say.
+fn summarise(
+    scenario: &Plan,
+    rows: &[ReplicationRow],
+    currency: Option<&str>,
+) -> MonteCarloSummary {
+    let names: Vec<String> = scenario.risks.iter().map(|r| r.name.clone()).collect();
+    let summary = MonteCarloSummary::of(rows, &names);
+    let p = &summary.success;
+    println!(
+        "  Monte Carlo, {} replications: success probability {:.3} (95 % CI {:.3} to {:.3})",
+        summary.replications, p.estimate, p.ci95_low, p.ci95_high
+    );
+    print_spreads(&summary, currency);
+    print_risks(&summary);
+    summary
+}
+
+/// Runs the plan (and its replications, or a shard of them), prints the
+/// verdict, writes the output directory; exit status 1 when the plan
+/// fails its gates or budget.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let (scenario, inputs) = hashing_inputs(|| load(&args.file));
+    let scenario = scenario?;
     let seed = args.seed.unwrap_or(scenario.experiment.seed);
+    if let Some(shard) = args.shard {
+        return run_shard(args, &scenario, seed, shard, inputs);
+    }
     let out = args
         .out
         .as_ref()
         .map(|o| OutputDir::create(o, args.force))
         .transpose()?;
-    let started = Instant::now();
-    let outcome = plan::run(&scenario, seed)?;
-    print_outcome(scenario.name(), seed, &outcome);
-    print_reachable(&scenario);
-    let mc = if let Some(replications) = args.replications {
-        let progress = SharedProgress::new(replications, "replications");
-        let runs = replicate(seed, replications, args.threads, |i, s| {
-            let row = plan::run_replication(&scenario, s).map(|o| ReplicationRow::of(i, s, &o));
-            progress.tick();
-            row
-        })?;
-        progress.finish();
-        let rows = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let names: Vec<String> = scenario.risks.iter().map(|r| r.name.clone()).collect();
-        let summary = MonteCarloSummary::of(&rows, &names);
-        let p = &summary.success;
-        println!(
-            "  Monte Carlo, {} replications: success probability {:.3} (95 % CI {:.3} to {:.3})",
-            summary.replications, p.estimate, p.ci95_low, p.ci95_high
-        );
-        print_spreads(&summary, outcome.cost.as_ref().map(|c| c.currency.as_str()));
-        print_risks(&summary);
-        Some((rows, summary))
-    } else {
-        None
+    let replications = match args.replications {
+        Some(count) => Replications::Run {
+            count,
+            threads: args.threads,
+        },
+        None => Replications::None,
     };
+    conclude(&scenario, &args.file, seed, replications, out)
+}
+
+/// Runs `shard` of the replications and writes them with their manifest
+/// as a partial directory.
+fn run_shard(
+    args: &Args,
+    scenario: &Plan,
+    seed: u64,
+    shard: Shard,
+    inputs: String,
+) -> anyhow::Result<ExitCode> {
+    let (Some(total), Some(out)) = (args.replications, &args.out) else {
+        anyhow::bail!("--shard needs --replications N (the run's replications) and --out DIR (the shard's directory)");
+    };
+    let out = OutputDir::create(out, args.force)?;
+    let started = Instant::now();
+    let indices = shard.range(total);
+    let rows = run_rows(scenario, seed, indices.clone(), args.threads)?;
+    out.write(
+        "replications.csv",
+        &plan_report::replications_csv(&rows, &risk_names(scenario))?,
+    )?;
+    let run = RunIdentity::new(&args.file, scenario.name(), inputs, seed, total);
+    let manifest = ShardManifest::new(shard::Command::Plan, run, shard, total);
+    out.write(SHARD_FILE, manifest.to_json().as_bytes())?;
+    RunInfo::new(&args.file, seed, started.elapsed().as_secs_f64()).write(&out)?;
+    let dir = out.commit().context("finishing the output directory")?;
+    println!(
+        "{} (seed {seed}) shard {shard}: replications {} to {} of {total} in {}",
+        scenario.name(),
+        indices.start,
+        indices.end,
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cutover merge` of a plan's shards: the rows of every part, in order,
+/// summarised and written by the code of the single run.
+pub(super) fn merge(parts: &[Part], out: OutputDir) -> anyhow::Result<ExitCode> {
+    let run = &parts[0].manifest;
+    let scenario = shard::load_scenario(run, load)?;
+    let names = risk_names(&scenario);
+    let mut rows = Vec::new();
+    for part in parts {
+        let name = "replications.csv";
+        let these = plan_report::read_replications_csv(&part.read(name)?, &names)
+            .map_err(|reason| part.records_error(name, reason))?;
+        let expected = part.manifest.range();
+        let fits = these.iter().map(|r| r.replication).eq(expected.clone())
+            && these
+                .iter()
+                .all(|r| r.seed == replication_seed(run.seed, r.replication));
+        if !fits {
+            return Err(part
+                .records_error(
+                    name,
+                    format!(
+                        "it should hold replications {} to {} with seeds derived from {}, and does not",
+                        expected.start, expected.end, run.seed
+                    ),
+                )
+                .into());
+        }
+        rows.extend(these);
+    }
+    let file = run.scenario_file.clone();
+    conclude(
+        &scenario,
+        &file,
+        run.seed,
+        Replications::Merged(rows),
+        Some(out),
+    )
+}
+
+/// Runs the plan once at `seed` and prints its outcome, takes in its
+/// replications, prints the verdict and writes `out`: the single run's
+/// code, and the merge's.
+fn conclude(
+    scenario: &Plan,
+    file: &Path,
+    seed: u64,
+    replications: Replications,
+    out: Option<OutputDir>,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let outcome = plan::run(scenario, seed)?;
+    print_outcome(scenario.name(), seed, &outcome);
+    print_reachable(scenario);
+    let rows = match replications {
+        Replications::None => None,
+        Replications::Run { count, threads } => Some(run_rows(scenario, seed, 0..count, threads)?),
+        Replications::Merged(rows) => Some(rows),
+    };
+    let currency = outcome.cost.as_ref().map(|c| c.currency.as_str());
+    let mc = rows.map(|rows| {
+        let summary = summarise(scenario, &rows, currency);
+        (rows, summary)
+    });
     let success = outcome.success();
     println!("verdict: {}", if success { "PASS" } else { "FAIL" });
     for r in outcome.failure_reasons() {
@@ -232,12 +392,12 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     if let Some(out) = out {
         plan_report::write(
             &out,
-            &scenario,
+            scenario,
             seed,
             &outcome,
             mc.as_ref().map(|(rows, s)| (rows.as_slice(), s)),
         )?;
-        RunInfo::new(&args.file, seed, started.elapsed().as_secs_f64()).write(&out)?;
+        RunInfo::new(file, seed, started.elapsed().as_secs_f64()).write(&out)?;
         let dir = out.commit().context("finishing the output directory")?;
         println!("results in {}", dir.display());
     }

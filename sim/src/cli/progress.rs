@@ -1,5 +1,6 @@
-//! A progress bar, with the time left, that appears only when a run lasts
-//! longer than about a second and stdout is a terminal.
+//! A progress bar, with the rate and the time left, that appears only when
+//! a run lasts longer than about a second and stderr (where it is drawn) is
+//! a terminal: never in logs, pipes or tests.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +26,7 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template(&format!(
-                "{{bar:40}} {{pos}}/{{len}} {unit} ({{eta}} left)"
+                "{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, {{eta}} left"
             ))
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -33,7 +34,7 @@ impl Progress {
             bar,
             started: Instant::now(),
             shown: false,
-            enabled: std::io::stdout().is_terminal(),
+            enabled: std::io::stderr().is_terminal(),
         }
     }
 

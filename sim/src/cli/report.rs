@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::report::html;
+use crate::shard::SHARD_FILE;
 
 /// Arguments of `cutover report`.
 #[derive(clap::Args, Debug)]
@@ -19,6 +20,12 @@ pub struct Args {
 
 /// Writes the HTML page for the run directory, atomically.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    if args.run_dir.join(SHARD_FILE).is_file() {
+        anyhow::bail!(
+            "{}: a shard's partial directory (it has {SHARD_FILE}), which holds only its part of the replications; merge the shards first (`cutover merge DIR... --out OUT`), then report OUT",
+            args.run_dir.display()
+        );
+    }
     let page = html::render(&args.run_dir)?;
     let out = args
         .out

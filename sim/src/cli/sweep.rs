@@ -1,6 +1,7 @@
-//! `cutover sweep FILE --out DIR [--replications N] [--threads N] [--seed N]`.
+//! `cutover sweep FILE --out DIR [--replications N] [--threads N] [--seed N]
+//! [--shard K/N]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -8,10 +9,13 @@ use anyhow::Context;
 use super::progress::SharedProgress;
 use crate::report::plot::{render_svg, Chart, Line};
 use crate::report::OutputDir;
+use crate::runs::summary::Runnable;
 use crate::scenario::kind::{self, FileKind};
 use crate::scenario::limits;
+use crate::scenario::source::hashing_inputs;
 use crate::scenario::Source;
-use crate::sweep::{self, SweepOutcome};
+use crate::shard::{self, Part, RunIdentity, Shard, ShardManifest, SHARD_FILE};
+use crate::sweep::{self, tabulate, SweepLayout, SweepOutcome};
 
 /// Arguments of `cutover sweep`.
 #[derive(clap::Args, Debug)]
@@ -32,6 +36,12 @@ pub struct Args {
     /// Run seed; overrides the scenario's `seed`.
     #[arg(long)]
     seed: Option<u64>,
+    /// Run only shard K of N (K from 0 to N - 1) of the sweep's cells (one
+    /// cell: one replication of one combination) and write them, with a
+    /// manifest, to --out as a partial directory; `cutover merge` turns the
+    /// N partial directories into the output of the whole sweep.
+    #[arg(long, value_parser = Shard::parse)]
+    shard: Option<Shard>,
     /// Replace the output directory if it exists.
     #[arg(long)]
     force: bool,
@@ -76,58 +86,104 @@ struct SweepSummary<'a> {
     outcome: &'a SweepOutcome,
 }
 
-/// Runs the sweep and writes its directory.
-pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let source = Source::read(&args.file)?;
+/// Reads the sweep's scenario file: its source and what it runs.
+fn load(file: &Path) -> anyhow::Result<(Source, Runnable)> {
+    let source = Source::read(file)?;
     kind::expect_one_of(
         &source,
         &[FileKind::Experiment, FileKind::Model],
         "cutover sweep",
     )?;
-    let base = crate::runs::summary::Runnable::from_source(&source)?;
+    let base = Runnable::from_source(&source)?;
+    Ok((source, base))
+}
+
+/// Runs the sweep (or a shard of its cells) and writes its directory.
+pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
+    let (loaded, inputs) = hashing_inputs(|| load(&args.file));
+    let (source, base) = loaded?;
     let seed = args.seed.unwrap_or(base.seed());
     let out = OutputDir::create(&args.out, args.force)?;
-    let total = base.sweep().map_or(0, |s| {
-        s.combinations().len() as u64 * args.replications.unwrap_or(s.replications)
-    });
-    let progress = SharedProgress::new(total, "runs");
-    let outcome = sweep::run(
-        &source,
-        &base,
-        seed,
-        args.replications,
-        args.threads,
-        &|| progress.tick(),
-    )?;
-    progress.finish();
-    out.write(
-        "sweep.csv",
-        &outcome.to_csv().context("encoding sweep.csv")?,
-    )?;
-    let mut json = serde_json::to_string_pretty(&SweepSummary {
-        scenario: base.name(),
-        model: "sweep",
-        outcome: &outcome,
+    let layout = SweepLayout::new(&source, &base, args.replications)?;
+    let cells = match args.shard {
+        Some(shard) => shard.range(layout.cells()),
+        None => 0..layout.cells(),
+    };
+    let progress = SharedProgress::new(cells.end - cells.start, "runs");
+    let results = sweep::run_cells(&source, &layout, seed, cells.clone(), args.threads, &|| {
+        progress.tick()
     })?;
-    json.push('\n');
-    out.write("summary.json", json.as_bytes())?;
-    let lines = chart_lines(&outcome);
-    if let Some(metric) = outcome.rows.first().and_then(|r| r.metrics.first()) {
-        let chart = Chart {
-            title: "sweep: mean over replications",
-            x_label: &outcome.parameters[0],
-            y_label: &metric.metric,
-            lines: lines
+    progress.finish();
+    let Some(shard) = args.shard else {
+        return conclude(base.name(), &tabulate(&layout, &results), out);
+    };
+    out.write(
+        SHARD_FILE,
+        ShardManifest::new(
+            shard::Command::Sweep,
+            RunIdentity::new(&args.file, base.name(), inputs, seed, layout.replications()),
+            shard,
+            layout.cells(),
+        )
+        .to_json()
+        .as_bytes(),
+    )?;
+    out.write(
+        CELLS_CSV,
+        &sweep::cells_csv(&layout, &results).context("encoding cells.csv")?,
+    )?;
+    let dir = out.commit().context("finishing the output directory")?;
+    println!(
+        "{} (seed {seed}) shard {shard}: cells {} to {} of {} in {}",
+        base.name(),
+        cells.start,
+        cells.end,
+        layout.cells(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A shard's cells.
+const CELLS_CSV: &str = "cells.csv";
+
+/// `cutover merge` of a sweep's shards: the cells of every part, in
+/// order, tabulated and written by the code of the single run.
+pub(super) fn merge(parts: &[Part], out: OutputDir) -> anyhow::Result<ExitCode> {
+    let run = &parts[0].manifest;
+    let (source, base) = shard::load_scenario(run, load)?;
+    let layout = SweepLayout::new(&source, &base, Some(run.replications))?;
+    let mut cells = Vec::new();
+    for part in parts {
+        let these = sweep::read_cells_csv(&layout, &part.read(CELLS_CSV)?)
+            .map_err(|reason| part.records_error(CELLS_CSV, reason))?;
+        let expected = part.manifest.range();
+        let per = layout.replications();
+        let fits = layout.cells() == run.units
+            && these
                 .iter()
-                .map(|(label, points)| Line {
-                    label,
-                    points: points.clone(),
-                })
-                .collect(),
-        };
-        let svg = render_svg(&chart, 800, 450).map_err(anyhow::Error::msg)?;
-        out.write("sweep.svg", svg.as_bytes())?;
+                .map(|c| c.combination * per + c.replication)
+                .eq(expected.clone())
+            && these.iter().all(|c| c.replication < per);
+        if !fits {
+            return Err(part
+                .records_error(
+                    CELLS_CSV,
+                    format!(
+                        "it should hold cells {} to {} of {} ({per} replications per combination), and does not",
+                        expected.start, expected.end, run.units
+                    ),
+                )
+                .into());
+        }
+        cells.extend(these);
     }
+    conclude(base.name(), &tabulate(&layout, &cells), out)
+}
+
+/// Writes the sweep's table, summary and chart, and prints the table.
+fn conclude(name: &str, outcome: &SweepOutcome, out: OutputDir) -> anyhow::Result<ExitCode> {
+    write_outputs(name, outcome, &out)?;
     let dir = out.commit().context("finishing the output directory")?;
     println!(
         "{} combinations of {} in {}",
@@ -153,4 +209,37 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         println!("  {}: {}", row.values.join(", "), figures.join("; "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sweep.csv`, `summary.json` and `sweep.svg`.
+fn write_outputs(name: &str, outcome: &SweepOutcome, out: &OutputDir) -> anyhow::Result<()> {
+    out.write(
+        "sweep.csv",
+        &outcome.to_csv().context("encoding sweep.csv")?,
+    )?;
+    let mut json = serde_json::to_string_pretty(&SweepSummary {
+        scenario: name,
+        model: "sweep",
+        outcome,
+    })?;
+    json.push('\n');
+    out.write("summary.json", json.as_bytes())?;
+    let lines = chart_lines(outcome);
+    if let Some(metric) = outcome.rows.first().and_then(|r| r.metrics.first()) {
+        let chart = Chart {
+            title: "sweep: mean over replications",
+            x_label: &outcome.parameters[0],
+            y_label: &metric.metric,
+            lines: lines
+                .iter()
+                .map(|(label, points)| Line {
+                    label,
+                    points: points.clone(),
+                })
+                .collect(),
+        };
+        let svg = render_svg(&chart, 800, 450).map_err(anyhow::Error::msg)?;
+        out.write("sweep.svg", svg.as_bytes())?;
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! stage table, per-region figures, failures, timeline, Monte Carlo
 //! replications, and charts of the shift and of latency.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_json, OutputDir, WriteError};
@@ -11,7 +11,7 @@ use crate::montecarlo::{Proportion, Quantile};
 use crate::plan::{Plan, PlanCostSummary, PlanOutcome};
 
 /// One replication's headline, a row of `replications.csv`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ReplicationRow {
     /// Replication index.
     pub replication: u64,
@@ -226,8 +226,9 @@ struct SummaryFile<'a> {
 }
 
 /// `replications.csv`: the rows' fields, then one column per risk with its
-/// draw.
-fn replications_csv(rows: &[ReplicationRow], risks: &[&str]) -> Result<Vec<u8>, WriteError> {
+/// draw. Numbers are written in their shortest form that reads back to the
+/// same value, so [`read_replications_csv`] gives back the rows exactly.
+pub fn replications_csv(rows: &[ReplicationRow], risks: &[&str]) -> Result<Vec<u8>, WriteError> {
     let name = "replications.csv";
     let fixed = csv_of(name, rows)?;
     let text = String::from_utf8(fixed).map_err(|e| encode(name)(e.to_string()))?;
@@ -247,6 +248,48 @@ fn replications_csv(rows: &[ReplicationRow], risks: &[&str]) -> Result<Vec<u8>, 
         out.push('\n');
     }
     Ok(out.into_bytes())
+}
+
+/// Reads the rows of a `replications.csv` written by [`replications_csv`]
+/// for the risks `risks`, exactly as they were (a shard's records).
+pub fn read_replications_csv(text: &str, risks: &[&str]) -> Result<Vec<ReplicationRow>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    let fixed = replications_csv(&[ReplicationRow::default()], &[])
+        .map_err(|e| e.to_string())
+        .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))?;
+    let fixed: Vec<&str> = fixed
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .collect();
+    let expected: Vec<&str> = fixed.iter().chain(risks).copied().collect();
+    if header.iter().collect::<Vec<_>>() != expected {
+        return Err(format!(
+            "its header is `{}`; expected `{}`",
+            header.iter().collect::<Vec<_>>().join(","),
+            expected.join(",")
+        ));
+    }
+    let mut rows = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let at = |e: String| format!("row {}: {e}", line + 1);
+        let record = record.map_err(|e| at(e.to_string()))?;
+        let mut row: ReplicationRow = record
+            .deserialize(Some(&header))
+            .map_err(|e| at(e.to_string()))?;
+        row.draws = record
+            .iter()
+            .skip(fixed.len())
+            .map(|d| d.parse::<f64>().map_err(|e| at(format!("draw `{d}`: {e}"))))
+            .collect::<Result<_, _>>()?;
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// A CSV field, quoted when it needs to be.
@@ -364,5 +407,58 @@ fn cost_chart<'a>(c: &PlanCostSummary, y_label: &'a str) -> Chart<'a> {
                 .map(|(i, (_, m))| ((i + 1) as f64, m.as_f64()))
                 .collect(),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_rows_read_back_bit_for_bit() {
+        let row = |i: u64, x: f64| ReplicationRow {
+            replication: i,
+            seed: u64::MAX - i,
+            success: i.is_multiple_of(2),
+            duration_days: x,
+            failed_requests: 0.1 + 0.2,
+            budget_consumed: -0.0,
+            rollbacks: 3,
+            dual_running: 1e-300,
+            final_monthly: f64::INFINITY,
+            finished: true,
+            within_budget: false,
+            within_slo: true,
+            draws: vec![x / 3.0, f64::NAN],
+        };
+        let rows = vec![row(7, 1.0 / 7.0), row(8, 123_456_789.987_654_3)];
+        let risks = ["price, \"rise\"", "delivery"];
+        let text = String::from_utf8(replications_csv(&rows, &risks).unwrap()).unwrap();
+        let back = read_replications_csv(&text, &risks).unwrap();
+        let bits = |r: &[ReplicationRow]| -> Vec<Vec<u64>> {
+            r.iter()
+                .map(|r| {
+                    let mut v = vec![r.duration_days.to_bits(), r.failed_requests.to_bits()];
+                    v.extend(
+                        [r.budget_consumed, r.dual_running, r.final_monthly].map(f64::to_bits),
+                    );
+                    v.extend(r.draws.iter().map(|d| d.to_bits()));
+                    v
+                })
+                .collect()
+        };
+        assert_eq!(bits(&back), bits(&rows));
+        assert_eq!(back[1].seed, u64::MAX - 8);
+        assert_eq!(
+            (back[0].success, back[0].within_budget, back[0].rollbacks),
+            (false, false, 3)
+        );
+        assert!(read_replications_csv("", &risks).unwrap().is_empty());
+        let err = read_replications_csv(&text, &["delivery"]).unwrap_err();
+        assert!(err.contains("expected `replication,seed,"), "{err}");
+        let broken = text.replace("true", "maybe");
+        assert!(read_replications_csv(&broken, &risks)
+            .unwrap_err()
+            .starts_with("row 1:"));
     }
 }

@@ -1,10 +1,12 @@
 //! Reading a TOML file and turning every problem into an error that names
 //! the file, line, column and field.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 /// A problem with a scenario or input file, located in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,26 @@ pub enum InputError {
     Field(Box<FieldError>),
 }
 
+thread_local! {
+    /// The hash of the files read so far by [`hashing_inputs`] on this
+    /// thread (loading runs on one thread), `None` when nobody asks.
+    static INPUTS: RefCell<Option<Sha256>> = const { RefCell::new(None) };
+}
+
+/// Runs `load` and returns its result with the SHA-256 (hex) of the
+/// contents of every input file it read, in the order read (each file's
+/// length, then its bytes; paths are left out, so the same files reached
+/// from another directory hash the same). Two loads with the same hash
+/// read the same bytes.
+pub fn hashing_inputs<T>(load: impl FnOnce() -> T) -> (T, String) {
+    let outer = INPUTS.with(|inputs| inputs.borrow_mut().replace(Sha256::new()));
+    let value = load();
+    let hasher = INPUTS.with(|inputs| std::mem::replace(&mut *inputs.borrow_mut(), outer));
+    let digest = hasher.map(Sha256::finalize).unwrap_or_default();
+    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+    (value, hex)
+}
+
 /// Reads the text of the input file at `path`. Anything but a regular file
 /// (a device such as `/dev/zero`, a pipe) is refused before reading, and a
 /// byte that is not UTF-8 is reported at its line and column.
@@ -67,6 +89,12 @@ pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
         ))));
     }
     let bytes = std::fs::read(path).map_err(read_error)?;
+    INPUTS.with(|inputs| {
+        if let Some(hasher) = inputs.borrow_mut().as_mut() {
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+        }
+    });
     String::from_utf8(bytes).map_err(|err| {
         let valid = err.utf8_error().valid_up_to();
         let bytes = err.as_bytes();
@@ -414,6 +442,39 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_inputs_hash_covers_every_file_read_and_only_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+        std::fs::write(&a, "x = 1\n").unwrap();
+        std::fs::write(&b, "y = 2\n").unwrap();
+        let both = || {
+            hashing_inputs(|| {
+                read_text(&a).unwrap();
+                read_text(&b).unwrap();
+            })
+            .1
+        };
+        let first = both();
+        assert_eq!(first.len(), 64);
+        assert_eq!(first, both());
+        // Reading only the first file, or other bytes in the second, differs.
+        assert_ne!(first, hashing_inputs(|| read_text(&a).unwrap()).1);
+        std::fs::write(&b, "y = 3\n").unwrap();
+        assert_ne!(first, both());
+        // The same bytes under another name hash the same.
+        std::fs::write(&b, "y = 2\n").unwrap();
+        let c = dir.path().join("c.toml");
+        std::fs::rename(&b, &c).unwrap();
+        let moved = hashing_inputs(|| {
+            read_text(&a).unwrap();
+            read_text(&c).unwrap();
+        });
+        assert_eq!(first, moved.1);
+        // Reads outside a hashing load are not counted.
+        assert_eq!(read_text(&a).unwrap(), "x = 1\n");
+    }
 
     #[test]
     fn errors_without_a_path_name_the_field_on_their_line() {

@@ -173,6 +173,7 @@ pub(crate) struct RawSite {
     prefix_len: Option<i64>,
     announce: Option<bool>,
     pub(crate) nodes: Option<super::compute::RawNodes>,
+    pub(crate) cost: Option<String>,
 }
 
 /// `[[populations]]` as written.

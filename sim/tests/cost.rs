@@ -728,3 +728,76 @@ fn the_bundled_migration_run_on_time_costs_what_the_projection_says() {
         on_time.dual_running_by_site[1..]
     );
 }
+
+/// The quantity of `sku` at `site` in the cost estate `estate` of `model`.
+fn quantity(
+    model: &cutover_models::cost::project::CostModel,
+    estate: &str,
+    site: &str,
+    sku: &str,
+) -> f64 {
+    model
+        .estates
+        .iter()
+        .find(|e| e.name == estate)
+        .unwrap_or_else(|| panic!("no estate {estate}"))
+        .lines
+        .iter()
+        .filter(|l| l.site == site && l.sku == sku)
+        .map(|l| l.quantity)
+        .sum()
+}
+
+#[test]
+fn the_fleet_comes_from_the_estate_and_a_plan_prices_its_own() {
+    use cutover::plan::Plan;
+    use cutover::scenario::cost::CostScenario;
+    // cost-cloud: each story site's pool sized for its HPA's 100 pods of one
+    // core, 7 to a 7,800m node: 15 m5.2xlarge, as the file once typed.
+    let cloud = CostScenario::load(&scenario("cost-cloud.toml"))
+        .unwrap()
+        .model;
+    for site in ["ny1", "ams1", "syd1"] {
+        assert_eq!(
+            quantity(&cloud, "cloud", site, "m5.2xlarge"),
+            15.0,
+            "{site}"
+        );
+        assert_eq!(
+            quantity(&cloud, "cloud", site, "eks-cluster"),
+            1.0,
+            "{site}"
+        );
+    }
+    // Sized at their start instead: the estate's two nodes.
+    let text = std::fs::read_to_string(scenario("cost-cloud.toml"))
+        .unwrap()
+        .replace("fleet = \"peak\"", "fleet = \"start\"");
+    let start = CostScenario::from_source(&cutover::scenario::Source::from_text(
+        &scenario("cost-cloud.toml"),
+        text,
+    ))
+    .unwrap()
+    .model;
+    assert_eq!(quantity(&start, "cloud", "ny1", "m5.2xlarge"), 2.0);
+    // The migration's new sites stand under the region they take over.
+    let migration = CostScenario::load(&scenario("cost-migration.toml"))
+        .unwrap()
+        .model;
+    assert_eq!(
+        quantity(&migration, "bare metal", "ams1", "metal-general"),
+        3.0
+    );
+    // The under-provisioned plan names the same projection but prices its
+    // own fleet: Amsterdam's new site is one server.
+    let plan = Plan::load(&scenario("story/plan-migration-underprovisioned.toml")).unwrap();
+    let (_, c) = plan.cost.as_ref().unwrap();
+    assert_eq!(
+        quantity(&c.model, "bare metal", "ams1", "metal-general"),
+        1.0
+    );
+    assert_eq!(
+        quantity(&c.model, "bare metal", "ny1", "metal-general"),
+        3.0
+    );
+}

@@ -801,3 +801,48 @@ fn the_fleet_comes_from_the_estate_and_a_plan_prices_its_own() {
         3.0
     );
 }
+
+#[test]
+fn reserving_part_of_the_fleet_buys_those_instances_reserved_not_more() {
+    use cutover::scenario::cost::CostScenario;
+    use cutover::scenario::Source;
+    use cutover_models::cost::Commitment;
+    let text = std::fs::read_to_string(scenario("cost-cloud.toml")).unwrap()
+        + r#"
+[[estate]]
+name = "cloud"
+
+[[estate.line]]
+sku = "m5.2xlarge"
+sites = ["ny1"]
+count = 5
+commitment = "reserved-1y"
+reserved_until = "2028-01-01"
+"#;
+    let reserved =
+        CostScenario::from_source(&Source::from_text(&scenario("cost-cloud.toml"), text))
+            .unwrap()
+            .model;
+    let lines = |c: Commitment| -> f64 {
+        reserved.estates[0]
+            .lines
+            .iter()
+            .filter(|l| l.site == "ny1" && l.sku == "m5.2xlarge" && l.commitment == c)
+            .map(|l| l.quantity)
+            .sum()
+    };
+    assert_eq!(lines(Commitment::OnDemand), 10.0);
+    assert_eq!(lines(Commitment::Reserved1y), 5.0);
+    assert_eq!(quantity(&reserved, "cloud", "la1", "m5.2xlarge"), 15.0);
+    // January: 5 nodes x 744 h x (0.384 - 0.2688) = 428.544 less.
+    let plain = CostScenario::load(&scenario("cost-cloud.toml"))
+        .unwrap()
+        .model;
+    let month = |m: &cutover_models::cost::project::CostModel| {
+        m.project(&m.base, None).unwrap().months[0].plan
+    };
+    assert_eq!(
+        month(&plain) - month(&reserved),
+        cutover_models::cost::Money::parse_amount("428.54").unwrap()
+    );
+}

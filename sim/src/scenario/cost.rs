@@ -950,7 +950,9 @@ pub(crate) fn check_convertible(
 
 /// The fleet's estates (`derived`, at least one) with the `[[estate]]`
 /// tables' additions: each names a derived estate (a cost profile) and adds
-/// lines, staff, capex or one-off costs to it.
+/// lines, staff, capex or one-off costs to it; a reserved or spot line
+/// buys instances the fleet already runs that way (see
+/// [`convert_derived`]).
 fn read_estates(
     source: &Source,
     raw: &[RawEstate],
@@ -965,6 +967,7 @@ fn read_estates(
             "no site of the fleet is priced; allowed: an estate whose sites have cost profiles (and `cost.profiles` naming theirs)",
         ));
     }
+    let fleet_lines: Vec<usize> = derived.iter().map(|e| e.lines.len()).collect();
     for (i, e) in raw.iter().enumerate() {
         let names = EstateNames::of(&derived).listed;
         let Some(k) = derived.iter().position(|d| d.name == e.name) else {
@@ -977,6 +980,7 @@ fn read_estates(
             .profile_index(&e.name)
             .map(|p| costs.profiles[p].book.clone())
             .unwrap_or_default();
+        let before = derived[k].lines.len();
         add_to_estate(
             source,
             i,
@@ -986,6 +990,10 @@ fn read_estates(
             start_day,
             &mut derived[k],
         )?;
+        let (fleet, added) = derived[k].lines.split_at_mut(before);
+        for line in added.iter() {
+            convert_derived(&mut fleet[..fleet_lines[k]], line);
+        }
     }
     Ok(derived)
 }
@@ -1038,6 +1046,27 @@ fn add_to_estate(
             .push(one_off_volume(source, &at, u, &book, books.by_name)?);
     }
     Ok(())
+}
+
+/// An added line bought otherwise than on demand (reserved, spot) takes
+/// its instances from the fleet's on-demand line of the same item at the
+/// same site: reserving 5 of a site's 15 nodes leaves 10 on demand (more
+/// than the fleet runs are added).
+fn convert_derived(fleet: &mut [UsageLine], added: &UsageLine) {
+    if added.commitment == Commitment::OnDemand {
+        return;
+    }
+    let mut left = added.quantity;
+    for d in fleet.iter_mut().filter(|d| {
+        d.commitment == Commitment::OnDemand
+            && d.book == added.book
+            && d.sku == added.sku
+            && d.site == added.site
+    }) {
+        let take = left.min(d.quantity);
+        d.quantity -= take;
+        left -= take;
+    }
 }
 
 /// The `[[estate.line]]` at field path `at`: an item of its book (the

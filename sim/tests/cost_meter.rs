@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use cutover::estate::Estate;
 use cutover::experiment::Experiment;
+use cutover::scenario::cost::CostScenario;
 use cutover::scenario::Source;
 use cutover::world::cost::{CostSummary, Meter};
 use cutover::world::World;
@@ -212,4 +213,31 @@ cost = "mainframe"
         e.contains("\"cloud\", \"bare metal\", \"colocation\""),
         "{e}"
     );
+}
+
+#[test]
+fn the_meter_over_a_730_hour_month_bills_a_rent_as_the_projection_does() {
+    // The central region on six rented servers (central/baremetal.toml),
+    // metered for one 730-hour month and projected for January 2027 from
+    // the same estate: 6 x 99 EUR x 1.1665 = 692.901 -> 692.90 either way.
+    let exp = Experiment::load(&scenarios("central").join("baremetal.toml")).unwrap();
+    let mut meter = Meter::new(1);
+    meter.observe(SimTime::ZERO, 0, 6);
+    let month = SimTime::ZERO + SimDuration::from_secs(730 * 3600);
+    let c = meter.finish(&exp.estate, month, &[0.0]).unwrap().unwrap();
+    let metered = line(&c, "ash1", "metal-general").amount;
+
+    let text = "[scenario]\nname = \"six servers\"\n\n[cost]\nestate = \"baremetal.toml\"\n\
+                fleet = \"start\"\nstart = \"2027-01-01\"\nmonths = 1\ndiscount_rate = \"0%\"\n";
+    let source = Source::from_text(&scenarios("central").join("p.toml"), text.to_string());
+    let model = CostScenario::from_source(&source).unwrap().model;
+    let p = model.project(&model.base, None).unwrap();
+    let projected: Money = p
+        .plan_lines
+        .iter()
+        .filter(|l| l.sku == "metal-general")
+        .map(|l| l.amount)
+        .sum();
+    assert_eq!(metered, projected);
+    assert_eq!(metered, usd("692.90"));
 }

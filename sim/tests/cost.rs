@@ -224,8 +224,8 @@ fn the_migration_reports_dual_running_break_even_npv_and_overruns() {
 }
 
 /// `cost-migration.toml` with its budgets set to `monthly` a month and
-/// `setup` of setup fees a month, written into `dir` (price books read
-/// from `scenarios/`).
+/// `setup` of setup fees a month, written into `dir` (its fleet read from
+/// `scenarios/story/`).
 fn migration_with_budget(dir: &Path, monthly: &str, setup: &str) -> PathBuf {
     let text = std::fs::read_to_string(scenario("cost-migration.toml"))
         .unwrap()
@@ -237,10 +237,7 @@ fn migration_with_budget(dir: &Path, monthly: &str, setup: &str) -> PathBuf {
             "\"setup fees\" = \"2000 USD\"",
             &format!("\"setup fees\" = \"{setup}\""),
         )
-        .replace(
-            "\"pricebooks/",
-            &format!("\"{}/pricebooks/", scenario("").display()),
-        );
+        .replace("\"story/", &format!("\"{}/story/", scenario("").display()));
     assert!(text.contains(monthly) && text.contains(setup));
     let file = dir.join("cost-migration-tight.toml");
     std::fs::write(&file, text).unwrap();
@@ -349,29 +346,78 @@ source = "test"
 taken_on = "2026-11-01"
 "#;
 
+/// An estate of one site, ny1, on two bare-metal servers, priced by the
+/// profile `e` of book `book` (its `[[costs.profiles]]` table is `profile`).
+fn estate(book: &str, profile: &str) -> String {
+    format!(
+        r#"[estate]
+name = "tiny"
+
+[network]
+
+[network.generate]
+tier1 = 2
+tier2_per_region = 1
+access_per_city = 1
+
+[deployment]
+replicas = 1
+cpu_request = "1"
+cpu_per_request = "10ms"
+concurrency = 1
+queue_limit = 1
+timeout = "1s"
+
+[hpa]
+max_replicas = 1
+target_cpu_utilization = 70
+
+[nodes]
+kind = "bare-metal"
+count = 2
+allocatable_cpu = "4"
+
+[[sites]]
+tag = "ny1"
+
+[[populations]]
+city = "nyc"
+
+[costs]
+currency = "USD"
+pricebooks = ["book.toml"]
+prices_on = "2027-01-01"
+defaults = {{ bare-metal = "e" }}
+
+[[costs.profiles]]
+name = "e"
+book = "{book}"
+{profile}
+"#
+    )
+}
+
+/// The tiny estate: its two servers priced as `vm`.
+fn tiny_estate() -> String {
+    estate("tiny", "nodes = \"vm\"")
+}
+
 const SCENARIO: &str = r#"[scenario]
 name = "tiny"
 
 [cost]
-currency = "USD"
+estate = "estate.toml"
 start = "2027-01-01"
 months = 2
-pricebooks = ["book.toml"]
 discount_rate = "8%"
-
-[[estate]]
-name = "e"
-book = "tiny"
-
-[[estate.line]]
-sku = "vm"
-sites = ["ny1"]
-count = 2
 "#;
 
-fn err_of(book: &str, scenario: &str) -> String {
+/// Writes `book`, `estate` and `scenario` into a folder and runs the
+/// projection, which must be refused; returns what it said.
+fn err_of(book: &str, estate: &str, scenario: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("book.toml"), book).unwrap();
+    std::fs::write(dir.path().join("estate.toml"), estate).unwrap();
     let file = dir.path().join("s.toml");
     std::fs::write(&file, scenario).unwrap();
     let out = cost(&file, None);
@@ -383,9 +429,11 @@ fn err_of(book: &str, scenario: &str) -> String {
 fn a_tiny_scenario_prices_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("book.toml"), BOOK).unwrap();
+    std::fs::write(dir.path().join("estate.toml"), tiny_estate()).unwrap();
     let file = dir.path().join("s.toml");
     std::fs::write(&file, SCENARIO).unwrap();
     let stdout = ok(&cost(&file, None));
+    // The estate's two servers priced as `vm`:
     // January: 2 x 744 h x 0.10 = 148.80; February: 2 x 672 h x 0.10 = 134.40.
     assert!(
         stdout.contains("148.80") && stdout.contains("134.40"),
@@ -396,9 +444,9 @@ fn a_tiny_scenario_prices_by_hand() {
 
 #[test]
 fn an_unknown_instance_type_is_named_with_what_is_allowed() {
-    let err = err_of(BOOK, &SCENARIO.replace("sku = \"vm\"", "sku = \"m9.huge\""));
+    let err = err_of(BOOK, &estate("tiny", "nodes = \"m9.huge\""), SCENARIO);
     assert!(
-        err.contains("s.toml:16:7: field `estate[0].line[0].sku`"),
+        err.contains("estate.toml:43:9: field `costs.profiles[0].nodes`"),
         "{err}"
     );
     assert!(
@@ -409,18 +457,26 @@ fn an_unknown_instance_type_is_named_with_what_is_allowed() {
 
 #[test]
 fn bad_price_books_are_located_in_the_book() {
-    let err = err_of(&BOOK.replace("currency = \"USD\"\n", ""), SCENARIO);
+    let err = err_of(
+        &BOOK.replace("currency = \"USD\"\n", ""),
+        &tiny_estate(),
+        SCENARIO,
+    );
     assert!(
         err.contains("book.toml:1:1") && err.contains("currency"),
         "{err}"
     );
-    let err = err_of(&BOOK.replace("\"0.10 USD\"", "\"-0.10 USD\""), SCENARIO);
+    let err = err_of(
+        &BOOK.replace("\"0.10 USD\"", "\"-0.10 USD\""),
+        &tiny_estate(),
+        SCENARIO,
+    );
     assert!(
         err.contains("book.toml:13:13: field `sku[0].on_demand`") && err.contains("negative"),
         "{err}"
     );
     let dated = format!("{BOOK}\n[[change]]\nfrom = \"2027-06-01\"\nchange = \"+5%\"\nsource = \"t\"\n\n[[change]]\nfrom = \"2027-02-01\"\nchange = \"+5%\"\nsource = \"t\"\n");
-    let err = err_of(&dated, SCENARIO);
+    let err = err_of(&dated, &tiny_estate(), SCENARIO);
     assert!(
         err.contains("change[1].from") && err.contains("dates out of order"),
         "{err}"
@@ -429,13 +485,18 @@ fn bad_price_books_are_located_in_the_book() {
 
 #[test]
 fn a_missing_price_book_and_a_missing_rate_are_reported() {
-    let err = err_of(BOOK, &SCENARIO.replace("book.toml", "nope.toml"));
+    let err = err_of(
+        BOOK,
+        &tiny_estate().replace("book.toml", "nope.toml"),
+        SCENARIO,
+    );
     assert!(
-        err.contains("field `cost.pricebooks[0]`") && err.contains("cannot read price book"),
+        err.contains("estate.toml") && err.contains("field `costs.pricebooks[0]`"),
         "{err}"
     );
+    assert!(err.contains("cannot read price book"), "{err}");
     let eur = BOOK.replace("USD", "EUR");
-    let err = err_of(&eur, SCENARIO);
+    let err = err_of(&eur, &tiny_estate(), SCENARIO);
     assert!(err.contains("no [[fx]] rate converts EUR to USD"), "{err}");
     // With two books, the one without a rate is the one named.
     let dir = tempfile::tempdir().unwrap();
@@ -445,15 +506,16 @@ fn a_missing_price_book_and_a_missing_rate_are_reported() {
         eur.replace("name = \"tiny\"", "name = \"euro\""),
     )
     .unwrap();
-    let file = dir.path().join("s.toml");
     std::fs::write(
-        &file,
-        SCENARIO.replace("[\"book.toml\"]", "[\"book.toml\", \"eur.toml\"]"),
+        dir.path().join("estate.toml"),
+        tiny_estate().replace("[\"book.toml\"]", "[\"book.toml\", \"eur.toml\"]"),
     )
     .unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
     let err = String::from_utf8(cost(&file, None).stderr).unwrap();
     assert!(
-        err.contains("cost.pricebooks[1]") && err.contains("price book `euro` is in EUR"),
+        err.contains("costs.pricebooks[1]") && err.contains("price book `euro` is in EUR"),
         "{err}"
     );
 }
@@ -502,19 +564,19 @@ skus = ["rent"]
 source = "test"
 "#;
 
+// The estate's profile prices nothing itself: every line is the
+// projection's addition to its estate `e`.
 const FULL_SCENARIO: &str = r#"[scenario]
 name = "full"
 
 [cost]
-currency = "USD"
+estate = "estate.toml"
 start = "2027-01-01"
 months = 2
-pricebooks = ["book.toml"]
 discount_rate = "0%"
 
 [[estate]]
 name = "e"
-book = "full"
 
 [[estate.line]]
 sku = "vm"
@@ -559,6 +621,7 @@ date = "2027-02-15"
 fn every_kind_of_input_prices_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("book.toml"), FULL_BOOK).unwrap();
+    std::fs::write(dir.path().join("estate.toml"), estate("full", "")).unwrap();
     let file = dir.path().join("s.toml");
     std::fs::write(&file, FULL_SCENARIO).unwrap();
     let out = dir.path().join("out");
@@ -582,27 +645,47 @@ fn every_kind_of_input_prices_by_hand() {
 }
 
 #[test]
-fn a_migration_region_without_lines_is_refused() {
-    let text = std::fs::read_to_string(scenario("cost-migration.toml"))
-        .unwrap()
-        .replacen("\"syd1\"]\nper_region", "\"syd2\"]\nper_region", 1);
-    assert!(text.contains("\"syd2\"]"), "the regions line moved");
+fn a_migration_on_a_fleet_without_moves_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("m.toml");
-    std::fs::write(&file, text).unwrap();
-    std::fs::create_dir(dir.path().join("pricebooks")).unwrap();
-    for b in ["hyperscaler.toml", "baremetal.toml"] {
-        std::fs::copy(
-            scenario("pricebooks").join(b),
-            dir.path().join("pricebooks").join(b),
-        )
-        .unwrap();
-    }
-    let out = cost(&file, None);
-    let err = String::from_utf8(out.stderr).unwrap();
+    let migration = |estate: &Path| {
+        let text = std::fs::read_to_string(scenario("cost-migration.toml"))
+            .unwrap()
+            .replacen(
+                "estate = \"story/plan-migration.toml\"",
+                &format!("estate = {:?}", estate),
+                1,
+            );
+        assert!(
+            text.contains(estate.to_str().unwrap()),
+            "the estate line moved"
+        );
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, text).unwrap();
+        String::from_utf8(cost(&file, None).stderr).unwrap()
+    };
+    // The story's estate alone has no bare-metal site.
+    let err = migration(&scenario("story/estate.toml"));
     assert!(
-        err.contains("field `migration.regions[8]`")
-            && err.contains("no line of `cloud` or `bare metal` is at site `syd2`"),
+        err.contains("field `migration.to`")
+            && err.contains("no estate `bare metal`; allowed: cloud"),
+        "{err}"
+    );
+    // An experiment that adds one, but no [[moves]] to pair it.
+    let exp = dir.path().join("exp.toml");
+    std::fs::write(
+        &exp,
+        format!(
+            "[experiment]\nname = \"x\"\nestate = {:?}\nduration = \"1h\"\n\n\
+             [traffic]\nbase_rate = \"10/s\"\n\n[[sites]]\ntag = \"ny1-bm\"\ncity = \"nyc\"\n\
+             upstreams = [65010]\nannounce = false\n\
+             nodes = {{ kind = \"bare-metal\", count = 3, allocatable_cpu = \"31\" }}\n",
+            scenario("story/estate.toml")
+        ),
+    )
+    .unwrap();
+    let err = migration(&exp);
+    assert!(
+        err.contains("field `migration`") && err.contains("the fleet has no moves"),
         "{err}"
     );
 }
@@ -643,5 +726,123 @@ fn the_bundled_migration_run_on_time_costs_what_the_projection_says() {
     assert_eq!(
         late.dual_running_by_site[1..],
         on_time.dual_running_by_site[1..]
+    );
+}
+
+/// The quantity of `sku` at `site` in the cost estate `estate` of `model`.
+fn quantity(
+    model: &cutover_models::cost::project::CostModel,
+    estate: &str,
+    site: &str,
+    sku: &str,
+) -> f64 {
+    model
+        .estates
+        .iter()
+        .find(|e| e.name == estate)
+        .unwrap_or_else(|| panic!("no estate {estate}"))
+        .lines
+        .iter()
+        .filter(|l| l.site == site && l.sku == sku)
+        .map(|l| l.quantity)
+        .sum()
+}
+
+#[test]
+fn the_fleet_comes_from_the_estate_and_a_plan_prices_its_own() {
+    use cutover::plan::Plan;
+    use cutover::scenario::cost::CostScenario;
+    // cost-cloud: each story site's pool sized for its HPA's 100 pods of one
+    // core, 7 to a 7,800m node: 15 m5.2xlarge, as the file once typed.
+    let cloud = CostScenario::load(&scenario("cost-cloud.toml"))
+        .unwrap()
+        .model;
+    for site in ["ny1", "ams1", "syd1"] {
+        assert_eq!(
+            quantity(&cloud, "cloud", site, "m5.2xlarge"),
+            15.0,
+            "{site}"
+        );
+        assert_eq!(
+            quantity(&cloud, "cloud", site, "eks-cluster"),
+            1.0,
+            "{site}"
+        );
+    }
+    // Sized at their start instead: the estate's two nodes.
+    let text = std::fs::read_to_string(scenario("cost-cloud.toml"))
+        .unwrap()
+        .replace("fleet = \"peak\"", "fleet = \"start\"");
+    let start = CostScenario::from_source(&cutover::scenario::Source::from_text(
+        &scenario("cost-cloud.toml"),
+        text,
+    ))
+    .unwrap()
+    .model;
+    assert_eq!(quantity(&start, "cloud", "ny1", "m5.2xlarge"), 2.0);
+    // The migration's new sites stand under the region they take over.
+    let migration = CostScenario::load(&scenario("cost-migration.toml"))
+        .unwrap()
+        .model;
+    assert_eq!(
+        quantity(&migration, "bare metal", "ams1", "metal-general"),
+        3.0
+    );
+    // The under-provisioned plan names the same projection but prices its
+    // own fleet: Amsterdam's new site is one server.
+    let plan = Plan::load(&scenario("story/plan-migration-underprovisioned.toml")).unwrap();
+    let (_, c) = plan.cost.as_ref().unwrap();
+    assert_eq!(
+        quantity(&c.model, "bare metal", "ams1", "metal-general"),
+        1.0
+    );
+    assert_eq!(
+        quantity(&c.model, "bare metal", "ny1", "metal-general"),
+        3.0
+    );
+}
+
+#[test]
+fn reserving_part_of_the_fleet_buys_those_instances_reserved_not_more() {
+    use cutover::scenario::cost::CostScenario;
+    use cutover::scenario::Source;
+    use cutover_models::cost::Commitment;
+    let text = std::fs::read_to_string(scenario("cost-cloud.toml")).unwrap()
+        + r#"
+[[estate]]
+name = "cloud"
+
+[[estate.line]]
+sku = "m5.2xlarge"
+sites = ["ny1"]
+count = 5
+commitment = "reserved-1y"
+reserved_until = "2028-01-01"
+"#;
+    let reserved =
+        CostScenario::from_source(&Source::from_text(&scenario("cost-cloud.toml"), text))
+            .unwrap()
+            .model;
+    let lines = |c: Commitment| -> f64 {
+        reserved.estates[0]
+            .lines
+            .iter()
+            .filter(|l| l.site == "ny1" && l.sku == "m5.2xlarge" && l.commitment == c)
+            .map(|l| l.quantity)
+            .sum()
+    };
+    assert_eq!(lines(Commitment::OnDemand), 10.0);
+    assert_eq!(lines(Commitment::Reserved1y), 5.0);
+    assert_eq!(quantity(&reserved, "cloud", "la1", "m5.2xlarge"), 15.0);
+    // January: 5 nodes x 744 h x (0.384 - 0.2688) = 428.544 less.
+    let plain = CostScenario::load(&scenario("cost-cloud.toml"))
+        .unwrap()
+        .model;
+    let month = |m: &cutover_models::cost::project::CostModel| {
+        m.project(&m.base, None).unwrap().months[0].plan
+    };
+    assert_eq!(
+        month(&plain) - month(&reserved),
+        cutover_models::cost::Money::parse_amount("428.54").unwrap()
     );
 }

@@ -19,8 +19,16 @@ fn story(name: &str) -> PathBuf {
 }
 
 /// The story estate's text.
+/// The story estate's text, its price books named by absolute path so
+/// that a copy elsewhere still finds them.
 fn story_text() -> String {
-    std::fs::read_to_string(story("estate.toml")).unwrap()
+    let books = story("../pricebooks/");
+    std::fs::read_to_string(story("estate.toml"))
+        .unwrap()
+        .replace(
+            "\"../pricebooks/",
+            &format!("\"{}/", books.to_str().unwrap()),
+        )
 }
 
 /// The story estate with `edit` applied: `(old, new)` replaced once.

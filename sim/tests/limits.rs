@@ -112,8 +112,8 @@ fn mmc_values_that_never_end_or_exhaust_memory() {
 }
 
 /// Writes `text` as `story/NAME` beside the story's estate (and the
-/// estate as `story/estate.toml` unless `name` is the estate itself) and
-/// returns the error `cutover validate` gives.
+/// estate as `story/estate.toml` unless `name` is the estate itself, with
+/// its price books) and returns the error `cutover validate` gives.
 fn refused_in_story(name: &str, text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -128,6 +128,12 @@ fn refused_in_story(name: &str, text: &str) -> String {
         bundled("traces/evening-illustrative.csv"),
     )
     .unwrap();
+    // The price books the story's estate names.
+    std::fs::create_dir(dir.path().join("pricebooks")).unwrap();
+    for book in ["hyperscaler.toml", "baremetal.toml", "colocation.toml"] {
+        let path = format!("pricebooks/{book}");
+        std::fs::write(dir.path().join(&path), bundled(&path)).unwrap();
+    }
     std::fs::write(
         dir.path().join("story/estate.toml"),
         bundled("story/estate.toml"),

@@ -7,6 +7,7 @@
 
 pub mod bill;
 pub mod book;
+pub mod meter;
 pub mod money;
 pub mod project;
 

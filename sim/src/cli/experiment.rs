@@ -11,6 +11,7 @@ use anyhow::Context;
 use super::run_info::RunInfo;
 use crate::experiment::Experiment;
 use crate::report::{world as world_report, OutputDir};
+use crate::world::cost::CostSummary;
 use crate::world::summary::Summary;
 use crate::world::World;
 
@@ -108,5 +109,30 @@ pub fn table(exp: &Experiment, seed: u64, s: &Summary) -> String {
             opt(x.latency_p99_ms, 1)
         ));
     }
+    if let Some(c) = &s.cost {
+        t.push_str(&cost_table(c));
+    }
+    t
+}
+
+/// The run's cost: per site, then the total and its monthly rate.
+fn cost_table(c: &CostSummary) -> String {
+    let mut t = format!(
+        "  {:<10} {:>12} {:>10} {:>14}\n",
+        "site", "cost", "node-hours", "profile"
+    );
+    for x in &c.sites {
+        t.push_str(&format!(
+            "  {:<10} {:>12} {:>10.1} {:>14}\n",
+            x.site,
+            x.total.to_string(),
+            x.node_hours,
+            x.profile
+        ));
+    }
+    t.push_str(&format!(
+        "  cost {} {} over the run ({} {} a month at this rate; prices of {})\n",
+        c.total, c.currency, c.per_month, c.currency, c.prices_on
+    ));
     t
 }

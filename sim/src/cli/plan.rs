@@ -135,6 +135,12 @@ fn print_outcome(name: &str, seed: u64, o: &PlanOutcome) {
             c.currency
         );
     }
+    if let Some(m) = &o.world.summary.cost {
+        println!(
+            "  metered over the run: {} {} for what the sites ran (costs.csv)",
+            m.total, m.currency
+        );
+    }
 }
 
 /// How a figure of the replications is written (days, requests, money).

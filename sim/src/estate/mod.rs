@@ -3,13 +3,15 @@
 //! with their upstreams and node pools (`[[sites]]`), the users
 //! (`[[populations]]`), the service every site runs (`[deployment]`,
 //! `[hpa]`, `[startup]`, `[nodes]`), overflow between sites (`[overflow]`),
-//! how failures are detected (`[detection]`) and the service level
-//! (`[slo]`). Experiments name an estate and state only what they change.
+//! how failures are detected (`[detection]`), the service level
+//! (`[slo]`) and the price books and cost profiles its sites are priced
+//! from (`[costs]`). Experiments name an estate and state only what they change.
 //!
 //! Validation runs section by section; every error names the file, line,
 //! column and field, and says what is allowed.
 
 pub mod compute;
+pub mod cost;
 pub mod detection;
 pub mod network;
 pub mod policy;
@@ -23,6 +25,7 @@ use serde::Deserialize;
 
 use crate::scenario::{InputError, Source};
 pub use compute::{Balancing, Deployment, OverflowSpec, Slo};
+pub use cost::{CostProfile, EstateCosts};
 pub use detection::{CrashDetection, DetectionSettings};
 pub use network::{Graph, NetworkSettings, Population, SiteNetwork};
 pub use policy::BgpPolicy;
@@ -42,6 +45,7 @@ pub(crate) struct RawEstate {
     overflow: Option<compute::RawOverflow>,
     detection: Option<detection::RawDetection>,
     slo: Option<compute::RawSlo>,
+    costs: Option<cost::RawCosts>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,13 +85,16 @@ impl<'a> Changes<'a> {
     }
 }
 
-/// One site: where it is, how it announces, and its nodes.
+/// One site: where it is, how it announces, its nodes and what they are
+/// priced as.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
     /// Location and announcement.
     pub network: SiteNetwork,
     /// Nodes at the start and how they grow.
     pub nodes: NodePool,
+    /// Its cost profile (an index into the estate's `costs.profiles`).
+    pub cost: Option<usize>,
 }
 
 /// A validated estate.
@@ -115,6 +122,8 @@ pub struct Estate {
     pub detection: DetectionSettings,
     /// The service level.
     pub slo: Slo,
+    /// Price books and cost profiles, if the estate is priced.
+    pub costs: Option<EstateCosts>,
     /// The node pool of a site that gives none.
     default_nodes: Option<NodePool>,
 }
@@ -201,6 +210,11 @@ impl Estate {
                 .flatten(),
             detection: detection::validate(detection_source, detection)?,
             slo: compute::slo(slo_source, slo)?,
+            costs: raw
+                .costs
+                .as_ref()
+                .map(|c| cost::validate(source, c))
+                .transpose()?,
             default_nodes,
         };
         if raw.sites.is_empty() {
@@ -238,7 +252,19 @@ impl Estate {
                     "no node pool; allowed: [sites.nodes] here or a default [nodes] in the estate",
                 )),
             };
-        Ok(Site { network, nodes })
+        let bare_metal = nodes.provisioning == cutover_models::nodes::Provisioning::BareMetal;
+        let cost = cost::site_profile(
+            source,
+            at,
+            raw.cost.as_deref(),
+            bare_metal,
+            self.costs.as_ref(),
+        )?;
+        Ok(Site {
+            network,
+            nodes,
+            cost,
+        })
     }
 
     /// Adds a site, refusing a second site with the same tag (`field` locates

@@ -32,6 +32,7 @@
 //! local_pref = 70               # LOCAL_PREF asked of the upstreams (community)
 //! prefix_len = 24               # a longer prefix is a more-specific
 //! announce = true
+//! cost = "bare metal"           # its cost profile (default: by its kind of pool)
 //!
 //! [[populations]]
 //! city = "nyc"
@@ -156,7 +157,8 @@ struct RawLink {
 }
 
 /// A site as written in `[[sites]]` (the estate's or an experiment's):
-/// how it is reached, and its nodes if they differ from `[nodes]`.
+/// how it is reached, its nodes if they differ from `[nodes]`, and its
+/// cost profile if not the estate's default for its kind of pool.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSite {
@@ -173,6 +175,7 @@ pub(crate) struct RawSite {
     prefix_len: Option<i64>,
     announce: Option<bool>,
     pub(crate) nodes: Option<super::compute::RawNodes>,
+    pub(crate) cost: Option<String>,
 }
 
 /// `[[populations]]` as written.

@@ -12,7 +12,7 @@
 //! retry_delay = "7d"
 //! max_retries = 1
 //! slo = "99.95%"                # default: the estate's [slo]
-//! cost = "../cost-migration.toml"
+//! cost = "../cost-migration.toml" # settings that price this plan's own fleet
 //! dual_running_budget = "60000 USD"
 //! final_monthly_budget = "5500 USD"
 //! l7_extra_hop = "1ms"          # the proxy's own hop for L7 stages
@@ -48,6 +48,7 @@ use super::resolve::{self, CatchmentModel, MoveSites, ResolvedStage, Unreachable
 use crate::estate::network::relative_to;
 use crate::experiment::{Experiment, Failure, RawExperiment};
 use crate::scenario::cost::{parse_percent, CostScenario};
+use crate::scenario::fleet::Fleet;
 use crate::scenario::units::Duration;
 use crate::scenario::{InputError, Source};
 
@@ -146,8 +147,8 @@ struct RawGate {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMove {
-    from: String,
-    to: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
     shares: Option<Vec<String>>,
 }
 
@@ -276,7 +277,15 @@ impl Plan {
             Some(s) => fraction(source, "plan.slo", s, 0.5, 0.999_999)?,
             None => experiment.estate.slo.availability,
         };
-        let cost = cost_scenario(source, p)?;
+        let fleet = Fleet {
+            estate: experiment.estate.clone(),
+            moves: raw
+                .moves
+                .iter()
+                .map(|m| (m.from.clone(), m.to.clone()))
+                .collect(),
+        };
+        let cost = cost_scenario(source, p, &fleet)?;
         let risks = super::risk::validate(source, &p.risks, cost.as_ref().map(|c| &c.1))?;
         Ok(Plan {
             spec,
@@ -730,9 +739,12 @@ fn failure_policy(source: &Source, p: &RawPlan) -> Result<FailurePolicy, InputEr
     }
 }
 
+/// The cost projection `plan.cost` names, pricing the plan's own `fleet`
+/// (its estate, new sites and moves) with the projection's settings.
 fn cost_scenario(
     source: &Source,
     p: &RawPlan,
+    fleet: &Fleet,
 ) -> Result<Option<(PathBuf, CostScenario)>, InputError> {
     let Some(file) = &p.cost else {
         return Ok(None);
@@ -745,7 +757,7 @@ fn cost_scenario(
         ),
         other => other,
     })?;
-    let c = CostScenario::from_source(&cost_source)?;
+    let c = CostScenario::with_fleet(&cost_source, Some(fleet))?;
     if c.model.migration.is_none() {
         return Err(source.field_error(
             "plan.cost",

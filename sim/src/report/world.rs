@@ -2,11 +2,14 @@
 //! and `sites.csv` (one row each, failures by cause), `routes.csv` (every
 //! route change of a population), `routers.csv` (every BGP router's best
 //! route over time: `time_s,router,asn,pop,site,as_path`), `failures.csv`
-//! (every failure that struck, with its start and end), and the plots
+//! (every failure that struck, with its start and end), `costs.csv`
+//! (each site's cost by line, when the estate is priced), and the plots
 //! `requests.svg` (requests by outcome),
 //! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
 //! population, each failure's window outlined).
 
+use cutover_models::cost::meter::MeterLine;
+use cutover_models::cost::Money;
 use serde::Serialize;
 
 use super::plot::{render_svg, Chart, Line};
@@ -102,6 +105,34 @@ impl<'a> From<&'a SiteSummary> for SiteRow<'a> {
     }
 }
 
+/// A row of `costs.csv`: one line of the cost meter.
+#[derive(Serialize)]
+struct CostRow<'a> {
+    site: &'a str,
+    line: &'a str,
+    sku: &'a str,
+    quantity: f64,
+    unit: &'a str,
+    unit_price: Money,
+    amount: Money,
+    currency: &'a str,
+}
+
+impl<'a> CostRow<'a> {
+    fn new(l: &'a MeterLine, currency: &'a str) -> Self {
+        CostRow {
+            site: &l.site,
+            line: &l.line,
+            sku: &l.sku,
+            quantity: l.quantity,
+            unit: &l.unit,
+            unit_price: l.unit_price,
+            amount: l.amount,
+            currency,
+        }
+    }
+}
+
 /// Writes the result files of an experiment into `out`.
 pub fn write(out: &OutputDir, name: &str, seed: u64, outcome: &Outcome) -> Result<(), WriteError> {
     write_run_summary(out, name, "experiment", seed, &outcome.summary)?;
@@ -120,6 +151,14 @@ pub fn write_files(out: &OutputDir, outcome: &Outcome) -> Result<(), WriteError>
     write_csv(out, "routes.csv", &outcome.routes, &ROUTE_COLUMNS)?;
     write_csv(out, "failures.csv", &s.failure_log, &FAILURE_COLUMNS)?;
     out.write("routers.csv", outcome.routers_csv.as_bytes())?;
+    if let Some(c) = &s.cost {
+        let rows: Vec<CostRow> = c
+            .lines
+            .iter()
+            .map(|l| CostRow::new(l, &c.currency))
+            .collect();
+        write_csv(out, "costs.csv", &rows, &[])?;
+    }
     let tl = &outcome.timeline;
     let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
         names

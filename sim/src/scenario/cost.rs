@@ -1,6 +1,15 @@
-//! Cost files: price books and cost scenarios (an estate, or a migration
-//! between two), read with located errors and validated into a
-//! [`CostModel`].
+//! Cost files: price books and cost projections, read with located errors
+//! and validated into a [`CostModel`].
+//!
+//! A projection names an estate (`[cost] estate`: an estate file, or an
+//! experiment or plan file for the estate with its added sites and the
+//! plan's `[[moves]]`) and derives its fleet from it (see [`fleet`]): the
+//! price books, currency and exchange rates are the estate's `[costs]`,
+//! and every priced site is a line per item of its cost profile, the
+//! site's pool sized as `cost.fleet` says. The projection states only
+//! what it changes or adds: horizon, growth, `[[estate]]` additions to a
+//! derived estate by name (reserved instances, staff, capex, one-off
+//! costs), the `[migration]`'s pace, `[budget]`, `[[case]]`s.
 //!
 //! Money is written as an amount and its currency in one string
 //! (`"0.045 USD"`, `"1234.56 EUR"`), dates as `"2026-11-01"`, shares as
@@ -19,9 +28,11 @@ use cutover_models::cost::{
 };
 use serde::Deserialize;
 
+use super::fleet::{self, Fleet, FleetChoice, PoolSize};
 use super::limits;
 use super::units::{parse_bytes, parse_duration};
 use super::{InputError, Source};
+use crate::estate::EstateCosts;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -394,8 +405,6 @@ struct RawCostFile {
     scenario: RawMeta,
     cost: RawCost,
     #[serde(default)]
-    fx: Vec<RawFx>,
-    #[serde(default)]
     estate: Vec<RawEstate>,
     #[serde(default)]
     stated: Vec<RawStated>,
@@ -415,10 +424,15 @@ struct RawMeta {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCost {
-    currency: String,
+    estate: String,
+    fleet: Option<String>,
+    #[serde(default)]
+    profiles: Vec<String>,
+    #[serde(default)]
+    reprice: BTreeMap<String, String>,
+    fleet_starts: Option<String>,
     start: String,
     months: i64,
-    pricebooks: Vec<String>,
     discount_rate: String,
     growth_per_year: Option<String>,
     stated_tolerance: Option<String>,
@@ -427,7 +441,7 @@ struct RawCost {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFx {
+pub(crate) struct RawFx {
     from: String,
     to: String,
     rate: String,
@@ -439,7 +453,7 @@ struct RawFx {
 #[serde(deny_unknown_fields)]
 struct RawEstate {
     name: String,
-    book: String,
+    book: Option<String>,
     #[serde(default)]
     line: Vec<RawLine>,
     #[serde(default)]
@@ -454,7 +468,7 @@ struct RawEstate {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawLine {
+pub(crate) struct RawLine {
     sku: String,
     book: Option<String>,
     #[serde(default)]
@@ -466,6 +480,31 @@ struct RawLine {
     grows: Option<bool>,
     starts: Option<String>,
     stops: Option<String>,
+}
+
+impl RawLine {
+    /// A line of `count` instances or `volume` a month of `sku` (from
+    /// `book`, or the estate's), on demand, at no site yet.
+    pub(crate) fn plain(
+        sku: &str,
+        book: Option<&str>,
+        count: Option<f64>,
+        volume: Option<&str>,
+        grows: Option<bool>,
+    ) -> RawLine {
+        RawLine {
+            sku: sku.to_string(),
+            book: book.map(str::to_string),
+            sites: Vec::new(),
+            count,
+            volume: volume.map(str::to_string),
+            commitment: None,
+            reserved_until: None,
+            grows,
+            starts: None,
+            stops: None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -523,7 +562,6 @@ struct RawMigration {
     from: String,
     to: String,
     start: String,
-    regions: Vec<String>,
     per_region: String,
     lead: Option<String>,
     labour_per_region: Option<String>,
@@ -559,8 +597,8 @@ pub struct CostScenario {
     pub name: String,
     /// What it shows.
     pub description: Option<String>,
-    /// The price books read: each one's name and its file as written in
-    /// the scenario.
+    /// The price books read: each one's name and its file as the estate
+    /// names it.
     pub pricebook_files: Vec<(String, PathBuf)>,
     /// The model to project.
     pub model: CostModel,
@@ -626,26 +664,46 @@ impl CostScenario {
         Self::from_source(&Source::read(path)?)
     }
 
-    /// Validates a cost scenario already read into `source`.
+    /// Validates a cost scenario already read into `source`, pricing the
+    /// fleet of the file its `cost.estate` names.
     pub fn from_source(source: &Source) -> Result<CostScenario, InputError> {
-        let dir = source.path().parent().unwrap_or(Path::new("."));
+        Self::with_fleet(source, None)
+    }
+
+    /// Validates a cost scenario read into `source` that prices `fleet`
+    /// instead of the one its `cost.estate` names (a plan prices its own
+    /// estate and moves with the projection's settings).
+    pub fn with_fleet(source: &Source, fleet: Option<&Fleet>) -> Result<CostScenario, InputError> {
         let raw: RawCostFile = source.parse()?;
         limits::check_name(source, "scenario.name", &raw.scenario.name)?;
-        let (currency, start_day) = cost_settings(source, &raw.cost)?;
-        let (books, pricebook_files) = read_price_books(source, dir, &raw.cost.pricebooks)?;
+        let start_day = cost_settings(source, &raw.cost)?;
+        let loaded;
+        let fleet = match fleet {
+            Some(f) => f,
+            None => {
+                loaded = Fleet::load(source, "cost.estate", &raw.cost.estate)?;
+                &loaded
+            }
+        };
+        let costs = fleet.estate.costs.as_ref().ok_or_else(|| {
+            source.field_error(
+                "cost.estate",
+                format!(
+                    "estate `{}` has no [costs]; allowed: an estate whose sites are priced",
+                    fleet.estate.name
+                ),
+            )
+        })?;
+        let choice = fleet_choice(source, &raw.cost, costs)?;
+        let (currency, books, fx) = (costs.currency, costs.books.clone(), costs.fx.clone());
+        let pricebook_files = costs.pricebook_files.clone();
         let catalogue = Books {
             by_name: &books,
             listed: books.keys().cloned().collect::<Vec<_>>().join(", "),
         };
-        let fx = raw
-            .fx
-            .iter()
-            .enumerate()
-            .map(|(i, r)| exchange_rate(source, i, r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let estates = read_estates(source, &raw.estate, &catalogue, start_day)?;
+        let derived = fleet::cost_estates(fleet, costs, &choice);
+        let estates = read_estates(source, &raw.estate, derived, costs, &catalogue, start_day)?;
         let estate_names = EstateNames::of(&estates);
-        check_convertible(source, currency, &fx, &pricebook_files, &books)?;
         let stated = raw
             .stated
             .iter()
@@ -655,7 +713,7 @@ impl CostScenario {
         let migration = raw
             .migration
             .as_ref()
-            .map(|m| read_migration(source, m, &raw.estate, &estate_names, &books))
+            .map(|m| read_migration(source, m, costs, fleet, &estate_names, &books))
             .transpose()?;
         let budget = read_budget(source, currency, raw.budget.as_ref())?;
         let base = base_adjustments(source, &raw.cost)?;
@@ -707,9 +765,9 @@ impl CostScenario {
 
 /// The price books a scenario reads, by name, and their names listed for
 /// errors.
-struct Books<'a> {
-    by_name: &'a BTreeMap<String, PriceBook>,
-    listed: String,
+pub(crate) struct Books<'a> {
+    pub(crate) by_name: &'a BTreeMap<String, PriceBook>,
+    pub(crate) listed: String,
 }
 
 /// The scenario's estates, and their names listed for errors.
@@ -735,11 +793,9 @@ impl<'a> EstateNames<'a> {
     }
 }
 
-/// The `[cost]` settings' report currency and first day, which must open a
-/// month, with `months` checked against the longest horizon.
-fn cost_settings(source: &Source, cost: &RawCost) -> Result<(Currency, Date), InputError> {
-    let currency =
-        Currency::parse(&cost.currency).map_err(|m| source.field_error("cost.currency", m))?;
+/// The `[cost]` settings' first day, which must open a month, with
+/// `months` checked against the longest horizon.
+fn cost_settings(source: &Source, cost: &RawCost) -> Result<Date, InputError> {
     let start_day = date(source, "cost.start", &cost.start)?;
     if start_day.day != 1 {
         return Err(source.field_error(
@@ -756,25 +812,69 @@ fn cost_settings(source: &Source, cost: &RawCost) -> Result<(Currency, Date), In
             format!("{} months; allowed: 1 to {MAX_MONTHS}", cost.months),
         ));
     }
-    Ok((currency, start_day))
+    Ok(start_day)
+}
+
+/// What the projection asks of the fleet: `fleet` (pool size), the
+/// `profiles` it prices, `reprice` and `fleet_starts`, every profile named
+/// one of the estate's.
+fn fleet_choice(
+    source: &Source,
+    cost: &RawCost,
+    costs: &EstateCosts,
+) -> Result<FleetChoice, InputError> {
+    let known = |field: &str, name: &str| {
+        if costs.profile_index(name).is_some() {
+            Ok(())
+        } else {
+            Err(source.field_error(
+                field,
+                format!(
+                    "no cost profile `{name}` in the estate; allowed: {}",
+                    costs.profile_names()
+                ),
+            ))
+        }
+    };
+    for (i, p) in cost.profiles.iter().enumerate() {
+        known(&format!("cost.profiles[{i}]"), p)?;
+    }
+    for (from, to) in &cost.reprice {
+        known(&format!("cost.reprice.{from}"), from)?;
+        known(&format!("cost.reprice.{from}"), to)?;
+    }
+    Ok(FleetChoice {
+        size: match &cost.fleet {
+            Some(t) => PoolSize::parse(t).map_err(|m| source.field_error("cost.fleet", m))?,
+            None => PoolSize::Peak,
+        },
+        profiles: cost.profiles.clone(),
+        reprice: cost.reprice.clone(),
+        starts: cost
+            .fleet_starts
+            .as_deref()
+            .map(|t| date(source, "cost.fleet_starts", t))
+            .transpose()?,
+    })
 }
 
 /// Each price book's name and its file as written in the scenario, in the
 /// scenario's order.
-type PricebookFiles = Vec<(String, PathBuf)>;
+pub(crate) type PricebookFiles = Vec<(String, PathBuf)>;
 
 /// Reads the price books listed in `cost.pricebooks` (relative to `dir`):
 /// at least one, each named once; returns them by name and, in the
 /// scenario's order, each one's name and file as written.
-fn read_price_books(
+pub(crate) fn read_price_books(
     source: &Source,
+    field: &str,
     dir: &Path,
     files: &[String],
 ) -> Result<(BTreeMap<String, PriceBook>, PricebookFiles), InputError> {
     let mut books = BTreeMap::new();
     let mut pricebook_files = Vec::new();
     if files.is_empty() {
-        return Err(source.field_error("cost.pricebooks", "no price book; list at least one file"));
+        return Err(source.field_error(field, "no price book; list at least one file"));
     }
     for (i, p) in files.iter().enumerate() {
         let file = dir.join(p);
@@ -782,7 +882,7 @@ fn read_price_books(
             Ok(b) => b,
             Err(InputError::Read { reason: err, .. }) => {
                 return Err(source.field_error(
-                    &format!("cost.pricebooks[{i}]"),
+                    &format!("{field}[{i}]"),
                     format!("cannot read price book {}: {err}", file.display()),
                 ))
             }
@@ -790,7 +890,7 @@ fn read_price_books(
         };
         if books.contains_key(&book.name) {
             return Err(source.field_error(
-                &format!("cost.pricebooks[{i}]"),
+                &format!("{field}[{i}]"),
                 format!("two price books are named `{}`", book.name),
             ));
         }
@@ -800,9 +900,13 @@ fn read_price_books(
     Ok((books, pricebook_files))
 }
 
-/// The `i`th `[[fx]]` rate: two currencies and a rate above zero.
-fn exchange_rate(source: &Source, i: usize, r: &RawFx) -> Result<ExchangeRate, InputError> {
-    let f = |n: &str| format!("fx[{i}].{n}");
+/// The `[[fx]]` rate at field path `at`: two currencies and a rate above zero.
+pub(crate) fn exchange_rate(
+    source: &Source,
+    at: &str,
+    r: &RawFx,
+) -> Result<ExchangeRate, InputError> {
+    let f = |n: &str| format!("{at}.{n}");
     let from = Currency::parse(&r.from).map_err(|m| source.field_error(&f("from"), m))?;
     let to = Currency::parse(&r.to).map_err(|m| source.field_error(&f("to"), m))?;
     let rate_ppm = parse_decimal_micros(&r.rate)
@@ -819,8 +923,9 @@ fn exchange_rate(source: &Source, i: usize, r: &RawFx) -> Result<ExchangeRate, I
 
 /// Every price book's currency must convert into the report currency,
 /// directly or by an `[[fx]]` rate.
-fn check_convertible(
+pub(crate) fn check_convertible(
     source: &Source,
+    field: &str,
     currency: Currency,
     fx: &[ExchangeRate],
     pricebook_files: &[(String, PathBuf)],
@@ -832,7 +937,7 @@ fn check_convertible(
         let b = books.get(name).filter(|b| !convertible(b.currency));
         if let Some(b) = b {
             return Err(source.field_error(
-                &format!("cost.pricebooks[{i}]"),
+                &format!("{field}[{i}]"),
                 format!(
                     "price book `{}` is in {}, and no [[fx]] rate converts {} to {currency}",
                     b.name, b.currency, b.currency
@@ -843,94 +948,131 @@ fn check_convertible(
     Ok(())
 }
 
-/// The `[[estate]]` tables, at least one, each with a distinct name.
+/// The fleet's estates (`derived`, at least one) with the `[[estate]]`
+/// tables' additions: each names a derived estate (a cost profile) and adds
+/// lines, staff, capex or one-off costs to it; a reserved or spot line
+/// buys instances the fleet already runs that way (see
+/// [`convert_derived`]).
 fn read_estates(
     source: &Source,
     raw: &[RawEstate],
+    mut derived: Vec<Estate>,
+    costs: &EstateCosts,
     books: &Books,
     start_day: Date,
 ) -> Result<Vec<Estate>, InputError> {
-    let mut estates = Vec::new();
+    if derived.is_empty() {
+        return Err(source.field_error(
+            "cost.estate",
+            "no site of the fleet is priced; allowed: an estate whose sites have cost profiles (and `cost.profiles` naming theirs)",
+        ));
+    }
+    let fleet_lines: Vec<usize> = derived.iter().map(|e| e.lines.len()).collect();
     for (i, e) in raw.iter().enumerate() {
-        let estate = read_estate(source, i, e, books, start_day, &estates)?;
-        estates.push(estate);
+        let names = EstateNames::of(&derived).listed;
+        let Some(k) = derived.iter().position(|d| d.name == e.name) else {
+            return Err(source.field_error(
+                &format!("estate[{i}].name"),
+                format!("no estate `{}` in the fleet; allowed: {names}", e.name),
+            ));
+        };
+        let profile_book = costs
+            .profile_index(&e.name)
+            .map(|p| costs.profiles[p].book.clone())
+            .unwrap_or_default();
+        let before = derived[k].lines.len();
+        add_to_estate(
+            source,
+            i,
+            e,
+            &profile_book,
+            books,
+            start_day,
+            &mut derived[k],
+        )?;
+        let (fleet, added) = derived[k].lines.split_at_mut(before);
+        for line in added.iter() {
+            convert_derived(&mut fleet[..fleet_lines[k]], line);
+        }
     }
-    if estates.is_empty() {
-        return Err(source.field_error("", "the scenario has no [[estate]]; add at least one"));
-    }
-    Ok(estates)
+    Ok(derived)
 }
 
-/// The `i`th `[[estate]]`: its price book, a name not among the `earlier`
-/// estates', and its usage lines, staff, capex and one-off costs.
-fn read_estate(
+/// The `i`th `[[estate]]`'s additions to `estate`: usage lines priced from
+/// its book (the profile's `profile_book` unless it names one), staff,
+/// capex and one-off costs.
+fn add_to_estate(
     source: &Source,
     i: usize,
     e: &RawEstate,
+    profile_book: &str,
     books: &Books,
     start_day: Date,
-    earlier: &[Estate],
-) -> Result<Estate, InputError> {
+    estate: &mut Estate,
+) -> Result<(), InputError> {
     let ef = |n: &str| format!("estate[{i}].{n}");
-    limits::check_name(source, &ef("name"), &e.name)?;
-    if !books.by_name.contains_key(&e.book) {
+    let book = e.book.clone().unwrap_or_else(|| profile_book.to_string());
+    if !books.by_name.contains_key(&book) {
         return Err(source.field_error(
             &ef("book"),
-            format!(
-                "no price book named `{}`; allowed: {}",
-                e.book, books.listed
-            ),
+            format!("no price book named `{book}`; allowed: {}", books.listed),
         ));
     }
-    if earlier.iter().any(|x| x.name == e.name) {
-        return Err(source.field_error(&ef("name"), format!("two estates are named `{}`", e.name)));
-    }
-    let mut lines = Vec::new();
     for (j, l) in e.line.iter().enumerate() {
         let at = format!("estate[{i}].line[{j}]");
-        lines.extend(usage_lines(source, &at, l, &e.book, books, start_day)?);
+        estate
+            .lines
+            .extend(usage_lines(source, &at, l, &book, books, start_day)?);
     }
-    let staff = e
-        .staff
-        .iter()
-        .enumerate()
-        .map(|(j, s)| staff_line(source, &format!("estate[{i}].staff[{j}]"), s))
-        .collect::<Result<_, _>>()?;
-    let capex = e
-        .capex
-        .iter()
-        .enumerate()
-        .map(|(j, c)| capex_item(source, &format!("estate[{i}].capex[{j}]"), c))
-        .collect::<Result<_, _>>()?;
-    let one_offs = e
-        .one_off
-        .iter()
-        .enumerate()
-        .map(|(j, o)| one_off(source, &format!("estate[{i}].one_off[{j}]"), o))
-        .collect::<Result<_, _>>()?;
-    let one_off_usage = e
-        .one_off_usage
-        .iter()
-        .enumerate()
-        .map(|(j, u)| {
-            let at = format!("estate[{i}].one_off_usage[{j}]");
-            one_off_volume(source, &at, u, &e.book, books.by_name)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Estate {
-        name: e.name.clone(),
-        lines,
-        staff,
-        capex,
-        one_offs,
-        one_off_usage,
-    })
+    for (j, s) in e.staff.iter().enumerate() {
+        estate
+            .staff
+            .push(staff_line(source, &format!("estate[{i}].staff[{j}]"), s)?);
+    }
+    for (j, c) in e.capex.iter().enumerate() {
+        estate
+            .capex
+            .push(capex_item(source, &format!("estate[{i}].capex[{j}]"), c)?);
+    }
+    for (j, o) in e.one_off.iter().enumerate() {
+        estate
+            .one_offs
+            .push(one_off(source, &format!("estate[{i}].one_off[{j}]"), o)?);
+    }
+    for (j, u) in e.one_off_usage.iter().enumerate() {
+        let at = format!("estate[{i}].one_off_usage[{j}]");
+        estate
+            .one_off_usage
+            .push(one_off_volume(source, &at, u, &book, books.by_name)?);
+    }
+    Ok(())
+}
+
+/// An added line bought otherwise than on demand (reserved, spot) takes
+/// its instances from the fleet's on-demand line of the same item at the
+/// same site: reserving 5 of a site's 15 nodes leaves 10 on demand (more
+/// than the fleet runs are added).
+fn convert_derived(fleet: &mut [UsageLine], added: &UsageLine) {
+    if added.commitment == Commitment::OnDemand {
+        return;
+    }
+    let mut left = added.quantity;
+    for d in fleet.iter_mut().filter(|d| {
+        d.commitment == Commitment::OnDemand
+            && d.book == added.book
+            && d.sku == added.sku
+            && d.site == added.site
+    }) {
+        let take = left.min(d.quantity);
+        d.quantity -= take;
+        left -= take;
+    }
 }
 
 /// The `[[estate.line]]` at field path `at`: an item of its book (the
 /// estate's `estate_book` unless it names one) priced for its commitment on
 /// `start_day`, with a quantity and window; one usage line per site.
-fn usage_lines(
+pub(crate) fn usage_lines(
     source: &Source,
     at: &str,
     l: &RawLine,
@@ -1241,7 +1383,8 @@ fn report_money(
 fn read_migration(
     source: &Source,
     m: &RawMigration,
-    raw_estates: &[RawEstate],
+    costs: &EstateCosts,
+    fleet: &Fleet,
     estates: &EstateNames,
     books: &BTreeMap<String, PriceBook>,
 ) -> Result<Migration, InputError> {
@@ -1256,10 +1399,9 @@ fn read_migration(
     if m.from == m.to {
         return Err(source.field_error("migration.to", "must differ from `from`"));
     }
-    let old_book = raw_estates
-        .iter()
-        .find(|e| e.name == m.from)
-        .map(|e| e.book.clone())
+    let old_book = costs
+        .profile_index(&m.from)
+        .map(|p| costs.profiles[p].book.clone())
         .unwrap_or_default();
     let data_moved_per_region = migration_data(source, m, old_book, books)?;
     let labour_per_region = m
@@ -1267,12 +1409,13 @@ fn read_migration(
         .as_deref()
         .map(|t| any_money(source, "migration.labour_per_region", t, false))
         .transpose()?;
-    check_regions(source, m, estates.estates)?;
+    let regions: Vec<String> = fleet.moves.iter().map(|(from, _)| from.clone()).collect();
+    check_regions(source, m, &regions, estates.estates)?;
     Ok(Migration {
         from: m.from.clone(),
         to: m.to.clone(),
         start: date(source, "migration.start", &m.start)?,
-        regions: m.regions.clone(),
+        regions,
         days_per_region: days_of(source, "migration.per_region", &m.per_region)?,
         lead_days: match &m.lead {
             Some(l) => days_of(source, "migration.lead", l)?,
@@ -1314,13 +1457,18 @@ fn migration_data(
     }
 }
 
-/// A migration's `regions`: at least one, each listed once and a site of a
-/// line of one of its two estates.
-fn check_regions(source: &Source, m: &RawMigration, estates: &[Estate]) -> Result<(), InputError> {
-    if m.regions.is_empty() {
+/// A migration's `regions` (the old sites of the fleet's moves): at least
+/// one, each moving once and a site of a line of one of its two estates.
+fn check_regions(
+    source: &Source,
+    m: &RawMigration,
+    regions: &[String],
+    estates: &[Estate],
+) -> Result<(), InputError> {
+    if regions.is_empty() {
         return Err(source.field_error(
-            "migration.regions",
-            "no regions; list the site tags in the order they move",
+            "migration",
+            "the fleet has no moves; allowed: `cost.estate` naming a plan file, whose [[moves]] pair each old site with its new one",
         ));
     }
     let sites: std::collections::BTreeSet<&str> = estates
@@ -1329,18 +1477,18 @@ fn check_regions(source: &Source, m: &RawMigration, estates: &[Estate]) -> Resul
         .flat_map(|e| e.lines.iter().map(|l| l.site.as_str()))
         .filter(|s| !s.is_empty())
         .collect();
-    for (i, r) in m.regions.iter().enumerate() {
-        if m.regions[..i].contains(r) {
+    for (i, r) in regions.iter().enumerate() {
+        if regions[..i].contains(r) {
             return Err(source.field_error(
-                &format!("migration.regions[{i}]"),
-                format!("`{r}` is listed twice; each region moves once"),
+                "migration",
+                format!("site `{r}` moves twice in the fleet's plan; each region moves once"),
             ));
         }
         if !sites.contains(r.as_str()) {
             return Err(source.field_error(
-                &format!("migration.regions[{i}]"),
+                "migration",
                 format!(
-                    "no line of `{}` or `{}` is at site `{r}`; allowed: {}",
+                    "the move of `{r}` has no line of `{}` or `{}`; allowed: moves between sites of these profiles ({})",
                     m.from,
                     m.to,
                     sites.iter().copied().collect::<Vec<_>>().join(", ")

@@ -11,6 +11,7 @@
 //! [`serve`]).
 
 pub mod control;
+pub mod cost;
 mod events;
 pub mod failures;
 pub mod latency;
@@ -117,6 +118,8 @@ pub struct World<'e> {
     l7: Vec<control::L7Split>,
     /// Observation windows, by handle (`None` once closed).
     windows: Vec<Option<control::Window>>,
+    /// Every site's billed nodes over time.
+    meter: cost::Meter,
 }
 
 impl<'e> World<'e> {
@@ -172,6 +175,7 @@ impl<'e> World<'e> {
             scratch: tick::TickScratch::default(),
             l7: Vec::new(),
             windows: Vec::new(),
+            meter: cost::Meter::new(exp.estate.sites.len()),
         };
         world.routes = (0..pops)
             .map(|p| PopulationRoute {
@@ -181,6 +185,7 @@ impl<'e> World<'e> {
             .collect();
         world.deliver(timers);
         world.schedule_start();
+        world.meter_nodes();
         Ok(world)
     }
 
@@ -238,6 +243,7 @@ impl<'e> World<'e> {
             self.now = next;
             self.tick();
             self.next_tick += self.exp.tick;
+            self.meter_nodes();
             return true;
         }
         let Some((now, event)) = self.queue.pop() else {
@@ -245,6 +251,7 @@ impl<'e> World<'e> {
         };
         self.now = now;
         self.handle(event);
+        self.meter_nodes();
         true
     }
 

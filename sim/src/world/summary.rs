@@ -148,6 +148,9 @@ pub struct Summary {
     pub populations: Vec<PopulationSummary>,
     /// Per site.
     pub sites: Vec<SiteSummary>,
+    /// What each site cost, when the estate is priced (`[costs]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::CostSummary>,
 }
 
 /// Everything a run produces.
@@ -430,7 +433,8 @@ impl World<'_> {
         }
         let populations = self.population_summaries();
         let sites = self.site_summaries();
-        let summary = self.summary(populations, sites);
+        let mut summary = self.summary(populations, sites);
+        self.meter_summary(&mut summary);
         Outcome {
             summary,
             timeline: self.timeline,
@@ -579,6 +583,7 @@ impl World<'_> {
             max_ready_pods: self.tracker.max_ready,
             populations,
             sites,
+            cost: None,
         }
     }
 }

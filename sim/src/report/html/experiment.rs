@@ -1,7 +1,8 @@
 //! The page of an experiment run on an estate: why it failed, a headline
 //! with failures by cause, one row per population (where its users went,
-//! what they waited, what they lost) and one per site, and captions for
-//! the experiment's charts.
+//! what they waited, what they lost) and one per site, what each site
+//! cost when the estate is priced, and captions for the experiment's
+//! charts.
 
 use std::fmt::Write as _;
 
@@ -32,6 +33,9 @@ pub(super) fn section(html: &mut String, summary: &Value) {
     headline_table(html, "headline", &headline(summary));
     populations(html, summary);
     sites(html, summary);
+    if let Some(c) = summary.get("cost") {
+        cost(html, c);
+    }
 }
 
 /// The caption of one of the experiment's charts, by file name.
@@ -310,4 +314,65 @@ fn sites(html: &mut String, summary: &Value) {
         );
     }
     html.push_str("</table>\n");
+}
+
+/// What each site cost over the run (the cost meter), with the total and
+/// its monthly rate.
+fn cost(html: &mut String, c: &Value) {
+    let currency = escape(text(c, "currency"));
+    let _ = writeln!(
+        html,
+        "<h2>Cost</h2>\n<table id=\"cost\">\n<tr><th>Site</th><th>Profile</th>\
+         <th>Node-hours</th><th>Cost ({currency})</th></tr>"
+    );
+    for site in rows_of(c, "sites") {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td></tr>",
+            escape(text(site, "site")),
+            escape(text(site, "profile")),
+            with_unit(float(site, "node_hours"), 1, ""),
+            escape(text(site, "total"))
+        );
+    }
+    let _ = writeln!(
+        html,
+        "</table>\n<p>{} {currency} over the run, {} {currency} a month at this rate \
+         (prices of {}; each line in costs.csv).</p>",
+        escape(text(c, "total")),
+        escape(text(c, "per_month")),
+        escape(text(c, "prices_on"))
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_priced_run_shows_each_sites_cost_and_an_unpriced_one_none() {
+        let mut priced = String::new();
+        super::section(
+            &mut priced,
+            &json!({
+                "cost": {"currency": "USD", "prices_on": "2027-01-01", "total": "8.14",
+                         "per_month": "11884.40",
+                         "sites": [{"site": "ash1", "profile": "cloud", "node_hours": 7.5833,
+                                    "total": "8.14"}]}
+            }),
+        );
+        assert!(
+            priced.contains(
+                "<tr><td>ash1</td><td>cloud</td><td class=\"v\">7.6</td><td class=\"v\">8.14</td></tr>"
+            ),
+            "{priced}"
+        );
+        assert!(
+            priced.contains("<p>8.14 USD over the run, 11884.40 USD a month"),
+            "{priced}"
+        );
+        let mut unpriced = String::new();
+        super::section(&mut unpriced, &json!({}));
+        assert!(!unpriced.contains("<h2>Cost</h2>"), "{unpriced}");
+    }
 }

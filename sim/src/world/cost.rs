@@ -1,0 +1,254 @@
+//! The cost meter: each site's cost accrues from what it actually runs.
+//!
+//! The meter watches every site's node pool as the world advances: a node
+//! is paid from the moment the cluster autoscaler asks for it (the
+//! provider bills a VM from launch, before it joins the cluster) until it
+//! fails or its site is decommissioned. At the end of the run the site's
+//! cost profile (the estate's `[costs]`) prices what it ran with
+//! `cutover_models::cost::meter`: its nodes' lifetimes, the profile's
+//! other items for the site's life, and its traffic to users (requests
+//! served times the estate's response size).
+
+use std::collections::VecDeque;
+
+use cutover_models::cost::bill::{Adjustments, BillError, Pricer};
+use cutover_models::cost::meter::{price_run, ItemUsage, MeterLine, Usage, HOURS_PER_MONTH};
+use cutover_models::cost::{Money, Unit};
+use cutover_models::{SimDuration, SimTime};
+use serde::Serialize;
+
+use crate::estate::{CostProfile, Estate, EstateCosts};
+
+/// One site's nodes as the meter sees them.
+#[derive(Clone, Debug, Default)]
+struct SiteMeter {
+    /// When each running node was asked for, oldest first.
+    open: VecDeque<SimTime>,
+    /// Lifetimes of nodes that have gone.
+    closed: Vec<SimDuration>,
+    /// When the site was decommissioned, if it was.
+    gone_at: Option<SimTime>,
+}
+
+/// The meter of a run: every site's billed nodes over time.
+#[derive(Clone, Debug)]
+pub struct Meter {
+    sites: Vec<SiteMeter>,
+}
+
+/// What one site cost over the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct SiteCost {
+    /// Tag.
+    pub site: String,
+    /// Its cost profile.
+    pub profile: String,
+    /// Hours its nodes ran, summed over the nodes (the integral of its
+    /// node count).
+    pub node_hours: f64,
+    /// Its lines' sum.
+    pub total: Money,
+}
+
+/// What the run cost: per site and per line.
+#[derive(Clone, Debug, Serialize)]
+pub struct CostSummary {
+    /// The currency of every amount.
+    pub currency: String,
+    /// The day whose prices were used.
+    pub prices_on: String,
+    /// Every site's cost together.
+    pub total: Money,
+    /// The same as a rate: `total` over the run's share of a 730-hour month.
+    pub per_month: Money,
+    /// Per priced site.
+    pub sites: Vec<SiteCost>,
+    /// Every line (`costs.csv`).
+    pub lines: Vec<MeterLine>,
+}
+
+impl Meter {
+    /// A meter for `sites` sites with no nodes yet.
+    pub fn new(sites: usize) -> Meter {
+        Meter {
+            sites: vec![SiteMeter::default(); sites],
+        }
+    }
+
+    /// Site `k` runs `nodes` billed nodes at `now`: new ones start, and
+    /// those gone stop (the oldest first, as a pool loses its nodes).
+    pub fn observe(&mut self, now: SimTime, k: usize, nodes: usize) {
+        let m = &mut self.sites[k];
+        if m.gone_at.is_some() {
+            return;
+        }
+        while m.open.len() < nodes {
+            m.open.push_back(now);
+        }
+        while m.open.len() > nodes {
+            if let Some(from) = m.open.pop_front() {
+                m.closed.push(now.saturating_since(from));
+            }
+        }
+    }
+
+    /// Site `k` is switched off for good at `now`: its nodes stop.
+    pub fn decommission(&mut self, now: SimTime, k: usize) {
+        self.observe(now, k, 0);
+        self.sites[k].gone_at = Some(now);
+    }
+
+    /// Every node's lifetime at `end`, of site `k`.
+    fn lifetimes(&self, k: usize, end: SimTime) -> Vec<SimDuration> {
+        let m = &self.sites[k];
+        let mut out = m.closed.clone();
+        out.extend(m.open.iter().map(|&t| end.saturating_since(t)));
+        out
+    }
+
+    /// Prices the run that ended at `end`, with `served` requests per site;
+    /// `None` when the estate is not priced.
+    pub fn finish(
+        &self,
+        estate: &Estate,
+        end: SimTime,
+        served: &[f64],
+    ) -> Option<Result<CostSummary, BillError>> {
+        let costs = estate.costs.as_ref()?;
+        Some(self.price(estate, costs, end, served))
+    }
+
+    fn price(
+        &self,
+        estate: &Estate,
+        costs: &EstateCosts,
+        end: SimTime,
+        served: &[f64],
+    ) -> Result<CostSummary, BillError> {
+        let mut usage = Vec::new();
+        let mut priced = Vec::new();
+        for (k, site) in estate.sites.iter().enumerate() {
+            let Some(p) = site.cost else { continue };
+            let profile = &costs.profiles[p];
+            let life = self.sites[k]
+                .gone_at
+                .unwrap_or(end)
+                .saturating_since(SimTime::ZERO);
+            let first = usage.len();
+            let nodes = self.lifetimes(k, end);
+            let node_hours = nodes.iter().map(|d| d.as_secs_f64()).sum::<f64>() / 3600.0;
+            site_usage(
+                &mut usage,
+                costs,
+                profile,
+                &site.network.tag,
+                nodes,
+                life,
+                served[k],
+            );
+            priced.push((
+                site.network.tag.clone(),
+                profile.name.clone(),
+                node_hours,
+                first..usage.len(),
+            ));
+        }
+        let adjust = Adjustments::default();
+        let pricer = Pricer {
+            books: &costs.books,
+            currency: costs.currency,
+            fx: &costs.fx,
+            adjust: &adjust,
+            start: costs.prices_on.month_of(),
+        };
+        let run = end.saturating_since(SimTime::ZERO);
+        let lines = price_run(&pricer, costs.prices_on, run, &usage)?;
+        let sites: Vec<SiteCost> = priced
+            .into_iter()
+            .map(|(site, profile, node_hours, range)| SiteCost {
+                site,
+                profile,
+                node_hours,
+                total: lines[range].iter().map(|l| l.amount).sum(),
+            })
+            .collect();
+        let total: Money = sites.iter().map(|s| s.total).sum();
+        let month_share = run.as_secs_f64() / (HOURS_PER_MONTH * 3600.0);
+        Ok(CostSummary {
+            currency: costs.currency.code().to_string(),
+            prices_on: costs.prices_on.to_string(),
+            total,
+            per_month: if month_share > 0.0 {
+                total.times(1.0 / month_share).round_to_cents()
+            } else {
+                Money::ZERO
+            },
+            sites,
+            lines,
+        })
+    }
+}
+
+/// What site `tag` of `profile` used: its nodes, the profile's lines over
+/// its `life` (counts as instances, monthly volumes pro rata) and its
+/// traffic to users.
+fn site_usage(
+    usage: &mut Vec<ItemUsage>,
+    costs: &EstateCosts,
+    profile: &CostProfile,
+    tag: &str,
+    nodes: Vec<SimDuration>,
+    life: SimDuration,
+    served: f64,
+) {
+    let item = |book: &str, sku: &str, usage: Usage| ItemUsage {
+        site: tag.to_string(),
+        book: book.to_string(),
+        sku: sku.to_string(),
+        usage,
+    };
+    if let Some(sku) = &profile.nodes {
+        let runs = nodes.into_iter().map(|d| (d, 1.0)).collect();
+        usage.push(item(&profile.book, sku, Usage::Instances(runs)));
+    }
+    let months = life.as_secs_f64() / (HOURS_PER_MONTH * 3600.0);
+    for l in &profile.lines {
+        let unit = costs.books[&l.book].skus[&l.sku].unit;
+        let u = if unit.is_time() {
+            Usage::Instances(vec![(life, l.quantity)])
+        } else {
+            Usage::Volume(l.quantity * months)
+        };
+        usage.push(item(&l.book, &l.sku, u));
+    }
+    if let Some(e) = &profile.egress {
+        let unit = costs.books[&e.book].skus[&e.sku].unit;
+        let per_unit = if unit == Unit::Tb { 1e12 } else { 1e9 };
+        let volume = served * costs.response_bytes / per_unit;
+        usage.push(item(&e.book, &e.sku, Usage::Volume(volume)));
+    }
+}
+
+impl super::World<'_> {
+    /// The meter sees every site's billed nodes now: those ready and those
+    /// the autoscaler asked for.
+    pub(super) fn meter_nodes(&mut self) {
+        for (k, site) in self.sites.iter().enumerate() {
+            let pool = &site.pods.pool;
+            let nodes = pool.ready_nodes().len() + pool.provisioning_nodes();
+            self.meter.observe(self.now, k, nodes);
+        }
+    }
+
+    /// Puts the run's cost into `summary` (a reason if it cannot be priced).
+    pub(super) fn meter_summary(&self, summary: &mut super::Summary) {
+        let served: Vec<f64> = self.rec.sites.iter().map(|t| t.served).collect();
+        match self.meter.finish(&self.exp.estate, self.end, &served) {
+            Some(Ok(c)) => summary.cost = Some(c),
+            Some(Err(e)) => summary
+                .reasons
+                .push(format!("the run cannot be priced: {e}")),
+            None => {}
+        }
+    }
+}

@@ -47,8 +47,27 @@ pub struct WindowFigures {
 impl World<'_> {
     /// Site `k` announces the prefix (again, or with new attributes) with
     /// `prepends` extra copies of its origin AS; its other attributes are
-    /// the estate's.
+    /// the estate's. A site that is down announces so once it recovers.
     pub fn announce_prepended(&mut self, k: usize, prepends: u8) {
+        self.sites[k].operator = Some(prepends);
+        if self.sites[k].alive {
+            self.announce_as_operated(k);
+        }
+    }
+
+    /// Site `k` withdraws its route (a clean withdrawal: the site keeps
+    /// serving what still reaches it), and stays withdrawn if it fails
+    /// and recovers.
+    pub fn stop_announcing(&mut self, k: usize) {
+        self.sites[k].operator = None;
+        self.withdraw(k);
+    }
+
+    /// Site `k` announces what its operator has it announce, if anything.
+    pub(super) fn announce_as_operated(&mut self, k: usize) {
+        let Some(prepends) = self.sites[k].operator else {
+            return;
+        };
         let base = self.exp.estate.sites[k].network.announcement;
         self.sites[k].announcing = true;
         self.bgp(Input::Announce {
@@ -57,12 +76,6 @@ impl World<'_> {
             med: base.med,
             requested_local_pref: base.requested_local_pref,
         });
-    }
-
-    /// Site `k` withdraws its route (a clean withdrawal: the site keeps
-    /// serving what still reaches it).
-    pub fn stop_announcing(&mut self, k: usize) {
-        self.withdraw(k);
     }
 
     /// Site `from`'s L7 proxy forwards `weight` of its own arrivals to site
@@ -82,6 +95,8 @@ impl World<'_> {
 
     /// Site `k` is switched off for good: it stops announcing and serving.
     pub fn decommission(&mut self, k: usize) {
+        self.sites[k].operator = None;
+        self.sites[k].decommissioned = true;
         if self.sites[k].announcing {
             self.withdraw(k);
         }

@@ -422,3 +422,119 @@ fn an_experiment_can_turn_the_estates_overflow_off() {
     let on = with("[overflow]\nthreshold = 0.9\nrelease = 0.8\n");
     assert_eq!(on.estate.overflow.unwrap().threshold, 0.9);
 }
+
+/// Amsterdam's move with its old site crashing for the last 20 s of the
+/// 50 % stage's window (applied at 0, window from 60 s to 660 s, crash
+/// from 640 s to 660 s: its users have no route to a serving site for
+/// those 20 s, and its L7 proxy forwards nothing meanwhile); the gate
+/// reads the sites (which may fail 5 % of their requests: the crash
+/// resets what the old site holds, 1.7 % of its window's) and, with
+/// `populations`, the populations (which need to be up 99 % of the
+/// window).
+fn crash_during_a_stage(populations: bool) -> Plan {
+    let gate = if populations {
+        "scope = [\"sites\", \"populations\"]\n[plan.gate.populations]\nmin_availability = \"99%\""
+    } else {
+        "scope = [\"sites\"]"
+    };
+    let text = story_plan(
+        &[("ams1", "ams", "[65010, 65020]")],
+        "[[plan.drills]]\nfailure = 0\nmove = \"ams1\"\nstage = \"50%\"\n",
+        &format!(
+            "[plan.gate]\n{gate}\n\
+             [plan.gate.sites]\nmax_error_rate = \"5%\"\n\
+             [[failures]]\nsite = \"ams1\"\nat = \"640s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\nduration = \"20s\"\n"
+        ),
+    );
+    plan_of(&text)
+}
+
+#[test]
+fn a_population_blackholed_for_part_of_a_window_fails_its_gate_while_the_sites_pass() {
+    let plan = crash_during_a_stage(true);
+    let fra = &plan.moves[0].users;
+    assert_eq!(fra.len(), 1, "ams1 serves Frankfurt's users");
+    let o = run(&plan, 3).unwrap();
+    let row = |scope: &str, name: &str| {
+        o.gates
+            .iter()
+            .find(|g| g.stage == 5 && g.scope == scope && g.name == name)
+            .unwrap_or_else(|| panic!("no {scope} {name} in {:?}", o.gates))
+    };
+    // By hand: 20 s of the 600 s window without a route, 96.667 %.
+    let users = row("population", "fra");
+    assert!(
+        (users.availability - (1.0 - 20.0 / 600.0)).abs() < 1e-12,
+        "{}",
+        users.availability
+    );
+    assert!(users.judged && !users.passed);
+    assert!(
+        users
+            .reasons
+            .ends_with("up 96.667 % of the window, below 99.000 %"),
+        "{}",
+        users.reasons
+    );
+    // The old site was down the same 20 s, but sites are not held to an
+    // availability here; the new site never was down.
+    let old = row("site", "ams1");
+    assert!((old.availability - (1.0 - 20.0 / 600.0)).abs() < 1e-12);
+    assert!(old.judged && old.passed, "{old:?}");
+    assert!(old.failed > 0);
+    let new = row("site", "ams1-bm");
+    assert_eq!(new.availability, 1.0);
+    assert!(new.passed && new.requests >= 1000, "{new:?}");
+    // The move's figure is observed but not judged.
+    let whole = row("move", "ams1");
+    assert!(!whole.judged && whole.passed);
+    let stage = o.stages.iter().find(|s| s.stage == 5).unwrap();
+    assert!(!stage.passed);
+    assert_eq!(stage.breached, "population fra");
+    assert!(
+        stage.reasons.starts_with("population fra: "),
+        "{}",
+        stage.reasons
+    );
+    assert!(!o.gates_passed && o.rollbacks.len() == 1);
+    // Gated on the sites alone, the same stage passes.
+    let sites_only = run(&crash_during_a_stage(false), 3).unwrap();
+    assert!(
+        sites_only.gates_passed,
+        "{:?}",
+        sites_only.failure_reasons()
+    );
+}
+
+#[test]
+fn gate_scopes_are_checked() {
+    for (gate, want) in [
+        (
+            "scope = [\"cities\"]",
+            "field `plan.gate.scope[0]`: `cities`; allowed: \"move\"",
+        ),
+        (
+            "scope = [\"move\", \"move\"]",
+            "field `plan.gate.scope[1]`: `move` twice",
+        ),
+        ("scope = []", "field `plan.gate.scope`: empty"),
+        (
+            "[plan.gate.sites]\nmax_p99 = \"1s\"",
+            "field `plan.gate.sites`: thresholds for a scope the gate does not read; allowed: add \"sites\" to plan.gate.scope",
+        ),
+        (
+            "scope = [\"populations\"]\n[plan.gate.populations]\nmin_availability = \"120%\"",
+            "field `plan.gate.populations.min_availability`: `120%`; allowed: 0% to 100%",
+        ),
+    ] {
+        let text = story_plan(
+            &[("ams1", "ams", "[65010, 65020]")],
+            "",
+            &format!("[plan.gate]\n{gate}\n"),
+        );
+        let err = Plan::from_source(&Source::from_text(Path::new("g.toml"), text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+}

@@ -57,6 +57,8 @@ pub struct Site<'e> {
     /// Switched off for good by its operator: the end of a failure does
     /// not bring it back.
     pub decommissioned: bool,
+    /// Time it has spent down, for observation windows.
+    pub downtime: super::control::Downtime,
     /// Request-level state, at request level.
     pub request: Option<RequestLevel>,
     /// Fluid requests in flight by stream (population and route).
@@ -104,6 +106,7 @@ impl<'e> Site<'e> {
                 .announce
                 .then_some(site.network.announcement.prepends),
             decommissioned: false,
+            downtime: Default::default(),
             request,
             mix: vec![0.0; streams],
             memo: None,

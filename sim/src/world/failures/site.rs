@@ -71,6 +71,7 @@ impl World<'_> {
             return;
         }
         self.sites[k].alive = false;
+        self.sites[k].downtime.went_down(self.now);
         if let Some(t) = self.sites[k].announce_timer.take() {
             self.queue.cancel(t);
         }
@@ -137,6 +138,7 @@ impl World<'_> {
         }
         let first_ready = self.restart_pods(k);
         self.sites[k].alive = true;
+        self.sites[k].downtime.came_up(self.now);
         self.reroute();
         if self.sites[k].operator.is_some() {
             let health = self.exp.estate.detection.health_check;

@@ -336,6 +336,9 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
 
     let mut plan = priced_with_risks();
     assert_eq!(plan.risks.len(), 2);
+    let planned = SimDuration::from_secs(14 * 86_400);
+    let orders = cutover::plan::run::orders(&plan);
+    assert_eq!((orders.moves, orders.retries), (1, 0));
     // One run for the dates the plan kept; each replication's cost is
     // then its draw of the price rise priced on them.
     let o = run(&plan, 3).unwrap();
@@ -356,7 +359,7 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
         plan.dual_running_budget = Some((budget, Currency::USD));
         let mut kept = 0;
         for seed in 0..200 {
-            let draws = draw(&plan.risks, seed);
+            let draws = draw(&plan.risks, seed, planned, orders);
             let mut c = base.clone();
             c.model.base = adjusted(&c.model.base, &plan.risks, &draws);
             let priced = price(&plan, &c, &moved, &gone, end).unwrap();
@@ -390,7 +393,7 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
     assert_eq!(stated.risks[1].1, 14.0);
     assert_eq!(stated.stages[0].applied_s, 18.0 * 3600.0);
     let o = cutover::plan::run_replication(&plan, 11).unwrap();
-    let d = draw(&plan.risks, 11);
+    let d = draw(&plan.risks, 11, planned, orders);
     assert_eq!(o.risks[0], ("price rise".to_string(), d.values[0]));
     assert!((o.risks[1].1 - d.values[1] / 86_400.0).abs() < 1e-9);
     let dual_11 = o.cost.as_ref().unwrap().dual_running.as_f64();
@@ -536,5 +539,225 @@ fn gate_scopes_are_checked() {
             .unwrap_err()
             .to_string();
         assert!(err.contains(want), "{err}");
+    }
+}
+
+/// The story's migration cost scenario, written into `dir` with its price
+/// books named by their full paths and `risks` (TOML) appended.
+fn cost_with_risks(dir: &Path, risks: &str) -> PathBuf {
+    let scenarios = story().join("..");
+    let text = std::fs::read_to_string(scenarios.join("cost-migration.toml"))
+        .unwrap()
+        .replace(
+            "pricebooks = [\"pricebooks/hyperscaler.toml\", \"pricebooks/baremetal.toml\"]",
+            &format!(
+                "pricebooks = [\"{}\", \"{}\"]",
+                scenarios.join("pricebooks/hyperscaler.toml").display(),
+                scenarios.join("pricebooks/baremetal.toml").display()
+            ),
+        );
+    let file = dir.join("cost.toml");
+    std::fs::write(&file, format!("{text}\n{risks}")).unwrap();
+    file
+}
+
+/// Amsterdam's and New York's moves a week apart, priced by `cost`, with
+/// `plan_extra` in `[plan]`.
+fn two_moves_priced_by(cost: &Path, plan_extra: &str) -> Result<Plan, String> {
+    let text = story_plan(
+        &[
+            ("ams1", "ams", "[65010, 65020]"),
+            ("ny1", "nyc", "[65010, 65020]"),
+        ],
+        &format!(
+            "cost = \"{}\"\nregion_spacing = \"7d\"\n{plan_extra}",
+            cost.display()
+        ),
+        "",
+    )
+    .replace("duration = \"1d\"", "duration = \"40d\"")
+    // Abort is the default; a plan_extra may say otherwise.
+    .replace("on_failure = \"abort\"\n", "");
+    Plan::from_source(&Source::from_text(Path::new("plan.toml"), text)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_cost_scenario_declares_risks_with_their_distributions_for_the_plans_it_prices() {
+    let dir = tempfile::tempdir().unwrap();
+    let cost = cost_with_risks(
+        dir.path(),
+        "[[risks]]\nname = \"rent rise\"\nestate = \"bare metal\"\nchange = [\"0%\", \"20%\"]\n\
+         distribution = \"triangular\"\nmode = \"5%\"\n\
+         [[risks]]\nname = \"server delivery\"\nlead_time = [\"10d\", \"20d\"]\n",
+    );
+    let plan = two_moves_priced_by(
+        &cost,
+        "[[plan.risks]]\nname = \"EUR/USD\"\nfx = true\nchange = [\"-10%\", \"10%\"]\n\
+         distribution = \"normal\"\nmean = \"0%\"\nsd = \"4%\"\n",
+    )
+    .unwrap();
+    let names: Vec<&str> = plan.risks.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["rent rise", "server delivery", "EUR/USD"]);
+    use cutover::plan::risk::Shape;
+    assert_eq!(plan.risks[0].shape, Shape::Triangular { mode: 0.05 });
+    assert_eq!(
+        plan.risks[2].shape,
+        Shape::Normal {
+            mean: 0.0,
+            sd: 0.04
+        }
+    );
+    // A plan's risk may not take a name the cost scenario already gave.
+    let err = two_moves_priced_by(
+        &cost,
+        "[[plan.risks]]\nname = \"rent rise\"\nfx = true\nchange = [\"0%\", \"1%\"]\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("field `plan.risks[0].name`: `rent rise` is declared in the cost scenario"),
+        "{err}"
+    );
+    // The cost scenario's own errors point into its file.
+    for (risk, want) in [
+        (
+            "estate = \"bare metal\"\nchange = [\"0%\", \"20%\"]\ndistribution = \"beta\"",
+            "field `risks[0].distribution`: `beta`; allowed: \"uniform\", \"triangular\"",
+        ),
+        (
+            "estate = \"bare metal\"\nchange = [\"0%\", \"20%\"]\ndistribution = \"triangular\"\nmode = \"30%\"",
+            "field `risks[0].mode`: outside the range",
+        ),
+        (
+            "lead_time = [\"10d\", \"20d\"]\ndistribution = \"normal\"\nmean = \"14d\"",
+            "field `risks[0]`: a normal distribution needs `mean` and `sd`",
+        ),
+        (
+            "estate = \"moon base\"\nchange = [\"0%\", \"20%\"]",
+            "field `risks[0].estate`: `moon base` is not in the cost scenario",
+        ),
+        (
+            "fx = true\nchange = [\"0%\", \"20%\"]\nsd = \"1%\"",
+            "field `risks[0].sd`: not used by a uniform distribution",
+        ),
+    ] {
+        let file = cost_with_risks(dir.path(), &format!("[[risks]]\nname = \"r\"\n{risk}\n"));
+        let err = cutover::scenario::cost::CostScenario::load(&file)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want) && err.contains("cost.toml:"), "{err}");
+    }
+}
+
+#[test]
+fn each_moves_servers_are_late_by_their_own_lead_time() {
+    // Two moves a week apart, each with its own order of servers whose
+    // lead time is uniform on 10 to 20 days against the planned 14: a
+    // move starts late by its own lead's excess, and the second also
+    // waits for the first (pacing). With S = 18 h + 7 d + the second
+    // move's 7 stages (7 x 660 s), the plan ends at S + max(0, L1 - 14 d,
+    // L2 - 14 d): it ends within S + 3 d when both leads are at most
+    // 17 d, with probability (7 / 10)^2 = 0.49 (one draw for both would
+    // give 0.7).
+    use cutover::plan::risk::draw;
+    use cutover::plan::run::{orders, spec_with};
+    use cutover_models::plan::{Observation, PlanAction, PlanMachine, Scope, WindowMetrics};
+    use cutover_models::{SimDuration, SimTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cost = cost_with_risks(
+        dir.path(),
+        "[[risks]]\nname = \"server delivery\"\nlead_time = [\"10d\", \"20d\"]\n",
+    );
+    let plan = two_moves_priced_by(&cost, "").unwrap();
+    let day = 86_400.0;
+    let planned = SimDuration::from_secs(14 * 86_400);
+    let healthy = vec![Observation {
+        scope: Scope::Move,
+        name: "m".into(),
+        metrics: WindowMetrics {
+            requests: 10_000,
+            failed: 0,
+            p99_ms: 50.0,
+            availability: 1.0,
+        },
+        needs_minimum: true,
+    }];
+    let end_of = |seed: u64| {
+        let draws = draw(&plan.risks, seed, planned, orders(&plan));
+        let mut m = PlanMachine::new(spec_with(&plan, &draws));
+        let mut pending: Vec<(SimTime, PlanAction)> = m
+            .start(SimTime::ZERO + plan.begin)
+            .into_iter()
+            .map(|a| (SimTime::ZERO + plan.begin, a))
+            .collect();
+        let mut end = None;
+        while let Some((now, a)) = (!pending.is_empty()).then(|| pending.remove(0)) {
+            let next = match a {
+                PlanAction::WakeAt(t) => (t, m.wake(t)),
+                PlanAction::Observe { until, .. } => {
+                    (until, m.window_closed(until, healthy.clone()))
+                }
+                PlanAction::Finished { success } => {
+                    assert!(success);
+                    end = Some(now);
+                    (now, Vec::new())
+                }
+                _ => (now, Vec::new()),
+            };
+            pending.extend(next.1.into_iter().map(|x| (next.0, x)));
+        }
+        (end.unwrap().as_secs_f64(), draws.move_leads)
+    };
+    let s = 18.0 * 3600.0 + 7.0 * day + 7.0 * 660.0;
+    let n = 2000;
+    let mut within = 0;
+    for seed in 0..n {
+        let (end, leads) = end_of(seed);
+        let late = leads
+            .iter()
+            .map(|l| (l - 14.0 * day).max(0.0))
+            .fold(0.0, f64::max);
+        assert!(
+            (end - (s + late)).abs() < 1e-3,
+            "seed {seed}: {end} vs {}",
+            s + late
+        );
+        within += usize::from(end <= s + 3.0 * day);
+    }
+    let p = within as f64 / n as f64;
+    // 0.49 within three standard errors (sqrt(0.49 x 0.51 / 2000) = 0.011).
+    assert!((p - 0.49).abs() < 0.034, "{p}");
+}
+
+#[test]
+fn a_retry_waits_for_the_servers_it_reordered() {
+    use cutover::plan::risk::draw;
+    use cutover::plan::run::{orders, spec_with};
+    use cutover_models::SimDuration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cost = cost_with_risks(
+        dir.path(),
+        "[[risks]]\nname = \"server delivery\"\nlead_time = [\"10d\", \"20d\"]\n",
+    );
+    let plan = two_moves_priced_by(
+        &cost,
+        "on_failure = \"retry\"\nmax_retries = 2\nreorder_on_retry = true\n",
+    )
+    .unwrap();
+    let o = orders(&plan);
+    assert_eq!((o.moves, o.retries), (2, 2));
+    let draws = draw(&plan.risks, 7, SimDuration::from_secs(14 * 86_400), o);
+    let spec = spec_with(&plan, &draws);
+    for (m, region) in spec.regions.iter().enumerate() {
+        let want: Vec<SimDuration> = draws.retry_leads[m]
+            .iter()
+            .map(|&s| SimDuration::from_secs_f64(s))
+            .collect();
+        assert_eq!(region.reorder_leads, want);
+        for lead in &region.reorder_leads {
+            assert!((10.0..=20.0).contains(&(lead.as_secs_f64() / 86_400.0)));
+        }
     }
 }

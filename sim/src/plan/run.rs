@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use cutover_models::bgp::network::NotSettled;
 use cutover_models::plan::{
-    Observation, PlanAction, PlanMachine, Scope, StageRecord, WindowMetrics,
+    FailurePolicy, Observation, PlanAction, PlanMachine, PlanSpec, Scope, StageRecord,
+    WindowMetrics,
 };
 use cutover_models::{SimDuration, SimTime};
 
@@ -103,14 +104,50 @@ struct StageWindows {
 /// Runs `plan` with `seed` as stated: each risk at no change and the
 /// planned lead time (see [`risk::as_stated`]).
 pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
-    let draws = risk::as_stated(&plan.risks, planned_lead(plan));
+    let draws = risk::as_stated(&plan.risks, planned_lead(plan), orders(plan));
     run_with(plan, seed, &draws)
 }
 
 /// Runs one replication of `plan` with `seed`: its risks drawn from the
 /// seed (see [`risk::draw`]).
 pub fn run_replication(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
-    run_with(plan, seed, &risk::draw(&plan.risks, seed))
+    let draws = risk::draw(&plan.risks, seed, planned_lead(plan), orders(plan));
+    run_with(plan, seed, &draws)
+}
+
+/// The orders of servers `plan` can place: one per move, and one per
+/// retry of each move when it re-orders for a retry.
+pub fn orders(plan: &Plan) -> risk::Orders {
+    let retries = match plan.spec.on_failure {
+        FailurePolicy::Retry { max_retries, .. } if plan.reorder_on_retry => max_retries as usize,
+        _ => 0,
+    };
+    risk::Orders {
+        moves: plan.moves.len(),
+        retries,
+    }
+}
+
+/// The plan's spec with this run's deliveries: each move not before its
+/// servers are there, each retry not before its re-order is.
+pub fn spec_with(plan: &Plan, draws: &risk::Draws) -> PlanSpec {
+    let mut spec = plan.spec.clone();
+    let ready = risk::deliveries(
+        draws,
+        planned_lead(plan),
+        SimTime::ZERO + plan.begin,
+        spec.region_spacing,
+    );
+    for (m, region) in spec.regions.iter_mut().enumerate() {
+        region.ready_at = ready.get(m).copied().unwrap_or(SimTime::ZERO);
+        region.reorder_leads = draws.retry_leads.get(m).map_or(Vec::new(), |leads| {
+            leads
+                .iter()
+                .map(|&s| SimDuration::from_secs_f64(s))
+                .collect()
+        });
+    }
+    spec
 }
 
 /// The cost scenario's lead between renting a new site and moving to it.
@@ -128,7 +165,7 @@ fn run_with(plan: &Plan, seed: u64, draws: &risk::Draws) -> Result<PlanOutcome, 
     let mut d = Driver {
         plan,
         world: World::new(&plan.experiment, seed)?,
-        machine: PlanMachine::new(plan.spec.clone()),
+        machine: PlanMachine::new(spec_with(plan, draws)),
         agenda: Agenda {
             items: BTreeMap::new(),
             seq: 0,
@@ -142,8 +179,7 @@ fn run_with(plan: &Plan, seed: u64, draws: &risk::Draws) -> Result<PlanOutcome, 
         windows: Vec::new(),
         labels: crate::world::summary::population_labels(&plan.experiment),
     };
-    let late = risk::delivery_delay(&plan.risks, draws, planned_lead(plan));
-    d.agenda.at(SimTime::ZERO + plan.begin + late, Due::Begin);
+    d.agenda.at(SimTime::ZERO + plan.begin, Due::Begin);
     let limit = SimTime::ZERO + plan.experiment.duration;
     let mut now = SimTime::ZERO;
     let mut within_limit = true;

@@ -11,6 +11,7 @@
 //! on_failure = "retry"          # or "abort"
 //! retry_delay = "7d"
 //! max_retries = 1
+//! reorder_on_retry = true       # servers re-ordered at a rollback; the retry waits for them
 //! slo = "99.95%"                # default: the estate's [slo]
 //! cost = "../cost-migration.toml"
 //! dual_running_budget = "60000 USD"
@@ -112,7 +113,8 @@ pub(crate) struct RawPlan {
     #[serde(default)]
     drills: Vec<RawDrill>,
     #[serde(default)]
-    risks: Vec<super::risk::RawRisk>,
+    risks: Vec<crate::scenario::risk::RawRisk>,
+    reorder_on_retry: Option<bool>,
 }
 
 /// `[[plan.drills]]` as written.
@@ -247,8 +249,12 @@ pub struct Plan {
     pub moves: Vec<Move>,
     /// Failures that strike at a stage (taken out of the experiment's).
     pub drills: Vec<Drill>,
-    /// What is uncertain, drawn in every replication.
+    /// What is uncertain, drawn in every replication: the cost
+    /// scenario's `[[risks]]`, then the plan's `[[plan.risks]]`.
     pub risks: Vec<super::risk::Risk>,
+    /// Servers are re-ordered for a retry (at the rollback), and the retry
+    /// waits for them.
+    pub reorder_on_retry: bool,
     /// Calendar day of simulated time zero (midnight).
     pub start: Date,
     /// Time of the first stage, from time zero.
@@ -309,12 +315,13 @@ impl Plan {
             None => experiment.estate.slo.availability,
         };
         let cost = cost_scenario(source, p)?;
-        let risks = super::risk::validate(source, &p.risks, cost.as_ref().map(|c| &c.1))?;
+        let risks = risks(source, &p.risks, cost.as_ref())?;
         Ok(Plan {
             spec,
             moves,
             drills,
             risks,
+            reorder_on_retry: p.reorder_on_retry.unwrap_or(false),
             start,
             begin,
             decommission_after: p.decommission_after.map_or(SimDuration::ZERO, |d| d.0),
@@ -832,6 +839,40 @@ fn failure_policy(source: &Source, p: &RawPlan) -> Result<FailurePolicy, InputEr
             format!("`{other}`; allowed: \"abort\" or \"retry\""),
         )),
     }
+}
+
+/// The cost scenario's risks, then the plan's own; a name is declared once.
+fn risks(
+    source: &Source,
+    raw: &[crate::scenario::risk::RawRisk],
+    cost: Option<&(PathBuf, CostScenario)>,
+) -> Result<Vec<super::risk::Risk>, InputError> {
+    let own = crate::scenario::risk::validate(source, "plan.risks", raw, cost.map(|c| &c.1))?;
+    let mut all = cost.map_or(Vec::new(), |c| c.1.risks.clone());
+    for (i, r) in own.into_iter().enumerate() {
+        if let Some((file, _)) = cost.filter(|c| c.1.risks.iter().any(|x| x.name == r.name)) {
+            return Err(source.field_error(
+                &format!("plan.risks[{i}].name"),
+                format!(
+                    "`{}` is declared in the cost scenario `{}` too; allowed: another name",
+                    r.name,
+                    file.display()
+                ),
+            ));
+        }
+        all.push(r);
+    }
+    if all.len() > super::risk::MAX_RISKS {
+        return Err(source.field_error(
+            "plan.risks",
+            format!(
+                "{} risks with the cost scenario's; allowed: at most {}",
+                all.len(),
+                super::risk::MAX_RISKS
+            ),
+        ));
+    }
+    Ok(all)
 }
 
 fn cost_scenario(

@@ -9,6 +9,7 @@
 pub mod cost;
 pub mod kind;
 pub mod limits;
+pub mod risk;
 pub mod source;
 pub mod sweep;
 pub mod trace;

@@ -406,6 +406,8 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
     assert!(late > 0.0);
     let first = o.stages.first().unwrap().applied_s;
     assert!((first - (18.0 * 3600.0 + late)).abs() < 1e-6, "{first}");
+    assert!((o.regions[0].servers_at_s - first).abs() < 1e-6);
+    assert_eq!(stated.regions[0].servers_at_s, 18.0 * 3600.0);
 }
 
 #[test]

@@ -116,6 +116,10 @@ pub struct RegionResult {
     pub within_slo: bool,
     /// Worst window p99 the gates saw, milliseconds.
     pub worst_window_p99_ms: Option<f64>,
+    /// When its servers were delivered, the earliest its first attempt
+    /// could start (its planned start, or later by a long lead time),
+    /// seconds.
+    pub servers_at_s: f64,
     /// When its move started (first attempt), seconds.
     pub moved_s: Option<f64>,
     /// When its old site was decommissioned, seconds.
@@ -193,7 +197,7 @@ pub struct PlanOutcome {
     /// Costs, when the plan names a cost scenario.
     pub cost: Option<PlanCostSummary>,
     /// This run's draw of each declared risk: (name, value: a relative
-    /// change, or a lead time in days).
+    /// change, or a lead time in days, the mean over the moves' orders).
     pub risks: Vec<(String, f64)>,
     /// The world's own outcome: populations, sites, timeline, routes.
     #[serde(skip)]

@@ -393,7 +393,20 @@ impl Driver<'_, '_> {
         let world = self.world.run();
         let (stages, rollbacks) = stage_rows(plan, &records);
         let gates = gate_rows(plan, &records);
-        let regions = region_results(plan, &records, &world, &self.moved, &self.decommissioned);
+        let servers_at: Vec<f64> = self
+            .machine
+            .spec()
+            .regions
+            .iter()
+            .map(|r| r.ready_at.as_secs_f64())
+            .collect();
+        let regions = region_results(
+            plan,
+            &records,
+            &world,
+            (&self.moved, &self.decommissioned),
+            &servers_at,
+        );
         let total = &world.summary.tally;
         let cost = match &plan.cost {
             Some((_, c)) => {
@@ -540,8 +553,8 @@ fn region_results(
     plan: &Plan,
     records: &[StageRecord],
     world: &Outcome,
-    moved: &[Option<SimTime>],
-    decommissioned: &[Option<SimTime>],
+    (moved, decommissioned): (&[Option<SimTime>], &[Option<SimTime>]),
+    servers_at: &[f64],
 ) -> Vec<RegionResult> {
     let secs = |t: Option<SimTime>| t.map(|t| t.as_secs_f64());
     plan.moves
@@ -570,6 +583,7 @@ fn region_results(
                     .clone()
                     .filter_map(|r| r.of(Scope::Move).map(|o| o.metrics.p99_ms))
                     .reduce(f64::max),
+                servers_at_s: servers_at[i],
                 moved_s: secs(moved[i]),
                 decommissioned_s: secs(decommissioned[i]),
                 attempts: mine.map(|r| r.attempt).max().unwrap_or(0),

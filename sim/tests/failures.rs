@@ -917,3 +917,154 @@ mod conservation {
         }
     }
 }
+
+#[test]
+fn a_site_struck_twice_stays_down_until_the_last_failure_ends() {
+    // Two crashes overlap at New York: 60-360 s and 200-800 s. The first
+    // to end does not bring the site back: it is down until 800 s, and
+    // its users come back only then (the first pod, the health check's
+    // rise, BGP's propagation).
+    let exp = drill(
+        "1200s",
+        "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\nduration = \"300s\"\n\
+         [[failures]]\nsite = \"ny1\"\nat = \"200s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\nduration = \"600s\"\n",
+    );
+    let o = run(&exp, 1);
+    let (lo, hi) = announce_window(&exp);
+    let t = back_at(&o, "nyc", "ny1");
+    assert!(
+        t >= 800.0 + lo && t <= 800.0 + hi + 90.0,
+        "{t} vs {lo}..{hi}"
+    );
+    let log = &o.summary.failure_log;
+    assert_eq!(
+        log.iter().map(|r| r.end_s).collect::<Vec<_>>(),
+        vec![Some(360.0), Some(800.0)]
+    );
+    // No request of anyone was served at New York while it was down.
+    assert!(
+        !o.routes
+            .iter()
+            .any(|r| r.to_site == "ny1" && r.t_s > 60.0 && r.t_s < 800.0),
+        "{:?}",
+        o.routes
+    );
+    assert!(site(&o.summary, "ny1").alive_at_end);
+}
+
+#[test]
+fn a_site_shut_down_while_it_crashed_comes_back_with_the_last_failure() {
+    // A crash (60-300 s) inside a longer clean shutdown (30-500 s), and
+    // the other way round: either way the site is back when the later
+    // one ends.
+    for (first, second, end) in [
+        ("shutdown", "crash", 500.0),
+        ("crash", "service-down", 500.0),
+    ] {
+        let exp = drill(
+            "900s",
+            &format!(
+                "[[failures]]\nsite = \"ny1\"\nat = \"30s\"\nkind = \"{first}\"\nduration = \"470s\"\n\
+                 [[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"{second}\"\nduration = \"240s\"\n"
+            ),
+        );
+        let o = run(&exp, 2);
+        let (lo, hi) = announce_window(&exp);
+        let t = back_at(&o, "nyc", "ny1");
+        assert!(
+            t >= end + lo && t <= end + hi + 90.0,
+            "{first} then {second}: back at {t}"
+        );
+    }
+}
+
+#[test]
+fn a_recovered_site_stays_withdrawn_when_the_operator_withdrew_it() {
+    // New York crashes at 60 s for 600 s; at 120 s its operator stops
+    // announcing it (a plan's rollback or break). When the node comes back
+    // it serves again but does not announce: its users stay where BGP
+    // sent them.
+    let exp = drill(
+        "1200s",
+        "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\nduration = \"600s\"\n",
+    );
+    let ny1 = exp.estate.site_index("ny1").unwrap();
+    let mut world = World::new(&exp, 1).expect("BGP settles");
+    world.run_until(SimTime::ZERO + secs(120));
+    world.stop_announcing(ny1);
+    let o = world.run();
+    assert!(
+        !o.routes.iter().any(|r| r.to_site == "ny1"),
+        "{:?}",
+        o.routes
+    );
+    let nyc = population(&o.summary, "nyc");
+    assert_ne!(nyc.site_after, "ny1");
+    assert!(site(&o.summary, "ny1").alive_at_end);
+}
+
+#[test]
+fn a_recovered_site_announces_with_the_operators_prepends() {
+    // The operator prepends every site three times at the start (so
+    // every catchment stays as it was); a crash and recovery of New York
+    // bring back that announcement, not the estate's plain one (which
+    // would draw users from every prepended site): New York's catchment
+    // after the recovery is the one before, and the routers that learn
+    // its route again see the origin AS four times.
+    let exp = drill(
+        "1200s",
+        "[[failures]]\nsite = \"ny1\"\nat = \"300s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\nduration = \"300s\"\n",
+    );
+    let mut world = World::new(&exp, 1).expect("BGP settles");
+    for k in 0..exp.estate.sites.len() {
+        world.announce_prepended(k, 3);
+    }
+    let o = world.run();
+    let on_ny1_at = |t: f64| -> Vec<String> {
+        let mut at: std::collections::BTreeMap<&str, &str> = o
+            .summary
+            .populations
+            .iter()
+            .map(|p| (p.population.as_str(), p.site_before.as_str()))
+            .collect();
+        for r in o.routes.iter().filter(|r| r.t_s <= t) {
+            at.insert(&r.population, &r.to_site);
+        }
+        at.into_iter()
+            .filter(|(_, s)| *s == "ny1")
+            .map(|(p, _)| p.to_string())
+            .collect()
+    };
+    assert_eq!(on_ny1_at(290.0), vec!["nyc".to_string()]);
+    assert_eq!(on_ny1_at(1199.0), on_ny1_at(290.0));
+    let after: Vec<&str> = o
+        .routers_csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let t: f64 = f[0].parse().unwrap();
+            (t > 600.0 && f[4] == "ny1" && !f[5].is_empty()).then_some(f[5])
+        })
+        .collect();
+    assert!(!after.is_empty(), "{}", o.routers_csv);
+    for path in after {
+        assert!(path.ends_with("64500 64500 64500 64500"), "{path}");
+    }
+}
+
+#[test]
+fn a_site_decommissioned_while_down_stays_off_when_its_failure_ends() {
+    let exp = drill(
+        "900s",
+        "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\nduration = \"300s\"\n",
+    );
+    let ny1 = exp.estate.site_index("ny1").unwrap();
+    let mut world = World::new(&exp, 1).expect("BGP settles");
+    world.run_until(SimTime::ZERO + secs(120));
+    world.decommission(ny1);
+    let o = world.run();
+    assert!(!site(&o.summary, "ny1").alive_at_end);
+    assert!(!o.routes.iter().any(|r| r.to_site == "ny1"));
+    assert_eq!(o.summary.failure_log[0].end_s, Some(360.0));
+}

@@ -336,6 +336,9 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
 
     let mut plan = priced_with_risks();
     assert_eq!(plan.risks.len(), 2);
+    let planned = SimDuration::from_secs(14 * 86_400);
+    let orders = cutover::plan::run::orders(&plan);
+    assert_eq!((orders.moves, orders.retries), (1, 0));
     // One run for the dates the plan kept; each replication's cost is
     // then its draw of the price rise priced on them.
     let o = run(&plan, 3).unwrap();
@@ -356,7 +359,7 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
         plan.dual_running_budget = Some((budget, Currency::USD));
         let mut kept = 0;
         for seed in 0..200 {
-            let draws = draw(&plan.risks, seed);
+            let draws = draw(&plan.risks, seed, planned, orders);
             let mut c = base.clone();
             c.model.base = adjusted(&c.model.base, &plan.risks, &draws);
             let priced = price(&plan, &c, &moved, &gone, end).unwrap();
@@ -390,7 +393,7 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
     assert_eq!(stated.risks[1].1, 14.0);
     assert_eq!(stated.stages[0].applied_s, 18.0 * 3600.0);
     let o = cutover::plan::run_replication(&plan, 11).unwrap();
-    let d = draw(&plan.risks, 11);
+    let d = draw(&plan.risks, 11, planned, orders);
     assert_eq!(o.risks[0], ("price rise".to_string(), d.values[0]));
     assert!((o.risks[1].1 - d.values[1] / 86_400.0).abs() < 1e-9);
     let dual_11 = o.cost.as_ref().unwrap().dual_running.as_f64();
@@ -403,6 +406,8 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
     assert!(late > 0.0);
     let first = o.stages.first().unwrap().applied_s;
     assert!((first - (18.0 * 3600.0 + late)).abs() < 1e-6, "{first}");
+    assert!((o.regions[0].servers_at_s - first).abs() < 1e-6);
+    assert_eq!(stated.regions[0].servers_at_s, 18.0 * 3600.0);
 }
 
 #[test]
@@ -421,4 +426,340 @@ fn an_experiment_can_turn_the_estates_overflow_off() {
         .is_none());
     let on = with("[overflow]\nthreshold = 0.9\nrelease = 0.8\n");
     assert_eq!(on.estate.overflow.unwrap().threshold, 0.9);
+}
+
+/// Amsterdam's move with its old site crashing for the last 20 s of the
+/// 50 % stage's window (applied at 0, window from 60 s to 660 s, crash
+/// from 640 s to 660 s: its users have no route to a serving site for
+/// those 20 s, and its L7 proxy forwards nothing meanwhile); the gate
+/// reads the sites (which may fail 5 % of their requests: the crash
+/// resets what the old site holds, 1.7 % of its window's) and, with
+/// `populations`, the populations (which need to be up 99 % of the
+/// window).
+fn crash_during_a_stage(populations: bool) -> Plan {
+    let gate = if populations {
+        "scope = [\"sites\", \"populations\"]\n[plan.gate.populations]\nmin_availability = \"99%\""
+    } else {
+        "scope = [\"sites\"]"
+    };
+    let text = story_plan(
+        &[("ams1", "ams", "[65010, 65020]")],
+        "[[plan.drills]]\nfailure = 0\nmove = \"ams1\"\nstage = \"50%\"\n",
+        &format!(
+            "[plan.gate]\n{gate}\n\
+             [plan.gate.sites]\nmax_error_rate = \"5%\"\n\
+             [[failures]]\nsite = \"ams1\"\nat = \"640s\"\nkind = \"crash\"\ndetection = \"hold-timer\"\nduration = \"20s\"\n"
+        ),
+    );
+    plan_of(&text)
+}
+
+#[test]
+fn a_population_blackholed_for_part_of_a_window_fails_its_gate_while_the_sites_pass() {
+    let plan = crash_during_a_stage(true);
+    let fra = &plan.moves[0].users;
+    assert_eq!(fra.len(), 1, "ams1 serves Frankfurt's users");
+    let o = run(&plan, 3).unwrap();
+    let row = |scope: &str, name: &str| {
+        o.gates
+            .iter()
+            .find(|g| g.stage == 5 && g.scope == scope && g.name == name)
+            .unwrap_or_else(|| panic!("no {scope} {name} in {:?}", o.gates))
+    };
+    // By hand: 20 s of the 600 s window without a route, 96.667 %.
+    let users = row("population", "fra");
+    assert!(
+        (users.availability - (1.0 - 20.0 / 600.0)).abs() < 1e-12,
+        "{}",
+        users.availability
+    );
+    assert!(users.judged && !users.passed);
+    assert!(
+        users
+            .reasons
+            .ends_with("up 96.667 % of the window, below 99.000 %"),
+        "{}",
+        users.reasons
+    );
+    // The old site was down the same 20 s, but sites are not held to an
+    // availability here; the new site never was down.
+    let old = row("site", "ams1");
+    assert!((old.availability - (1.0 - 20.0 / 600.0)).abs() < 1e-12);
+    assert!(old.judged && old.passed, "{old:?}");
+    assert!(old.failed > 0);
+    let new = row("site", "ams1-bm");
+    assert_eq!(new.availability, 1.0);
+    assert!(new.passed && new.requests >= 1000, "{new:?}");
+    // The move's figure is observed but not judged.
+    let whole = row("move", "ams1");
+    assert!(!whole.judged && whole.passed);
+    let stage = o.stages.iter().find(|s| s.stage == 5).unwrap();
+    assert!(!stage.passed);
+    assert_eq!(stage.breached, "population fra");
+    assert!(
+        stage.reasons.starts_with("population fra: "),
+        "{}",
+        stage.reasons
+    );
+    assert!(!o.gates_passed && o.rollbacks.len() == 1);
+    // Gated on the sites alone, the same stage passes.
+    let sites_only = run(&crash_during_a_stage(false), 3).unwrap();
+    assert!(
+        sites_only.gates_passed,
+        "{:?}",
+        sites_only.failure_reasons()
+    );
+}
+
+#[test]
+fn gate_scopes_are_checked() {
+    for (gate, want) in [
+        (
+            "scope = [\"cities\"]",
+            "field `plan.gate.scope[0]`: `cities`; allowed: \"move\"",
+        ),
+        (
+            "scope = [\"move\", \"move\"]",
+            "field `plan.gate.scope[1]`: `move` twice",
+        ),
+        ("scope = []", "field `plan.gate.scope`: empty"),
+        (
+            "[plan.gate.sites]\nmax_p99 = \"1s\"",
+            "field `plan.gate.sites`: thresholds for a scope the gate does not read; allowed: add \"sites\" to plan.gate.scope",
+        ),
+        (
+            "scope = [\"populations\"]\n[plan.gate.populations]\nmin_availability = \"120%\"",
+            "field `plan.gate.populations.min_availability`: `120%`; allowed: 0% to 100%",
+        ),
+    ] {
+        let text = story_plan(
+            &[("ams1", "ams", "[65010, 65020]")],
+            "",
+            &format!("[plan.gate]\n{gate}\n"),
+        );
+        let err = Plan::from_source(&Source::from_text(Path::new("g.toml"), text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+}
+
+/// The story's migration cost scenario, written into `dir` with its price
+/// books named by their full paths and `risks` (TOML) appended.
+fn cost_with_risks(dir: &Path, risks: &str) -> PathBuf {
+    let scenarios = story().join("..");
+    let text = std::fs::read_to_string(scenarios.join("cost-migration.toml"))
+        .unwrap()
+        .replace(
+            "pricebooks = [\"pricebooks/hyperscaler.toml\", \"pricebooks/baremetal.toml\"]",
+            &format!(
+                "pricebooks = [\"{}\", \"{}\"]",
+                scenarios.join("pricebooks/hyperscaler.toml").display(),
+                scenarios.join("pricebooks/baremetal.toml").display()
+            ),
+        );
+    let file = dir.join("cost.toml");
+    std::fs::write(&file, format!("{text}\n{risks}")).unwrap();
+    file
+}
+
+/// Amsterdam's and New York's moves a week apart, priced by `cost`, with
+/// `plan_extra` in `[plan]`.
+fn two_moves_priced_by(cost: &Path, plan_extra: &str) -> Result<Plan, String> {
+    let text = story_plan(
+        &[
+            ("ams1", "ams", "[65010, 65020]"),
+            ("ny1", "nyc", "[65010, 65020]"),
+        ],
+        &format!(
+            "cost = \"{}\"\nregion_spacing = \"7d\"\n{plan_extra}",
+            cost.display()
+        ),
+        "",
+    )
+    .replace("duration = \"1d\"", "duration = \"40d\"")
+    // Abort is the default; a plan_extra may say otherwise.
+    .replace("on_failure = \"abort\"\n", "");
+    Plan::from_source(&Source::from_text(Path::new("plan.toml"), text)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_cost_scenario_declares_risks_with_their_distributions_for_the_plans_it_prices() {
+    let dir = tempfile::tempdir().unwrap();
+    let cost = cost_with_risks(
+        dir.path(),
+        "[[risks]]\nname = \"rent rise\"\nestate = \"bare metal\"\nchange = [\"0%\", \"20%\"]\n\
+         distribution = \"triangular\"\nmode = \"5%\"\n\
+         [[risks]]\nname = \"server delivery\"\nlead_time = [\"10d\", \"20d\"]\n",
+    );
+    let plan = two_moves_priced_by(
+        &cost,
+        "[[plan.risks]]\nname = \"EUR/USD\"\nfx = true\nchange = [\"-10%\", \"10%\"]\n\
+         distribution = \"normal\"\nmean = \"0%\"\nsd = \"4%\"\n",
+    )
+    .unwrap();
+    let names: Vec<&str> = plan.risks.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["rent rise", "server delivery", "EUR/USD"]);
+    use cutover::plan::risk::Shape;
+    assert_eq!(plan.risks[0].shape, Shape::Triangular { mode: 0.05 });
+    assert_eq!(
+        plan.risks[2].shape,
+        Shape::Normal {
+            mean: 0.0,
+            sd: 0.04
+        }
+    );
+    // A plan's risk may not take a name the cost scenario already gave.
+    let err = two_moves_priced_by(
+        &cost,
+        "[[plan.risks]]\nname = \"rent rise\"\nfx = true\nchange = [\"0%\", \"1%\"]\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("field `plan.risks[0].name`: `rent rise` is declared in the cost scenario"),
+        "{err}"
+    );
+    // The cost scenario's own errors point into its file.
+    for (risk, want) in [
+        (
+            "estate = \"bare metal\"\nchange = [\"0%\", \"20%\"]\ndistribution = \"beta\"",
+            "field `risks[0].distribution`: `beta`; allowed: \"uniform\", \"triangular\"",
+        ),
+        (
+            "estate = \"bare metal\"\nchange = [\"0%\", \"20%\"]\ndistribution = \"triangular\"\nmode = \"30%\"",
+            "field `risks[0].mode`: outside the range",
+        ),
+        (
+            "lead_time = [\"10d\", \"20d\"]\ndistribution = \"normal\"\nmean = \"14d\"",
+            "field `risks[0]`: a normal distribution needs `mean` and `sd`",
+        ),
+        (
+            "estate = \"moon base\"\nchange = [\"0%\", \"20%\"]",
+            "field `risks[0].estate`: `moon base` is not in the cost scenario",
+        ),
+        (
+            "fx = true\nchange = [\"0%\", \"20%\"]\nsd = \"1%\"",
+            "field `risks[0].sd`: not used by a uniform distribution",
+        ),
+    ] {
+        let file = cost_with_risks(dir.path(), &format!("[[risks]]\nname = \"r\"\n{risk}\n"));
+        let err = cutover::scenario::cost::CostScenario::load(&file)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want) && err.contains("cost.toml:"), "{err}");
+    }
+}
+
+#[test]
+fn each_moves_servers_are_late_by_their_own_lead_time() {
+    // Two moves a week apart, each with its own order of servers whose
+    // lead time is uniform on 10 to 20 days against the planned 14: a
+    // move starts late by its own lead's excess, and the second also
+    // waits for the first (pacing). With S = 18 h + 7 d + the second
+    // move's 7 stages (7 x 660 s), the plan ends at S + max(0, L1 - 14 d,
+    // L2 - 14 d): it ends within S + 3 d when both leads are at most
+    // 17 d, with probability (7 / 10)^2 = 0.49 (one draw for both would
+    // give 0.7).
+    use cutover::plan::risk::draw;
+    use cutover::plan::run::{orders, spec_with};
+    use cutover_models::plan::{Observation, PlanAction, PlanMachine, Scope, WindowMetrics};
+    use cutover_models::{SimDuration, SimTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cost = cost_with_risks(
+        dir.path(),
+        "[[risks]]\nname = \"server delivery\"\nlead_time = [\"10d\", \"20d\"]\n",
+    );
+    let plan = two_moves_priced_by(&cost, "").unwrap();
+    let day = 86_400.0;
+    let planned = SimDuration::from_secs(14 * 86_400);
+    let healthy = vec![Observation {
+        scope: Scope::Move,
+        name: "m".into(),
+        metrics: WindowMetrics {
+            requests: 10_000,
+            failed: 0,
+            p99_ms: 50.0,
+            availability: 1.0,
+        },
+        needs_minimum: true,
+    }];
+    let end_of = |seed: u64| {
+        let draws = draw(&plan.risks, seed, planned, orders(&plan));
+        let mut m = PlanMachine::new(spec_with(&plan, &draws));
+        let mut pending: Vec<(SimTime, PlanAction)> = m
+            .start(SimTime::ZERO + plan.begin)
+            .into_iter()
+            .map(|a| (SimTime::ZERO + plan.begin, a))
+            .collect();
+        let mut end = None;
+        while let Some((now, a)) = (!pending.is_empty()).then(|| pending.remove(0)) {
+            let next = match a {
+                PlanAction::WakeAt(t) => (t, m.wake(t)),
+                PlanAction::Observe { until, .. } => {
+                    (until, m.window_closed(until, healthy.clone()))
+                }
+                PlanAction::Finished { success } => {
+                    assert!(success);
+                    end = Some(now);
+                    (now, Vec::new())
+                }
+                _ => (now, Vec::new()),
+            };
+            pending.extend(next.1.into_iter().map(|x| (next.0, x)));
+        }
+        (end.unwrap().as_secs_f64(), draws.move_leads)
+    };
+    let s = 18.0 * 3600.0 + 7.0 * day + 7.0 * 660.0;
+    let n = 2000;
+    let mut within = 0;
+    for seed in 0..n {
+        let (end, leads) = end_of(seed);
+        let late = leads
+            .iter()
+            .map(|l| (l - 14.0 * day).max(0.0))
+            .fold(0.0, f64::max);
+        assert!(
+            (end - (s + late)).abs() < 1e-3,
+            "seed {seed}: {end} vs {}",
+            s + late
+        );
+        within += usize::from(end <= s + 3.0 * day);
+    }
+    let p = within as f64 / n as f64;
+    // 0.49 within three standard errors (sqrt(0.49 x 0.51 / 2000) = 0.011).
+    assert!((p - 0.49).abs() < 0.034, "{p}");
+}
+
+#[test]
+fn a_retry_waits_for_the_servers_it_reordered() {
+    use cutover::plan::risk::draw;
+    use cutover::plan::run::{orders, spec_with};
+    use cutover_models::SimDuration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cost = cost_with_risks(
+        dir.path(),
+        "[[risks]]\nname = \"server delivery\"\nlead_time = [\"10d\", \"20d\"]\n",
+    );
+    let plan = two_moves_priced_by(
+        &cost,
+        "on_failure = \"retry\"\nmax_retries = 2\nreorder_on_retry = true\n",
+    )
+    .unwrap();
+    let o = orders(&plan);
+    assert_eq!((o.moves, o.retries), (2, 2));
+    let draws = draw(&plan.risks, 7, SimDuration::from_secs(14 * 86_400), o);
+    let spec = spec_with(&plan, &draws);
+    for (m, region) in spec.regions.iter().enumerate() {
+        let want: Vec<SimDuration> = draws.retry_leads[m]
+            .iter()
+            .map(|&s| SimDuration::from_secs_f64(s))
+            .collect();
+        assert_eq!(region.reorder_leads, want);
+        for lead in &region.reorder_leads {
+            assert!((10.0..=20.0).contains(&(lead.as_secs_f64() / 86_400.0)));
+        }
+    }
 }

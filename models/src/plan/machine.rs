@@ -1,6 +1,6 @@
 //! The plan state machine.
 
-use super::gate::{Gate, GateVerdict, WindowMetrics};
+use super::gate::{GateVerdict, Gates, Observation, Scope};
 use crate::time::{SimDuration, SimTime};
 
 /// How a stage moves traffic; the world decides what each costs in time.
@@ -32,8 +32,13 @@ pub struct RegionPlan {
     pub mechanism: Mechanism,
     /// The stages, in order; the last normally has share 1.
     pub stages: Vec<StageSpec>,
-    /// The gate every stage's window must pass.
-    pub gate: Gate,
+    /// The gates every stage's window must pass.
+    pub gates: Gates,
+    /// The earliest its first attempt may start (its servers delivered).
+    pub ready_at: SimTime,
+    /// The lead of the servers re-ordered for each retry, counted from the
+    /// rollback (the retry waits for them too); empty: no re-order.
+    pub reorder_leads: Vec<SimDuration>,
 }
 
 /// What happens after a gate fails and the region is rolled back.
@@ -78,7 +83,8 @@ pub enum PlanAction {
     /// Call [`PlanMachine::wake`] at this instant.
     WakeAt(SimTime),
     /// Measure `region` from `from` until `until`, then call
-    /// [`PlanMachine::window_closed`] at `until` with the figures.
+    /// [`PlanMachine::window_closed`] at `until` with the figures of
+    /// every scope.
     Observe {
         /// Region index.
         region: usize,
@@ -114,10 +120,17 @@ pub struct StageRecord {
     pub applied_at: SimTime,
     /// The window the gate judged.
     pub window: (SimTime, SimTime),
-    /// What was observed.
-    pub metrics: WindowMetrics,
-    /// The gate's verdict.
+    /// What was observed, in every scope.
+    pub observed: Vec<Observation>,
+    /// The gates' verdict.
     pub verdict: GateVerdict,
+}
+
+impl StageRecord {
+    /// The first observation of `scope`.
+    pub fn of(&self, scope: Scope) -> Option<&Observation> {
+        self.observed.iter().find(|o| o.scope == scope)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,13 +211,14 @@ impl PlanMachine {
         }
     }
 
-    /// The window the machine asked for has closed with `metrics`.
-    pub fn window_closed(&mut self, now: SimTime, metrics: WindowMetrics) -> Vec<PlanAction> {
+    /// The window the machine asked for has closed with the figures
+    /// `observed` in every scope.
+    pub fn window_closed(&mut self, now: SimTime, observed: Vec<Observation>) -> Vec<PlanAction> {
         let Phase::Observing { applied_at, from } = self.phase else {
             return Vec::new();
         };
         let region = &self.spec.regions[self.region];
-        let verdict = region.gate.evaluate(&metrics);
+        let verdict = region.gates.evaluate(&observed);
         let passed = verdict.passed;
         self.records.push(StageRecord {
             region: self.region,
@@ -213,7 +227,7 @@ impl PlanMachine {
             share: self.current_stage().share,
             applied_at,
             window: (from, now),
-            metrics,
+            observed,
             verdict,
         });
         if passed {
@@ -250,6 +264,11 @@ impl PlanMachine {
         let earliest = match self.last_region_start {
             Some(prev) if self.attempt == 1 => prev + self.spec.region_spacing,
             _ => now,
+        };
+        let earliest = if self.attempt == 1 {
+            earliest.max(self.spec.regions[self.region].ready_at)
+        } else {
+            earliest
         };
         if earliest > now {
             self.phase = Phase::BeforeRegion;
@@ -309,9 +328,14 @@ impl PlanMachine {
         }];
         match self.spec.on_failure {
             FailurePolicy::Retry { delay, max_retries } if self.attempt <= max_retries => {
+                let reorder = self.spec.regions[self.region]
+                    .reorder_leads
+                    .get(self.attempt as usize - 1)
+                    .copied()
+                    .unwrap_or(SimDuration::ZERO);
                 self.attempt += 1;
                 self.phase = Phase::BeforeRegion;
-                actions.push(PlanAction::WakeAt(now + delay));
+                actions.push(PlanAction::WakeAt(now + SimDuration::max(delay, reorder)));
             }
             _ => {
                 self.phase = Phase::Done { success: false };
@@ -325,6 +349,7 @@ impl PlanMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::gate::{Gate, WindowMetrics};
 
     fn secs(s: u64) -> SimDuration {
         SimDuration::from_secs(s)
@@ -338,6 +363,7 @@ mod tests {
         max_error_rate: 0.01,
         max_p99_ms: 200.0,
         min_requests: 1,
+        min_availability: 0.0,
     };
 
     fn region(name: &str, shares: &[f64]) -> RegionPlan {
@@ -352,31 +378,39 @@ mod tests {
                     observe: secs(1800),
                 })
                 .collect(),
-            gate: GATE,
+            gates: Gates::on_move(GATE),
+            ready_at: SimTime::ZERO,
+            reorder_leads: Vec::new(),
         }
     }
 
-    fn healthy() -> WindowMetrics {
-        WindowMetrics {
-            requests: 1000,
-            failed: 0,
-            p99_ms: 80.0,
-        }
+    fn on_move(requests: u64, failed: u64, p99_ms: f64) -> Vec<Observation> {
+        vec![Observation {
+            scope: Scope::Move,
+            name: "a".into(),
+            metrics: WindowMetrics {
+                requests,
+                failed,
+                p99_ms,
+                availability: 1.0,
+            },
+            needs_minimum: true,
+        }]
     }
 
-    fn sick() -> WindowMetrics {
-        WindowMetrics {
-            requests: 1000,
-            failed: 50,
-            p99_ms: 900.0,
-        }
+    fn healthy() -> Vec<Observation> {
+        on_move(1000, 0, 80.0)
+    }
+
+    fn sick() -> Vec<Observation> {
+        on_move(1000, 50, 900.0)
     }
 
     /// Drives the machine, answering every window with `judge(region, stage)`,
     /// and returns the actions in order with the instant each was issued.
     fn drive(
         m: &mut PlanMachine,
-        mut judge: impl FnMut(usize, usize) -> WindowMetrics,
+        mut judge: impl FnMut(usize, usize) -> Vec<Observation>,
     ) -> Vec<(SimTime, PlanAction)> {
         let mut log = Vec::new();
         let mut pending: Vec<(SimTime, PlanAction)> = m
@@ -552,5 +586,50 @@ mod tests {
             "no window open"
         );
         assert!(m.records().is_empty());
+    }
+
+    #[test]
+    fn a_move_waits_for_its_servers_and_a_retry_for_its_reorder() {
+        let day = secs(86_400);
+        let mut a = region("a", &[1.0]);
+        a.ready_at = SimTime::ZERO + day;
+        a.reorder_leads = vec![secs(3 * 86_400)];
+        let mut b = region("b", &[1.0]);
+        // Delivered before its paced start: the pacing decides.
+        b.ready_at = SimTime::ZERO + secs(2 * 86_400);
+        let spec = PlanSpec {
+            regions: vec![a, b],
+            region_spacing: secs(7 * 86_400),
+            on_failure: FailurePolicy::Retry {
+                delay: day,
+                max_retries: 1,
+            },
+        };
+        let mut m = PlanMachine::new(spec);
+        let mut windows = 0;
+        drive(&mut m, |_, _| {
+            windows += 1;
+            if windows == 1 {
+                sick()
+            } else {
+                healthy()
+            }
+        });
+        let applied: Vec<(usize, u32, SimTime)> = m
+            .records()
+            .iter()
+            .map(|r| (r.region, r.attempt, r.applied_at))
+            .collect();
+        let failed_at = m.records()[0].window.1;
+        assert_eq!(
+            applied,
+            vec![
+                (0, 1, SimTime::ZERO + day),
+                // The re-order's three days outlast the one-day delay.
+                (0, 2, failed_at + secs(3 * 86_400)),
+                // Paced a week after a's first start.
+                (1, 1, SimTime::ZERO + day + secs(7 * 86_400)),
+            ]
+        );
     }
 }

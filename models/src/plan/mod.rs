@@ -9,7 +9,7 @@
 mod gate;
 mod machine;
 
-pub use gate::{Gate, GateVerdict, WindowMetrics};
+pub use gate::{Gate, GateVerdict, Gates, Observation, Scope, WindowMetrics};
 pub use machine::{
     FailurePolicy, Mechanism, PlanAction, PlanMachine, PlanSpec, RegionPlan, StageRecord, StageSpec,
 };

@@ -13,6 +13,6 @@ pub mod run;
 pub mod scenario;
 
 pub use cost::{PlanCostError, PlanCostSummary};
-pub use outcome::{PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
+pub use outcome::{GateRow, PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
 pub use run::{run, run_replication, PlanRunError};
 pub use scenario::{Drill, Move, Plan};

@@ -29,7 +29,8 @@ pub struct StageRow {
     pub window_from_s: f64,
     /// Window end, seconds.
     pub window_until_s: f64,
-    /// Requests the gate counted (see `cutover::world::control::WindowFigures`).
+    /// Requests the move's gate counted: what reached the new site plus
+    /// the users' requests lost on the way.
     pub requests: u64,
     /// Of which failed.
     pub failed: u64,
@@ -37,7 +38,44 @@ pub struct StageRow {
     pub error_rate: f64,
     /// p99 latency at the new site, milliseconds.
     pub p99_ms: f64,
-    /// Whether the gate passed.
+    /// Whether every gate passed.
+    pub passed: bool,
+    /// The scopes that breached, e.g. "population ams; site ams1-bm".
+    pub breached: String,
+    /// Why not, each reason led by its scope.
+    pub reasons: String,
+}
+
+/// One scope's figures over one stage's window (a row of `gates.csv`).
+#[derive(Debug, Clone, Serialize)]
+pub struct GateRow {
+    /// The move (its old site's tag).
+    pub region: String,
+    /// Attempt, from 1.
+    pub attempt: u32,
+    /// Stage, from 1.
+    pub stage: usize,
+    /// Share the plan asked for.
+    pub share_requested: f64,
+    /// "move", "site" or "population".
+    pub scope: &'static str,
+    /// The move, the site's tag or the population's label.
+    pub name: String,
+    /// Requests in the window (a site's: those that reached it; a
+    /// population's: all of its users').
+    pub requests: u64,
+    /// Of which failed.
+    pub failed: u64,
+    /// Error rate.
+    pub error_rate: f64,
+    /// p99 latency, milliseconds: at the site (move, site), or as the
+    /// users saw it (population).
+    pub p99_ms: f64,
+    /// Share of the window's time it was up.
+    pub availability: f64,
+    /// Whether the plan gates on this scope.
+    pub judged: bool,
+    /// Whether its gate held (true when not judged).
     pub passed: bool,
     /// Why not.
     pub reasons: String,
@@ -78,6 +116,10 @@ pub struct RegionResult {
     pub within_slo: bool,
     /// Worst window p99 the gates saw, milliseconds.
     pub worst_window_p99_ms: Option<f64>,
+    /// When its servers were delivered, the earliest its first attempt
+    /// could start (its planned start, or later by a long lead time),
+    /// seconds.
+    pub servers_at_s: f64,
     /// When its move started (first attempt), seconds.
     pub moved_s: Option<f64>,
     /// When its old site was decommissioned, seconds.
@@ -143,6 +185,9 @@ pub struct PlanOutcome {
     pub duration_s: f64,
     /// Stages, in order.
     pub stages: Vec<StageRow>,
+    /// Every scope's figures of every stage (`gates.csv`).
+    #[serde(skip)]
+    pub gates: Vec<GateRow>,
     /// Rollbacks, in order.
     pub rollbacks: Vec<Rollback>,
     /// Per move.
@@ -152,7 +197,7 @@ pub struct PlanOutcome {
     /// Costs, when the plan names a cost scenario.
     pub cost: Option<PlanCostSummary>,
     /// This run's draw of each declared risk: (name, value: a relative
-    /// change, or a lead time in days).
+    /// change, or a lead time in days, the mean over the moves' orders).
     pub risks: Vec<(String, f64)>,
     /// The world's own outcome: populations, sites, timeline, routes.
     #[serde(skip)]

@@ -1,256 +1,120 @@
-//! What is uncertain in a plan, declared with its range, and drawn anew in
-//! every replication (the single run takes the plan as stated: no price
-//! change, the planned lead time): a price change of a price-book line or of a whole
-//! estate (a rent rise), the exchange rate, and the supplier's delivery
-//! lead time for the new sites' hardware (one draw a replication; beyond
-//! the cost scenario's planned lead it delays the first move, and with it
-//! every move paced after it). Each is uniform over its range: a
-//! planner's "somewhere between" with no mode claimed.
-//!
-//! ```toml
-//! [[plan.risks]]
-//! name = "bare-metal rent rise"
-//! estate = "bare metal"         # every line of a cost estate
-//! change = ["0%", "20%"]
-//!
-//! [[plan.risks]]
-//! name = "labour overrun"
-//! line = "migration labour"     # one line item, as finance sees it
-//! change = ["0%", "50%"]
-//!
-//! [[plan.risks]]
-//! name = "EUR/USD"
-//! fx = true                     # every stated exchange rate
-//! change = ["-10%", "10%"]
-//!
-//! [[plan.risks]]
-//! name = "server delivery"
-//! lead_time = ["10d", "28d"]    # against the cost scenario's planned lead
-//! ```
+//! What a plan's replications draw: every risk of the plan
+//! (`[[plan.risks]]`) and of its cost scenario (`[[risks]]`), declared
+//! with its range and distribution (see [`crate::scenario::risk`]). The
+//! single run takes the plan as stated (no price change, the planned lead
+//! time); each replication draws anew: a price change once, a lead time
+//! once per order of servers. Each move's servers are ordered to arrive
+//! at its planned start (the cost scenario's planned lead before it): a
+//! longer lead delays that move (and the moves paced after it) by the
+//! excess. A plan that re-orders servers for a retry (`[plan]
+//! reorder_on_retry = true`) orders them at the rollback, and the retry
+//! waits for them.
 
 use cutover_models::cost::bill::Adjustments;
-use cutover_models::SimDuration;
+use cutover_models::{SimDuration, SimTime};
 use rand::RngExt;
-use serde::Deserialize;
 
 use crate::engine::RngStreams;
-use crate::scenario::cost::{parse_percent, CostScenario};
-use crate::scenario::units::Duration;
-use crate::scenario::{InputError, Source};
+pub use crate::scenario::risk::{Risk, Shape, Target, MAX_RISKS};
 
-/// `[[plan.risks]]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawRisk {
-    name: String,
-    line: Option<String>,
-    estate: Option<String>,
-    fx: Option<bool>,
-    change: Option<[String; 2]>,
-    lead_time: Option<[Duration; 2]>,
-}
-
-/// What a risk varies.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// The unit prices of one line item (as a price book names it).
-    Line(String),
-    /// The unit prices of every line of a cost estate.
-    Estate(String),
-    /// Every stated exchange rate.
-    Fx,
-    /// Each new site's hardware delivery: a move cannot start before its
-    /// hardware is there.
-    LeadTime,
-}
-
-/// An uncertainty and its range.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Risk {
-    /// Its name in reports.
-    pub name: String,
-    /// What it varies.
-    pub target: Target,
-    /// Lowest value: a relative change (0.2 = +20 %), or a lead time in
-    /// seconds.
-    pub low: f64,
-    /// Highest value.
-    pub high: f64,
-}
-
-/// One replication's draw of every risk, in declaration order.
+/// One replication's draw of every risk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draws {
-    /// Values, one per risk.
+    /// One value per risk, in declaration order: a price risk's relative
+    /// change; a lead-time risk's mean lead over the moves' orders,
+    /// seconds (what the replications table and the tornado show).
     pub values: Vec<f64>,
+    /// The lead of each move's order of servers, seconds: the longest of
+    /// the lead-time risks' draws for it (the planned lead without one).
+    pub move_leads: Vec<f64>,
+    /// The lead of each retry's re-order, per move and retry, seconds
+    /// (empty when the plan does not re-order for a retry).
+    pub retry_leads: Vec<Vec<f64>>,
 }
 
-/// Most risks a plan may declare.
-pub const MAX_RISKS: usize = 64;
-
-/// The risks of `[[plan.risks]]`, validated against the cost scenario
-/// (price risks need one; their lines and estates must be in it).
-pub(crate) fn validate(
-    source: &Source,
-    raw: &[RawRisk],
-    cost: Option<&CostScenario>,
-) -> Result<Vec<Risk>, InputError> {
-    if raw.len() > MAX_RISKS {
-        return Err(source.field_error(
-            "plan.risks",
-            format!("{} risks; allowed: at most {MAX_RISKS}", raw.len()),
-        ));
-    }
-    raw.iter()
-        .enumerate()
-        .map(|(i, r)| one(source, &format!("plan.risks[{i}]"), r, cost))
-        .collect()
-}
-
-fn one(
-    source: &Source,
-    at: &str,
-    r: &RawRisk,
-    cost: Option<&CostScenario>,
-) -> Result<Risk, InputError> {
-    if r.name.trim().is_empty() {
-        return Err(source.field_error(&format!("{at}.name"), "must not be empty"));
-    }
-    let targets = [
-        r.line.is_some(),
-        r.estate.is_some(),
-        r.fx == Some(true),
-        r.lead_time.is_some(),
-    ];
-    if targets.iter().filter(|&&t| t).count() != 1 {
-        return Err(source.field_error(
-            at,
-            "allowed: exactly one of `line`, `estate`, `fx = true` or `lead_time`",
-        ));
-    }
-    if let Some([lo, hi]) = &r.lead_time {
-        if r.change.is_some() {
-            return Err(source.field_error(
-                &format!("{at}.change"),
-                "a lead time is its own range; allowed: `change` with `line`, `estate` or `fx` only",
-            ));
-        }
-        return range(
-            source,
-            &format!("{at}.lead_time"),
-            lo.0.as_secs_f64(),
-            hi.0.as_secs_f64(),
-        )
-        .map(|(low, high)| Risk {
-            name: r.name.clone(),
-            target: Target::LeadTime,
-            low,
-            high,
-        });
-    }
-    let Some([lo, hi]) = &r.change else {
-        return Err(source.field_error(
-            &format!("{at}.change"),
-            "missing; allowed: a range of relative changes, e.g. [\"0%\", \"20%\"]",
-        ));
-    };
-    let percent = |text: &str| {
-        parse_percent(text).map_err(|m| source.field_error(&format!("{at}.change"), m))
-    };
-    let (low, high) = range(source, &format!("{at}.change"), percent(lo)?, percent(hi)?)?;
-    if low <= -1.0 {
-        return Err(source.field_error(
-            &format!("{at}.change"),
-            format!("`{lo}` takes the price to zero or below; allowed: above -100%"),
-        ));
-    }
-    let Some(cost) = cost else {
-        return Err(source.field_error(
-            at,
-            "a price risk needs a cost scenario; allowed: with plan.cost set",
-        ));
-    };
-    let target = if let Some(line) = &r.line {
-        known(source, &format!("{at}.line"), line, &line_names(cost))?;
-        Target::Line(line.clone())
-    } else if let Some(estate) = &r.estate {
-        let names: Vec<String> = cost.model.estates.iter().map(|e| e.name.clone()).collect();
-        known(source, &format!("{at}.estate"), estate, &names)?;
-        Target::Estate(estate.clone())
-    } else {
-        Target::Fx
-    };
-    Ok(Risk {
-        name: r.name.clone(),
-        target,
-        low,
-        high,
-    })
-}
-
-fn range(source: &Source, field: &str, low: f64, high: f64) -> Result<(f64, f64), InputError> {
-    if !(low.is_finite() && high.is_finite()) || low > high {
-        return Err(source.field_error(field, "allowed: [low, high] with low at most high"));
-    }
-    Ok((low, high))
-}
-
-fn known(source: &Source, field: &str, name: &str, names: &[String]) -> Result<(), InputError> {
-    if names.iter().any(|n| n == name) {
-        return Ok(());
-    }
-    Err(source.field_error(
-        field,
-        format!(
-            "`{name}` is not in the cost scenario; allowed: {}",
-            names.join(", ")
-        ),
-    ))
-}
-
-/// The line items a price factor can name: the books' lines and the
-/// one-offs the cost layer adds itself.
-fn line_names(cost: &CostScenario) -> Vec<String> {
-    let mut names: Vec<String> = cost
-        .model
-        .books
-        .values()
-        .flat_map(|b| b.skus.values().map(|s| s.line.clone()))
-        .chain(["migration labour".to_string(), "setup fees".to_string()])
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+/// How many orders of servers a plan can place: one per move, and, when
+/// it re-orders for a retry, one per retry of each move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Orders {
+    /// Moves.
+    pub moves: usize,
+    /// Re-orders per move (its retries, or zero).
+    pub retries: usize,
 }
 
 /// Every risk as the plan states it: no price change and the planned
-/// lead time, each clamped to its range (the single run's point
-/// estimate; replications draw them).
-pub fn as_stated(risks: &[Risk], planned_lead: SimDuration) -> Draws {
+/// lead time for every order, each clamped to its range (the single
+/// run's point estimate; replications draw them).
+pub fn as_stated(risks: &[Risk], planned_lead: SimDuration, orders: Orders) -> Draws {
+    let planned = planned_lead.as_secs_f64();
+    let values: Vec<f64> = risks
+        .iter()
+        .map(|r| match r.target {
+            Target::LeadTime => planned.clamp(r.low, r.high),
+            _ => 0.0_f64.clamp(r.low, r.high),
+        })
+        .collect();
+    let lead = longest_lead(risks, &values, planned);
     Draws {
-        values: risks
-            .iter()
-            .map(|r| {
-                let nominal = match r.target {
-                    Target::LeadTime => planned_lead.as_secs_f64(),
-                    _ => 0.0,
-                };
-                nominal.clamp(r.low, r.high)
-            })
-            .collect(),
+        move_leads: vec![lead; orders.moves],
+        retry_leads: vec![vec![lead; orders.retries]; orders.moves],
+        values,
     }
 }
 
-/// Every risk drawn for the replication with `seed` (uniform over its
-/// range, from the seed's own stream, so runs stay reproducible).
-pub fn draw(risks: &[Risk], seed: u64) -> Draws {
+/// Every risk drawn for the replication with `seed`, from the seed's own
+/// stream so that runs stay reproducible: in declaration order, a price
+/// risk once, a lead-time risk once per order (the moves' first, then
+/// each move's re-orders).
+pub fn draw(risks: &[Risk], seed: u64, planned_lead: SimDuration, orders: Orders) -> Draws {
     let mut rng = RngStreams::new(seed).stream("plan.risks");
-    Draws {
-        values: risks
-            .iter()
-            .map(|r| r.low + (r.high - r.low) * rng.random::<f64>())
-            .collect(),
+    let planned = planned_lead.as_secs_f64();
+    let mut values = Vec::with_capacity(risks.len());
+    let mut move_leads = vec![planned; orders.moves];
+    let mut retry_leads = vec![vec![planned; orders.retries]; orders.moves];
+    let mut first_lead = true;
+    for r in risks {
+        if r.target != Target::LeadTime {
+            values.push(r.quantile(rng.random::<f64>()));
+            continue;
+        }
+        // Several lead-time risks: each order waits for the longest.
+        let take = |lead: &mut f64, u: f64| {
+            let x = r.quantile(u);
+            *lead = if first_lead { x } else { lead.max(x) };
+            x
+        };
+        let mut sum = 0.0;
+        for lead in &mut move_leads {
+            sum += take(lead, rng.random::<f64>());
+        }
+        for lead in retry_leads.iter_mut().flatten() {
+            take(lead, rng.random::<f64>());
+        }
+        first_lead = false;
+        values.push(if orders.moves == 0 {
+            r.quantile(0.5)
+        } else {
+            sum / orders.moves as f64
+        });
     }
+    Draws {
+        values,
+        move_leads,
+        retry_leads,
+    }
+}
+
+/// The longest lead of the lead-time risks' `values`, or `planned`
+/// without one.
+fn longest_lead(risks: &[Risk], values: &[f64], planned: f64) -> f64 {
+    risks
+        .iter()
+        .zip(values)
+        .filter(|(r, _)| r.target == Target::LeadTime)
+        .map(|(_, &v)| v)
+        .reduce(f64::max)
+        .unwrap_or(planned)
 }
 
 /// The cost adjustments of the price risks' draws on top of `base`.
@@ -268,19 +132,25 @@ pub fn adjusted(base: &Adjustments, risks: &[Risk], draws: &Draws) -> Adjustment
     a
 }
 
-/// How late the hardware arrives beyond `planned` (the cost scenario's
-/// lead): the longest drawn lead time's excess, or zero.
-pub fn delivery_delay(risks: &[Risk], draws: &Draws, planned: SimDuration) -> SimDuration {
-    risks
+/// When each move's servers are there: ordered to arrive at the move's
+/// planned start (`begin`, then one `spacing` after the other) given the
+/// `planned` lead, they come late by their drawn lead's excess over it.
+pub fn deliveries(
+    draws: &Draws,
+    planned: SimDuration,
+    begin: SimTime,
+    spacing: SimDuration,
+) -> Vec<SimTime> {
+    draws
+        .move_leads
         .iter()
-        .zip(&draws.values)
-        .filter(|(r, _)| r.target == Target::LeadTime)
-        .map(|(_, &secs)| {
+        .enumerate()
+        .map(|(m, &secs)| {
             let drawn = SimDuration::from_secs_f64(secs);
-            SimDuration::from_nanos(drawn.as_nanos().saturating_sub(planned.as_nanos()))
+            let late = drawn.as_nanos().saturating_sub(planned.as_nanos());
+            begin + spacing.saturating_mul(m as u64) + SimDuration::from_nanos(late)
         })
-        .max()
-        .unwrap_or(SimDuration::ZERO)
+        .collect()
 }
 
 #[cfg(test)]
@@ -293,8 +163,15 @@ mod tests {
             target,
             low,
             high,
+            shape: Shape::Uniform,
         }
     }
+
+    const DAY: f64 = 86_400.0;
+    const TWO: Orders = Orders {
+        moves: 2,
+        retries: 1,
+    };
 
     #[test]
     fn draws_stay_in_their_range_and_follow_the_seed() {
@@ -303,12 +180,37 @@ mod tests {
             risk(Target::LeadTime, 10.0, 20.0),
         ];
         for seed in 0..200 {
-            let d = draw(&risks, seed);
+            let d = draw(&risks, seed, SimDuration::ZERO, TWO);
             assert!((-0.1..=0.1).contains(&d.values[0]));
-            assert!((10.0..=20.0).contains(&d.values[1]));
-            assert_eq!(d, draw(&risks, seed));
+            for lead in d.move_leads.iter().chain(d.retry_leads.iter().flatten()) {
+                assert!((10.0..=20.0).contains(lead));
+            }
+            assert_eq!(d.retry_leads.len(), 2);
+            assert_eq!(d.values[1], (d.move_leads[0] + d.move_leads[1]) / 2.0);
+            assert_eq!(d, draw(&risks, seed, SimDuration::ZERO, TWO));
         }
-        assert_ne!(draw(&risks, 1), draw(&risks, 2));
+        let d = draw(&risks, 1, SimDuration::ZERO, TWO);
+        assert_ne!(d.move_leads[0], d.move_leads[1], "one draw per order");
+        assert_ne!(d, draw(&risks, 2, SimDuration::ZERO, TWO));
+    }
+
+    #[test]
+    fn each_order_waits_for_the_longest_lead_risk_and_none_for_the_planned_lead() {
+        let planned = SimDuration::from_secs(14 * 86_400);
+        let none = draw(&[risk(Target::Fx, 0.0, 0.1)], 3, planned, TWO);
+        assert_eq!(none.move_leads, vec![14.0 * DAY; 2]);
+        let both = [
+            risk(Target::LeadTime, 20.0 * DAY, 20.0 * DAY),
+            risk(Target::LeadTime, 10.0 * DAY, 30.0 * DAY),
+        ];
+        let d = draw(&both, 3, planned, TWO);
+        for (i, &lead) in d.move_leads.iter().enumerate() {
+            assert!(lead >= 20.0 * DAY, "{i}: {lead}");
+        }
+        let stated = as_stated(&both, planned, TWO);
+        assert_eq!(stated.values, vec![20.0 * DAY, 14.0 * DAY]);
+        assert_eq!(stated.move_leads, vec![20.0 * DAY; 2]);
+        assert_eq!(stated.retry_leads, vec![vec![20.0 * DAY]; 2]);
     }
 
     #[test]
@@ -320,6 +222,8 @@ mod tests {
         ];
         let draws = Draws {
             values: vec![0.2, 0.5, -0.1],
+            move_leads: Vec::new(),
+            retry_leads: Vec::new(),
         };
         let mut base = Adjustments::default();
         base.estate_price_factor.insert("bare metal".into(), 2.0);
@@ -330,20 +234,18 @@ mod tests {
     }
 
     #[test]
-    fn only_a_lead_time_beyond_the_plan_delays_a_move() {
-        let risks = [risk(Target::LeadTime, 0.0, 0.0)];
-        let day = 86_400.0;
+    fn only_a_lead_beyond_the_plan_delays_a_move_each_by_its_own() {
         let planned = SimDuration::from_secs(14 * 86_400);
-        let late = Draws {
-            values: vec![20.0 * day],
+        let week = SimDuration::from_secs(7 * 86_400);
+        let begin = SimTime::ZERO + SimDuration::from_secs(3600);
+        let draws = Draws {
+            values: Vec::new(),
+            move_leads: vec![20.0 * DAY, 7.0 * DAY],
+            retry_leads: Vec::new(),
         };
         assert_eq!(
-            delivery_delay(&risks, &late, planned),
-            SimDuration::from_secs(6 * 86_400)
+            deliveries(&draws, planned, begin, week),
+            vec![begin + SimDuration::from_secs(6 * 86_400), begin + week,]
         );
-        let early = Draws {
-            values: vec![7.0 * day],
-        };
-        assert_eq!(delivery_delay(&risks, &early, planned), SimDuration::ZERO);
     }
 }

@@ -8,14 +8,21 @@
 use std::collections::BTreeMap;
 
 use cutover_models::bgp::network::NotSettled;
-use cutover_models::plan::{PlanAction, PlanMachine, StageRecord, WindowMetrics};
+use cutover_models::plan::{
+    FailurePolicy, Observation, PlanAction, PlanMachine, PlanSpec, Scope, StageRecord,
+    WindowMetrics,
+};
 use cutover_models::{SimDuration, SimTime};
 
 use super::cost::{self, PlanCostError};
-use super::outcome::{availability, PlanOutcome, RegionResult, Rollback, SloImpact, StageRow};
+use super::outcome::{
+    availability, GateRow, PlanOutcome, RegionResult, Rollback, SloImpact, StageRow,
+};
 use super::resolve::{Action, Knobs};
 use super::risk;
 use super::{Move, Plan};
+use crate::world::control::WindowFigures;
+use crate::world::record::Watched;
 use crate::world::{Outcome, World};
 
 /// Why a plan run could not be completed.
@@ -34,7 +41,7 @@ pub enum PlanRunError {
 enum Due {
     Begin,
     Wake,
-    /// The window with this handle closes.
+    /// The stage window with this index closes.
     Close(usize),
     /// Move `.0`'s old site is switched off.
     Decommission(usize),
@@ -79,19 +86,68 @@ struct Driver<'p, 'w> {
     machine_done: bool,
     /// Whether each drill has struck.
     drilled: Vec<bool>,
+    /// Each stage's windows, by index (`None` once closed).
+    windows: Vec<Option<StageWindows>>,
+    /// Population labels.
+    labels: Vec<String>,
+}
+
+/// The world's windows a stage observes: each of its move's two sites and
+/// each of its users.
+struct StageWindows {
+    region: usize,
+    new: usize,
+    old: usize,
+    users: Vec<usize>,
 }
 
 /// Runs `plan` with `seed` as stated: each risk at no change and the
 /// planned lead time (see [`risk::as_stated`]).
 pub fn run(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
-    let draws = risk::as_stated(&plan.risks, planned_lead(plan));
+    let draws = risk::as_stated(&plan.risks, planned_lead(plan), orders(plan));
     run_with(plan, seed, &draws)
 }
 
 /// Runs one replication of `plan` with `seed`: its risks drawn from the
 /// seed (see [`risk::draw`]).
 pub fn run_replication(plan: &Plan, seed: u64) -> Result<PlanOutcome, PlanRunError> {
-    run_with(plan, seed, &risk::draw(&plan.risks, seed))
+    let draws = risk::draw(&plan.risks, seed, planned_lead(plan), orders(plan));
+    run_with(plan, seed, &draws)
+}
+
+/// The orders of servers `plan` can place: one per move, and one per
+/// retry of each move when it re-orders for a retry.
+pub fn orders(plan: &Plan) -> risk::Orders {
+    let retries = match plan.spec.on_failure {
+        FailurePolicy::Retry { max_retries, .. } if plan.reorder_on_retry => max_retries as usize,
+        _ => 0,
+    };
+    risk::Orders {
+        moves: plan.moves.len(),
+        retries,
+    }
+}
+
+/// The plan's spec with this run's deliveries: each move not before its
+/// servers are there, each retry not before its re-order is.
+pub fn spec_with(plan: &Plan, draws: &risk::Draws) -> PlanSpec {
+    let mut spec = plan.spec.clone();
+    let ready = risk::deliveries(
+        draws,
+        planned_lead(plan),
+        SimTime::ZERO + plan.begin,
+        spec.region_spacing,
+    );
+    for (m, region) in spec.regions.iter_mut().enumerate() {
+        region.ready_at = ready.get(m).copied().unwrap_or(SimTime::ZERO);
+        region.reorder_leads = draws.retry_leads.get(m).map_or(Vec::new(), |leads| {
+            leads
+                .iter()
+                .map(|&s| SimDuration::from_secs_f64(s))
+                .collect()
+        });
+    }
+    spec
 }
 
 /// The cost scenario's lead between renting a new site and moving to it.
@@ -109,7 +165,7 @@ fn run_with(plan: &Plan, seed: u64, draws: &risk::Draws) -> Result<PlanOutcome, 
     let mut d = Driver {
         plan,
         world: World::new(&plan.experiment, seed)?,
-        machine: PlanMachine::new(plan.spec.clone()),
+        machine: PlanMachine::new(spec_with(plan, draws)),
         agenda: Agenda {
             items: BTreeMap::new(),
             seq: 0,
@@ -120,9 +176,10 @@ fn run_with(plan: &Plan, seed: u64, draws: &risk::Draws) -> Result<PlanOutcome, 
         pending_decommissions: 0,
         machine_done: false,
         drilled: vec![false; plan.drills.len()],
+        windows: Vec::new(),
+        labels: crate::world::summary::population_labels(&plan.experiment),
     };
-    let late = risk::delivery_delay(&plan.risks, draws, planned_lead(plan));
-    d.agenda.at(SimTime::ZERO + plan.begin + late, Due::Begin);
+    d.agenda.at(SimTime::ZERO + plan.begin, Due::Begin);
     let limit = SimTime::ZERO + plan.experiment.duration;
     let mut now = SimTime::ZERO;
     let mut within_limit = true;
@@ -148,17 +205,13 @@ impl Driver<'_, '_> {
         let actions = match due {
             Due::Begin => self.machine.start(now),
             Due::Wake => self.machine.wake(now),
-            Due::Close(id) => {
-                let f = self.world.close_window(id).unwrap_or_default();
-                self.machine.window_closed(
-                    now,
-                    WindowMetrics {
-                        requests: f.requests.round() as u64,
-                        failed: f.failed.round() as u64,
-                        p99_ms: f.p99_s.map_or(f64::NAN, |s| s * 1e3),
-                    },
-                )
-            }
+            Due::Close(i) => match self.windows[i].take() {
+                Some(w) => {
+                    let observed = self.observed(&w);
+                    self.machine.window_closed(now, observed)
+                }
+                None => Vec::new(),
+            },
             Due::Break(m) => {
                 let knobs = self.knobs[m];
                 self.break_old(m, knobs);
@@ -181,8 +234,18 @@ impl Driver<'_, '_> {
                 PlanAction::WakeAt(t) => self.agenda.at(t, Due::Wake),
                 PlanAction::Observe { region, until, .. } => {
                     let m = &self.plan.moves[region];
-                    let id = self.world.open_window(m.new, &m.users);
-                    self.agenda.at(until, Due::Close(id));
+                    let w = StageWindows {
+                        region,
+                        new: self.world.open_window(Watched::Site(m.new)),
+                        old: self.world.open_window(Watched::Site(m.old)),
+                        users: m
+                            .users
+                            .iter()
+                            .map(|&p| self.world.open_window(Watched::Population(p)))
+                            .collect(),
+                    };
+                    self.windows.push(Some(w));
+                    self.agenda.at(until, Due::Close(self.windows.len() - 1));
                 }
                 PlanAction::Decommission { region } => {
                     self.agenda.at(
@@ -194,6 +257,44 @@ impl Driver<'_, '_> {
                 PlanAction::Finished { .. } => self.machine_done = true,
             }
         }
+    }
+
+    /// Closes a stage's windows and returns what each scope saw: the move
+    /// (what reached the new site plus the users' requests lost on the
+    /// way; up while the new site and every user were), each of its two
+    /// sites, each of its users.
+    fn observed(&mut self, w: &StageWindows) -> Vec<Observation> {
+        let mv = &self.plan.moves[w.region];
+        let sites = &self.plan.experiment.estate.sites;
+        let mut close = |id: usize| self.world.close_window(id).unwrap_or_default();
+        let new = close(w.new);
+        let old = close(w.old);
+        let users: Vec<WindowFigures> = w.users.iter().map(|&id| close(id)).collect();
+        let lost: f64 = users.iter().map(|u| u.blackholed).sum();
+        let whole = WindowFigures {
+            requests: new.requests + lost,
+            failed: new.failed + lost,
+            availability: users
+                .iter()
+                .map(|u| u.availability)
+                .fold(new.availability, f64::min),
+            ..new
+        };
+        let seen = |scope, name: &str, f: &WindowFigures, needs_minimum| Observation {
+            scope,
+            name: name.to_string(),
+            metrics: metrics(f),
+            needs_minimum,
+        };
+        let mut out = vec![
+            seen(Scope::Move, &mv.name, &whole, true),
+            seen(Scope::Site, &sites[mv.new].network.tag, &new, true),
+            seen(Scope::Site, &sites[mv.old].network.tag, &old, false),
+        ];
+        for (&p, f) in mv.users.iter().zip(&users) {
+            out.push(seen(Scope::Population, &self.labels[p], f, true));
+        }
+        out
     }
 
     /// Applies the action of move `m`'s stage asking for `share`; zero is
@@ -291,7 +392,21 @@ impl Driver<'_, '_> {
         let outcome = self.machine.outcome();
         let world = self.world.run();
         let (stages, rollbacks) = stage_rows(plan, &records);
-        let regions = region_results(plan, &records, &world, &self.moved, &self.decommissioned);
+        let gates = gate_rows(plan, &records);
+        let servers_at: Vec<f64> = self
+            .machine
+            .spec()
+            .regions
+            .iter()
+            .map(|r| r.ready_at.as_secs_f64())
+            .collect();
+        let regions = region_results(
+            plan,
+            &records,
+            &world,
+            (&self.moved, &self.decommissioned),
+            &servers_at,
+        );
         let total = &world.summary.tally;
         let cost = match &plan.cost {
             Some((_, c)) => {
@@ -325,6 +440,7 @@ impl Driver<'_, '_> {
             finished: outcome.is_some() && within_limit,
             duration_s: now.as_secs_f64(),
             stages,
+            gates,
             rollbacks,
             regions,
             slo: SloImpact::of(plan.slo, total.requests, total.failed()),
@@ -332,6 +448,16 @@ impl Driver<'_, '_> {
             risks,
             world,
         })
+    }
+}
+
+/// A window's figures as a gate reads them.
+fn metrics(f: &WindowFigures) -> WindowMetrics {
+    WindowMetrics {
+        requests: f.requests.round() as u64,
+        failed: f.failed.round() as u64,
+        p99_ms: f.p99_s.map_or(f64::NAN, |s| s * 1e3),
+        availability: f.availability,
     }
 }
 
@@ -344,6 +470,15 @@ fn stage_rows(plan: &Plan, records: &[StageRecord]) -> (Vec<StageRow>, Vec<Rollb
         let sites = &plan.experiment.estate.sites;
         let resolved = mv.stages.iter().find(|s| s.asked == rec.share);
         let reasons = rec.verdict.reasons.join("; ");
+        let whole = rec.of(Scope::Move).map_or(
+            WindowMetrics {
+                requests: 0,
+                failed: 0,
+                p99_ms: f64::NAN,
+                availability: 1.0,
+            },
+            |o| o.metrics,
+        );
         if !rec.verdict.passed {
             rollbacks.push(Rollback {
                 region: mv.name.clone(),
@@ -366,15 +501,51 @@ fn stage_rows(plan: &Plan, records: &[StageRecord]) -> (Vec<StageRow>, Vec<Rollb
             applied_s: rec.applied_at.as_secs_f64(),
             window_from_s: rec.window.0.as_secs_f64(),
             window_until_s: rec.window.1.as_secs_f64(),
-            requests: rec.metrics.requests,
-            failed: rec.metrics.failed,
-            error_rate: rec.metrics.error_rate(),
-            p99_ms: rec.metrics.p99_ms,
+            requests: whole.requests,
+            failed: whole.failed,
+            error_rate: whole.error_rate(),
+            p99_ms: whole.p99_ms,
             passed: rec.verdict.passed,
+            breached: rec.verdict.breached.join("; "),
             reasons,
         });
     }
     (stages, rollbacks)
+}
+
+/// Every scope's figures of every stage, and whether its gate held.
+fn gate_rows(plan: &Plan, records: &[StageRecord]) -> Vec<GateRow> {
+    let mut rows = Vec::new();
+    for rec in records {
+        let gates = &plan.spec.regions[rec.region].gates;
+        for o in &rec.observed {
+            let label = o.label();
+            let lead = format!("{label}: ");
+            let reasons: Vec<&str> = rec
+                .verdict
+                .reasons
+                .iter()
+                .filter_map(|r| r.strip_prefix(&lead))
+                .collect();
+            rows.push(GateRow {
+                region: plan.moves[rec.region].name.clone(),
+                attempt: rec.attempt,
+                stage: rec.stage + 1,
+                share_requested: rec.share,
+                scope: o.scope.name(),
+                name: o.name.clone(),
+                requests: o.metrics.requests,
+                failed: o.metrics.failed,
+                error_rate: o.metrics.error_rate(),
+                p99_ms: o.metrics.p99_ms,
+                availability: o.metrics.availability,
+                judged: gates.of(o.scope).is_some(),
+                passed: !rec.verdict.breached.contains(&label),
+                reasons: reasons.join("; "),
+            });
+        }
+    }
+    rows
 }
 
 /// Each move's users over the whole run.
@@ -382,8 +553,8 @@ fn region_results(
     plan: &Plan,
     records: &[StageRecord],
     world: &Outcome,
-    moved: &[Option<SimTime>],
-    decommissioned: &[Option<SimTime>],
+    (moved, decommissioned): (&[Option<SimTime>], &[Option<SimTime>]),
+    servers_at: &[f64],
 ) -> Vec<RegionResult> {
     let secs = |t: Option<SimTime>| t.map(|t| t.as_secs_f64());
     plan.moves
@@ -408,7 +579,11 @@ fn region_results(
                 failed,
                 availability,
                 within_slo: availability >= plan.slo,
-                worst_window_p99_ms: mine.clone().map(|r| r.metrics.p99_ms).reduce(f64::max),
+                worst_window_p99_ms: mine
+                    .clone()
+                    .filter_map(|r| r.of(Scope::Move).map(|o| o.metrics.p99_ms))
+                    .reduce(f64::max),
+                servers_at_s: servers_at[i],
                 moved_s: secs(moved[i]),
                 decommissioned_s: secs(decommissioned[i]),
                 attempts: mine.map(|r| r.attempt).max().unwrap_or(0),

@@ -11,6 +11,7 @@
 //! on_failure = "retry"          # or "abort"
 //! retry_delay = "7d"
 //! max_retries = 1
+//! reorder_on_retry = true       # servers re-ordered at a rollback; the retry waits for them
 //! slo = "99.95%"                # default: the estate's [slo]
 //! cost = "../cost-migration.toml" # settings that price this plan's own fleet
 //! dual_running_budget = "60000 USD"
@@ -30,6 +31,11 @@
 //! max_error_rate = "1%"
 //! max_p99 = "200ms"
 //! min_requests = 1000
+//! min_availability = "99%"      # share of the window's time up (default: not judged)
+//! scope = ["move", "sites", "populations"]   # default ["move"]
+//!
+//! [plan.gate.populations]       # one scope's own thresholds (else the gate's)
+//! max_p99 = "300ms"             # users' latency, network included
 //!
 //! [[moves]]
 //! from = "ams1"
@@ -40,7 +46,9 @@ use std::path::{Path, PathBuf};
 
 use cutover_models::cost::money::parse_money;
 use cutover_models::cost::{Currency, Date, Money};
-use cutover_models::plan::{FailurePolicy, Gate, Mechanism, PlanSpec, RegionPlan, StageSpec};
+use cutover_models::plan::{
+    FailurePolicy, Gate, Gates, Mechanism, PlanSpec, RegionPlan, Scope, StageSpec,
+};
 use cutover_models::SimDuration;
 use serde::Deserialize;
 
@@ -63,7 +71,14 @@ pub const DEFAULT_GATE: Gate = Gate {
     max_error_rate: 0.01,
     max_p99_ms: 200.0,
     min_requests: 1000,
+    min_availability: 0.0,
 };
+/// The scopes a gate may read, as a plan file names them.
+pub const SCOPES: [(&str, Scope); 3] = [
+    ("move", Scope::Move),
+    ("sites", Scope::Site),
+    ("populations", Scope::Population),
+];
 /// Default distance a BGP stage may miss its share by: 2 percentage points
 /// (assumption: a planner's "about 1 %" stage is not moved at 3 %).
 pub const DEFAULT_TOLERANCE: f64 = 0.02;
@@ -99,7 +114,8 @@ pub(crate) struct RawPlan {
     #[serde(default)]
     drills: Vec<RawDrill>,
     #[serde(default)]
-    risks: Vec<super::risk::RawRisk>,
+    risks: Vec<crate::scenario::risk::RawRisk>,
+    reorder_on_retry: Option<bool>,
 }
 
 /// `[[plan.drills]]` as written.
@@ -135,12 +151,30 @@ struct RawStages {
     max_prepends: Option<i64>,
 }
 
+/// Thresholds as written, for the gate or one scope.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    max_error_rate: Option<String>,
+    max_p99: Option<Duration>,
+    min_requests: Option<i64>,
+    min_availability: Option<String>,
+}
+
+/// `[plan.gate]` as written: thresholds, the scopes they judge, and any
+/// scope's own thresholds.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGate {
     max_error_rate: Option<String>,
     max_p99: Option<Duration>,
     min_requests: Option<i64>,
+    min_availability: Option<String>,
+    scope: Option<Vec<String>>,
+    #[serde(rename = "move")]
+    on_move: Option<RawThresholds>,
+    sites: Option<RawThresholds>,
+    populations: Option<RawThresholds>,
 }
 
 /// `[[moves]]` as written.
@@ -216,8 +250,12 @@ pub struct Plan {
     pub moves: Vec<Move>,
     /// Failures that strike at a stage (taken out of the experiment's).
     pub drills: Vec<Drill>,
-    /// What is uncertain, drawn in every replication.
+    /// What is uncertain, drawn in every replication: the cost
+    /// scenario's `[[risks]]`, then the plan's `[[plan.risks]]`.
     pub risks: Vec<super::risk::Risk>,
+    /// Servers are re-ordered for a retry (at the rollback), and the retry
+    /// waits for them.
+    pub reorder_on_retry: bool,
     /// Calendar day of simulated time zero (midnight).
     pub start: Date,
     /// Time of the first stage, from time zero.
@@ -286,12 +324,13 @@ impl Plan {
                 .collect(),
         };
         let cost = cost_scenario(source, p, &fleet)?;
-        let risks = super::risk::validate(source, &p.risks, cost.as_ref().map(|c| &c.1))?;
+        let risks = risks(source, &p.risks, cost.as_ref())?;
         Ok(Plan {
             spec,
             moves,
             drills,
             risks,
+            reorder_on_retry: p.reorder_on_retry.unwrap_or(false),
             start,
             begin,
             decommission_after: p.decommission_after.map_or(SimDuration::ZERO, |d| d.0),
@@ -670,9 +709,9 @@ fn check_pair(
 fn region_plan(
     m: &Move,
     s: &StageSettings,
-    gate: Result<Gate, InputError>,
+    gates: Result<Gates, InputError>,
 ) -> Result<RegionPlan, InputError> {
-    let gate = gate?;
+    let gates = gates?;
     let observe = |i: usize| match &s.observe {
         None => DEFAULT_OBSERVE,
         Some(OneOrManyValid::One(d)) => *d,
@@ -691,28 +730,100 @@ fn region_plan(
                 observe: observe(i),
             })
             .collect(),
-        gate,
+        gates,
+        ready_at: cutover_models::SimTime::ZERO,
+        reorder_leads: Vec::new(),
     })
 }
 
-fn gate(source: &Source, g: &RawGate) -> Result<Gate, InputError> {
+/// The gates of `[plan.gate]`: each scope named in `scope` with its own
+/// thresholds, each defaulting to the gate's, then to [`DEFAULT_GATE`].
+fn gate(source: &Source, g: &RawGate) -> Result<Gates, InputError> {
+    let written = RawThresholds {
+        max_error_rate: g.max_error_rate.clone(),
+        max_p99: g.max_p99,
+        min_requests: g.min_requests,
+        min_availability: g.min_availability.clone(),
+    };
+    let base = thresholds(source, "plan.gate", &written, &DEFAULT_GATE)?;
+    let names: Vec<&str> = match &g.scope {
+        None => vec!["move"],
+        Some(list) if list.is_empty() => {
+            return Err(source.field_error(
+                "plan.gate.scope",
+                "empty; allowed: one or more of \"move\", \"sites\", \"populations\"",
+            ))
+        }
+        Some(list) => list.iter().map(String::as_str).collect(),
+    };
+    let mut scopes: Vec<(Scope, Gate)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let field = format!("plan.gate.scope[{i}]");
+        let Some(&(_, scope)) = SCOPES.iter().find(|(n, _)| n == name) else {
+            return Err(source.field_error(
+                &field,
+                format!("`{name}`; allowed: \"move\" (the new site and the users lost on the way), \"sites\" (each of the move's two sites), \"populations\" (each population the move touches)"),
+            ));
+        };
+        if scopes.iter().any(|(s, _)| *s == scope) {
+            return Err(
+                source.field_error(&field, format!("`{name}` twice; allowed: each scope once"))
+            );
+        }
+        let own = scope_thresholds(g, scope)
+            .map(|t| thresholds(source, &format!("plan.gate.{name}"), t, &base))
+            .transpose()?;
+        scopes.push((scope, own.unwrap_or(base)));
+    }
+    for (name, scope) in SCOPES {
+        if scope_thresholds(g, scope).is_some() && !scopes.iter().any(|(s, _)| *s == scope) {
+            return Err(source.field_error(
+                &format!("plan.gate.{name}"),
+                format!("thresholds for a scope the gate does not read; allowed: add \"{name}\" to plan.gate.scope"),
+            ));
+        }
+    }
+    scopes.sort_by_key(|(s, _)| *s);
+    Ok(Gates { scopes })
+}
+
+/// `[plan.gate.<scope>]`, if written.
+fn scope_thresholds(g: &RawGate, scope: Scope) -> Option<&RawThresholds> {
+    match scope {
+        Scope::Move => g.on_move.as_ref(),
+        Scope::Site => g.sites.as_ref(),
+        Scope::Population => g.populations.as_ref(),
+    }
+}
+
+/// Thresholds at `at`, each defaulting to `base`'s.
+fn thresholds(
+    source: &Source,
+    at: &str,
+    t: &RawThresholds,
+    base: &Gate,
+) -> Result<Gate, InputError> {
     Ok(Gate {
-        max_error_rate: match &g.max_error_rate {
-            Some(s) => fraction(source, "plan.gate.max_error_rate", s, 0.0, 1.0)?,
-            None => DEFAULT_GATE.max_error_rate,
+        max_error_rate: match &t.max_error_rate {
+            Some(s) => fraction(source, &format!("{at}.max_error_rate"), s, 0.0, 1.0)?,
+            None => base.max_error_rate,
         },
-        max_p99_ms: g
+        max_p99_ms: t
             .max_p99
-            .map_or(DEFAULT_GATE.max_p99_ms, |d| d.0.as_secs_f64() * 1e3),
-        min_requests: match g.min_requests {
+            .map_or(base.max_p99_ms, |d| d.0.as_secs_f64() * 1e3),
+        min_requests: match t.min_requests {
             Some(v) => u64::from(count(
                 source,
-                "plan.gate.min_requests",
+                &format!("{at}.min_requests"),
                 v,
                 0,
                 i64::from(u32::MAX),
             )?),
-            None => DEFAULT_GATE.min_requests,
+            None => base.min_requests,
+        },
+        min_availability: match &t.min_availability {
+            Some(s) => fraction(source, &format!("{at}.min_availability"), s, 0.0, 1.0)?,
+            None => base.min_availability,
         },
     })
 }
@@ -737,6 +848,40 @@ fn failure_policy(source: &Source, p: &RawPlan) -> Result<FailurePolicy, InputEr
             format!("`{other}`; allowed: \"abort\" or \"retry\""),
         )),
     }
+}
+
+/// The cost scenario's risks, then the plan's own; a name is declared once.
+fn risks(
+    source: &Source,
+    raw: &[crate::scenario::risk::RawRisk],
+    cost: Option<&(PathBuf, CostScenario)>,
+) -> Result<Vec<super::risk::Risk>, InputError> {
+    let own = crate::scenario::risk::validate(source, "plan.risks", raw, cost.map(|c| &c.1))?;
+    let mut all = cost.map_or(Vec::new(), |c| c.1.risks.clone());
+    for (i, r) in own.into_iter().enumerate() {
+        if let Some((file, _)) = cost.filter(|c| c.1.risks.iter().any(|x| x.name == r.name)) {
+            return Err(source.field_error(
+                &format!("plan.risks[{i}].name"),
+                format!(
+                    "`{}` is declared in the cost scenario `{}` too; allowed: another name",
+                    r.name,
+                    file.display()
+                ),
+            ));
+        }
+        all.push(r);
+    }
+    if all.len() > super::risk::MAX_RISKS {
+        return Err(source.field_error(
+            "plan.risks",
+            format!(
+                "{} risks with the cost scenario's; allowed: at most {}",
+                all.len(),
+                super::risk::MAX_RISKS
+            ),
+        ));
+    }
+    Ok(all)
 }
 
 /// The cost projection `plan.cost` names, pricing the plan's own `fleet`

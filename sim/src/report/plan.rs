@@ -316,7 +316,7 @@ fn svg(out: &OutputDir, name: &'static str, chart: &Chart) -> Result<(), WriteEr
 }
 
 /// Writes the run's files into `out`: the plan's (summary.json, stages.csv,
-/// regions.csv, replications.csv, share.svg, cost.svg) and the world's
+/// gates.csv, regions.csv, replications.csv, share.svg, cost.svg) and the world's
 /// (timeline.csv, populations.csv, sites.csv, routes.csv and its plots).
 pub fn write(
     out: &OutputDir,
@@ -342,6 +342,7 @@ pub fn write(
         },
     )?;
     out.write("stages.csv", &csv_of("stages.csv", &o.stages)?)?;
+    out.write("gates.csv", &csv_of("gates.csv", &o.gates)?)?;
     out.write("regions.csv", &csv_of("regions.csv", &o.regions)?)?;
     if let Some((rows, _)) = replications {
         let names: Vec<&str> = plan.risks.iter().map(|r| r.name.as_str()).collect();

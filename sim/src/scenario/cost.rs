@@ -412,6 +412,8 @@ struct RawCostFile {
     budget: Option<RawBudget>,
     #[serde(default)]
     case: Vec<RawCase>,
+    #[serde(default)]
+    risks: Vec<super::risk::RawRisk>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -602,6 +604,9 @@ pub struct CostScenario {
     pub pricebook_files: Vec<(String, PathBuf)>,
     /// The model to project.
     pub model: CostModel,
+    /// What is uncertain (`[[risks]]`, see [`super::risk`]): drawn in the
+    /// replications of a plan this scenario prices.
+    pub risks: Vec<super::risk::Risk>,
 }
 
 /// Default relative gap above which a stated line is flagged: 25 %, wide
@@ -739,7 +744,7 @@ impl CostScenario {
             &raw.cost.sensitivity,
             DEFAULT_SENSITIVITY,
         )?;
-        Ok(CostScenario {
+        let mut scenario = CostScenario {
             name: raw.scenario.name,
             description: raw.scenario.description,
             pricebook_files,
@@ -759,7 +764,10 @@ impl CostScenario {
                 cases,
                 sensitivity,
             },
-        })
+            risks: Vec::new(),
+        };
+        scenario.risks = super::risk::validate(source, "risks", &raw.risks, Some(&scenario))?;
+        Ok(scenario)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod cost;
 pub mod fleet;
 pub mod kind;
 pub mod limits;
+pub mod risk;
 pub mod source;
 pub mod sweep;
 pub mod trace;

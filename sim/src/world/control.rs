@@ -3,10 +3,10 @@
 //! site; and the observation windows a health gate reads.
 
 use cutover_models::bgp::network::Input;
-use cutover_models::SimTime;
+use cutover_models::{SimDuration, SimTime};
 
 use super::latency::LatencyHistogram;
-use super::record::Tally;
+use super::record::{Tally, Watched};
 use super::World;
 
 /// An L7 proxy at one site forwarding part of its users' requests to
@@ -23,32 +23,88 @@ pub(super) struct L7Split {
     pub extra_hop_s: f64,
 }
 
-/// An open observation window on one site and the users it concerns.
+/// An open observation window on a site or a population.
 pub(super) struct Window {
-    site: usize,
-    users: Vec<usize>,
-    site_at_open: Tally,
-    blackholed_at_open: f64,
+    watched: Watched,
+    from: SimTime,
+    at_open: Tally,
+    /// The site's time down so far, when it watches a site.
+    down_at_open: SimDuration,
 }
 
-/// What a window saw: what a health gate at the site reads, plus the
-/// users' requests lost on the way.
+/// What a window saw of what it watched.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct WindowFigures {
-    /// Requests that reached the site, and the users' requests blackholed.
+    /// Requests: those that reached the site, or the population's
+    /// wherever they went.
     pub requests: f64,
     /// Of which failed, every cause.
     pub failed: f64,
-    /// p99 of the time served requests spent at the site, seconds; `None`
-    /// when none was served.
+    /// Of which lost on the way (a population's; none reach a site).
+    pub blackholed: f64,
+    /// p99 of the served requests' latency, seconds: at the site, or as
+    /// the population's users saw it (network included); `None` when none
+    /// was served.
     pub p99_s: Option<f64>,
+    /// Share of the window's time it was up: the site serving, or the
+    /// population routed to a serving site; 1 for an empty window.
+    pub availability: f64,
+}
+
+/// Time a site has spent down (not serving), for the windows'
+/// availability.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Downtime {
+    total: SimDuration,
+    since: Option<SimTime>,
+}
+
+impl Downtime {
+    /// The site stops serving at `now`.
+    pub(super) fn went_down(&mut self, now: SimTime) {
+        self.since.get_or_insert(now);
+    }
+
+    /// The site serves again from `now`.
+    pub(super) fn came_up(&mut self, now: SimTime) {
+        if let Some(since) = self.since.take() {
+            self.total = self.total + now.saturating_since(since);
+        }
+    }
+
+    /// Time down from the start up to `now`.
+    fn until(&self, now: SimTime) -> SimDuration {
+        self.total
+            + self
+                .since
+                .map_or(SimDuration::ZERO, |s| now.saturating_since(s))
+    }
 }
 
 impl World<'_> {
     /// Site `k` announces the prefix (again, or with new attributes) with
     /// `prepends` extra copies of its origin AS; its other attributes are
-    /// the estate's.
+    /// the estate's. A site that is down announces so once it recovers.
     pub fn announce_prepended(&mut self, k: usize, prepends: u8) {
+        self.sites[k].operator = Some(prepends);
+        if self.sites[k].alive {
+            self.announce_as_operated(k);
+        }
+    }
+
+    /// Site `k` withdraws its route (a clean withdrawal: the site keeps
+    /// serving what still reaches it), and stays withdrawn if it fails
+    /// and recovers.
+    pub fn stop_announcing(&mut self, k: usize) {
+        self.sites[k].operator = None;
+        self.withdraw(k);
+    }
+
+    /// Site `k` announces what its operator has it announce, if anything.
+    pub(super) fn announce_as_operated(&mut self, k: usize) {
+        let Some(prepends) = self.sites[k].operator else {
+            return;
+        };
         let base = self.exp.estate.sites[k].network.announcement;
         self.sites[k].announcing = true;
         self.bgp(Input::Announce {
@@ -57,12 +113,6 @@ impl World<'_> {
             med: base.med,
             requested_local_pref: base.requested_local_pref,
         });
-    }
-
-    /// Site `k` withdraws its route (a clean withdrawal: the site keeps
-    /// serving what still reaches it).
-    pub fn stop_announcing(&mut self, k: usize) {
-        self.withdraw(k);
     }
 
     /// Site `from`'s L7 proxy forwards `weight` of its own arrivals to site
@@ -82,6 +132,8 @@ impl World<'_> {
 
     /// Site `k` is switched off for good: it stops announcing and serving.
     pub fn decommission(&mut self, k: usize) {
+        self.sites[k].operator = None;
+        self.sites[k].decommissioned = true;
         if self.sites[k].announcing {
             self.withdraw(k);
         }
@@ -90,33 +142,62 @@ impl World<'_> {
         self.meter.decommission(self.now, k);
     }
 
-    /// Opens a window on site `k` for the users `users` (population
-    /// indexes); returns its handle for [`World::close_window`].
-    pub fn open_window(&mut self, k: usize, users: &[usize]) -> usize {
-        let window = Window {
-            site: k,
-            users: users.to_vec(),
-            site_at_open: self.rec.sites[k],
-            blackholed_at_open: self.blackholed(users),
+    /// Opens a window on `watched`; returns its handle for
+    /// [`World::close_window`].
+    pub fn open_window(&mut self, watched: Watched) -> usize {
+        let (at_open, down_at_open) = match watched {
+            Watched::Site(k) => (self.rec.sites[k], self.sites[k].downtime.until(self.now)),
+            Watched::Population(p) => (self.rec.populations[p], SimDuration::ZERO),
         };
-        self.windows.push(Some(window));
-        self.rec.watch.push(Some((k, LatencyHistogram::new())));
-        self.windows.len() - 1
+        let id = self.windows.len();
+        self.windows.push(Some(Window {
+            watched,
+            from: self.now,
+            at_open,
+            down_at_open,
+        }));
+        self.rec.watch.push((id, watched, LatencyHistogram::new()));
+        id
     }
 
     /// Closes window `id` and returns what it saw; `None` if it is not open.
     pub fn close_window(&mut self, id: usize) -> Option<WindowFigures> {
         let w = self.windows.get_mut(id)?.take()?;
-        let (_, mut latency) = self.rec.watch[id].take()?;
-        let now = self.rec.sites[w.site];
-        let blackholed = self.blackholed(&w.users) - w.blackholed_at_open;
-        let arrived = now.requests - w.site_at_open.requests;
-        let failed = now.failed() - w.site_at_open.failed();
+        let at = self.rec.watch.iter().position(|x| x.0 == id)?;
+        let (_, _, mut latency) = self.rec.watch.swap_remove(at);
+        let span = self.now.saturating_since(w.from);
+        let (now, down) = match w.watched {
+            Watched::Site(k) => (
+                self.rec.sites[k],
+                self.sites[k].downtime.until(self.now).as_nanos() - w.down_at_open.as_nanos(),
+            ),
+            Watched::Population(p) => (self.rec.populations[p], self.unrouted(p, w.from)),
+        };
         Some(WindowFigures {
-            requests: arrived + blackholed,
-            failed: failed + blackholed,
+            requests: now.requests - w.at_open.requests,
+            failed: now.failed() - w.at_open.failed(),
+            blackholed: now.blackholed - w.at_open.blackholed,
             p99_s: latency.quantile_opt(0.99),
+            availability: if span == SimDuration::ZERO {
+                1.0
+            } else {
+                1.0 - down as f64 / span.as_nanos() as f64
+            },
         })
+    }
+
+    /// Nanoseconds since `from` that population `p` had no route to a
+    /// serving site.
+    fn unrouted(&self, p: usize, from: SimTime) -> u64 {
+        let history = &self.routes[p].history;
+        let mut down = 0;
+        for (i, &(t, site)) in history.iter().enumerate() {
+            let next = history.get(i + 1).map_or(self.now, |h| h.0);
+            if site.is_none() && next > from {
+                down += next.min(self.now).saturating_since(t.max(from)).as_nanos();
+            }
+        }
+        down
     }
 
     /// What population `p` has seen so far.
@@ -128,12 +209,5 @@ impl World<'_> {
     /// to `t` and closes the books.
     pub fn end_at(&mut self, t: SimTime) {
         self.end = t.max(self.now);
-    }
-
-    fn blackholed(&self, users: &[usize]) -> f64 {
-        users
-            .iter()
-            .map(|&p| self.rec.populations[p].blackholed)
-            .sum()
     }
 }

@@ -68,6 +68,16 @@ impl Tally {
     }
 }
 
+/// What an observation window watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watched {
+    /// A site: the requests that reach it, their latency at the site.
+    Site(usize),
+    /// A population: its requests wherever they go, their latency as its
+    /// users see it (network included).
+    Population(usize),
+}
+
 /// A stream: the requests of one population reaching one site directly
 /// (even index) or by overflow from another site (odd index).
 pub type Stream = u32;
@@ -97,9 +107,9 @@ pub struct Recorder {
     pub interval_latency: LatencyHistogram,
     /// Failures of the current tick, by population (for the timeline).
     pub tick_failed: Vec<f64>,
-    /// Observation windows: the site each watches and its served requests'
-    /// latency at the site (`None` once closed).
-    pub watch: Vec<Option<(usize, LatencyHistogram)>>,
+    /// Open observation windows: each one's handle, what it watches and
+    /// the latency of the requests served there since it opened.
+    pub watch: Vec<(usize, Watched, LatencyHistogram)>,
     /// Latency added to every request served at each site (a `delay`
     /// failure), seconds.
     pub site_extra_s: Vec<f64>,
@@ -173,8 +183,12 @@ impl Recorder {
         self.population_latency[p].add_with_tail(network_s + at_site_s, n, tail);
         self.site_latency[site].add_with_tail(at_site_s, n, tail);
         self.interval_latency.add_with_tail(at_site_s, n, tail);
-        for (_, h) in self.watch.iter_mut().flatten().filter(|w| w.0 == site) {
-            h.add_with_tail(at_site_s, n, tail);
+        for (_, watched, h) in &mut self.watch {
+            match *watched {
+                Watched::Site(k) if k == site => h.add_with_tail(at_site_s, n, tail),
+                Watched::Population(q) if q == p => h.add_with_tail(network_s + at_site_s, n, tail),
+                _ => {}
+            }
         }
     }
 

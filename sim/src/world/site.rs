@@ -49,6 +49,16 @@ pub struct Site<'e> {
     /// Whether it announces the prefix (false when the estate says so, or
     /// once it withdrew): only announcing sites take overflow.
     pub announcing: bool,
+    /// What its operator has it announce: `Some(prepends)` (the estate's
+    /// announcement until an operator changes it), `None` once withdrawn or
+    /// decommissioned. A failure withdraws without changing it; a site
+    /// that recovers announces only what this says.
+    pub operator: Option<u8>,
+    /// Switched off for good by its operator: the end of a failure does
+    /// not bring it back.
+    pub decommissioned: bool,
+    /// Time it has spent down, for observation windows.
+    pub downtime: super::control::Downtime,
     /// Request-level state, at request level.
     pub request: Option<RequestLevel>,
     /// Fluid requests in flight by stream (population and route).
@@ -90,6 +100,13 @@ impl<'e> Site<'e> {
             replicas: deployment.initial_replicas as i32,
             alive: true,
             announcing: site.network.announcement.announce,
+            operator: site
+                .network
+                .announcement
+                .announce
+                .then_some(site.network.announcement.prepends),
+            decommissioned: false,
+            downtime: Default::default(),
             request,
             mix: vec![0.0; streams],
             memo: None,

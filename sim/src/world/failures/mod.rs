@@ -63,6 +63,9 @@ pub(super) struct Active {
     crash_loops: Vec<(usize, usize, u32)>,
     /// Flapping sites: (failure, site, whether the sessions are down).
     flaps: Vec<(usize, usize, bool)>,
+    /// Sites down (crash, shutdown, service down): (failure, site); a
+    /// site comes back when the last failure holding it down ends.
+    sites_down: Vec<(usize, usize)>,
 }
 
 impl World<'_> {
@@ -109,6 +112,9 @@ impl World<'_> {
 
     /// Failure `i` of a kind that strikes a site strikes site `k`.
     fn site_kind_strikes(&mut self, i: usize, k: usize, kind: FailureKind) {
+        if takes_site_down(&kind) {
+            self.active.sites_down.push((i, k));
+        }
         match kind {
             FailureKind::Shutdown { drain } => self.shutdown(i, k, drain),
             FailureKind::Crash(detection) => self.crash(i, k, detection),
@@ -146,8 +152,11 @@ impl World<'_> {
         if let Some((_, r)) = self.failure_log.iter_mut().rev().find(|(j, _)| *j == i) {
             r.end_s = Some(now);
         }
-        self.cancel_timers(i);
         let f = self.failures[i].clone();
+        if let (true, Some(k)) = (takes_site_down(&f.kind), f.site) {
+            return self.site_failure_ends(i, k);
+        }
+        self.cancel_timers(i);
         match (f.kind, f.site) {
             (FailureKind::Spike { .. }, _) => self.spike_ends(i),
             (FailureKind::LinkDown { upstream, .. }, Some(k)) => self.link_up(k, upstream),
@@ -159,12 +168,30 @@ impl World<'_> {
                 self.active.crash_loops.retain(|l| l.0 != i)
             }
             (FailureKind::BgpFlap { upstream, .. }, Some(k)) => self.flap_ends(i, k, upstream),
-            (
-                FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_),
-                Some(k),
-            ) => self.recover_site(k),
-            // Validation gives every kind but a spike its site.
-            (_, None) => {}
+            // Site-down kinds end above; validation gives every kind but a
+            // spike its site.
+            _ => {}
+        }
+    }
+
+    /// Failure `i`, which took site `k` down, ends. While another failure
+    /// still holds the site down, the site stays down and that failure
+    /// takes over `i`'s pending timers (a detection or a power-off still
+    /// happens: the site is still down); the last one to end cancels them
+    /// and brings the site back, unless its operator decommissioned it.
+    fn site_failure_ends(&mut self, i: usize, k: usize) {
+        self.active.sites_down.retain(|d| d.0 != i);
+        if let Some(&(holder, _)) = self.active.sites_down.iter().find(|d| d.1 == k) {
+            let pending = self.failure_timers.remove(&i).unwrap_or_default();
+            self.failure_timers
+                .entry(holder)
+                .or_default()
+                .extend(pending);
+            return;
+        }
+        self.cancel_timers(i);
+        if !self.sites[k].decommissioned {
+            self.recover_site(k);
         }
     }
 
@@ -172,4 +199,12 @@ impl World<'_> {
     pub(super) fn failure_records(&self) -> Vec<FailureRecord> {
         self.failure_log.iter().map(|(_, r)| r.clone()).collect()
     }
+}
+
+/// Whether a failure of `kind` takes its whole site down.
+fn takes_site_down(kind: &FailureKind) -> bool {
+    matches!(
+        kind,
+        FailureKind::Shutdown { .. } | FailureKind::Crash(_) | FailureKind::ServiceDown(_)
+    )
 }

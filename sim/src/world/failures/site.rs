@@ -71,6 +71,7 @@ impl World<'_> {
             return;
         }
         self.sites[k].alive = false;
+        self.sites[k].downtime.went_down(self.now);
         if let Some(t) = self.sites[k].announce_timer.take() {
             self.queue.cancel(t);
         }
@@ -137,8 +138,9 @@ impl World<'_> {
         }
         let first_ready = self.restart_pods(k);
         self.sites[k].alive = true;
+        self.sites[k].downtime.came_up(self.now);
         self.reroute();
-        if self.exp.estate.sites[k].network.announcement.announce {
+        if self.sites[k].operator.is_some() {
             let health = self.exp.estate.detection.health_check;
             let at = first_ready.unwrap_or(self.now)
                 + health.recovery_delay(self.detect_rng.random::<f64>());
@@ -162,14 +164,13 @@ impl World<'_> {
             .min()
     }
 
-    /// Site `k` announces the prefix again, as the estate says it does.
+    /// Site `k`'s health check passes: it announces the prefix again as
+    /// its operator has it announce (the estate's announcement, unless a
+    /// plan changed or withdrew it since).
     pub(in crate::world) fn announce(&mut self, k: usize) {
         self.sites[k].announce_timer = None;
-        if !self.sites[k].alive {
-            return;
+        if self.sites[k].alive {
+            self.announce_as_operated(k);
         }
-        self.sites[k].announcing = true;
-        let a = self.exp.estate.announcements()[k];
-        self.bgp(a.input());
     }
 }

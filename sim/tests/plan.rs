@@ -11,6 +11,11 @@ use cutover::scenario::Source;
 use cutover::world::World;
 use cutover_models::bgp::catchment::{knob_sweep, Knob};
 
+#[path = "invariants/money.rs"]
+mod money;
+#[path = "invariants/requests.rs"]
+mod requests;
+
 fn story() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story")
 }
@@ -760,6 +765,91 @@ fn a_retry_waits_for_the_servers_it_reordered() {
         assert_eq!(region.reorder_leads, want);
         for lead in &region.reorder_leads {
             assert!((10.0..=20.0).contains(&(lead.as_secs_f64() / 86_400.0)));
+        }
+    }
+}
+
+mod invariants {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Moves a random plan may make: (old site, city, upstreams).
+    const MOVES: [(&str, &str, &str); 3] = [
+        ("ams1", "ams", "[65010, 65020]"),
+        ("ny1", "nyc", "[65010, 65020]"),
+        ("syd1", "syd", "[65010, 65020]"),
+    ];
+
+    /// A short plan: `story_plan` over `hours` at a one-minute tick, its
+    /// first stage ten minutes in, moves `spacing_min` apart.
+    fn short_plan(
+        moves: &[(&str, &str, &str)],
+        hours: u32,
+        spacing_min: u32,
+        extra: &str,
+    ) -> String {
+        let text = story_plan(
+            moves,
+            &format!("region_spacing = \"{spacing_min}m\"\ndecommission_after = \"5m\"\n{extra}"),
+            "",
+        );
+        let short = text
+            .replace(
+                "duration = \"1d\"\ntick = \"30s\"",
+                &format!("duration = \"{hours}h\"\ntick = \"60s\""),
+            )
+            .replace("begin = \"18h\"", "begin = \"10m\"");
+        assert!(short.contains("tick = \"60s\"") && short.contains("begin = \"10m\""));
+        short
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// In random small plans (one to three moves, staged shares, waits
+        /// and windows, with or without a cost scenario and a crash), every
+        /// request is served, failed or in flight, and every cost total is
+        /// the sum of its lines.
+        #[test]
+        fn requests_and_money_are_conserved_in_random_plans(
+            n_moves in 1usize..=3,
+            shares in proptest::sample::subsequence(vec!["5%", "25%", "50%", "75%"], 0..=3),
+            wait_s in 30u32..120,
+            observe_min in 2u32..8,
+            spacing_min in 20u32..90,
+            rate in 200u32..4000,
+            crash_min in proptest::option::of(15u32..150),
+            priced in any::<bool>(),
+            seed in 0u64..1000,
+        ) {
+            let mut stages: Vec<String> = shares.iter().map(|s| format!("\"{s}\"")).collect();
+            stages.push("\"100%\"".to_string());
+            let cost = if priced {
+                format!("cost = \"{}\"\n", story().join("../cost-migration.toml").display())
+            } else {
+                String::new()
+            };
+            let mut text = short_plan(&MOVES[..n_moves], 3, spacing_min, &cost)
+                .replace("base_rate = \"3600/s\"", &format!("base_rate = \"{rate}/s\""))
+                .replace("wait = \"60s\"\nobserve = \"10m\"", &format!(
+                    "wait = \"{wait_s}s\"\nobserve = \"{observe_min}m\"\nshares = [{}]", stages.join(", ")
+                ));
+            let rated = format!("\"{rate}/s\"");
+            prop_assert!(text.contains("shares = [") && text.contains(&rated));
+            if let Some(at) = crash_min {
+                text.push_str(&format!("[[failures]]\nkind = \"crash\"\nsite = \"la1\"\nat = \"{at}m\"\n"));
+            }
+            let o = run(&plan_of(&text), seed).unwrap();
+            prop_assert!(!o.stages.is_empty(), "no stage ran: {text}");
+            requests::assert_conserved(&o.world.summary, &text);
+            let s = &o.world.summary;
+            let failed: f64 = s.populations.iter().map(|p| p.tally.failed()).sum();
+            prop_assert!((o.slo.requests - s.tally.requests).abs() <= 1e-9 * s.tally.requests.max(1.0));
+            prop_assert!((o.slo.failed - failed).abs() <= 1e-6 * failed.max(1.0), "{} vs {failed}", o.slo.failed);
+            prop_assert_eq!(o.cost.is_some(), priced);
+            if let Some(c) = &o.cost {
+                money::assert_money_adds_up(c, &text);
+            }
         }
     }
 }

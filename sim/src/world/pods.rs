@@ -121,34 +121,33 @@ impl<'e> Pods<'e> {
         self.pods[i].timeline.is_some_and(|t| t.ready <= now)
     }
 
-    /// What the HPA sees of every pod at `now`.
-    pub fn snapshot(&self, now: SimTime) -> Vec<PodSnapshot> {
-        self.pods
-            .iter()
-            .map(|p| {
-                let tl = p.timeline;
-                let started = tl.filter(|t| t.started <= now);
-                let running = tl.is_some_and(|t| t.running <= now);
-                PodSnapshot {
-                    phase: if running {
-                        PodPhase::Running
-                    } else {
-                        PodPhase::Pending
-                    },
-                    deleting: false,
-                    start_time: started.map(|t| t.started),
-                    ready: started.map(|t| {
-                        let ready = t.ready <= now;
-                        ReadyCondition {
-                            ready,
-                            last_transition: if ready { t.ready } else { t.started },
-                        }
-                    }),
-                    request_millicores: self.deployment.cpu_request_millicores,
-                    metric: if running { p.metric } else { None },
-                }
-            })
-            .collect()
+    /// What the HPA sees of every pod at `now`, into `out` (whose buffer
+    /// is reused from sync to sync).
+    pub fn snapshot_into(&self, now: SimTime, out: &mut Vec<PodSnapshot>) {
+        out.clear();
+        out.extend(self.pods.iter().map(|p| {
+            let tl = p.timeline;
+            let started = tl.filter(|t| t.started <= now);
+            let running = tl.is_some_and(|t| t.running <= now);
+            PodSnapshot {
+                phase: if running {
+                    PodPhase::Running
+                } else {
+                    PodPhase::Pending
+                },
+                deleting: false,
+                start_time: started.map(|t| t.started),
+                ready: started.map(|t| {
+                    let ready = t.ready <= now;
+                    ReadyCondition {
+                        ready,
+                        last_transition: if ready { t.ready } else { t.started },
+                    }
+                }),
+                request_millicores: self.deployment.cpu_request_millicores,
+                metric: if running { p.metric } else { None },
+            }
+        }));
     }
 
     /// metrics-server scrapes every running pod at `at`: its mean CPU over

@@ -2,7 +2,7 @@
 //! reads, the cluster autoscaler, what it serves and what it sheds to the
 //! next site.
 
-use cutover_models::hpa::Hpa;
+use cutover_models::hpa::{Hpa, PodSnapshot};
 use cutover_models::nodes::Provisioning;
 use cutover_models::SimTime;
 use serde::Serialize;
@@ -73,6 +73,8 @@ pub struct Site<'e> {
     pub stats: SiteStats,
     /// The announcement a recovering site makes once healthy.
     pub announce_timer: Option<TimerId>,
+    /// What the HPA saw of the pods at its last sync (a buffer).
+    snaps: Vec<PodSnapshot>,
 }
 
 impl<'e> Site<'e> {
@@ -102,6 +104,7 @@ impl<'e> Site<'e> {
             ready: Vec::new(),
             stats: SiteStats::default(),
             announce_timer: None,
+            snaps: Vec::new(),
         }
     }
 
@@ -116,8 +119,8 @@ impl<'e> Site<'e> {
     /// The HPA syncs at `at`; returns when it syncs next and the pods a
     /// scale-down removed (whose requests the caller drains).
     pub fn hpa_sync(&mut self, at: SimTime) -> (SimTime, Vec<SimPod>) {
-        let snaps = self.pods.snapshot(at);
-        let out = self.hpa.sync(at, self.replicas, &snaps);
+        self.pods.snapshot_into(at, &mut self.snaps);
+        let out = self.hpa.sync(at, self.replicas, &self.snaps);
         self.stats.hpa_syncs += 1;
         let mut removed = Vec::new();
         if out.rescale {

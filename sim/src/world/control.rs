@@ -87,6 +87,7 @@ impl World<'_> {
         }
         self.l7.retain(|s| s.from != k && s.to != k);
         self.kill_site(k);
+        self.sites[k].decommissioned = true;
     }
 
     /// Opens a window on site `k` for the users `users` (population

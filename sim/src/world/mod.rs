@@ -344,9 +344,18 @@ impl<'e> World<'e> {
     }
 
     // A dead site's control loops keep their clocks but do nothing, so
-    // that they run again from the same phase when it comes back.
+    // that they run again from the same phase when it comes back; a
+    // decommissioned site's stop (it does not come back).
+
+    /// Whether site `k`'s control loops have stopped for good.
+    fn loops_stopped(&self, k: usize) -> bool {
+        self.sites[k].decommissioned && !self.sites[k].alive
+    }
 
     fn scrape(&mut self, k: usize) {
+        if self.loops_stopped(k) {
+            return;
+        }
         let res = self.exp.estate.deployment.metric_resolution;
         if self.sites[k].alive {
             self.sites[k].pods.scrape(self.now, res);
@@ -355,6 +364,9 @@ impl<'e> World<'e> {
     }
 
     fn hpa_sync(&mut self, k: usize) {
+        if self.loops_stopped(k) {
+            return;
+        }
         if !self.sites[k].alive {
             let period = self.exp.estate.deployment.hpa.sync_period;
             self.queue.schedule_in(period, Event::HpaSync(k));
@@ -366,6 +378,9 @@ impl<'e> World<'e> {
     }
 
     fn autoscaler_scan(&mut self, k: usize) {
+        if self.loops_stopped(k) {
+            return;
+        }
         if self.sites[k].alive {
             self.sites[k].autoscaler_scan(self.now);
         }

@@ -46,6 +46,9 @@ pub struct Site<'e> {
     pub replicas: i32,
     /// Whether the site can serve (false once it crashed or its service died).
     pub alive: bool,
+    /// Switched off for good ([`World::decommission`](super::World::decommission)):
+    /// its control loops stop rather than keep their clocks.
+    pub decommissioned: bool,
     /// Whether it announces the prefix (false when the estate says so, or
     /// once it withdrew): only announcing sites take overflow.
     pub announcing: bool,
@@ -91,6 +94,7 @@ impl<'e> Site<'e> {
             hpa: Hpa::new(deployment.hpa.clone()),
             replicas: deployment.initial_replicas as i32,
             alive: true,
+            decommissioned: false,
             announcing: site.network.announcement.announce,
             request,
             mix: vec![0.0; streams],

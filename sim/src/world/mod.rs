@@ -38,8 +38,10 @@ pub use summary::{Outcome, RouteChange, Summary};
 /// Something due at an instant.
 #[derive(Clone, Debug)]
 enum Event {
-    /// A BGP input: an UPDATE arriving, an MRAI timer, a session found down.
-    Bgp(Input),
+    /// A BGP input: an UPDATE arriving, an MRAI timer, a session found down
+    /// (boxed: events are moved in the queue's heap, and the control loops'
+    /// far more frequent ones are small).
+    Bgp(Box<Input>),
     /// Failure `i` (of the experiment, then those injected) strikes.
     Failure(usize),
     /// Failure `i` ends: what failed comes back.
@@ -261,7 +263,7 @@ impl<'e> World<'e> {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Bgp(input) => self.bgp(input),
+            Event::Bgp(input) => self.bgp(*input),
             Event::Failure(i) => self.strike(i),
             Event::FailureEnds(i) => self.end_failure(i),
             Event::Announce(k) => self.announce(k),
@@ -289,7 +291,8 @@ impl<'e> World<'e> {
         let outputs = self.network.handle(self.now, input);
         self.deliver(outputs);
         if let Some(t) = self.network.reuse_to_schedule() {
-            self.queue.schedule_at(t, Event::Bgp(Input::Reuse));
+            self.queue
+                .schedule_at(t, Event::Bgp(Box::new(Input::Reuse)));
         }
     }
 
@@ -301,7 +304,7 @@ impl<'e> World<'e> {
             match out {
                 Output::Send { from, to, advert } => self.queue.schedule_in(
                     self.network.update_delay(from, to),
-                    Event::Bgp(Input::Update { to, from, advert }),
+                    Event::Bgp(Box::new(Input::Update { to, from, advert })),
                 ),
                 Output::SetMraiTimer {
                     router,
@@ -311,8 +314,8 @@ impl<'e> World<'e> {
                     // Nothing cancels an MRAI timer, so it is an ordinary
                     // event: it runs in the same order and skips the
                     // queue's bookkeeping of cancellable timers.
-                    self.queue
-                        .schedule_in(after, Event::Bgp(Input::MraiExpired { router, neighbour }));
+                    let expired = Input::MraiExpired { router, neighbour };
+                    self.queue.schedule_in(after, Event::Bgp(Box::new(expired)));
                 }
                 Output::BestChanged { .. } => changed = true,
             }

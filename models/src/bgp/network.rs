@@ -18,7 +18,9 @@
 //! - MRAI per session (RFC 4271 section 9.2.1.1): after an advertisement to
 //!   a neighbour, further advertisements to it wait until the timer fires;
 //!   withdrawals go at once, as most implementations send them, unless the
-//!   session rate-limits them too;
+//!   session rate-limits them too; busy timers (a full table's sessions)
+//!   run for ever, and the model asks the caller for a timer only when a
+//!   route waits for one (see [`NetworkConfig::mrai_busy`]);
 //! - what [`TopologyOptions`](super::policy::TopologyOptions) configures:
 //!   several origin ASes, export policies and NO_EXPORT, per-session MRAI,
 //!   sender-side loop detection and detection, IGP metrics;
@@ -69,6 +71,15 @@ pub struct NetworkConfig {
     pub ibgp_mrai: SimDuration,
     /// Sessions always have other prefixes' updates to send, so an MRAI
     /// timer restarts whenever it fires (see [`BgpNetwork::start_mrai_timers`]).
+    ///
+    /// The model keeps each busy timer's next expiry itself and restarts it
+    /// without the caller: it asks for [`Output::SetMraiTimer`] only when a
+    /// route waits for the timer, with the time left in the current
+    /// interval, having drawn the jitter of every interval that passed
+    /// since it last looked. The timer runs exactly as one restarted at
+    /// every expiry (the same intervals, each jittered by one draw), but
+    /// the draws are taken when needed, not at each expiry; feed inputs
+    /// with [`BgpNetwork::handle_at`] so the model knows the time.
     pub mrai_busy: bool,
 }
 
@@ -266,6 +277,11 @@ struct RouterState {
     best: Option<Route>,
     sent: BTreeMap<RouterId, Advert>,
     mrai_running: BTreeSet<RouterId>,
+    /// Busy timers ([`NetworkConfig::mrai_busy`]): when each one fires
+    /// next, as far as the model has drawn its intervals.
+    busy_next: BTreeMap<RouterId, SimTime>,
+    /// Busy timers the caller has on its queue (a route waits for them).
+    armed: BTreeSet<RouterId>,
     pending: BTreeSet<RouterId>,
     down_sessions: BTreeSet<RouterId>,
     dead: bool,
@@ -440,6 +456,7 @@ impl<'t> BgpNetwork<'t> {
             Input::MraiExpired { router, neighbour } => {
                 let st = &mut self.state[router.index()];
                 st.mrai_running.remove(&neighbour);
+                st.armed.remove(&neighbour);
                 if st.dead || st.down_sessions.contains(&neighbour) {
                     return out;
                 }
@@ -457,6 +474,11 @@ impl<'t> BgpNetwork<'t> {
                 if st.dead || !st.down_sessions.insert(neighbour) {
                     return out;
                 }
+                // A busy timer runs on to its next expiry, then stops.
+                if st.mrai_running.contains(&neighbour) {
+                    self.busy_expiry(router, neighbour, jitter);
+                }
+                let st = &mut self.state[router.index()];
                 st.sent.remove(&neighbour);
                 st.pending.remove(&neighbour);
                 if st.adj_in.remove(&neighbour).is_some() {
@@ -465,8 +487,16 @@ impl<'t> BgpNetwork<'t> {
                 }
             }
             Input::SessionUp { router, neighbour } => {
+                let now = self.now;
                 let st = &mut self.state[router.index()];
                 if !st.dead && st.down_sessions.remove(&neighbour) {
+                    if st.busy_next.get(&neighbour).is_some_and(|&t| t <= now)
+                        && !st.armed.contains(&neighbour)
+                    {
+                        // The busy timer fired while the session was down
+                        // and did not restart.
+                        st.mrai_running.remove(&neighbour);
+                    }
                     self.sync_neighbour(router, neighbour, &mut out, jitter);
                 }
             }
@@ -733,6 +763,7 @@ impl<'t> BgpNetwork<'t> {
             && self.topo.session(router, neighbour).rate_limit_withdrawals;
         if rate_limited {
             st.pending.insert(neighbour);
+            self.arm(router, neighbour, out, jitter);
             return;
         }
         match desired {
@@ -754,6 +785,7 @@ impl<'t> BgpNetwork<'t> {
             Some(advert) => {
                 if st.mrai_running.contains(&neighbour) {
                     st.pending.insert(neighbour);
+                    self.arm(router, neighbour, out, jitter);
                     return;
                 }
                 st.sent.insert(neighbour, advert.clone());
@@ -789,7 +821,25 @@ impl<'t> BgpNetwork<'t> {
         self.topo.session(router, neighbour).mrai
     }
 
-    /// Starts the jittered MRAI timer towards `neighbour`, if MRAI is on.
+    /// One jittered MRAI interval of the session from `router` to
+    /// `neighbour` (one draw of `jitter`); `None` if MRAI is off there.
+    fn jittered(
+        &self,
+        router: RouterId,
+        neighbour: RouterId,
+        jitter: &mut dyn FnMut() -> f64,
+    ) -> Option<SimDuration> {
+        let interval = self.mrai_interval(router, neighbour);
+        if interval == SimDuration::ZERO {
+            return None;
+        }
+        let (lo, hi) = MRAI_JITTER;
+        let factor = lo + (hi - lo) * jitter().clamp(0.0, 1.0);
+        Some(SimDuration::from_secs_f64(interval.as_secs_f64() * factor))
+    }
+
+    /// Starts the jittered MRAI timer towards `neighbour`, if MRAI is on; a
+    /// busy timer is kept by the model until a route waits for it.
     fn start_timer(
         &mut self,
         router: RouterId,
@@ -797,18 +847,61 @@ impl<'t> BgpNetwork<'t> {
         out: &mut Vec<Output>,
         jitter: &mut dyn FnMut() -> f64,
     ) {
-        let interval = self.mrai_interval(router, neighbour);
-        if interval > SimDuration::ZERO {
-            let (lo, hi) = MRAI_JITTER;
-            let factor = lo + (hi - lo) * jitter().clamp(0.0, 1.0);
-            let after = SimDuration::from_secs_f64(interval.as_secs_f64() * factor);
-            self.state[router.index()].mrai_running.insert(neighbour);
-            out.push(Output::SetMraiTimer {
-                router,
-                neighbour,
-                after,
-            });
+        let Some(after) = self.jittered(router, neighbour, jitter) else {
+            return;
+        };
+        let now = self.now;
+        let st = &mut self.state[router.index()];
+        st.mrai_running.insert(neighbour);
+        if self.config.mrai_busy {
+            st.busy_next.insert(neighbour, now + after);
+            return;
         }
+        out.push(Output::SetMraiTimer {
+            router,
+            neighbour,
+            after,
+        });
+    }
+
+    /// When the busy timer towards `neighbour` fires next after now: the
+    /// intervals that ended since the model last looked are drawn, each
+    /// restarting the timer as its expiry would have.
+    fn busy_expiry(
+        &mut self,
+        router: RouterId,
+        neighbour: RouterId,
+        jitter: &mut dyn FnMut() -> f64,
+    ) -> Option<SimTime> {
+        let mut next = *self.state[router.index()].busy_next.get(&neighbour)?;
+        while next <= self.now {
+            next += self.jittered(router, neighbour, jitter)?;
+        }
+        self.state[router.index()].busy_next.insert(neighbour, next);
+        Some(next)
+    }
+
+    /// Puts the busy timer towards `neighbour`, which a route now waits
+    /// for, on the caller's queue (once).
+    fn arm(
+        &mut self,
+        router: RouterId,
+        neighbour: RouterId,
+        out: &mut Vec<Output>,
+        jitter: &mut dyn FnMut() -> f64,
+    ) {
+        if !self.config.mrai_busy || self.state[router.index()].armed.contains(&neighbour) {
+            return;
+        }
+        let Some(next) = self.busy_expiry(router, neighbour, jitter) else {
+            return;
+        };
+        self.state[router.index()].armed.insert(neighbour);
+        out.push(Output::SetMraiTimer {
+            router,
+            neighbour,
+            after: next - self.now,
+        });
     }
 
     /// Starts the MRAI timer of every live session with `draw()` (uniform in
@@ -818,6 +911,8 @@ impl<'t> BgpNetwork<'t> {
     /// implementations that rate-limit per peer (Cisco IOS batches each
     /// neighbour's updates on one timer) keep the timer running, so a change
     /// waits for the rest of the current interval, half of it on average.
+    /// Busy timers are kept by the model (none is returned): the caller is
+    /// asked for one when a route waits for it.
     pub fn start_mrai_timers(&mut self, draw: &mut dyn FnMut() -> f64) -> Vec<Output> {
         let mut out = Vec::new();
         for r in 0..self.state.len() {
@@ -841,12 +936,16 @@ impl<'t> BgpNetwork<'t> {
                 {
                     continue;
                 }
+                let after =
+                    SimDuration::from_secs_f64(interval.as_secs_f64() * draw().clamp(0.0, 1.0));
+                if self.config.mrai_busy {
+                    st.busy_next.insert(neighbour, self.now + after);
+                    continue;
+                }
                 out.push(Output::SetMraiTimer {
                     router,
                     neighbour,
-                    after: SimDuration::from_secs_f64(
-                        interval.as_secs_f64() * draw().clamp(0.0, 1.0),
-                    ),
+                    after,
                 });
             }
         }
@@ -1480,41 +1579,108 @@ mod tests {
             .any(|o| matches!(o, Output::Send { advert: None, .. })));
     }
 
-    #[test]
-    fn busy_mrai_timers_restart_when_they_fire() {
-        let t = chain();
+    fn busy_chain() -> (Topology, NetworkConfig) {
         let cfg = NetworkConfig {
             mrai_busy: true,
             ..NetworkConfig::default()
         };
+        (chain(), cfg)
+    }
+
+    fn at_s(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    fn prepend(prepends: u8) -> Input {
+        Input::Announce {
+            site: 0,
+            prepends,
+            med: 0,
+            requested_local_pref: None,
+        }
+    }
+
+    #[test]
+    fn busy_mrai_timers_restart_by_themselves_and_hold_a_route_for_the_rest_of_the_interval() {
+        let (t, cfg) = busy_chain();
         let mut n = BgpNetwork::new(&t, cfg);
         n.converge_static([announce(0)]);
-        let out = n.handle(
-            Input::MraiExpired {
-                router: RouterId(0),
-                neighbour: RouterId(1),
-            },
-            &mut || 1.0,
-        );
+        // Busy timers are the model's own: none is handed to the caller.
+        assert!(n.start_mrai_timers(&mut || 0.5).is_empty());
+        let site = t.sites()[0].router;
+        let timer = |after| Output::SetMraiTimer {
+            router: site,
+            neighbour: RouterId(0),
+            after: SimDuration::from_secs(after),
+        };
+        // The site's timer fires at 15 s (half its 30 s), then every 30 s
+        // (jitter at its top): 45, 75, 105. A prepend at 100 s waits 5 s.
+        let timers = |out: Vec<Output>| -> Vec<Output> {
+            assert!(!out.iter().any(|o| matches!(o, Output::Send { .. })));
+            out.into_iter()
+                .filter(|o| matches!(o, Output::SetMraiTimer { .. }))
+                .collect()
+        };
         assert_eq!(
-            out,
-            vec![Output::SetMraiTimer {
-                router: RouterId(0),
-                neighbour: RouterId(1),
-                after: SimDuration::from_secs(30),
-            }]
+            timers(n.handle_at(at_s(100), prepend(1), &mut || 1.0)),
+            vec![timer(5)]
         );
-        // Not busy: the timer stays off.
+        let expired = Input::MraiExpired {
+            router: site,
+            neighbour: RouterId(0),
+        };
+        // It fires: the route goes, and no timer is asked for.
+        let out = n.handle_at(at_s(105), expired.clone(), &mut || 1.0);
+        assert!(matches!(
+            out.as_slice(),
+            [Output::Send {
+                advert: Some(_),
+                ..
+            }]
+        ));
+        // The timer restarted at 105 s: the next change waits until 135 s.
+        assert_eq!(
+            timers(n.handle_at(at_s(110), prepend(2), &mut || 1.0)),
+            vec![timer(25)]
+        );
+        // Not busy: the timer stays off once it fired.
         let mut n = BgpNetwork::new(&t, NetworkConfig::default());
         n.converge_static([announce(0)]);
-        let out = n.handle(
-            Input::MraiExpired {
-                router: RouterId(0),
-                neighbour: RouterId(1),
-            },
-            &mut || 1.0,
-        );
-        assert!(out.is_empty());
+        assert!(n.handle(expired, &mut || 1.0).is_empty());
+    }
+
+    #[test]
+    fn a_busy_timer_stops_at_its_first_expiry_after_the_session_goes_down() {
+        let (t, cfg) = busy_chain();
+        let site = t.sites()[0].router;
+        let down = Input::SessionDown {
+            router: site,
+            neighbour: RouterId(0),
+        };
+        let up = Input::SessionUp {
+            router: site,
+            neighbour: RouterId(0),
+        };
+        // Expiries at 15 s, then 45 s; the session goes down at 20 s.
+        for (up_at, sent_at_once) in [(50, true), (40, false)] {
+            let mut n = BgpNetwork::new(&t, cfg);
+            n.converge_static([announce(0)]);
+            n.start_mrai_timers(&mut || 0.5);
+            n.handle_at(at_s(20), down.clone(), &mut || 1.0);
+            let out = n.handle_at(at_s(up_at), up.clone(), &mut || 1.0);
+            let sent = out.iter().any(|o| matches!(o, Output::Send { .. }));
+            assert_eq!(sent, sent_at_once, "session up at {up_at} s: {out:?}");
+            if !sent_at_once {
+                assert_eq!(
+                    out,
+                    vec![Output::SetMraiTimer {
+                        router: site,
+                        neighbour: RouterId(0),
+                        after: SimDuration::from_secs(5),
+                    }]
+                );
+            }
+        }
     }
 
     #[test]

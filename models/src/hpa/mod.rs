@@ -154,8 +154,13 @@ impl Hpa {
                 return hold(metric, Limit::DesiredWithinRange);
             };
             let proposed = calc.replicas.max(0);
-            match spec.behavior.clone() {
-                Some(b) => self.normalize_with_behavior(now, &b, current_replicas, proposed),
+            // The behaviour is lent out for the call rather than cloned.
+            match self.spec.behavior.take() {
+                Some(b) => {
+                    let r = self.normalize_with_behavior(now, &b, current_replicas, proposed);
+                    self.spec.behavior = Some(b);
+                    r
+                }
                 None => self.normalize_legacy(now, current_replicas, proposed),
             }
         };

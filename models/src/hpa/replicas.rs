@@ -171,16 +171,36 @@ fn group(now: SimTime, pod: &PodSnapshot, cfg: &ReplicaCalcConfig) -> Group {
     }
 }
 
+/// Usage and requests summed over the pods that take part, without
+/// collecting them.
+#[derive(Clone, Copy, Default)]
+struct Samples {
+    usage: i64,
+    requests: i64,
+    count: i64,
+}
+
+impl Samples {
+    fn add(&mut self, usage: i64, request: i64) {
+        self.usage += usage;
+        self.requests += request;
+        self.count += 1;
+    }
+}
+
 /// `GetResourceUtilizationRatio`: (ratio, utilisation %, raw average).
-fn utilization_ratio(samples: &[(i64, i64)], target_percent: i64) -> (f64, i64, i64) {
-    let usage: i64 = samples.iter().map(|s| s.0).sum();
-    let requests: i64 = samples.iter().map(|s| s.1).sum();
+fn utilization_ratio(samples: Samples, target_percent: i64) -> (f64, i64, i64) {
+    let Samples {
+        usage,
+        requests,
+        count,
+    } = samples;
     let utilization = if requests > 0 {
         usage * 100 / requests
     } else {
         0
     };
-    let raw = usage / (samples.len().max(1) as i64);
+    let raw = usage / count.max(1);
     (utilization as f64 / target_percent as f64, utilization, raw)
 }
 
@@ -200,68 +220,73 @@ pub fn resource_replicas(
         return Err(ReplicaCalcError::NoPods);
     }
     let target = i64::from(target_percent.max(1));
-    let mut ready_count = 0i64;
-    // (usage, request) of the pods that take part, and the others by group.
-    let mut samples: Vec<(i64, i64)> = Vec::with_capacity(pods.len());
-    let mut unready: Vec<i64> = Vec::new();
-    let mut missing: Vec<i64> = Vec::new();
+    // The pods that take part, and the others by group.
+    let mut samples = Samples::default();
+    let mut unready = Samples::default();
+    let mut missing = Samples::default();
     for pod in pods {
         match group(now, pod, cfg) {
             Group::Ready => {
-                ready_count += 1;
                 let usage = pod.metric.map_or(0, |m| m.usage_millicores);
-                samples.push((usage, pod.request_millicores));
+                samples.add(usage, pod.request_millicores);
             }
-            Group::Unready => unready.push(pod.request_millicores),
-            Group::Missing => missing.push(pod.request_millicores),
+            Group::Unready => unready.add(0, pod.request_millicores),
+            // On a scale-down, missing pods count as using 100 % of their
+            // request (or the target, if it is above 100 %).
+            Group::Missing => missing.add(
+                pod.request_millicores * target.max(100) / 100,
+                pod.request_millicores,
+            ),
             Group::Ignored => {}
         }
     }
-    if samples.is_empty() {
+    let ready_count = samples.count;
+    if ready_count == 0 {
         return Err(ReplicaCalcError::NoMetrics);
     }
     // calculateRequests fails on any listed pod without a request.
     if pods.iter().any(|p| p.request_millicores <= 0) {
         return Err(ReplicaCalcError::MissingRequest);
     }
-    let (ratio, utilization, raw) = utilization_ratio(&samples, target);
+    let (ratio, utilization, raw) = utilization_ratio(samples, target);
     let result = |replicas| ReplicaCalc {
         replicas,
         utilization_percent: utilization,
         raw_average_millicores: raw,
     };
 
-    let scale_up_with_unready = !unready.is_empty() && ratio > 1.0;
-    if !scale_up_with_unready && missing.is_empty() {
+    let scale_up_with_unready = unready.count > 0 && ratio > 1.0;
+    if !scale_up_with_unready && missing.count == 0 {
         if cfg.within(ratio) {
             return Ok(result(current_replicas));
         }
         return Ok(result(ceil_replicas(ratio * ready_count as f64)));
     }
 
-    if !missing.is_empty() {
+    if missing.count > 0 {
         if ratio < 1.0 {
-            // On a scale-down, missing pods count as using 100 % of their
-            // request (or the target, if it is above 100 %).
-            let fallback = target.max(100);
-            samples.extend(missing.iter().map(|&r| (r * fallback / 100, r)));
+            samples.usage += missing.usage;
+            samples.requests += missing.requests;
+            samples.count += missing.count;
         } else if ratio > 1.0 {
             // On a scale-up, missing pods count as using nothing.
-            samples.extend(missing.iter().map(|&r| (0, r)));
+            samples.requests += missing.requests;
+            samples.count += missing.count;
         }
     }
     if scale_up_with_unready {
         // On a scale-up, unready pods count as using nothing.
-        samples.extend(unready.iter().map(|&r| (0, r)));
+        samples.requests += unready.requests;
+        samples.count += unready.count;
     }
 
-    let (new_ratio, _, _) = utilization_ratio(&samples, target);
+    let (new_ratio, _, _) = utilization_ratio(samples, target);
     if cfg.within(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0)
     {
         // Too small a change, or the direction flipped.
         return Ok(result(current_replicas));
     }
-    let new_replicas = ceil_replicas(new_ratio * samples.len() as f64);
+    let new_replicas = ceil_replicas(new_ratio * samples.count as f64);
     if (new_ratio < 1.0 && new_replicas > current_replicas)
         || (new_ratio > 1.0 && new_replicas < current_replicas)
     {

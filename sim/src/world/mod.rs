@@ -39,8 +39,10 @@ pub use summary::{Outcome, RouteChange, Summary};
 /// Something due at an instant.
 #[derive(Clone, Debug)]
 enum Event {
-    /// A BGP input: an UPDATE arriving, an MRAI timer, a session found down.
-    Bgp(Input),
+    /// A BGP input: an UPDATE arriving, an MRAI timer, a session found down
+    /// (boxed: events are moved in the queue's heap, and the control loops'
+    /// far more frequent ones are small).
+    Bgp(Box<Input>),
     /// Failure `i` (of the experiment, then those injected) strikes.
     Failure(usize),
     /// Failure `i` ends: what failed comes back.
@@ -268,7 +270,7 @@ impl<'e> World<'e> {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Bgp(input) => self.bgp(input),
+            Event::Bgp(input) => self.bgp(*input),
             Event::Failure(i) => self.strike(i),
             Event::FailureEnds(i) => self.end_failure(i),
             Event::Announce(k) => self.announce(k),
@@ -296,7 +298,8 @@ impl<'e> World<'e> {
         let outputs = self.network.handle(self.now, input);
         self.deliver(outputs);
         if let Some(t) = self.network.reuse_to_schedule() {
-            self.queue.schedule_at(t, Event::Bgp(Input::Reuse));
+            self.queue
+                .schedule_at(t, Event::Bgp(Box::new(Input::Reuse)));
         }
     }
 
@@ -308,7 +311,7 @@ impl<'e> World<'e> {
             match out {
                 Output::Send { from, to, advert } => self.queue.schedule_in(
                     self.network.update_delay(from, to),
-                    Event::Bgp(Input::Update { to, from, advert }),
+                    Event::Bgp(Box::new(Input::Update { to, from, advert })),
                 ),
                 Output::SetMraiTimer {
                     router,
@@ -318,8 +321,8 @@ impl<'e> World<'e> {
                     // Nothing cancels an MRAI timer, so it is an ordinary
                     // event: it runs in the same order and skips the
                     // queue's bookkeeping of cancellable timers.
-                    self.queue
-                        .schedule_in(after, Event::Bgp(Input::MraiExpired { router, neighbour }));
+                    let expired = Input::MraiExpired { router, neighbour };
+                    self.queue.schedule_in(after, Event::Bgp(Box::new(expired)));
                 }
                 Output::BestChanged { .. } => changed = true,
             }
@@ -351,9 +354,18 @@ impl<'e> World<'e> {
     }
 
     // A dead site's control loops keep their clocks but do nothing, so
-    // that they run again from the same phase when it comes back.
+    // that they run again from the same phase when it comes back; a
+    // decommissioned site's stop (it does not come back).
+
+    /// Whether site `k`'s control loops have stopped for good.
+    fn loops_stopped(&self, k: usize) -> bool {
+        self.sites[k].decommissioned && !self.sites[k].alive
+    }
 
     fn scrape(&mut self, k: usize) {
+        if self.loops_stopped(k) {
+            return;
+        }
         let res = self.exp.estate.deployment.metric_resolution;
         if self.sites[k].alive {
             self.sites[k].pods.scrape(self.now, res);
@@ -362,6 +374,9 @@ impl<'e> World<'e> {
     }
 
     fn hpa_sync(&mut self, k: usize) {
+        if self.loops_stopped(k) {
+            return;
+        }
         if !self.sites[k].alive {
             let period = self.exp.estate.deployment.hpa.sync_period;
             self.queue.schedule_in(period, Event::HpaSync(k));
@@ -373,6 +388,9 @@ impl<'e> World<'e> {
     }
 
     fn autoscaler_scan(&mut self, k: usize) {
+        if self.loops_stopped(k) {
+            return;
+        }
         if self.sites[k].alive {
             self.sites[k].autoscaler_scan(self.now);
         }

@@ -2,7 +2,7 @@
 //! reads, the cluster autoscaler, what it serves and what it sheds to the
 //! next site.
 
-use cutover_models::hpa::Hpa;
+use cutover_models::hpa::{Hpa, PodSnapshot};
 use cutover_models::nodes::Provisioning;
 use cutover_models::SimTime;
 use serde::Serialize;
@@ -46,6 +46,11 @@ pub struct Site<'e> {
     pub replicas: i32,
     /// Whether the site can serve (false once it crashed or its service died).
     pub alive: bool,
+    /// Switched off for good by its operator
+    /// ([`World::decommission`](super::World::decommission)): its control
+    /// loops stop rather than keep their clocks, and the end of a failure
+    /// does not bring it back.
+    pub decommissioned: bool,
     /// Whether it announces the prefix (false when the estate says so, or
     /// once it withdrew): only announcing sites take overflow.
     pub announcing: bool,
@@ -54,9 +59,6 @@ pub struct Site<'e> {
     /// decommissioned. A failure withdraws without changing it; a site
     /// that recovers announces only what this says.
     pub operator: Option<u8>,
-    /// Switched off for good by its operator: the end of a failure does
-    /// not bring it back.
-    pub decommissioned: bool,
     /// Time it has spent down, for observation windows.
     pub downtime: super::control::Downtime,
     /// Request-level state, at request level.
@@ -83,6 +85,8 @@ pub struct Site<'e> {
     pub stats: SiteStats,
     /// The announcement a recovering site makes once healthy.
     pub announce_timer: Option<TimerId>,
+    /// What the HPA saw of the pods at its last sync (a buffer).
+    snaps: Vec<PodSnapshot>,
 }
 
 impl<'e> Site<'e> {
@@ -99,6 +103,7 @@ impl<'e> Site<'e> {
             hpa: Hpa::new(deployment.hpa.clone()),
             replicas: deployment.initial_replicas as i32,
             alive: true,
+            decommissioned: false,
             announcing: site.network.announcement.announce,
             operator: site
                 .network
@@ -119,6 +124,7 @@ impl<'e> Site<'e> {
             ready: Vec::new(),
             stats: SiteStats::default(),
             announce_timer: None,
+            snaps: Vec::new(),
         }
     }
 
@@ -133,8 +139,8 @@ impl<'e> Site<'e> {
     /// The HPA syncs at `at`; returns when it syncs next and the pods a
     /// scale-down removed (whose requests the caller drains).
     pub fn hpa_sync(&mut self, at: SimTime) -> (SimTime, Vec<SimPod>) {
-        let snaps = self.pods.snapshot(at);
-        let out = self.hpa.sync(at, self.replicas, &snaps);
+        self.pods.snapshot_into(at, &mut self.snaps);
+        let out = self.hpa.sync(at, self.replicas, &self.snaps);
         self.stats.hpa_syncs += 1;
         let mut removed = Vec::new();
         if out.rescale {

@@ -23,7 +23,7 @@ impl World<'_> {
                     router: a,
                     neighbour: b,
                 };
-                self.failure_timer(i, at, Event::Bgp(down));
+                self.failure_timer(i, at, Event::Bgp(Box::new(down)));
             }
         }
     }

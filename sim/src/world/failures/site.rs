@@ -32,7 +32,7 @@ impl World<'_> {
             .network
             .detections(router, detection, &mut || rng.random::<f64>());
         for (delay, down) in downs {
-            self.failure_timer(i, self.now + delay, Event::Bgp(down));
+            self.failure_timer(i, self.now + delay, Event::Bgp(Box::new(down)));
         }
     }
 
@@ -59,7 +59,7 @@ impl World<'_> {
                 neighbour: router,
             };
             let at = self.now + self.network.link_delay(router, n);
-            self.failure_timer(i, at, Event::Bgp(down));
+            self.failure_timer(i, at, Event::Bgp(Box::new(down)));
         }
     }
 

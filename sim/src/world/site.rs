@@ -110,7 +110,6 @@ impl<'e> Site<'e> {
                 .announcement
                 .announce
                 .then_some(site.network.announcement.prepends),
-            decommissioned: false,
             downtime: Default::default(),
             request,
             mix: vec![0.0; streams],

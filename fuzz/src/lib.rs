@@ -3,26 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use cutover::scenario::cost::{load_price_book, CostScenario};
-use cutover::scenario::plan::PlanScenario;
-use cutover::scenario::{trace, InputError, Scenario, Source};
+use cutover::scenario::InputError;
 
-/// Loads `path` with the loader `cutover validate` uses for it (as
-/// sim/tests/fuzz_scenarios.rs does).
+/// Loads `path` with the loader `cutover validate` uses for it.
 pub fn load_any(path: &Path) -> Result<(), InputError> {
-    if path.extension().is_some_and(|e| e == "csv") {
-        return trace::load(path).map(drop);
-    }
-    let source = Source::read(path)?;
-    if source.has_field("plan") {
-        PlanScenario::from_source(&source).map(drop)
-    } else if source.has_field("cost") {
-        CostScenario::load(path).map(drop)
-    } else if source.has_field("book") {
-        load_price_book(path).map(drop)
-    } else {
-        Scenario::from_source(&source).map(drop)
-    }
+    cutover::load::load_file(path).map(drop)
 }
 
 /// A copy of scenarios/ under the fuzz crate's target directory, made once

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod engine;
 pub mod estate;
 pub mod experiment;
+pub mod load;
 pub mod montecarlo;
 pub mod plan;
 pub mod report;

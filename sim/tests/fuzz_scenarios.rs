@@ -23,12 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cutover::estate::Estate;
-use cutover::experiment::Experiment;
-use cutover::plan::Plan;
-use cutover::scenario::cost::{load_price_book, CostScenario};
-use cutover::scenario::kind::FileKind;
-use cutover::scenario::{trace, InputError, Scenario, Source};
+use cutover::scenario::InputError;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -42,26 +37,9 @@ const DEFAULT_CASES: u32 = 6000;
 /// bundled file loads in under 0.1 s in a debug build (`cutover validate`).
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
-/// Loads `path` with the loader `cutover validate` uses for it; the one
-/// place to change when the loaders change.
+/// Loads `path` with the loader `cutover validate` uses for it.
 fn load_any(path: &Path) -> Result<(), InputError> {
-    if path.extension().is_some_and(|e| e == "csv") {
-        return trace::load(path).map(drop);
-    }
-    let source = Source::read(path)?;
-    match FileKind::of(&source) {
-        FileKind::Plan => Plan::from_source(&source).map(drop),
-        FileKind::Cost => CostScenario::load(path).map(drop),
-        FileKind::PriceBook => load_price_book(path).map(drop),
-        FileKind::Experiment => Experiment::from_source(&source).map(drop),
-        FileKind::Estate => {
-            let estate = Estate::from_source(&source)?;
-            estate
-                .build_topology(&source, &|i| format!("sites[{i}]"))
-                .map(drop)
-        }
-        FileKind::Topology | FileKind::Model => Scenario::from_source(&source).map(drop),
-    }
+    cutover::load::load_file(path).map(drop)
 }
 
 /// The bundled scenarios/ directory.

@@ -549,20 +549,23 @@ fn gate_scopes_are_checked() {
     }
 }
 
-/// The story's migration cost scenario, written into `dir` with its price
-/// books named by their full paths and `risks` (TOML) appended.
+/// The story's migration cost scenario, written into `dir` with the plan
+/// it prices named by its full path and `risks` (TOML) appended.
 fn cost_with_risks(dir: &Path, risks: &str) -> PathBuf {
     let scenarios = story().join("..");
     let text = std::fs::read_to_string(scenarios.join("cost-migration.toml"))
         .unwrap()
         .replace(
-            "pricebooks = [\"pricebooks/hyperscaler.toml\", \"pricebooks/baremetal.toml\"]",
+            "estate = \"story/plan-migration.toml\"",
             &format!(
-                "pricebooks = [\"{}\", \"{}\"]",
-                scenarios.join("pricebooks/hyperscaler.toml").display(),
-                scenarios.join("pricebooks/baremetal.toml").display()
+                "estate = \"{}\"",
+                scenarios.join("story/plan-migration.toml").display()
             ),
         );
+    assert!(
+        text.contains("/story/plan-migration.toml"),
+        "the projection names its plan"
+    );
     let file = dir.join("cost.toml");
     std::fs::write(&file, format!("{text}\n{risks}")).unwrap();
     file

@@ -1,7 +1,7 @@
 //! Fuzz target: the parsers of quantities written with their unit
 //! (durations, rates, sizes, CPU, money, percentages, decimals, dates).
 
-use cutover::scenario::compute::parse_cpu;
+use cutover::estate::compute::parse_cpu;
 use cutover::scenario::cost::parse_percent;
 use cutover::scenario::units::{parse_bytes, parse_duration, parse_rate};
 use cutover_models::cost::money::{parse_decimal_micros, parse_money};

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cutover_models::bgp::topology::Topology;
+
 use crate::estate::Estate;
 use crate::experiment::{Experiment, Fidelity};
-use crate::plan::Plan;
-use crate::scenario::cost::{price_book_from_source, CostScenario};
-use crate::scenario::kind::FileKind;
-use crate::scenario::{trace, InputError, ModelSpec, Scenario, Source};
+use crate::load::{load_file, load_source, Loaded};
+use crate::scenario::{InputError, ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover validate`.
 #[derive(clap::Args, Debug)]
@@ -46,17 +46,15 @@ fn describe_experiment(exp: &Experiment) -> String {
 }
 
 /// What an estate describes, in one line.
-fn describe_estate(source: &Source) -> Result<String, InputError> {
-    let estate = Estate::from_source(source)?;
-    let topo = estate.build_topology(source, &|i| format!("sites[{i}]"))?;
-    Ok(format!(
+fn describe_estate(estate: &Estate, topo: &Topology) -> String {
+    format!(
         "\"{}\" (estate: {} sites, {} populations, {} ASes, {} eBGP sessions)",
         estate.name,
         topo.sites().len(),
         topo.populations().len(),
         topo.as_count(),
         topo.ebgp_session_count()
-    ))
+    )
 }
 
 /// Most problems reported for one file.
@@ -71,8 +69,7 @@ fn check(file: &Path) -> Result<String, Vec<InputError>> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        trace::load(file).map_err(|e| vec![e])?;
-        return Ok("traffic trace".to_string());
+        return load_file(file).map(|l| describe(&l)).map_err(|e| vec![e]);
     }
     let mut source = Source::read(file).map_err(|e| vec![e])?;
     let mut problems = Vec::new();
@@ -115,47 +112,39 @@ fn without_unknown_field(source: &Source, err: &InputError) -> Option<Source> {
     Some(Source::from_text(source.path(), text))
 }
 
-/// Loads `source` with the loader its kind calls for.
+/// Loads `source` with the loader its kind calls for and says what it
+/// describes.
 fn check_source(source: &Source) -> Result<String, InputError> {
-    match FileKind::of(source) {
-        FileKind::Model => {
-            let s = Scenario::from_source(source)?;
-            Ok(format!("\"{}\" ({})", s.name, describe_model(&s)))
-        }
-        FileKind::Experiment => Ok(describe_experiment(&Experiment::from_source(source)?)),
-        FileKind::Estate => describe_estate(source),
-        FileKind::Plan => {
-            let plan = Plan::from_source(source)?;
-            Ok(format!(
-                "\"{}\" (plan: {} moves on {} sites, {} failures to inject{})",
-                plan.name(),
-                plan.moves.len(),
-                plan.experiment.estate.sites.len(),
-                plan.experiment.failures.len(),
-                if plan.cost.is_some() { ", priced" } else { "" }
-            ))
-        }
-        FileKind::Cost => {
-            let c = CostScenario::from_source(source)?;
-            Ok(format!(
-                "\"{}\" (cost: {} price book(s))",
-                c.name,
-                c.pricebook_files.len()
-            ))
-        }
-        FileKind::PriceBook => {
-            let book = price_book_from_source(source)?;
-            Ok(format!(
-                "price book \"{}\" ({} items in {})",
-                book.name,
-                book.skus.len(),
-                book.currency
-            ))
-        }
-        FileKind::Topology => {
-            source.parse::<toml::Table>()?;
-            Ok("AS topology: TOML read; its ASes and links are checked with each estate that names it (`topology = ...`)".to_string())
-        }
+    load_source(source).map(|l| describe(&l))
+}
+
+/// What a loaded file describes, in one line.
+fn describe(loaded: &Loaded) -> String {
+    match loaded {
+        Loaded::Model(s) => format!("\"{}\" ({})", s.name, describe_model(s)),
+        Loaded::Experiment(exp) => describe_experiment(exp),
+        Loaded::Estate(estate, topo) => describe_estate(estate, topo),
+        Loaded::Plan(plan) => format!(
+            "\"{}\" (plan: {} moves on {} sites, {} failures to inject{})",
+            plan.name(),
+            plan.moves.len(),
+            plan.experiment.estate.sites.len(),
+            plan.experiment.failures.len(),
+            if plan.cost.is_some() { ", priced" } else { "" }
+        ),
+        Loaded::Cost(c) => format!(
+            "\"{}\" (cost: {} price book(s))",
+            c.name,
+            c.pricebook_files.len()
+        ),
+        Loaded::PriceBook(book) => format!(
+            "price book \"{}\" ({} items in {})",
+            book.name,
+            book.skus.len(),
+            book.currency
+        ),
+        Loaded::Topology => "AS topology: TOML read; its ASes and links are checked with each estate that names it (`topology = ...`)".to_string(),
+        Loaded::Trace(_) => "traffic trace".to_string(),
     }
 }
 

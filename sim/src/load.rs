@@ -1,0 +1,70 @@
+//! Any cutover input file, read by the loader its kind calls for (see
+//! [`FileKind`]): what `cutover validate` checks, and what the fuzzers
+//! drive.
+
+use std::path::Path;
+
+use cutover_models::bgp::topology::Topology;
+use cutover_models::cost::PriceBook;
+use cutover_models::traffic::Trace;
+
+use crate::estate::Estate;
+use crate::experiment::Experiment;
+use crate::plan::Plan;
+use crate::scenario::cost::{price_book_from_source, CostScenario};
+use crate::scenario::kind::FileKind;
+use crate::scenario::trace;
+use crate::scenario::{InputError, Scenario, Source};
+
+/// A file, loaded and checked.
+pub enum Loaded {
+    /// The M/M/c validation scenario.
+    Model(Box<Scenario>),
+    /// An experiment on an estate.
+    Experiment(Box<Experiment>),
+    /// An estate, with the AS topology its network builds.
+    Estate(Box<Estate>, Box<Topology>),
+    /// A migration plan.
+    Plan(Box<Plan>),
+    /// A cost projection.
+    Cost(Box<CostScenario>),
+    /// A price book.
+    PriceBook(Box<PriceBook>),
+    /// An AS topology: read as TOML here; its ASes and links are checked
+    /// with each estate that names it.
+    Topology,
+    /// A traffic trace (CSV).
+    Trace(Box<Trace>),
+}
+
+/// Loads the file at `path`: a trace if its extension is `csv`, otherwise
+/// a TOML file by its kind.
+pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return Ok(Loaded::Trace(Box::new(trace::load(path)?)));
+    }
+    load_source(&Source::read(path)?)
+}
+
+/// Loads the TOML file in `source` with the loader its kind calls for.
+pub fn load_source(source: &Source) -> Result<Loaded, InputError> {
+    Ok(match FileKind::of(source) {
+        FileKind::Model => Loaded::Model(Box::new(Scenario::from_source(source)?)),
+        FileKind::Experiment => Loaded::Experiment(Box::new(Experiment::from_source(source)?)),
+        FileKind::Estate => {
+            let estate = Estate::from_source(source)?;
+            let topology = estate.build_topology(source, &|i| format!("sites[{i}]"))?;
+            Loaded::Estate(Box::new(estate), Box::new(topology))
+        }
+        FileKind::Plan => Loaded::Plan(Box::new(Plan::from_source(source)?)),
+        FileKind::Cost => Loaded::Cost(Box::new(CostScenario::from_source(source)?)),
+        FileKind::PriceBook => Loaded::PriceBook(Box::new(price_book_from_source(source)?)),
+        FileKind::Topology => {
+            source.parse::<toml::Table>()?;
+            Loaded::Topology
+        }
+    })
+}

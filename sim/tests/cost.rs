@@ -846,3 +846,28 @@ reserved_until = "2028-01-01"
         cutover_models::cost::Money::parse_amount("428.54").unwrap()
     );
 }
+
+#[test]
+fn only_the_price_books_the_fleet_is_priced_from_are_listed() {
+    // The story estate names three books; cost-cloud prices its cloud
+    // profile only, from the hyperscaler's book.
+    let dir = tempfile::tempdir().unwrap();
+    let r = run("cost-cloud.toml", dir.path());
+    let names: Vec<&str> = r.summary["pricebooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["hyperscaler"]);
+    let printed: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("prices: "))
+        .collect();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(printed[0].contains("hyperscaler"), "{printed:?}");
+    // The migration prices from both sides' books.
+    let r = run("cost-migration.toml", dir.path());
+    assert!(r.summary["pricebooks"].as_array().unwrap().len() >= 2);
+}

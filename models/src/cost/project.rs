@@ -552,6 +552,27 @@ pub fn break_even_index(cumulative: &[Money]) -> Option<usize> {
 }
 
 impl CostModel {
+    /// The price books the model's estates and migration price from, in
+    /// name order: a book loaded but never used is left out.
+    pub fn books_used(&self) -> Vec<&PriceBook> {
+        let mut used = std::collections::BTreeSet::new();
+        for e in &self.estates {
+            used.extend(e.lines.iter().map(|l| l.book.as_str()));
+            used.extend(e.one_off_usage.iter().map(|u| u.book.as_str()));
+        }
+        if let Some((_, book, _)) = self
+            .migration
+            .as_ref()
+            .and_then(|m| m.data_moved_per_region.as_ref())
+        {
+            used.insert(book.as_str());
+        }
+        self.books
+            .values()
+            .filter(|b| used.contains(b.name.as_str()))
+            .collect()
+    }
+
     fn estate(&self, name: &str) -> Option<&Estate> {
         self.estates.iter().find(|e| e.name == name)
     }

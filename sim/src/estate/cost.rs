@@ -8,7 +8,8 @@
 //! [costs]
 //! currency = "USD"
 //! pricebooks = ["../pricebooks/hyperscaler.toml"]
-//! prices_on = "2027-01-01"      # the price books' changes in force that day
+//! prices_on = "2027-01-01"      # prices of an undated run (an experiment); a
+//!                               # plan is billed month by month from its start
 //! # A site's profile unless it names one (`cost = "..."` in [[sites]]),
 //! # by the kind of its node pool.
 //! defaults = { cloud = "cloud", bare-metal = "bare metal" }
@@ -116,7 +117,9 @@ pub struct EstateCosts {
     pub pricebook_files: Vec<(String, PathBuf)>,
     /// Stated exchange rates into `currency`.
     pub fx: Vec<ExchangeRate>,
-    /// The day whose prices the world's meter uses.
+    /// The day whose prices the world's meter uses for a run without a
+    /// date (an experiment); a dated run (a plan) is priced month by month
+    /// from `[plan] start`, as a projection prices those months.
     pub prices_on: Date,
     /// Bytes sent per request served, for egress.
     pub response_bytes: f64,

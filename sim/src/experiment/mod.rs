@@ -149,6 +149,10 @@ pub struct Experiment {
     pub timeline_interval: SimDuration,
     /// Parameters to vary for `cutover sweep`, if the file names any.
     pub sweep: Option<SweepSpec>,
+    /// Calendar day of simulated time zero (midnight): a plan's `[plan]
+    /// start`; `None` for an experiment, which has no date. The cost meter
+    /// bills a dated run by calendar months.
+    pub calendar: Option<cutover_models::cost::Date>,
 }
 
 /// Default fluid tick: 1 s, well below the 10-15 s of the control loops.
@@ -247,6 +251,7 @@ impl Experiment {
                 .as_ref()
                 .map(|s| sweep::validate(source, s))
                 .transpose()?,
+            calendar: None,
         })
     }
 }

@@ -301,6 +301,7 @@ impl Plan {
         };
         let start = Date::parse(p.start.as_deref().unwrap_or(DEFAULT_START))
             .map_err(|m| source.field_error("plan.start", m))?;
+        experiment.calendar = Some(start);
         let begin = p.begin.map_or(SimDuration::ZERO, |d| d.0);
         if begin >= experiment.duration {
             return Err(source.field_error(

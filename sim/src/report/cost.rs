@@ -147,8 +147,8 @@ pub fn write(
         discount_rate: m.discount_rate,
         growth_per_year: m.base.growth_per_year,
         pricebooks: m
-            .books
-            .values()
+            .books_used()
+            .into_iter()
             .map(|b| BookInfo {
                 name: &b.name,
                 provider: &b.provider,
@@ -399,7 +399,7 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
         m.discount_rate * 100.0,
         m.base.growth_per_year * 100.0
     );
-    for b in m.books.values() {
+    for b in m.books_used() {
         let _ = writeln!(
             out,
             "  prices: {} ({}, {}, taken {}): {}",

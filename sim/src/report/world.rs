@@ -108,6 +108,7 @@ impl<'a> From<&'a SiteSummary> for SiteRow<'a> {
 /// A row of `costs.csv`: one line of the cost meter.
 #[derive(Serialize)]
 struct CostRow<'a> {
+    month: &'a str,
     site: &'a str,
     line: &'a str,
     sku: &'a str,
@@ -121,6 +122,7 @@ struct CostRow<'a> {
 impl<'a> CostRow<'a> {
     fn new(l: &'a MeterLine, currency: &'a str) -> Self {
         CostRow {
+            month: &l.month,
             site: &l.site,
             line: &l.line,
             sku: &l.sku,

@@ -8,13 +8,19 @@
 //! `cutover_models::cost::meter`: its nodes' lifetimes, the profile's
 //! other items for the site's life, and its traffic to users (requests
 //! served times the estate's response size).
+//!
+//! A plan's run has a calendar (time zero is midnight of `[plan] start`):
+//! it is billed calendar month by calendar month, each at the prices of
+//! its first day, exactly as a cost projection bills the same fleet. An
+//! experiment has no date: it is billed at the estate's `prices_on` over
+//! 730-hour months.
 
 use std::collections::VecDeque;
 
 use cutover_models::cost::bill::{Adjustments, BillError, Pricer};
-use cutover_models::cost::meter::{price_run, ItemUsage, MeterLine, Usage, HOURS_PER_MONTH};
-use cutover_models::cost::{Money, Unit};
-use cutover_models::{SimDuration, SimTime};
+use cutover_models::cost::meter::{months_of, price_run, Calendar, ItemUsage, MeterLine, Usage};
+use cutover_models::cost::{Date, Money, Unit};
+use cutover_models::SimTime;
 use serde::Serialize;
 
 use crate::estate::{CostProfile, Estate, EstateCosts};
@@ -24,8 +30,8 @@ use crate::estate::{CostProfile, Estate, EstateCosts};
 struct SiteMeter {
     /// When each running node was asked for, oldest first.
     open: VecDeque<SimTime>,
-    /// Lifetimes of nodes that have gone.
-    closed: Vec<SimDuration>,
+    /// When each node that has gone was asked for and went.
+    closed: Vec<(SimTime, SimTime)>,
     /// When the site was decommissioned, if it was.
     gone_at: Option<SimTime>,
 }
@@ -55,11 +61,17 @@ pub struct SiteCost {
 pub struct CostSummary {
     /// The currency of every amount.
     pub currency: String,
-    /// The day whose prices were used.
+    /// The day whose prices were used: the estate's `prices_on` for an
+    /// undated run, or the first day of the run's first month for a dated
+    /// one (each month at the prices of its own first day).
     pub prices_on: String,
+    /// How the run was billed: `calendar months from <day>` (a plan's
+    /// start) or `730-hour months` (no date).
+    pub billed_by: String,
     /// Every site's cost together.
     pub total: Money,
-    /// The same as a rate: `total` over the run's share of a 730-hour month.
+    /// The same as a rate: `total` over the months the run spans (of the
+    /// calendar, or of 730 hours).
     pub per_month: Money,
     /// Per priced site.
     pub sites: Vec<SiteCost>,
@@ -87,7 +99,7 @@ impl Meter {
         }
         while m.open.len() > nodes {
             if let Some(from) = m.open.pop_front() {
-                m.closed.push(now.saturating_since(from));
+                m.closed.push((from, now));
             }
         }
     }
@@ -98,30 +110,33 @@ impl Meter {
         self.sites[k].gone_at = Some(now);
     }
 
-    /// Every node's lifetime at `end`, of site `k`.
-    fn lifetimes(&self, k: usize, end: SimTime) -> Vec<SimDuration> {
+    /// Every node's start and stop at `end`, of site `k`.
+    fn lifetimes(&self, k: usize, end: SimTime) -> Vec<(SimTime, SimTime)> {
         let m = &self.sites[k];
         let mut out = m.closed.clone();
-        out.extend(m.open.iter().map(|&t| end.saturating_since(t)));
+        out.extend(m.open.iter().map(|&t| (t, end.max(t))));
         out
     }
 
-    /// Prices the run that ended at `end`, with `served` requests per site;
-    /// `None` when the estate is not priced.
+    /// Prices the run that ended at `end`, with `served` requests per site,
+    /// by the calendar starting on `start` (`None`: undated); `None` when
+    /// the estate is not priced.
     pub fn finish(
         &self,
         estate: &Estate,
+        start: Option<Date>,
         end: SimTime,
         served: &[f64],
     ) -> Option<Result<CostSummary, BillError>> {
         let costs = estate.costs.as_ref()?;
-        Some(self.price(estate, costs, end, served))
+        Some(self.price(estate, costs, start, end, served))
     }
 
     fn price(
         &self,
         estate: &Estate,
         costs: &EstateCosts,
+        start: Option<Date>,
         end: SimTime,
         served: &[f64],
     ) -> Result<CostSummary, BillError> {
@@ -130,13 +145,13 @@ impl Meter {
         for (k, site) in estate.sites.iter().enumerate() {
             let Some(p) = site.cost else { continue };
             let profile = &costs.profiles[p];
-            let life = self.sites[k]
-                .gone_at
-                .unwrap_or(end)
-                .saturating_since(SimTime::ZERO);
-            let first = usage.len();
+            let life = self.sites[k].gone_at.unwrap_or(end);
             let nodes = self.lifetimes(k, end);
-            let node_hours = nodes.iter().map(|d| d.as_secs_f64()).sum::<f64>() / 3600.0;
+            let node_hours = nodes
+                .iter()
+                .map(|(a, b)| b.saturating_since(*a).as_secs_f64())
+                .sum::<f64>()
+                / 3600.0;
             site_usage(
                 &mut usage,
                 costs,
@@ -146,12 +161,7 @@ impl Meter {
                 life,
                 served[k],
             );
-            priced.push((
-                site.network.tag.clone(),
-                profile.name.clone(),
-                node_hours,
-                first..usage.len(),
-            ));
+            priced.push((site.network.tag.clone(), profile.name.clone(), node_hours));
         }
         let adjust = Adjustments::default();
         let pricer = Pricer {
@@ -162,21 +172,39 @@ impl Meter {
             start: costs.prices_on.month_of(),
         };
         let run = end.saturating_since(SimTime::ZERO);
-        let lines = price_run(&pricer, costs.prices_on, run, &usage)?;
+        let calendar = match start {
+            Some(start) => Calendar::Dated { start },
+            None => Calendar::Undated {
+                prices_on: costs.prices_on,
+            },
+        };
+        let lines = price_run(&pricer, calendar, run, &usage)?;
         let sites: Vec<SiteCost> = priced
             .into_iter()
-            .map(|(site, profile, node_hours, range)| SiteCost {
+            .map(|(site, profile, node_hours)| SiteCost {
+                total: lines
+                    .iter()
+                    .filter(|l| l.site == site)
+                    .map(|l| l.amount)
+                    .sum(),
                 site,
                 profile,
                 node_hours,
-                total: lines[range].iter().map(|l| l.amount).sum(),
             })
             .collect();
         let total: Money = sites.iter().map(|s| s.total).sum();
-        let month_share = run.as_secs_f64() / (HOURS_PER_MONTH * 3600.0);
+        let month_share = months_of(calendar, run);
+        let (prices_on, billed_by) = match start {
+            Some(d) => (
+                d.month_of().first_day().to_string(),
+                format!("calendar months from {d}"),
+            ),
+            None => (costs.prices_on.to_string(), "730-hour months".to_string()),
+        };
         Ok(CostSummary {
             currency: costs.currency.code().to_string(),
-            prices_on: costs.prices_on.to_string(),
+            prices_on,
+            billed_by,
             total,
             per_month: if month_share > 0.0 {
                 total.times(1.0 / month_share).round_to_cents()
@@ -189,16 +217,16 @@ impl Meter {
     }
 }
 
-/// What site `tag` of `profile` used: its nodes, the profile's lines over
-/// its `life` (counts as instances, monthly volumes pro rata) and its
-/// traffic to users.
+/// What site `tag` of `profile` used: its nodes, the profile's lines from
+/// time zero to `life` (counts as instances, volumes at their monthly
+/// rate) and its traffic to users.
 fn site_usage(
     usage: &mut Vec<ItemUsage>,
     costs: &EstateCosts,
     profile: &CostProfile,
     tag: &str,
-    nodes: Vec<SimDuration>,
-    life: SimDuration,
+    nodes: Vec<(SimTime, SimTime)>,
+    life: SimTime,
     served: f64,
 ) {
     let item = |book: &str, sku: &str, usage: Usage| ItemUsage {
@@ -208,16 +236,15 @@ fn site_usage(
         usage,
     };
     if let Some(sku) = &profile.nodes {
-        let runs = nodes.into_iter().map(|d| (d, 1.0)).collect();
+        let runs = nodes.into_iter().map(|(a, b)| (a, b, 1.0)).collect();
         usage.push(item(&profile.book, sku, Usage::Instances(runs)));
     }
-    let months = life.as_secs_f64() / (HOURS_PER_MONTH * 3600.0);
     for l in &profile.lines {
         let unit = costs.books[&l.book].skus[&l.sku].unit;
         let u = if unit.is_time() {
-            Usage::Instances(vec![(life, l.quantity)])
+            Usage::Instances(vec![(SimTime::ZERO, life, l.quantity)])
         } else {
-            Usage::Volume(l.quantity * months)
+            Usage::PerMonth(l.quantity, life)
         };
         usage.push(item(&l.book, &l.sku, u));
     }
@@ -243,7 +270,11 @@ impl super::World<'_> {
     /// Puts the run's cost into `summary` (a reason if it cannot be priced).
     pub(super) fn meter_summary(&self, summary: &mut super::Summary) {
         let served: Vec<f64> = self.rec.sites.iter().map(|t| t.served).collect();
-        match self.meter.finish(&self.exp.estate, self.end, &served) {
+        let start = self.exp.calendar;
+        match self
+            .meter
+            .finish(&self.exp.estate, start, self.end, &served)
+        {
             Some(Ok(c)) => summary.cost = Some(c),
             Some(Err(e)) => summary
                 .reasons

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use cutover_models::cost::bill::Kind;
-use cutover_models::cost::project::Analysis;
+use cutover_models::cost::project::{Analysis, CostModel, Projection};
 use cutover_models::cost::{LineItem, Money, Month};
 use serde::Serialize;
 
@@ -382,11 +382,23 @@ pub fn verdict(scenario: &CostScenario, analysis: &Analysis) -> Option<String> {
 
 /// The report printed by `cutover cost`.
 pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
-    let m = &scenario.model;
-    let cur = m.currency.to_string();
-    let p = &analysis.projection;
-    let h = &analysis.headline;
+    let cur = scenario.model.currency.to_string();
     let mut out = String::new();
+    render_header(&mut out, scenario, &cur);
+    render_bills(&mut out, &scenario.model, &analysis.projection, &cur);
+    render_months(&mut out, &scenario.model, &analysis.projection, &cur);
+    render_totals(&mut out, &scenario.model, analysis, &cur);
+    render_explained(&mut out, &scenario.model, analysis);
+    render_budget(&mut out, &scenario.model, analysis, &cur);
+    render_cases(&mut out, analysis, &cur);
+    render_tornado(&mut out, analysis, &cur);
+    out
+}
+
+/// The scenario's name, horizon, rates, and the prices and exchange
+/// rates it used.
+fn render_header(out: &mut String, scenario: &CostScenario, cur: &str) {
+    let m = &scenario.model;
     let _ = writeln!(out, "{}", scenario.name);
     if let Some(d) = &scenario.description {
         let _ = writeln!(out, "  {d}");
@@ -417,34 +429,35 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             r.source
         );
     }
+}
 
+/// The line items of the first month (and of the plan's last month when
+/// it is compared with a baseline).
+fn render_bills(out: &mut String, m: &CostModel, p: &Projection, cur: &str) {
     let first = m.start;
     let last = m.start.plus(m.months - 1);
     if p.baseline_lines.is_empty() {
-        breakdown(
-            &mut out,
-            "Monthly bill by line item",
-            &p.plan_lines,
-            first,
-            &cur,
-        );
+        breakdown(out, "Monthly bill by line item", &p.plan_lines, first, cur);
     } else {
         breakdown(
-            &mut out,
+            out,
             "Baseline (staying as is), first month",
             &p.baseline_lines,
             first,
-            &cur,
+            cur,
         );
         breakdown(
-            &mut out,
+            out,
             "Plan, last month (after the migration)",
             &p.plan_lines,
             last,
-            &cur,
+            cur,
         );
     }
+}
 
+/// The month-by-month table.
+fn render_months(out: &mut String, m: &CostModel, p: &Projection, cur: &str) {
     let comparing = !p.baseline_lines.is_empty();
     let _ = writeln!(out, "\nMonth by month ({cur})");
     let estate_names: Vec<String> = m.estates.iter().map(|e| e.name.clone()).collect();
@@ -497,7 +510,13 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             );
         }
     }
+}
 
+/// The totals: each estate as it stands, the saving, spend, savings,
+/// dual running and break-even.
+fn render_totals(out: &mut String, m: &CostModel, analysis: &Analysis, cur: &str) {
+    let p = &analysis.projection;
+    let h = &analysis.headline;
     let _ = writeln!(out, "\nTotals");
     for e in &analysis.estates_at_start {
         let _ = writeln!(
@@ -506,7 +525,7 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             e.estate,
             m.start,
             e.monthly,
-            paid_once_note(&p.plan_lines, &e.estate, m.start, &cur)
+            paid_once_note(&p.plan_lines, &e.estate, m.start, cur)
         );
     }
     if let Some(a) = analysis.annual_saving_at_start {
@@ -514,7 +533,7 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             out,
             "  saving once moved, at {} usage and prices, a year: {}",
             m.start,
-            fmt::saving(a, &cur)
+            fmt::saving(a, cur)
         );
     }
     let _ = writeln!(
@@ -527,8 +546,8 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
         let _ = writeln!(
             out,
             "  savings: {}; NPV of savings: {}",
-            fmt::saving(s, &cur),
-            fmt::saving(npv, &cur)
+            fmt::saving(s, cur),
+            fmt::saving(npv, cur)
         );
         if let (Some(n), Some(d)) = (h.dual_running_months, h.dual_running_new_side) {
             let _ = writeln!(
@@ -555,11 +574,14 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             let _ = writeln!(
                 out,
                 "  savings run rate after the move, a year (last month x 12): {}",
-                fmt::saving(r, &cur)
+                fmt::saving(r, cur)
             );
         }
     }
+}
 
+/// Stated bill lines against what the prices explain.
+fn render_explained(out: &mut String, m: &CostModel, analysis: &Analysis) {
     if !analysis.explained.is_empty() {
         let _ = writeln!(out, "\nStated bill lines against the prices (first month, flagged when more than {:.0}% apart)", m.stated_tolerance * 100.0);
         for e in &analysis.explained {
@@ -579,7 +601,10 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             );
         }
     }
+}
 
+/// The budget and its overruns.
+fn render_budget(out: &mut String, m: &CostModel, analysis: &Analysis, cur: &str) {
     if m.budget != Default::default() {
         let _ = writeln!(out, "\nBudget");
         if analysis.overruns.is_empty() {
@@ -599,7 +624,10 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             );
         }
     }
+}
 
+/// The cases' headline figures.
+fn render_cases(out: &mut String, analysis: &Analysis, cur: &str) {
     if !analysis.cases.is_empty() {
         let _ = writeln!(out, "\nCases ({cur})");
         let _ = writeln!(
@@ -620,7 +648,10 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             );
         }
     }
+}
 
+/// The sensitivity table, largest swing first.
+fn render_tornado(out: &mut String, analysis: &Analysis, cur: &str) {
     if !analysis.tornado.is_empty() {
         let _ = writeln!(
             out,
@@ -644,5 +675,4 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
             );
         }
     }
-    out
 }

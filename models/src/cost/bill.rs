@@ -828,7 +828,7 @@ fn segments(line: &UsageLine) -> Vec<Segment> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::book::{PriceChange, Sku, Tier};
+    use super::super::book::{PriceChange, Sku};
     use super::*;
 
     fn usd(s: &str) -> Money {
@@ -839,25 +839,7 @@ mod tests {
     }
 
     fn sku(id: &str, line: &str, unit: Unit, g: Granularity, price: &str) -> Sku {
-        Sku {
-            id: id.into(),
-            line: line.into(),
-            unit,
-            granularity: g,
-            on_demand: vec![Tier {
-                up_to: None,
-                price: usd(price),
-            }],
-            reserved_1y: None,
-            reserved_3y: None,
-            spot: None,
-            setup_fee: Money::ZERO,
-            included_traffic_gb: 0,
-            draws_included_traffic: false,
-            is_server: false,
-            source: "test".into(),
-            taken_on: day("2026-11-01"),
-        }
+        Sku::flat(id, line, unit, g, usd(price), "test", day("2026-11-01"))
     }
 
     fn books() -> BTreeMap<String, PriceBook> {

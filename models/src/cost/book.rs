@@ -130,6 +130,37 @@ pub struct Sku {
     pub taken_on: Date,
 }
 
+impl Sku {
+    /// An item with one flat on-demand price and nothing else: no reserved
+    /// or spot rate, no setup fee, no included traffic, not a server.
+    pub fn flat(
+        id: &str,
+        line: &str,
+        unit: Unit,
+        granularity: Granularity,
+        price: Money,
+        source: &str,
+        taken_on: Date,
+    ) -> Sku {
+        Sku {
+            id: id.into(),
+            line: line.into(),
+            unit,
+            granularity,
+            on_demand: vec![Tier { up_to: None, price }],
+            reserved_1y: None,
+            reserved_3y: None,
+            spot: None,
+            setup_fee: Money::ZERO,
+            included_traffic_gb: 0,
+            draws_included_traffic: false,
+            is_server: false,
+            source: source.into(),
+            taken_on,
+        }
+    }
+}
+
 /// A provider's price change from a date on: prices of the listed items
 /// (all items when empty) are multiplied by `1 + percent / 100`.
 #[derive(Clone, Debug, PartialEq, Serialize)]

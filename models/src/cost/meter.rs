@@ -369,25 +369,7 @@ mod tests {
     }
 
     fn sku(id: &str, unit: Unit, g: Granularity, price: &str) -> Sku {
-        Sku {
-            id: id.into(),
-            line: id.into(),
-            unit,
-            granularity: g,
-            on_demand: vec![Tier {
-                up_to: None,
-                price: usd(price),
-            }],
-            reserved_1y: None,
-            reserved_3y: None,
-            spot: None,
-            setup_fee: Money::ZERO,
-            included_traffic_gb: 0,
-            draws_included_traffic: false,
-            is_server: false,
-            source: "test".into(),
-            taken_on: day(),
-        }
+        Sku::flat(id, id, unit, g, usd(price), "test", day())
     }
 
     fn book(name: &str, currency: Currency, skus: Vec<Sku>) -> PriceBook {

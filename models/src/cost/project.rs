@@ -1118,25 +1118,15 @@ mod tests {
     }
 
     fn sku(id: &str, line: &str, unit: Unit, granularity: Granularity, price: &str) -> Sku {
-        Sku {
-            id: id.into(),
-            line: line.into(),
+        Sku::flat(
+            id,
+            line,
             unit,
             granularity,
-            on_demand: vec![Tier {
-                up_to: None,
-                price: usd(price),
-            }],
-            reserved_1y: None,
-            reserved_3y: None,
-            spot: None,
-            setup_fee: Money::ZERO,
-            included_traffic_gb: 0,
-            draws_included_traffic: false,
-            is_server: false,
-            source: "test".into(),
-            taken_on: day("2026-11-01"),
-        }
+            usd(price),
+            "test",
+            day("2026-11-01"),
+        )
     }
 
     fn book(name: &str, skus: Vec<Sku>) -> (String, PriceBook) {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::book::{split_tiers, Commitment, Granularity, PriceBook, PriceError, Unit};
+use super::book::{split_tiers, Commitment, Granularity, PriceBook, PriceError, Sku, Unit};
 use super::money::{Currency, Date, ExchangeRate, Money, Month};
 use crate::time::SimDuration;
 
@@ -307,166 +307,208 @@ impl Pricer<'_> {
 
     /// Prices `estate` for `month`.
     pub fn price_month(&self, estate: &Estate, month: Month) -> Result<Vec<LineItem>, BillError> {
-        let mut out = Vec::new();
-        let (m0, m1) = (month.first_day(), month.end());
-        let month_days = f64::from(month.days());
         let growth = self.growth(month);
-        let prev_growth = if month > self.start {
-            self.growth(month.prev())
-        } else {
-            growth
+        let c = MonthContext {
+            month,
+            m0: month.first_day(),
+            m1: month.end(),
+            month_days: f64::from(month.days()),
+            growth,
+            prev_growth: if month > self.start {
+                self.growth(month.prev())
+            } else {
+                growth
+            },
         };
-        // Volume per (book, sku, commitment), with the sites it came from.
-        let mut volume: BTreeMap<(String, String, Commitment), (f64, Vec<String>)> =
-            BTreeMap::new();
-        // Traffic included with servers, GB, per book.
-        let mut included: BTreeMap<String, f64> = BTreeMap::new();
-        let mut servers = 0.0;
-
+        let mut t = MonthTally::default();
         for line in &estate.lines {
-            let book = self.book(&line.book)?;
-            let item = book.sku(&line.sku)?;
-            // A line split at its reservation's end counts its servers once
-            // a month, and a monthly rent is charged once a month.
-            let mut counted = false;
-            let mut rent_charged = false;
-            for seg in segments(line) {
-                let days = seg.window.overlap_days(m0, m1);
-                if days == 0 {
-                    continue;
-                }
-                if !item.unit.is_time() {
-                    let q = line.quantity
-                        * if line.grows { growth } else { 1.0 }
-                        * self.adjust.volume_factor
-                        * days as f64
-                        / month_days;
-                    let e = volume
-                        .entry((line.book.clone(), line.sku.clone(), seg.commitment))
-                        .or_default();
-                    e.0 += q;
-                    if !e.1.contains(&line.site) {
-                        e.1.push(line.site.clone());
-                    }
-                    continue;
-                }
-                // Instances running this month: the growth curve's count.
-                let running = if line.grows {
-                    (line.quantity * growth).round()
-                } else {
-                    line.quantity
-                };
-                // A reservation is a fixed commitment: the instances bought
-                // are paid whether used or not, and never grow; instances
-                // grown beyond it are bought on demand (below).
-                let count = if seg.commitment.is_reserved() {
-                    line.quantity
-                } else {
-                    running
-                };
-                if item.granularity == Granularity::Monthly {
-                    if rent_charged {
-                        continue;
-                    }
-                    rent_charged = true;
-                }
-                if item.is_server && !seg.stranded && !counted {
-                    servers += running;
-                }
-                let run = SimDuration::from_secs(days as u64 * 86_400);
-                let per_instance = billable_units(item.unit, item.granularity, &[run], month);
-                if !seg.stranded {
-                    let inc_fraction = if item.granularity == Granularity::Monthly {
-                        1.0
-                    } else {
-                        days as f64 / month_days
-                    };
-                    *included.entry(line.book.clone()).or_default() +=
-                        running * item.included_traffic_gb as f64 * inc_fraction;
-                    counted = true;
-                }
-                let tiers = book.price_on(&line.sku, seg.commitment, m0)?;
-                let Some(band) = tiers.first() else { continue };
-                let (price, fx_note) = self.convert(band.price, book.currency)?;
-                let price = price.times(self.price_factor(&estate.name, &item.line));
-                let mut note = seg.commitment.name().to_string();
-                if seg.stranded {
-                    note.push_str(", reservation paid after the line stopped");
-                }
-                if !fx_note.is_empty() {
-                    note = format!("{note}; {fx_note}");
-                }
-                out.push(LineItem {
-                    month,
-                    estate: estate.name.clone(),
-                    provider: book.provider.clone(),
-                    site: site_name(&line.site),
-                    line: item.line.clone(),
-                    sku: item.id.clone(),
-                    kind: Kind::Opex,
-                    quantity: count * per_instance,
-                    unit: item.unit.name().to_string(),
-                    unit_price: price,
-                    amount: price.times(count * per_instance).round_to_cents(),
-                    note,
-                });
-                if seg.commitment.is_reserved() && !seg.stranded && running > count {
-                    out.push(self.grown_beyond_reservation(
-                        estate,
-                        book,
-                        line,
-                        (running - count) * per_instance,
-                        m0,
-                    )?);
-                }
-                // Setup fees: for units provisioned this month.
-                if item.setup_fee > Money::ZERO && !seg.stranded && seg.first {
-                    let started_here = line.window.from.is_some_and(|f| f >= m0 && f < m1);
-                    let before = if started_here {
-                        0.0
-                    } else if line.grows && month > self.start {
-                        (line.quantity * prev_growth).round()
-                    } else {
-                        count
-                    };
-                    let new_units = (count - before).max(0.0);
-                    if new_units > 0.0 {
-                        let (fee, fx_note) = self.convert(item.setup_fee, book.currency)?;
-                        // Scaled as its own line, so that a sensitivity on
-                        // "setup fees" moves it.
-                        let fee = fee.times(self.price_factor(&estate.name, "setup fees"));
-                        out.push(LineItem {
-                            month,
-                            estate: estate.name.clone(),
-                            provider: book.provider.clone(),
-                            site: site_name(&line.site),
-                            line: "setup fees".to_string(),
-                            sku: item.id.clone(),
-                            kind: Kind::OneOff,
-                            quantity: new_units,
-                            unit: "each".to_string(),
-                            unit_price: fee,
-                            amount: fee.times(new_units).round_to_cents(),
-                            note: fx_note,
-                        });
-                    }
-                }
-            }
+            self.price_line(estate, &c, line, &mut t)?;
         }
+        add_one_off_usage(estate, &c, &mut t.volume);
+        self.price_volumes(
+            estate,
+            &c,
+            std::mem::take(&mut t.volume),
+            &t.included,
+            &mut t.out,
+        )?;
+        self.price_staff(estate, month, t.servers, &mut t.out)?;
+        self.price_capex(estate, month, &mut t.out)?;
+        self.price_one_offs(estate, &c, &mut t.out)?;
+        Ok(t.out)
+    }
 
-        for u in &estate.one_off_usage {
-            if u.date >= m0 && u.date < m1 {
-                let e = volume
-                    .entry((u.book.clone(), u.sku.clone(), Commitment::OnDemand))
+    /// Prices one usage line of `estate` for the month: its time-priced
+    /// instances (with a line of those grown beyond a reservation, and setup
+    /// fees for units new this month) into `t.out`, and its volume into
+    /// `t.volume` to be priced with the month's total.
+    fn price_line(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        line: &UsageLine,
+        t: &mut MonthTally,
+    ) -> Result<(), BillError> {
+        let book = self.book(&line.book)?;
+        let item = book.sku(&line.sku)?;
+        let (month, m0) = (c.month, c.m0);
+        // A line split at its reservation's end counts its servers once
+        // a month, and a monthly rent is charged once a month.
+        let mut counted = false;
+        let mut rent_charged = false;
+        for seg in segments(line) {
+            let days = seg.window.overlap_days(c.m0, c.m1);
+            if days == 0 {
+                continue;
+            }
+            if !item.unit.is_time() {
+                let q = line.quantity
+                    * if line.grows { c.growth } else { 1.0 }
+                    * self.adjust.volume_factor
+                    * days as f64
+                    / c.month_days;
+                let e = t
+                    .volume
+                    .entry((line.book.clone(), line.sku.clone(), seg.commitment))
                     .or_default();
-                e.0 += u.quantity;
-                let tag = format!("one-off: {}", u.name);
-                if !e.1.contains(&tag) {
-                    e.1.push(tag);
+                e.0 += q;
+                if !e.1.contains(&line.site) {
+                    e.1.push(line.site.clone());
                 }
+                continue;
+            }
+            // Instances running this month: the growth curve's count.
+            let running = if line.grows {
+                (line.quantity * c.growth).round()
+            } else {
+                line.quantity
+            };
+            // A reservation is a fixed commitment: the instances bought
+            // are paid whether used or not, and never grow; instances
+            // grown beyond it are bought on demand (below).
+            let count = if seg.commitment.is_reserved() {
+                line.quantity
+            } else {
+                running
+            };
+            if item.granularity == Granularity::Monthly {
+                if rent_charged {
+                    continue;
+                }
+                rent_charged = true;
+            }
+            if item.is_server && !seg.stranded && !counted {
+                t.servers += running;
+            }
+            let run = SimDuration::from_secs(days as u64 * 86_400);
+            let per_instance = billable_units(item.unit, item.granularity, &[run], c.month);
+            if !seg.stranded {
+                let inc_fraction = if item.granularity == Granularity::Monthly {
+                    1.0
+                } else {
+                    days as f64 / c.month_days
+                };
+                *t.included.entry(line.book.clone()).or_default() +=
+                    running * item.included_traffic_gb as f64 * inc_fraction;
+                counted = true;
+            }
+            let tiers = book.price_on(&line.sku, seg.commitment, c.m0)?;
+            let Some(band) = tiers.first() else { continue };
+            let (price, fx_note) = self.convert(band.price, book.currency)?;
+            let price = price.times(self.price_factor(&estate.name, &item.line));
+            let mut note = seg.commitment.name().to_string();
+            if seg.stranded {
+                note.push_str(", reservation paid after the line stopped");
+            }
+            if !fx_note.is_empty() {
+                note = format!("{note}; {fx_note}");
+            }
+            t.out.push(LineItem {
+                month,
+                estate: estate.name.clone(),
+                provider: book.provider.clone(),
+                site: site_name(&line.site),
+                line: item.line.clone(),
+                sku: item.id.clone(),
+                kind: Kind::Opex,
+                quantity: count * per_instance,
+                unit: item.unit.name().to_string(),
+                unit_price: price,
+                amount: price.times(count * per_instance).round_to_cents(),
+                note,
+            });
+            if seg.commitment.is_reserved() && !seg.stranded && running > count {
+                t.out.push(self.grown_beyond_reservation(
+                    estate,
+                    book,
+                    line,
+                    (running - count) * per_instance,
+                    m0,
+                )?);
+            }
+            // Setup fees: for units provisioned this month.
+            if item.setup_fee > Money::ZERO && !seg.stranded && seg.first {
+                t.out
+                    .extend(self.setup_fees(estate, c, line, book, item, count)?);
             }
         }
+        Ok(())
+    }
 
+    /// The setup fee of the units of `line` first provisioned this month
+    /// (all of a line that starts in it, else what growth added), if any.
+    fn setup_fees(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        line: &UsageLine,
+        book: &PriceBook,
+        item: &Sku,
+        count: f64,
+    ) -> Result<Option<LineItem>, BillError> {
+        let started_here = line.window.from.is_some_and(|f| f >= c.m0 && f < c.m1);
+        let before = if started_here {
+            0.0
+        } else if line.grows && c.month > self.start {
+            (line.quantity * c.prev_growth).round()
+        } else {
+            count
+        };
+        let new_units = (count - before).max(0.0);
+        if new_units <= 0.0 {
+            return Ok(None);
+        }
+        let (fee, fx_note) = self.convert(item.setup_fee, book.currency)?;
+        // Scaled as its own line, so that a sensitivity on
+        // "setup fees" moves it.
+        let fee = fee.times(self.price_factor(&estate.name, "setup fees"));
+        Ok(Some(LineItem {
+            month: c.month,
+            estate: estate.name.clone(),
+            provider: book.provider.clone(),
+            site: site_name(&line.site),
+            line: "setup fees".to_string(),
+            sku: item.id.clone(),
+            kind: Kind::OneOff,
+            quantity: new_units,
+            unit: "each".to_string(),
+            unit_price: fee,
+            amount: fee.times(new_units).round_to_cents(),
+            note: fx_note,
+        }))
+    }
+
+    /// Prices the month's volumes (traffic, storage, one-off usage) through
+    /// their books' bands, less the traffic included with servers.
+    fn price_volumes(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        volume: Volumes,
+        included: &BTreeMap<String, f64>,
+        out: &mut Vec<LineItem>,
+    ) -> Result<(), BillError> {
+        let (month, m0) = (c.month, c.m0);
         for ((book_name, sku, commitment), (quantity, sites)) in volume {
             let book = self.book(&book_name)?;
             let item = book.sku(&sku)?;
@@ -531,7 +573,17 @@ impl Pricer<'_> {
                 });
             }
         }
+        Ok(())
+    }
 
+    /// The engineers the month's servers call for, by each staff line's ratio.
+    fn price_staff(
+        &self,
+        estate: &Estate,
+        month: Month,
+        servers: f64,
+        out: &mut Vec<LineItem>,
+    ) -> Result<(), BillError> {
         for staff in &estate.staff {
             if servers <= 0.0 {
                 continue;
@@ -564,7 +616,16 @@ impl Pricer<'_> {
                 ),
             });
         }
+        Ok(())
+    }
 
+    /// Capital bought this month, and salvage at the end of its life.
+    fn price_capex(
+        &self,
+        estate: &Estate,
+        month: Month,
+        out: &mut Vec<LineItem>,
+    ) -> Result<(), BillError> {
         for c in &estate.capex {
             let (amount, salvage) = self.capex_amounts(&estate.name, c)?;
             let mut push = |kind: Kind, line: &str, amount: Money, note: String| {
@@ -601,7 +662,17 @@ impl Pricer<'_> {
                 );
             }
         }
+        Ok(())
+    }
 
+    /// One-off costs dated in the month.
+    fn price_one_offs(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        out: &mut Vec<LineItem>,
+    ) -> Result<(), BillError> {
+        let (month, m0, m1) = (c.month, c.m0, c.m1);
         for o in &estate.one_offs {
             if o.date >= m0 && o.date < m1 {
                 let (amount, note) = self.convert(o.amount, o.currency)?;
@@ -622,7 +693,7 @@ impl Pricer<'_> {
                 });
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The on-demand line of instances that growth added beyond a reserved
@@ -777,6 +848,49 @@ struct Segment {
     commitment: Commitment,
     stranded: bool,
     first: bool,
+}
+
+/// The month being priced, and its growth factors.
+struct MonthContext {
+    month: Month,
+    /// The month's first day, and the first day of the next.
+    m0: Date,
+    m1: Date,
+    month_days: f64,
+    /// Growth this month and the month before.
+    growth: f64,
+    prev_growth: f64,
+}
+
+/// Volume per (book, item, commitment), with the sites it came from.
+type Volumes = BTreeMap<(String, String, Commitment), (f64, Vec<String>)>;
+
+/// What pricing a month gathers as it goes through the usage lines.
+#[derive(Default)]
+struct MonthTally {
+    out: Vec<LineItem>,
+    volume: Volumes,
+    /// Traffic included with servers, GB, per book.
+    included: BTreeMap<String, f64>,
+    /// Servers running, for staffing ratios.
+    servers: f64,
+}
+
+/// Adds the usage dated in the month (data moved once, for instance) to
+/// the month's volumes.
+fn add_one_off_usage(estate: &Estate, c: &MonthContext, volume: &mut Volumes) {
+    for u in &estate.one_off_usage {
+        if u.date >= c.m0 && u.date < c.m1 {
+            let e = volume
+                .entry((u.book.clone(), u.sku.clone(), Commitment::OnDemand))
+                .or_default();
+            e.0 += u.quantity;
+            let tag = format!("one-off: {}", u.name);
+            if !e.1.contains(&tag) {
+                e.1.push(tag);
+            }
+        }
+    }
 }
 
 /// Splits a line's window at its reservation's end: reserved before it

@@ -9,6 +9,7 @@
 pub mod bgp;
 pub mod capacity;
 pub mod cost;
+pub mod data;
 pub mod failure;
 pub mod geo;
 pub mod hpa;

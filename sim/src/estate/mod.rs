@@ -4,14 +4,16 @@
 //! (`[[populations]]`), the service every site runs (`[deployment]`,
 //! `[hpa]`, `[startup]`, `[nodes]`), overflow between sites (`[overflow]`),
 //! how failures are detected (`[detection]`), the service level
-//! (`[slo]`) and the price books and cost profiles its sites are priced
-//! from (`[costs]`). Experiments name an estate and state only what they change.
+//! (`[slo]`), the price books and cost profiles its sites are priced
+//! from (`[costs]`), and the data its sites write and the services they
+//! run, with their recovery objectives (`[[data]]`, `[[services]]`). Experiments name an estate and state only what they change.
 //!
 //! Validation runs section by section; every error names the file, line,
 //! column and field, and says what is allowed.
 
 pub mod compute;
 pub mod cost;
+pub mod data;
 pub mod detection;
 pub mod network;
 pub mod policy;
@@ -20,6 +22,7 @@ use std::path::Path;
 
 use cutover_models::bgp::policy::{OptionsError, TopologyOptions};
 use cutover_models::bgp::topology::{Topology, TopologySpec};
+use cutover_models::data::{DataClass, Service};
 use cutover_models::nodes::NodePool;
 use serde::Deserialize;
 
@@ -46,6 +49,10 @@ pub(crate) struct RawEstate {
     detection: Option<detection::RawDetection>,
     slo: Option<compute::RawSlo>,
     costs: Option<cost::RawCosts>,
+    #[serde(default)]
+    data: Vec<data::RawDataClass>,
+    #[serde(default)]
+    services: Vec<data::RawService>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +131,11 @@ pub struct Estate {
     pub slo: Slo,
     /// Price books and cost profiles, if the estate is priced.
     pub costs: Option<EstateCosts>,
+    /// The classes of data the sites write, with their replication and
+    /// RPO (`[[data]]`).
+    pub data: Vec<DataClass>,
+    /// The services, with their tiers and RTOs (`[[services]]`).
+    pub services: Vec<Service>,
     /// The node pool of a site that gives none.
     default_nodes: Option<NodePool>,
 }
@@ -215,6 +227,8 @@ impl Estate {
                 .as_ref()
                 .map(|c| cost::validate(source, c))
                 .transpose()?,
+            data: data::classes(source, &raw.data)?,
+            services: data::services(source, &raw.services)?,
             default_nodes,
         };
         if raw.sites.is_empty() {

@@ -18,6 +18,7 @@ pub mod latency;
 pub mod network;
 pub mod pods;
 pub mod record;
+pub mod recovery;
 pub mod serve;
 pub mod site;
 pub mod summary;
@@ -122,6 +123,9 @@ pub struct World<'e> {
     windows: Vec<Option<control::Window>>,
     /// Every site's billed nodes over time.
     meter: cost::Meter,
+    /// What site failures cost in data and how long their users took to
+    /// recover.
+    recovery: recovery::Recovery,
 }
 
 impl<'e> World<'e> {
@@ -178,6 +182,7 @@ impl<'e> World<'e> {
             l7: Vec::new(),
             windows: Vec::new(),
             meter: cost::Meter::new(exp.estate.sites.len()),
+            recovery: recovery::Recovery::new(&exp.estate, streams.stream("data.lag")),
         };
         world.routes = (0..pops)
             .map(|p| PopulationRoute {

@@ -151,6 +151,10 @@ pub struct Summary {
     /// What each site cost, when the estate is priced (`[costs]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::cost::CostSummary>,
+    /// What each site failure cost in data and how long its users took to
+    /// recover, when the estate declares `[[data]]` or `[[services]]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<super::recovery::RecoverySummary>,
 }
 
 /// Everything a run produces.
@@ -541,6 +545,9 @@ impl World<'_> {
                 "p99 at the sites {p:.1} ms, at or above the {slow_ms:.0} ms threshold"
             ));
         }
+        let tags: Vec<&str> = self.sites.iter().map(|s| s.tag.as_str()).collect();
+        let recovery = self.recovery.summary(&exp.estate, &tags);
+        reasons.extend(recovery.iter().flat_map(|r| r.misses()));
         let spike_start = exp.demand.spikes.first().map(|s| s.start);
         Summary {
             verdict: if reasons.is_empty() { "pass" } else { "fail" },
@@ -584,6 +591,7 @@ impl World<'_> {
             populations,
             sites,
             cost: None,
+            recovery,
         }
     }
 }

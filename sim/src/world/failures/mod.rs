@@ -114,6 +114,7 @@ impl World<'_> {
     fn site_kind_strikes(&mut self, i: usize, k: usize, kind: FailureKind) {
         if takes_site_down(&kind) {
             self.active.sites_down.push((i, k));
+            self.watch_recovery(i, k, &kind);
         }
         match kind {
             FailureKind::Shutdown { drain } => self.shutdown(i, k, drain),
@@ -130,6 +131,26 @@ impl World<'_> {
             FailureKind::BgpFlap { .. } => self.flap_starts(i, k),
             FailureKind::Spike { .. } => {}
         }
+    }
+
+    /// Failure `i` of `kind` takes site `k` down: what it costs in data,
+    /// and its users to watch until they recover.
+    fn watch_recovery(&mut self, i: usize, k: usize, kind: &FailureKind) {
+        let served: Vec<usize> = (0..self.routes.len())
+            .filter(|&p| self.routes[p].history.last().and_then(|h| h.1) == Some(k))
+            .collect();
+        let drain = match kind {
+            FailureKind::Shutdown { drain } => *drain,
+            _ => cutover_models::SimDuration::ZERO,
+        };
+        self.recovery.site_down(
+            &self.exp.estate,
+            (i, kind.name()),
+            k,
+            self.now,
+            served,
+            drain,
+        );
     }
 
     /// Sets a timer of failure `i` (a detection, a withdrawal, a power-off)
@@ -154,6 +175,7 @@ impl World<'_> {
         }
         let f = self.failures[i].clone();
         if let (true, Some(k)) = (takes_site_down(&f.kind), f.site) {
+            self.recovery.failure_ended(i);
             return self.site_failure_ends(i, k);
         }
         self.cancel_timers(i);

@@ -1,0 +1,299 @@
+//! Replicated data and recovery objectives: what a failure costs in data,
+//! not only in requests.
+//!
+//! A data class is replicated from the site that takes its writes to the
+//! others in one of three ways, each with its window of writes that the
+//! other sites do not have yet when the site dies:
+//!
+//! - **synchronous** (a double write acknowledged by both copies): none;
+//! - **stream** (asynchronous, e.g. Kafka or streaming replication, with a
+//!   lag): the writes of the last `lag`, the lag drawn by the caller from
+//!   the class's range;
+//! - **archive** (periodic copies, e.g. WAL archiving or a batch copy,
+//!   every `interval` from `offset`): the writes since the last copy.
+//!
+//! The writes lost are the site's write rate times that window, and the
+//! window is the recovery point reached, which the class's RPO target
+//! judges. Services carry a tier and an RTO target, which the world's time
+//! to recover (detection, failover and warm-up) judges.
+//!
+//! Closed forms: with writes at a constant rate `w`, a stream with lag `L`
+//! loses `w L` (on average `w (L_lo + L_hi) / 2` for a lag uniform over
+//! its range); an archive every `I` loses `w (t - last copy)`, on average
+//! `w I / 2` over failure times uniform over a whole number of intervals.
+
+use crate::time::{SimDuration, SimTime};
+
+/// How a data class reaches the other sites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replication {
+    /// Every write is acknowledged by two copies before it completes.
+    Synchronous,
+    /// Writes stream to the other sites with a lag, uniform between the
+    /// two bounds.
+    Stream {
+        /// Shortest lag.
+        lag_low: SimDuration,
+        /// Longest lag.
+        lag_high: SimDuration,
+    },
+    /// Writes are copied to the other sites every `interval`, the first
+    /// copy at `offset` after the start of the run.
+    Archive {
+        /// Time between copies, above zero.
+        interval: SimDuration,
+        /// When the first copy runs.
+        offset: SimDuration,
+    },
+}
+
+impl Replication {
+    /// The span of writes the other sites do not have when the writing
+    /// site dies at `at`: none when synchronous; the lag at `u` (0 to 1)
+    /// along its range for a stream; the time since the last copy for an
+    /// archive (everything since the start before the first copy).
+    pub fn unreplicated(&self, at: SimTime, u: f64) -> SimDuration {
+        match *self {
+            Replication::Synchronous => SimDuration::ZERO,
+            Replication::Stream { lag_low, lag_high } => {
+                let span = lag_high.as_nanos().saturating_sub(lag_low.as_nanos());
+                let extra = (span as f64 * u.clamp(0.0, 1.0)).round() as u64;
+                SimDuration::from_nanos(lag_low.as_nanos() + extra.min(span))
+            }
+            Replication::Archive { interval, offset } => {
+                let t = at.as_nanos();
+                let (i, o) = (interval.as_nanos().max(1), offset.as_nanos());
+                if t < o {
+                    return SimDuration::from_nanos(t);
+                }
+                SimDuration::from_nanos((t - o) % i)
+            }
+        }
+    }
+
+    /// The mean unreplicated span over the lag's range (a stream) or over
+    /// failure times uniform across whole intervals (an archive).
+    pub fn mean_unreplicated(&self) -> SimDuration {
+        match *self {
+            Replication::Synchronous => SimDuration::ZERO,
+            Replication::Stream { lag_low, lag_high } => {
+                SimDuration::from_nanos((lag_low.as_nanos() + lag_high.as_nanos()) / 2)
+            }
+            Replication::Archive { interval, .. } => {
+                SimDuration::from_nanos(interval.as_nanos() / 2)
+            }
+        }
+    }
+
+    /// The mode's name as scenario files write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Replication::Synchronous => "synchronous",
+            Replication::Stream { .. } => "stream",
+            Replication::Archive { .. } => "archive",
+        }
+    }
+}
+
+/// How fast a site writes a class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WriteRate {
+    /// A fixed rate per site, writes per second.
+    PerSecond(f64),
+    /// A share of the requests the site serves (0 to 1).
+    ShareOfRequests(f64),
+}
+
+impl WriteRate {
+    /// Writes per second at a site serving `requests_per_s`.
+    pub fn at(&self, requests_per_s: f64) -> f64 {
+        match *self {
+            WriteRate::PerSecond(w) => w,
+            WriteRate::ShareOfRequests(s) => s * requests_per_s.max(0.0),
+        }
+    }
+}
+
+/// A class of data, its replication and its recovery point objective.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataClass {
+    /// Its name in reports.
+    pub name: String,
+    /// How it reaches the other sites.
+    pub replication: Replication,
+    /// How fast each site writes it.
+    pub writes: WriteRate,
+    /// The most data, as a span of writes, a failure may lose.
+    pub rpo: SimDuration,
+}
+
+/// What a site's death cost one data class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DataLoss {
+    /// The site's write rate at the failure, writes per second.
+    pub write_rate: f64,
+    /// The recovery point reached: the span of writes not replicated.
+    pub window: SimDuration,
+    /// Writes lost: the rate times the window.
+    pub lost_writes: f64,
+    /// Whether the window is within the RPO.
+    pub rpo_met: bool,
+}
+
+impl DataClass {
+    /// The loss when a site serving `requests_per_s` dies at `at`, the
+    /// lag (if any) at `u` along its range, after draining for `drain` (a
+    /// clean shutdown: the stream catches up for that long; an archive
+    /// copies on its own schedule).
+    pub fn loss(&self, at: SimTime, requests_per_s: f64, u: f64, drain: SimDuration) -> DataLoss {
+        let mut window = self.replication.unreplicated(at, u);
+        if let Replication::Stream { .. } = self.replication {
+            window = SimDuration::from_nanos(window.as_nanos().saturating_sub(drain.as_nanos()));
+        }
+        let write_rate = self.writes.at(requests_per_s);
+        DataLoss {
+            write_rate,
+            window,
+            lost_writes: write_rate * window.as_secs_f64(),
+            rpo_met: window <= self.rpo,
+        }
+    }
+}
+
+/// A service, its tier and its recovery time objective.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    /// Its name in reports.
+    pub name: String,
+    /// Its tier, e.g. "P0".
+    pub tier: String,
+    /// The longest its users may be without it after a failure.
+    pub rto: SimDuration,
+}
+
+impl Service {
+    /// Whether a recovery taking `recovered` (none: not within the run)
+    /// meets the RTO.
+    pub fn rto_met(&self, recovered: Option<SimDuration>) -> bool {
+        recovered.is_some_and(|r| r <= self.rto)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(secs: u64) -> SimDuration {
+        SimDuration::from_secs(secs)
+    }
+
+    fn at(secs: u64) -> SimTime {
+        SimTime::ZERO + s(secs)
+    }
+
+    #[test]
+    fn synchronous_loses_nothing() {
+        let c = DataClass {
+            name: "orders".into(),
+            replication: Replication::Synchronous,
+            writes: WriteRate::PerSecond(50.0),
+            rpo: SimDuration::ZERO,
+        };
+        let l = c.loss(at(1234), 1000.0, 0.7, SimDuration::ZERO);
+        assert_eq!(l.lost_writes, 0.0);
+        assert!(l.rpo_met);
+    }
+
+    #[test]
+    fn stream_loses_rate_times_lag() {
+        let c = DataClass {
+            name: "users".into(),
+            replication: Replication::Stream {
+                lag_low: s(1),
+                lag_high: s(2),
+            },
+            writes: WriteRate::ShareOfRequests(0.05),
+            rpo: s(300),
+        };
+        // 2,000 requests/s, 5 % writes = 100 writes/s; lag 1.25 s at u = 0.25.
+        let l = c.loss(at(60), 2000.0, 0.25, SimDuration::ZERO);
+        assert_eq!(l.window, SimDuration::from_millis(1250));
+        assert!((l.lost_writes - 125.0).abs() < 1e-9);
+        assert!(l.rpo_met);
+        // A clean shutdown draining for 1 s leaves 0.25 s; for 2 s, none.
+        let drained = c.loss(at(60), 2000.0, 0.25, s(1));
+        assert!((drained.lost_writes - 25.0).abs() < 1e-9);
+        assert_eq!(c.loss(at(60), 2000.0, 0.25, s(2)).lost_writes, 0.0);
+        // The mean over the lag's range: 1.5 s.
+        assert_eq!(c.replication.mean_unreplicated(), SimDuration::from_millis(1500));
+    }
+
+    #[test]
+    fn archive_loses_the_writes_since_the_last_copy() {
+        let r = Replication::Archive {
+            interval: s(900),
+            offset: s(0),
+        };
+        // 60 s into the run, 20 min 5 s into it: 60 s and 305 s since a copy.
+        assert_eq!(r.unreplicated(at(60), 0.0), s(60));
+        assert_eq!(r.unreplicated(at(1205), 0.0), s(305));
+        let late = Replication::Archive {
+            interval: s(900),
+            offset: s(100),
+        };
+        assert_eq!(late.unreplicated(at(60), 0.0), s(60));
+        assert_eq!(late.unreplicated(at(1005), 0.0), s(5));
+        let c = DataClass {
+            name: "catalogue".into(),
+            replication: r,
+            writes: WriteRate::PerSecond(2.0),
+            rpo: s(300),
+        };
+        let l = c.loss(at(1205), 0.0, 0.0, s(30));
+        assert!((l.lost_writes - 610.0).abs() < 1e-9);
+        assert!(!l.rpo_met, "305 s is beyond a 300 s RPO");
+    }
+
+    /// The mean over failure times uniform across whole intervals is half
+    /// the interval (a sum over every second of four intervals).
+    #[test]
+    fn archive_mean_over_failure_times_is_half_the_interval() {
+        let r = Replication::Archive {
+            interval: s(3600),
+            offset: s(0),
+        };
+        let n = 4 * 3600;
+        let total: f64 = (0..n)
+            .map(|t| r.unreplicated(at(t), 0.0).as_secs_f64())
+            .sum();
+        // Seconds 0..3599 of each interval average 1799.5 s.
+        assert!((total / n as f64 - 1799.5).abs() < 1e-9);
+        assert_eq!(r.mean_unreplicated(), s(1800));
+    }
+
+    #[test]
+    fn stream_mean_over_uniform_lags() {
+        let r = Replication::Stream {
+            lag_low: s(1),
+            lag_high: s(3),
+        };
+        let n = 10_000;
+        let mean: f64 = (0..n)
+            .map(|i| r.unreplicated(at(0), (i as f64 + 0.5) / n as f64).as_secs_f64())
+            .sum::<f64>()
+            / n as f64;
+        assert!((mean - 2.0).abs() < 1e-6, "{mean}");
+    }
+
+    #[test]
+    fn rto_needs_a_recovery_within_it() {
+        let svc = Service {
+            name: "checkout".into(),
+            tier: "P0".into(),
+            rto: s(300),
+        };
+        assert!(svc.rto_met(Some(s(300))));
+        assert!(!svc.rto_met(Some(s(301))));
+        assert!(!svc.rto_met(None));
+    }
+}

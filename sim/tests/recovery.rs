@@ -1,0 +1,116 @@
+//! Data lost and time to recover when a site of the story's estate fails,
+//! held against the closed forms: writes lost = the site's write rate x
+//! the span not replicated; recovery = the users' blackhole, to the tick.
+
+use std::path::PathBuf;
+
+use cutover::experiment::Experiment;
+use cutover::scenario::Source;
+use cutover::world::recovery::{DataLossRow, RecoverySummary, ServiceRecoveryRow};
+use cutover::world::summary::Summary;
+use cutover::world::World;
+
+/// A drill on the story's estate at 1,000 requests/s (each of its 15
+/// cities 1/15 of it) over `duration`, with `failures` (TOML).
+fn drill(duration: &str, failures: &str) -> Summary {
+    let text = format!(
+        "[experiment]\nname = \"drill\"\nestate = \"estate.toml\"\nduration = \"{duration}\"\n\n\
+         [traffic]\nbase_rate = \"1000/s\"\n\n{failures}\n"
+    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story/test.toml");
+    let exp = Experiment::from_source(&Source::from_text(&path, text)).unwrap_or_else(|e| panic!("{e}"));
+    World::new(&exp, 1).expect("BGP settles").run().summary
+}
+
+fn crash(site: &str, at: &str, detection: &str) -> String {
+    format!("[[failures]]\nsite = \"{site}\"\nat = \"{at}\"\nkind = \"crash\"\ndetection = \"{detection}\"\n\n")
+}
+
+fn recovery(s: &Summary) -> &RecoverySummary {
+    s.recovery.as_ref().expect("the story's estate declares data and services")
+}
+
+fn class<'a>(r: &'a RecoverySummary, start_s: f64, name: &str) -> &'a DataLossRow {
+    r.data
+        .iter()
+        .find(|d| d.class == name && d.start_s == start_s)
+        .unwrap_or_else(|| panic!("no {name} row at {start_s} s"))
+}
+
+fn service<'a>(r: &'a RecoverySummary, name: &str) -> &'a ServiceRecoveryRow {
+    r.services.iter().find(|d| d.service == name).unwrap()
+}
+
+/// One city's requests per second.
+const CITY: f64 = 1000.0 / 15.0;
+
+#[test]
+fn a_crash_loses_each_class_by_its_replication_and_recovers_with_the_route() {
+    // ny1 serves New York alone: one city's 66.7 requests/s.
+    let s = drill("300s", &crash("ny1", "60s", "hold-timer"));
+    let r = recovery(&s);
+    let orders = class(r, 60.0, "orders");
+    assert_eq!((orders.lost_writes, orders.window_s), (0.0, 0.0));
+    assert!(orders.met);
+    let users = class(r, 60.0, "users");
+    assert!((users.write_rate_per_s - 0.005 * CITY).abs() < 1e-9, "{users:?}");
+    assert!((1.0..=2.0).contains(&users.window_s), "the lag is drawn from 1-2 s");
+    assert!((users.lost_writes - users.write_rate_per_s * users.window_s).abs() < 1e-12);
+    // The catalogue's copies run every 15 minutes from the start: 60 s
+    // of writes since the last one.
+    let catalogue = class(r, 60.0, "catalogue");
+    assert_eq!(catalogue.window_s, 60.0);
+    assert!((catalogue.lost_writes - 0.0005 * CITY * 60.0).abs() < 1e-9);
+    // New York's users are blackholed until the hold timer drops the
+    // session and BGP moves them: recovered at the end of that tick.
+    let core = service(r, "core transactions");
+    let took = core.recovered_s.expect("recovered within the run");
+    assert!(
+        took >= s.longest_blackhole_s && took <= s.longest_blackhole_s + 1.0,
+        "{took} against a blackhole of {}",
+        s.longest_blackhole_s
+    );
+    assert!(core.met && took > 60.0, "the hold timer takes over a minute");
+}
+
+#[test]
+fn an_archive_loses_the_writes_since_its_last_copy_whenever_the_site_dies() {
+    // Two crashes, 17 min 30 s and 35 min into the run: 150 s and 300 s
+    // after the catalogue's last copy; the logs' hourly copy has not run.
+    let failures = crash("ny1", "1050s", "bfd") + &crash("la1", "2100s", "bfd");
+    let s = drill("2200s", &failures);
+    let r = recovery(&s);
+    assert_eq!(class(r, 1050.0, "catalogue").window_s, 150.0);
+    assert_eq!(class(r, 2100.0, "catalogue").window_s, 300.0);
+    assert_eq!(class(r, 2100.0, "logs").window_s, 2100.0);
+    for row in &r.data {
+        assert!((row.lost_writes - row.write_rate_per_s * row.window_s).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn a_clean_shutdown_drains_the_stream_before_the_node_goes_dark() {
+    let s = drill(
+        "120s",
+        "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"shutdown\"\ndrain = \"5s\"\n",
+    );
+    let r = recovery(&s);
+    assert_eq!(class(r, 60.0, "users").lost_writes, 0.0, "5 s of drain covers a 1-2 s lag");
+    assert_eq!(class(r, 60.0, "catalogue").window_s, 60.0);
+    assert_eq!(service(r, "browsing").recovered_s, Some(0.0), "no request failed");
+}
+
+#[test]
+fn users_with_nowhere_to_go_have_not_recovered_and_the_drill_fails() {
+    let sites = ["ny1", "la1", "ams1", "hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1"];
+    let failures: String = sites.iter().map(|k| crash(k, "30s", "bfd")).collect();
+    let s = drill("120s", &failures);
+    let r = recovery(&s);
+    assert!(r.services.iter().all(|row| row.recovered_s.is_none() && !row.met));
+    assert_eq!(s.verdict, "fail");
+    assert!(
+        s.reasons.iter().any(|m| m.contains("core transactions (P0) after ny1 crash at 30 s did not recover within the run")),
+        "{:?}",
+        s.reasons
+    );
+}

@@ -225,7 +225,10 @@ mod tests {
         assert!((drained.lost_writes - 25.0).abs() < 1e-9);
         assert_eq!(c.loss(at(60), 2000.0, 0.25, s(2)).lost_writes, 0.0);
         // The mean over the lag's range: 1.5 s.
-        assert_eq!(c.replication.mean_unreplicated(), SimDuration::from_millis(1500));
+        assert_eq!(
+            c.replication.mean_unreplicated(),
+            SimDuration::from_millis(1500)
+        );
     }
 
     #[test]
@@ -279,7 +282,10 @@ mod tests {
         };
         let n = 10_000;
         let mean: f64 = (0..n)
-            .map(|i| r.unreplicated(at(0), (i as f64 + 0.5) / n as f64).as_secs_f64())
+            .map(|i| {
+                r.unreplicated(at(0), (i as f64 + 0.5) / n as f64)
+                    .as_secs_f64()
+            })
             .sum::<f64>()
             / n as f64;
         assert!((mean - 2.0).abs() < 1e-6, "{mean}");

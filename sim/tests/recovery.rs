@@ -18,7 +18,8 @@ fn drill(duration: &str, failures: &str) -> Summary {
          [traffic]\nbase_rate = \"1000/s\"\n\n{failures}\n"
     );
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story/test.toml");
-    let exp = Experiment::from_source(&Source::from_text(&path, text)).unwrap_or_else(|e| panic!("{e}"));
+    let exp =
+        Experiment::from_source(&Source::from_text(&path, text)).unwrap_or_else(|e| panic!("{e}"));
     World::new(&exp, 1).expect("BGP settles").run().summary
 }
 
@@ -27,7 +28,9 @@ fn crash(site: &str, at: &str, detection: &str) -> String {
 }
 
 fn recovery(s: &Summary) -> &RecoverySummary {
-    s.recovery.as_ref().expect("the story's estate declares data and services")
+    s.recovery
+        .as_ref()
+        .expect("the story's estate declares data and services")
 }
 
 fn class<'a>(r: &'a RecoverySummary, start_s: f64, name: &str) -> &'a DataLossRow {
@@ -53,8 +56,14 @@ fn a_crash_loses_each_class_by_its_replication_and_recovers_with_the_route() {
     assert_eq!((orders.lost_writes, orders.window_s), (0.0, 0.0));
     assert!(orders.met);
     let users = class(r, 60.0, "users");
-    assert!((users.write_rate_per_s - 0.005 * CITY).abs() < 1e-9, "{users:?}");
-    assert!((1.0..=2.0).contains(&users.window_s), "the lag is drawn from 1-2 s");
+    assert!(
+        (users.write_rate_per_s - 0.005 * CITY).abs() < 1e-9,
+        "{users:?}"
+    );
+    assert!(
+        (1.0..=2.0).contains(&users.window_s),
+        "the lag is drawn from 1-2 s"
+    );
     assert!((users.lost_writes - users.write_rate_per_s * users.window_s).abs() < 1e-12);
     // The catalogue's copies run every 15 minutes from the start: 60 s
     // of writes since the last one.
@@ -70,7 +79,10 @@ fn a_crash_loses_each_class_by_its_replication_and_recovers_with_the_route() {
         "{took} against a blackhole of {}",
         s.longest_blackhole_s
     );
-    assert!(core.met && took > 60.0, "the hold timer takes over a minute");
+    assert!(
+        core.met && took > 60.0,
+        "the hold timer takes over a minute"
+    );
 }
 
 #[test]
@@ -95,21 +107,36 @@ fn a_clean_shutdown_drains_the_stream_before_the_node_goes_dark() {
         "[[failures]]\nsite = \"ny1\"\nat = \"60s\"\nkind = \"shutdown\"\ndrain = \"5s\"\n",
     );
     let r = recovery(&s);
-    assert_eq!(class(r, 60.0, "users").lost_writes, 0.0, "5 s of drain covers a 1-2 s lag");
+    assert_eq!(
+        class(r, 60.0, "users").lost_writes,
+        0.0,
+        "5 s of drain covers a 1-2 s lag"
+    );
     assert_eq!(class(r, 60.0, "catalogue").window_s, 60.0);
-    assert_eq!(service(r, "browsing").recovered_s, Some(0.0), "no request failed");
+    assert_eq!(
+        service(r, "browsing").recovered_s,
+        Some(0.0),
+        "no request failed"
+    );
 }
 
 #[test]
 fn users_with_nowhere_to_go_have_not_recovered_and_the_drill_fails() {
-    let sites = ["ny1", "la1", "ams1", "hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1"];
+    let sites = [
+        "ny1", "la1", "ams1", "hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1",
+    ];
     let failures: String = sites.iter().map(|k| crash(k, "30s", "bfd")).collect();
     let s = drill("120s", &failures);
     let r = recovery(&s);
-    assert!(r.services.iter().all(|row| row.recovered_s.is_none() && !row.met));
+    assert!(r
+        .services
+        .iter()
+        .all(|row| row.recovered_s.is_none() && !row.met));
     assert_eq!(s.verdict, "fail");
     assert!(
-        s.reasons.iter().any(|m| m.contains("core transactions (P0) after ny1 crash at 30 s did not recover within the run")),
+        s.reasons.iter().any(|m| m.contains(
+            "core transactions (P0) after ny1 crash at 30 s did not recover within the run"
+        )),
         "{:?}",
         s.reasons
     );

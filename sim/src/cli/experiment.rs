@@ -12,8 +12,10 @@ use super::run_info::RunInfo;
 use crate::experiment::Experiment;
 use crate::report::{world as world_report, OutputDir};
 use crate::world::cost::CostSummary;
+use crate::world::recovery::RecoverySummary;
 use crate::world::summary::Summary;
 use crate::world::World;
+use cutover_models::SimDuration;
 
 /// Runs the experiment at `file` with `seed` (or the file's) into `out`.
 pub fn execute(file: &Path, seed: Option<u64>, out: OutputDir) -> anyhow::Result<ExitCode> {
@@ -112,7 +114,72 @@ pub fn table(exp: &Experiment, seed: u64, s: &Summary) -> String {
     if let Some(c) = &s.cost {
         t.push_str(&cost_table(c));
     }
+    if let Some(r) = &s.recovery {
+        t.push_str(&recovery_table(r));
+    }
     t
+}
+
+/// Each site failure's writes lost per data class, then its users' time
+/// to recover against each service's RTO.
+fn recovery_table(r: &RecoverySummary) -> String {
+    let span = |secs: f64| SimDuration::from_secs_f64(secs).to_string();
+    let mut t = String::new();
+    if !r.data.is_empty() {
+        t.push_str(&format!(
+            "  {:<8} {:>8} {:<12} {:<12} {:>10} {:>14} {:>12} {:>8} {:>5}\n",
+            "site",
+            "at",
+            "data",
+            "replication",
+            "writes/s",
+            "not replicated",
+            "lost writes",
+            "RPO",
+            "met"
+        ));
+    }
+    for d in &r.data {
+        t.push_str(&format!(
+            "  {:<8} {:>8} {:<12} {:<12} {:>10.2} {:>14} {:>12.0} {:>8} {:>5}\n",
+            d.site,
+            span(d.start_s),
+            d.class,
+            d.replication,
+            d.write_rate_per_s,
+            span(d.window_s),
+            d.lost_writes,
+            span(d.rpo_s),
+            yes_no(d.met)
+        ));
+    }
+    if !r.services.is_empty() {
+        t.push_str(&format!(
+            "  {:<8} {:>8} {:<20} {:<5} {:>12} {:>8} {:>5}\n",
+            "site", "at", "service", "tier", "recovered", "RTO", "met"
+        ));
+    }
+    for x in &r.services {
+        t.push_str(&format!(
+            "  {:<8} {:>8} {:<20} {:<5} {:>12} {:>8} {:>5}\n",
+            x.site,
+            span(x.start_s),
+            x.service,
+            x.tier,
+            x.recovered_s.map_or("not".to_string(), span),
+            span(x.rto_s),
+            yes_no(x.met)
+        ));
+    }
+    t
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 /// The run's cost: per site, then the total and its monthly rate.

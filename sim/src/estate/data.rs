@@ -176,10 +176,9 @@ fn replication(source: &Source, at: &str, r: &RawDataClass) -> Result<Replicatio
                 return missing("interval", "the time between copies, e.g. \"15m\"");
             };
             if interval.0 == SimDuration::ZERO {
-                return Err(source.field_error(
-                    &format!("{at}.interval"),
-                    "allowed: a duration above zero",
-                ));
+                return Err(
+                    source.field_error(&format!("{at}.interval"), "allowed: a duration above zero")
+                );
             }
             Ok(Replication::Archive {
                 interval: interval.0,
@@ -288,15 +287,36 @@ rto = "5m"
     fn bad_entries_are_located_and_say_what_is_allowed() {
         let base = "[[data]]\nname = \"users\"\nwrites = \"1%\"\nrpo = \"5m\"\n";
         let e = error_of(&format!("{base}replication = \"stream\"\n"));
-        assert!(e.contains("estate.toml:1") && e.contains("needs `lag`"), "{e}");
+        assert!(
+            e.contains("estate.toml:1") && e.contains("needs `lag`"),
+            "{e}"
+        );
         let e = error_of(&format!("{base}replication = \"async\"\n"));
-        assert!(e.contains(":5:") && e.contains("allowed: \"synchronous\""), "{e}");
-        let e = error_of(&format!("{base}replication = \"synchronous\"\ninterval = \"1h\"\n"));
-        assert!(e.contains(":6:") && e.contains("`interval` with replication = \"archive\""), "{e}");
-        let e = error_of(&format!("{base}replication = \"stream\"\nlag = [\"3s\", \"1s\"]\n"));
-        assert!(e.contains("data[0].lag") && e.contains("low at most high"), "{e}");
-        let e = error_of(&format!("{base}replication = \"archive\"\ninterval = \"0s\"\n"));
-        assert!(e.contains("data[0].interval") && e.contains("above zero"), "{e}");
+        assert!(
+            e.contains(":5:") && e.contains("allowed: \"synchronous\""),
+            "{e}"
+        );
+        let e = error_of(&format!(
+            "{base}replication = \"synchronous\"\ninterval = \"1h\"\n"
+        ));
+        assert!(
+            e.contains(":6:") && e.contains("`interval` with replication = \"archive\""),
+            "{e}"
+        );
+        let e = error_of(&format!(
+            "{base}replication = \"stream\"\nlag = [\"3s\", \"1s\"]\n"
+        ));
+        assert!(
+            e.contains("data[0].lag") && e.contains("low at most high"),
+            "{e}"
+        );
+        let e = error_of(&format!(
+            "{base}replication = \"archive\"\ninterval = \"0s\"\n"
+        ));
+        assert!(
+            e.contains("data[0].interval") && e.contains("above zero"),
+            "{e}"
+        );
         let e = error_of(
             "[[data]]\nname = \"x\"\nreplication = \"synchronous\"\nwrites = \"150%\"\nrpo = \"0s\"\n",
         );
@@ -304,12 +324,18 @@ rto = "5m"
         let e = error_of(
             "[[data]]\nname = \"x\"\nreplication = \"synchronous\"\nwrites = \"40\"\nrpo = \"0s\"\n",
         );
-        assert!(e.contains("data[0].writes") && e.contains("\"40/s\""), "{e}");
+        assert!(
+            e.contains("data[0].writes") && e.contains("\"40/s\""),
+            "{e}"
+        );
         let e = error_of("[[services]]\nname = \"a\"\ntier = \"P0\"\nrto = \"5\"\n");
         assert!(e.contains(":4:") && e.contains("has no unit"), "{e}");
         let e = error_of(
             "[[services]]\nname = \"a\"\ntier = \"P0\"\nrto = \"5m\"\n[[services]]\nname = \"a\"\ntier = \"P1\"\nrto = \"5m\"\n",
         );
-        assert!(e.contains("services[1].name") && e.contains("declared twice"), "{e}");
+        assert!(
+            e.contains("services[1].name") && e.contains("declared twice"),
+            "{e}"
+        );
     }
 }

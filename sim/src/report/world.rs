@@ -3,7 +3,10 @@
 //! route change of a population), `routers.csv` (every BGP router's best
 //! route over time: `time_s,router,asn,pop,site,as_path`), `failures.csv`
 //! (every failure that struck, with its start and end), `costs.csv`
-//! (each site's cost by line, when the estate is priced), and the plots
+//! (each site's cost by line, when the estate is priced), `data.csv` and
+//! `recovery.csv` (each site failure's writes lost per data class and its
+//! users' time to recover per service, when the estate declares them),
+//! and the plots
 //! `requests.svg` (requests by outcome),
 //! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
 //! population, each failure's window outlined).
@@ -161,6 +164,10 @@ pub fn write_files(out: &OutputDir, outcome: &Outcome) -> Result<(), WriteError>
             .collect();
         write_csv(out, "costs.csv", &rows, &[])?;
     }
+    if let Some(r) = &s.recovery {
+        write_csv(out, "data.csv", &r.data, &DATA_COLUMNS)?;
+        write_csv(out, "recovery.csv", &r.services, &RECOVERY_COLUMNS)?;
+    }
     let tl = &outcome.timeline;
     let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
         names
@@ -310,6 +317,34 @@ const ROUTE_COLUMNS: [&str; 5] = ["t_s", "population", "from_site", "to_site", "
 /// The columns of `failures.csv`, the fields of
 /// [`FailureRecord`](crate::world::failures::FailureRecord).
 const FAILURE_COLUMNS: [&str; 5] = ["site", "kind", "what", "start_s", "end_s"];
+
+/// The columns of `data.csv`, the fields of
+/// [`DataLossRow`](crate::world::recovery::DataLossRow).
+const DATA_COLUMNS: [&str; 10] = [
+    "site",
+    "failure",
+    "start_s",
+    "class",
+    "replication",
+    "write_rate_per_s",
+    "window_s",
+    "lost_writes",
+    "rpo_s",
+    "met",
+];
+
+/// The columns of `recovery.csv`, the fields of
+/// [`ServiceRecoveryRow`](crate::world::recovery::ServiceRecoveryRow).
+const RECOVERY_COLUMNS: [&str; 8] = [
+    "site",
+    "failure",
+    "start_s",
+    "service",
+    "tier",
+    "recovered_s",
+    "rto_s",
+    "met",
+];
 
 /// Writes `rows` as CSV with a header from their fields, or `empty_header`
 /// when there are none.

@@ -1,8 +1,9 @@
 //! The page of an experiment run on an estate: why it failed, a headline
 //! with failures by cause, one row per population (where its users went,
 //! what they waited, what they lost) and one per site, what each site
-//! cost when the estate is priced, and captions for the experiment's
-//! charts.
+//! cost when the estate is priced, what each site failure cost in data
+//! and how long its users took to recover, and captions for the
+//! experiment's charts.
 
 use std::fmt::Write as _;
 
@@ -35,6 +36,9 @@ pub(super) fn section(html: &mut String, summary: &Value) {
     sites(html, summary);
     if let Some(c) = summary.get("cost") {
         cost(html, c);
+    }
+    if let Some(r) = summary.get("recovery") {
+        recovery(html, r);
     }
 }
 
@@ -345,6 +349,63 @@ fn cost(html: &mut String, c: &Value) {
     );
 }
 
+/// Each site failure's writes lost per data class against its RPO, and
+/// its users' time to recover against each service's RTO.
+fn recovery(html: &mut String, r: &Value) {
+    let span = |v: &Value, key: &str| {
+        float(v, key).map_or("not within the run".to_string(), |s| {
+            cutover_models::SimDuration::from_secs_f64(s).to_string()
+        })
+    };
+    let met = |v: &Value| v.get("met").and_then(Value::as_bool) == Some(true);
+    let class = |v: &Value| if met(v) { "passed" } else { "failed" };
+    html.push_str(
+        "<h2>Data and recovery</h2>\n<table id=\"data\" class=\"wide\">\n<tr><th>Site</th>\
+         <th>Failed at</th><th>Data</th><th>Replication</th><th>Writes/s</th>\
+         <th>Not replicated</th><th>Writes lost</th><th>RPO</th></tr>\n",
+    );
+    for d in rows_of(r, "data") {
+        let _ = writeln!(
+            html,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td></tr>",
+            class(d),
+            escape(text(d, "site")),
+            span(d, "start_s"),
+            escape(text(d, "class")),
+            escape(text(d, "replication")),
+            with_unit(float(d, "write_rate_per_s"), 2, ""),
+            span(d, "window_s"),
+            count(float(d, "lost_writes")),
+            span(d, "rpo_s")
+        );
+    }
+    html.push_str(
+        "</table>\n<table id=\"recovery\">\n<tr><th>Site</th><th>Failed at</th><th>Service</th>\
+         <th>Tier</th><th>Users served again after</th><th>RTO</th></tr>\n",
+    );
+    for x in rows_of(r, "services") {
+        let _ = writeln!(
+            html,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td></tr>",
+            class(x),
+            escape(text(x, "site")),
+            span(x, "start_s"),
+            escape(text(x, "service")),
+            escape(text(x, "tier")),
+            span(x, "recovered_s"),
+            span(x, "rto_s")
+        );
+    }
+    html.push_str(
+        "</table>\n<p>Writes lost: the site's write rate when it failed times the writes not yet \
+         replicated (a stream's lag, or the time since an archive's last copy); the users are \
+         served again when their failed requests fall back within the SLO, to the tick \
+         (data.csv, recovery.csv).</p>\n",
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -374,5 +435,37 @@ mod tests {
         let mut unpriced = String::new();
         super::section(&mut unpriced, &json!({}));
         assert!(!unpriced.contains("<h2>Cost</h2>"), "{unpriced}");
+        assert!(
+            !unpriced.contains("<h2>Data and recovery</h2>"),
+            "{unpriced}"
+        );
+    }
+
+    #[test]
+    fn a_failure_shows_its_data_lost_and_a_missed_rto() {
+        let mut html = String::new();
+        super::section(
+            &mut html,
+            &json!({"recovery": {
+                "data": [{"site": "ny1", "failure": "crash", "start_s": 60.0, "class": "users",
+                          "replication": "stream", "write_rate_per_s": 0.5, "window_s": 1.5,
+                          "lost_writes": 0.75, "rpo_s": 300.0, "met": true}],
+                "services": [{"site": "ny1", "failure": "crash", "start_s": 60.0,
+                              "service": "checkout", "tier": "P0", "recovered_s": null,
+                              "rto_s": 300.0, "met": false}]}}),
+        );
+        assert!(
+            html.contains(
+                "<tr class=\"passed\"><td>ny1</td><td>1 min</td><td>users</td><td>stream</td>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<td>P0</td><td class=\"v\">not within the run</td><td class=\"v\">5 min</td>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<tr class=\"failed\"><td>ny1</td>"), "{html}");
     }
 }

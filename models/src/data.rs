@@ -125,6 +125,9 @@ pub struct DataClass {
     pub writes: WriteRate,
     /// The most data, as a span of writes, a failure may lose.
     pub rpo: SimDuration,
+    /// How fast a stream replays its backlog after a partition heals,
+    /// writes per second; none: not declared.
+    pub catch_up: Option<f64>,
 }
 
 /// What a site's death cost one data class.
@@ -158,6 +161,34 @@ impl DataClass {
             rpo_met: window <= self.rpo,
         }
     }
+}
+
+impl DataClass {
+    /// How long a stream takes to replay `backlog` writes after a
+    /// partition heals, new writes arriving at `write_rate`: the backlog
+    /// over the spare rate, `backlog / (catch_up - write_rate)`; none when
+    /// the class declares no catch-up rate or it is not above the write
+    /// rate (the backlog never drains).
+    pub fn drain_time(&self, backlog: f64, write_rate: f64) -> Option<SimDuration> {
+        let spare = self.catch_up? - write_rate;
+        (spare > 0.0).then(|| SimDuration::from_secs_f64(backlog.max(0.0) / spare))
+    }
+}
+
+/// How stale a stream's replica is `since_heal` after a partition of
+/// length `cut` healed, its backlog draining in `drain`: the replay runs
+/// in write order, so staleness falls linearly from `cut` at the heal to
+/// none when the backlog is gone (the class's own lag aside).
+pub fn staleness_while_draining(
+    cut: SimDuration,
+    since_heal: SimDuration,
+    drain: SimDuration,
+) -> SimDuration {
+    if drain == SimDuration::ZERO || since_heal >= drain {
+        return SimDuration::ZERO;
+    }
+    let left = 1.0 - since_heal.as_secs_f64() / drain.as_secs_f64();
+    SimDuration::from_secs_f64(cut.as_secs_f64() * left)
 }
 
 /// A service, its tier and its recovery time objective.
@@ -198,6 +229,7 @@ mod tests {
             replication: Replication::Synchronous,
             writes: WriteRate::PerSecond(50.0),
             rpo: SimDuration::ZERO,
+            catch_up: None,
         };
         let l = c.loss(at(1234), 1000.0, 0.7, SimDuration::ZERO);
         assert_eq!(l.lost_writes, 0.0);
@@ -214,6 +246,7 @@ mod tests {
             },
             writes: WriteRate::ShareOfRequests(0.05),
             rpo: s(300),
+            catch_up: Some(500.0),
         };
         // 2,000 requests/s, 5 % writes = 100 writes/s; lag 1.25 s at u = 0.25.
         let l = c.loss(at(60), 2000.0, 0.25, SimDuration::ZERO);
@@ -251,6 +284,7 @@ mod tests {
             replication: r,
             writes: WriteRate::PerSecond(2.0),
             rpo: s(300),
+            catch_up: None,
         };
         let l = c.loss(at(1205), 0.0, 0.0, s(30));
         assert!((l.lost_writes - 610.0).abs() < 1e-9);
@@ -289,6 +323,37 @@ mod tests {
             .sum::<f64>()
             / n as f64;
         assert!((mean - 2.0).abs() < 1e-6, "{mean}");
+    }
+
+    /// Ten minutes cut off at 100 writes/s queue 60,000 writes; replayed
+    /// at 500/s with 100/s still arriving, they drain in 150 s, the
+    /// replica's staleness falling from 600 s to none meanwhile.
+    #[test]
+    fn a_backlog_drains_at_the_spare_rate() {
+        let c = DataClass {
+            name: "users".into(),
+            replication: Replication::Stream {
+                lag_low: s(1),
+                lag_high: s(2),
+            },
+            writes: WriteRate::PerSecond(100.0),
+            rpo: s(300),
+            catch_up: Some(500.0),
+        };
+        let drain = c.drain_time(100.0 * 600.0, 100.0).unwrap();
+        assert_eq!(drain, s(150));
+        assert_eq!(staleness_while_draining(s(600), s(0), drain), s(600));
+        assert_eq!(staleness_while_draining(s(600), s(75), drain), s(300));
+        assert_eq!(
+            staleness_while_draining(s(600), s(150), drain),
+            SimDuration::ZERO
+        );
+        assert_eq!(c.drain_time(1000.0, 500.0), None, "no spare rate");
+        let undeclared = DataClass {
+            catch_up: None,
+            ..c
+        };
+        assert_eq!(undeclared.drain_time(1000.0, 100.0), None);
     }
 
     #[test]

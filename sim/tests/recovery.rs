@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use cutover::experiment::Experiment;
 use cutover::scenario::Source;
+use cutover::world::partition::PartitionRow;
 use cutover::world::recovery::{DataLossRow, RecoverySummary, ServiceRecoveryRow};
 use cutover::world::summary::Summary;
 use cutover::world::World;
@@ -13,10 +14,15 @@ use cutover::world::World;
 /// A drill on the story's estate at 1,000 requests/s (each of its 15
 /// cities 1/15 of it) over `duration`, with `failures` (TOML).
 fn drill(duration: &str, failures: &str) -> Summary {
-    let text = format!(
+    run(&format!(
         "[experiment]\nname = \"drill\"\nestate = \"estate.toml\"\nduration = \"{duration}\"\n\n\
          [traffic]\nbase_rate = \"1000/s\"\n\n{failures}\n"
-    );
+    ))
+}
+
+/// The summary of the experiment `text`, as if a file in scenarios/story.
+fn run(text: &str) -> Summary {
+    let text = text.to_string();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story/test.toml");
     let exp =
         Experiment::from_source(&Source::from_text(&path, text)).unwrap_or_else(|e| panic!("{e}"));
@@ -140,4 +146,74 @@ fn users_with_nowhere_to_go_have_not_recovered_and_the_drill_fails() {
         "{:?}",
         s.reasons
     );
+}
+
+fn partition<'a>(r: &'a RecoverySummary, class: &str) -> &'a PartitionRow {
+    r.partitions.iter().find(|p| p.class == class).unwrap()
+}
+
+/// Asia-Pacific cut off for ten minutes: the side's synchronous writes
+/// fail, its stream queues and drains at the spare rate after the heal,
+/// its reads go stale by the time since the cut.
+#[test]
+fn a_partition_fails_or_queues_each_class_and_the_backlog_drains_at_the_spare_rate() {
+    let side = ["hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1"];
+    let s = drill(
+        "20m",
+        "[[failures]]\nsite = \"hkg1\"\nwith = [\"szx1\", \"hgh1\", \"ctu1\", \"wuh1\", \"syd1\"]\n\
+         at = \"2m\"\nkind = \"partition\"\nduration = \"10m\"\n",
+    );
+    // The side serves the cities routed to its sites: their requests
+    // over the 600 s cut.
+    let cities = s
+        .populations
+        .iter()
+        .filter(|p| side.contains(&p.site_before.as_str()))
+        .count() as f64;
+    let side_rate = CITY * cities;
+    let r = recovery(&s);
+    let orders = partition(r, "orders");
+    assert!(
+        (orders.writes_failed - 0.01 * side_rate * 600.0).abs() < 1e-6,
+        "{orders:?}"
+    );
+    assert_eq!(orders.writes_queued, 0.0);
+    let users = partition(r, "users");
+    let backlog = 0.005 * side_rate * 600.0;
+    assert!((users.writes_queued - backlog).abs() < 1e-6, "{users:?}");
+    // Replayed at 100/s while 0.5 % of the side's requests keep writing.
+    let drain = backlog / (100.0 - 0.005 * side_rate);
+    assert!(
+        (users.consistent_after_s.unwrap() - drain).abs() < 1e-6,
+        "{users:?} {drain}"
+    );
+    // The stalest read: the cut's 600 s plus the mean lag of 1.5 s, to
+    // the half tick.
+    let most = users.staleness_max_s.unwrap();
+    assert!((600.0..=601.5).contains(&most), "{most}");
+    // The catalogue's next copy after the heal at 12 min is at 15 min.
+    assert_eq!(partition(r, "catalogue").consistent_after_s, Some(180.0));
+    assert_eq!(s.failures.len(), 1);
+}
+
+/// A full site cut off sheds nothing across the cut: hkg1 overflows to
+/// its neighbours in the spike, but not while it is partitioned.
+#[test]
+fn overflow_never_crosses_a_partition() {
+    let spike = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story/spike.toml"),
+    )
+    .unwrap();
+    let shed = |s: &Summary| {
+        s.sites
+            .iter()
+            .find(|x| x.site == "hkg1")
+            .unwrap()
+            .stats
+            .overflowed_out
+    };
+    assert!(shed(&run(&spike)) > 0.0, "hkg1 sheds in the spike");
+    let cut =
+        format!("{spike}\n[[failures]]\nsite = \"hkg1\"\nat = \"0s\"\nkind = \"partition\"\n");
+    assert_eq!(shed(&run(&cut)), 0.0);
 }

@@ -108,6 +108,7 @@ pinned! {
     story_ny_crash_hold, "run", "story/ny-crash-hold.toml";
     story_ny_service_down, "run", "story/ny-service-down.toml";
     story_ny_shutdown, "run", "story/ny-shutdown.toml";
+    story_partition_apac, "run", "story/partition-apac.toml";
     story_spike, "run", "story/spike.toml";
     story_spike_ams_crash_bfd, "run", "story/spike-ams-crash-bfd.toml";
     story_spike_ams_crash_gru, "run", "story/spike-ams-crash-gru.toml";

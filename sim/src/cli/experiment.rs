@@ -171,6 +171,26 @@ fn recovery_table(r: &RecoverySummary) -> String {
             yes_no(x.met)
         ));
     }
+    if !r.partitions.is_empty() {
+        t.push_str(&format!(
+            "  {:<24} {:>8} {:<12} {:>10} {:>10} {:>12} {:>12} {:>12}\n",
+            "cut off", "at", "data", "failed", "queued", "consistent", "stale p99", "stale max"
+        ));
+    }
+    for p in &r.partitions {
+        let opt_span = |v: Option<f64>| v.map_or("n/a".to_string(), span);
+        t.push_str(&format!(
+            "  {:<24} {:>8} {:<12} {:>10.0} {:>10.0} {:>12} {:>12} {:>12}\n",
+            p.sites,
+            span(p.start_s),
+            p.class,
+            p.writes_failed,
+            p.writes_queued,
+            opt_span(p.consistent_after_s),
+            opt_span(p.staleness_p99_s),
+            opt_span(p.staleness_max_s)
+        ));
+    }
     t
 }
 

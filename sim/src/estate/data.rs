@@ -13,6 +13,7 @@
 //! name = "users"
 //! replication = "stream"
 //! lag = ["1s", "2s"]            # uniform over the range
+//! catch_up = "500/s"            # replay rate after a partition heals
 //! writes = "1%"
 //! rpo = "5m"
 //!
@@ -56,6 +57,7 @@ pub(crate) struct RawDataClass {
     lag: Option<[Duration; 2]>,
     interval: Option<Duration>,
     offset: Option<Duration>,
+    catch_up: Option<String>,
 }
 
 /// A `[[services]]` entry as written.
@@ -90,6 +92,7 @@ pub(crate) fn classes(source: &Source, raw: &[RawDataClass]) -> Result<Vec<DataC
             replication: replication(source, &at, r)?,
             writes: writes(source, &format!("{at}.writes"), &r.writes)?,
             rpo: r.rpo.0,
+            catch_up: catch_up(source, &at, r)?,
         });
     }
     Ok(out)
@@ -192,6 +195,26 @@ fn replication(source: &Source, at: &str, r: &RawDataClass) -> Result<Replicatio
     }
 }
 
+/// A stream's replay rate after a partition, e.g. `"500/s"`.
+fn catch_up(source: &Source, at: &str, r: &RawDataClass) -> Result<Option<f64>, InputError> {
+    let Some(text) = &r.catch_up else {
+        return Ok(None);
+    };
+    let field = format!("{at}.catch_up");
+    if r.replication != "stream" {
+        return Err(source.field_error(
+            &field,
+            format!(
+                "not used by replication = \"{}\"; allowed: `catch_up` with replication = \"stream\"",
+                r.replication
+            ),
+        ));
+    }
+    parse_rate(text)
+        .map(Some)
+        .map_err(|m| source.field_error(&field, m))
+}
+
 /// `"2%"` of the requests a site serves, or a rate such as `"40/s"`.
 fn writes(source: &Source, field: &str, text: &str) -> Result<WriteRate, InputError> {
     let allowed = "allowed: a share of the requests a site serves, e.g. \"2%\" (0 to 100 %), or a rate per site, e.g. \"40/s\"";
@@ -241,6 +264,7 @@ rpo = "0s"
 name = "users"
 replication = "stream"
 lag = ["1s", "2s"]
+catch_up = "400/s"
 writes = "40/s"
 rpo = "5m"
 
@@ -268,6 +292,7 @@ rto = "5m"
             }
         );
         assert_eq!(c[1].writes, WriteRate::PerSecond(40.0));
+        assert_eq!(c[1].catch_up, Some(400.0));
         assert_eq!(
             c[2].replication,
             Replication::Archive {

@@ -61,6 +61,15 @@
 //!   `[network.damping]` (in the estate, or the experiment's what-if),
 //!   RFC 2439 damping at the routers suppresses the flapping route as real
 //!   routers do, keeping users away until its penalty decays.
+//! - `partition` (`with`, other sites cut off together with `site`, e.g.
+//!   the Asia-Pacific sites from the rest): the sites on that side lose
+//!   their links to the other sites, not to their users. They keep
+//!   serving from their local replicas: no overflow crosses the cut, a
+//!   synchronous class's writes there fail, a stream's writes queue (reads
+//!   on the side go stale), an archive's copies do not arrive; when it
+//!   heals (`duration`) each stream's backlog drains at its `catch_up`
+//!   rate. The estate's `[[data]]` says how each class fares; the summary
+//!   reports it.
 //!
 //! The detectors' settings (hold time, BFD interval, health check) are the
 //! estate's `[detection]`.
@@ -95,6 +104,7 @@ pub(crate) struct RawFailure {
     nodes: Option<i64>,
     uptime: Option<Duration>,
     period: Option<Duration>,
+    with: Option<Vec<String>>,
 }
 
 /// Every kind, with the fields it takes besides `site`, `at` and
@@ -110,6 +120,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("node-shutdown", &["nodes"]),
     ("crash-loop", &["uptime"]),
     ("bgp-flap", &["period", "upstream"]),
+    ("partition", &["with"]),
 ];
 
 /// Kinds that strike the traffic, not a site.
@@ -128,6 +139,7 @@ impl RawFailure {
             ("nodes", self.nodes.is_some()),
             ("uptime", self.uptime.is_some()),
             ("period", self.period.is_some()),
+            ("with", self.with.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -197,6 +209,12 @@ pub enum FailureKind {
         /// Only the sessions to this upstream; none: every session.
         upstream: Option<Asn>,
     },
+    /// The sites of `side` (the failure's site first) lose their links to
+    /// every other site; their users still reach them.
+    Partition {
+        /// The sites cut off together, by index.
+        side: Vec<usize>,
+    },
 }
 
 /// A failure to inject.
@@ -251,6 +269,11 @@ impl std::fmt::Display for FailureKind {
                 period,
                 upstream: Some(asn),
             } => write!(f, "BGP session to AS{} flapping every {period}", asn.0),
+            FailureKind::Partition { side } => write!(
+                f,
+                "cut off from the other sites ({} site(s) on its side)",
+                side.len()
+            ),
         }
     }
 }
@@ -269,6 +292,7 @@ impl FailureKind {
             FailureKind::NodeShutdown { .. } => "node-shutdown",
             FailureKind::CrashLoop { .. } => "crash-loop",
             FailureKind::BgpFlap { .. } => "bgp-flap",
+            FailureKind::Partition { .. } => "partition",
         }
     }
 }
@@ -418,12 +442,45 @@ fn kind_of(
                 Some(_) => Some(upstream(source, at, raw.upstream, estate, site)?),
             },
         },
+        "partition" => FailureKind::Partition {
+            side: side(source, at, raw.with.as_deref(), estate, site)?,
+        },
         "spike" => FailureKind::Spike {
             factor: factor(source, at, raw.factor)?,
             populations: populations(source, at, raw.populations.as_deref(), estate)?,
         },
         _ => FailureKind::ServiceDown(estate.detection.health_check),
     })
+}
+
+/// The sites cut off together: `site`, then those `with` names; the other
+/// side must keep at least one site.
+fn side(
+    source: &Source,
+    at: &str,
+    with: Option<&[String]>,
+    estate: &Estate,
+    site: usize,
+) -> Result<Vec<usize>, InputError> {
+    let mut side = vec![site];
+    for (j, tag) in with.unwrap_or_default().iter().enumerate() {
+        let Some(k) = estate.site_index(tag) else {
+            return Err(source.field_error(
+                &format!("{at}.with[{j}]"),
+                format!("unknown site `{tag}`; allowed: {}", estate.site_tags()),
+            ));
+        };
+        if !side.contains(&k) {
+            side.push(k);
+        }
+    }
+    if side.len() >= estate.sites.len() {
+        return Err(source.field_error(
+            &format!("{at}.with"),
+            "every site is on one side; allowed: sites that leave at least one on the other side",
+        ));
+    }
+    Ok(side)
 }
 
 /// The detection a failure names, or `default`.

@@ -3,9 +3,11 @@
 //! route change of a population), `routers.csv` (every BGP router's best
 //! route over time: `time_s,router,asn,pop,site,as_path`), `failures.csv`
 //! (every failure that struck, with its start and end), `costs.csv`
-//! (each site's cost by line, when the estate is priced), `data.csv` and
-//! `recovery.csv` (each site failure's writes lost per data class and its
-//! users' time to recover per service, when the estate declares them),
+//! (each site's cost by line, when the estate is priced), `data.csv`,
+//! `recovery.csv` and `partitions.csv` (each site failure's writes lost
+//! per data class and its users' time to recover per service, each
+//! partition's writes failed or queued, time to consistency and
+//! staleness per class, when the estate declares them),
 //! and the plots
 //! `requests.svg` (requests by outcome),
 //! `pods.svg` (ready pods per site) and `failures.svg` (failed requests per
@@ -167,6 +169,7 @@ pub fn write_files(out: &OutputDir, outcome: &Outcome) -> Result<(), WriteError>
     if let Some(r) = &s.recovery {
         write_csv(out, "data.csv", &r.data, &DATA_COLUMNS)?;
         write_csv(out, "recovery.csv", &r.services, &RECOVERY_COLUMNS)?;
+        write_csv(out, "partitions.csv", &r.partitions, &PARTITION_COLUMNS)?;
     }
     let tl = &outcome.timeline;
     let lines = |names: &[(&'static str, String)]| -> Vec<Line<'static>> {
@@ -344,6 +347,22 @@ const RECOVERY_COLUMNS: [&str; 8] = [
     "recovered_s",
     "rto_s",
     "met",
+];
+
+/// The columns of `partitions.csv`, the fields of
+/// [`PartitionRow`](crate::world::partition::PartitionRow).
+const PARTITION_COLUMNS: [&str; 11] = [
+    "sites",
+    "start_s",
+    "end_s",
+    "class",
+    "replication",
+    "writes_failed",
+    "writes_queued",
+    "consistent_after_s",
+    "staleness_p50_s",
+    "staleness_p99_s",
+    "staleness_max_s",
 ];
 
 /// Writes `rows` as CSV with a header from their fields, or `empty_header`

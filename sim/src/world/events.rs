@@ -69,11 +69,14 @@ impl World<'_> {
         // Only a live site that announces the prefix takes overflow.
         let alive: Vec<bool> = self.sites.iter().map(|s| s.alive && s.announcing).collect();
         for k in 0..self.sites.len() {
-            let healthy = |t: usize| alive[t] && offered[t] < policy.release && !shedding[t];
+            // Overflow never crosses a partition.
+            let healthy = |t: usize| {
+                alive[t] && offered[t] < policy.release && !shedding[t] && self.reachable(k, t)
+            };
             let site = &self.sites[k];
             let current = site
                 .target
-                .filter(|&t| alive[t] && offered[t] < policy.threshold);
+                .filter(|&t| alive[t] && offered[t] < policy.threshold && self.reachable(k, t));
             let target = current.or_else(|| self.nearest[k].iter().copied().find(|&t| healthy(t)));
             let wanted = if site.own_load > policy.threshold {
                 1.0 - policy.threshold / site.own_load

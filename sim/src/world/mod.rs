@@ -16,6 +16,7 @@ mod events;
 pub mod failures;
 pub mod latency;
 pub mod network;
+pub mod partition;
 pub mod pods;
 pub mod record;
 pub mod recovery;

@@ -15,12 +15,16 @@
 //! comes back until the first tick they do not fail (the tick is its
 //! resolution); none if they were still failing when the run ended. Every
 //! service is run by every site, so each service's RTO judges that time.
+//!
+//! Partitions are watched here too (`partition`), with the same write
+//! rates.
 
 use cutover_models::data::{DataClass, DataLoss};
 use cutover_models::{SimDuration, SimTime};
 use rand::RngExt;
 use serde::Serialize;
 
+use super::partition::{PartitionRow, PartitionWatch};
 use super::record::Recorder;
 use crate::engine::rng::StreamRng;
 use crate::estate::Estate;
@@ -72,13 +76,16 @@ pub struct ServiceRecoveryRow {
     pub met: bool,
 }
 
-/// Every site failure's data losses and recoveries.
+/// Every site failure's data losses and recoveries, and every
+/// partition's effect on the data.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct RecoverySummary {
     /// Per failure and data class.
     pub data: Vec<DataLossRow>,
     /// Per failure and service.
     pub services: Vec<ServiceRecoveryRow>,
+    /// Per partition and data class.
+    pub partitions: Vec<PartitionRow>,
 }
 
 impl RecoverySummary {
@@ -135,6 +142,8 @@ pub(super) struct Recovery {
     last_tick: Option<SimTime>,
     /// The estate declares data classes or services.
     enabled: bool,
+    /// Partitions, watched until their data is consistent again.
+    partitions: Vec<PartitionWatch>,
 }
 
 impl Recovery {
@@ -149,6 +158,7 @@ impl Recovery {
             lag_rng,
             last_tick: None,
             enabled: !(estate.data.is_empty() && estate.services.is_empty()),
+            partitions: Vec::new(),
         }
     }
 
@@ -193,6 +203,28 @@ impl Recovery {
         class.loss(now, rate, u, drain)
     }
 
+    /// Failure `failure` cuts the sites of `side` off at `now`.
+    pub(super) fn partition_starts(
+        &mut self,
+        estate: &Estate,
+        failure: usize,
+        side: Vec<usize>,
+        now: SimTime,
+    ) {
+        if self.enabled {
+            let watch = PartitionWatch::new(failure, side, now, estate.data.len());
+            self.partitions.push(watch);
+        }
+    }
+
+    /// Failure `failure`'s partition heals at `now`.
+    pub(super) fn partition_heals(&mut self, estate: &Estate, failure: usize, now: SimTime) {
+        let rate = &self.site_rate;
+        for w in self.partitions.iter_mut().filter(|w| w.failure == failure) {
+            w.heal(now, &estate.data, rate);
+        }
+    }
+
     /// Failure `failure` no longer holds its site down.
     pub(super) fn failure_ended(&mut self, failure: usize) {
         for w in self.watches.iter_mut().filter(|w| w.failure == failure) {
@@ -202,15 +234,26 @@ impl Recovery {
 
     /// Reads the tick `[end - tick, end)` from `rec` (before its failures
     /// of the tick are cleared).
-    pub(super) fn tick(&mut self, end: SimTime, tick: SimDuration, rec: &Recorder) {
+    pub(super) fn tick(
+        &mut self,
+        estate: &Estate,
+        (end, tick): (SimTime, SimDuration),
+        rec: &Recorder,
+    ) {
         if !self.enabled {
             return;
         }
         self.last_tick = Some(end);
         let secs = tick.as_secs_f64();
+        let mut served = vec![0.0; rec.sites.len()];
         for (k, t) in rec.sites.iter().enumerate() {
-            self.site_rate[k] = (t.requests - self.site_requests[k]) / secs;
+            served[k] = t.requests - self.site_requests[k];
+            self.site_rate[k] = served[k] / secs;
             self.site_requests[k] = t.requests;
+        }
+        let start = SimTime::from_nanos(end.as_nanos().saturating_sub(tick.as_nanos()));
+        for w in self.partitions.iter_mut().filter(|w| !w.settled(start)) {
+            w.tick(&estate.data, (end, tick), &served);
         }
         let mut arrived = vec![0.0; rec.populations.len()];
         for (p, t) in rec.populations.iter().enumerate() {
@@ -232,11 +275,14 @@ impl Recovery {
     /// The losses and recoveries, judged against `estate`'s objectives;
     /// `tags` names the sites. A watch still failing at the end has not
     /// recovered.
-    pub(super) fn summary(&self, estate: &Estate, tags: &[&str]) -> Option<RecoverySummary> {
+    pub(super) fn summary(&mut self, estate: &Estate, tags: &[&str]) -> Option<RecoverySummary> {
         if !self.enabled {
             return None;
         }
         let mut out = RecoverySummary::default();
+        for w in &mut self.partitions {
+            out.partitions.extend(w.rows(&estate.data, tags));
+        }
         for w in &self.watches {
             let start_s = w.start.as_secs_f64();
             for (c, l) in estate.data.iter().zip(&w.losses) {

@@ -78,7 +78,8 @@ impl World<'_> {
             self.update_load(k, scratch.own[k], &t);
             scratch.totals.push(t);
         }
-        self.recovery.tick(end, self.exp.tick, &self.rec);
+        self.recovery
+            .tick(&self.exp.estate, (end, self.exp.tick), &self.rec);
         self.tracker.tick(
             self.exp,
             (start, scale),

@@ -398,12 +398,51 @@ fn recovery(html: &mut String, r: &Value) {
             span(x, "rto_s")
         );
     }
+    html.push_str("</table>\n");
+    partitions(html, r);
     html.push_str(
-        "</table>\n<p>Writes lost: the site's write rate when it failed times the writes not yet \
+        "<p>Writes lost: the site's write rate when it failed times the writes not yet \
          replicated (a stream's lag, or the time since an archive's last copy); the users are \
          served again when their failed requests fall back within the SLO, to the tick \
-         (data.csv, recovery.csv).</p>\n",
+         (data.csv, recovery.csv, partitions.csv).</p>\n",
     );
+}
+
+/// Each partition's writes failed or queued per class, the time from the
+/// heal until the other sites have them, and how stale reads on the cut
+/// side went.
+fn partitions(html: &mut String, r: &Value) {
+    let rows = rows_of(r, "partitions");
+    if rows.is_empty() {
+        return;
+    }
+    let span = |v: &Value, key: &str| {
+        float(v, key).map_or("n/a".to_string(), |s| {
+            cutover_models::SimDuration::from_secs_f64(s).to_string()
+        })
+    };
+    html.push_str(
+        "<table id=\"partitions\" class=\"wide\">\n<tr><th>Cut off</th><th>From</th><th>Data</th>\
+         <th>Writes failed</th><th>Writes queued</th><th>Consistent after the heal</th>\
+         <th>Staleness p50 / p99 / max</th></tr>\n",
+    );
+    for p in rows {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td><td class=\"v\">{}</td>\
+             <td class=\"v\">{}</td><td class=\"v\">{} / {} / {}</td></tr>",
+            escape(text(p, "sites")),
+            span(p, "start_s"),
+            escape(text(p, "class")),
+            count(float(p, "writes_failed")),
+            count(float(p, "writes_queued")),
+            span(p, "consistent_after_s"),
+            span(p, "staleness_p50_s"),
+            span(p, "staleness_p99_s"),
+            span(p, "staleness_max_s")
+        );
+    }
+    html.push_str("</table>\n");
 }
 
 #[cfg(test)]
@@ -467,5 +506,22 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<tr class=\"failed\"><td>ny1</td>"), "{html}");
+        assert!(
+            !html.contains("id=\"partitions\""),
+            "no partition, no table"
+        );
+        let mut cut = String::new();
+        super::section(
+            &mut cut,
+            &json!({"recovery": {"data": [], "services": [], "partitions": [
+                {"sites": "hkg1+syd1", "start_s": 120.0, "end_s": 720.0, "class": "users",
+                 "replication": "stream", "writes_failed": 0.0, "writes_queued": 2400.0,
+                 "consistent_after_s": 25.0, "staleness_p50_s": 300.0,
+                 "staleness_p99_s": 594.0, "staleness_max_s": 601.0}]}}),
+        );
+        assert!(
+            cut.contains("<td>hkg1+syd1</td><td>2 min</td><td>users</td><td class=\"v\">0</td><td class=\"v\">2,400</td><td class=\"v\">25 s</td>"),
+            "{cut}"
+        );
     }
 }

@@ -66,6 +66,8 @@ pub(super) struct Active {
     /// Sites down (crash, shutdown, service down): (failure, site); a
     /// site comes back when the last failure holding it down ends.
     sites_down: Vec<(usize, usize)>,
+    /// Partitions: (failure, the sites cut off together).
+    partitions: Vec<(usize, Vec<usize>)>,
 }
 
 impl World<'_> {
@@ -129,6 +131,7 @@ impl World<'_> {
             FailureKind::NodeShutdown { nodes } => self.nodes_fail(i, k, nodes, false),
             FailureKind::CrashLoop { .. } => self.crash_loop_starts(i, k),
             FailureKind::BgpFlap { .. } => self.flap_starts(i, k),
+            FailureKind::Partition { side } => self.partition_starts(i, side),
             FailureKind::Spike { .. } => {}
         }
     }
@@ -190,6 +193,7 @@ impl World<'_> {
                 self.active.crash_loops.retain(|l| l.0 != i)
             }
             (FailureKind::BgpFlap { upstream, .. }, Some(k)) => self.flap_ends(i, k, upstream),
+            (FailureKind::Partition { .. }, Some(_)) => self.partition_ends(i),
             // Site-down kinds end above; validation gives every kind but a
             // spike its site.
             _ => {}

@@ -105,4 +105,34 @@ impl World<'_> {
             }
         }
     }
+
+    /// Failure `i` cuts the sites of `side` off from the others: overflow
+    /// across the cut stops at once, and the data's fate is watched.
+    pub(super) fn partition_starts(&mut self, i: usize, side: Vec<usize>) {
+        self.active.partitions.push((i, side.clone()));
+        for k in 0..self.sites.len() {
+            if let Some(t) = self.sites[k].target.filter(|&t| !self.reachable(k, t)) {
+                debug_assert_ne!(t, k);
+                self.sites[k].target = None;
+                self.sites[k].out_share = 0.0;
+            }
+        }
+        let (estate, now) = (&self.exp.estate, self.now);
+        self.recovery.partition_starts(estate, i, side, now);
+    }
+
+    /// Failure `i`'s partition heals.
+    pub(super) fn partition_ends(&mut self, i: usize) {
+        self.active.partitions.retain(|p| p.0 != i);
+        self.recovery.partition_heals(&self.exp.estate, i, self.now);
+    }
+
+    /// Whether sites `a` and `b` reach each other: no partition in force
+    /// puts them on different sides.
+    pub(in crate::world) fn reachable(&self, a: usize, b: usize) -> bool {
+        self.active
+            .partitions
+            .iter()
+            .all(|(_, side)| side.contains(&a) == side.contains(&b))
+    }
 }

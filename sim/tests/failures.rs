@@ -314,6 +314,32 @@ fn a_link_that_comes_back_brings_traffic_back() {
     assert_eq!(s.failure_log[0].kind, "link-down");
 }
 
+/// Two link-downs of the same link overlap: the link comes back when the
+/// last ends, not when the first does.
+#[test]
+fn overlapping_link_downs_hold_the_link_until_the_last_ends() {
+    let link = |at: &str, duration: &str| {
+        format!(
+            "[[failures]]\nsite = \"hkg1\"\nat = \"{at}\"\nkind = \"link-down\"\nupstream = 65050\nduration = \"{duration}\"\n"
+        )
+    };
+    // One from 60 s to 500 s, one from 100 s to 260 s.
+    let o = run(
+        &drill("700s", &(link("60s", "440s") + &link("100s", "160s"))),
+        1,
+    );
+    let back: Vec<f64> = o
+        .routes
+        .iter()
+        .filter(|r| r.to_site == "hkg1")
+        .map(|r| r.t_s)
+        .collect();
+    assert!(
+        !back.is_empty() && back.iter().all(|&t| t >= 500.0),
+        "back at {back:?}, before the longer failure ends at 500 s"
+    );
+}
+
 #[test]
 fn a_link_down_names_an_upstream_of_its_site() {
     let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";

@@ -31,7 +31,8 @@
 //!   `detection`, default "link-down"): the site's session to that
 //!   upstream goes down at both ends after the detection delay, and
 //!   traffic moves as BGP says (what crosses the link during the delay is
-//!   not counted lost); with `duration` the session is established again.
+//!   not counted lost); with `duration` the session is established again
+//!   (when the last of overlapping link-downs of that link ends).
 //! - `delay` (`extra`): every request served at the site takes `extra`
 //!   longer (a slow dependency, a congested uplink): the site's latency,
 //!   which the health gate and the slow threshold judge, and its users'.

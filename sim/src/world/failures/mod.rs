@@ -68,6 +68,9 @@ pub(super) struct Active {
     sites_down: Vec<(usize, usize)>,
     /// Partitions: (failure, the sites cut off together).
     partitions: Vec<(usize, Vec<usize>)>,
+    /// Links down: (failure, site, upstream); a link comes back when the
+    /// last failure holding it down ends.
+    links_down: Vec<(usize, usize, cutover_models::bgp::Asn)>,
 }
 
 impl World<'_> {
@@ -184,7 +187,7 @@ impl World<'_> {
         self.cancel_timers(i);
         match (f.kind, f.site) {
             (FailureKind::Spike { .. }, _) => self.spike_ends(i),
-            (FailureKind::LinkDown { upstream, .. }, Some(k)) => self.link_up(k, upstream),
+            (FailureKind::LinkDown { upstream, .. }, Some(k)) => self.link_up(i, k, upstream),
             (FailureKind::Delay { .. }, Some(k)) => self.delay_ends(i, k),
             (FailureKind::NodeCrash { .. } | FailureKind::NodeShutdown { .. }, Some(k)) => {
                 self.nodes_repaired(i, k)

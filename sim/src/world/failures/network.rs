@@ -15,6 +15,7 @@ impl World<'_> {
     /// over it is dropped at both ends after `detection`'s delay (one draw
     /// per session: both ends see the same loss).
     pub(super) fn link_fails(&mut self, i: usize, k: usize, upstream: Asn, detection: Detection) {
+        self.active.links_down.push((i, k, upstream));
         let router = self.network.site_neighbours(k).0;
         for n in self.network.site_upstream(k, upstream) {
             let at = self.now + detection.delay(self.detect_rng.random::<f64>());
@@ -28,10 +29,20 @@ impl World<'_> {
         }
     }
 
-    /// Site `k`'s link to `upstream` is back: its sessions are established
-    /// again at both ends (a session that never went down is left as it
-    /// is).
-    pub(super) fn link_up(&mut self, k: usize, upstream: Asn) {
+    /// Failure `i`, which took site `k`'s link to `upstream` down, ends:
+    /// unless another failure still holds the link down, its sessions are
+    /// established again at both ends (a session that never went down is
+    /// left as it is).
+    pub(super) fn link_up(&mut self, i: usize, k: usize, upstream: Asn) {
+        self.active.links_down.retain(|l| l.0 != i);
+        if self
+            .active
+            .links_down
+            .iter()
+            .any(|l| (l.1, l.2) == (k, upstream))
+        {
+            return;
+        }
         let router = self.network.site_neighbours(k).0;
         for n in self.network.site_upstream(k, upstream) {
             for (a, b) in [(router, n), (n, router)] {

@@ -250,3 +250,21 @@ fn the_report_page_shows_a_pack_run() {
     assert!(page.contains("<table id=\"classes\">"), "{page}");
     assert!(page.contains("0.1 on shared-0001"), "{page}");
 }
+
+#[test]
+fn work_that_would_run_for_hours_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = edited(tmp.path(), "three-tenants.toml", &|t| {
+        t.replace("grid = 1", "grid = 1024")
+            .replace("cores = 5", "cores = 5000")
+    });
+    let run = cutover(&["pack", file.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(
+            "three-tenants.toml:16:8: field `pack.grid`: 5.1e6; allowed: at most 1.0e6 (a host's cores x grid"
+        ),
+        "{stderr}"
+    );
+}

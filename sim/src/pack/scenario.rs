@@ -54,6 +54,14 @@ const HOURS_PER_MONTH: f64 = 730.0;
 const MAX_SAMPLES: u64 = 10_000_000;
 /// The finest grid, bins per core.
 const MAX_GRID: u32 = 1024;
+/// The most bins of one host's convolution (8 MB of probabilities).
+const MAX_HOST_BINS: f64 = 1e6;
+/// The most multiply-adds of the convolutions: 1.3e9 take about 0.5 s
+/// (the bundled sample, measured), so this is about a minute.
+const MAX_CONVOLUTION_STEPS: f64 = 2e11;
+/// The most draws of tenants' peak hours: 2.7e7 take about 0.6 s (the
+/// bundled sample), so this is a few minutes.
+const MAX_DRAWS: f64 = 1e10;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -267,6 +275,7 @@ impl PackScenario {
             tenants_file,
         };
         scenario.check_fits()?;
+        scenario.check_work(source)?;
         Ok(scenario)
     }
 
@@ -291,6 +300,41 @@ impl PackScenario {
             }
         }
         Ok(())
+    }
+}
+
+impl PackScenario {
+    /// Refuses a plan whose convolutions or draws would run for hours:
+    /// the shared hosts' grid, the convolution's steps (tenants x the
+    /// host's bins x the largest tenant's bins) and the draws (samples x
+    /// tenants).
+    fn check_work(&self, source: &Source) -> Result<(), InputError> {
+        let grid = f64::from(self.grid);
+        let host_bins = self.shared.machine.cores * grid;
+        limits::check_count(
+            source,
+            "pack.grid",
+            host_bins,
+            MAX_HOST_BINS,
+            "a host's cores x grid: the bins of its convolution",
+        )?;
+        let shared = self.tenants.iter().filter(|t| t.class == Class::Shared);
+        let largest = shared.clone().map(|t| t.cores).fold(0.0, f64::max);
+        let count = shared.count() as f64;
+        limits::check_count(
+            source,
+            "pack.grid",
+            count * host_bins * largest * grid,
+            MAX_CONVOLUTION_STEPS,
+            "shared tenants x a host's bins x the largest tenant's bins: about a minute",
+        )?;
+        limits::check_count(
+            source,
+            "pack.samples",
+            count * self.samples as f64,
+            MAX_DRAWS,
+            "samples x shared tenants: a few minutes",
+        )
     }
 }
 

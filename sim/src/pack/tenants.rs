@@ -34,8 +34,8 @@ use crate::scenario::units::parse_bytes;
 pub const MAX_TENANTS: usize = 1_000_000;
 /// The most rows a usage trace may hold.
 pub const MAX_TRACE_ROWS: usize = 100_000;
-/// The most cores one VM may ask for (the largest cloud VMs have 896
-/// vCPUs, e.g. AWS u7in-32tb.224xlarge; a bound, not a calibration).
+/// The most cores one VM may ask for: a bound on input, not a
+/// calibration (a host must still hold the VM).
 const MAX_CORES: f64 = 1024.0;
 
 /// A tenant's class.

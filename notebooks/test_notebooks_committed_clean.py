@@ -13,7 +13,13 @@ NOTEBOOKS = sorted(HERE.glob("*.ipynb"))
 
 # The notebooks this directory must hold, so that a lost one fails here
 # rather than leaving nbmake with less to run.
-REQUIRED = {"failover.ipynb", "finance.ipynb", "migration.ipynb", "spike.ipynb"}
+REQUIRED = {
+    "consolidation.ipynb",
+    "failover.ipynb",
+    "finance.ipynb",
+    "migration.ipynb",
+    "spike.ipynb",
+}
 
 
 def test_the_required_notebooks_are_here():

@@ -14,6 +14,7 @@ pub mod failure;
 pub mod geo;
 pub mod hpa;
 pub mod nodes;
+pub mod pack;
 pub mod plan;
 pub mod pods;
 pub mod queueing;

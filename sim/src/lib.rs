@@ -12,6 +12,7 @@ pub mod estate;
 pub mod experiment;
 pub mod load;
 pub mod montecarlo;
+pub mod pack;
 pub mod plan;
 pub mod report;
 pub mod runs;

@@ -10,9 +10,11 @@ use cutover_models::traffic::Trace;
 
 use crate::estate::Estate;
 use crate::experiment::Experiment;
+use crate::pack::{tenants, PackScenario};
 use crate::plan::Plan;
 use crate::scenario::cost::{price_book_from_source, CostScenario};
 use crate::scenario::kind::FileKind;
+use crate::scenario::source::read_text;
 use crate::scenario::trace;
 use crate::scenario::{InputError, Scenario, Source};
 
@@ -28,6 +30,12 @@ pub enum Loaded {
     Plan(Box<Plan>),
     /// A cost projection.
     Cost(Box<CostScenario>),
+    /// A consolidation plan with its tenants.
+    Pack(Box<PackScenario>),
+    /// The tenants of a consolidation plan (CSV): how many.
+    Tenants(usize),
+    /// A tenant's usage trace (CSV).
+    UsageTrace,
     /// A price book.
     PriceBook(Box<PriceBook>),
     /// An AS topology: read as TOML here; its ASes and links are checked
@@ -37,14 +45,30 @@ pub enum Loaded {
     Trace(Box<Trace>),
 }
 
-/// Loads the file at `path`: a trace if its extension is `csv`, otherwise
-/// a TOML file by its kind.
+/// Loads the file at `path`: a CSV file by its header (the tenants of a
+/// consolidation plan, a usage trace with a `utilisation` column, or else
+/// a traffic trace), otherwise a TOML file by its kind.
 pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        return Ok(Loaded::Trace(Box::new(trace::load(path)?)));
+        let text = read_text(path)?;
+        let header: Vec<&str> = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .collect();
+        return Ok(if header.contains(&"class") && header.contains(&"usage") {
+            Loaded::Tenants(tenants::parse(path, &text)?.len())
+        } else if header.contains(&"utilisation") {
+            tenants::load_usage_trace(path)?;
+            Loaded::UsageTrace
+        } else {
+            Loaded::Trace(Box::new(trace::parse(path, &text)?))
+        });
     }
     load_source(&Source::read(path)?)
 }
@@ -61,6 +85,7 @@ pub fn load_source(source: &Source) -> Result<Loaded, InputError> {
         }
         FileKind::Plan => Loaded::Plan(Box::new(Plan::from_source(source)?)),
         FileKind::Cost => Loaded::Cost(Box::new(CostScenario::from_source(source)?)),
+        FileKind::Pack => Loaded::Pack(Box::new(PackScenario::from_source(source)?)),
         FileKind::PriceBook => Loaded::PriceBook(Box::new(price_book_from_source(source)?)),
         FileKind::Topology => {
             source.parse::<toml::Table>()?;

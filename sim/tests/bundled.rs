@@ -137,6 +137,14 @@ fn commands_name_the_command_that_reads_the_file() {
     );
     let err = refused(&["plan"], "cost-cloud.toml");
     assert!(err.contains("run it with `cutover cost FILE`"), "{err}");
+    let err = refused(&["run"], "pack/platform.toml");
+    assert!(
+        err.contains("this is a consolidation plan ([pack])")
+            && err.contains("run it with `cutover pack FILE`"),
+        "{err}"
+    );
+    let err = refused(&["pack"], "cost-cloud.toml");
+    assert!(err.contains("run it with `cutover cost FILE`"), "{err}");
     let err = refused(&["run"], "pricebooks/baremetal.toml");
     assert!(err.contains("this is a price book ([book])"), "{err}");
 }

@@ -97,6 +97,8 @@ pinned! {
     central_baremetal, "run", "central/baremetal.toml";
     central_baremetal_sizes, "sweep", "central/baremetal-sizes.toml";
     central_spike, "run", "central/spike.toml";
+    pack_platform, "pack", "pack/platform.toml";
+    pack_three_tenants, "pack", "pack/three-tenants.toml";
     central_spike_burst, "run", "central/spike-burst.toml";
     central_catchment, "catchment", "central/estate.toml";
     central_plan_vm_to_k8s, "plan", "central/plan-vm-to-k8s.toml";
@@ -124,6 +126,9 @@ pinned! {
 /// Files that are read by the scenarios above rather than run themselves.
 const READ_BY_OTHERS: &[&str] = &[
     "edge-topology.toml",
+    "pack/platform-tenants.csv",
+    "pack/three-tenants.csv",
+    "pack/usage/nightly-batch.csv",
     "pricebooks/baremetal.toml",
     "pricebooks/colocation.toml",
     "pricebooks/hyperscaler.toml",

@@ -4,6 +4,7 @@ mod catchment;
 mod cost;
 mod experiment;
 mod merge;
+mod pack;
 mod plan;
 mod progress;
 mod report;
@@ -32,8 +33,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Check files: each is read as what its top-level section says it is
-    /// (model, plan or cost scenario, price book, AS topology; a .csv as a
-    /// traffic trace). Every file given is checked; for each, every unknown
+    /// (model, plan, cost scenario or consolidation plan, price book, AS
+    /// topology; a .csv by its header: tenants, usage trace or traffic
+    /// trace). Every file given is checked; for each, every unknown
     /// field and then the first other problem are reported with file, line,
     /// column and field (later problems depend on the first, so they are
     /// not guessed at). Exit 2 if any file has a problem.
@@ -72,6 +74,9 @@ enum Command {
         after_help = "Example:\n  cutover plan scenarios/central/plan-vm-to-k8s.toml --replications 40 --shard 0/2 --out out/part-0\n  cutover plan scenarios/central/plan-vm-to-k8s.toml --replications 40 --shard 1/2 --out out/part-1\n  cutover merge out/part-0 out/part-1 --out out/plan"
     )]
     Merge(merge::Args),
+    /// Pack tenants' VMs onto hosts (dedicated and shared with overcommit): hosts, contention risk at the peak hour, cost before and after (exit 1 above max_contention).
+    #[command(after_help = "Example:\n  cutover pack scenarios/pack/platform.toml --out out/pack")]
+    Pack(pack::Args),
 }
 
 /// Parses the process's command line and runs it; see [`main_with_args`].
@@ -106,6 +111,7 @@ where
         Command::Catchment(args) => catchment::execute(&args),
         Command::Plan(args) => plan::execute(&args),
         Command::Merge(args) => merge::execute(&args),
+        Command::Pack(args) => pack::execute(&args),
     };
     match result {
         Ok(code) => code,

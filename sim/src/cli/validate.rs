@@ -69,7 +69,15 @@ fn check(file: &Path) -> Result<String, Vec<InputError>> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        return load_file(file).map(|l| describe(&l)).map_err(|e| vec![e]);
+        // A tenants file reports every bad row.
+        return load_file(file).map(|l| describe(&l)).map_err(|e| {
+            let rows = crate::pack::tenants::problems(file, MAX_PROBLEMS);
+            if rows.len() > 1 && rows[0].to_string() == e.to_string() {
+                rows
+            } else {
+                vec![e]
+            }
+        });
     }
     let mut source = Source::read(file).map_err(|e| vec![e])?;
     let mut problems = Vec::new();
@@ -145,6 +153,14 @@ fn describe(loaded: &Loaded) -> String {
         ),
         Loaded::Topology => "AS topology: TOML read; its ASes and links are checked with each estate that names it (`topology = ...`)".to_string(),
         Loaded::Trace(_) => "traffic trace".to_string(),
+        Loaded::Pack(p) => format!(
+            "\"{}\" (consolidation plan: {} tenants, {})",
+            p.name,
+            p.tenants.len(),
+            p.heuristic.name()
+        ),
+        Loaded::Tenants(n) => format!("tenants of a consolidation plan ({n} VMs)"),
+        Loaded::UsageTrace => "usage trace of a tenant".to_string(),
     }
 }
 

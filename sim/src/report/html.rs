@@ -1,5 +1,5 @@
 //! A self-contained HTML page summarising any run directory: the verdict
-//! (when the run has one), a headline for plan, cost and experiment runs
+//! (when the run has one), a headline for plan, cost, pack and experiment runs
 //! (with a plan's stage table, an experiment's reasons and its population
 //! and site tables), every figure of `summary.json` for the others, and
 //! every SVG chart inlined. No script, no style sheet or font from the
@@ -15,12 +15,13 @@ use super::fmt;
 use super::pages;
 
 mod experiment;
+mod pack;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum HtmlError {
     /// The run directory lacks a readable `summary.json`.
-    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run`, `cutover cost`, `cutover plan`, `cutover sweep` or `cutover catchment`", dir.display())]
+    #[error("{}: cannot read summary.json: {reason}; allowed: a directory written by `cutover run`, `cutover cost`, `cutover plan`, `cutover sweep`, `cutover catchment` or `cutover pack`", dir.display())]
     Summary {
         /// The run directory.
         dir: PathBuf,
@@ -136,6 +137,8 @@ enum Kind {
     /// `cutover run` of an experiment on an estate: `model` is
     /// "experiment".
     Experiment,
+    /// `cutover pack`: `model` is "pack".
+    Pack,
     /// Any other run: no headline, the figures' table comes first.
     Other,
 }
@@ -147,6 +150,7 @@ fn kind_of(summary: &Value) -> Kind {
         Some("mmc") => Kind::Mmc,
         Some("sweep") => Kind::Sweep,
         Some("catchment") => Kind::Catchment,
+        Some("pack") => Kind::Pack,
         _ if summary.get("headline").is_some_and(Value::is_object) => Kind::Cost,
         _ => Kind::Other,
     }
@@ -496,6 +500,7 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
         Kind::Sweep => pages::sweep_section(&mut html, &summary),
         Kind::Catchment => pages::catchment_section(&mut html, &summary, dir)?,
         Kind::Experiment => experiment::section(&mut html, &summary),
+        Kind::Pack => pack::section(&mut html, &summary),
         Kind::Other => figures(&mut html, &summary),
     }
     if !charts.is_empty() {
@@ -524,7 +529,7 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
             escape(&caption)
         );
     }
-    if matches!(kind, Kind::Plan | Kind::Cost) {
+    if matches!(kind, Kind::Plan | Kind::Cost | Kind::Pack) {
         figures(&mut html, &summary);
     }
     html.push_str("</body>\n</html>\n");
@@ -931,7 +936,7 @@ mod tests {
         assert!(err.contains("cannot read summary.json"), "{err}");
         assert!(
             err.contains(
-                "allowed: a directory written by `cutover run`, `cutover cost`, `cutover plan`, `cutover sweep` or `cutover catchment`"
+                "allowed: a directory written by `cutover run`, `cutover cost`, `cutover plan`, `cutover sweep`, `cutover catchment` or `cutover pack`"
             ),
             "{err}"
         );

@@ -7,6 +7,7 @@ pub mod fmt;
 pub mod html;
 pub mod mmc;
 pub mod outdir;
+pub mod pack;
 mod pages;
 pub mod plan;
 pub mod plot;

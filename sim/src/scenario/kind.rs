@@ -5,7 +5,8 @@
 //! an estate for `cutover run`; estates (`[estate]`) for `cutover
 //! catchment`; the M/M/c scenario (`[mmc]`) for `cutover run` and `sweep`;
 //! plan scenarios (`[plan]`) for `cutover plan`; cost scenarios (`[cost]`)
-//! for `cutover cost`; and fragments that scenarios name: price books
+//! for `cutover cost`; consolidation plans (`[pack]`) for `cutover pack`;
+//! and fragments that scenarios name: price books
 //! (`[book]`) and AS topologies (`[[as]]`, `[[links]]`). A command given
 //! the wrong kind says which command reads it instead of complaining about
 //! a field.
@@ -25,6 +26,8 @@ pub enum FileKind {
     Plan,
     /// A cost projection: `[cost]`.
     Cost,
+    /// A consolidation plan: `[pack]`.
+    Pack,
     /// A price book that cost scenarios name: `[book]`.
     PriceBook,
     /// An AS graph that network scenarios name: `[[as]]` and `[[links]]`.
@@ -39,6 +42,8 @@ impl FileKind {
         let has = |field: &str| source.has_field(field);
         if has("plan") {
             FileKind::Plan
+        } else if has("pack") {
+            FileKind::Pack
         } else if has("cost") {
             FileKind::Cost
         } else if has("experiment") {
@@ -62,6 +67,7 @@ impl FileKind {
             FileKind::Experiment => "an experiment on an estate ([experiment])",
             FileKind::Plan => "a plan scenario ([plan])",
             FileKind::Cost => "a cost scenario ([cost])",
+            FileKind::Pack => "a consolidation plan ([pack])",
             FileKind::PriceBook => "a price book ([book]), which cost scenarios name",
             FileKind::Topology => {
                 "an AS topology ([[as]] and [[links]]), which network scenarios name"
@@ -76,6 +82,7 @@ impl FileKind {
             FileKind::Estate => Some("cutover catchment"),
             FileKind::Plan => Some("cutover plan"),
             FileKind::Cost => Some("cutover cost"),
+            FileKind::Pack => Some("cutover pack"),
             FileKind::PriceBook | FileKind::Topology => None,
         }
     }
@@ -133,6 +140,7 @@ mod tests {
         assert_eq!(kind("[scenario]\nname = \"a\"\n[plan]\n"), FileKind::Plan);
         assert_eq!(kind("[scenario]\nname = \"a\"\n[cost]\n"), FileKind::Cost);
         assert_eq!(kind("[book]\nname = \"b\"\n"), FileKind::PriceBook);
+        assert_eq!(kind("[pack]\nname = \"p\"\n"), FileKind::Pack);
         assert_eq!(kind("[[as]]\nasn = 1\n"), FileKind::Topology);
         assert_eq!(kind("not toml ["), FileKind::Model);
     }

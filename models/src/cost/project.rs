@@ -1152,6 +1152,7 @@ mod tests {
             commitment_ends: None,
             window: Window::default(),
             grows: false,
+            upfront: None,
         }
     }
 

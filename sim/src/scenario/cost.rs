@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use cutover_models::cost::bill::{Capex, OneOff, OneOffUsage, Staff};
 use cutover_models::cost::book::{PriceChange, Tier};
+use cutover_models::cost::commit::{term_months, Payment, PlanScope, SavingsPlan, Upfront};
 use cutover_models::cost::money::{parse_decimal_micros, parse_money};
 use cutover_models::cost::project::{Budget, Case, CostModel, Migration, Stated};
 use cutover_models::cost::{
@@ -466,6 +467,23 @@ struct RawEstate {
     one_off: Vec<RawOneOff>,
     #[serde(default)]
     one_off_usage: Vec<RawOneOffUsage>,
+    #[serde(default)]
+    savings_plan: Vec<RawSavingsPlan>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSavingsPlan {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    family: Option<String>,
+    book: Option<String>,
+    hourly: String,
+    term: String,
+    upfront: Option<String>,
+    upfront_fee: Option<String>,
+    starts: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -479,6 +497,10 @@ pub(crate) struct RawLine {
     volume: Option<String>,
     commitment: Option<String>,
     reserved_until: Option<String>,
+    upfront: Option<String>,
+    upfront_fee: Option<String>,
+    hourly: Option<String>,
+    term_starts: Option<String>,
     grows: Option<bool>,
     starts: Option<String>,
     stops: Option<String>,
@@ -502,6 +524,10 @@ impl RawLine {
             volume: volume.map(str::to_string),
             commitment: None,
             reserved_until: None,
+            upfront: None,
+            upfront_fee: None,
+            hourly: None,
+            term_starts: None,
             grows,
             starts: None,
             stops: None,
@@ -1053,6 +1079,12 @@ fn add_to_estate(
             .one_off_usage
             .push(one_off_volume(source, &at, u, &book, books.by_name)?);
     }
+    for (j, p) in e.savings_plan.iter().enumerate() {
+        let at = format!("estate[{i}].savings_plan[{j}]");
+        estate
+            .savings_plans
+            .push(savings_plan(source, &at, p, &book, books)?);
+    }
     Ok(())
 }
 
@@ -1124,6 +1156,7 @@ pub(crate) fn usage_lines(
             ),
         ));
     }
+    let upfront = line_upfront(source, at, l, commitment, book.currency)?;
     let commitment_ends = match &l.reserved_until {
         Some(t) if commitment.is_reserved() => Some(date(source, &lf("reserved_until"), t)?),
         Some(_) => {
@@ -1131,7 +1164,13 @@ pub(crate) fn usage_lines(
                 source.field_error(&lf("reserved_until"), "only reserved lines have a term end")
             )
         }
-        None => None,
+        // A term that starts ends with it.
+        None => upfront.as_ref().map(|u| {
+            let months = term_months(commitment).unwrap_or(12);
+            let end = u.term_starts.month_of().plus(months);
+            Date::new(end.year, end.month, u.term_starts.day.min(end.days()))
+                .unwrap_or(end.first_day())
+        }),
     };
     let window = line_window(source, at, l)?;
     let sites = if l.sites.is_empty() {
@@ -1150,6 +1189,7 @@ pub(crate) fn usage_lines(
             commitment_ends,
             window,
             grows: l.grows.unwrap_or(true),
+            upfront: upfront.clone(),
         })
         .collect())
 }
@@ -1188,6 +1228,186 @@ fn line_quantity(source: &Source, at: &str, l: &RawLine, item: &Sku) -> Result<f
             )),
         }
     }
+}
+
+/// A payment option: `none`, `partial` or `all` (upfront).
+fn payment(source: &Source, field: &str, text: Option<&str>) -> Result<Payment, InputError> {
+    match text.unwrap_or("none") {
+        "none" => Ok(Payment::NoUpfront),
+        "partial" => Ok(Payment::PartialUpfront),
+        "all" => Ok(Payment::AllUpfront),
+        other => Err(source.field_error(
+            field,
+            format!("unknown payment `{other}`; allowed: none, partial, all (upfront)"),
+        )),
+    }
+}
+
+/// A reserved line's `upfront` payment: `none` (the book's no-upfront
+/// rate, the default), `partial` (`upfront_fee` per instance and a
+/// recurring `hourly` rate) or `all` (`upfront_fee` only), from
+/// `term_starts`.
+fn line_upfront(
+    source: &Source,
+    at: &str,
+    l: &RawLine,
+    commitment: Commitment,
+    currency: Currency,
+) -> Result<Option<Upfront>, InputError> {
+    let lf = |n: &str| format!("{at}.{n}");
+    let pay = payment(source, &lf("upfront"), l.upfront.as_deref())?;
+    let fields = [&l.upfront_fee, &l.hourly, &l.term_starts];
+    let given = fields
+        .iter()
+        .zip(["upfront_fee", "hourly", "term_starts"])
+        .find(|(v, _)| v.is_some());
+    if pay == Payment::NoUpfront {
+        if let Some((_, name)) = given {
+            return Err(source.field_error(
+                &lf(name),
+                "only a reservation bought with `upfront = \"partial\"` or `\"all\"` takes this",
+            ));
+        }
+        return Ok(None);
+    }
+    if !commitment.is_reserved() {
+        return Err(source.field_error(
+            &lf("upfront"),
+            "only reserved lines are paid upfront; allowed: commitment = \"reserved-1y\" or \"reserved-3y\"",
+        ));
+    }
+    let need = |name: &str, v: &Option<String>| {
+        v.clone().ok_or_else(|| {
+            source.field_error(
+                &lf(name),
+                format!("a {} reservation needs `{name}`", pay.name()),
+            )
+        })
+    };
+    let fee = money_in(
+        source,
+        &lf("upfront_fee"),
+        &need("upfront_fee", &l.upfront_fee)?,
+        currency,
+    )?;
+    let hourly = match (pay, &l.hourly) {
+        (Payment::AllUpfront, None) => Money::ZERO,
+        (Payment::AllUpfront, Some(_)) => {
+            return Err(source.field_error(
+                &lf("hourly"),
+                "an all-upfront reservation has no recurring rate; allowed: no `hourly`",
+            ))
+        }
+        (_, h) => money_in(source, &lf("hourly"), &need("hourly", h)?, currency)?,
+    };
+    Ok(Some(Upfront {
+        payment: pay,
+        fee,
+        hourly,
+        currency,
+        term_starts: date(
+            source,
+            &lf("term_starts"),
+            &need("term_starts", &l.term_starts)?,
+        )?,
+    }))
+}
+
+/// The `[[estate.savings_plan]]` at field path `at`, covering items of
+/// `book`: `type` compute or ec2-instance (with its `family`), the hourly
+/// commitment, a 1- or 3-year term, the payment and the first day.
+fn savings_plan(
+    source: &Source,
+    at: &str,
+    p: &RawSavingsPlan,
+    book: &str,
+    books: &Books,
+) -> Result<SavingsPlan, InputError> {
+    let f = |n: &str| format!("{at}.{n}");
+    limits::check_name(source, &f("name"), &p.name)?;
+    let book_name = p.book.clone().unwrap_or_else(|| book.to_string());
+    let Some(b) = books.by_name.get(&book_name) else {
+        return Err(source.field_error(
+            &f("book"),
+            format!(
+                "no price book named `{book_name}`; allowed: {}",
+                books.listed
+            ),
+        ));
+    };
+    let scope = match (p.kind.as_str(), &p.family) {
+        ("compute", None) => PlanScope::Compute,
+        ("ec2-instance", Some(fam)) if !fam.trim().is_empty() => PlanScope::Family(fam.clone()),
+        ("ec2-instance", _) => {
+            return Err(source.field_error(
+                &f("family"),
+                "an ec2-instance plan names its instance family, e.g. \"m5\"",
+            ))
+        }
+        ("compute", Some(_)) => {
+            return Err(source.field_error(
+                &f("family"),
+                "a compute plan covers every family; allowed: no `family`",
+            ))
+        }
+        (other, _) => {
+            return Err(source.field_error(
+                &f("type"),
+                format!("unknown plan type `{other}`; allowed: compute, ec2-instance"),
+            ))
+        }
+    };
+    let hourly = money_in(source, &f("hourly"), &p.hourly, b.currency)?;
+    if hourly <= Money::ZERO {
+        return Err(source.field_error(&f("hourly"), "allowed: a commitment above zero"));
+    }
+    let term = match p.term.as_str() {
+        "1y" => Commitment::Reserved1y,
+        "3y" => Commitment::Reserved3y,
+        other => {
+            return Err(source.field_error(
+                &f("term"),
+                format!("unknown term `{other}`; allowed: 1y, 3y"),
+            ))
+        }
+    };
+    let pay = payment(source, &f("upfront"), p.upfront.as_deref())?;
+    let mut plan = SavingsPlan {
+        name: p.name.clone(),
+        book: book_name,
+        scope,
+        hourly,
+        currency: b.currency,
+        term,
+        payment: pay,
+        upfront: Money::ZERO,
+        starts: date(source, &f("starts"), &p.starts)?,
+    };
+    let whole = hourly.times(f64::from(plan.term_hours()));
+    plan.upfront = match (pay, &p.upfront_fee) {
+        (Payment::NoUpfront, None) => Money::ZERO,
+        (Payment::AllUpfront, None) => whole,
+        (Payment::PartialUpfront, Some(t)) => {
+            let fee = money_in(source, &f("upfront_fee"), t, b.currency)?;
+            if fee <= Money::ZERO || fee >= whole {
+                return Err(source.field_error(
+                    &f("upfront_fee"),
+                    format!("`{t}`; allowed: above zero and below the term's commitment, {whole} {}", b.currency),
+                ));
+            }
+            fee
+        }
+        (Payment::PartialUpfront, None) => {
+            return Err(source.field_error(&f("upfront_fee"), "a partial upfront plan needs `upfront_fee`, the amount paid at its start"))
+        }
+        (_, Some(_)) => {
+            return Err(source.field_error(
+                &f("upfront_fee"),
+                "only a partial upfront plan states its fee (all upfront pays the whole term's commitment)",
+            ))
+        }
+    };
+    Ok(plan)
 }
 
 /// A usage line's `commitment`, on-demand unless it says otherwise.

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use cutover_models::bgp::topology::Topology;
+use cutover_models::cost::cur::ActualBill;
 use cutover_models::cost::PriceBook;
 use cutover_models::traffic::Trace;
 
@@ -13,7 +14,7 @@ use crate::experiment::Experiment;
 use crate::plan::Plan;
 use crate::scenario::cost::{price_book_from_source, CostScenario};
 use crate::scenario::kind::FileKind;
-use crate::scenario::trace;
+use crate::scenario::{cur, trace};
 use crate::scenario::{InputError, Scenario, Source};
 
 /// A file, loaded and checked.
@@ -35,16 +36,22 @@ pub enum Loaded {
     Topology,
     /// A traffic trace (CSV).
     Trace(Box<Trace>),
+    /// A month of an AWS Cost and Usage Report (CSV).
+    Cur(Box<ActualBill>),
 }
 
-/// Loads the file at `path`: a trace if its extension is `csv`, otherwise
-/// a TOML file by its kind.
+/// Loads the file at `path`: a CUR month or else a trace if its extension
+/// is `csv`, otherwise a TOML file by its kind.
 pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        return Ok(Loaded::Trace(Box::new(trace::load(path)?)));
+        let text = crate::scenario::source::read_text(path)?;
+        if text.lines().next().is_some_and(cur::is_cur_header) {
+            return Ok(Loaded::Cur(Box::new(cur::parse_own_currency(path, &text)?)));
+        }
+        return Ok(Loaded::Trace(Box::new(trace::parse(path, &text)?)));
     }
     load_source(&Source::read(path)?)
 }

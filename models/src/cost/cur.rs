@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::bill::{BillError, Kind, LineItem, Pricer};
-use super::book::{split_tiers, Commitment, Unit};
+use super::book::{split_tiers, Commitment, PriceBook, Unit};
 use super::money::{Currency, Money, Month};
 
 /// A CUR row's `lineItem/LineItemType`.
@@ -233,11 +233,13 @@ impl ActualBill {
 pub fn usage_type_key(usage_type: &str) -> &str {
     let mut rest = usage_type;
     while let Some((head, tail)) = rest.split_once('-') {
-        let is_code = (3..=4).contains(&head.len())
-            && head.ends_with(|c: char| c.is_ascii_digit())
-            && head[..head.len() - 1]
-                .chars()
-                .all(|c| c.is_ascii_uppercase());
+        // `EU` is eu-west-1's code, the one without a digit.
+        let is_code = head == "EU"
+            || ((3..=4).contains(&head.len())
+                && head.ends_with(|c: char| c.is_ascii_digit())
+                && head[..head.len() - 1]
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase()));
         if !is_code {
             break;
         }
@@ -425,29 +427,46 @@ fn unexplained(
     }
 }
 
+/// The line item a group of the CUR is shown under: the matched item's
+/// (e.g. `compute`), else the line of the item its instance type names
+/// (a reservation's fee, a savings plan's negation), `savings plans` for
+/// a plan's fees, `tax`, or else the service.
+fn line_of(g: &BillGroup, reconciled: &[Reconciled], book: Option<&PriceBook>) -> String {
+    let matched = reconciled.iter().find(|r| {
+        r.group.service == g.service
+            && r.group.usage_type == g.usage_type
+            && r.group.region == g.region
+            && r.group.kind == g.kind
+    });
+    if let Some(line) = matched.and_then(|r| r.line.clone()) {
+        return line;
+    }
+    match g.kind {
+        LineItemType::SavingsPlanRecurringFee | LineItemType::SavingsPlanUpfrontFee => {
+            return "savings plans".to_string()
+        }
+        LineItemType::Tax => return "tax".to_string(),
+        _ => {}
+    }
+    book.and_then(|b| b.skus.get(&g.instance_type))
+        .map_or_else(|| g.service.clone(), |s| s.line.clone())
+}
+
 /// The recurring month of `bill` as bill lines of `estate` for `month`:
 /// one line per group, at its unblended cost plus its upfront share,
-/// rounded to the cent; its line item the matched item's (e.g. `compute`)
-/// or else the service; its site the region (`all` when account-wide).
+/// rounded to the cent; its line item as [`line_of`] says; its site the
+/// region (`all` when account-wide).
 pub fn as_bill_lines(
     bill: &ActualBill,
     estate: &str,
     reconciled: &[Reconciled],
+    book: Option<&PriceBook>,
     month: Month,
 ) -> Vec<LineItem> {
     bill.recurring()
         .into_iter()
         .map(|g| {
-            let line = reconciled
-                .iter()
-                .find(|r| {
-                    r.group.service == g.service
-                        && r.group.usage_type == g.usage_type
-                        && r.group.region == g.region
-                        && r.group.kind == g.kind
-                })
-                .and_then(|r| r.line.clone())
-                .unwrap_or_else(|| g.service.clone());
+            let line = line_of(&g, reconciled, book);
             let unit_price = if g.usage != 0.0 {
                 Money::from_micros((g.cost.as_f64() / g.usage * 1e6).round() as i64)
             } else {
@@ -478,7 +497,7 @@ pub fn as_bill_lines(
 #[cfg(test)]
 mod tests {
     use super::super::bill::Adjustments;
-    use super::super::book::{Granularity, PriceBook, Sku, Tier};
+    use super::super::book::{Granularity, Sku, Tier};
     use super::super::money::Date;
     use super::*;
 
@@ -566,6 +585,7 @@ mod tests {
             "DataTransfer-Out-Bytes"
         );
         assert_eq!(usage_type_key("EBS-VolumeUsage"), "EBS-VolumeUsage");
+        assert_eq!(usage_type_key("EU-NatGateway-Hours"), "NatGateway-Hours");
     }
 
     #[test]
@@ -703,7 +723,7 @@ mod tests {
         assert_eq!(r.len(), 6);
         assert_eq!(r.iter().filter(|x| x.flagged).count(), 2);
         // The recurring month leaves the credit out: 229.555 -> 229.56 in lines.
-        let lines = as_bill_lines(&bill, "cloud", &r, bill.month);
+        let lines = as_bill_lines(&bill, "cloud", &r, books.get("b"), bill.month);
         let sum: Money = lines.iter().map(|l| l.amount).sum();
         assert_eq!(sum, usd("229.56"));
         assert!(lines

@@ -145,6 +145,13 @@ fn describe(loaded: &Loaded) -> String {
         ),
         Loaded::Topology => "AS topology: TOML read; its ASes and links are checked with each estate that names it (`topology = ...`)".to_string(),
         Loaded::Trace(_) => "traffic trace".to_string(),
+        Loaded::Cur(bill) => format!(
+            "AWS Cost and Usage Report of {} ({} rows, {} {})",
+            bill.month,
+            bill.lines.len(),
+            bill.total(),
+            bill.currency
+        ),
     }
 }
 

@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::fmt;
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_json, OutputDir, WriteError};
-use crate::scenario::cost::CostScenario;
+use crate::scenario::cost::{Actuals, CostScenario};
+use cutover_models::cost::cur::Reconciled;
 
 /// Columns of `cost.csv`.
 pub const CSV_HEADER: [&str; 14] = [
@@ -104,9 +105,26 @@ struct SummaryFile<'a> {
     growth_per_year: f64,
     pricebooks: Vec<BookInfo<'a>>,
     exchange_rates: &'a [cutover_models::cost::ExchangeRate],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actuals: Option<ActualsView<'a>>,
     #[serde(flatten)]
     analysis: AnalysisView<'a>,
     check: Check,
+}
+
+/// The CUR month in `summary.json`: its total, its recurring month and
+/// the usage groups the price book cannot explain.
+#[derive(Serialize)]
+struct ActualsView<'a> {
+    file: String,
+    estate: &'a str,
+    book: &'a str,
+    month: String,
+    total: Money,
+    recurring: Money,
+    tolerance: f64,
+    unexplained: Vec<&'a Reconciled>,
+    used_as_baseline: bool,
 }
 
 #[derive(Serialize)]
@@ -131,6 +149,9 @@ pub fn write(
 ) -> Result<(), WriteError> {
     let csv = csv_bytes(scenario, analysis)?;
     out.write("cost.csv", &csv)?;
+    if let Some(a) = &scenario.actuals {
+        out.write("actuals.csv", &actuals_csv(a)?)?;
+    }
     let m = &scenario.model;
     let rows_sum: Money = analysis
         .projection
@@ -164,6 +185,17 @@ pub fn write(
             })
             .collect(),
         exchange_rates: &m.fx,
+        actuals: scenario.actuals.as_ref().map(|a| ActualsView {
+            file: a.file.display().to_string(),
+            estate: &a.estate,
+            book: &a.book,
+            month: a.bill.month.to_string(),
+            total: a.bill.total(),
+            recurring: recurring_total(a),
+            tolerance: a.tolerance,
+            unexplained: a.reconciled.iter().filter(|r| r.flagged).collect(),
+            used_as_baseline: m.actual_baseline.is_some(),
+        }),
         analysis: AnalysisView {
             headline: &analysis.headline,
             by_month: &analysis.projection.months,
@@ -380,6 +412,122 @@ pub fn verdict(scenario: &CostScenario, analysis: &Analysis) -> Option<String> {
     ))
 }
 
+/// Columns of `actuals.csv`.
+pub const ACTUALS_HEADER: [&str; 13] = [
+    "service",
+    "usage_type",
+    "region",
+    "line_item_type",
+    "usage",
+    "unit",
+    "billed",
+    "item",
+    "line_item",
+    "priced",
+    "unexplained",
+    "flagged",
+    "reason",
+];
+
+/// `actuals.csv`: each usage group of the CUR against the price book.
+fn actuals_csv(a: &Actuals) -> Result<Vec<u8>, WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| encode("actuals.csv")(e.to_string());
+    w.write_record(ACTUALS_HEADER).map_err(err)?;
+    for r in &a.reconciled {
+        let g = &r.group;
+        w.write_record([
+            g.service.as_str(),
+            &g.usage_type,
+            &g.region,
+            g.kind.name(),
+            &g.usage.to_string(),
+            &g.unit,
+            &r.billed.plain(),
+            r.sku.as_deref().unwrap_or(""),
+            r.line.as_deref().unwrap_or(""),
+            &r.priced.map(|p| p.plain()).unwrap_or_default(),
+            &r.unexplained.plain(),
+            if r.flagged { "true" } else { "false" },
+            &r.reason,
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| encode("actuals.csv")(e.to_string()))
+}
+
+/// The CUR's recurring month: its recurring groups, each rounded to the
+/// cent as its baseline line is.
+fn recurring_total(a: &Actuals) -> Money {
+    a.bill
+        .recurring()
+        .iter()
+        .map(|g| g.cost.round_to_cents())
+        .sum()
+}
+
+/// The CUR month: its total, by service, its recurring month, and the
+/// usage the price book cannot explain.
+fn render_actuals(out: &mut String, scenario: &CostScenario, cur: &str) {
+    let Some(a) = &scenario.actuals else { return };
+    let _ = writeln!(
+        out,
+        "\nAs billed: {} ({}, {cur}), estate {} against price book {}",
+        a.file.display(),
+        a.bill.month,
+        a.estate,
+        a.book
+    );
+    let mut by_service: BTreeMap<&str, Money> = BTreeMap::new();
+    for l in &a.bill.lines {
+        *by_service.entry(l.service.as_str()).or_default() += l.cost;
+    }
+    for (service, amount) in by_service {
+        let _ = writeln!(
+            out,
+            "  {service:<34} {:>14}",
+            amount.round_to_cents().to_string()
+        );
+    }
+    let _ = writeln!(out, "  {:<34} {:>14}", "total", a.bill.total().to_string());
+    let _ = writeln!(
+        out,
+        "  {:<34} {:>14}",
+        "recurring (upfront amortised, no credits or one-off fees)",
+        recurring_total(a).to_string()
+    );
+    if scenario.model.actual_baseline.is_some() {
+        let _ = writeln!(
+            out,
+            "  the migration's baseline is this recurring month, as billed"
+        );
+    }
+    let flagged: Vec<&Reconciled> = a.reconciled.iter().filter(|r| r.flagged).collect();
+    let _ = writeln!(
+        out,
+        "  usage the price book does not explain (more than {:.1}% apart or no item): {}",
+        a.tolerance * 100.0,
+        flagged.len()
+    );
+    for r in flagged {
+        let g = &r.group;
+        let _ = writeln!(
+            out,
+            "  FLAG {} {} {}: unexplained {} ({})",
+            g.service,
+            g.usage_type,
+            if g.region.is_empty() {
+                "all"
+            } else {
+                &g.region
+            },
+            r.unexplained.round_to_cents(),
+            r.reason
+        );
+    }
+}
+
 /// The report printed by `cutover cost`.
 pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     let cur = scenario.model.currency.to_string();
@@ -389,6 +537,7 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     render_months(&mut out, &scenario.model, &analysis.projection, &cur);
     render_totals(&mut out, &scenario.model, analysis, &cur);
     render_explained(&mut out, &scenario.model, analysis);
+    render_actuals(&mut out, scenario, &cur);
     render_budget(&mut out, &scenario.model, analysis, &cur);
     render_cases(&mut out, analysis, &cur);
     render_tornado(&mut out, analysis, &cur);

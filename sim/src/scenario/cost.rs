@@ -21,8 +21,13 @@ use std::path::{Path, PathBuf};
 use cutover_models::cost::bill::{Capex, OneOff, OneOffUsage, Staff};
 use cutover_models::cost::book::{PriceChange, Tier};
 use cutover_models::cost::commit::{term_months, Payment, PlanScope, SavingsPlan, Upfront};
+use cutover_models::cost::cur::{
+    as_bill_lines, reconcile, unit_fits, units_for, usage_type_key, ActualBill, CurLine, Matching,
+    Reconciled,
+};
 use cutover_models::cost::money::{parse_decimal_micros, parse_money};
 use cutover_models::cost::project::{Budget, Case, CostModel, Migration, Stated};
+use cutover_models::cost::Pricer;
 use cutover_models::cost::{
     Adjustments, Commitment, Currency, Date, Estate, ExchangeRate, Granularity, Money, PriceBook,
     Sku, Unit, UsageLine, Window,
@@ -415,6 +420,17 @@ struct RawCostFile {
     case: Vec<RawCase>,
     #[serde(default)]
     risks: Vec<super::risk::RawRisk>,
+    actuals: Option<RawActuals>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActuals {
+    cur: String,
+    estate: Option<String>,
+    tolerance: Option<String>,
+    #[serde(default)]
+    items: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -633,7 +649,31 @@ pub struct CostScenario {
     /// What is uncertain (`[[risks]]`, see [`super::risk`]): drawn in the
     /// replications of a plan this scenario prices.
     pub risks: Vec<super::risk::Risk>,
+    /// What the estate really paid (`[actuals]`), reconciled with its book.
+    pub actuals: Option<Actuals>,
 }
+
+/// A CUR month of one of the scenario's estates, held against its book.
+#[derive(Debug, Clone)]
+pub struct Actuals {
+    /// The CUR file as the scenario names it.
+    pub file: PathBuf,
+    /// The estate it describes.
+    pub estate: String,
+    /// The price book it is reconciled with (the estate's profile's).
+    pub book: String,
+    /// Relative gap above which a usage group is flagged.
+    pub tolerance: f64,
+    /// The month as billed.
+    pub bill: ActualBill,
+    /// Its usage groups against the book.
+    pub reconciled: Vec<Reconciled>,
+}
+
+/// Default relative gap above which a CUR usage group is flagged: 1 %.
+/// List prices reproduce a CUR's unblended cost to its rounding, so a gap
+/// above that is another price (a region's own, a negotiated discount).
+pub const DEFAULT_ACTUALS_TOLERANCE: f64 = 0.01;
 
 /// Default relative gap above which a stated line is flagged: 25 %, wide
 /// enough for taxes, credits and rounding on a real invoice.
@@ -787,14 +827,150 @@ impl CostScenario {
                 budget,
                 stated,
                 stated_tolerance,
+                actual_baseline: None,
                 cases,
                 sensitivity,
             },
             risks: Vec::new(),
+            actuals: None,
         };
+        if let Some(a) = &raw.actuals {
+            let actuals = read_actuals(source, a, &scenario.model, costs)?;
+            if scenario
+                .model
+                .migration
+                .as_ref()
+                .is_some_and(|m| m.from == actuals.estate)
+            {
+                scenario.model.actual_baseline = Some(as_bill_lines(
+                    &actuals.bill,
+                    &actuals.estate,
+                    &actuals.reconciled,
+                    scenario.model.books.get(&actuals.book),
+                    scenario.model.start,
+                ));
+            }
+            scenario.actuals = Some(actuals);
+        }
         scenario.risks = super::risk::validate(source, "risks", &raw.risks, Some(&scenario))?;
         Ok(scenario)
     }
+}
+
+/// The `[actuals]` table: the CUR file (relative to the scenario's
+/// directory) of one of the model's estates (`estate`, else the
+/// migration's old one, else the first), read in the model's currency,
+/// its usage rows' units checked against the items they match, and
+/// reconciled with the book of the estate's cost profile.
+fn read_actuals(
+    source: &Source,
+    a: &RawActuals,
+    model: &CostModel,
+    costs: &EstateCosts,
+) -> Result<Actuals, InputError> {
+    let names = || {
+        model
+            .estates
+            .iter()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let estate = match &a.estate {
+        Some(n) if model.estates.iter().any(|e| &e.name == n) => n.clone(),
+        Some(n) => {
+            return Err(source.field_error(
+                "actuals.estate",
+                format!("no estate `{n}` in the fleet; allowed: {}", names()),
+            ))
+        }
+        None => match &model.migration {
+            Some(m) => m.from.clone(),
+            None => model.estates[0].name.clone(),
+        },
+    };
+    let book = costs
+        .profile_index(&estate)
+        .map(|p| costs.profiles[p].book.clone())
+        .ok_or_else(|| {
+            source.field_error(
+                "actuals.estate",
+                format!("estate `{estate}` has no cost profile naming its book"),
+            )
+        })?;
+    let tolerance = fraction(
+        source,
+        "actuals.tolerance",
+        &a.tolerance,
+        DEFAULT_ACTUALS_TOLERANCE,
+    )?;
+    let the_book = &model.books[&book];
+    for (key, id) in &a.items {
+        if !the_book.skus.contains_key(id) {
+            return Err(source.field_error(
+                &format!("actuals.items.{key}"),
+                format!(
+                    "unknown item `{id}` in price book `{book}`; allowed: {}",
+                    the_book.skus.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    let check = |row: &CurLine| -> Option<(&'static str, String)> {
+        if !row.kind.is_usage() {
+            return None;
+        }
+        let id = a
+            .items
+            .get(usage_type_key(&row.usage_type))
+            .or_else(|| the_book.skus.get(&row.instance_type).map(|s| &s.id))?;
+        let unit = the_book.skus.get(id)?.unit;
+        (!unit_fits(&row.unit, unit)).then(|| {
+            (
+                "pricing/unit",
+                format!(
+                    "`{}` for usage type `{}`, billed as item `{id}` priced per {}; allowed: {}",
+                    row.unit,
+                    row.usage_type,
+                    unit.name(),
+                    units_for(unit)
+                ),
+            )
+        })
+    };
+    let dir = source.path().parent().unwrap_or(Path::new("."));
+    let file = dir.join(&a.cur);
+    let bill = match super::cur::load(&file, model.currency, &check) {
+        Err(InputError::Read { reason, .. }) => {
+            return Err(source.field_error(
+                "actuals.cur",
+                format!("cannot read the CUR {}: {reason}", file.display()),
+            ))
+        }
+        other => other?,
+    };
+    let pricer = Pricer {
+        books: &model.books,
+        currency: model.currency,
+        fx: &model.fx,
+        adjust: &model.base,
+        start: model.start,
+    };
+    let matching = Matching {
+        book: &book,
+        items: &a.items,
+        tolerance,
+    };
+    let reconciled = reconcile(&bill, &pricer, &matching)
+        .map_err(|e| source.field_error("actuals.cur", e.to_string()))?;
+    Ok(Actuals {
+        file: PathBuf::from(&a.cur),
+        estate,
+        book,
+        tolerance,
+        bill,
+        reconciled,
+    })
 }
 
 /// The price books a scenario reads, by name, and their names listed for

@@ -159,6 +159,31 @@ fn the_sample_reconciles_with_the_book_and_names_what_it_cannot_explain() {
         .map(|l| l.cost)
         .sum();
     assert_eq!((usage + rest).round_to_cents(), a.bill.total());
+    // The reservation and savings plan the scenario declares cost, in the
+    // CUR's month, what the CUR shows for them: 5 x 720 h x 0.132 = 475.20
+    // and 5 x 1,200 / 12 = 500.00 for the reservation, 720 h x 2.00 =
+    // 1,440.00 for the plan.
+    let shown: Money = a.bill.commitments().iter().map(|g| g.cost).sum();
+    assert_eq!(shown, Money::parse_amount("2415.20").unwrap());
+    assert_eq!(a.declared_commitments, Some(shown));
+}
+
+#[test]
+fn commitments_the_scenario_does_not_declare_are_seen_in_the_cur() {
+    // Only the savings plan declared: the CUR's reservation is not.
+    let s = scenario_with(
+        "\n[[estate]]\nname = \"cloud\"\n\n[[estate.savings_plan]]\nname = \"sp\"\ntype = \"compute\"\nhourly = \"2 USD\"\nterm = \"1y\"\nstarts = \"2026-08-01\"\n\n[actuals]\ncur = \"bills/2026-11.csv\"\n",
+    )
+    .unwrap();
+    let a = s.actuals.as_ref().unwrap();
+    assert_eq!(
+        a.declared_commitments,
+        Some(Money::parse_amount("1440").unwrap())
+    );
+    // Without a migration the CUR is reconciled but is no baseline.
+    assert!(s.model.actual_baseline.is_none());
+    let none = scenario_with("\n[actuals]\ncur = \"bills/2026-11.csv\"\n").unwrap();
+    assert_eq!(none.actuals.unwrap().declared_commitments, None);
 }
 
 #[test]
@@ -181,6 +206,7 @@ fn the_cur_month_is_the_migrations_baseline_and_the_report_lists_the_flags() {
             .unwrap();
     let actuals = &summary["actuals"];
     assert_eq!(actuals["used_as_baseline"], true);
+    assert_eq!(actuals["commitments"], actuals["declared_commitments"]);
     assert_eq!(actuals["unexplained"].as_array().unwrap().len(), 2);
     // Each month's baseline is the CUR's recurring month (the credit left
     // out, the reservation's upfront share in): the total, less the

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::bill::{BillError, Kind, LineItem, Pricer};
+use super::bill::{BillError, Estate, Kind, LineItem, Pricer};
 use super::book::{split_tiers, Commitment, PriceBook, Unit};
 use super::money::{Currency, Money, Month};
 
@@ -226,6 +226,53 @@ impl ActualBill {
             })
             .collect()
     }
+}
+
+impl ActualBill {
+    /// The commitments the month shows, amortised: each reservation's
+    /// `RIFee` and each savings plan's `SavingsPlanRecurringFee` group with
+    /// its upfront share (a `Fee` or `SavingsPlanUpfrontFee` paid this
+    /// month is paid once, and left out).
+    pub fn commitments(&self) -> Vec<BillGroup> {
+        self.recurring()
+            .into_iter()
+            .filter(|g| {
+                matches!(
+                    g.kind,
+                    LineItemType::RIFee | LineItemType::SavingsPlanRecurringFee
+                )
+            })
+            .collect()
+    }
+}
+
+/// What the commitments an estate declares (its reserved lines and
+/// savings plans) cost in `month`, amortised as a CUR shows them: each
+/// reservation's recurring rate and upfront share, each plan's commitment
+/// for the month's hours in its term and upfront share. On-demand usage
+/// and what a plan covers are left out.
+pub fn declared_commitments(
+    pricer: &Pricer,
+    estate: &Estate,
+    month: Month,
+) -> Result<Money, BillError> {
+    let held = Estate {
+        name: estate.name.clone(),
+        lines: estate
+            .lines
+            .iter()
+            .filter(|l| l.commitment.is_reserved())
+            .cloned()
+            .collect(),
+        savings_plans: estate.savings_plans.clone(),
+        ..Estate::default()
+    };
+    Ok(pricer
+        .price_month(&held, month)?
+        .iter()
+        .filter(|l| l.kind == Kind::Opex && !l.note.starts_with("on-demand"))
+        .map(|l| l.amount)
+        .sum())
 }
 
 /// The usage type without its leading region codes (`USE1-`, `EUC1-`):
@@ -738,6 +785,68 @@ mod tests {
             .find(|x| x.group.usage_type == "USW1-BoxUsage:vm")
             .unwrap();
         assert!(west.flagged && west.priced.is_none() && west.reason.contains("per hour"));
+    }
+
+    #[test]
+    fn declared_commitments_cost_what_a_cur_shows_for_them() {
+        use super::super::bill::UsageLine;
+        use super::super::commit::{Payment, PlanScope, SavingsPlan, Upfront};
+        // Two 1-year partial-upfront reservations of vm (600 each upfront,
+        // 0.04 an hour) from 2026-06-01, and a $1/h plan from 2026-09-01:
+        // in November (720 h): 2 x 720 x 0.04 = 57.60 recurring, 1,200 / 12
+        // = 100.00 upfront share, and 720.00 of plan: 877.60. On-demand
+        // lines are not commitments.
+        let books = book();
+        let adjust = Adjustments::default();
+        let month = Date::parse("2026-11-01").unwrap().month_of();
+        let pricer = Pricer {
+            books: &books,
+            currency: Currency::USD,
+            fx: &[],
+            adjust: &adjust,
+            start: month,
+        };
+        let line = |c: Commitment, upfront: Option<Upfront>| UsageLine {
+            book: "b".into(),
+            sku: "vm".into(),
+            site: "ny1".into(),
+            quantity: 2.0,
+            commitment: c,
+            commitment_ends: Some(Date::parse("2027-06-01").unwrap()),
+            window: Default::default(),
+            grows: false,
+            upfront,
+        };
+        let upfront = Upfront {
+            payment: Payment::PartialUpfront,
+            fee: usd("600"),
+            hourly: usd("0.04"),
+            currency: Currency::USD,
+            term_starts: Date::parse("2026-06-01").unwrap(),
+        };
+        let estate = Estate {
+            name: "cloud".into(),
+            lines: vec![
+                line(Commitment::Reserved1y, Some(upfront)),
+                line(Commitment::OnDemand, None),
+            ],
+            savings_plans: vec![SavingsPlan {
+                name: "sp".into(),
+                book: "b".into(),
+                scope: PlanScope::Compute,
+                hourly: usd("1"),
+                currency: Currency::USD,
+                term: Commitment::Reserved1y,
+                payment: Payment::NoUpfront,
+                upfront: Money::ZERO,
+                starts: Date::parse("2026-09-01").unwrap(),
+            }],
+            ..Estate::default()
+        };
+        assert_eq!(
+            declared_commitments(&pricer, &estate, month).unwrap(),
+            usd("877.60")
+        );
     }
 
     #[test]

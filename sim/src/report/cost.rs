@@ -125,6 +125,8 @@ struct ActualsView<'a> {
     tolerance: f64,
     unexplained: Vec<&'a Reconciled>,
     used_as_baseline: bool,
+    commitments: Money,
+    declared_commitments: Option<Money>,
 }
 
 #[derive(Serialize)]
@@ -195,6 +197,8 @@ pub fn write(
             tolerance: a.tolerance,
             unexplained: a.reconciled.iter().filter(|r| r.flagged).collect(),
             used_as_baseline: m.actual_baseline.is_some(),
+            commitments: commitments_total(a),
+            declared_commitments: a.declared_commitments,
         }),
         analysis: AnalysisView {
             headline: &analysis.headline,
@@ -467,6 +471,65 @@ fn recurring_total(a: &Actuals) -> Money {
         .sum()
 }
 
+/// The commitments the CUR shows, amortised, each group to the cent.
+fn commitments_total(a: &Actuals) -> Money {
+    a.bill
+        .commitments()
+        .iter()
+        .map(|g| g.cost.round_to_cents())
+        .sum()
+}
+
+/// The commitments the CUR shows against those the scenario declares.
+fn render_commitments(out: &mut String, a: &Actuals, cur: &str) {
+    let held = a.bill.commitments();
+    if held.is_empty() && a.declared_commitments.is_none() {
+        return;
+    }
+    let _ = writeln!(out, "  commitments in the CUR (amortised, {cur}):");
+    let hours = a.bill.month.hours();
+    for g in &held {
+        let _ = writeln!(
+            out,
+            "    {} {} {}: {} {} ({:.1} an hour of the month), {} with {} of upfront",
+            g.kind.name(),
+            g.usage_type,
+            if g.region.is_empty() {
+                "all"
+            } else {
+                &g.region
+            },
+            fmt_qty(g.usage),
+            g.unit,
+            g.usage / hours,
+            g.cost.round_to_cents(),
+            g.amortised_upfront.round_to_cents()
+        );
+    }
+    let shown = commitments_total(a);
+    match a.declared_commitments {
+        Some(d) => {
+            let apart = (shown - d).as_f64().abs() / d.as_f64().abs().max(0.01);
+            let _ = writeln!(
+                out,
+                "    declared in the scenario: {d}; in the CUR: {shown}{}",
+                if apart > a.tolerance {
+                    "  FLAG: the declared commitments do not match the CUR's"
+                } else {
+                    ""
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "    in the CUR: {shown}; the scenario declares none for estate {}",
+                a.estate
+            );
+        }
+    }
+}
+
 /// The CUR month: its total, by service, its recurring month, and the
 /// usage the price book cannot explain.
 fn render_actuals(out: &mut String, scenario: &CostScenario, cur: &str) {
@@ -503,6 +566,7 @@ fn render_actuals(out: &mut String, scenario: &CostScenario, cur: &str) {
             "  the migration's baseline is this recurring month, as billed"
         );
     }
+    render_commitments(out, a, cur);
     let flagged: Vec<&Reconciled> = a.reconciled.iter().filter(|r| r.flagged).collect();
     let _ = writeln!(
         out,

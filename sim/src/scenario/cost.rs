@@ -22,8 +22,8 @@ use cutover_models::cost::bill::{Capex, OneOff, OneOffUsage, Staff};
 use cutover_models::cost::book::{PriceChange, Tier};
 use cutover_models::cost::commit::{term_months, Payment, PlanScope, SavingsPlan, Upfront};
 use cutover_models::cost::cur::{
-    as_bill_lines, reconcile, unit_fits, units_for, usage_type_key, ActualBill, CurLine, Matching,
-    Reconciled,
+    as_bill_lines, declared_commitments, reconcile, unit_fits, units_for, usage_type_key,
+    ActualBill, CurLine, Matching, Reconciled,
 };
 use cutover_models::cost::money::{parse_decimal_micros, parse_money};
 use cutover_models::cost::project::{Budget, Case, CostModel, Migration, Stated};
@@ -668,6 +668,9 @@ pub struct Actuals {
     pub bill: ActualBill,
     /// Its usage groups against the book.
     pub reconciled: Vec<Reconciled>,
+    /// What the commitments the scenario declares for the estate cost in
+    /// the CUR's month, amortised (`None` when it declares none).
+    pub declared_commitments: Option<Money>,
 }
 
 /// Default relative gap above which a CUR usage group is flagged: 1 %.
@@ -963,6 +966,13 @@ fn read_actuals(
     };
     let reconciled = reconcile(&bill, &pricer, &matching)
         .map_err(|e| source.field_error("actuals.cur", e.to_string()))?;
+    let held = model.estates.iter().find(|e| e.name == estate).filter(|e| {
+        !e.savings_plans.is_empty() || e.lines.iter().any(|l| l.commitment.is_reserved())
+    });
+    let declared_commitments = held
+        .map(|e| declared_commitments(&pricer, e, bill.month))
+        .transpose()
+        .map_err(|e| source.field_error("actuals.cur", e.to_string()))?;
     Ok(Actuals {
         file: PathBuf::from(&a.cur),
         estate,
@@ -970,6 +980,7 @@ fn read_actuals(
         tolerance,
         bill,
         reconciled,
+        declared_commitments,
     })
 }
 

@@ -421,29 +421,9 @@ impl Pricer<'_> {
                     running * item.included_traffic_gb as f64 * inc_fraction;
                 counted = true;
             }
-            let upfront = line
-                .upfront
-                .as_ref()
-                .filter(|_| seg.commitment.is_reserved());
-            let (price, fx_note) = match upfront {
-                Some(u) => self.convert(u.hourly, u.currency)?,
-                None => {
-                    let tiers = book.price_on(&line.sku, seg.commitment, c.m0)?;
-                    let Some(band) = tiers.first() else { continue };
-                    self.convert(band.price, book.currency)?
-                }
+            let Some((price, note)) = self.segment_price(estate, c, line, &seg, book, item)? else {
+                continue;
             };
-            let price = price.times(self.price_factor(&estate.name, &item.line));
-            let mut note = seg.commitment.name().to_string();
-            if let Some(u) = upfront {
-                note.push_str(&format!(", {}, recurring", u.payment.name()));
-            }
-            if seg.stranded {
-                note.push_str(", reservation paid after the line stopped");
-            }
-            if !fx_note.is_empty() {
-                note = format!("{note}; {fx_note}");
-            }
             if seg.commitment == Commitment::OnDemand && item.unit == Unit::Hour {
                 t.eligible
                     .push((t.out.len(), line.book.clone(), count * per_instance));
@@ -482,6 +462,47 @@ impl Pricer<'_> {
                 .extend(self.amortised_upfront(estate, c, line, item, book, u)?);
         }
         Ok(())
+    }
+
+    /// The unit price of a segment of `line` in the report currency and
+    /// the note saying how it was bought: a reservation's own recurring
+    /// rate when it was bought with an upfront, else the book's price for
+    /// the segment's commitment; `None` if the book has no band.
+    fn segment_price(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        line: &UsageLine,
+        seg: &Segment,
+        book: &PriceBook,
+        item: &Sku,
+    ) -> Result<Option<(Money, String)>, BillError> {
+        let upfront = line
+            .upfront
+            .as_ref()
+            .filter(|_| seg.commitment.is_reserved());
+        let (price, fx_note) = match upfront {
+            Some(u) => self.convert(u.hourly, u.currency)?,
+            None => {
+                let tiers = book.price_on(&line.sku, seg.commitment, c.m0)?;
+                let Some(band) = tiers.first() else {
+                    return Ok(None);
+                };
+                self.convert(band.price, book.currency)?
+            }
+        };
+        let price = price.times(self.price_factor(&estate.name, &item.line));
+        let mut note = seg.commitment.name().to_string();
+        if let Some(u) = upfront {
+            note.push_str(&format!(", {}, recurring", u.payment.name()));
+        }
+        if seg.stranded {
+            note.push_str(", reservation paid after the line stopped");
+        }
+        if !fx_note.is_empty() {
+            note = format!("{note}; {fx_note}");
+        }
+        Ok(Some((price, note)))
     }
 
     /// The month's share of a reservation's upfront fees: the count's fees

@@ -169,37 +169,9 @@ pub fn write(
         months: m.months,
         discount_rate: m.discount_rate,
         growth_per_year: m.base.growth_per_year,
-        pricebooks: m
-            .books_used()
-            .into_iter()
-            .map(|b| BookInfo {
-                name: &b.name,
-                provider: &b.provider,
-                currency: b.currency.to_string(),
-                taken_on: b.taken_on.to_string(),
-                source: &b.source,
-                file: scenario
-                    .pricebook_files
-                    .iter()
-                    .find(|(n, _)| *n == b.name)
-                    .map(|(_, f)| f.display().to_string())
-                    .unwrap_or_default(),
-            })
-            .collect(),
+        pricebooks: book_infos(scenario),
         exchange_rates: &m.fx,
-        actuals: scenario.actuals.as_ref().map(|a| ActualsView {
-            file: a.file.display().to_string(),
-            estate: &a.estate,
-            book: &a.book,
-            month: a.bill.month.to_string(),
-            total: a.bill.total(),
-            recurring: recurring_total(a),
-            tolerance: a.tolerance,
-            unexplained: a.reconciled.iter().filter(|r| r.flagged).collect(),
-            used_as_baseline: m.actual_baseline.is_some(),
-            commitments: commitments_total(a),
-            declared_commitments: a.declared_commitments,
-        }),
+        actuals: actuals_view(scenario),
         analysis: AnalysisView {
             headline: &analysis.headline,
             by_month: &analysis.projection.months,
@@ -469,6 +441,46 @@ fn recurring_total(a: &Actuals) -> Money {
         .iter()
         .map(|g| g.cost.round_to_cents())
         .sum()
+}
+
+/// The price books the model prices from, each with the file it was read from.
+fn book_infos(scenario: &CostScenario) -> Vec<BookInfo<'_>> {
+    scenario
+        .model
+        .books_used()
+        .into_iter()
+        .map(|b| BookInfo {
+            name: &b.name,
+            provider: &b.provider,
+            currency: b.currency.to_string(),
+            taken_on: b.taken_on.to_string(),
+            source: &b.source,
+            file: scenario
+                .pricebook_files
+                .iter()
+                .find(|(n, _)| *n == b.name)
+                .map(|(_, f)| f.display().to_string())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The CUR month as `summary.json` shows it, if the scenario has one.
+fn actuals_view(scenario: &CostScenario) -> Option<ActualsView<'_>> {
+    let a = scenario.actuals.as_ref()?;
+    Some(ActualsView {
+        file: a.file.display().to_string(),
+        estate: &a.estate,
+        book: &a.book,
+        month: a.bill.month.to_string(),
+        total: a.bill.total(),
+        recurring: recurring_total(a),
+        tolerance: a.tolerance,
+        unexplained: a.reconciled.iter().filter(|r| r.flagged).collect(),
+        used_as_baseline: scenario.model.actual_baseline.is_some(),
+        commitments: commitments_total(a),
+        declared_commitments: a.declared_commitments,
+    })
 }
 
 /// The commitments the CUR shows, amortised, each group to the cent.

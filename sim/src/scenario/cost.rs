@@ -838,26 +838,67 @@ impl CostScenario {
             actuals: None,
         };
         if let Some(a) = &raw.actuals {
-            let actuals = read_actuals(source, a, &scenario.model, costs)?;
-            if scenario
-                .model
-                .migration
-                .as_ref()
-                .is_some_and(|m| m.from == actuals.estate)
-            {
-                scenario.model.actual_baseline = Some(as_bill_lines(
-                    &actuals.bill,
-                    &actuals.estate,
-                    &actuals.reconciled,
-                    scenario.model.books.get(&actuals.book),
-                    scenario.model.start,
-                ));
-            }
-            scenario.actuals = Some(actuals);
+            attach_actuals(source, a, &mut scenario, costs)?;
         }
         scenario.risks = super::risk::validate(source, "risks", &raw.risks, Some(&scenario))?;
         Ok(scenario)
     }
+}
+
+/// Reads `[actuals]` into `scenario`; when the CUR is of the estate a
+/// migration leaves, its recurring month becomes the migration's baseline.
+fn attach_actuals(
+    source: &Source,
+    a: &RawActuals,
+    scenario: &mut CostScenario,
+    costs: &EstateCosts,
+) -> Result<(), InputError> {
+    let actuals = read_actuals(source, a, &scenario.model, costs)?;
+    let model = &mut scenario.model;
+    if model
+        .migration
+        .as_ref()
+        .is_some_and(|m| m.from == actuals.estate)
+    {
+        model.actual_baseline = Some(as_bill_lines(
+            &actuals.bill,
+            &actuals.estate,
+            &actuals.reconciled,
+            model.books.get(&actuals.book),
+            model.start,
+        ));
+    }
+    scenario.actuals = Some(actuals);
+    Ok(())
+}
+
+/// Why a usage row of a CUR cannot be billed as the item of `book` it
+/// matches (by `items`, or by its instance type): its `pricing/unit` does
+/// not fit the item's unit; `None` when it fits or matches nothing.
+fn unit_misfit(
+    row: &CurLine,
+    items: &BTreeMap<String, String>,
+    book: &PriceBook,
+) -> Option<(&'static str, String)> {
+    if !row.kind.is_usage() {
+        return None;
+    }
+    let id = items
+        .get(usage_type_key(&row.usage_type))
+        .or_else(|| book.skus.get(&row.instance_type).map(|s| &s.id))?;
+    let unit = book.skus.get(id)?.unit;
+    (!unit_fits(&row.unit, unit)).then(|| {
+        (
+            "pricing/unit",
+            format!(
+                "`{}` for usage type `{}`, billed as item `{id}` priced per {}; allowed: {}",
+                row.unit,
+                row.usage_type,
+                unit.name(),
+                units_for(unit)
+            ),
+        )
+    })
 }
 
 /// The `[actuals]` table: the CUR file (relative to the scenario's
@@ -919,28 +960,7 @@ fn read_actuals(
             ));
         }
     }
-    let check = |row: &CurLine| -> Option<(&'static str, String)> {
-        if !row.kind.is_usage() {
-            return None;
-        }
-        let id = a
-            .items
-            .get(usage_type_key(&row.usage_type))
-            .or_else(|| the_book.skus.get(&row.instance_type).map(|s| &s.id))?;
-        let unit = the_book.skus.get(id)?.unit;
-        (!unit_fits(&row.unit, unit)).then(|| {
-            (
-                "pricing/unit",
-                format!(
-                    "`{}` for usage type `{}`, billed as item `{id}` priced per {}; allowed: {}",
-                    row.unit,
-                    row.usage_type,
-                    unit.name(),
-                    units_for(unit)
-                ),
-            )
-        })
-    };
+    let check = |row: &CurLine| unit_misfit(row, &a.items, the_book);
     let dir = source.path().parent().unwrap_or(Path::new("."));
     let file = dir.join(&a.cur);
     let bill = match super::cur::load(&file, model.currency, &check) {

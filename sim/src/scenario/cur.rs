@@ -256,6 +256,28 @@ fn located(path: &Path, line: usize, message: String) -> InputError {
     }))
 }
 
+/// A row's billing period: the first day of a month, and the month of
+/// the file's first row (`month`, set by the first row).
+fn billing_period(
+    text: &str,
+    month: &mut Option<cutover_models::cost::Month>,
+) -> Result<cutover_models::cost::Month, String> {
+    let period = day_of(text)?;
+    if period.day != 1 {
+        return Err(format!(
+            "{period} does not open a month; allowed: the first day of the billing period"
+        ));
+    }
+    let first = *month.get_or_insert(period.month_of());
+    if period.month_of() != first {
+        return Err(format!(
+            "a row of the {} bill in the file of {first}; allowed: one billing period per file",
+            period.month_of()
+        ));
+    }
+    Ok(first)
+}
+
 /// One row, checked: its type known, its dates in the file's month, its
 /// currency the scenario's, its numbers numbers.
 fn read_row(
@@ -269,23 +291,7 @@ fn read_row(
     let cell = |i: usize| record.get(i).unwrap_or("").trim();
     let req = |k: usize| cell(cols.at[k]);
     let err = |k: usize, m: String| cur.error(line, Some(cols.at[k]), m);
-    let period = day_of(req(0)).map_err(|m| err(0, m))?;
-    if period.day != 1 {
-        return Err(err(
-            0,
-            format!("{period} does not open a month; allowed: the first day of the billing period"),
-        ));
-    }
-    let first = *month.get_or_insert(period.month_of());
-    if period.month_of() != first {
-        return Err(err(
-            0,
-            format!(
-                "a row of the {} bill in the file of {first}; allowed: one billing period per file",
-                period.month_of()
-            ),
-        ));
-    }
+    let first = billing_period(req(0), month).map_err(|m| err(0, m))?;
     let kind = LineItemType::parse(req(1)).ok_or_else(|| {
         let names: Vec<&str> = LineItemType::ALL.iter().map(|(n, _)| *n).collect();
         err(

@@ -556,3 +556,24 @@ fn actuals_errors_point_into_the_scenario() {
         "{err}"
     );
 }
+
+#[test]
+fn the_billed_baseline_grows_with_the_usage_it_paid_for() {
+    // cost-actuals.toml at 12 % a year: a year on, each baseline line is
+    // 1.12 times what was billed (each line rounded to the cent).
+    let text = std::fs::read_to_string(scenarios().join("cost-actuals.toml"))
+        .unwrap()
+        .replace("growth_per_year = \"0%\"", "growth_per_year = \"12%\"");
+    let src = cutover::scenario::Source::from_text(&scenarios().join("t.toml"), text);
+    let s = CostScenario::from_source(&src).unwrap();
+    let p = s.model.project(&s.model.base, None).unwrap();
+    let lines = s.model.actual_baseline.as_ref().unwrap();
+    let first = p.months[0].baseline.unwrap();
+    assert_eq!(first, lines.iter().map(|l| l.amount).sum::<Money>());
+    let grown: Money = lines
+        .iter()
+        .map(|l| l.amount.times(1.12).round_to_cents())
+        .sum();
+    assert_eq!(p.months[12].baseline, Some(grown));
+    assert!(grown > first.times(1.119) && grown < first.times(1.121));
+}

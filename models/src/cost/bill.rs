@@ -292,7 +292,8 @@ impl Pricer<'_> {
         Ok((rate.convert(amount, self.adjust.fx_factor), note))
     }
 
-    fn growth(&self, month: Month) -> f64 {
+    /// The growth curve's factor on usage in `month` (1 in the first month).
+    pub(crate) fn growth(&self, month: Month) -> f64 {
         let n = months_between(self.start, month);
         (1.0 + self.adjust.growth_per_year).powf(n as f64 / 12.0)
     }

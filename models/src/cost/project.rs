@@ -259,8 +259,8 @@ pub struct CostModel {
     pub stated_tolerance: f64,
     /// What the estate that stays as is really paid in a month (a CUR's
     /// recurring bill, [`super::cur::as_bill_lines`]): when given, a
-    /// migration's baseline is these lines every month instead of the old
-    /// estate priced from its books.
+    /// migration's baseline is these lines every month, grown by the
+    /// growth curve, instead of the old estate priced from its books.
     pub actual_baseline: Option<Vec<LineItem>>,
     /// Named cases.
     pub cases: Vec<Case>,
@@ -648,7 +648,14 @@ impl CostModel {
             let mut base_lines = Vec::new();
             match (&self.actual_baseline, baseline.is_empty()) {
                 (Some(actual), false) => {
-                    base_lines.extend(actual.iter().map(|l| LineItem { month, ..l.clone() }));
+                    // What was paid, grown as the usage it paid for grows.
+                    let g = pricer.growth(month);
+                    base_lines.extend(actual.iter().map(|l| LineItem {
+                        month,
+                        quantity: l.quantity * g,
+                        amount: l.amount.times(g).round_to_cents(),
+                        ..l.clone()
+                    }));
                 }
                 _ => {
                     for e in &baseline {

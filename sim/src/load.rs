@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use cutover_models::bgp::topology::Topology;
+use cutover_models::cost::cur::ActualBill;
 use cutover_models::cost::PriceBook;
 use cutover_models::traffic::Trace;
 
@@ -15,7 +16,7 @@ use crate::plan::Plan;
 use crate::scenario::cost::{price_book_from_source, CostScenario};
 use crate::scenario::kind::FileKind;
 use crate::scenario::source::read_text;
-use crate::scenario::trace;
+use crate::scenario::{cur, trace};
 use crate::scenario::{InputError, Scenario, Source};
 
 /// A file, loaded and checked.
@@ -43,24 +44,24 @@ pub enum Loaded {
     Topology,
     /// A traffic trace (CSV).
     Trace(Box<Trace>),
+    /// A month of an AWS Cost and Usage Report (CSV).
+    Cur(Box<ActualBill>),
 }
 
-/// Loads the file at `path`: a CSV file by its header (the tenants of a
-/// consolidation plan, a usage trace with a `utilisation` column, or else
-/// a traffic trace), otherwise a TOML file by its kind.
+/// Loads the file at `path`: a CSV file by its header (a CUR month, the
+/// tenants of a consolidation plan, a usage trace with a `utilisation`
+/// column, or else a traffic trace), otherwise a TOML file by its kind.
 pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
         let text = read_text(path)?;
-        let header: Vec<&str> = text
-            .lines()
-            .next()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .collect();
+        let first = text.lines().next().unwrap_or("");
+        if cur::is_cur_header(first) {
+            return Ok(Loaded::Cur(Box::new(cur::parse_own_currency(path, &text)?)));
+        }
+        let header: Vec<&str> = first.split(',').map(str::trim).collect();
         return Ok(if header.contains(&"class") && header.contains(&"usage") {
             Loaded::Tenants(tenants::parse(path, &text)?.len())
         } else if header.contains(&"utilisation") {

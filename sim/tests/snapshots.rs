@@ -90,6 +90,7 @@ macro_rules! pinned {
 pinned! {
     mmc, "run", "mmc.toml";
     mmc_sweep, "sweep", "mmc-sweep.toml";
+    cost_actuals, "cost", "cost-actuals.toml";
     cost_baremetal, "cost", "cost-baremetal.toml";
     cost_cloud, "cost", "cost-cloud.toml";
     cost_colocation, "cost", "cost-colocation.toml";
@@ -125,6 +126,7 @@ pinned! {
 
 /// Files that are read by the scenarios above rather than run themselves.
 const READ_BY_OTHERS: &[&str] = &[
+    "bills/2026-11.csv",
     "edge-topology.toml",
     "pack/platform-tenants.csv",
     "pack/three-tenants.csv",

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::book::{split_tiers, Commitment, Granularity, PriceBook, PriceError, Sku, Unit};
+use super::commit::{amortised, cover, term_months, Eligible, SavingsPlan, Upfront};
 use super::money::{Currency, Date, ExchangeRate, Money, Month};
 use crate::time::SimDuration;
 
@@ -64,6 +65,9 @@ pub struct UsageLine {
     /// `quantity` is paid for its term, and instances grown beyond it are
     /// billed on demand.
     pub grows: bool,
+    /// How a reservation's term is paid when not at the book's no-upfront
+    /// rate (partial or all upfront); `None` for the book's rate.
+    pub upfront: Option<Upfront>,
 }
 
 /// Operations staff: one engineer per `servers_per_engineer` servers (items
@@ -149,6 +153,8 @@ pub struct Estate {
     pub one_offs: Vec<OneOff>,
     /// One-off usage.
     pub one_off_usage: Vec<OneOffUsage>,
+    /// Savings plans covering its instances.
+    pub savings_plans: Vec<SavingsPlan>,
 }
 
 /// What kind of money a line is.
@@ -286,7 +292,8 @@ impl Pricer<'_> {
         Ok((rate.convert(amount, self.adjust.fx_factor), note))
     }
 
-    fn growth(&self, month: Month) -> f64 {
+    /// The growth curve's factor on usage in `month` (1 in the first month).
+    pub(crate) fn growth(&self, month: Month) -> f64 {
         let n = months_between(self.start, month);
         (1.0 + self.adjust.growth_per_year).powf(n as f64 / 12.0)
     }
@@ -323,6 +330,9 @@ impl Pricer<'_> {
         let mut t = MonthTally::default();
         for line in &estate.lines {
             self.price_line(estate, &c, line, &mut t)?;
+        }
+        for plan in &estate.savings_plans {
+            self.price_savings_plan(estate, &c, plan, &mut t)?;
         }
         add_one_off_usage(estate, &c, &mut t.volume);
         self.price_volumes(
@@ -412,16 +422,12 @@ impl Pricer<'_> {
                     running * item.included_traffic_gb as f64 * inc_fraction;
                 counted = true;
             }
-            let tiers = book.price_on(&line.sku, seg.commitment, c.m0)?;
-            let Some(band) = tiers.first() else { continue };
-            let (price, fx_note) = self.convert(band.price, book.currency)?;
-            let price = price.times(self.price_factor(&estate.name, &item.line));
-            let mut note = seg.commitment.name().to_string();
-            if seg.stranded {
-                note.push_str(", reservation paid after the line stopped");
-            }
-            if !fx_note.is_empty() {
-                note = format!("{note}; {fx_note}");
+            let Some((price, note)) = self.segment_price(estate, c, line, &seg, book, item)? else {
+                continue;
+            };
+            if seg.commitment == Commitment::OnDemand && item.unit == Unit::Hour {
+                t.eligible
+                    .push((t.out.len(), line.book.clone(), count * per_instance));
             }
             t.out.push(LineItem {
                 month,
@@ -451,6 +457,191 @@ impl Pricer<'_> {
                 t.out
                     .extend(self.setup_fees(estate, c, line, book, item, count)?);
             }
+        }
+        if let (Some(u), true) = (&line.upfront, line.commitment.is_reserved()) {
+            t.out
+                .extend(self.amortised_upfront(estate, c, line, item, book, u)?);
+        }
+        Ok(())
+    }
+
+    /// The unit price of a segment of `line` in the report currency and
+    /// the note saying how it was bought: a reservation's own recurring
+    /// rate when it was bought with an upfront, else the book's price for
+    /// the segment's commitment; `None` if the book has no band.
+    fn segment_price(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        line: &UsageLine,
+        seg: &Segment,
+        book: &PriceBook,
+        item: &Sku,
+    ) -> Result<Option<(Money, String)>, BillError> {
+        let upfront = line
+            .upfront
+            .as_ref()
+            .filter(|_| seg.commitment.is_reserved());
+        let (price, fx_note) = match upfront {
+            Some(u) => self.convert(u.hourly, u.currency)?,
+            None => {
+                let tiers = book.price_on(&line.sku, seg.commitment, c.m0)?;
+                let Some(band) = tiers.first() else {
+                    return Ok(None);
+                };
+                self.convert(band.price, book.currency)?
+            }
+        };
+        let price = price.times(self.price_factor(&estate.name, &item.line));
+        let mut note = seg.commitment.name().to_string();
+        if let Some(u) = upfront {
+            note.push_str(&format!(", {}, recurring", u.payment.name()));
+        }
+        if seg.stranded {
+            note.push_str(", reservation paid after the line stopped");
+        }
+        if !fx_note.is_empty() {
+            note = format!("{note}; {fx_note}");
+        }
+        Ok(Some((price, note)))
+    }
+
+    /// The month's share of a reservation's upfront fees: the count's fees
+    /// spread evenly over the term's months from its first.
+    fn amortised_upfront(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        line: &UsageLine,
+        item: &Sku,
+        book: &PriceBook,
+        u: &Upfront,
+    ) -> Result<Option<LineItem>, BillError> {
+        let months = term_months(line.commitment).unwrap_or(12);
+        let (fee, fx_note) = self.convert(u.fee, u.currency)?;
+        let fee = fee.times(self.price_factor(&estate.name, &item.line));
+        let all = fee.times(line.quantity);
+        let share = amortised(all, months, u.term_starts.month_of(), c.month);
+        if share == Money::ZERO {
+            return Ok(None);
+        }
+        let mut note = format!(
+            "{} x {fee} paid on {}, spread over {months} months",
+            line.quantity, u.term_starts
+        );
+        if !fx_note.is_empty() {
+            note = format!("{note}; {fx_note}");
+        }
+        Ok(Some(LineItem {
+            month: c.month,
+            estate: estate.name.clone(),
+            provider: book.provider.clone(),
+            site: site_name(&line.site),
+            line: item.line.clone(),
+            sku: format!("{} {} upfront", item.id, u.payment.name()),
+            kind: Kind::Opex,
+            quantity: 1.0,
+            unit: "month".to_string(),
+            unit_price: share,
+            amount: share,
+            note,
+        }))
+    }
+
+    /// A savings plan's month: the eligible on-demand instance-hours of its
+    /// book covered at the plan's rate (each covered line's on-demand
+    /// amount taken back by a negative line), and its commitment for the
+    /// month's hours in its term, recurring and amortised upfront, paid
+    /// whether used or not.
+    fn price_savings_plan(
+        &self,
+        estate: &Estate,
+        c: &MonthContext,
+        plan: &SavingsPlan,
+        t: &mut MonthTally,
+    ) -> Result<(), BillError> {
+        let hours = plan.hours_in(c.month);
+        let (recurring, fx_note) = self.convert(plan.recurring_hourly(), plan.currency)?;
+        let (upfront, _) = self.convert(plan.upfront, plan.currency)?;
+        let upfront_share = amortised(upfront, plan.months(), plan.starts.month_of(), c.month);
+        if hours <= 0.0 && upfront_share == Money::ZERO {
+            return Ok(());
+        }
+        let (hourly, _) = self.convert(plan.hourly, plan.currency)?;
+        let book = self.book(&plan.book)?;
+        let mut eligible = Vec::new();
+        for (index, book_name, h) in &t.eligible {
+            let l = &t.out[*index];
+            let item = book.sku(&l.sku)?;
+            if *book_name != plan.book || !item.is_server || !plan.covers(&item.id) {
+                continue;
+            }
+            let Ok(tiers) = book.price_on(&item.id, plan.term, c.m0) else {
+                continue;
+            };
+            let Some(rate) = tiers.first() else { continue };
+            let (rate, _) = self.convert(rate.price, book.currency)?;
+            eligible.push(Eligible {
+                index: *index,
+                hours: *h,
+                on_demand: l.unit_price,
+                amount: l.amount,
+                plan_rate: rate.times(self.price_factor(&estate.name, &item.line)),
+            });
+        }
+        let commitment = hourly.times(hours);
+        let (covered, used) = cover(commitment, &eligible);
+        for (index, h, negated) in covered {
+            let l = t.out[index].clone();
+            t.out.push(LineItem {
+                quantity: -h,
+                amount: -negated,
+                note: format!("covered by savings plan `{}`", plan.name),
+                ..l
+            });
+        }
+        let mut note = format!(
+            "{} at {hourly}/h, {}; used {used} of {}",
+            plan.payment.name(),
+            plan.term.name(),
+            commitment.round_to_cents()
+        );
+        if !fx_note.is_empty() {
+            note = format!("{note}; {fx_note}");
+        }
+        let mut push = |sku: String, quantity: f64, unit: &str, price: Money, amount: Money| {
+            t.out.push(LineItem {
+                month: c.month,
+                estate: estate.name.clone(),
+                provider: book.provider.clone(),
+                site: "all".to_string(),
+                line: "savings plans".to_string(),
+                sku,
+                kind: Kind::Opex,
+                quantity,
+                unit: unit.to_string(),
+                unit_price: price,
+                amount,
+                note: note.clone(),
+            })
+        };
+        if recurring > Money::ZERO && hours > 0.0 {
+            push(
+                plan.name.clone(),
+                hours,
+                "hour",
+                recurring,
+                recurring.times(hours).round_to_cents(),
+            );
+        }
+        if upfront_share > Money::ZERO {
+            push(
+                format!("{} upfront", plan.name),
+                1.0,
+                "month",
+                upfront_share,
+                upfront_share,
+            );
         }
         Ok(())
     }
@@ -874,6 +1065,9 @@ struct MonthTally {
     included: BTreeMap<String, f64>,
     /// Servers running, for staffing ratios.
     servers: f64,
+    /// On-demand instance-hour lines a savings plan could cover: index in
+    /// `out`, book, hours.
+    eligible: Vec<(usize, String, f64)>,
 }
 
 /// Adds the usage dated in the month (data moved once, for instance) to
@@ -1044,6 +1238,7 @@ mod tests {
             commitment_ends: None,
             window: Window::default(),
             grows: false,
+            upfront: None,
         }
     }
 
@@ -1131,6 +1326,96 @@ mod tests {
         assert!(books["cloud"]
             .price_on("m5.xlarge", Commitment::Spot, day("2026-12-01"))
             .is_err());
+    }
+
+    #[test]
+    fn upfront_reservations_are_spread_over_their_term_and_paid_unused() {
+        use super::super::commit::{Payment, Upfront};
+        let a = Adjustments::default();
+        // Three 3-year all-upfront reservations of 12,000 each: 36,000 over
+        // 36 months is 1,000.00 a month, no recurring charge.
+        let mut l = line("cloud", "m5.xlarge", 3.0, Commitment::Reserved3y);
+        l.upfront = Some(Upfront {
+            payment: Payment::AllUpfront,
+            fee: usd("12000"),
+            hourly: Money::ZERO,
+            currency: Currency::USD,
+            term_starts: day("2026-12-01"),
+        });
+        l.commitment_ends = Some(day("2029-12-01"));
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l.clone()],
+            ..Default::default()
+        };
+        for m in ["2026-12", "2027-06", "2029-11"] {
+            assert_eq!(total(&price(&e, m, &a)), usd("1000"), "{m}");
+        }
+        // After the term: on demand, 3 x 744 h x 0.192 = 428.544 -> 428.54.
+        assert_eq!(total(&price(&e, "2029-12", &a)), usd("428.54"));
+        // Partial upfront (1 year): 1,200 a reservation spread over 12
+        // months (3 x 100.00) and 0.05 an hour recurring (3 x 744 h x 0.05 =
+        // 111.60); stopped after ten days, the reservations are still paid.
+        l.commitment = Commitment::Reserved1y;
+        l.commitment_ends = Some(day("2027-12-01"));
+        l.window.until = Some(day("2026-12-11"));
+        l.upfront = Some(Upfront {
+            payment: Payment::PartialUpfront,
+            fee: usd("1200"),
+            hourly: usd("0.05"),
+            currency: Currency::USD,
+            term_starts: day("2026-12-01"),
+        });
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![l],
+            ..Default::default()
+        };
+        assert_eq!(total(&price(&e, "2026-12", &a)), usd("300") + usd("111.60"));
+        assert_eq!(total(&price(&e, "2027-03", &a)), usd("300") + usd("111.60"));
+    }
+
+    #[test]
+    fn a_savings_plan_covers_on_demand_hours_at_its_rate_and_is_paid_in_full() {
+        use super::super::commit::{Payment, PlanScope, SavingsPlan};
+        let a = Adjustments::default();
+        let plan = |hourly: &str| SavingsPlan {
+            name: "sp".into(),
+            book: "cloud".into(),
+            scope: PlanScope::Family("m5".into()),
+            hourly: usd(hourly),
+            currency: Currency::USD,
+            term: Commitment::Reserved1y,
+            payment: Payment::NoUpfront,
+            upfront: Money::ZERO,
+            starts: day("2026-06-01"),
+        };
+        // Ten m5.xlarge on demand in December: 7,440 h x 0.192 = 1,428.48.
+        // A $1/h plan (744.00 for the month) at the 1-year rate 0.121 covers
+        // 744 / 0.121 = 6,148.76 h, whose on-demand 1,180.56 is taken back:
+        // 1,428.48 - 1,180.56 + 744.00 = 991.92.
+        let e = Estate {
+            name: "cloud".into(),
+            lines: vec![line("cloud", "m5.xlarge", 10.0, Commitment::OnDemand)],
+            savings_plans: vec![plan("1")],
+            ..Default::default()
+        };
+        let lines = price(&e, "2026-12", &a);
+        assert_eq!(total(&lines), usd("991.92"));
+        assert!(lines.iter().any(|l| l.amount == -usd("1180.56")));
+        // A $2/h plan is more than the usage: all 7,440 h at 0.121 use
+        // 900.24 of 1,488.00; the rest is paid unused: 1,488.00 in all.
+        let e = Estate {
+            savings_plans: vec![plan("2")],
+            ..e
+        };
+        assert_eq!(total(&price(&e, "2026-12", &a)), usd("1488"));
+        // Not in the family: nothing covered, the commitment still paid.
+        let e = Estate {
+            lines: vec![line("cloud", "eks", 1.0, Commitment::OnDemand)],
+            ..e
+        };
+        assert_eq!(total(&price(&e, "2026-12", &a)), usd("74.40") + usd("1488"));
     }
 
     #[test]

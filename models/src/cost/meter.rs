@@ -577,6 +577,7 @@ mod tests {
             commitment_ends: None,
             window: super::super::bill::Window::default(),
             grows: false,
+            upfront: None,
         }
     }
 

@@ -7,6 +7,8 @@
 
 pub mod bill;
 pub mod book;
+pub mod commit;
+pub mod cur;
 pub mod meter;
 pub mod money;
 pub mod project;

@@ -257,6 +257,11 @@ pub struct CostModel {
     pub stated: Vec<Stated>,
     /// Relative gap above which a stated line is flagged (0.25 = 25 %).
     pub stated_tolerance: f64,
+    /// What the estate that stays as is really paid in a month (a CUR's
+    /// recurring bill, [`super::cur::as_bill_lines`]): when given, a
+    /// migration's baseline is these lines every month, grown by the
+    /// growth curve, instead of the old estate priced from its books.
+    pub actual_baseline: Option<Vec<LineItem>>,
     /// Named cases.
     pub cases: Vec<Case>,
     /// Relative swing of each input in the tornado table (0.2 = +-20 %).
@@ -641,8 +646,22 @@ impl CostModel {
                 depreciation += pricer.depreciation(e, month)?;
             }
             let mut base_lines = Vec::new();
-            for e in &baseline {
-                base_lines.extend(pricer.price_month(e, month)?);
+            match (&self.actual_baseline, baseline.is_empty()) {
+                (Some(actual), false) => {
+                    // What was paid, grown as the usage it paid for grows.
+                    let g = pricer.growth(month);
+                    base_lines.extend(actual.iter().map(|l| LineItem {
+                        month,
+                        quantity: l.quantity * g,
+                        amount: l.amount.times(g).round_to_cents(),
+                        ..l.clone()
+                    }));
+                }
+                _ => {
+                    for e in &baseline {
+                        base_lines.extend(pricer.price_month(e, month)?);
+                    }
+                }
             }
             let sum_kind = |k: &[Kind]| -> Money {
                 lines
@@ -1152,6 +1171,7 @@ mod tests {
             commitment_ends: None,
             window: Window::default(),
             grows: false,
+            upfront: None,
         }
     }
 
@@ -1225,6 +1245,7 @@ mod tests {
             budget: Budget::default(),
             stated: vec![],
             stated_tolerance: 0.25,
+            actual_baseline: None,
             cases: vec![],
             sensitivity: 0.2,
         }
@@ -1539,6 +1560,7 @@ mod tests {
                         budget: Budget::default(),
                         stated: vec![],
                         stated_tolerance: 0.25,
+                        actual_baseline: None,
                         cases: vec![],
                         sensitivity: 0.2,
                     }

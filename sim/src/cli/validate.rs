@@ -161,6 +161,13 @@ fn describe(loaded: &Loaded) -> String {
         ),
         Loaded::Tenants(n) => format!("tenants of a consolidation plan ({n} VMs)"),
         Loaded::UsageTrace => "usage trace of a tenant".to_string(),
+        Loaded::Cur(bill) => format!(
+            "AWS Cost and Usage Report of {} ({} rows, {} {})",
+            bill.month,
+            bill.lines.len(),
+            bill.total(),
+            bill.currency
+        ),
     }
 }
 

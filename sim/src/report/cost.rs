@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::fmt;
 use super::plot::{render_svg, Chart, Line};
 use super::{encode, write_json, OutputDir, WriteError};
-use crate::scenario::cost::CostScenario;
+use crate::scenario::cost::{Actuals, CostScenario};
+use cutover_models::cost::cur::Reconciled;
 
 /// Columns of `cost.csv`.
 pub const CSV_HEADER: [&str; 14] = [
@@ -104,9 +105,28 @@ struct SummaryFile<'a> {
     growth_per_year: f64,
     pricebooks: Vec<BookInfo<'a>>,
     exchange_rates: &'a [cutover_models::cost::ExchangeRate],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actuals: Option<ActualsView<'a>>,
     #[serde(flatten)]
     analysis: AnalysisView<'a>,
     check: Check,
+}
+
+/// The CUR month in `summary.json`: its total, its recurring month and
+/// the usage groups the price book cannot explain.
+#[derive(Serialize)]
+struct ActualsView<'a> {
+    file: String,
+    estate: &'a str,
+    book: &'a str,
+    month: String,
+    total: Money,
+    recurring: Money,
+    tolerance: f64,
+    unexplained: Vec<&'a Reconciled>,
+    used_as_baseline: bool,
+    commitments: Money,
+    declared_commitments: Option<Money>,
 }
 
 #[derive(Serialize)]
@@ -131,6 +151,9 @@ pub fn write(
 ) -> Result<(), WriteError> {
     let csv = csv_bytes(scenario, analysis)?;
     out.write("cost.csv", &csv)?;
+    if let Some(a) = &scenario.actuals {
+        out.write("actuals.csv", &actuals_csv(a)?)?;
+    }
     let m = &scenario.model;
     let rows_sum: Money = analysis
         .projection
@@ -146,24 +169,9 @@ pub fn write(
         months: m.months,
         discount_rate: m.discount_rate,
         growth_per_year: m.base.growth_per_year,
-        pricebooks: m
-            .books_used()
-            .into_iter()
-            .map(|b| BookInfo {
-                name: &b.name,
-                provider: &b.provider,
-                currency: b.currency.to_string(),
-                taken_on: b.taken_on.to_string(),
-                source: &b.source,
-                file: scenario
-                    .pricebook_files
-                    .iter()
-                    .find(|(n, _)| *n == b.name)
-                    .map(|(_, f)| f.display().to_string())
-                    .unwrap_or_default(),
-            })
-            .collect(),
+        pricebooks: book_infos(scenario),
         exchange_rates: &m.fx,
+        actuals: actuals_view(scenario),
         analysis: AnalysisView {
             headline: &analysis.headline,
             by_month: &analysis.projection.months,
@@ -380,6 +388,222 @@ pub fn verdict(scenario: &CostScenario, analysis: &Analysis) -> Option<String> {
     ))
 }
 
+/// Columns of `actuals.csv`.
+pub const ACTUALS_HEADER: [&str; 13] = [
+    "service",
+    "usage_type",
+    "region",
+    "line_item_type",
+    "usage",
+    "unit",
+    "billed",
+    "item",
+    "line_item",
+    "priced",
+    "unexplained",
+    "flagged",
+    "reason",
+];
+
+/// `actuals.csv`: each usage group of the CUR against the price book.
+fn actuals_csv(a: &Actuals) -> Result<Vec<u8>, WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| encode("actuals.csv")(e.to_string());
+    w.write_record(ACTUALS_HEADER).map_err(err)?;
+    for r in &a.reconciled {
+        let g = &r.group;
+        w.write_record([
+            g.service.as_str(),
+            &g.usage_type,
+            &g.region,
+            g.kind.name(),
+            &g.usage.to_string(),
+            &g.unit,
+            &r.billed.plain(),
+            r.sku.as_deref().unwrap_or(""),
+            r.line.as_deref().unwrap_or(""),
+            &r.priced.map(|p| p.plain()).unwrap_or_default(),
+            &r.unexplained.plain(),
+            if r.flagged { "true" } else { "false" },
+            &r.reason,
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| encode("actuals.csv")(e.to_string()))
+}
+
+/// The CUR's recurring month: its recurring groups, each rounded to the
+/// cent as its baseline line is.
+fn recurring_total(a: &Actuals) -> Money {
+    a.bill
+        .recurring()
+        .iter()
+        .map(|g| g.cost.round_to_cents())
+        .sum()
+}
+
+/// The price books the model prices from, each with the file it was read from.
+fn book_infos(scenario: &CostScenario) -> Vec<BookInfo<'_>> {
+    scenario
+        .model
+        .books_used()
+        .into_iter()
+        .map(|b| BookInfo {
+            name: &b.name,
+            provider: &b.provider,
+            currency: b.currency.to_string(),
+            taken_on: b.taken_on.to_string(),
+            source: &b.source,
+            file: scenario
+                .pricebook_files
+                .iter()
+                .find(|(n, _)| *n == b.name)
+                .map(|(_, f)| f.display().to_string())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The CUR month as `summary.json` shows it, if the scenario has one.
+fn actuals_view(scenario: &CostScenario) -> Option<ActualsView<'_>> {
+    let a = scenario.actuals.as_ref()?;
+    Some(ActualsView {
+        file: a.file.display().to_string(),
+        estate: &a.estate,
+        book: &a.book,
+        month: a.bill.month.to_string(),
+        total: a.bill.total(),
+        recurring: recurring_total(a),
+        tolerance: a.tolerance,
+        unexplained: a.reconciled.iter().filter(|r| r.flagged).collect(),
+        used_as_baseline: scenario.model.actual_baseline.is_some(),
+        commitments: commitments_total(a),
+        declared_commitments: a.declared_commitments,
+    })
+}
+
+/// The commitments the CUR shows, amortised, each group to the cent.
+fn commitments_total(a: &Actuals) -> Money {
+    a.bill
+        .commitments()
+        .iter()
+        .map(|g| g.cost.round_to_cents())
+        .sum()
+}
+
+/// The commitments the CUR shows against those the scenario declares.
+fn render_commitments(out: &mut String, a: &Actuals, cur: &str) {
+    let held = a.bill.commitments();
+    if held.is_empty() && a.declared_commitments.is_none() {
+        return;
+    }
+    let _ = writeln!(out, "  commitments in the CUR (amortised, {cur}):");
+    let hours = a.bill.month.hours();
+    for g in &held {
+        let _ = writeln!(
+            out,
+            "    {} {} {}: {} {} ({:.1} an hour of the month), {} with {} of upfront",
+            g.kind.name(),
+            g.usage_type,
+            if g.region.is_empty() {
+                "all"
+            } else {
+                &g.region
+            },
+            fmt_qty(g.usage),
+            g.unit,
+            g.usage / hours,
+            g.cost.round_to_cents(),
+            g.amortised_upfront.round_to_cents()
+        );
+    }
+    let shown = commitments_total(a);
+    match a.declared_commitments {
+        Some(d) => {
+            let apart = (shown - d).as_f64().abs() / d.as_f64().abs().max(0.01);
+            let _ = writeln!(
+                out,
+                "    declared in the scenario: {d}; in the CUR: {shown}{}",
+                if apart > a.tolerance {
+                    "  FLAG: the declared commitments do not match the CUR's"
+                } else {
+                    ""
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "    in the CUR: {shown}; the scenario declares none for estate {}",
+                a.estate
+            );
+        }
+    }
+}
+
+/// The CUR month: its total, by service, its recurring month, and the
+/// usage the price book cannot explain.
+fn render_actuals(out: &mut String, scenario: &CostScenario, cur: &str) {
+    let Some(a) = &scenario.actuals else { return };
+    let _ = writeln!(
+        out,
+        "\nAs billed: {} ({}, {cur}), estate {} against price book {}",
+        a.file.display(),
+        a.bill.month,
+        a.estate,
+        a.book
+    );
+    let mut by_service: BTreeMap<&str, Money> = BTreeMap::new();
+    for l in &a.bill.lines {
+        *by_service.entry(l.service.as_str()).or_default() += l.cost;
+    }
+    for (service, amount) in by_service {
+        let _ = writeln!(
+            out,
+            "  {service:<34} {:>14}",
+            amount.round_to_cents().to_string()
+        );
+    }
+    let _ = writeln!(out, "  {:<34} {:>14}", "total", a.bill.total().to_string());
+    let _ = writeln!(
+        out,
+        "  {:<34} {:>14}",
+        "recurring (upfront amortised, no credits or one-off fees)",
+        recurring_total(a).to_string()
+    );
+    if scenario.model.actual_baseline.is_some() {
+        let _ = writeln!(
+            out,
+            "  the migration's baseline is this recurring month, as billed"
+        );
+    }
+    render_commitments(out, a, cur);
+    let flagged: Vec<&Reconciled> = a.reconciled.iter().filter(|r| r.flagged).collect();
+    let _ = writeln!(
+        out,
+        "  usage the price book does not explain (more than {:.1}% apart or no item): {}",
+        a.tolerance * 100.0,
+        flagged.len()
+    );
+    for r in flagged {
+        let g = &r.group;
+        let _ = writeln!(
+            out,
+            "  FLAG {} {} {}: unexplained {} ({})",
+            g.service,
+            g.usage_type,
+            if g.region.is_empty() {
+                "all"
+            } else {
+                &g.region
+            },
+            r.unexplained.round_to_cents(),
+            r.reason
+        );
+    }
+}
+
 /// The report printed by `cutover cost`.
 pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     let cur = scenario.model.currency.to_string();
@@ -389,6 +613,7 @@ pub fn render_table(scenario: &CostScenario, analysis: &Analysis) -> String {
     render_months(&mut out, &scenario.model, &analysis.projection, &cur);
     render_totals(&mut out, &scenario.model, analysis, &cur);
     render_explained(&mut out, &scenario.model, analysis);
+    render_actuals(&mut out, scenario, &cur);
     render_budget(&mut out, &scenario.model, analysis, &cur);
     render_cases(&mut out, analysis, &cur);
     render_tornado(&mut out, analysis, &cur);

@@ -20,8 +20,14 @@ use std::path::{Path, PathBuf};
 
 use cutover_models::cost::bill::{Capex, OneOff, OneOffUsage, Staff};
 use cutover_models::cost::book::{PriceChange, Tier};
+use cutover_models::cost::commit::{term_months, Payment, PlanScope, SavingsPlan, Upfront};
+use cutover_models::cost::cur::{
+    as_bill_lines, declared_commitments, reconcile, unit_fits, units_for, usage_type_key,
+    ActualBill, CurLine, Matching, Reconciled,
+};
 use cutover_models::cost::money::{parse_decimal_micros, parse_money};
 use cutover_models::cost::project::{Budget, Case, CostModel, Migration, Stated};
+use cutover_models::cost::Pricer;
 use cutover_models::cost::{
     Adjustments, Commitment, Currency, Date, Estate, ExchangeRate, Granularity, Money, PriceBook,
     Sku, Unit, UsageLine, Window,
@@ -414,6 +420,17 @@ struct RawCostFile {
     case: Vec<RawCase>,
     #[serde(default)]
     risks: Vec<super::risk::RawRisk>,
+    actuals: Option<RawActuals>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActuals {
+    cur: String,
+    estate: Option<String>,
+    tolerance: Option<String>,
+    #[serde(default)]
+    items: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -466,6 +483,23 @@ struct RawEstate {
     one_off: Vec<RawOneOff>,
     #[serde(default)]
     one_off_usage: Vec<RawOneOffUsage>,
+    #[serde(default)]
+    savings_plan: Vec<RawSavingsPlan>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSavingsPlan {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    family: Option<String>,
+    book: Option<String>,
+    hourly: String,
+    term: String,
+    upfront: Option<String>,
+    upfront_fee: Option<String>,
+    starts: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -479,6 +513,10 @@ pub(crate) struct RawLine {
     volume: Option<String>,
     commitment: Option<String>,
     reserved_until: Option<String>,
+    upfront: Option<String>,
+    upfront_fee: Option<String>,
+    hourly: Option<String>,
+    term_starts: Option<String>,
     grows: Option<bool>,
     starts: Option<String>,
     stops: Option<String>,
@@ -502,6 +540,10 @@ impl RawLine {
             volume: volume.map(str::to_string),
             commitment: None,
             reserved_until: None,
+            upfront: None,
+            upfront_fee: None,
+            hourly: None,
+            term_starts: None,
             grows,
             starts: None,
             stops: None,
@@ -607,7 +649,34 @@ pub struct CostScenario {
     /// What is uncertain (`[[risks]]`, see [`super::risk`]): drawn in the
     /// replications of a plan this scenario prices.
     pub risks: Vec<super::risk::Risk>,
+    /// What the estate really paid (`[actuals]`), reconciled with its book.
+    pub actuals: Option<Actuals>,
 }
+
+/// A CUR month of one of the scenario's estates, held against its book.
+#[derive(Debug, Clone)]
+pub struct Actuals {
+    /// The CUR file as the scenario names it.
+    pub file: PathBuf,
+    /// The estate it describes.
+    pub estate: String,
+    /// The price book it is reconciled with (the estate's profile's).
+    pub book: String,
+    /// Relative gap above which a usage group is flagged.
+    pub tolerance: f64,
+    /// The month as billed.
+    pub bill: ActualBill,
+    /// Its usage groups against the book.
+    pub reconciled: Vec<Reconciled>,
+    /// What the commitments the scenario declares for the estate cost in
+    /// the CUR's month, amortised (`None` when it declares none).
+    pub declared_commitments: Option<Money>,
+}
+
+/// Default relative gap above which a CUR usage group is flagged: 1 %.
+/// List prices reproduce a CUR's unblended cost to its rounding, so a gap
+/// above that is another price (a region's own, a negotiated discount).
+pub const DEFAULT_ACTUALS_TOLERANCE: f64 = 0.01;
 
 /// Default relative gap above which a stated line is flagged: 25 %, wide
 /// enough for taxes, credits and rounding on a real invoice.
@@ -761,14 +830,178 @@ impl CostScenario {
                 budget,
                 stated,
                 stated_tolerance,
+                actual_baseline: None,
                 cases,
                 sensitivity,
             },
             risks: Vec::new(),
+            actuals: None,
         };
+        if let Some(a) = &raw.actuals {
+            attach_actuals(source, a, &mut scenario, costs)?;
+        }
         scenario.risks = super::risk::validate(source, "risks", &raw.risks, Some(&scenario))?;
         Ok(scenario)
     }
+}
+
+/// Reads `[actuals]` into `scenario`; when the CUR is of the estate a
+/// migration leaves, its recurring month becomes the migration's baseline.
+fn attach_actuals(
+    source: &Source,
+    a: &RawActuals,
+    scenario: &mut CostScenario,
+    costs: &EstateCosts,
+) -> Result<(), InputError> {
+    let actuals = read_actuals(source, a, &scenario.model, costs)?;
+    let model = &mut scenario.model;
+    if model
+        .migration
+        .as_ref()
+        .is_some_and(|m| m.from == actuals.estate)
+    {
+        model.actual_baseline = Some(as_bill_lines(
+            &actuals.bill,
+            &actuals.estate,
+            &actuals.reconciled,
+            model.books.get(&actuals.book),
+            model.start,
+        ));
+    }
+    scenario.actuals = Some(actuals);
+    Ok(())
+}
+
+/// Why a usage row of a CUR cannot be billed as the item of `book` it
+/// matches (by `items`, or by its instance type): its `pricing/unit` does
+/// not fit the item's unit; `None` when it fits or matches nothing.
+fn unit_misfit(
+    row: &CurLine,
+    items: &BTreeMap<String, String>,
+    book: &PriceBook,
+) -> Option<(&'static str, String)> {
+    if !row.kind.is_usage() {
+        return None;
+    }
+    let id = items
+        .get(usage_type_key(&row.usage_type))
+        .or_else(|| book.skus.get(&row.instance_type).map(|s| &s.id))?;
+    let unit = book.skus.get(id)?.unit;
+    (!unit_fits(&row.unit, unit)).then(|| {
+        (
+            "pricing/unit",
+            format!(
+                "`{}` for usage type `{}`, billed as item `{id}` priced per {}; allowed: {}",
+                row.unit,
+                row.usage_type,
+                unit.name(),
+                units_for(unit)
+            ),
+        )
+    })
+}
+
+/// The `[actuals]` table: the CUR file (relative to the scenario's
+/// directory) of one of the model's estates (`estate`, else the
+/// migration's old one, else the first), read in the model's currency,
+/// its usage rows' units checked against the items they match, and
+/// reconciled with the book of the estate's cost profile.
+fn read_actuals(
+    source: &Source,
+    a: &RawActuals,
+    model: &CostModel,
+    costs: &EstateCosts,
+) -> Result<Actuals, InputError> {
+    let names = || {
+        model
+            .estates
+            .iter()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let estate = match &a.estate {
+        Some(n) if model.estates.iter().any(|e| &e.name == n) => n.clone(),
+        Some(n) => {
+            return Err(source.field_error(
+                "actuals.estate",
+                format!("no estate `{n}` in the fleet; allowed: {}", names()),
+            ))
+        }
+        None => match &model.migration {
+            Some(m) => m.from.clone(),
+            None => model.estates[0].name.clone(),
+        },
+    };
+    let book = costs
+        .profile_index(&estate)
+        .map(|p| costs.profiles[p].book.clone())
+        .ok_or_else(|| {
+            source.field_error(
+                "actuals.estate",
+                format!("estate `{estate}` has no cost profile naming its book"),
+            )
+        })?;
+    let tolerance = fraction(
+        source,
+        "actuals.tolerance",
+        &a.tolerance,
+        DEFAULT_ACTUALS_TOLERANCE,
+    )?;
+    let the_book = &model.books[&book];
+    for (key, id) in &a.items {
+        if !the_book.skus.contains_key(id) {
+            return Err(source.field_error(
+                &format!("actuals.items.{key}"),
+                format!(
+                    "unknown item `{id}` in price book `{book}`; allowed: {}",
+                    the_book.skus.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    let check = |row: &CurLine| unit_misfit(row, &a.items, the_book);
+    let dir = source.path().parent().unwrap_or(Path::new("."));
+    let file = dir.join(&a.cur);
+    let bill = match super::cur::load(&file, model.currency, &check) {
+        Err(InputError::Read { reason, .. }) => {
+            return Err(source.field_error(
+                "actuals.cur",
+                format!("cannot read the CUR {}: {reason}", file.display()),
+            ))
+        }
+        other => other?,
+    };
+    let pricer = Pricer {
+        books: &model.books,
+        currency: model.currency,
+        fx: &model.fx,
+        adjust: &model.base,
+        start: model.start,
+    };
+    let matching = Matching {
+        book: &book,
+        items: &a.items,
+        tolerance,
+    };
+    let reconciled = reconcile(&bill, &pricer, &matching)
+        .map_err(|e| source.field_error("actuals.cur", e.to_string()))?;
+    let held = model.estates.iter().find(|e| e.name == estate).filter(|e| {
+        !e.savings_plans.is_empty() || e.lines.iter().any(|l| l.commitment.is_reserved())
+    });
+    let declared_commitments = held
+        .map(|e| declared_commitments(&pricer, e, bill.month))
+        .transpose()
+        .map_err(|e| source.field_error("actuals.cur", e.to_string()))?;
+    Ok(Actuals {
+        file: PathBuf::from(&a.cur),
+        estate,
+        book,
+        tolerance,
+        bill,
+        reconciled,
+        declared_commitments,
+    })
 }
 
 /// The price books a scenario reads, by name, and their names listed for
@@ -1053,6 +1286,12 @@ fn add_to_estate(
             .one_off_usage
             .push(one_off_volume(source, &at, u, &book, books.by_name)?);
     }
+    for (j, p) in e.savings_plan.iter().enumerate() {
+        let at = format!("estate[{i}].savings_plan[{j}]");
+        estate
+            .savings_plans
+            .push(savings_plan(source, &at, p, &book, books)?);
+    }
     Ok(())
 }
 
@@ -1124,6 +1363,7 @@ pub(crate) fn usage_lines(
             ),
         ));
     }
+    let upfront = line_upfront(source, at, l, commitment, book.currency)?;
     let commitment_ends = match &l.reserved_until {
         Some(t) if commitment.is_reserved() => Some(date(source, &lf("reserved_until"), t)?),
         Some(_) => {
@@ -1131,7 +1371,13 @@ pub(crate) fn usage_lines(
                 source.field_error(&lf("reserved_until"), "only reserved lines have a term end")
             )
         }
-        None => None,
+        // A term that starts ends with it.
+        None => upfront.as_ref().map(|u| {
+            let months = term_months(commitment).unwrap_or(12);
+            let end = u.term_starts.month_of().plus(months);
+            Date::new(end.year, end.month, u.term_starts.day.min(end.days()))
+                .unwrap_or(end.first_day())
+        }),
     };
     let window = line_window(source, at, l)?;
     let sites = if l.sites.is_empty() {
@@ -1150,6 +1396,7 @@ pub(crate) fn usage_lines(
             commitment_ends,
             window,
             grows: l.grows.unwrap_or(true),
+            upfront: upfront.clone(),
         })
         .collect())
 }
@@ -1188,6 +1435,186 @@ fn line_quantity(source: &Source, at: &str, l: &RawLine, item: &Sku) -> Result<f
             )),
         }
     }
+}
+
+/// A payment option: `none`, `partial` or `all` (upfront).
+fn payment(source: &Source, field: &str, text: Option<&str>) -> Result<Payment, InputError> {
+    match text.unwrap_or("none") {
+        "none" => Ok(Payment::NoUpfront),
+        "partial" => Ok(Payment::PartialUpfront),
+        "all" => Ok(Payment::AllUpfront),
+        other => Err(source.field_error(
+            field,
+            format!("unknown payment `{other}`; allowed: none, partial, all (upfront)"),
+        )),
+    }
+}
+
+/// A reserved line's `upfront` payment: `none` (the book's no-upfront
+/// rate, the default), `partial` (`upfront_fee` per instance and a
+/// recurring `hourly` rate) or `all` (`upfront_fee` only), from
+/// `term_starts`.
+fn line_upfront(
+    source: &Source,
+    at: &str,
+    l: &RawLine,
+    commitment: Commitment,
+    currency: Currency,
+) -> Result<Option<Upfront>, InputError> {
+    let lf = |n: &str| format!("{at}.{n}");
+    let pay = payment(source, &lf("upfront"), l.upfront.as_deref())?;
+    let fields = [&l.upfront_fee, &l.hourly, &l.term_starts];
+    let given = fields
+        .iter()
+        .zip(["upfront_fee", "hourly", "term_starts"])
+        .find(|(v, _)| v.is_some());
+    if pay == Payment::NoUpfront {
+        if let Some((_, name)) = given {
+            return Err(source.field_error(
+                &lf(name),
+                "only a reservation bought with `upfront = \"partial\"` or `\"all\"` takes this",
+            ));
+        }
+        return Ok(None);
+    }
+    if !commitment.is_reserved() {
+        return Err(source.field_error(
+            &lf("upfront"),
+            "only reserved lines are paid upfront; allowed: commitment = \"reserved-1y\" or \"reserved-3y\"",
+        ));
+    }
+    let need = |name: &str, v: &Option<String>| {
+        v.clone().ok_or_else(|| {
+            source.field_error(
+                &lf(name),
+                format!("a {} reservation needs `{name}`", pay.name()),
+            )
+        })
+    };
+    let fee = money_in(
+        source,
+        &lf("upfront_fee"),
+        &need("upfront_fee", &l.upfront_fee)?,
+        currency,
+    )?;
+    let hourly = match (pay, &l.hourly) {
+        (Payment::AllUpfront, None) => Money::ZERO,
+        (Payment::AllUpfront, Some(_)) => {
+            return Err(source.field_error(
+                &lf("hourly"),
+                "an all-upfront reservation has no recurring rate; allowed: no `hourly`",
+            ))
+        }
+        (_, h) => money_in(source, &lf("hourly"), &need("hourly", h)?, currency)?,
+    };
+    Ok(Some(Upfront {
+        payment: pay,
+        fee,
+        hourly,
+        currency,
+        term_starts: date(
+            source,
+            &lf("term_starts"),
+            &need("term_starts", &l.term_starts)?,
+        )?,
+    }))
+}
+
+/// The `[[estate.savings_plan]]` at field path `at`, covering items of
+/// `book`: `type` compute or ec2-instance (with its `family`), the hourly
+/// commitment, a 1- or 3-year term, the payment and the first day.
+fn savings_plan(
+    source: &Source,
+    at: &str,
+    p: &RawSavingsPlan,
+    book: &str,
+    books: &Books,
+) -> Result<SavingsPlan, InputError> {
+    let f = |n: &str| format!("{at}.{n}");
+    limits::check_name(source, &f("name"), &p.name)?;
+    let book_name = p.book.clone().unwrap_or_else(|| book.to_string());
+    let Some(b) = books.by_name.get(&book_name) else {
+        return Err(source.field_error(
+            &f("book"),
+            format!(
+                "no price book named `{book_name}`; allowed: {}",
+                books.listed
+            ),
+        ));
+    };
+    let scope = match (p.kind.as_str(), &p.family) {
+        ("compute", None) => PlanScope::Compute,
+        ("ec2-instance", Some(fam)) if !fam.trim().is_empty() => PlanScope::Family(fam.clone()),
+        ("ec2-instance", _) => {
+            return Err(source.field_error(
+                &f("family"),
+                "an ec2-instance plan names its instance family, e.g. \"m5\"",
+            ))
+        }
+        ("compute", Some(_)) => {
+            return Err(source.field_error(
+                &f("family"),
+                "a compute plan covers every family; allowed: no `family`",
+            ))
+        }
+        (other, _) => {
+            return Err(source.field_error(
+                &f("type"),
+                format!("unknown plan type `{other}`; allowed: compute, ec2-instance"),
+            ))
+        }
+    };
+    let hourly = money_in(source, &f("hourly"), &p.hourly, b.currency)?;
+    if hourly <= Money::ZERO {
+        return Err(source.field_error(&f("hourly"), "allowed: a commitment above zero"));
+    }
+    let term = match p.term.as_str() {
+        "1y" => Commitment::Reserved1y,
+        "3y" => Commitment::Reserved3y,
+        other => {
+            return Err(source.field_error(
+                &f("term"),
+                format!("unknown term `{other}`; allowed: 1y, 3y"),
+            ))
+        }
+    };
+    let pay = payment(source, &f("upfront"), p.upfront.as_deref())?;
+    let mut plan = SavingsPlan {
+        name: p.name.clone(),
+        book: book_name,
+        scope,
+        hourly,
+        currency: b.currency,
+        term,
+        payment: pay,
+        upfront: Money::ZERO,
+        starts: date(source, &f("starts"), &p.starts)?,
+    };
+    let whole = hourly.times(f64::from(plan.term_hours()));
+    plan.upfront = match (pay, &p.upfront_fee) {
+        (Payment::NoUpfront, None) => Money::ZERO,
+        (Payment::AllUpfront, None) => whole,
+        (Payment::PartialUpfront, Some(t)) => {
+            let fee = money_in(source, &f("upfront_fee"), t, b.currency)?;
+            if fee <= Money::ZERO || fee >= whole {
+                return Err(source.field_error(
+                    &f("upfront_fee"),
+                    format!("`{t}`; allowed: above zero and below the term's commitment, {whole} {}", b.currency),
+                ));
+            }
+            fee
+        }
+        (Payment::PartialUpfront, None) => {
+            return Err(source.field_error(&f("upfront_fee"), "a partial upfront plan needs `upfront_fee`, the amount paid at its start"))
+        }
+        (_, Some(_)) => {
+            return Err(source.field_error(
+                &f("upfront_fee"),
+                "only a partial upfront plan states its fee (all upfront pays the whole term's commitment)",
+            ))
+        }
+    };
+    Ok(plan)
 }
 
 /// A usage line's `commitment`, on-demand unless it says otherwise.

@@ -172,6 +172,7 @@ pub fn cost_estates(fleet: &Fleet, costs: &EstateCosts, choice: &FleetChoice) ->
                 commitment_ends: None,
                 window,
                 grows: true,
+                upfront: None,
             });
         }
         lines.extend(profile.lines.iter().map(placed));

@@ -7,6 +7,7 @@
 //! field, and says what is allowed.
 
 pub mod cost;
+pub mod cur;
 pub mod fleet;
 pub mod kind;
 pub mod limits;

@@ -13,7 +13,8 @@ use crate::experiment::Experiment;
 use crate::plan::Plan;
 use crate::scenario::cost::{price_book_from_source, CostScenario};
 use crate::scenario::kind::FileKind;
-use crate::scenario::trace;
+use crate::scenario::source::read_text;
+use crate::scenario::{measured, prometheus, trace, weights};
 use crate::scenario::{InputError, Scenario, Source};
 
 /// A file, loaded and checked.
@@ -35,16 +36,49 @@ pub enum Loaded {
     Topology,
     /// A traffic trace (CSV).
     Trace(Box<Trace>),
+    /// A file an experiment or a command imports, checked on its own (its
+    /// populations and sites are checked with the estate that reads it):
+    /// what it holds, in words.
+    Import(String),
 }
 
-/// Loads the file at `path`: a trace if its extension is `csv`, otherwise
-/// a TOML file by its kind.
+/// Loads the file at `path`: a Prometheus range query if its extension is
+/// `json`; a CSV of population weights, of measured catchments or a trace
+/// by its header if `csv`; otherwise a TOML file by its kind.
 pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
-        return Ok(Loaded::Trace(Box::new(trace::load(path)?)));
+    let ext = |e: &str| path.extension().is_some_and(|x| x.eq_ignore_ascii_case(e));
+    if ext("json") {
+        let text = read_text(path)?;
+        let alone = prometheus::Expect {
+            label: None,
+            kind: None,
+            populations: None,
+        };
+        let series = prometheus::parse(path, &text, &alone)?;
+        let samples: usize = series.iter().map(|s| s.samples.len()).sum();
+        return Ok(Loaded::Import(format!(
+            "Prometheus range query ({} series, {samples} samples)",
+            series.len()
+        )));
+    }
+    if ext("csv") {
+        let text = read_text(path)?;
+        let header = text.lines().next().unwrap_or("");
+        let has = |c: &str| header.split(',').any(|h| h.trim() == c);
+        if has("rtt_ms") {
+            let rows = measured::parse(path, &text, None)?;
+            return Ok(Loaded::Import(format!(
+                "measured catchments ({} clients)",
+                rows.len()
+            )));
+        }
+        if ["users", "weight"].iter().any(|c| has(c)) {
+            let n = weights::check(path, &text)?;
+            return Ok(Loaded::Import(format!(
+                "population weights ({n} populations)"
+            )));
+        }
+        return Ok(Loaded::Trace(Box::new(trace::parse(path, &text)?)));
     }
     load_source(&Source::read(path)?)
 }

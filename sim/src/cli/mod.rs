@@ -33,7 +33,9 @@ pub struct Cli {
 enum Command {
     /// Check files: each is read as what its top-level section says it is
     /// (model, plan or cost scenario, price book, AS topology; a .csv as a
-    /// traffic trace). Every file given is checked; for each, every unknown
+    /// traffic trace, population weights or measured catchments by its
+    /// header; a .json as a Prometheus range query). Every file given is
+    /// checked; for each, every unknown
     /// field and then the first other problem are reported with file, line,
     /// column and field (later problems depend on the first, so they are
     /// not guessed at). Exit 2 if any file has a problem.

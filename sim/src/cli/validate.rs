@@ -67,7 +67,7 @@ const MAX_PROBLEMS: usize = 50;
 fn check(file: &Path) -> Result<String, Vec<InputError>> {
     if file
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json"))
     {
         return load_file(file).map(|l| describe(&l)).map_err(|e| vec![e]);
     }
@@ -145,6 +145,7 @@ fn describe(loaded: &Loaded) -> String {
         ),
         Loaded::Topology => "AS topology: TOML read; its ASes and links are checked with each estate that names it (`topology = ...`)".to_string(),
         Loaded::Trace(_) => "traffic trace".to_string(),
+        Loaded::Import(what) => what.clone(),
     }
 }
 

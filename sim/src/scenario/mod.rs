@@ -10,11 +10,15 @@ pub mod cost;
 pub mod fleet;
 pub mod kind;
 pub mod limits;
+pub mod measured;
+pub mod prometheus;
+pub mod replay;
 pub mod risk;
 pub mod source;
 pub mod sweep;
 pub mod trace;
 pub mod units;
+pub mod weights;
 
 use std::path::Path;
 

@@ -133,6 +133,16 @@ fn coordinates_are_checked_where_they_are_written() {
             "{ name = \"x\", lat = 6.45, lon = 300.0 }",
             "e.toml:7:48: field `network.as[0].pops[1].lon`: longitude 300",
         ),
+        (
+            "",
+            "{ name = \"x\", lat = 6.45 }",
+            "field `network.as[0].pops[1]`: missing field `lon`",
+        ),
+        (
+            "",
+            "7",
+            "field `network.as[0].pops[1]`: invalid type: integer `7`, expected a catalog city code",
+        ),
     ];
     for (site, pops, want) in cases {
         let err = estate_error(dir.path(), site, pops);

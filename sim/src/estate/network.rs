@@ -152,11 +152,30 @@ struct RawAs {
 
 /// A PoP as written: a catalog city, or a name at a latitude and
 /// longitude.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum RawPop {
     City(String),
     At(RawPlace),
+}
+
+impl<'de> Deserialize<'de> for RawPop {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawPop;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a catalog city code or { name = \"...\", lat = ..., lon = ... }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawPop, E> {
+                Ok(RawPop::City(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawPop, A::Error> {
+                RawPlace::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawPop::At)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

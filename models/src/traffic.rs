@@ -116,11 +116,23 @@ pub enum TraceError {
     },
 }
 
-/// A recorded rate replayed as a step function: zero before the first row,
-/// each row's rate until the next row, the last row's rate afterwards.
+/// How a trace's rate runs between two rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Interpolation {
+    /// Each row's rate holds until the next row.
+    #[default]
+    Step,
+    /// The rate runs in a straight line from each row to the next.
+    Linear,
+}
+
+/// A recorded rate replayed between its rows as a step function or in
+/// straight lines: zero before the first row, the last row's rate
+/// afterwards.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Trace {
     points: Vec<TracePoint>,
+    interpolation: Interpolation,
 }
 
 impl Trace {
@@ -137,18 +149,101 @@ impl Trace {
                 return Err(TraceError::OutOfOrder { row, at: p.at });
             }
         }
-        Ok(Trace { points })
+        Ok(Trace {
+            points,
+            interpolation: Interpolation::Step,
+        })
+    }
+
+    /// The same rows replayed with `interpolation`.
+    pub fn with_interpolation(mut self, interpolation: Interpolation) -> Self {
+        self.interpolation = interpolation;
+        self
+    }
+
+    /// The same trace with every rate multiplied by `factor` (>= 0).
+    pub fn scaled(&self, factor: f64) -> Self {
+        let points = self
+            .points
+            .iter()
+            .map(|p| TracePoint {
+                at: p.at,
+                rate_per_s: p.rate_per_s * factor.max(0.0),
+            })
+            .collect();
+        Trace {
+            points,
+            interpolation: self.interpolation,
+        }
+    }
+
+    /// The rows, in time order.
+    pub fn points(&self) -> &[TracePoint] {
+        &self.points
     }
 
     /// Requests per second at `t`.
     pub fn rate_at(&self, t: SimTime) -> f64 {
         let i = self.points.partition_point(|p| p.at <= t);
         if i == 0 {
-            0.0
-        } else {
-            self.points[i - 1].rate_per_s
+            return 0.0;
+        }
+        let a = self.points[i - 1];
+        match (self.interpolation, self.points.get(i)) {
+            (Interpolation::Linear, Some(b)) => {
+                let span = (b.at.as_nanos() - a.at.as_nanos()) as f64;
+                let x = (t.as_nanos() - a.at.as_nanos()) as f64 / span;
+                a.rate_per_s + (b.rate_per_s - a.rate_per_s) * x
+            }
+            _ => a.rate_per_s,
         }
     }
+}
+
+/// A counter's samples `(seconds, requests so far)` turned into the mean
+/// rate of each interval between two samples, `(interval start, requests
+/// per second)`, with the indices of the samples where the counter reset.
+/// A decrease is read as a reset to zero, as Prometheus's `rate()` reads
+/// it: the interval's increase is then the new value alone.
+pub fn counter_rates(samples: &[(f64, f64)]) -> (Vec<(f64, f64)>, Vec<usize>) {
+    let mut rates = Vec::with_capacity(samples.len().saturating_sub(1));
+    let mut resets = Vec::new();
+    for (i, w) in samples.windows(2).enumerate() {
+        let ((t0, v0), (t1, v1)) = (w[0], w[1]);
+        let increase = if v1 < v0 {
+            resets.push(i + 1);
+            v1
+        } else {
+            v1 - v0
+        };
+        let span = t1 - t0;
+        rates.push((t0, if span > 0.0 { increase / span } else { 0.0 }));
+    }
+    (rates, resets)
+}
+
+/// The sampling step of series: the shortest interval between two
+/// consecutive samples of any of them (a range query's `step`), if any
+/// series has two samples.
+pub fn sampling_step(series: &[&[(f64, f64)]]) -> Option<f64> {
+    series
+        .iter()
+        .flat_map(|s| s.windows(2).map(|w| w[1].0 - w[0].0))
+        .filter(|&d| d > 0.0)
+        .reduce(f64::min)
+}
+
+/// The indices `i` of the samples after which more than `max_steps`
+/// steps pass before the next one: the gaps of a series.
+pub fn gaps(samples: &[(f64, f64)], step: f64, max_steps: f64) -> Vec<usize> {
+    // A thousandth of a step absorbs timestamps rounded to milliseconds.
+    let limit = step * (max_steps + 1e-3);
+    samples
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[1].0 - w[0].0 > limit)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// A population's demand: the sum of its parts.
@@ -162,6 +257,10 @@ pub struct Demand {
     pub think_time: SimDuration,
     /// A recorded rate added on top.
     pub trace: Option<Trace>,
+    /// Recorded rates of single populations, by population index (empty:
+    /// none). Unlike the parts above, which all users share by their
+    /// weights, each enters where its population is.
+    pub by_population: Vec<Option<Trace>>,
 }
 
 impl Demand {
@@ -170,20 +269,58 @@ impl Demand {
         self.spikes.iter().map(|s| s.users_at(t)).sum()
     }
 
-    /// Requests per second at `t`, with spike users' response time taken
-    /// as negligible against their think time (open-loop demand).
-    pub fn rate_at(&self, t: SimTime) -> f64 {
+    /// Requests per second at `t` that all users share by their weights,
+    /// with spike users' response time taken as negligible against their
+    /// think time (open-loop demand).
+    pub fn shared_rate_at(&self, t: SimTime) -> f64 {
         let base = self.diurnal.map_or(0.0, |d| d.rate_at(t));
         let users = users_to_rate(self.users_at(t), self.think_time, SimDuration::ZERO);
         let trace = self.trace.as_ref().map_or(0.0, |tr| tr.rate_at(t));
         base + users + trace
     }
 
-    /// Expected requests in `[from, from + dt)`, by the midpoint rule.
-    pub fn requests_in(&self, from: SimTime, dt: SimDuration) -> f64 {
-        let mid = from + SimDuration::from_nanos(dt.as_nanos() / 2);
-        self.rate_at(mid) * dt.as_nanos() as f64 / NANOS_PER_SEC as f64
+    /// Requests per second at `t` of population `p`'s own recorded rate.
+    pub fn population_rate_at(&self, p: usize, t: SimTime) -> f64 {
+        match self.by_population.get(p) {
+            Some(Some(trace)) => trace.rate_at(t),
+            _ => 0.0,
+        }
     }
+
+    /// Requests per second at `t` of all users together.
+    pub fn rate_at(&self, t: SimTime) -> f64 {
+        let own: f64 = (0..self.by_population.len())
+            .map(|p| self.population_rate_at(p, t))
+            .sum();
+        self.shared_rate_at(t) + own
+    }
+
+    /// Expected shared requests in `[from, from + dt)`, by the midpoint rule.
+    pub fn shared_requests_in(&self, from: SimTime, dt: SimDuration) -> f64 {
+        over(self.shared_rate_at(midpoint(from, dt)), dt)
+    }
+
+    /// Expected requests of population `p`'s own rate in `[from, from +
+    /// dt)`, by the midpoint rule.
+    pub fn population_requests_in(&self, p: usize, from: SimTime, dt: SimDuration) -> f64 {
+        over(self.population_rate_at(p, midpoint(from, dt)), dt)
+    }
+
+    /// Expected requests of all users in `[from, from + dt)`, by the
+    /// midpoint rule.
+    pub fn requests_in(&self, from: SimTime, dt: SimDuration) -> f64 {
+        over(self.rate_at(midpoint(from, dt)), dt)
+    }
+}
+
+fn midpoint(from: SimTime, dt: SimDuration) -> SimTime {
+    from + SimDuration::from_nanos(dt.as_nanos() / 2)
+}
+
+/// Requests at `rate_per_s` over `dt` (the product before the division,
+/// so that every run's figures stay those of earlier versions to the bit).
+fn over(rate_per_s: f64, dt: SimDuration) -> f64 {
+    rate_per_s * dt.as_nanos() as f64 / NANOS_PER_SEC as f64
 }
 
 #[cfg(test)]
@@ -268,6 +405,73 @@ mod tests {
             }]),
             Err(TraceError::BadRate { row: 0, .. })
         ));
+    }
+
+    #[test]
+    fn linear_trace_interpolates_and_holds_the_last_rate() {
+        let tr = Trace::new(vec![
+            TracePoint {
+                at: t(10),
+                rate_per_s: 10.0,
+            },
+            TracePoint {
+                at: t(20),
+                rate_per_s: 30.0,
+            },
+        ])
+        .unwrap()
+        .with_interpolation(Interpolation::Linear);
+        assert_eq!(tr.rate_at(t(5)), 0.0);
+        assert_eq!(tr.rate_at(t(15)), 20.0);
+        assert_eq!(tr.rate_at(t(40)), 30.0);
+        assert_eq!(tr.scaled(0.5).rate_at(t(15)), 10.0);
+    }
+
+    #[test]
+    fn counter_decrease_is_a_reset_as_prometheus_rate_reads_it() {
+        // 0 -> 600 -> 1200 in two minutes, then the process restarts and
+        // counts 300 in the third: the third minute's rate is 300 / 60.
+        let (rates, resets) =
+            counter_rates(&[(0.0, 0.0), (60.0, 600.0), (120.0, 1200.0), (180.0, 300.0)]);
+        assert_eq!(rates, vec![(0.0, 10.0), (60.0, 10.0), (120.0, 5.0)]);
+        assert_eq!(resets, vec![3]);
+    }
+
+    #[test]
+    fn gaps_are_intervals_longer_than_the_allowed_steps() {
+        let a = [(0.0, 1.0), (60.0, 1.0), (300.0, 1.0), (360.0, 1.0)];
+        let b = [(0.0, 1.0), (120.0, 1.0)];
+        let step = sampling_step(&[&a, &b]).unwrap();
+        assert_eq!(step, 60.0);
+        assert_eq!(gaps(&a, step, 1.0), vec![1]);
+        assert_eq!(gaps(&b, step, 1.0), vec![0]);
+        assert!(gaps(&b, step, 2.0).is_empty());
+        assert_eq!(sampling_step(&[&[(0.0, 1.0)]]), None);
+    }
+
+    #[test]
+    fn population_rates_add_to_the_shared_demand() {
+        let own = Trace::new(vec![TracePoint {
+            at: t(0),
+            rate_per_s: 7.0,
+        }])
+        .unwrap();
+        let d = Demand {
+            diurnal: Some(Diurnal {
+                mean_rate_per_s: 100.0,
+                amplitude: 0.0,
+                peak_at: SimDuration::ZERO,
+            }),
+            by_population: vec![None, Some(own)],
+            ..Demand::default()
+        };
+        assert_eq!(d.shared_rate_at(t(5)), 100.0);
+        assert_eq!(d.population_rate_at(0, t(5)), 0.0);
+        assert_eq!(d.population_rate_at(1, t(5)), 7.0);
+        assert_eq!(d.rate_at(t(5)), 107.0);
+        let two = SimDuration::from_secs(2);
+        assert_eq!(d.population_requests_in(1, t(0), two), 14.0);
+        assert_eq!(d.shared_requests_in(t(0), two), 200.0);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::plan::Plan;
 use crate::scenario::cost::{price_book_from_source, CostScenario};
 use crate::scenario::kind::FileKind;
 use crate::scenario::source::read_text;
-use crate::scenario::{cur, trace};
+use crate::scenario::{cur, measured, prometheus, trace, weights};
 use crate::scenario::{InputError, Scenario, Source};
 
 /// A file, loaded and checked.
@@ -46,32 +46,63 @@ pub enum Loaded {
     Trace(Box<Trace>),
     /// A month of an AWS Cost and Usage Report (CSV).
     Cur(Box<ActualBill>),
+    /// A file an experiment or a command imports, checked on its own (its
+    /// populations and sites are checked with the estate that reads it):
+    /// what it holds, in words.
+    Import(String),
 }
 
-/// Loads the file at `path`: a CSV file by its header (a CUR month, the
-/// tenants of a consolidation plan, a usage trace with a `utilisation`
-/// column, or else a traffic trace), otherwise a TOML file by its kind.
+/// Loads the file at `path`: a Prometheus range query if its extension is
+/// `json`; if `csv`, by its header: a CUR month, the tenants of a
+/// consolidation plan, a usage trace with a `utilisation` column,
+/// measured catchments, population weights, or else a traffic trace;
+/// otherwise a TOML file by its kind.
 pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
+    let ext = |e: &str| path.extension().is_some_and(|x| x.eq_ignore_ascii_case(e));
+    if ext("json") {
         let text = read_text(path)?;
-        let first = text.lines().next().unwrap_or("");
-        if cur::is_cur_header(first) {
-            return Ok(Loaded::Cur(Box::new(cur::parse_own_currency(path, &text)?)));
-        }
-        let header: Vec<&str> = first.split(',').map(str::trim).collect();
-        return Ok(if header.contains(&"class") && header.contains(&"usage") {
-            Loaded::Tenants(tenants::parse(path, &text)?.len())
-        } else if header.contains(&"utilisation") {
-            tenants::load_usage_trace(path)?;
-            Loaded::UsageTrace
-        } else {
-            Loaded::Trace(Box::new(trace::parse(path, &text)?))
-        });
+        let alone = prometheus::Expect {
+            label: None,
+            kind: None,
+            populations: None,
+        };
+        let series = prometheus::parse(path, &text, &alone)?;
+        let samples: usize = series.iter().map(|s| s.samples.len()).sum();
+        return Ok(Loaded::Import(format!(
+            "Prometheus range query ({} series, {samples} samples)",
+            series.len()
+        )));
+    }
+    if ext("csv") {
+        return load_csv(path);
     }
     load_source(&Source::read(path)?)
+}
+
+/// Loads the CSV file at `path` by its header: a CUR month, the tenants
+/// of a consolidation plan, a usage trace, measured catchments,
+/// population weights, or else a traffic trace.
+fn load_csv(path: &Path) -> Result<Loaded, InputError> {
+    let text = read_text(path)?;
+    let first = text.lines().next().unwrap_or("");
+    if cur::is_cur_header(first) {
+        return Ok(Loaded::Cur(Box::new(cur::parse_own_currency(path, &text)?)));
+    }
+    let has = |c: &str| first.split(',').any(|h| h.trim() == c);
+    Ok(if has("class") && has("usage") {
+        Loaded::Tenants(tenants::parse(path, &text)?.len())
+    } else if has("utilisation") {
+        tenants::load_usage_trace(path)?;
+        Loaded::UsageTrace
+    } else if has("rtt_ms") {
+        let rows = measured::parse(path, &text, None)?;
+        Loaded::Import(format!("measured catchments ({} clients)", rows.len()))
+    } else if ["users", "weight"].iter().any(|c| has(c)) {
+        let n = weights::check(path, &text)?;
+        Loaded::Import(format!("population weights ({n} populations)"))
+    } else {
+        Loaded::Trace(Box::new(trace::parse(path, &text)?))
+    })
 }
 
 /// Loads the TOML file in `source` with the loader its kind calls for.

@@ -84,15 +84,15 @@ fn a_trace_without_its_columns_names_the_missing_one() {
             .expect_err("not a trace")
             .to_string()
     };
+    let allowed = "allowed: columns `time` (a duration) or `timestamp` (Unix seconds), \
+         `population`, and one of `rate` (e.g. \"120/s\"), `requests_per_s` or `count`";
     assert_eq!(
         err("[book]\nname = \"x\"\n"),
-        "t.csv:1:1: the header has no `time` column; \
-         allowed: columns `time`, `population`, and `rate` or `count`"
+        format!("t.csv:1:1: the header has no `time` or `timestamp` column; {allowed}")
     );
     assert_eq!(
         err("time,rate\n0s,1/s\n"),
-        "t.csv:1:1: the header has no `population` column; \
-         allowed: columns `time`, `population`, and `rate` or `count`"
+        format!("t.csv:1:1: the header has no `population` column; {allowed}")
     );
 }
 
@@ -102,7 +102,7 @@ fn a_trace_error_after_a_blank_line_names_the_right_line() {
     let err = trace::parse(Path::new("t.csv"), "time,population,rate\n\n0s,a,bad\n")
         .expect_err("`bad` is not a rate")
         .to_string();
-    assert!(err.starts_with("t.csv:3:1: field `rate`: `bad`"), "{err}");
+    assert!(err.starts_with("t.csv:3:6: field `rate`: `bad`"), "{err}");
 }
 
 /// A trace with a header and no rows was reported at a line 2 it did not

@@ -117,6 +117,11 @@ pinned! {
     story_spike_ams_crash_gru, "run", "story/spike-ams-crash-gru.toml";
     story_spike_ams_crash_hold, "run", "story/spike-ams-crash-hold.toml";
     story_trace, "run", "story/trace.toml";
+    story_spike_prometheus, "run", "story/spike-prometheus.toml";
+    story_spike_weighted, "run", "story/spike-weighted.toml";
+    story_day_prometheus, "run", "story/day-prometheus.toml";
+    story_day_csv, "run", "story/day-csv.toml";
+    story_catchment_measured, "catchment", "story/estate.toml", "--measured", "../scenarios/story/import/measured-catchment.csv";
     story_plan_gameday, "plan", "story/plan-gameday.toml", "--replications", "4", "--threads", "3";
     #[cfg_attr(debug_assertions, ignore = "minutes in a debug build; README's release test command runs it")]
     story_plan_migration, "plan", "story/plan-migration.toml";
@@ -135,6 +140,11 @@ const READ_BY_OTHERS: &[&str] = &[
     "pricebooks/colocation.toml",
     "pricebooks/hyperscaler.toml",
     "traces/evening-illustrative.csv",
+    "story/import/day-requests.csv",
+    "story/import/day-requests.json",
+    "story/import/measured-catchment.csv",
+    "story/import/population-weights.csv",
+    "story/import/spike-requests.json",
 ];
 
 /// Every file under `dir`, relative to `root`, sorted.
@@ -161,6 +171,7 @@ fn every_bundled_scenario_is_pinned() {
         .map(|s| s.to_string())
         .collect();
     listed.sort();
+    listed.dedup();
     assert_eq!(found, listed);
 }
 

@@ -198,6 +198,11 @@ impl LatencyModel {
         self.path_inflation
     }
 
+    /// The access network's round trip, ms, paid on every round trip.
+    pub fn access_rtt_ms(&self) -> f64 {
+        self.access_rtt_ms
+    }
+
     /// The handshake.
     pub fn handshake(&self) -> Handshake {
         self.handshake

@@ -10,10 +10,13 @@ use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
 
 use crate::experiment::load_estate;
 use crate::report::catchment::{
-    csv_bytes, rows, text, write_summary, CatchmentSummary, KnobShare, SiteShare,
+    compare_measured, csv_bytes, measured_csv, measured_text, rows, text, write_summary,
+    CatchmentSummary, KnobShare, SiteShare,
 };
 use crate::report::OutputDir;
 use crate::scenario::kind::{self, FileKind};
+use crate::scenario::measured::{self, Known, Measurement};
+use crate::scenario::source::read_text;
 use crate::scenario::Source;
 
 /// Arguments of `cutover catchment`.
@@ -32,6 +35,10 @@ pub struct Args {
     /// (none by default).
     #[arg(long)]
     sweep: Option<String>,
+    /// A CSV of measured catchments (client, population or lat/lon, site
+    /// reached, rtt_ms) to hold the model against.
+    #[arg(long)]
+    measured: Option<PathBuf>,
     /// Highest prepend count of the sweep.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=10))]
     max_prepends: u8,
@@ -105,7 +112,14 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         updates: catchment.updates,
         sweep_site: sweep_site.map(|i| topo.sites()[i].name.clone()),
         sweep: Vec::new(),
+        measured: None,
     };
+    if let Some(file) = &args.measured {
+        let measured = read_measured(file, topo)?;
+        let m = compare_measured(topo, &catchment, latency, &measured);
+        print!("{}", measured_text(&m));
+        summary.measured = Some(m);
+    }
     let mut sweep_csv = String::from("knob,share\n");
     if let Some(site) = sweep_site {
         // Prepends, and the two LOCAL_PREF communities a large transit
@@ -150,9 +164,36 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         if sweep_site.is_some() {
             out.write("sweep.csv", sweep_csv.as_bytes())?;
         }
+        if let Some(m) = &summary.measured {
+            out.write(
+                "measured.csv",
+                &measured_csv(m).context("encoding measured.csv")?,
+            )?;
+        }
         write_summary(&out, &summary)?;
         let dir = out.commit().context("finishing the output directory")?;
         println!("results in {}", dir.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `--measured`'s file, checked against the estate's populations
+/// and sites.
+fn read_measured(
+    file: &std::path::Path,
+    topo: &cutover_models::bgp::topology::Topology,
+) -> anyhow::Result<Vec<Measurement>> {
+    let text = read_text(file)?;
+    let mut populations: Vec<(String, cutover_models::geo::LatLon)> = Vec::new();
+    for p in topo.populations() {
+        if !populations.iter().any(|(n, _)| n == &p.name) {
+            populations.push((p.name.clone(), p.location));
+        }
+    }
+    let sites: Vec<String> = topo.sites().iter().map(|s| s.name.clone()).collect();
+    let known = Known {
+        populations: &populations,
+        sites: &sites,
+    };
+    Ok(measured::parse(file, &text, Some(&known))?)
 }

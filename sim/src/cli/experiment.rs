@@ -55,6 +55,9 @@ pub fn table(exp: &Experiment, seed: u64, s: &Summary) -> String {
     for f in &s.failures {
         t.push_str(&format!("  failure: {f}\n"));
     }
+    if let Some(r) = &s.traffic_import {
+        t.push_str(&r.text());
+    }
     t.push_str(&format!(
         "  requests {:.0}: served {:.0}, blackholed {:.0}, rejected {:.0}, timed out {:.0}, reset {:.0}; availability {} %; p50/p99/p99.9 {}/{}/{} ms\n",
         s.tally.requests, s.tally.served, s.tally.blackholed, s.tally.rejected, s.tally.timed_out,

@@ -34,8 +34,10 @@ pub struct Cli {
 enum Command {
     /// Check files: each is read as what its top-level section says it is
     /// (model, plan, cost scenario or consolidation plan, price book, AS
-    /// topology; a .csv by its header: tenants, usage trace or traffic
-    /// trace). Every file given is checked; for each, every unknown
+    /// topology; a .csv by its header: CUR month, tenants, usage trace,
+    /// population weights, measured catchments or traffic trace; a .json
+    /// as a Prometheus range query). Every file given is checked; for
+    /// each, every unknown
     /// field and then the first other problem are reported with file, line,
     /// column and field (later problems depend on the first, so they are
     /// not guessed at). Exit 2 if any file has a problem.

@@ -67,7 +67,7 @@ const MAX_PROBLEMS: usize = 50;
 fn check(file: &Path) -> Result<String, Vec<InputError>> {
     if file
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json"))
     {
         // A tenants file reports every bad row.
         return load_file(file).map(|l| describe(&l)).map_err(|e| {
@@ -168,6 +168,7 @@ fn describe(loaded: &Loaded) -> String {
             bill.total(),
             bill.currency
         ),
+        Loaded::Import(what) => what.clone(),
     }
 }
 

@@ -1,7 +1,9 @@
 //! The estate: what exists, described once. An estate file holds the AS
 //! graph and how BGP and latency behave (`[network]`), the anycast sites
 //! with their upstreams and node pools (`[[sites]]`), the users
-//! (`[[populations]]`), the service every site runs (`[deployment]`,
+//! (`[[populations]]`; `[estate] population_weights = "weights.csv"`
+//! weighs them by a CSV of users per population, see
+//! `scenario::weights`), the service every site runs (`[deployment]`,
 //! `[hpa]`, `[startup]`, `[nodes]`), overflow between sites (`[overflow]`),
 //! how failures are detected (`[detection]`), the service level
 //! (`[slo]`), the price books and cost profiles its sites are priced
@@ -61,6 +63,7 @@ struct RawMeta {
     name: String,
     description: Option<String>,
     seed: Option<u64>,
+    population_weights: Option<String>,
 }
 
 /// Sections of the estate an experiment replaces, as written in the
@@ -173,7 +176,10 @@ impl Estate {
             raw.estate.seed.unwrap_or(DEFAULT_GRAPH_SEED),
         )?;
         let bgp_policy = policy::validate(source, &raw.network.bgp_policy(), &graph)?;
-        let populations = network::populations(source, &raw.populations, &graph)?;
+        let mut populations = network::populations(source, &raw.populations, &graph)?;
+        if let Some(file) = &raw.estate.population_weights {
+            network::read_weights(source, "estate.population_weights", file, &mut populations)?;
+        }
         let deployment = compute::deployment(
             match changes.deployment {
                 Some(d) => (changes.source, d),

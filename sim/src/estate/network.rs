@@ -20,9 +20,13 @@
 //! mrai_timers = "busy"          # "busy" (always running) | "idle"
 //! processing_delay = "100ms"    # per UPDATE hop, plus propagation
 //! topology = "edge-topology.toml"   # or [[network.as]] + [[network.links]], or [network.generate]
+//!                               # an AS's `pops` are catalog cities or
+//!                               # `{ name = "lagos", lat = 6.45, lon = 3.39 }`
 //!
 //! [[sites]]
 //! tag = "ny1"                   # catalog site, or any tag with `city = "nyc"`
+//!                               # (or anywhere: `lat = 6.45, lon = 3.39`, `city` then
+//!                               # any name, the tag by default)
 //! origin_asn = 64501            # a partner or second ASN announcing the same prefix
 //!                               # from this site (default: network.origin_asn)
 //! upstreams = [65010, 65020]    # transit providers (omit with generate)
@@ -35,7 +39,7 @@
 //! cost = "bare metal"           # its cost profile (default: by its kind of pool)
 //!
 //! [[populations]]
-//! city = "nyc"
+//! city = "nyc"                  # a catalog city, or any name with `lat` and `lon`
 //! weight = 1.0                  # relative share of the users
 //! isp = 65101                   # omit with generate: the city's access ISPs
 //! ```
@@ -143,7 +147,43 @@ struct RawGenerate {
 struct RawAs {
     asn: u32,
     name: Option<String>,
-    pops: Vec<String>,
+    pops: Vec<RawPop>,
+}
+
+/// A PoP as written: a catalog city, or a name at a latitude and
+/// longitude.
+#[derive(Debug)]
+enum RawPop {
+    City(String),
+    At(RawPlace),
+}
+
+impl<'de> Deserialize<'de> for RawPop {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawPop;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a catalog city code or { name = \"...\", lat = ..., lon = ... }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawPop, E> {
+                Ok(RawPop::City(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawPop, A::Error> {
+                RawPlace::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawPop::At)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlace {
+    name: String,
+    lat: f64,
+    lon: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +204,8 @@ struct RawLink {
 pub(crate) struct RawSite {
     pub(crate) tag: String,
     city: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
     origin_asn: Option<u32>,
     #[serde(default)]
     upstreams: Vec<u32>,
@@ -183,6 +225,8 @@ pub(crate) struct RawSite {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPopulation {
     city: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
     weight: Option<f64>,
     isp: Option<u32>,
 }
@@ -192,8 +236,44 @@ impl RawPopulation {
     pub(crate) fn place(&self, source: &Source, at: &str) -> Result<(String, LatLon), InputError> {
         Ok((
             self.city.clone(),
-            city_location(source, &format!("{at}.city"), &self.city)?,
+            location(source, at, &self.city, self.lat, self.lon)?,
         ))
+    }
+}
+
+/// Where the entry at `at` is: at its `lat` and `lon` if written (then
+/// `name` is any name), else in catalog city `name`.
+pub(crate) fn location(
+    source: &Source,
+    at: &str,
+    name: &str,
+    lat: Option<f64>,
+    lon: Option<f64>,
+) -> Result<LatLon, InputError> {
+    match (lat, lon) {
+        (None, None) => city_location(source, &format!("{at}.city"), name),
+        (Some(lat), Some(lon)) => LatLon::new(lat, lon).map_err(|e| {
+            let field = if (-90.0..=90.0).contains(&lat) {
+                "lon"
+            } else {
+                "lat"
+            };
+            source.field_error(
+                &format!("{at}.{field}"),
+                format!(
+                    "{e}; allowed: a latitude from -90 to 90 and a longitude from -180 to 180, \
+                     decimal degrees"
+                ),
+            )
+        }),
+        (Some(_), None) => Err(source.field_error(
+            &format!("{at}.lat"),
+            "no `lon`; allowed: both `lat` and `lon`, or neither (a catalog city)",
+        )),
+        (None, Some(_)) => Err(source.field_error(
+            &format!("{at}.lon"),
+            "no `lat`; allowed: both `lat` and `lon`, or neither (a catalog city)",
+        )),
     }
 }
 
@@ -285,7 +365,7 @@ pub(crate) fn city_location(
         source.field_error(
             field,
             format!(
-                "unknown city `{code}`; allowed: {}",
+                "unknown city `{code}`; allowed: {} (or any name with `lat` and `lon`)",
                 catalog::city_codes().join(", ")
             ),
         )
@@ -453,10 +533,17 @@ fn written_graph(
     let mut ases = Vec::new();
     for (i, a) in raw_ases.iter().enumerate() {
         let mut pops = Vec::new();
-        for (j, code) in a.pops.iter().enumerate() {
-            pops.push(PopSpec {
-                name: code.clone(),
-                location: city_location(file, &format!("{prefix}as[{i}].pops[{j}]"), code)?,
+        for (j, pop) in a.pops.iter().enumerate() {
+            let at = format!("{prefix}as[{i}].pops[{j}]");
+            pops.push(match pop {
+                RawPop::City(code) => PopSpec {
+                    name: code.clone(),
+                    location: city_location(file, &at, code)?,
+                },
+                RawPop::At(p) => PopSpec {
+                    name: p.name.clone(),
+                    location: location(file, &at, &p.name, Some(p.lat), Some(p.lon))?,
+                },
             });
         }
         ases.push(AsSpec {
@@ -517,15 +604,17 @@ fn check_graph(
     Ok(())
 }
 
-/// The city of a site: written, or the catalog site's.
+/// The city of a site: written, the catalog site's, or its tag when it is
+/// placed by latitude and longitude.
 fn site_city(source: &Source, at: &str, raw: &RawSite) -> Result<String, InputError> {
     match (&raw.city, catalog::site(&raw.tag)) {
         (Some(c), _) => Ok(c.clone()),
         (None, Some(entry)) => Ok(entry.city.to_string()),
+        (None, None) if raw.lat.is_some() || raw.lon.is_some() => Ok(raw.tag.clone()),
         (None, None) => Err(source.field_error(
             &format!("{at}.tag"),
             format!(
-                "`{}` is not a catalog site, so give its `city`; catalog sites: {}",
+                "`{}` is not a catalog site, so give its `city` (or its `lat` and `lon`); catalog sites: {}",
                 raw.tag,
                 catalog::SITES
                     .iter()
@@ -545,7 +634,7 @@ pub(crate) fn site_place(
     raw: &RawSite,
 ) -> Result<(String, LatLon), InputError> {
     let city = site_city(source, at, raw)?;
-    let location = city_location(source, &format!("{at}.city"), &city)?;
+    let location = location(source, at, &city, raw.lat, raw.lon)?;
     Ok((city, location))
 }
 
@@ -656,7 +745,7 @@ pub(crate) fn populations(
     let mut out = Vec::new();
     for (i, p) in raw.iter().enumerate() {
         let at = format!("populations[{i}]");
-        let location = city_location(source, &format!("{at}.city"), &p.city)?;
+        let (_, location) = p.place(source, &at)?;
         let weight = p.weight.unwrap_or(1.0);
         if !(weight.is_finite() && (0.0..=1e12).contains(&weight)) {
             return Err(source.field_error(
@@ -697,6 +786,49 @@ pub(crate) fn populations(
         return Err(source.field_error("populations", "the weights sum to zero"));
     }
     Ok(out)
+}
+
+/// The populations' names, each once, in order.
+pub(crate) fn population_names(populations: &[Population]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in populations {
+        if !names.contains(&p.city) {
+            names.push(p.city.clone());
+        }
+    }
+    names
+}
+
+/// Replaces the populations' weights with those of the weights CSV `file`
+/// (relative to `source`'s file) named at `field`; a population split
+/// over several access ISPs keeps their proportions.
+pub(crate) fn read_weights(
+    source: &Source,
+    field: &str,
+    file: &str,
+    populations: &mut [Population],
+) -> Result<(), InputError> {
+    let path = relative_to(source, file);
+    let text = crate::scenario::source::read_text(&path).map_err(|e| match e {
+        InputError::Read { path, reason } => {
+            source.field_error(field, format!("cannot read `{}`: {reason}", path.display()))
+        }
+        other => other,
+    })?;
+    let names = population_names(populations);
+    let weights = crate::scenario::weights::parse(&path, &text, &names)?;
+    for (name, w) in names.iter().zip(weights) {
+        let old: f64 = populations
+            .iter()
+            .filter(|p| &p.city == name)
+            .map(|p| p.weight)
+            .sum();
+        let n = populations.iter().filter(|p| &p.city == name).count() as f64;
+        for p in populations.iter_mut().filter(|p| &p.city == name) {
+            p.weight = if old > 0.0 { w * p.weight / old } else { w / n };
+        }
+    }
+    Ok(())
 }
 
 /// The sites and populations on the graph, ready to build.

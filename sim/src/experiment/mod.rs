@@ -141,6 +141,8 @@ pub struct Experiment {
     pub fidelity: Fidelity,
     /// Demand of all users together.
     pub demand: Demand,
+    /// What was read from `[traffic.replay]`'s file and done to it.
+    pub traffic_import: Option<crate::scenario::replay::ReplayReport>,
     /// Failures, in file order.
     pub failures: Vec<Failure>,
     /// Random hardware failures of the nodes, if any.
@@ -203,6 +205,7 @@ impl Experiment {
         })?;
         let estate = Estate::with_changes(&estate_source, &raw.changes(source))?;
         let mut estate = changed_estate(source, raw, estate)?;
+        traffic::apply_weights(source, &raw.traffic, &mut estate)?;
         if let Some(d) = raw.network.as_ref().and_then(|n| n.damping.as_ref()) {
             estate.bgp_policy.damping = Some(crate::estate::policy::damping(source, d)?);
         }
@@ -215,7 +218,8 @@ impl Experiment {
             }
         })?;
         let (duration, tick, fidelity) = clock(source, meta)?;
-        let demand = traffic::validate(source, &raw.traffic)?;
+        let (demand, traffic_import) =
+            traffic::validate(source, &raw.traffic, &estate.populations)?;
         let failures = raw
             .failures
             .iter()
@@ -243,6 +247,7 @@ impl Experiment {
             tick,
             fidelity,
             demand,
+            traffic_import,
             failures,
             reliability,
             timeline_interval: timeline_interval(source, raw.output.as_ref(), duration)?,

@@ -2,7 +2,10 @@
 
 use cutover_models::bgp::catchment::Catchment;
 use cutover_models::bgp::topology::Topology;
+use cutover_models::geo::{LatencyModel, FIBER_KM_PER_S, PATH_INFLATION_RANGE};
 use serde::Serialize;
+
+use crate::scenario::measured::Measurement;
 
 /// One row of `catchment.csv`.
 #[derive(Debug, Clone, Serialize)]
@@ -136,6 +139,9 @@ pub struct CatchmentSummary {
     pub sweep_site: Option<String>,
     /// Its share with each knob.
     pub sweep: Vec<KnobShare>,
+    /// The model held against measured catchments (`--measured`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredComparison>,
 }
 
 /// Writes `summary` as the directory's `summary.json`.
@@ -144,4 +150,249 @@ pub fn write_summary(
     summary: &CatchmentSummary,
 ) -> Result<(), super::WriteError> {
     super::write_json(out, "summary.json", summary)
+}
+
+/// One population's measurements against the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasuredPopulation {
+    /// The population.
+    pub population: String,
+    /// Clients measured in it.
+    pub clients: usize,
+    /// The site the model sends it to (its heaviest access ISP's).
+    pub model_site: String,
+    /// Share of its clients that reached the model's site.
+    pub agreement: f64,
+    /// Median of measured minus modelled RTT to the site reached, ms.
+    pub rtt_error_median_ms: f64,
+    /// The error of largest size, ms (signed).
+    pub rtt_error_worst_ms: f64,
+}
+
+/// A client that reached another site than the model's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Disagreement {
+    /// The client network, prefix or probe.
+    pub client: String,
+    /// Its population.
+    pub population: String,
+    /// The site it reached.
+    pub measured_site: String,
+    /// The site the model sends its population to.
+    pub model_site: String,
+    /// Measured RTT, ms.
+    pub measured_rtt_ms: f64,
+    /// The model's RTT to the model's site, ms.
+    pub model_rtt_ms: f64,
+}
+
+/// Measured catchments against the model's: what `--measured` prints and
+/// adds to `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasuredComparison {
+    /// Clients measured.
+    pub clients: usize,
+    /// Share of them that reached the model's site.
+    pub agreement: f64,
+    /// Median RTT error (measured minus model, to the site reached), ms.
+    pub rtt_error_median_ms: f64,
+    /// The error of largest size, ms (signed).
+    pub rtt_error_worst_ms: f64,
+    /// The model's path inflation.
+    pub path_inflation: f64,
+    /// The path inflation that makes the median error zero over clients
+    /// at least [`FIT_MIN_KM`] from the site they reached, if any.
+    pub fitted_path_inflation: Option<f64>,
+    /// Per population, in the estate's order.
+    pub populations: Vec<MeasuredPopulation>,
+    /// Every client that reached another site than the model's.
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// Clients nearer their site than this leave the path inflation out of
+/// the fit: below a few hundred km the access network's round trip
+/// dominates the RTT (an assumption of this comparison).
+pub const FIT_MIN_KM: f64 = 500.0;
+
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn worst(values: &[f64]) -> f64 {
+    values
+        .iter()
+        .copied()
+        .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+        .unwrap_or(0.0)
+}
+
+/// The site the model sends population `name` to: its heaviest access
+/// ISP's.
+fn model_site(topo: &Topology, c: &Catchment, name: &str) -> Option<usize> {
+    c.rows
+        .iter()
+        .filter(|r| topo.populations()[r.population].name == name)
+        .max_by(|a, b| {
+            let w = |r: &cutover_models::bgp::catchment::CatchmentRow| {
+                topo.populations()[r.population].weight
+            };
+            w(a).total_cmp(&w(b)).then(b.population.cmp(&a.population))
+        })
+        .and_then(|r| r.site)
+}
+
+/// Holds `measured` against the model's catchment `c` on `topo`.
+pub fn compare_measured(
+    topo: &Topology,
+    c: &Catchment,
+    latency: &LatencyModel,
+    measured: &[Measurement],
+) -> MeasuredComparison {
+    let site_at = |tag: &str| topo.sites().iter().find(|s| s.name == tag);
+    let place = |m: &Measurement| {
+        m.location.or_else(|| {
+            topo.populations()
+                .iter()
+                .find(|p| p.name == m.population)
+                .map(|p| p.location)
+        })
+    };
+    let mut errors = Vec::with_capacity(measured.len());
+    let mut fits = Vec::new();
+    let mut disagreements = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for p in topo.populations() {
+        if !names.contains(&p.name.as_str()) {
+            names.push(&p.name);
+        }
+    }
+    let mut per: Vec<(usize, usize, Vec<f64>)> = vec![(0, 0, Vec::new()); names.len()];
+    for m in measured {
+        let Some(i) = names.iter().position(|n| *n == m.population) else {
+            continue;
+        };
+        let (Some(at), Some(site)) = (place(m), site_at(&m.site)) else {
+            continue;
+        };
+        let km = at.distance_km(site.location);
+        let error = m.rtt_ms - latency.rtt_ms(km);
+        errors.push(error);
+        if km >= FIT_MIN_KM {
+            let one_way_ms = (m.rtt_ms - latency.access_rtt_ms()) / 2.0;
+            fits.push(one_way_ms / 1000.0 * FIBER_KM_PER_S / km);
+        }
+        per[i].0 += 1;
+        per[i].2.push(error);
+        let model = model_site(topo, c, &m.population).map(|k| &topo.sites()[k]);
+        if model.is_some_and(|s| s.name == m.site) {
+            per[i].1 += 1;
+        } else {
+            disagreements.push(Disagreement {
+                client: m.client.clone(),
+                population: m.population.clone(),
+                measured_site: m.site.clone(),
+                model_site: model.map_or("-".to_string(), |s| s.name.clone()),
+                measured_rtt_ms: m.rtt_ms,
+                model_rtt_ms: model.map_or(f64::NAN, |s| {
+                    round1(Some(latency.rtt_ms(at.distance_km(s.location)))).unwrap_or(0.0)
+                }),
+            });
+        }
+    }
+    let populations = names
+        .iter()
+        .zip(&mut per)
+        .filter(|(_, p)| p.0 > 0)
+        .map(|(name, (n, agree, errs))| MeasuredPopulation {
+            population: name.to_string(),
+            clients: *n,
+            model_site: model_site(topo, c, name)
+                .map_or("-".to_string(), |k| topo.sites()[k].name.clone()),
+            agreement: *agree as f64 / *n as f64,
+            rtt_error_median_ms: median(errs),
+            rtt_error_worst_ms: worst(errs),
+        })
+        .collect::<Vec<_>>();
+    let agreeing: usize = per.iter().map(|p| p.1).sum();
+    let clients = errors.len();
+    let (lo, hi) = PATH_INFLATION_RANGE;
+    MeasuredComparison {
+        clients,
+        agreement: if clients > 0 {
+            agreeing as f64 / clients as f64
+        } else {
+            0.0
+        },
+        rtt_error_median_ms: median(&mut errors.clone()),
+        rtt_error_worst_ms: worst(&errors),
+        path_inflation: latency.path_inflation(),
+        fitted_path_inflation: (!fits.is_empty()).then(|| median(&mut fits).clamp(lo, hi)),
+        populations,
+        disagreements,
+    }
+}
+
+/// The comparison as text for the terminal.
+pub fn measured_text(m: &MeasuredComparison) -> String {
+    let mut s = format!(
+        "measured: {} clients, {:.1} % at the model's site; RTT error (measured - model) median {:+.1} ms, worst {:+.1} ms\n",
+        m.clients,
+        m.agreement * 100.0,
+        m.rtt_error_median_ms,
+        m.rtt_error_worst_ms
+    );
+    s.push_str(&format!(
+        "  {:<10} {:>7} {:<10} {:>7} {:>14} {:>10}\n",
+        "population", "clients", "model site", "agree", "rtt err median", "worst"
+    ));
+    for p in &m.populations {
+        s.push_str(&format!(
+            "  {:<10} {:>7} {:<10} {:>6.1}% {:>+14.1} {:>+10.1}\n",
+            p.population,
+            p.clients,
+            p.model_site,
+            p.agreement * 100.0,
+            p.rtt_error_median_ms,
+            p.rtt_error_worst_ms
+        ));
+    }
+    if !m.disagreements.is_empty() {
+        s.push_str("  disagreements (client, population: measured site / model site, measured / model RTT ms):\n");
+        for d in &m.disagreements {
+            s.push_str(&format!(
+                "    {} {}: {} / {}, {:.1} / {:.1}\n",
+                d.client,
+                d.population,
+                d.measured_site,
+                d.model_site,
+                d.measured_rtt_ms,
+                d.model_rtt_ms
+            ));
+        }
+    }
+    if let Some(f) = m.fitted_path_inflation {
+        s.push_str(&format!(
+            "  path inflation: the model's {:.2}; {:.2} would make the median error zero over the clients {:.0} km or more from their site (`[network] path_inflation`)\n",
+            m.path_inflation, f, FIT_MIN_KM
+        ));
+    }
+    s
+}
+
+/// The per-population comparison as `measured.csv`.
+pub fn measured_csv(m: &MeasuredComparison) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for p in &m.populations {
+        w.serialize(p)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }

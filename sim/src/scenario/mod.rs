@@ -11,11 +11,15 @@ pub mod cur;
 pub mod fleet;
 pub mod kind;
 pub mod limits;
+pub mod measured;
+pub mod prometheus;
+pub mod replay;
 pub mod risk;
 pub mod source;
 pub mod sweep;
 pub mod trace;
 pub mod units;
+pub mod weights;
 
 use std::path::Path;
 

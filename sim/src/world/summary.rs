@@ -155,6 +155,10 @@ pub struct Summary {
     /// recover, when the estate declares `[[data]]` or `[[services]]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery: Option<super::recovery::RecoverySummary>,
+    /// What was read from the traffic file replayed per population, its
+    /// gaps and counter resets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic_import: Option<crate::scenario::replay::ReplayReport>,
 }
 
 /// Everything a run produces.
@@ -309,19 +313,20 @@ impl Tracker {
         });
     }
 
-    /// Records the tick `[start, start + tick)`, its demand multiplied by
-    /// `scale` (the failures' spikes).
+    /// Records the tick `[start, start + tick)`, its shared demand
+    /// multiplied by `scale` (the failures' spikes) plus `own_rate`, the
+    /// populations' own recorded rates (requests/s, spikes applied).
     pub fn tick(
         &mut self,
         exp: &Experiment,
-        (start, scale): (SimTime, f64),
+        (start, scale, own_rate): (SimTime, f64, f64),
         sites: &[Site],
         totals: &[TickTotals],
         rec: &mut Recorder,
         timeline: &mut TimeSeries,
     ) {
         let users = exp.demand.users_at(start) * scale;
-        let rate = exp.demand.rate_at(start) * scale;
+        let rate = exp.demand.shared_rate_at(start) * scale + own_rate;
         self.peak_users = self.peak_users.max(users);
         self.peak_demand = self.peak_demand.max(rate);
         self.flush_interval(exp, start, rec, timeline);
@@ -592,6 +597,7 @@ impl World<'_> {
             sites,
             cost: None,
             recovery,
+            traffic_import: exp.traffic_import.clone(),
         }
     }
 }

@@ -68,6 +68,11 @@ impl World<'_> {
         let scale: f64 = (0..self.routes.len())
             .map(|p| self.shares[p] * self.demand_factor(p, start, end))
             .sum();
+        let own_rate: f64 = (0..self.exp.demand.by_population.len())
+            .map(|p| {
+                self.exp.demand.population_rate_at(p, start) * self.demand_factor(p, start, end)
+            })
+            .sum();
         self.forget_spikes(end);
         scratch.own.clear();
         scratch.own.extend(arrivals.iter().map(SiteArrivals::total));
@@ -82,7 +87,7 @@ impl World<'_> {
             .tick(&self.exp.estate, (end, self.exp.tick), &self.rec);
         self.tracker.tick(
             self.exp,
-            (start, scale),
+            (start, scale, own_rate),
             &self.sites,
             &scratch.totals,
             &mut self.rec,
@@ -97,13 +102,15 @@ impl World<'_> {
         let streams = 2 * self.routes.len();
         out.resize_with(self.sites.len(), || SiteArrivals::new(streams));
         out.iter_mut().for_each(SiteArrivals::clear);
-        let total = self.exp.demand.requests_in(start, self.exp.tick);
+        let demand_model = &self.exp.demand;
+        let total = demand_model.shared_requests_in(start, self.exp.tick);
         let dt = self.exp.tick.as_nanos() as f64;
         // At request level a request arrives when it is drawn at its site;
         // the expected requests of a lost route are counted here.
         let request_level = self.exp.fidelity == Fidelity::Request;
         for p in 0..self.routes.len() {
-            let demand = total * self.shares[p] * self.demand_factor(p, start, end);
+            let own = demand_model.population_requests_in(p, start, self.exp.tick);
+            let demand = (total * self.shares[p] + own) * self.demand_factor(p, start, end);
             if !request_level {
                 self.rec.arrive(p, demand);
             }

@@ -141,6 +141,8 @@ pub struct Deployment {
     pub cpu_request_millicores: i64,
     /// CPU limit per pod, millicores.
     pub cpu_limit_millicores: i64,
+    /// Memory request per pod, bytes (0 when none is set).
+    pub memory_request_bytes: i64,
     /// The HPA.
     pub hpa: HpaSpec,
     /// metrics-server scrape interval (its samples' window).
@@ -240,6 +242,7 @@ pub(crate) fn deployment(
         initial_replicas: replicas,
         cpu_request_millicores: request,
         cpu_limit_millicores: limit,
+        memory_request_bytes: 0,
         hpa,
         metric_resolution,
         startup: startup(startup_source, s)?,

@@ -145,6 +145,7 @@ impl<'e> Pods<'e> {
                     }
                 }),
                 request_millicores: self.deployment.cpu_request_millicores,
+                request_memory_bytes: self.deployment.memory_request_bytes,
                 metric: if running { p.metric } else { None },
             }
         }));

@@ -109,6 +109,8 @@ pinned! {
     story_ny_service_down, "run", "story/ny-service-down.toml";
     story_ny_shutdown, "run", "story/ny-shutdown.toml";
     story_spike, "run", "story/spike.toml";
+    story_spike_k8s, "run", "story/spike-k8s.toml";
+    story_spike_k8s_multi, "run", "story/spike-k8s-multi.toml";
     story_spike_ams_crash_bfd, "run", "story/spike-ams-crash-bfd.toml";
     story_spike_ams_crash_gru, "run", "story/spike-ams-crash-gru.toml";
     story_spike_ams_crash_hold, "run", "story/spike-ams-crash-hold.toml";
@@ -123,6 +125,8 @@ pinned! {
 /// Files that are read by the scenarios above rather than run themselves.
 const READ_BY_OTHERS: &[&str] = &[
     "edge-topology.toml",
+    "story/k8s/web-multi.yaml",
+    "story/k8s/web.yaml",
     "pricebooks/baremetal.toml",
     "pricebooks/colocation.toml",
     "pricebooks/hyperscaler.toml",

@@ -398,6 +398,22 @@ mod tests {
     }
 
     #[test]
+    fn a_pod_without_a_sample_counts_as_the_target_on_a_scale_down() {
+        // calcPlainMetricReplicas: three pods at 5 (rps) against 10, one
+        // without a sample. Ratio 0.5 < 1, so the missing pod counts as
+        // the target: (3 x 5000 + 10000) / 4 = 6250 milli, ratio 0.625,
+        // ceil(0.625 x 4) = 3.
+        let fetched = Fetched::PerPod(vec![Some(5_000), Some(5_000), Some(5_000), None]);
+        let p = compute(4, &[rps("rps", 10)], &[fetched], &[500; 4]);
+        assert_eq!(p.replicas, Ok(3));
+        // On a scale-up it counts as zero: 3 x 30 / 4 = 22.5, ratio 2.25,
+        // ceil(2.25 x 4) = 9.
+        let fetched = Fetched::PerPod(vec![Some(30_000), Some(30_000), Some(30_000), None]);
+        let p = compute(4, &[rps("rps", 10)], &[fetched], &[500; 4]);
+        assert_eq!(p.replicas, Ok(9));
+    }
+
+    #[test]
     fn the_largest_proposal_wins() {
         // CPU: 4 pods at 90 % of a 60 % target, ceil(1.5 * 4) = 6.
         // Pods: 4 pods at 25 rps against 10, ceil(2.5 * 4) = 10.

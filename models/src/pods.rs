@@ -27,6 +27,9 @@ pub struct StartupProfile {
     pub probe_initial_delay: SimDuration,
     /// Readiness probe `periodSeconds`.
     pub probe_period: SimDuration,
+    /// Consecutive successful probes before the pod is ready
+    /// (`successThreshold`, default 1).
+    pub probe_success_threshold: u32,
     /// How long after becoming ready a pod is still cold.
     pub warmup: SimDuration,
     /// CPU per request at the start of warm-up, as a multiple of the warm
@@ -71,6 +74,7 @@ impl Default for StartupProfile {
             app_start: DEFAULT_APP_START,
             probe_initial_delay: SimDuration::ZERO,
             probe_period: DEFAULT_PROBE_PERIOD,
+            probe_success_threshold: 1,
             warmup: DEFAULT_WARMUP,
             warmup_cpu_factor: DEFAULT_WARMUP_CPU_FACTOR,
             warmup_added_latency: SimDuration::ZERO,
@@ -111,7 +115,11 @@ impl StartupProfile {
             let extra = (self.app_start.as_nanos() - first.as_nanos()).div_ceil(period);
             first + SimDuration::from_nanos(extra * period)
         };
-        let ready = running + ready_after;
+        // Then successThreshold - 1 more passing probes, one period apart.
+        let more = u64::from(self.probe_success_threshold.max(1) - 1);
+        let ready = running
+            + ready_after
+            + SimDuration::from_nanos(self.probe_period.as_nanos().saturating_mul(more));
         PodTimeline {
             started,
             running,
@@ -168,6 +176,17 @@ mod tests {
             ..StartupProfile::default()
         };
         assert_eq!(p.timeline(t(0), true).ready, t(35));
+    }
+
+    #[test]
+    fn success_threshold_waits_for_more_passing_probes() {
+        // successThreshold 3: the probe at 25 s passes, then those at 35
+        // and 45 s; ready at 45.
+        let p = StartupProfile {
+            probe_success_threshold: 3,
+            ..StartupProfile::default()
+        };
+        assert_eq!(p.timeline(t(0), true).ready, t(45));
     }
 
     #[test]

@@ -113,6 +113,8 @@ pinned! {
     story_ny_shutdown, "run", "story/ny-shutdown.toml";
     story_partition_apac, "run", "story/partition-apac.toml";
     story_spike, "run", "story/spike.toml";
+    story_spike_k8s, "run", "story/spike-k8s.toml";
+    story_spike_k8s_multi, "run", "story/spike-k8s-multi.toml";
     story_spike_ams_crash_bfd, "run", "story/spike-ams-crash-bfd.toml";
     story_spike_ams_crash_gru, "run", "story/spike-ams-crash-gru.toml";
     story_spike_ams_crash_hold, "run", "story/spike-ams-crash-hold.toml";
@@ -136,6 +138,8 @@ const READ_BY_OTHERS: &[&str] = &[
     "pack/platform-tenants.csv",
     "pack/three-tenants.csv",
     "pack/usage/nightly-batch.csv",
+    "story/k8s/web-multi.yaml",
+    "story/k8s/web.yaml",
     "pricebooks/baremetal.toml",
     "pricebooks/colocation.toml",
     "pricebooks/hyperscaler.toml",

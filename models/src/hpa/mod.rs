@@ -1,15 +1,19 @@
-//! The Kubernetes Horizontal Pod Autoscaler for a CPU utilisation target, as
-//! a sans-IO state machine.
+//! The Kubernetes Horizontal Pod Autoscaler (`autoscaling/v2`: resource,
+//! pods, object and external metrics), as a sans-IO state machine.
 //!
-//! [`Hpa::sync`] is one pass of the controller's `reconcileAutoscaler`
+//! [`Hpa::sync_metrics`] is one pass of the controller's `reconcileAutoscaler`
 //! (kubernetes/kubernetes `pkg/controller/podautoscaler/horizontal.go`,
-//! v1.33): it takes the current time, the scale target's replica count and
-//! a snapshot of the pods with their CPU samples, and returns the replica
-//! count to set and when the next sync is due. The caller (the engine)
-//! owns the clock, the pods and the metrics pipeline.
+//! v1.33): it takes the current time, the scale target's replica count, a
+//! snapshot of the pods with their CPU samples and what the metrics APIs
+//! returned for the other metrics, and returns the replica count to set and
+//! when the next sync is due. The caller (the engine) owns the clock, the
+//! pods and the metrics pipeline.
 
 pub mod behavior;
+pub mod metrics;
 pub mod replicas;
+
+pub use metrics::{compute_replicas, Fetched, MetricSpec, Proposal, ResourceName, Target};
 
 pub use behavior::{Behavior, Limit, PolicyKind, ScalingPolicy, ScalingRules, SelectPolicy};
 pub use replicas::{
@@ -38,8 +42,8 @@ pub struct HpaSpec {
     pub min_replicas: i32,
     /// `maxReplicas`.
     pub max_replicas: i32,
-    /// Target mean CPU utilisation, percent of request.
-    pub target_cpu_percent: i32,
+    /// `metrics`: each proposes a replica count, the largest wins.
+    pub metrics: Vec<MetricSpec>,
     /// `behavior`; `None` selects the controller's older path (growth
     /// bounded by max(2x, 4) per sync, scale-down stabilised over
     /// `downscale_stabilization`).
@@ -54,18 +58,29 @@ pub struct HpaSpec {
 }
 
 impl HpaSpec {
-    /// An HPA with Kubernetes' defaults: default behaviour, tolerance 0.1,
-    /// 15 s sync.
+    /// An HPA on a CPU utilisation target with Kubernetes' defaults:
+    /// default behaviour, tolerance 0.1, 15 s sync.
     pub fn new(min_replicas: i32, max_replicas: i32, target_cpu_percent: i32) -> Self {
         HpaSpec {
             min_replicas,
             max_replicas,
-            target_cpu_percent,
+            metrics: vec![MetricSpec::cpu_utilization(target_cpu_percent)],
             behavior: Some(Behavior::default()),
             calc: ReplicaCalcConfig::default(),
             sync_period: DEFAULT_SYNC_PERIOD,
             downscale_stabilization: DEFAULT_DOWNSCALE_STABILIZATION,
         }
+    }
+
+    /// The CPU utilisation target, percent of request, if a metric has one.
+    pub fn cpu_target_percent(&self) -> Option<i32> {
+        self.metrics.iter().find_map(|m| match m {
+            MetricSpec::Resource {
+                name: ResourceName::Cpu,
+                target: Target::Utilization(p),
+            } => Some(*p),
+            _ => None,
+        })
     }
 }
 
@@ -77,8 +92,12 @@ pub struct SyncOutcome {
     /// Whether that differs from the current count (the controller writes
     /// the scale subresource only then).
     pub rescale: bool,
-    /// The metric's own recommendation, or why there was none.
+    /// The winning metric's recommendation, or why the metrics gave none
+    /// (the first failing metric's error).
     pub metric: Result<ReplicaCalc, ReplicaCalcError>,
+    /// Each metric's own result, in the spec's order (empty when bounds
+    /// decided before the metrics were read).
+    pub per_metric: Vec<Result<ReplicaCalc, ReplicaCalcError>>,
     /// The recommendation after stabilisation, before rate limits.
     pub stabilized_replicas: i32,
     /// What bounded the final count.
@@ -93,6 +112,8 @@ pub struct SyncOutcome {
 pub struct Hpa {
     spec: HpaSpec,
     recommendations: Vec<(SimTime, i32)>,
+    /// Whether a reconcile has seeded `recommendations`.
+    seeded: bool,
     scale_up_events: Vec<ScaleEvent>,
     scale_down_events: Vec<ScaleEvent>,
 }
@@ -103,6 +124,7 @@ impl Hpa {
         Hpa {
             spec,
             recommendations: Vec::new(),
+            seeded: false,
             scale_up_events: Vec::new(),
             scale_down_events: Vec::new(),
         }
@@ -114,55 +136,93 @@ impl Hpa {
     }
 
     /// One reconcile at `now` with the scale target at `current_replicas`
-    /// and `pods` as the selector matches them.
+    /// and `pods` as the selector matches them, for an HPA whose metrics
+    /// are all CPU (any other metric is taken as failing to fetch).
     pub fn sync(
         &mut self,
         now: SimTime,
         current_replicas: i32,
         pods: &[PodSnapshot],
     ) -> SyncOutcome {
+        self.sync_metrics(now, current_replicas, pods, &[])
+    }
+
+    /// One reconcile at `now`: `fetched[i]` is what the metrics APIs
+    /// returned for `spec.metrics[i]` (a CPU metric reads the pods' own
+    /// samples; a missing entry counts as a failed fetch).
+    pub fn sync_metrics(
+        &mut self,
+        now: SimTime,
+        current_replicas: i32,
+        pods: &[PodSnapshot],
+        fetched: &[Fetched],
+    ) -> SyncOutcome {
+        // recordInitialRecommendation: the first reconcile seeds the
+        // history with the current count, so a new HPA does not scale
+        // down before a stabilisation window has passed.
+        if !self.seeded {
+            self.seeded = true;
+            self.recommendations.push((now, current_replicas));
+        }
         let spec = &self.spec;
         let next_sync = now + spec.sync_period;
         let min = spec.min_replicas;
         let max = spec.max_replicas;
-        let hold = |metric, limit| SyncOutcome {
+        let hold = |metric, per_metric, limit| SyncOutcome {
             desired_replicas: current_replicas,
             rescale: false,
             metric,
+            per_metric,
             stabilized_replicas: current_replicas,
             limit,
             next_sync,
         };
         if current_replicas == 0 && min != 0 {
             // Scaled to zero by hand: autoscaling is disabled.
-            return hold(Err(ReplicaCalcError::NoPods), Limit::DesiredWithinRange);
+            return hold(
+                Err(ReplicaCalcError::NoPods),
+                Vec::new(),
+                Limit::DesiredWithinRange,
+            );
         }
-        let metric = resource_replicas(
-            now,
-            current_replicas,
-            spec.target_cpu_percent,
-            pods,
-            &spec.calc,
-        );
-        let (desired, stabilized, limit) = if current_replicas > max {
-            (max, max, Limit::TooManyReplicas)
+        let (desired, stabilized, limit, metric, per_metric) = if current_replicas > max {
+            (
+                max,
+                max,
+                Limit::TooManyReplicas,
+                Err(ReplicaCalcError::NoMetrics),
+                Vec::new(),
+            )
         } else if current_replicas < min {
-            (min, min, Limit::TooFewReplicas)
+            (
+                min,
+                min,
+                Limit::TooFewReplicas,
+                Err(ReplicaCalcError::NoMetrics),
+                Vec::new(),
+            )
         } else {
-            let Ok(calc) = metric else {
-                // The controller records the failure and leaves the scale alone.
-                return hold(metric, Limit::DesiredWithinRange);
+            let proposal = compute_replicas(
+                now,
+                current_replicas,
+                &spec.metrics,
+                fetched,
+                pods,
+                &spec.calc,
+            );
+            let proposed = match proposal.replicas {
+                Ok(r) => r.max(0),
+                // The controller records the failure and leaves the scale
+                // alone.
+                Err(e) => return hold(Err(e), proposal.per_metric, Limit::DesiredWithinRange),
             };
-            let proposed = calc.replicas.max(0);
-            // The behaviour is lent out for the call rather than cloned.
-            match self.spec.behavior.take() {
-                Some(b) => {
-                    let r = self.normalize_with_behavior(now, &b, current_replicas, proposed);
-                    self.spec.behavior = Some(b);
-                    r
-                }
-                None => self.normalize_legacy(now, current_replicas, proposed),
-            }
+            let metric = proposal
+                .winner
+                .map_or(Err(ReplicaCalcError::NoMetrics), |w| {
+                    proposal.per_metric[w].clone()
+                });
+            let (d, s, l) = self.normalize(now, current_replicas, proposed);
+            (d, s, l, metric, proposal.per_metric)
         };
         let rescale = desired != current_replicas;
         if rescale {
@@ -172,9 +232,23 @@ impl Hpa {
             desired_replicas: desired,
             rescale,
             metric,
+            per_metric,
             stabilized_replicas: stabilized,
             limit,
             next_sync,
+        }
+    }
+
+    /// Stabilisation and rate limits, with the behaviour or without.
+    fn normalize(&mut self, now: SimTime, current: i32, proposed: i32) -> (i32, i32, Limit) {
+        // The behaviour is lent out for the call rather than cloned.
+        match self.spec.behavior.take() {
+            Some(b) => {
+                let r = self.normalize_with_behavior(now, &b, current, proposed);
+                self.spec.behavior = Some(b);
+                r
+            }
+            None => self.normalize_legacy(now, current, proposed),
         }
     }
 
@@ -283,6 +357,7 @@ mod tests {
                     last_transition: SimTime::ZERO,
                 }),
                 request_millicores: 1000,
+                request_memory_bytes: 0,
                 metric: Some(CpuMetric {
                     usage_millicores: usage,
                     timestamp: t(0),

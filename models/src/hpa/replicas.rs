@@ -1,8 +1,10 @@
-//! The replica calculation of the Kubernetes HPA controller for a CPU
-//! utilisation target, ported from `GetResourceReplicas`, `groupPods` and
-//! `GetResourceUtilizationRatio` in kubernetes/kubernetes
-//! `pkg/controller/podautoscaler/replica_calculator.go` and
-//! `pkg/controller/podautoscaler/metrics/utilization.go` (v1.33).
+//! The replica calculation of the Kubernetes HPA controller, ported from
+//! `GetResourceReplicas`, `calcPlainMetricReplicas`,
+//! `getUsageRatioReplicaCount`, `GetObjectPerPodMetricReplicas`,
+//! `GetExternalPerPodMetricReplicas`, `groupPods`,
+//! `GetResourceUtilizationRatio` and `GetMetricUsageRatio` in
+//! kubernetes/kubernetes `pkg/controller/podautoscaler/replica_calculator.go`
+//! and `pkg/controller/podautoscaler/metrics/utilization.go` (v1.33).
 //!
 //! The arithmetic is the controller's, including its integer steps: CPU is
 //! in millicores, the utilisation is a whole percentage truncated towards
@@ -66,6 +68,8 @@ pub struct PodSnapshot {
     pub ready: Option<ReadyCondition>,
     /// Sum of the containers' CPU requests, in millicores.
     pub request_millicores: i64,
+    /// Sum of the containers' memory requests, bytes (0 if none).
+    pub request_memory_bytes: i64,
     /// The CPU sample, or `None` if the metrics API returned none.
     pub metric: Option<CpuMetric>,
 }
@@ -102,8 +106,7 @@ impl ReplicaCalcConfig {
     }
 }
 
-/// Why the controller could not compute a replica count; it then leaves the
-/// scale alone, as Kubernetes does.
+/// Why the controller could not compute a replica count from a metric.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReplicaCalcError {
     /// The selector matched no pods.
@@ -112,9 +115,16 @@ pub enum ReplicaCalcError {
     /// No ready pod had a sample.
     #[error("did not receive metrics for targeted pods (pods might be unready)")]
     NoMetrics,
-    /// A pod has no CPU request, so utilisation is undefined.
-    #[error("missing request for cpu")]
+    /// A pod has no request for the resource, so utilisation is undefined.
+    #[error("missing request for the resource")]
     MissingRequest,
+    /// The metrics API answered with an error (the caller says so).
+    #[error("unable to fetch the metric")]
+    FetchFailed,
+    /// The target's type does not fit the metric (e.g. a utilisation for
+    /// an object metric).
+    #[error("invalid metric source: the target type does not fit the metric")]
+    InvalidTarget,
 }
 
 /// The result of one replica calculation.
@@ -122,9 +132,11 @@ pub enum ReplicaCalcError {
 pub struct ReplicaCalc {
     /// The replica count the metric asks for (before behaviour and bounds).
     pub replicas: i32,
-    /// Utilisation over the counted pods, whole percent of request.
+    /// Utilisation over the counted pods, whole percent of request (0 for
+    /// a target that is not a utilisation).
     pub utilization_percent: i64,
-    /// Mean usage over the counted pods, millicores.
+    /// Mean usage over the counted pods (or, for an object or external
+    /// metric, its value), milli-units (millicores for CPU).
     pub raw_average_millicores: i64,
 }
 
@@ -136,15 +148,28 @@ enum Group {
     Ignored,
 }
 
-/// `groupPods`: deleted and failed pods are ignored; pending pods and pods
-/// that are not (or not long enough) ready are unready; pods without a
-/// sample are missing.
-fn group(now: SimTime, pod: &PodSnapshot, cfg: &ReplicaCalcConfig) -> Group {
+/// `groupPods`: deleted and failed pods are ignored; pending pods are
+/// unready; pods without a sample are missing; only for CPU
+/// (`cpu_readiness`), pods that are not (or not long enough) ready are
+/// unready too.
+fn group(
+    now: SimTime,
+    pod: &PodSnapshot,
+    sample: Option<i64>,
+    cpu_readiness: bool,
+    cfg: &ReplicaCalcConfig,
+) -> Group {
     if pod.deleting || pod.phase == PodPhase::Failed {
         return Group::Ignored;
     }
     if pod.phase == PodPhase::Pending {
         return Group::Unready;
+    }
+    if sample.is_none() {
+        return Group::Missing;
+    }
+    if !cpu_readiness {
+        return Group::Ready;
     }
     let Some(metric) = pod.metric else {
         return Group::Missing;
@@ -182,26 +207,53 @@ struct Samples {
 
 impl Samples {
     fn add(&mut self, usage: i64, request: i64) {
-        self.usage += usage;
-        self.requests += request;
+        self.usage = self.usage.saturating_add(usage);
+        self.requests = self.requests.saturating_add(request);
         self.count += 1;
     }
 }
 
-/// `GetResourceUtilizationRatio`: (ratio, utilisation %, raw average).
-fn utilization_ratio(samples: Samples, target_percent: i64) -> (f64, i64, i64) {
-    let Samples {
-        usage,
-        requests,
-        count,
-    } = samples;
-    let utilization = if requests > 0 {
-        usage * 100 / requests
-    } else {
-        0
-    };
-    let raw = usage / count.max(1);
-    (utilization as f64 / target_percent as f64, utilization, raw)
+/// How a per-pod metric is compared with its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Summed usage over summed requests, whole percent, against a target
+    /// percentage (`GetResourceUtilizationRatio`).
+    Utilization(i64),
+    /// Mean usage per pod, milli-units, against a target mean
+    /// (`GetMetricUsageRatio`, for AverageValue and Pods metrics).
+    Average(i64),
+}
+
+impl Measure {
+    /// (ratio, utilisation %, raw average) of `samples`.
+    fn ratio(self, samples: Samples) -> (f64, i64, i64) {
+        let Samples {
+            usage,
+            requests,
+            count,
+        } = samples;
+        let raw = usage / count.max(1);
+        match self {
+            Measure::Utilization(target) => {
+                let utilization = if requests > 0 {
+                    usage.saturating_mul(100) / requests
+                } else {
+                    0
+                };
+                (utilization as f64 / target as f64, utilization, raw)
+            }
+            Measure::Average(target) => (raw as f64 / target as f64, 0, raw),
+        }
+    }
+
+    /// What a pod without a sample is taken to use on a scale-down: 100 %
+    /// of its request (or the target if above), or the target mean.
+    fn fallback(self, request: i64) -> i64 {
+        match self {
+            Measure::Utilization(target) => request.saturating_mul(target.max(100)) / 100,
+            Measure::Average(target) => target,
+        }
+    }
 }
 
 /// Replicas needed to bring mean CPU utilisation to `target_percent` of
@@ -216,27 +268,64 @@ pub fn resource_replicas(
     pods: &[PodSnapshot],
     cfg: &ReplicaCalcConfig,
 ) -> Result<ReplicaCalc, ReplicaCalcError> {
+    let samples: Vec<Option<i64>> = pods
+        .iter()
+        .map(|p| p.metric.map(|m| m.usage_millicores))
+        .collect();
+    let input = PerPod {
+        pods,
+        samples: &samples,
+        requests: &|p: &PodSnapshot| p.request_millicores,
+        cpu_readiness: true,
+    };
+    per_pod_replicas(
+        now,
+        current_replicas,
+        &input,
+        Measure::Utilization(i64::from(target_percent.max(1))),
+        cfg,
+    )
+}
+
+/// A per-pod metric as the calculation reads it.
+pub struct PerPod<'a> {
+    /// Every pod the selector matches.
+    pub pods: &'a [PodSnapshot],
+    /// Each pod's sample (same order), milli-units; `None` if the metrics
+    /// API returned none for it.
+    pub samples: &'a [Option<i64>],
+    /// A pod's request for the resource, milli-units (read only for a
+    /// utilisation).
+    pub requests: &'a dyn Fn(&PodSnapshot) -> i64,
+    /// Whether the CPU readiness rules of `groupPods` apply (CPU only).
+    pub cpu_readiness: bool,
+}
+
+/// `GetResourceReplicas` (a utilisation) or `calcPlainMetricReplicas` (a
+/// mean per pod: resource AverageValue and Pods metrics), which differ only
+/// in how the ratio is formed and what a missing pod counts as.
+pub fn per_pod_replicas(
+    now: SimTime,
+    current_replicas: i32,
+    input: &PerPod,
+    measure: Measure,
+    cfg: &ReplicaCalcConfig,
+) -> Result<ReplicaCalc, ReplicaCalcError> {
+    let pods = input.pods;
     if pods.is_empty() {
         return Err(ReplicaCalcError::NoPods);
     }
-    let target = i64::from(target_percent.max(1));
     // The pods that take part, and the others by group.
     let mut samples = Samples::default();
     let mut unready = Samples::default();
     let mut missing = Samples::default();
-    for pod in pods {
-        match group(now, pod, cfg) {
-            Group::Ready => {
-                let usage = pod.metric.map_or(0, |m| m.usage_millicores);
-                samples.add(usage, pod.request_millicores);
-            }
-            Group::Unready => unready.add(0, pod.request_millicores),
-            // On a scale-down, missing pods count as using 100 % of their
-            // request (or the target, if it is above 100 %).
-            Group::Missing => missing.add(
-                pod.request_millicores * target.max(100) / 100,
-                pod.request_millicores,
-            ),
+    for (pod, &sample) in pods.iter().zip(input.samples) {
+        let request = (input.requests)(pod);
+        match group(now, pod, sample, input.cpu_readiness, cfg) {
+            Group::Ready => samples.add(sample.unwrap_or(0), request),
+            Group::Unready => unready.add(0, request),
+            // On a scale-down, missing pods count as using the fallback.
+            Group::Missing => missing.add(measure.fallback(request), request),
             Group::Ignored => {}
         }
     }
@@ -244,11 +333,11 @@ pub fn resource_replicas(
     if ready_count == 0 {
         return Err(ReplicaCalcError::NoMetrics);
     }
-    // calculateRequests fails on any listed pod without a request.
-    if pods.iter().any(|p| p.request_millicores <= 0) {
+    // calculatePodRequests fails on any listed pod without a request.
+    if matches!(measure, Measure::Utilization(_)) && pods.iter().any(|p| (input.requests)(p) <= 0) {
         return Err(ReplicaCalcError::MissingRequest);
     }
-    let (ratio, utilization, raw) = utilization_ratio(samples, target);
+    let (ratio, utilization, raw) = measure.ratio(samples);
     let result = |replicas| ReplicaCalc {
         replicas,
         utilization_percent: utilization,
@@ -280,7 +369,7 @@ pub fn resource_replicas(
         samples.count += unready.count;
     }
 
-    let (new_ratio, _, _) = utilization_ratio(samples, target);
+    let (new_ratio, _, _) = measure.ratio(samples);
     if cfg.within(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0)
     {
         // Too small a change, or the direction flipped.
@@ -296,12 +385,71 @@ pub fn resource_replicas(
     Ok(result(new_replicas))
 }
 
+/// `GetObjectMetricReplicas` and `GetExternalMetricReplicas` (a Value
+/// target) through `getUsageRatioReplicaCount`: the value over the target,
+/// times the ready pods, unless within tolerance; from zero replicas, the
+/// ratio itself.
+pub fn value_replicas(
+    current_replicas: i32,
+    usage: i64,
+    target: i64,
+    pods: &[PodSnapshot],
+    cfg: &ReplicaCalcConfig,
+) -> Result<ReplicaCalc, ReplicaCalcError> {
+    let ratio = usage as f64 / target.max(1) as f64;
+    let replicas = if current_replicas != 0 {
+        if cfg.within(ratio) {
+            current_replicas
+        } else {
+            // getReadyPodsCount: running pods whose Ready condition is true.
+            if pods.is_empty() {
+                return Err(ReplicaCalcError::NoPods);
+            }
+            let ready = pods
+                .iter()
+                .filter(|p| p.phase == PodPhase::Running && p.ready.is_some_and(|c| c.ready))
+                .count();
+            ceil_replicas(ratio * ready as f64)
+        }
+    } else {
+        ceil_replicas(ratio)
+    };
+    Ok(ReplicaCalc {
+        replicas,
+        utilization_percent: 0,
+        raw_average_millicores: usage,
+    })
+}
+
+/// `GetObjectPerPodMetricReplicas` and `GetExternalPerPodMetricReplicas`
+/// (an AverageValue target): the value over the target per pod of the
+/// scale's `status.replicas`; outside tolerance, ceil(value / target).
+pub fn average_value_replicas(
+    status_replicas: i32,
+    usage: i64,
+    target: i64,
+    cfg: &ReplicaCalcConfig,
+) -> ReplicaCalc {
+    let target = target.max(1) as f64;
+    let ratio = usage as f64 / (target * f64::from(status_replicas));
+    let replicas = if cfg.within(ratio) {
+        status_replicas
+    } else {
+        ceil_replicas(usage as f64 / target)
+    };
+    ReplicaCalc {
+        replicas,
+        utilization_percent: 0,
+        raw_average_millicores: (usage as f64 / f64::from(status_replicas)).ceil() as i64,
+    }
+}
+
 /// `int32(math.Ceil(x))`, saturating.
 fn ceil_replicas(x: f64) -> i32 {
     let c = x.ceil();
     if c >= f64::from(i32::MAX) {
         i32::MAX
-    } else if c <= 0.0 {
+    } else if c <= 0.0 || c.is_nan() {
         0
     } else {
         c as i32
@@ -364,6 +512,7 @@ mod tests {
                         last_transition: transition,
                     }),
                     request_millicores: 2000,
+                    request_memory_bytes: 0,
                     metric: levels.get(i).map(|&l| CpuMetric {
                         usage_millicores: 2 * l,
                         // A sample 30 s old with a 60 s window: for a hot

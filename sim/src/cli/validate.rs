@@ -79,6 +79,12 @@ fn check(file: &Path) -> Result<String, Vec<InputError>> {
             }
         });
     }
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+    {
+        return crate::estate::describe_manifests(file).map_err(|e| vec![e]);
+    }
     let mut source = Source::read(file).map_err(|e| vec![e])?;
     let mut problems = Vec::new();
     loop {

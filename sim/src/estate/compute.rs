@@ -8,7 +8,8 @@
 
 use cutover_models::capacity::ServiceProfile;
 use cutover_models::hpa::{
-    Behavior, HpaSpec, PolicyKind, ReplicaCalcConfig, ScalingPolicy, ScalingRules, SelectPolicy,
+    Behavior, HpaSpec, MetricSpec, PolicyKind, ReplicaCalcConfig, ResourceName, ScalingPolicy,
+    ScalingRules, SelectPolicy, Target,
 };
 use cutover_models::nodes::{
     NodePool, Provisioning, DEFAULT_MAX_PODS_PER_NODE, DEFAULT_PROVISIONING_DELAY,
@@ -25,9 +26,13 @@ use crate::scenario::{InputError, Source};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDeployment {
-    replicas: i64,
-    cpu_request: String,
+    /// Kubernetes manifests (a Deployment and its HPA), relative to this file.
+    manifests: Option<Vec<String>>,
+    replicas: Option<i64>,
+    cpu_request: Option<String>,
     cpu_limit: Option<String>,
+    memory_base: Option<String>,
+    memory_per_request: Option<String>,
     cpu_per_request: Duration,
     concurrency: i64,
     queue_limit: i64,
@@ -35,13 +40,20 @@ pub(crate) struct RawDeployment {
     balancing: Option<String>,
 }
 
+impl RawDeployment {
+    /// Whether it names Kubernetes manifests.
+    pub(crate) fn has_manifests(&self) -> bool {
+        self.manifests.is_some()
+    }
+}
+
 /// `[hpa]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHpa {
     min_replicas: Option<i64>,
-    max_replicas: i64,
-    target_cpu_utilization: i64,
+    max_replicas: Option<i64>,
+    target_cpu_utilization: Option<i64>,
     sync_period: Option<Duration>,
     tolerance: Option<f64>,
     cpu_initialization_period: Option<Duration>,
@@ -141,6 +153,12 @@ pub struct Deployment {
     pub cpu_request_millicores: i64,
     /// CPU limit per pod, millicores.
     pub cpu_limit_millicores: i64,
+    /// Memory request per pod, bytes (0 when none is set).
+    pub memory_request_bytes: i64,
+    /// A pod's memory: this base, bytes, ...
+    pub memory_base_bytes: i64,
+    /// ... plus this per request in service, bytes.
+    pub memory_per_request_bytes: i64,
     /// The HPA.
     pub hpa: HpaSpec,
     /// metrics-server scrape interval (its samples' window).
@@ -192,25 +210,52 @@ pub const DEFAULT_AVAILABILITY: f64 = 0.9995;
 pub const MAX_REPLICAS: i64 = 100_000;
 
 /// Validates `[deployment]` with `[hpa]` and `[startup]`, each from the
-/// file that holds it.
+/// file that holds it; with `manifests`, the Deployment and HPA they hold
+/// take the place of the fields they set.
 pub(crate) fn deployment(
     (source, d): (&Source, &RawDeployment),
-    (hpa_source, h): (&Source, &RawHpa),
+    (hpa_source, h): (&Source, Option<&RawHpa>),
     (startup_source, s): (&Source, Option<&RawStartup>),
 ) -> Result<Deployment, InputError> {
-    let request =
-        parse_cpu(&d.cpu_request).map_err(|m| source.field_error("deployment.cpu_request", m))?;
-    let limit = match &d.cpu_limit {
-        Some(l) => parse_cpu(l).map_err(|m| source.field_error("deployment.cpu_limit", m))?,
-        None => request,
+    let manifests = match &d.manifests {
+        Some(list) => Some(read_manifests(source, list)?),
+        None => None,
     };
-    if limit < request {
-        return Err(source.field_error(
-            "deployment.cpu_limit",
-            "is below cpu_request; allowed: a limit at or above the request",
-        ));
-    }
-    let replicas = count(source, "deployment.replicas", d.replicas, 1, MAX_REPLICAS)?;
+    let (request, limit, replicas, memory_request) = match &manifests {
+        Some(m) => {
+            for (field, set) in [
+                ("replicas", d.replicas.is_some()),
+                ("cpu_request", d.cpu_request.is_some()),
+                ("cpu_limit", d.cpu_limit.is_some()),
+            ] {
+                if set {
+                    return Err(source.field_error(
+                        &format!("deployment.{field}"),
+                        "is set by the Deployment in `manifests`; remove it here",
+                    ));
+                }
+            }
+            let k = &m.deployment;
+            (
+                k.cpu_request,
+                k.cpu_limit,
+                k.replicas as u32,
+                k.memory_request,
+            )
+        }
+        None => {
+            let (request, limit) = cpu_fields(source, d)?;
+            let Some(replicas) = d.replicas else {
+                return Err(missing(
+                    source,
+                    "deployment.replicas",
+                    "a whole number of pods",
+                ));
+            };
+            let replicas = count(source, "deployment.replicas", replicas, 1, MAX_REPLICAS)?;
+            (request, limit, replicas, 0)
+        }
+    };
     let service = ServiceProfile {
         cpu_per_request: positive(source, "deployment.cpu_per_request", d.cpu_per_request.0)?,
         concurrency: count(source, "deployment.concurrency", d.concurrency, 1, 100_000)?,
@@ -233,22 +278,225 @@ pub(crate) fn deployment(
             ))
         }
     };
-    let (hpa, metric_resolution) = hpa(hpa_source, h)?;
+    let k8s_hpa = manifests.as_ref().and_then(|m| m.hpa.as_ref());
+    let (hpa, metric_resolution) = match k8s_hpa {
+        Some(k) => hpa_from_manifest(hpa_source, h, k)?,
+        None => match h {
+            Some(h) => hpa(hpa_source, h)?,
+            None => {
+                return Err(missing(
+                    source,
+                    "hpa",
+                    "an [hpa] section, or an HPA in `manifests`",
+                ))
+            }
+        },
+    };
+    let (memory_base_bytes, memory_per_request_bytes) =
+        memory_model(source, d, &hpa, memory_request)?;
+    let probe = manifests.as_ref().and_then(|m| m.deployment.readiness);
     Ok(Deployment {
         service,
         balancing,
         initial_replicas: replicas,
         cpu_request_millicores: request,
         cpu_limit_millicores: limit,
+        memory_request_bytes: memory_request,
+        memory_base_bytes,
+        memory_per_request_bytes,
         hpa,
         metric_resolution,
-        startup: startup(startup_source, s)?,
+        startup: with_probe(startup_source, startup(startup_source, s)?, s, probe)?,
     })
+}
+
+/// A required field that is absent.
+fn missing(source: &Source, field: &str, allowed: &str) -> InputError {
+    source.field_error(field, format!("missing; allowed: {allowed}"))
+}
+
+/// `cpu_request` and `cpu_limit` as written in the estate.
+fn cpu_fields(source: &Source, d: &RawDeployment) -> Result<(i64, i64), InputError> {
+    let Some(text) = &d.cpu_request else {
+        return Err(missing(
+            source,
+            "deployment.cpu_request",
+            "a CPU quantity such as \"500m\", or `manifests` naming a Deployment",
+        ));
+    };
+    let request = parse_cpu(text).map_err(|m| source.field_error("deployment.cpu_request", m))?;
+    let limit = match &d.cpu_limit {
+        Some(l) => parse_cpu(l).map_err(|m| source.field_error("deployment.cpu_limit", m))?,
+        None => request,
+    };
+    if limit < request {
+        return Err(source.field_error(
+            "deployment.cpu_limit",
+            "is below cpu_request; allowed: a limit at or above the request",
+        ));
+    }
+    Ok((request, limit))
+}
+
+/// Reads the manifests `list` names, relative to the file holding them.
+fn read_manifests(source: &Source, list: &[String]) -> Result<super::k8s::Manifests, InputError> {
+    if list.is_empty() || list.len() > 16 {
+        return Err(source.field_error(
+            "deployment.manifests",
+            "allowed: 1 to 16 YAML files holding a Deployment and its HPA",
+        ));
+    }
+    let dir = source.path().parent().unwrap_or(std::path::Path::new(""));
+    let paths: Vec<_> = list.iter().map(|f| dir.join(f)).collect();
+    super::k8s::read(&paths).map_err(|e| match e {
+        InputError::Read { path, reason } => source.field_error(
+            "deployment.manifests",
+            format!("cannot read `{}`: {reason}", path.display()),
+        ),
+        other => other,
+    })
+}
+
+/// The memory model a memory metric reads: `memory_base` plus
+/// `memory_per_request` for each request in service (Little's law: the
+/// rate a pod serves times its CPU per request, i.e. its busy cores).
+/// Both are the user's measurements; there is no default, so a memory
+/// metric without `memory_base` is refused.
+fn memory_model(
+    source: &Source,
+    d: &RawDeployment,
+    hpa: &HpaSpec,
+    memory_request: i64,
+) -> Result<(i64, i64), InputError> {
+    let bytes = |field: &str, v: &Option<String>| -> Result<i64, InputError> {
+        let Some(t) = v else { return Ok(0) };
+        super::k8s::quantity_milli(t)
+            .map(|m| (m + 999) / 1000)
+            .map_err(|m| source.field_error(&format!("deployment.{field}"), m))
+    };
+    let base = bytes("memory_base", &d.memory_base)?;
+    let per_request = bytes("memory_per_request", &d.memory_per_request)?;
+    for m in &hpa.metrics {
+        if let MetricSpec::Resource {
+            name: ResourceName::Memory,
+            target,
+        } = m
+        {
+            if d.memory_base.is_none() {
+                return Err(missing(
+                    source,
+                    "deployment.memory_base",
+                    "a memory quantity such as \"300Mi\" (a memory metric needs the pods' memory model)",
+                ));
+            }
+            if matches!(target, Target::Utilization(_)) && memory_request == 0 {
+                return Err(source.field_error(
+                    "deployment.manifests",
+                    "a memory utilisation target needs the containers' memory requests",
+                ));
+            }
+        }
+    }
+    Ok((base, per_request))
+}
+
+/// The readiness probe of the manifests in place of `[startup]`'s probe
+/// fields.
+fn with_probe(
+    source: &Source,
+    mut profile: StartupProfile,
+    raw: Option<&RawStartup>,
+    probe: Option<super::k8s::Probe>,
+) -> Result<StartupProfile, InputError> {
+    let Some(p) = probe else { return Ok(profile) };
+    if let Some(r) = raw {
+        for (field, set) in [
+            ("probe_initial_delay", r.probe_initial_delay.is_some()),
+            ("probe_period", r.probe_period.is_some()),
+        ] {
+            if set {
+                return Err(source.field_error(
+                    &format!("startup.{field}"),
+                    "is set by the readiness probe in `manifests`; remove it here",
+                ));
+            }
+        }
+    }
+    profile.probe_initial_delay = p.initial_delay;
+    profile.probe_period = p.period;
+    profile.probe_success_threshold = p.success_threshold;
+    Ok(profile)
+}
+
+/// `[hpa]` next to an HPA from the manifests: only the controller's flags
+/// (sync period, CPU initialisation period, readiness delay, metrics
+/// resolution), which an HPA object does not hold.
+fn hpa_from_manifest(
+    source: &Source,
+    h: Option<&RawHpa>,
+    k: &super::k8s::K8sHpa,
+) -> Result<(HpaSpec, SimDuration), InputError> {
+    if let Some(h) = h {
+        for (field, set) in [
+            ("min_replicas", h.min_replicas.is_some()),
+            ("max_replicas", h.max_replicas.is_some()),
+            ("target_cpu_utilization", h.target_cpu_utilization.is_some()),
+            ("tolerance", h.tolerance.is_some()),
+            ("legacy_behavior", h.legacy_behavior.is_some()),
+            ("scale_up", h.scale_up.is_some()),
+            ("scale_down", h.scale_down.is_some()),
+        ] {
+            if set {
+                return Err(source.field_error(
+                    &format!("hpa.{field}"),
+                    "is set by the HorizontalPodAutoscaler in `manifests`; remove it here",
+                ));
+            }
+        }
+    }
+    let defaults = ReplicaCalcConfig::default();
+    let mut hpa = HpaSpec::new(k.min_replicas as i32, k.max_replicas as i32, 80);
+    hpa.metrics = k.metrics.clone();
+    hpa.behavior = Some(k.behavior.clone());
+    let flag = |f: fn(&RawHpa) -> Option<Duration>| h.and_then(f).map(|d| d.0);
+    hpa.calc = ReplicaCalcConfig {
+        tolerance_up: k.tolerance_up.unwrap_or(defaults.tolerance_up),
+        tolerance_down: k.tolerance_down.unwrap_or(defaults.tolerance_down),
+        cpu_initialization_period: flag(|h| h.cpu_initialization_period)
+            .unwrap_or(defaults.cpu_initialization_period),
+        initial_readiness_delay: flag(|h| h.initial_readiness_delay)
+            .unwrap_or(defaults.initial_readiness_delay),
+    };
+    hpa.sync_period = at_least_a_second(
+        source,
+        "hpa.sync_period",
+        flag(|h| h.sync_period).unwrap_or(hpa.sync_period),
+    )?;
+    let metric_resolution = at_least_a_second(
+        source,
+        "hpa.metric_resolution",
+        flag(|h| h.metric_resolution).unwrap_or(DEFAULT_METRIC_RESOLUTION),
+    )?;
+    Ok((hpa, metric_resolution))
 }
 
 /// Validates `[hpa]`; returns the HPA and metrics-server's resolution.
 fn hpa(source: &Source, h: &RawHpa) -> Result<(HpaSpec, SimDuration), InputError> {
-    let max_replicas = count(source, "hpa.max_replicas", h.max_replicas, 1, MAX_REPLICAS)?;
+    let Some(max) = h.max_replicas else {
+        return Err(missing(
+            source,
+            "hpa.max_replicas",
+            "a whole number of pods",
+        ));
+    };
+    let Some(target) = h.target_cpu_utilization else {
+        return Err(missing(
+            source,
+            "hpa.target_cpu_utilization",
+            "a whole percentage, e.g. 70",
+        ));
+    };
+    let max_replicas = count(source, "hpa.max_replicas", max, 1, MAX_REPLICAS)?;
     let min_replicas = count(
         source,
         "hpa.min_replicas",
@@ -256,13 +504,7 @@ fn hpa(source: &Source, h: &RawHpa) -> Result<(HpaSpec, SimDuration), InputError
         1,
         i64::from(max_replicas),
     )?;
-    let target = count(
-        source,
-        "hpa.target_cpu_utilization",
-        h.target_cpu_utilization,
-        1,
-        1000,
-    )?;
+    let target = count(source, "hpa.target_cpu_utilization", target, 1, 1000)?;
     let tolerance = h
         .tolerance
         .unwrap_or(cutover_models::hpa::replicas::DEFAULT_TOLERANCE);
@@ -362,6 +604,7 @@ fn startup(source: &Source, s: Option<&RawStartup>) -> Result<StartupProfile, In
             "startup.probe_period",
             pick(|s| s.probe_period, dflt.probe_period),
         )?,
+        probe_success_threshold: dflt.probe_success_threshold,
         warmup: pick(|s| s.warmup, dflt.warmup),
         warmup_cpu_factor,
         warmup_added_latency: pick(|s| s.warmup_added_latency, dflt.warmup_added_latency),

@@ -17,8 +17,10 @@ pub mod compute;
 pub mod cost;
 pub mod data;
 pub mod detection;
+mod k8s;
 pub mod network;
 pub mod policy;
+mod yaml;
 
 use std::path::Path;
 
@@ -32,6 +34,7 @@ use crate::scenario::{InputError, Source};
 pub use compute::{Balancing, Deployment, OverflowSpec, Slo};
 pub use cost::{CostProfile, EstateCosts};
 pub use detection::{CrashDetection, DetectionSettings};
+pub use k8s::describe as describe_manifests;
 pub use network::{Graph, NetworkSettings, Population, SiteNetwork};
 pub use policy::BgpPolicy;
 
@@ -44,7 +47,7 @@ pub(crate) struct RawEstate {
     sites: Vec<network::RawSite>,
     populations: Vec<network::RawPopulation>,
     deployment: compute::RawDeployment,
-    hpa: compute::RawHpa,
+    hpa: Option<compute::RawHpa>,
     startup: Option<compute::RawStartup>,
     nodes: Option<compute::RawNodes>,
     overflow: Option<compute::RawOverflow>,
@@ -186,8 +189,12 @@ impl Estate {
                 None => (source, &raw.deployment),
             },
             match changes.hpa {
-                Some(h) => (changes.source, h),
-                None => (source, &raw.hpa),
+                Some(h) => (changes.source, Some(h)),
+                // An experiment's manifests bring their own HPA.
+                None if changes.deployment.is_some_and(|d| d.has_manifests()) => {
+                    (changes.source, None)
+                }
+                None => (source, raw.hpa.as_ref()),
             },
             match changes.startup {
                 Some(s) => (changes.source, Some(s)),

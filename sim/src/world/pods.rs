@@ -5,7 +5,9 @@
 use std::collections::VecDeque;
 
 use cutover_models::capacity::FluidPod;
-use cutover_models::hpa::{CpuMetric, PodPhase, PodSnapshot, ReadyCondition};
+use cutover_models::hpa::{
+    CpuMetric, Fetched, MetricSpec, PodPhase, PodSnapshot, ReadyCondition, ResourceName,
+};
 use cutover_models::nodes::NodePool;
 use cutover_models::pods::PodTimeline;
 use cutover_models::queueing::MmcQueue;
@@ -145,9 +147,50 @@ impl<'e> Pods<'e> {
                     }
                 }),
                 request_millicores: self.deployment.cpu_request_millicores,
+                request_memory_bytes: self.deployment.memory_request_bytes,
                 metric: if running { p.metric } else { None },
             }
         }));
+    }
+
+    /// What the metrics APIs return for `metric` at a sync at `now`, from
+    /// each pod's last CPU sample: the requests a pod served per second are
+    /// its busy cores over its CPU per request (the warm figure times its
+    /// warm-up factor at `now`), and its memory is the deployment's base
+    /// plus the per-request figure times the requests in service, which by
+    /// Little's law are that rate times the CPU per request, i.e. its busy
+    /// cores. An object or external `requests_per_second` is the site's:
+    /// the sum over its pods. Values are milli-units, as the APIs give them.
+    pub fn fetch(&self, metric: &MetricSpec, now: SimTime) -> Fetched {
+        let dep = self.deployment;
+        let per_request_s = dep.service.cpu_per_request.as_secs_f64();
+        let cores = |p: &SimPod| p.metric.map(|m| m.usage_millicores as f64 / 1000.0);
+        let rps_milli = |p: &SimPod| {
+            let factor = p
+                .timeline
+                .map_or(1.0, |t| dep.startup.cpu_factor(t.ready, now));
+            cores(p).map(|c| round_to_i64(c / (per_request_s * factor) * 1000.0))
+        };
+        match metric {
+            MetricSpec::Resource {
+                name: ResourceName::Memory,
+                ..
+            } => {
+                let base = self.deployment.memory_base_bytes as f64;
+                let per = self.deployment.memory_per_request_bytes as f64;
+                Fetched::PerPod(
+                    self.pods
+                        .iter()
+                        .map(|p| cores(p).map(|c| round_to_i64((base + per * c) * 1000.0)))
+                        .collect(),
+                )
+            }
+            MetricSpec::Resource { .. } => Fetched::PerPod(Vec::new()),
+            MetricSpec::Pods { .. } => Fetched::PerPod(self.pods.iter().map(rps_milli).collect()),
+            MetricSpec::Object { .. } | MetricSpec::External { .. } => {
+                Fetched::Total(self.pods.iter().filter_map(rps_milli).sum())
+            }
+        }
     }
 
     /// metrics-server scrapes every running pod at `at`: its mean CPU over

@@ -139,7 +139,16 @@ impl<'e> Site<'e> {
     /// scale-down removed (whose requests the caller drains).
     pub fn hpa_sync(&mut self, at: SimTime) -> (SimTime, Vec<SimPod>) {
         self.pods.snapshot_into(at, &mut self.snaps);
-        let out = self.hpa.sync(at, self.replicas, &self.snaps);
+        let fetched: Vec<_> = self
+            .hpa
+            .spec()
+            .metrics
+            .iter()
+            .map(|m| self.pods.fetch(m, at))
+            .collect();
+        let out = self
+            .hpa
+            .sync_metrics(at, self.replicas, &self.snaps, &fetched);
         self.stats.hpa_syncs += 1;
         let mut removed = Vec::new();
         if out.rescale {

@@ -417,7 +417,8 @@ fn pods_needed(exp: &Experiment) -> u64 {
     let dep = &exp.estate.deployment;
     let peak = crate::experiment::traffic::peak_rate(&exp.demand, exp.duration, exp.tick);
     let request = dep.cpu_request_millicores as f64 / 1000.0;
-    let target = f64::from(dep.hpa.target_cpu_percent) / 100.0;
+    // An HPA without a CPU utilisation target: pods at their full request.
+    let target = f64::from(dep.hpa.cpu_target_percent().unwrap_or(100)) / 100.0;
     (peak * dep.service.cpu_per_request.as_secs_f64() / (request * target))
         .ceil()
         .max(0.0) as u64

@@ -104,6 +104,13 @@ impl Meter {
         }
     }
 
+    /// Whether the meter's count of site `k`'s running nodes is `nodes`
+    /// (always, once the site is decommissioned: it stopped counting).
+    fn sees(&self, k: usize, nodes: usize) -> bool {
+        let m = &self.sites[k];
+        m.gone_at.is_some() || m.open.len() == nodes
+    }
+
     /// Site `k` is switched off for good at `now`: its nodes stop.
     pub fn decommission(&mut self, now: SimTime, k: usize) {
         self.observe(now, k, 0);
@@ -265,6 +272,16 @@ impl super::World<'_> {
             let nodes = pool.ready_nodes().len() + pool.provisioning_nodes();
             self.meter.observe(self.now, k, nodes);
         }
+    }
+
+    /// Whether the meter has seen every site's billed nodes as they are
+    /// now (what debug builds check after each step).
+    pub(super) fn meter_agrees(&self) -> bool {
+        self.sites.iter().enumerate().all(|(k, site)| {
+            let pool = &site.pods.pool;
+            self.meter
+                .sees(k, pool.ready_nodes().len() + pool.provisioning_nodes())
+        })
     }
 
     /// Puts the run's cost into `summary` (a reason if it cannot be priced).

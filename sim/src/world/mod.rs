@@ -70,6 +70,21 @@ enum Event {
     OverflowCheck,
 }
 
+impl Event {
+    /// Whether handling the event can change a site's billed nodes (ready
+    /// or asked for), which the cost meter must then see. The control
+    /// loops that run most (scrapes, HPA syncs), BGP and the overflow
+    /// check never touch a node pool, nor does a tick (it only moves
+    /// provisioned nodes to ready), so the meter skips them; debug builds
+    /// check after every event and tick that the meter agrees.
+    fn may_change_nodes(&self) -> bool {
+        !matches!(
+            self,
+            Event::Scrape(_) | Event::HpaSync(_) | Event::Bgp(_) | Event::OverflowCheck
+        )
+    }
+}
+
 /// A population's route over time: `None` while its requests are lost.
 struct PopulationRoute {
     /// Changes in time order: (from, site or none).
@@ -245,15 +260,22 @@ impl<'e> World<'e> {
             self.now = next;
             self.tick();
             self.next_tick += self.exp.tick;
-            self.meter_nodes();
+            debug_assert!(self.meter_agrees(), "a tick changed a node pool");
             return true;
         }
         let Some((now, event)) = self.queue.pop() else {
             return false;
         };
         self.now = now;
+        let metered = event.may_change_nodes();
         self.handle(event);
-        self.meter_nodes();
+        if metered {
+            self.meter_nodes();
+        }
+        debug_assert!(
+            self.meter_agrees(),
+            "an unmetered event changed a node pool"
+        );
         true
     }
 

@@ -267,11 +267,16 @@ impl super::World<'_> {
     /// The meter sees every site's billed nodes now: those ready and those
     /// the autoscaler asked for.
     pub(super) fn meter_nodes(&mut self) {
-        for (k, site) in self.sites.iter().enumerate() {
-            let pool = &site.pods.pool;
-            let nodes = pool.ready_nodes().len() + pool.provisioning_nodes();
-            self.meter.observe(self.now, k, nodes);
+        for k in 0..self.sites.len() {
+            self.meter_site(k);
         }
+    }
+
+    /// The meter sees site `k`'s billed nodes now.
+    pub(super) fn meter_site(&mut self, k: usize) {
+        let pool = &self.sites[k].pods.pool;
+        let nodes = pool.ready_nodes().len() + pool.provisioning_nodes();
+        self.meter.observe(self.now, k, nodes);
     }
 
     /// Whether the meter has seen every site's billed nodes as they are

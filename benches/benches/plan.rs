@@ -1,7 +1,8 @@
 //! `cutover plan` on the world: one fluid run of the reference migration
-//! (nine sites, one a week, over nine weeks), and Monte Carlo replications
-//! of the game day (one move and a crash, one day) on one and on two
-//! threads so the parallel speed-up can be read off.
+//! (nine sites, one a week, over nine weeks), two of its replications on
+//! two threads (1,000 take 500 times as long), and Monte Carlo
+//! replications of the game day (one move and a crash, one day) on one
+//! and on two threads so the parallel speed-up can be read off.
 
 use std::path::PathBuf;
 
@@ -11,6 +12,9 @@ use cutover::plan::{run, run_replication, Plan, PlanOutcome};
 
 /// Replications timed in the scaling group.
 const REPLICATIONS: u64 = 4;
+
+/// Replications of the reference migration timed on two threads.
+const MIGRATION_REPLICATIONS: u64 = 2;
 
 /// Seed of the single run and of the replications.
 const SEED: u64 = 1;
@@ -32,9 +36,9 @@ fn key(outcome: &PlanOutcome) -> (bool, u64, u64) {
     )
 }
 
-/// `REPLICATIONS` runs of `scenario` on `threads` threads.
-fn replications(scenario: &Plan, threads: usize) -> Vec<PlanOutcome> {
-    replicate(SEED, REPLICATIONS, Some(threads), |_, seed| {
+/// `count` replications of `scenario` on `threads` threads.
+fn replications(scenario: &Plan, count: u64, threads: usize) -> Vec<PlanOutcome> {
+    replicate(SEED, count, Some(threads), |_, seed| {
         run_replication(scenario, seed).expect("plan run")
     })
     .expect("thread pool")
@@ -51,22 +55,45 @@ fn single_run(c: &mut Criterion) {
     group.finish();
 }
 
+/// Replications of the reference migration on two threads, each drawing
+/// its rent rise, exchange rate, labour and servers' lead times.
+fn migration_replications(c: &mut Criterion) {
+    let scenario = bundled("plan-migration.toml");
+    let mut group = c.benchmark_group("plan_migration_replications_2");
+    group.sample_size(10);
+    group.bench_function("threads_2", |b| {
+        b.iter(|| replications(&scenario, MIGRATION_REPLICATIONS, 2))
+    });
+    group.finish();
+}
+
 /// Replications of the game day on one thread and on two; results are
 /// checked equal first.
 fn replication_scaling(c: &mut Criterion) {
     let scenario = bundled("plan-gameday.toml");
-    let one: Vec<_> = replications(&scenario, 1).iter().map(key).collect();
-    let two: Vec<_> = replications(&scenario, 2).iter().map(key).collect();
+    let one: Vec<_> = replications(&scenario, REPLICATIONS, 1)
+        .iter()
+        .map(key)
+        .collect();
+    let two: Vec<_> = replications(&scenario, REPLICATIONS, 2)
+        .iter()
+        .map(key)
+        .collect();
     assert_eq!(one, two, "replications differ between 1 and 2 threads");
     let mut group = c.benchmark_group("plan_gameday_replications_4");
     group.sample_size(10);
     for threads in [1, 2] {
         group.bench_function(format!("threads_{threads}"), |b| {
-            b.iter(|| replications(&scenario, threads))
+            b.iter(|| replications(&scenario, REPLICATIONS, threads))
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, single_run, replication_scaling);
+criterion_group!(
+    benches,
+    single_run,
+    migration_replications,
+    replication_scaling
+);
 criterion_main!(benches);

@@ -104,6 +104,13 @@ impl Meter {
         }
     }
 
+    /// Whether the meter's count of site `k`'s running nodes is `nodes`
+    /// (always, once the site is decommissioned: it stopped counting).
+    fn sees(&self, k: usize, nodes: usize) -> bool {
+        let m = &self.sites[k];
+        m.gone_at.is_some() || m.open.len() == nodes
+    }
+
     /// Site `k` is switched off for good at `now`: its nodes stop.
     pub fn decommission(&mut self, now: SimTime, k: usize) {
         self.observe(now, k, 0);
@@ -260,11 +267,26 @@ impl super::World<'_> {
     /// The meter sees every site's billed nodes now: those ready and those
     /// the autoscaler asked for.
     pub(super) fn meter_nodes(&mut self) {
-        for (k, site) in self.sites.iter().enumerate() {
-            let pool = &site.pods.pool;
-            let nodes = pool.ready_nodes().len() + pool.provisioning_nodes();
-            self.meter.observe(self.now, k, nodes);
+        for k in 0..self.sites.len() {
+            self.meter_site(k);
         }
+    }
+
+    /// The meter sees site `k`'s billed nodes now.
+    pub(super) fn meter_site(&mut self, k: usize) {
+        let pool = &self.sites[k].pods.pool;
+        let nodes = pool.ready_nodes().len() + pool.provisioning_nodes();
+        self.meter.observe(self.now, k, nodes);
+    }
+
+    /// Whether the meter has seen every site's billed nodes as they are
+    /// now (what debug builds check after each step).
+    pub(super) fn meter_agrees(&self) -> bool {
+        self.sites.iter().enumerate().all(|(k, site)| {
+            let pool = &site.pods.pool;
+            self.meter
+                .sees(k, pool.ready_nodes().len() + pool.provisioning_nodes())
+        })
     }
 
     /// Puts the run's cost into `summary` (a reason if it cannot be priced).

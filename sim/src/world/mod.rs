@@ -62,14 +62,43 @@ enum Event {
     PowerOff(usize),
     /// The health check gives up on a site and withdraws it.
     Withdraw(usize),
-    /// metrics-server scrapes a site's pods.
-    Scrape(usize),
-    /// A site's HPA syncs.
-    HpaSync(usize),
+    /// metrics-server scrapes every site's pods (one event for all sites:
+    /// their scrapes fall at the same instants, see [`World::scrapes`]).
+    Scrapes,
+    /// Every site's HPA syncs (one event for all sites, see
+    /// [`World::hpa_syncs`]).
+    HpaSyncs,
     /// A site's cluster autoscaler scans.
     AutoscalerScan(usize),
     /// Sites decide what to shed to the next site.
     OverflowCheck,
+}
+
+impl Event {
+    /// Whether handling the event can change a site's billed nodes (ready
+    /// or asked for), which the cost meter must then see. The control
+    /// loops that run most (scrapes, HPA syncs), BGP and the overflow
+    /// check never touch a node pool, nor does a tick (it only moves
+    /// provisioned nodes to ready), so the meter skips them; debug builds
+    /// check after every event and tick that the meter agrees. An
+    /// autoscaler's scan changes only its own site's pool.
+    fn nodes_touched(&self) -> Touched {
+        match self {
+            Event::Scrapes | Event::HpaSyncs | Event::Bgp(_) | Event::OverflowCheck => {
+                Touched::None
+            }
+            Event::AutoscalerScan(k) => Touched::Site(*k),
+            _ => Touched::All,
+        }
+    }
+}
+
+/// The node pools an event can change.
+#[derive(Clone, Copy)]
+enum Touched {
+    None,
+    Site(usize),
+    All,
 }
 
 /// A population's route over time: `None` while its requests are lost.
@@ -100,6 +129,14 @@ pub struct World<'e> {
     failure_log: Vec<(usize, failures::FailureRecord)>,
     /// Failures in force that change how the world serves.
     active: failures::Active,
+    /// Per site, whether its metrics scrapes and its HPA's syncs still run
+    /// (they stop for good once it is decommissioned and dead).
+    scraping: Vec<bool>,
+    syncing: Vec<bool>,
+    /// Sites' scrapes and syncs beyond the first of each shared event:
+    /// what the summary's event count adds to the queue's (see
+    /// [`World::scrapes`]).
+    folded_events: u64,
     /// Per site, the next random node failure, if one is due.
     fault_timers: Vec<Option<crate::engine::TimerId>>,
     /// Per site, the random stream of its node failures and repairs.
@@ -166,6 +203,9 @@ impl<'e> World<'e> {
             failure_timers: std::collections::BTreeMap::new(),
             active: failures::Active::default(),
             fault_timers: vec![None; exp.estate.sites.len()],
+            scraping: vec![true; exp.estate.sites.len()],
+            syncing: vec![true; exp.estate.sites.len()],
+            folded_events: 0,
             reliability_rng: exp
                 .estate
                 .sites
@@ -203,10 +243,12 @@ impl<'e> World<'e> {
         // The HPA's syncs are not aligned with metrics-server's scrapes: the
         // first sync comes half a period after the first scrape.
         let half = SimDuration::from_nanos(dep.hpa.sync_period.as_nanos() / 2);
-        for k in 0..self.sites.len() {
+        if !self.sites.is_empty() {
             let first = SimTime::ZERO + dep.metric_resolution;
-            self.queue.schedule_at(first, Event::Scrape(k));
-            self.queue.schedule_at(first + half, Event::HpaSync(k));
+            self.queue.schedule_at(first, Event::Scrapes);
+            self.queue.schedule_at(first + half, Event::HpaSyncs);
+        }
+        for k in 0..self.sites.len() {
             if let Some(scan) = self.sites[k].scan_interval() {
                 self.queue
                     .schedule_at(SimTime::ZERO + scan, Event::AutoscalerScan(k));
@@ -251,15 +293,24 @@ impl<'e> World<'e> {
             self.now = next;
             self.tick();
             self.next_tick += self.exp.tick;
-            self.meter_nodes();
+            debug_assert!(self.meter_agrees(), "a tick changed a node pool");
             return true;
         }
         let Some((now, event)) = self.queue.pop() else {
             return false;
         };
         self.now = now;
+        let touched = event.nodes_touched();
         self.handle(event);
-        self.meter_nodes();
+        match touched {
+            Touched::None => {}
+            Touched::Site(k) => self.meter_site(k),
+            Touched::All => self.meter_nodes(),
+        }
+        debug_assert!(
+            self.meter_agrees(),
+            "an unmetered event changed a node pool"
+        );
         true
     }
 
@@ -285,8 +336,8 @@ impl<'e> World<'e> {
             Event::NodeFault(k) => self.node_fault(k),
             Event::PowerOff(i) => self.power_off(i),
             Event::Withdraw(k) => self.withdraw(k),
-            Event::Scrape(k) => self.scrape(k),
-            Event::HpaSync(k) => self.hpa_sync(k),
+            Event::Scrapes => self.scrapes(),
+            Event::HpaSyncs => self.hpa_syncs(),
             Event::AutoscalerScan(k) => self.autoscaler_scan(k),
             Event::OverflowCheck => self.overflow_check(),
         }
@@ -368,29 +419,81 @@ impl<'e> World<'e> {
         self.sites[k].decommissioned && !self.sites[k].alive
     }
 
-    fn scrape(&mut self, k: usize) {
-        if self.loops_stopped(k) {
-            return;
+    // Every site scrapes every `metric_resolution` from the same first
+    // instant, and every site's HPA syncs every `sync_period` (the
+    // deployment's, which each site's HPA has) from the same first
+    // instant, so one event per instant serves them all, in site order:
+    // the order their own events had at that instant (scheduled one after
+    // the other, each by the last, and never with another event between
+    // them), and a scrape or sync touches only its own site, so it
+    // commutes with another site's event at the same instant. The
+    // summary still counts one event per site's scrape or sync (as when
+    // each had its own), so its event count is unchanged.
+
+    /// Whether site `k`'s scrapes (or, with `syncs`, HPA syncs) run now:
+    /// `None` once its loop has stopped (an event no longer visits it),
+    /// else whether it runs; the loop stops for good the first time it
+    /// finds its site's loops stopped.
+    fn loop_runs(&mut self, k: usize, syncs: bool) -> Option<bool> {
+        let stopped = self.loops_stopped(k);
+        let running = if syncs {
+            &mut self.syncing[k]
+        } else {
+            &mut self.scraping[k]
+        };
+        if !*running {
+            return None;
         }
-        let res = self.exp.estate.deployment.metric_resolution;
-        if self.sites[k].alive {
-            self.sites[k].pods.scrape(self.now, res);
-        }
-        self.queue.schedule_in(res, Event::Scrape(k));
+        *running = !stopped;
+        Some(*running)
     }
 
-    fn hpa_sync(&mut self, k: usize) {
-        if self.loops_stopped(k) {
-            return;
+    /// Runs `visit` on every site whose scrapes (or, with `syncs`, HPA
+    /// syncs) run now, in site order; whether any still runs. Counts each
+    /// site visited beyond the first as an event of its own.
+    fn each_running_loop(&mut self, syncs: bool, mut visit: impl FnMut(&mut Self, usize)) -> bool {
+        let mut visited: u64 = 0;
+        let mut any = false;
+        for k in 0..self.sites.len() {
+            let Some(runs) = self.loop_runs(k, syncs) else {
+                continue;
+            };
+            visited += 1;
+            if runs {
+                any = true;
+                visit(self, k);
+            }
         }
-        if !self.sites[k].alive {
-            let period = self.exp.estate.deployment.hpa.sync_period;
-            self.queue.schedule_in(period, Event::HpaSync(k));
-            return;
+        self.folded_events += visited.saturating_sub(1);
+        any
+    }
+
+    /// metrics-server scrapes the pods of every live site.
+    fn scrapes(&mut self) {
+        let res = self.exp.estate.deployment.metric_resolution;
+        let any = self.each_running_loop(false, |w, k| {
+            if w.sites[k].alive {
+                w.sites[k].pods.scrape(w.now, res);
+            }
+        });
+        if any {
+            self.queue.schedule_in(res, Event::Scrapes);
         }
-        let (next, removed) = self.sites[k].hpa_sync(self.now);
-        self.drain_removed(k, removed);
-        self.queue.schedule_at(next, Event::HpaSync(k));
+    }
+
+    /// The HPA of every live site syncs.
+    fn hpa_syncs(&mut self) {
+        let period = self.exp.estate.deployment.hpa.sync_period;
+        let any = self.each_running_loop(true, |w, k| {
+            if w.sites[k].alive {
+                let (next, removed) = w.sites[k].hpa_sync(w.now);
+                debug_assert_eq!(next, w.now + period, "an HPA off the deployment's period");
+                w.drain_removed(k, removed);
+            }
+        });
+        if any {
+            self.queue.schedule_in(period, Event::HpaSyncs);
+        }
     }
 
     fn autoscaler_scan(&mut self, k: usize) {

@@ -129,7 +129,9 @@ pub struct Summary {
     pub longest_blackhole_s: f64,
     /// BGP UPDATEs sent after the steady state.
     pub bgp_updates: u64,
-    /// Engine events processed (ticks included).
+    /// Events processed (ticks included; each site's metrics scrape and
+    /// HPA sync counts as one, though one engine event runs every site's
+    /// at an instant).
     pub events: u64,
     /// Most concurrent spike users.
     pub peak_users: f64,
@@ -584,7 +586,7 @@ impl World<'_> {
             },
             longest_blackhole_s: self.tracker.blackhole_s.iter().copied().fold(0.0, f64::max),
             bgp_updates: self.network.updates(),
-            events: self.queue.processed() + self.ticks,
+            events: self.queue.processed() + self.folded_events + self.ticks,
             peak_users: self.tracker.peak_users,
             peak_demand_rps: self.tracker.peak_demand,
             spike_start_s: spike_start.map(SimTime::as_secs_f64),

@@ -59,6 +59,15 @@ fn secs(s: u64) -> SimDuration {
     SimDuration::from_secs(s)
 }
 
+/// When any population's route moved to `site`, seconds.
+fn moves_to(o: &Outcome, site: &str) -> Vec<f64> {
+    o.routes
+        .iter()
+        .filter(|r| r.to_site == site)
+        .map(|r| r.t_s)
+        .collect()
+}
+
 /// When population `label`'s route last moved to `site`, seconds.
 fn back_at(o: &Outcome, label: &str, site: &str) -> f64 {
     o.routes
@@ -300,12 +309,7 @@ fn a_link_that_comes_back_brings_traffic_back() {
         assert_eq!(before, after, "{label}");
     }
     // One city moved away at 60 s and came back after 260 s.
-    let back: Vec<f64> = o
-        .routes
-        .iter()
-        .filter(|r| r.to_site == "hkg1")
-        .map(|r| r.t_s)
-        .collect();
+    let back = moves_to(&o, "hkg1");
     assert!(
         !back.is_empty() && back.iter().all(|&t| t >= 260.0),
         "{back:?}"
@@ -328,12 +332,7 @@ fn overlapping_link_downs_hold_the_link_until_the_last_ends() {
         &drill("700s", &(link("60s", "440s") + &link("100s", "160s"))),
         1,
     );
-    let back: Vec<f64> = o
-        .routes
-        .iter()
-        .filter(|r| r.to_site == "hkg1")
-        .map(|r| r.t_s)
-        .collect();
+    let back = moves_to(&o, "hkg1");
     assert!(
         !back.is_empty() && back.iter().all(|&t| t >= 500.0),
         "back at {back:?}, before the longer failure ends at 500 s"

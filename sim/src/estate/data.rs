@@ -71,56 +71,69 @@ pub(crate) struct RawService {
 
 /// Validates the `[[data]]` entries.
 pub(crate) fn classes(source: &Source, raw: &[RawDataClass]) -> Result<Vec<DataClass>, InputError> {
-    if raw.len() > MAX_CLASSES {
-        return Err(source.field_error(
-            "data",
-            format!("{} classes; allowed: at most {MAX_CLASSES}", raw.len()),
-        ));
-    }
-    let mut out: Vec<DataClass> = Vec::with_capacity(raw.len());
-    for (i, r) in raw.iter().enumerate() {
-        let at = format!("data[{i}]");
-        let name = name(source, &format!("{at}.name"), &r.name)?;
-        if out.iter().any(|c| c.name == name) {
-            return Err(source.field_error(
-                &format!("{at}.name"),
-                format!("`{name}` is declared twice; allowed: a name no other class has"),
-            ));
-        }
-        out.push(DataClass {
-            name,
-            replication: replication(source, &at, r)?,
-            writes: writes(source, &format!("{at}.writes"), &r.writes)?,
-            rpo: r.rpo.0,
-            catch_up: catch_up(source, &at, r)?,
-        });
-    }
-    Ok(out)
+    named_entries(
+        source,
+        "data",
+        raw,
+        |r| &r.name,
+        |at, name, r| {
+            Ok(DataClass {
+                name,
+                replication: replication(source, at, r)?,
+                writes: writes(source, &format!("{at}.writes"), &r.writes)?,
+                rpo: r.rpo.0,
+                catch_up: catch_up(source, at, r)?,
+            })
+        },
+    )
 }
 
 /// Validates the `[[services]]` entries.
 pub(crate) fn services(source: &Source, raw: &[RawService]) -> Result<Vec<Service>, InputError> {
+    named_entries(
+        source,
+        "services",
+        raw,
+        |r| &r.name,
+        |at, name, r| {
+            Ok(Service {
+                name,
+                tier: self::name(source, &format!("{at}.tier"), &r.tier)?,
+                rto: r.rto.0,
+            })
+        },
+    )
+}
+
+/// Validates the entries of `section`, at most [`MAX_CLASSES`], each
+/// with a name no other has, built by `build` from its place (e.g.
+/// `data[2]`), its trimmed name and what was written.
+fn named_entries<R, T>(
+    source: &Source,
+    section: &str,
+    raw: &[R],
+    name_of: impl Fn(&R) -> &String,
+    build: impl Fn(&str, String, &R) -> Result<T, InputError>,
+) -> Result<Vec<T>, InputError> {
     if raw.len() > MAX_CLASSES {
         return Err(source.field_error(
-            "services",
-            format!("{} services; allowed: at most {MAX_CLASSES}", raw.len()),
+            section,
+            format!("{} entries; allowed: at most {MAX_CLASSES}", raw.len()),
         ));
     }
-    let mut out: Vec<Service> = Vec::with_capacity(raw.len());
+    let mut names: Vec<String> = Vec::with_capacity(raw.len());
+    let mut out = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
-        let at = format!("services[{i}]");
-        let name = name(source, &format!("{at}.name"), &r.name)?;
-        if out.iter().any(|s| s.name == name) {
+        let at = format!("{section}[{i}]");
+        let name = name(source, &format!("{at}.name"), name_of(r))?;
+        if names.contains(&name) {
             return Err(source.field_error(
                 &format!("{at}.name"),
-                format!("`{name}` is declared twice; allowed: a name no other service has"),
+                format!("`{name}` is declared twice; allowed: a name no other entry of [[{section}]] has"),
             ));
         }
-        out.push(Service {
-            name,
-            tier: self::name(source, &format!("{at}.tier"), &r.tier)?,
-            rto: r.rto.0,
-        });
+        names.push(name.clone());
+        out.push(build(&at, name, r)?);
     }
     Ok(out)
 }

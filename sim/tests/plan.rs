@@ -316,8 +316,9 @@ fn drill_errors_say_what_is_allowed() {
 
 /// The game day's move priced by the migration cost scenario, with a
 /// cloud price rise of 0 to 20 % and a supplier lead time of 336 to 340
-/// hours (against the cost scenario's planned 14 days: the plan starts up
-/// to four hours late).
+/// hours (against the cost scenario's planned 14 days: servers up to four
+/// hours late, so the plan starts a day late, at its 18:00; it may take
+/// three days).
 fn priced_with_risks() -> Plan {
     let text = story_plan(
         &[("ams1", "ams", "[65010, 65020]")],
@@ -328,7 +329,8 @@ fn priced_with_risks() -> Plan {
             story().join("../cost-migration.toml").display()
         ),
         "",
-    );
+    )
+    .replace("duration = \"1d\"", "duration = \"3d\"");
     plan_of(&text)
 }
 
@@ -401,16 +403,28 @@ fn a_price_risk_gives_the_probability_of_staying_within_budget() {
     let d = draw(&plan.risks, 11, planned, orders);
     assert_eq!(o.risks[0], ("price rise".to_string(), d.values[0]));
     assert!((o.risks[1].1 - d.values[1] / 86_400.0).abs() < 1e-9);
+    // Its dual running is the unrisen price on its own (later) dates,
+    // raised by its draw.
     let dual_11 = o.cost.as_ref().unwrap().dual_running.as_f64();
+    let moved_11: Vec<_> = o.regions.iter().map(|r| at(r.moved_s)).collect();
+    let gone_11: Vec<_> = o.regions.iter().map(|r| at(r.decommissioned_s)).collect();
+    let end_11 = SimTime::ZERO + SimDuration::from_secs_f64(o.duration_s);
+    let flat_11 = price(&plan, &base, &moved_11, &gone_11, end_11).unwrap();
+    let unrisen = flat_11.dual_running.as_f64();
     assert!(
-        (dual_11 / dual - (1.0 + d.values[0])).abs() < 1e-3,
-        "{dual_11} vs {dual}"
+        (dual_11 / unrisen - (1.0 + d.values[0])).abs() < 1e-3,
+        "{dual_11} vs {unrisen}"
     );
-    // The delivery came after the planned 14 days: the plan began late.
+    // The delivery came after the planned 14 days: the plan began late,
+    // at its 18:00 on the first day the servers were there.
     let late = d.values[1] - 14.0 * 86_400.0;
     assert!(late > 0.0);
     let first = o.stages.first().unwrap().applied_s;
-    assert!((first - (18.0 * 3600.0 + late)).abs() < 1e-6, "{first}");
+    let whole_days = (late / 86_400.0).ceil() * 86_400.0;
+    assert!(
+        (first - (18.0 * 3600.0 + whole_days)).abs() < 1e-6,
+        "{first}"
+    );
     assert!((o.regions[0].servers_at_s - first).abs() < 1e-6);
     assert_eq!(stated.regions[0].servers_at_s, 18.0 * 3600.0);
 }
@@ -666,9 +680,10 @@ fn each_moves_servers_are_late_by_their_own_lead_time() {
     // move starts late by its own lead's excess, and the second also
     // waits for the first (pacing). With S = 18 h + 7 d + the second
     // move's 7 stages (7 x 660 s), the plan ends at S + max(0, L1 - 14 d,
-    // L2 - 14 d): it ends within S + 3 d when both leads are at most
-    // 17 d, with probability (7 / 10)^2 = 0.49 (one draw for both would
-    // give 0.7).
+    // L2 - 14 d) taken up to whole days (a late move starts at the plan's
+    // 18:00): it ends within S + 3 d when both leads are at most 17 d,
+    // with probability (7 / 10)^2 = 0.49 (one draw for both would give
+    // 0.7).
     use cutover::plan::risk::draw;
     use cutover::plan::run::{orders, spec_with};
     use cutover_models::plan::{Observation, PlanAction, PlanMachine, Scope, WindowMetrics};
@@ -726,7 +741,7 @@ fn each_moves_servers_are_late_by_their_own_lead_time() {
         let (end, leads) = end_of(seed);
         let late = leads
             .iter()
-            .map(|l| (l - 14.0 * day).max(0.0))
+            .map(|l| ((l - 14.0 * day).max(0.0) / day).ceil() * day)
             .fold(0.0, f64::max);
         assert!(
             (end - (s + late)).abs() < 1e-3,

@@ -132,9 +132,12 @@ pub fn adjusted(base: &Adjustments, risks: &[Risk], draws: &Draws) -> Adjustment
     a
 }
 
-/// When each move's servers are there: ordered to arrive at the move's
-/// planned start (`begin`, then one `spacing` after the other) given the
-/// `planned` lead, they come late by their drawn lead's excess over it.
+/// When each move may start: its servers, ordered to arrive at the
+/// move's planned start (`begin`, then one `spacing` after the other)
+/// given the `planned` lead, come late by their drawn lead's excess over
+/// it, and a late move starts at the plan's time of day (`begin`'s) on
+/// the first day they are there, as an on-time move does: its stages'
+/// windows see the hours the plan chose.
 pub fn deliveries(
     draws: &Draws,
     planned: SimDuration,
@@ -148,10 +151,14 @@ pub fn deliveries(
         .map(|(m, &secs)| {
             let drawn = SimDuration::from_secs_f64(secs);
             let late = drawn.as_nanos().saturating_sub(planned.as_nanos());
-            begin + spacing.saturating_mul(m as u64) + SimDuration::from_nanos(late)
+            let on_time = begin + spacing.saturating_mul(m as u64);
+            on_time + SimDuration::from_nanos(late.div_ceil(DAY_NS) * DAY_NS)
         })
         .collect()
 }
+
+/// A day, nanoseconds.
+const DAY_NS: u64 = 86_400_000_000_000;
 
 #[cfg(test)]
 mod tests {
@@ -246,6 +253,25 @@ mod tests {
         assert_eq!(
             deliveries(&draws, planned, begin, week),
             vec![begin + SimDuration::from_secs(6 * 86_400), begin + week,]
+        );
+    }
+
+    /// Servers 3.2 days late: the move starts four days late, at the
+    /// plan's time of day; a whole number of days late, that many.
+    #[test]
+    fn a_late_move_starts_at_the_plans_time_of_day() {
+        let planned = SimDuration::from_secs(14 * 86_400);
+        let week = SimDuration::from_secs(7 * 86_400);
+        let begin = SimTime::ZERO + SimDuration::from_secs(18 * 3600);
+        let draws = Draws {
+            values: Vec::new(),
+            move_leads: vec![17.2 * DAY, 16.0 * DAY],
+            retry_leads: Vec::new(),
+        };
+        let days = |d: u64| SimDuration::from_secs(d * 86_400);
+        assert_eq!(
+            deliveries(&draws, planned, begin, week),
+            vec![begin + days(4), begin + week + days(2)]
         );
     }
 }

@@ -2,16 +2,19 @@
 //! estate (or of an experiment's changed estate), and the share a site gets
 //! with each BGP knob.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cutover_models::bgp::catchment::{compute, knob_sweep, Knob};
+use cutover_models::bgp::catchment::{compute, knob_sweep, Announcement, Knob};
+use cutover_models::bgp::decision::DecisionConfig;
+use cutover_models::bgp::topology::Topology;
+use cutover_models::geo::LatencyModel;
 
 use crate::experiment::load_estate;
 use crate::report::catchment::{
     compare_measured, csv_bytes, measured_csv, measured_text, rows, text, write_summary,
-    CatchmentSummary, KnobShare, SiteShare,
+    CatchmentCsvRow, CatchmentSummary, KnobShare, SiteShare,
 };
 use crate::report::OutputDir;
 use crate::scenario::kind::{self, FileKind};
@@ -57,24 +60,7 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     let announcements = estate.announcements();
     let latency = &estate.network.latency;
     let decision = estate.network.bgp.decision;
-    let sweep_site = match &args.sweep {
-        Some(tag) => Some(
-            topo.sites()
-                .iter()
-                .position(|s| &s.name == tag)
-                .with_context(|| {
-                    format!(
-                        "--sweep {tag}: unknown site; allowed: {}",
-                        topo.sites()
-                            .iter()
-                            .map(|s| s.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?,
-        ),
-        None => None,
-    };
+    let sweep_site = sweep_site(topo, args.sweep.as_deref())?;
     let catchment = compute(topo, &announcements, latency, decision)?;
     let table = rows(topo, &catchment);
     println!(
@@ -120,61 +106,125 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
         print!("{}", measured_text(&m));
         summary.measured = Some(m);
     }
-    let mut sweep_csv = String::from("knob,share\n");
     if let Some(site) = sweep_site {
-        // Prepends, and the two LOCAL_PREF communities a large transit
-        // offers: 70 "below peers" and 10 "below everything" (Cogent AS174).
-        let mut knobs: Vec<Knob> = (0..=args.max_prepends).map(Knob::Prepends).collect();
-        knobs.extend([Knob::LocalPref(70), Knob::LocalPref(10)]);
-        let sweep = knob_sweep(topo, &announcements, site, &knobs, latency, decision)?;
-        let name = &topo.sites()[site].name;
-        let parts: Vec<String> = knobs
-            .iter()
-            .zip(&sweep)
-            .map(|(k, v)| format!("{k}: {:.1}%", v * 100.0))
-            .collect();
-        println!("share of users at {name} by knob: {}", parts.join(", "));
-        for (k, v) in knobs.iter().zip(&sweep) {
-            sweep_csv.push_str(&format!("{k},{v:.6}\n"));
-            summary.sweep.push(KnobShare {
-                knob: k.to_string(),
-                share: *v,
-            });
-        }
-        let smallest = sweep
-            .iter()
-            .copied()
-            .filter(|&v| v > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        if smallest.is_finite() {
-            println!(
-                "  the smallest non-zero share these knobs give {name} is {:.1}%; finer splits (1%, 5%) need an L7 weighted split",
-                smallest * 100.0
-            );
-        } else {
-            println!("  no knob gives {name} any users; it needs an L7 weighted split");
-        }
+        let sweep = SweepInputs {
+            topo,
+            announcements: &announcements,
+            latency,
+            decision,
+        };
+        summary.sweep = sweep_knobs(&sweep, site, args.max_prepends)?;
     }
     if let Some(out_path) = &args.out {
-        let out = OutputDir::create(out_path, args.force)?;
-        out.write(
-            "catchment.csv",
-            &csv_bytes(&table).context("encoding catchment.csv")?,
-        )?;
-        if sweep_site.is_some() {
-            out.write("sweep.csv", sweep_csv.as_bytes())?;
-        }
-        if let Some(m) = &summary.measured {
-            out.write(
-                "measured.csv",
-                &measured_csv(m).context("encoding measured.csv")?,
-            )?;
-        }
-        write_summary(&out, &summary)?;
-        let dir = out.commit().context("finishing the output directory")?;
-        println!("results in {}", dir.display());
+        write_outputs(out_path, args.force, &table, &summary)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The site `--sweep` names, by index.
+fn sweep_site(topo: &Topology, tag: Option<&str>) -> anyhow::Result<Option<usize>> {
+    let Some(tag) = tag else { return Ok(None) };
+    let found = topo.sites().iter().position(|s| s.name == tag);
+    found.map(Some).with_context(|| {
+        format!(
+            "--sweep {tag}: unknown site; allowed: {}",
+            topo.sites()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// What a knob sweep runs on.
+struct SweepInputs<'a> {
+    topo: &'a Topology,
+    announcements: &'a [Announcement],
+    latency: &'a LatencyModel,
+    decision: DecisionConfig,
+}
+
+/// Site `site`'s share of users under each knob (prepends up to
+/// `max_prepends`, and two LOCAL_PREF communities), printed.
+fn sweep_knobs(
+    inputs: &SweepInputs,
+    site: usize,
+    max_prepends: u8,
+) -> anyhow::Result<Vec<KnobShare>> {
+    // Prepends, and the two LOCAL_PREF communities a large transit
+    // offers: 70 "below peers" and 10 "below everything" (Cogent AS174).
+    let mut knobs: Vec<Knob> = (0..=max_prepends).map(Knob::Prepends).collect();
+    knobs.extend([Knob::LocalPref(70), Knob::LocalPref(10)]);
+    let topo = inputs.topo;
+    let sweep = knob_sweep(
+        topo,
+        inputs.announcements,
+        site,
+        &knobs,
+        inputs.latency,
+        inputs.decision,
+    )?;
+    let name = &topo.sites()[site].name;
+    let parts: Vec<String> = knobs
+        .iter()
+        .zip(&sweep)
+        .map(|(k, v)| format!("{k}: {:.1}%", v * 100.0))
+        .collect();
+    println!("share of users at {name} by knob: {}", parts.join(", "));
+    let smallest = sweep
+        .iter()
+        .copied()
+        .filter(|&v| v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if smallest.is_finite() {
+        println!(
+            "  the smallest non-zero share these knobs give {name} is {:.1}%; finer splits (1%, 5%) need an L7 weighted split",
+            smallest * 100.0
+        );
+    } else {
+        println!("  no knob gives {name} any users; it needs an L7 weighted split");
+    }
+    Ok(knobs
+        .iter()
+        .zip(&sweep)
+        .map(|(k, v)| KnobShare {
+            knob: k.to_string(),
+            share: *v,
+        })
+        .collect())
+}
+
+/// Writes `catchment.csv`, `sweep.csv` and `measured.csv` when there is
+/// one, and `summary.json` into `out_path`.
+fn write_outputs(
+    out_path: &Path,
+    force: bool,
+    table: &[CatchmentCsvRow],
+    summary: &CatchmentSummary,
+) -> anyhow::Result<()> {
+    let out = OutputDir::create(out_path, force)?;
+    out.write(
+        "catchment.csv",
+        &csv_bytes(table).context("encoding catchment.csv")?,
+    )?;
+    if summary.sweep_site.is_some() {
+        let mut sweep_csv = String::from("knob,share\n");
+        for k in &summary.sweep {
+            sweep_csv.push_str(&format!("{},{:.6}\n", k.knob, k.share));
+        }
+        out.write("sweep.csv", sweep_csv.as_bytes())?;
+    }
+    if let Some(m) = &summary.measured {
+        out.write(
+            "measured.csv",
+            &measured_csv(m).context("encoding measured.csv")?,
+        )?;
+    }
+    write_summary(&out, summary)?;
+    let dir = out.commit().context("finishing the output directory")?;
+    println!("results in {}", dir.display());
+    Ok(())
 }
 
 /// Reads `--measured`'s file, checked against the estate's populations

@@ -871,3 +871,28 @@ mod invariants {
         }
     }
 }
+
+/// A drill's crash judged by the estate's recovery objectives: the game
+/// day's New York crash is recovered in 80 s, within the story's 5 min
+/// P0 RTO; with a 10 s RTO the plan fails and says why.
+#[test]
+fn a_drill_that_misses_an_rto_fails_the_plan() {
+    let mut plan = Plan::load(&story().join("plan-gameday.toml")).unwrap();
+    let passed = run(&plan, 1).unwrap();
+    assert!(
+        passed.recovery_misses().is_empty(),
+        "{:?}",
+        passed.recovery_misses()
+    );
+    plan.experiment.estate.services[0].rto = cutover_models::SimDuration::from_secs(10);
+    let o = run(&plan, 1).unwrap();
+    assert!(!o.success());
+    let reasons = o.failure_reasons();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("core transactions (P0) after ny1 crash")
+                && r.ends_with("beyond its RTO of 10 s")),
+        "{reasons:?}"
+    );
+}

@@ -206,9 +206,24 @@ pub struct PlanOutcome {
 
 impl PlanOutcome {
     /// Whether the plan passed: gates, finish, the SLO over every user and
-    /// over each move's, and the budgets.
+    /// over each move's, the budgets, and the estate's recovery objectives
+    /// when a failure struck.
     pub fn success(&self) -> bool {
-        self.gates_passed && self.finished && self.within_slo() && self.within_budget()
+        self.gates_passed
+            && self.finished
+            && self.within_slo()
+            && self.within_budget()
+            && self.recovery_misses().is_empty()
+    }
+
+    /// The recovery objectives the run's failures (drills, failures of the
+    /// plan's experiment) missed: a data class's RPO, a service's RTO.
+    pub fn recovery_misses(&self) -> Vec<String> {
+        self.world
+            .summary
+            .recovery
+            .as_ref()
+            .map_or(Vec::new(), |r| r.misses())
     }
 
     /// Availability met the SLO over every user and over each move's users.
@@ -257,6 +272,7 @@ impl PlanOutcome {
                 100.0 * slo.target
             ));
         }
+        reasons.extend(self.recovery_misses());
         if let Some(c) = &self.cost {
             reasons.extend(c.overruns.iter().map(|x| format!("over budget: {x}")));
             reasons.extend(

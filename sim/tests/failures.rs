@@ -339,6 +339,41 @@ fn overlapping_link_downs_hold_the_link_until_the_last_ends() {
     );
 }
 
+/// A flap of every hkg1 session ends while a link-down still holds its
+/// link to AS65050 down: the city that needs that link does not come back
+/// until the link-down ends.
+#[test]
+fn a_flap_that_ends_leaves_a_link_held_down_by_a_link_down() {
+    let link = "[[failures]]\nsite = \"hkg1\"\nat = \"100s\"\nkind = \"link-down\"\nupstream = 65050\nduration = \"500s\"\n";
+    let alone = run(&drill("700s", link), 1);
+    // The city that leaves hkg1 without AS65050.
+    let city = alone
+        .summary
+        .populations
+        .iter()
+        .find(|p| {
+            p.site_before == "hkg1"
+                && alone
+                    .routes
+                    .iter()
+                    .any(|r| r.population == p.population && r.from_site == "hkg1")
+        })
+        .map(|p| p.population.clone())
+        .expect("a city leaves hkg1 without AS65050");
+    let flap = "[[failures]]\nsite = \"hkg1\"\nat = \"60s\"\nkind = \"bgp-flap\"\nperiod = \"60s\"\nduration = \"240s\"\n";
+    let o = run(&drill("700s", &format!("{link}{flap}")), 1);
+    let back: Vec<f64> = o
+        .routes
+        .iter()
+        .filter(|r| r.population == city && r.to_site == "hkg1" && r.t_s > 100.0)
+        .map(|r| r.t_s)
+        .collect();
+    assert!(
+        !back.is_empty() && back.iter().all(|&t| t >= 600.0),
+        "{city} back at {back:?}, before the link-down ends at 600 s"
+    );
+}
+
 #[test]
 fn a_link_down_names_an_upstream_of_its_site() {
     let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";

@@ -32,7 +32,9 @@
 //!   upstream goes down at both ends after the detection delay, and
 //!   traffic moves as BGP says (what crosses the link during the delay is
 //!   not counted lost); with `duration` the session is established again
-//!   (when the last of overlapping link-downs of that link ends).
+//!   (when the last of overlapping link-downs of that link ends, and not
+//!   while a flap of it is in its down half; a flap's sessions likewise
+//!   stay down while a link-down holds them).
 //! - `delay` (`extra`): every request served at the site takes `extra`
 //!   longer (a slow dependency, a congested uplink): the site's latency,
 //!   which the health gate and the slow threshold judge, and its users'.

@@ -2,7 +2,7 @@
 //! a site's sessions flapping.
 
 use cutover_models::bgp::network::Input;
-use cutover_models::bgp::Asn;
+use cutover_models::bgp::{Asn, RouterId};
 use cutover_models::failure::Detection;
 use cutover_models::SimDuration;
 use rand::RngExt;
@@ -45,6 +45,9 @@ impl World<'_> {
         }
         let router = self.network.site_neighbours(k).0;
         for n in self.network.site_upstream(k, upstream) {
+            if self.session_held(i, k, n) {
+                continue;
+            }
             for (a, b) in [(router, n), (n, router)] {
                 self.bgp(Input::SessionUp {
                     router: a,
@@ -52,6 +55,28 @@ impl World<'_> {
                 });
             }
         }
+    }
+
+    /// Whether a failure in force other than `except` holds the session
+    /// between site `k`'s router and its neighbour `n` down: a link-down
+    /// of that link, or a flap of it in its down half.
+    fn session_held(&self, except: usize, k: usize, n: RouterId) -> bool {
+        let over = |upstream: Option<Asn>| {
+            upstream.is_none_or(|asn| self.network.site_upstream(k, asn).contains(&n))
+        };
+        let link = self
+            .active
+            .links_down
+            .iter()
+            .any(|&(i, s, asn)| i != except && s == k && over(Some(asn)));
+        let flap = self.active.flaps.iter().any(|&(i, s, down)| {
+            let upstream = match self.failures[i].kind {
+                FailureKind::BgpFlap { upstream, .. } => upstream,
+                _ => return false,
+            };
+            i != except && s == k && down && over(upstream)
+        });
+        link || flap
     }
 }
 
@@ -73,7 +98,7 @@ impl World<'_> {
         };
         let (k, down) = (f.1, !f.2);
         f.2 = down;
-        self.site_sessions(k, upstream, down);
+        self.site_sessions(i, k, upstream, down);
         let half = SimDuration::from_nanos(period.as_nanos() / 2);
         let next = if down {
             half
@@ -88,19 +113,23 @@ impl World<'_> {
         let down = self.active.flaps.iter().any(|f| f.0 == i && f.2);
         self.active.flaps.retain(|f| f.0 != i);
         if down {
-            self.site_sessions(k, upstream, false);
+            self.site_sessions(i, k, upstream, false);
         }
     }
 
     /// Every eBGP session of site `k` (to `upstream` only, if given) goes
-    /// down (`down`) or up, at both ends.
-    fn site_sessions(&mut self, k: usize, upstream: Option<Asn>, down: bool) {
+    /// down (`down`) or up, at both ends, for failure `i`; a session
+    /// another failure holds down stays down.
+    fn site_sessions(&mut self, i: usize, k: usize, upstream: Option<Asn>, down: bool) {
         let (router, neighbours) = self.network.site_neighbours(k);
         let neighbours = match upstream {
             Some(asn) => self.network.site_upstream(k, asn),
             None => neighbours,
         };
         for n in neighbours {
+            if !down && self.session_held(i, k, n) {
+                continue;
+            }
             for (a, b) in [(router, n), (n, router)] {
                 self.bgp(if down {
                     Input::SessionDown {

@@ -374,6 +374,31 @@ fn a_flap_that_ends_leaves_a_link_held_down_by_a_link_down() {
     );
 }
 
+/// hkg1 crashes and comes back while a link-down still holds its link to
+/// AS65050 down: its recovery establishes its other sessions, not that
+/// one, so the city that needs it waits for the link-down's end.
+#[test]
+fn a_recovered_site_leaves_a_link_held_down_by_a_link_down() {
+    let link = "[[failures]]\nsite = \"hkg1\"\nat = \"60s\"\nkind = \"link-down\"\nupstream = 65050\nduration = \"540s\"\n";
+    let crash = "[[failures]]\nsite = \"hkg1\"\nat = \"100s\"\nkind = \"crash\"\ndetection = \"bfd\"\nduration = \"100s\"\n";
+    let o = run(&drill("800s", &format!("{link}{crash}")), 1);
+    let back: Vec<f64> = o
+        .routes
+        .iter()
+        .filter(|r| r.population == "bom" && r.to_site == "hkg1" && r.t_s > 60.0)
+        .map(|r| r.t_s)
+        .collect();
+    assert!(
+        !back.is_empty() && back.iter().all(|&t| t >= 600.0),
+        "bom back at {back:?}, before the link-down ends at 600 s"
+    );
+    // Cities that reach hkg1 over its other upstreams come back with it.
+    assert!(o
+        .routes
+        .iter()
+        .any(|r| r.population != "bom" && r.to_site == "hkg1" && (200.0..600.0).contains(&r.t_s)));
+}
+
 #[test]
 fn a_link_down_names_an_upstream_of_its_site() {
     let base = "[experiment]\nname = \"x\"\nestate = \"estate.toml\"\nduration = \"300s\"\n[traffic]\nbase_rate = \"10/s\"\n";

@@ -60,7 +60,7 @@ impl World<'_> {
     /// Whether a failure in force other than `except` holds the session
     /// between site `k`'s router and its neighbour `n` down: a link-down
     /// of that link, or a flap of it in its down half.
-    fn session_held(&self, except: usize, k: usize, n: RouterId) -> bool {
+    pub(super) fn session_held(&self, except: usize, k: usize, n: RouterId) -> bool {
         let over = |upstream: Option<Asn>| {
             upstream.is_none_or(|asn| self.network.site_upstream(k, asn).contains(&n))
         };

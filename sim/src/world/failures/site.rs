@@ -118,6 +118,11 @@ impl World<'_> {
         if self.network.is_dead(router) {
             self.bgp(Input::RouterUp { router });
             for n in neighbours {
+                // A session that a link-down or a flap holds down stays
+                // down.
+                if self.session_held(usize::MAX, k, n) {
+                    continue;
+                }
                 for input in [
                     Input::SessionDown {
                         router: n,

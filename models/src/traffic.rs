@@ -10,7 +10,8 @@
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 
 /// Seconds in a day.
-const DAY_S: f64 = 86_400.0;
+/// A day, nanoseconds.
+const DAY_NS: u64 = 86_400 * NANOS_PER_SEC;
 
 /// Request rate that follows the time of day: a cosine around a mean,
 /// highest at `peak_at` after midnight (simulated time zero is midnight).
@@ -25,9 +26,13 @@ pub struct Diurnal {
 }
 
 impl Diurnal {
-    /// Requests per second at `t`.
+    /// Requests per second at `t`: a function of the time of day only
+    /// (the time since the peak taken modulo a day in whole nanoseconds),
+    /// so that every day's rates are the same to the bit.
     pub fn rate_at(&self, t: SimTime) -> f64 {
-        let phase = (t.as_secs_f64() - self.peak_at.as_secs_f64()) / DAY_S;
+        let since_peak = (i128::from(t.as_nanos()) - i128::from(self.peak_at.as_nanos()))
+            .rem_euclid(i128::from(DAY_NS));
+        let phase = since_peak as f64 / DAY_NS as f64;
         let a = self.amplitude.clamp(0.0, 1.0);
         (self.mean_rate_per_s * (1.0 + a * (2.0 * std::f64::consts::PI * phase).cos())).max(0.0)
     }
@@ -329,6 +334,28 @@ mod tests {
 
     fn t(s: u64) -> SimTime {
         SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    /// Each day's rate is the same to the bit, whatever the day.
+    #[test]
+    fn a_diurnal_day_repeats_exactly() {
+        let d = Diurnal {
+            mean_rate_per_s: 3600.0,
+            amplitude: 0.4,
+            peak_at: SimDuration::from_secs(20 * 3600),
+        };
+        let day = SimDuration::from_secs(86_400);
+        for s in [0, 1, 3 * 3600, 20 * 3600, 86_399] {
+            let first = d.rate_at(t(s));
+            for k in 1..60u64 {
+                assert_eq!(
+                    d.rate_at(t(s) + day.saturating_mul(k)).to_bits(),
+                    first.to_bits()
+                );
+            }
+        }
+        assert!((d.rate_at(t(20 * 3600)) - 3600.0 * 1.4).abs() < 1e-9);
+        assert!((d.rate_at(t(8 * 3600)) - 3600.0 * 0.6).abs() < 1e-9);
     }
 
     #[test]

@@ -124,14 +124,7 @@ pub fn parse(
     known: Option<&Known>,
 ) -> Result<Vec<Measurement>, InputError> {
     let doc = Doc { path, text };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| doc.error(1, None, "", format!("cannot read the header: {e}")))?
-        .clone();
+    let (mut reader, headers) = doc.reader(Some(b'#'))?;
     let cols = columns(&doc, &headers)?;
     let mut out = Vec::new();
     let mut first: BTreeMap<String, usize> = BTreeMap::new();

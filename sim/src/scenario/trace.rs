@@ -31,7 +31,24 @@ pub(crate) struct Doc<'a> {
     pub(crate) text: &'a str,
 }
 
-impl Doc<'_> {
+impl<'a> Doc<'a> {
+    /// A reader of the text's rows, fields trimmed (and lines starting
+    /// with `comment` skipped, when given), with the header it read.
+    pub(crate) fn reader(
+        &self,
+        comment: Option<u8>,
+    ) -> Result<(csv::Reader<&'a [u8]>, csv::StringRecord), InputError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .comment(comment)
+            .from_reader(self.text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| self.error(1, None, "", format!("cannot read the header: {e}")))?
+            .clone();
+        Ok((reader, headers))
+    }
+
     /// An error at `line`, in the column where field number `col` of that
     /// line starts (1 for the whole line).
     pub(crate) fn error(
@@ -162,13 +179,7 @@ fn read_rows(
     known: Option<&[String]>,
 ) -> Result<(Vec<(String, Rows)>, Columns), InputError> {
     let text = doc.text;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| doc.error(1, None, "", format!("cannot read the header: {e}")))?
-        .clone();
+    let (mut reader, headers) = doc.reader(None)?;
     let cols = columns(doc, &headers)?;
     let mut order: Vec<(String, Rows)> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();

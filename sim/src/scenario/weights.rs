@@ -40,13 +40,7 @@ fn read(
     known: Option<&[String]>,
 ) -> Result<BTreeMap<String, (f64, usize)>, InputError> {
     let doc = Doc { path, text };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| doc.error(1, None, "", format!("cannot read the header: {e}")))?
-        .clone();
+    let (mut reader, headers) = doc.reader(None)?;
     let (population, value) = columns(&doc, &headers)?;
     let mut found: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for record in reader.records() {

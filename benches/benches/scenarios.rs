@@ -1,8 +1,12 @@
-//! Whole scenarios through the command line, output files included.
+//! Whole scenarios through the library's drivers, output files included:
+//! what the command line runs, short of printing.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::PathBuf;
-use std::process::ExitCode;
+
+use cutover::drive;
+use cutover::report::OutputDir;
+use cutover::scenario::Scenario;
 
 fn scenario(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -10,7 +14,8 @@ fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `cutover run scenarios/mmc.toml --out DIR --force`.
+/// `cutover run scenarios/mmc.toml --out DIR --force`, through
+/// [`cutover::drive::mmc::run`].
 fn run_mmc(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let out = dir.path().join("mmc");
@@ -19,15 +24,11 @@ fn run_mmc(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("cutover_run_mmc", |b| {
         b.iter(|| {
-            let code = cutover::cli::main_with_args([
-                "cutover".as_ref(),
-                "run".as_ref(),
-                file.as_os_str(),
-                "--out".as_ref(),
-                out.as_os_str(),
-                "--force".as_ref(),
-            ]);
-            assert_eq!(code, ExitCode::SUCCESS);
+            let scenario = Scenario::load(&file).expect("the bundled scenario loads");
+            let dir = OutputDir::create(&out, true).expect("the output directory");
+            let run = drive::mmc::run(&file, &scenario, scenario.seed, dir, &mut |_| {})
+                .expect("the run writes its directory");
+            assert!(run.outcome.summary.customers > 0);
         })
     });
     group.finish();

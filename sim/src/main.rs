@@ -1,5 +1,7 @@
 //! The `cutover` command-line tool.
 
+mod cli;
+
 fn main() -> std::process::ExitCode {
     // Rust ignores SIGPIPE, so `cutover ... | head` would panic on the first
     // write after `head` exits. Restore the default: end quietly, like any
@@ -12,5 +14,5 @@ fn main() -> std::process::ExitCode {
     }
     // Before any thread starts: Ctrl-C and SIGTERM remove staging directories.
     cutover::report::staging::install_interrupt_cleanup();
-    cutover::cli::main()
+    cli::main()
 }

@@ -501,7 +501,9 @@ fn line_of(g: &BillGroup, reconciled: &[Reconciled], book: Option<&PriceBook>) -
 
 /// The recurring month of `bill` as bill lines of `estate` for `month`:
 /// one line per group, at its unblended cost plus its upfront share,
-/// rounded to the cent; its line item as [`line_of`] says; its site the
+/// rounded to the cent; its line item the matched price-book item's
+/// (e.g. `compute`), else the line of the item its instance type names, `savings
+/// plans` for a plan's fees, `tax`, or else the service; its site the
 /// region (`all` when account-wide).
 pub fn as_bill_lines(
     bill: &ActualBill,

@@ -11,16 +11,16 @@ use cutover_models::bgp::decision::DecisionConfig;
 use cutover_models::bgp::topology::Topology;
 use cutover_models::geo::LatencyModel;
 
-use crate::experiment::load_estate;
-use crate::report::catchment::{
+use cutover::experiment::load_estate;
+use cutover::report::catchment::{
     compare_measured, csv_bytes, measured_csv, measured_text, rows, text, write_summary,
     CatchmentCsvRow, CatchmentSummary, KnobShare, SiteShare,
 };
-use crate::report::OutputDir;
-use crate::scenario::kind::{self, FileKind};
-use crate::scenario::measured::{self, Known, Measurement};
-use crate::scenario::source::read_text;
-use crate::scenario::Source;
+use cutover::report::OutputDir;
+use cutover::scenario::kind::{self, FileKind};
+use cutover::scenario::measured::{self, Known, Measurement};
+use cutover::scenario::source::read_text;
+use cutover::scenario::Source;
 
 /// Arguments of `cutover catchment`.
 #[derive(clap::Args, Debug)]

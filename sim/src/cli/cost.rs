@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::report::{cost as cost_report, OutputDir};
-use crate::scenario::cost::CostScenario;
-use crate::scenario::kind::{self, FileKind};
-use crate::scenario::Source;
+use cutover::report::{cost as cost_report, OutputDir};
+use cutover::scenario::cost::CostScenario;
+use cutover::scenario::kind::{self, FileKind};
+use cutover::scenario::Source;
 
 /// Arguments of `cutover cost`.
 #[derive(clap::Args, Debug)]

@@ -4,36 +4,24 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
 
-use anyhow::Context;
-
-use super::run_info::RunInfo;
-use crate::experiment::Experiment;
-use crate::report::{world as world_report, OutputDir};
-use crate::world::cost::CostSummary;
-use crate::world::recovery::RecoverySummary;
-use crate::world::summary::Summary;
-use crate::world::World;
+use cutover::drive;
+use cutover::experiment::Experiment;
+use cutover::report::OutputDir;
+use cutover::world::cost::CostSummary;
+use cutover::world::recovery::RecoverySummary;
+use cutover::world::summary::Summary;
 use cutover_models::SimDuration;
 
 /// Runs the experiment at `file` with `seed` (or the file's) into `out`.
 pub fn execute(file: &Path, seed: Option<u64>, out: OutputDir) -> anyhow::Result<ExitCode> {
-    let exp = Experiment::load(file)?;
-    let seed = seed.unwrap_or(exp.seed);
-    let started = Instant::now();
-    let world = World::new(&exp, seed)
-        .with_context(|| format!("{}: BGP found no steady state", file.display()))?;
-    let outcome = world.run();
-    let wall_s = started.elapsed().as_secs_f64();
-    world_report::write(&out, &exp.name, seed, &outcome)?;
-    RunInfo::new(file, seed, wall_s)
-        .with_events(outcome.summary.events)
-        .with_ticks(exp.duration.as_nanos() / exp.tick.as_nanos())
-        .write(&out)?;
-    let dir = out.commit().context("finishing the output directory")?;
-    print!("{}", table(&exp, seed, &outcome.summary));
-    println!("  wall {wall_s:.2} s; results in {}", dir.display());
+    let run = drive::experiment::run(file, seed, out)?;
+    print!("{}", table(&run.experiment, run.seed, &run.outcome.summary));
+    println!(
+        "  wall {:.2} s; results in {}",
+        run.wall_s,
+        run.dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::report::OutputDir;
-use crate::shard::{self, Command};
+use cutover::report::OutputDir;
+use cutover::shard::{self, Command};
 
 /// Arguments of `cutover merge`.
 #[derive(clap::Args, Debug)]

@@ -9,7 +9,6 @@ mod plan;
 mod progress;
 mod report;
 mod run;
-mod run_info;
 mod sweep;
 mod validate;
 

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use cutover_models::pack::Heuristic;
 
-use crate::pack::{run, PackScenario};
-use crate::report::{pack as pack_report, OutputDir};
-use crate::scenario::kind::{self, FileKind};
-use crate::scenario::{limits, Source};
+use cutover::pack::{run, PackScenario};
+use cutover::report::{pack as pack_report, OutputDir};
+use cutover::scenario::kind::{self, FileKind};
+use cutover::scenario::{limits, Source};
 
 /// Arguments of `cutover pack`.
 #[derive(clap::Args, Debug)]

@@ -9,18 +9,16 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::progress::SharedProgress;
-use super::run_info::RunInfo;
-use crate::engine::rng::replication_seed;
-use crate::montecarlo::{replicate_range, Quantile};
-use crate::plan::{self, Plan, PlanOutcome};
-use crate::report::fmt;
-use crate::report::plan::{MonteCarloSummary, ReplicationRow, Spread};
-use crate::report::{plan as plan_report, OutputDir};
-use crate::scenario::kind::{self, FileKind};
-use crate::scenario::limits;
-use crate::scenario::source::hashing_inputs;
-use crate::scenario::Source;
-use crate::shard::{self, Part, RunIdentity, Shard, ShardManifest, SHARD_FILE};
+use cutover::drive::{self, RunInfo};
+use cutover::engine::rng::replication_seed;
+use cutover::montecarlo::Quantile;
+use cutover::plan::{self, Plan, PlanOutcome};
+use cutover::report::fmt;
+use cutover::report::plan::{MonteCarloSummary, ReplicationRow, Spread};
+use cutover::report::{plan as plan_report, OutputDir};
+use cutover::scenario::limits;
+use cutover::scenario::source::hashing_inputs;
+use cutover::shard::{self, Part, RunIdentity, Shard, ShardManifest, SHARD_FILE};
 
 /// Arguments of `cutover plan`.
 #[derive(clap::Args, Debug)]
@@ -219,18 +217,6 @@ enum Replications {
     Merged(Vec<ReplicationRow>),
 }
 
-/// Reads the plan file `file`.
-fn load(file: &Path) -> anyhow::Result<Plan> {
-    let source = Source::read(file)?;
-    kind::expect(&source, FileKind::Plan, "cutover plan")?;
-    Ok(Plan::from_source(&source)?)
-}
-
-/// The names of the plan's declared risks, in order.
-fn risk_names(scenario: &Plan) -> Vec<&str> {
-    scenario.risks.iter().map(|r| r.name.as_str()).collect()
-}
-
 /// Runs the replications `indices` of a run with `seed`, with a progress
 /// bar on a terminal.
 fn run_rows(
@@ -240,13 +226,9 @@ fn run_rows(
     threads: Option<usize>,
 ) -> anyhow::Result<Vec<ReplicationRow>> {
     let progress = SharedProgress::new(indices.end - indices.start, "replications");
-    let runs = replicate_range(seed, indices, threads, |i, s| {
-        let row = plan::run_replication(scenario, s).map(|o| ReplicationRow::of(i, s, &o));
-        progress.tick();
-        row
-    })?;
+    let rows = drive::plan::replications(scenario, seed, indices, threads, &|| progress.tick())?;
     progress.finish();
-    Ok(runs.into_iter().collect::<Result<Vec<_>, _>>()?)
+    Ok(rows)
 }
 
 /// Summarises the replications' rows and prints what they say.
@@ -271,7 +253,7 @@ fn summarise(
 /// verdict, writes the output directory; exit status 1 when the plan
 /// fails its gates or budget.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let (scenario, inputs) = hashing_inputs(|| load(&args.file));
+    let (scenario, inputs) = hashing_inputs(|| drive::plan::load(&args.file));
     let scenario = scenario?;
     let seed = args.seed.unwrap_or(scenario.experiment.seed);
     if let Some(shard) = args.shard {
@@ -310,7 +292,7 @@ fn run_shard(
     let rows = run_rows(scenario, seed, indices.clone(), args.threads)?;
     out.write(
         "replications.csv",
-        &plan_report::replications_csv(&rows, &risk_names(scenario))?,
+        &plan_report::replications_csv(&rows, &drive::plan::risk_names(scenario))?,
     )?;
     let run = RunIdentity::new(&args.file, scenario.name(), inputs, seed, total);
     let manifest = ShardManifest::new(shard::Command::Plan, run, shard, total);
@@ -331,8 +313,8 @@ fn run_shard(
 /// summarised and written by the code of the single run.
 pub(super) fn merge(parts: &[Part], out: OutputDir) -> anyhow::Result<ExitCode> {
     let run = &parts[0].manifest;
-    let scenario = shard::load_scenario(run, load)?;
-    let names = risk_names(&scenario);
+    let scenario = shard::load_scenario(run, drive::plan::load)?;
+    let names = drive::plan::risk_names(&scenario);
     let mut rows = Vec::new();
     for part in parts {
         let name = "replications.csv";

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::report::html;
-use crate::shard::SHARD_FILE;
+use cutover::report::html;
+use cutover::shard::SHARD_FILE;
 
 /// Arguments of `cutover report`.
 #[derive(clap::Args, Debug)]

@@ -3,16 +3,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
-
-use anyhow::Context;
 
 use super::progress::Progress;
-use super::run_info::RunInfo;
-use crate::report::{mmc as mmc_report, OutputDir};
-use crate::runs::mmc;
-use crate::scenario::kind::{self, FileKind};
-use crate::scenario::{ModelSpec, Scenario, Source};
+use cutover::drive;
+use cutover::report::OutputDir;
+use cutover::scenario::kind::{self, FileKind};
+use cutover::scenario::{ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover run`.
 #[derive(clap::Args, Debug)]
@@ -40,28 +36,20 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     )?;
     if found == FileKind::Experiment {
         // Validate before touching the output directory.
-        crate::experiment::Experiment::from_source(&source)?;
+        cutover::experiment::Experiment::from_source(&source)?;
         let out = OutputDir::create(&args.out, args.force)?;
         return super::experiment::execute(&args.file, args.seed, out);
     }
     let scenario = Scenario::from_source(&source)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = OutputDir::create(&args.out, args.force)?;
-    let started = Instant::now();
     let ModelSpec::Mmc(spec) = &scenario.model;
     let mut progress = Progress::new(spec.customers, "customers");
-    let outcome = mmc::run(spec, seed, scenario.timeline_interval, &mut |done| {
+    let run = drive::mmc::run(&args.file, &scenario, seed, out, &mut |done| {
         progress.update(done)
-    });
+    })?;
     progress.finish();
-    let wall_s = started.elapsed().as_secs_f64();
-    let events = outcome.summary.events;
-    mmc_report::write(&out, &scenario, spec, seed, &outcome)?;
-    let info = RunInfo::new(&args.file, seed, wall_s).with_events(events);
-    info.write(&out)?;
-    let dir = out.commit().context("finishing the output directory")?;
-
-    let s = &outcome.summary;
+    let s = &run.outcome.summary;
     let e = &s.erlang_c;
     println!(
         "{} (seed {seed}): {} customers, {} events",
@@ -82,9 +70,9 @@ pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
     );
     println!(
         "  wall {:.2} s, {:.1} M events/s; results in {}",
-        wall_s,
-        info.events_per_s().unwrap_or(0.0) / 1e6,
-        dir.display()
+        run.wall_s,
+        run.info.events_per_s().unwrap_or(0.0) / 1e6,
+        run.dir.display()
     );
     Ok(ExitCode::SUCCESS)
 }

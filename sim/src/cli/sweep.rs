@@ -1,21 +1,18 @@
 //! `cutover sweep FILE --out DIR [--replications N] [--threads N] [--seed N]
 //! [--shard K/N]`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
 use super::progress::SharedProgress;
-use crate::report::plot::{render_svg, Chart, Line};
-use crate::report::OutputDir;
-use crate::runs::summary::Runnable;
-use crate::scenario::kind::{self, FileKind};
-use crate::scenario::limits;
-use crate::scenario::source::hashing_inputs;
-use crate::scenario::Source;
-use crate::shard::{self, Part, RunIdentity, Shard, ShardManifest, SHARD_FILE};
-use crate::sweep::{self, tabulate, SweepLayout, SweepOutcome};
+use cutover::drive;
+use cutover::report::OutputDir;
+use cutover::scenario::limits;
+use cutover::scenario::source::hashing_inputs;
+use cutover::shard::{self, Part, RunIdentity, Shard, ShardManifest, SHARD_FILE};
+use cutover::sweep::{self, tabulate, SweepLayout, SweepOutcome};
 
 /// Arguments of `cutover sweep`.
 #[derive(clap::Args, Debug)]
@@ -47,60 +44,9 @@ pub struct Args {
     force: bool,
 }
 
-/// The leading number of a value as written (`16`, `"14.4/s"`), if any.
-fn leading_number(value: &str) -> Option<f64> {
-    let text = value.trim_matches('"');
-    let end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '_'))
-        .unwrap_or(text.len());
-    text[..end].replace('_', "").parse().ok()
-}
-
-/// The first metric's mean against the first parameter, one line per
-/// combination of the other parameters: (label, points).
-fn chart_lines(outcome: &SweepOutcome) -> Vec<(String, Vec<(f64, f64)>)> {
-    let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for (i, row) in outcome.rows.iter().enumerate() {
-        let Some(metric) = row.metrics.first() else {
-            continue;
-        };
-        let label = match row.values[1..].join(", ") {
-            l if l.is_empty() => "mean".to_string(),
-            l => l,
-        };
-        let x = leading_number(&row.values[0]).unwrap_or(i as f64);
-        match lines.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, points)) => points.push((x, metric.mean)),
-            None => lines.push((label, vec![(x, metric.mean)])),
-        }
-    }
-    lines
-}
-
-/// The sweep's `summary.json`: which scenario, then the outcome.
-#[derive(serde::Serialize)]
-struct SweepSummary<'a> {
-    scenario: &'a str,
-    model: &'static str,
-    #[serde(flatten)]
-    outcome: &'a SweepOutcome,
-}
-
-/// Reads the sweep's scenario file: its source and what it runs.
-fn load(file: &Path) -> anyhow::Result<(Source, Runnable)> {
-    let source = Source::read(file)?;
-    kind::expect_one_of(
-        &source,
-        &[FileKind::Experiment, FileKind::Model],
-        "cutover sweep",
-    )?;
-    let base = Runnable::from_source(&source)?;
-    Ok((source, base))
-}
-
 /// Runs the sweep (or a shard of its cells) and writes its directory.
 pub fn execute(args: &Args) -> anyhow::Result<ExitCode> {
-    let (loaded, inputs) = hashing_inputs(|| load(&args.file));
+    let (loaded, inputs) = hashing_inputs(|| drive::sweep::load(&args.file));
     let (source, base) = loaded?;
     let seed = args.seed.unwrap_or(base.seed());
     let out = OutputDir::create(&args.out, args.force)?;
@@ -151,7 +97,7 @@ const CELLS_CSV: &str = "cells.csv";
 /// order, tabulated and written by the code of the single run.
 pub(super) fn merge(parts: &[Part], out: OutputDir) -> anyhow::Result<ExitCode> {
     let run = &parts[0].manifest;
-    let (source, base) = shard::load_scenario(run, load)?;
+    let (source, base) = shard::load_scenario(run, drive::sweep::load)?;
     let layout = SweepLayout::new(&source, &base, Some(run.replications))?;
     let mut cells = Vec::new();
     for part in parts {
@@ -183,7 +129,7 @@ pub(super) fn merge(parts: &[Part], out: OutputDir) -> anyhow::Result<ExitCode> 
 
 /// Writes the sweep's table, summary and chart, and prints the table.
 fn conclude(name: &str, outcome: &SweepOutcome, out: OutputDir) -> anyhow::Result<ExitCode> {
-    write_outputs(name, outcome, &out)?;
+    drive::sweep::write_outputs(name, outcome, &out)?;
     let dir = out.commit().context("finishing the output directory")?;
     println!(
         "{} combinations of {} in {}",
@@ -196,7 +142,7 @@ fn conclude(name: &str, outcome: &SweepOutcome, out: OutputDir) -> anyhow::Resul
             .metrics
             .iter()
             .map(|m| {
-                let v = |x: f64| crate::report::fmt::metric(&m.metric, x);
+                let v = |x: f64| cutover::report::fmt::metric(&m.metric, x);
                 format!(
                     "{} {} (P10 {}, P90 {})",
                     m.metric,
@@ -209,37 +155,4 @@ fn conclude(name: &str, outcome: &SweepOutcome, out: OutputDir) -> anyhow::Resul
         println!("  {}: {}", row.values.join(", "), figures.join("; "));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `sweep.csv`, `summary.json` and `sweep.svg`.
-fn write_outputs(name: &str, outcome: &SweepOutcome, out: &OutputDir) -> anyhow::Result<()> {
-    out.write(
-        "sweep.csv",
-        &outcome.to_csv().context("encoding sweep.csv")?,
-    )?;
-    let mut json = serde_json::to_string_pretty(&SweepSummary {
-        scenario: name,
-        model: "sweep",
-        outcome,
-    })?;
-    json.push('\n');
-    out.write("summary.json", json.as_bytes())?;
-    let lines = chart_lines(outcome);
-    if let Some(metric) = outcome.rows.first().and_then(|r| r.metrics.first()) {
-        let chart = Chart {
-            title: "sweep: mean over replications",
-            x_label: &outcome.parameters[0],
-            y_label: &metric.metric,
-            lines: lines
-                .iter()
-                .map(|(label, points)| Line {
-                    label,
-                    points: points.clone(),
-                })
-                .collect(),
-        };
-        let svg = render_svg(&chart, 800, 450).map_err(anyhow::Error::msg)?;
-        out.write("sweep.svg", svg.as_bytes())?;
-    }
-    Ok(())
 }

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use cutover_models::bgp::topology::Topology;
 
-use crate::estate::Estate;
-use crate::experiment::{Experiment, Fidelity};
-use crate::load::{load_file, load_source, Loaded};
-use crate::scenario::{InputError, ModelSpec, Scenario, Source};
+use cutover::estate::Estate;
+use cutover::experiment::{Experiment, Fidelity};
+use cutover::load::{load_file, load_source, Loaded};
+use cutover::scenario::{InputError, ModelSpec, Scenario, Source};
 
 /// Arguments of `cutover validate`.
 #[derive(clap::Args, Debug)]
@@ -71,7 +71,7 @@ fn check(file: &Path) -> Result<String, Vec<InputError>> {
     {
         // A tenants file reports every bad row.
         return load_file(file).map(|l| describe(&l)).map_err(|e| {
-            let rows = crate::pack::tenants::problems(file, MAX_PROBLEMS);
+            let rows = cutover::pack::tenants::problems(file, MAX_PROBLEMS);
             if rows.len() > 1 && rows[0].to_string() == e.to_string() {
                 rows
             } else {
@@ -83,7 +83,7 @@ fn check(file: &Path) -> Result<String, Vec<InputError>> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
     {
-        return crate::estate::describe_manifests(file).map_err(|e| vec![e]);
+        return cutover::estate::describe_manifests(file).map_err(|e| vec![e]);
     }
     let mut source = Source::read(file).map_err(|e| vec![e])?;
     let mut problems = Vec::new();

@@ -4,7 +4,7 @@
 //! (`.NAME.partial-PID`); only [`OutputDir::commit`] renames it into place.
 //! A run that fails or is interrupted never leaves a directory that looks
 //! complete: the staging directory is removed on drop, on Ctrl-C or SIGTERM
-//! (see [`staging`](super::staging)), and, after a death nothing can catch,
+//! (see [`staging`]), and, after a death nothing can catch,
 //! by the next run beside the same target.
 //!
 //! Every committed directory holds `run-info.json` with `"tool": "cutover"`

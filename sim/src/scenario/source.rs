@@ -72,7 +72,7 @@ pub fn hashing_inputs<T>(load: impl FnOnce() -> T) -> (T, String) {
 /// Reads the text of the input file at `path`. Anything but a regular file
 /// (a device such as `/dev/zero`, a pipe) is refused before reading, and a
 /// byte that is not UTF-8 is reported at its line and column.
-pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
+pub fn read_text(path: &Path) -> Result<String, InputError> {
     let read_error = |reason| InputError::Read {
         path: path.to_path_buf(),
         reason,

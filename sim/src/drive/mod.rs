@@ -9,6 +9,7 @@
 //! uses the pieces they are made of ([`Experiment`](crate::experiment::Experiment),
 //! [`World`](crate::world::World), [`report`](crate::report)).
 
+pub mod catchment;
 pub mod experiment;
 pub mod mmc;
 pub mod plan;

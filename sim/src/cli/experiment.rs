@@ -10,8 +10,9 @@ use anyhow::Context;
 
 use super::run_info::RunInfo;
 use crate::experiment::Experiment;
-use crate::report::{world as world_report, OutputDir};
+use crate::report::{load_test as load_test_report, world as world_report, OutputDir};
 use crate::world::cost::CostSummary;
+use crate::world::load_test::LoadTestResult;
 use crate::world::recovery::RecoverySummary;
 use crate::world::summary::Summary;
 use crate::world::World;
@@ -22,17 +23,32 @@ pub fn execute(file: &Path, seed: Option<u64>, out: OutputDir) -> anyhow::Result
     let exp = Experiment::load(file)?;
     let seed = seed.unwrap_or(exp.seed);
     let started = Instant::now();
-    let world = World::new(&exp, seed)
-        .with_context(|| format!("{}: BGP found no steady state", file.display()))?;
-    let outcome = world.run();
+    let no_steady_state = || format!("{}: BGP found no steady state", file.display());
+    let (outcome, load_test) = match &exp.load_test {
+        Some(lt) => {
+            let (outcome, result) =
+                crate::world::load_test::run(&exp, lt, seed).with_context(no_steady_state)?;
+            (outcome, Some(result))
+        }
+        None => (
+            World::new(&exp, seed).with_context(no_steady_state)?.run(),
+            None,
+        ),
+    };
     let wall_s = started.elapsed().as_secs_f64();
-    world_report::write(&out, &exp.name, seed, &outcome)?;
+    match &load_test {
+        Some(r) => load_test_report::write(&out, &exp.name, seed, &outcome, r)?,
+        None => world_report::write(&out, &exp.name, seed, &outcome)?,
+    }
     RunInfo::new(file, seed, wall_s)
         .with_events(outcome.summary.events)
         .with_ticks(exp.duration.as_nanos() / exp.tick.as_nanos())
         .write(&out)?;
     let dir = out.commit().context("finishing the output directory")?;
     print!("{}", table(&exp, seed, &outcome.summary));
+    if let Some(r) = &load_test {
+        print!("{}", load_test_table(r));
+    }
     println!("  wall {wall_s:.2} s; results in {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -192,6 +208,49 @@ fn recovery_table(r: &RecoverySummary) -> String {
             opt_span(p.consistent_after_s),
             opt_span(p.staleness_p99_s),
             opt_span(p.staleness_max_s)
+        ));
+    }
+    t
+}
+
+/// A load test's result: its limits, then each judged site's knee and
+/// first failing step.
+pub fn load_test_table(r: &LoadTestResult) -> String {
+    let unit = |v: f64| match r.unit {
+        crate::experiment::load_test::LevelUnit::RequestsPerS => format!("{v:.0}/s"),
+        crate::experiment::load_test::LevelUnit::Percent => format!("{v:.1}%"),
+    };
+    let mut t = format!(
+        "  load test on {}: {} of {} steps of {} s ({} s warm-up); limits p99 < {:.1} ms, errors < {:.3} %, at least {} requests\n",
+        r.target, r.steps_run, r.steps_planned, r.hold_s, r.warmup_s, r.max_p99_ms,
+        r.max_error_rate * 100.0, r.min_requests
+    );
+    for k in &r.sites {
+        let knee = match (k.knee_level, k.knee_requests_per_s) {
+            (Some(level), Some(rps)) => format!(
+                "{} ({rps:.0} requests/s, {} pods{})",
+                unit(level),
+                k.knee_pods.unwrap_or(0),
+                if k.knee_at_max_replicas == Some(true) {
+                    ", at max replicas"
+                } else {
+                    ""
+                }
+            ),
+            _ => "none: the first step failed".to_string(),
+        };
+        let knee = if k.status == "reached" {
+            knee
+        } else {
+            format!("every step run passed, up to {knee}")
+        };
+        let failure = match (k.first_failure_level, &k.first_failure_limits) {
+            (Some(level), Some(why)) => format!("; first failure at {}: {why}", unit(level)),
+            _ => String::new(),
+        };
+        t.push_str(&format!(
+            "  {:<10} knee {}: {knee}{failure}\n",
+            k.site, k.status
         ));
     }
     t

@@ -333,4 +333,27 @@ fn the_same_seed_gives_the_same_bytes_at_one_and_two_threads() {
     }
     let summary = std::fs::read_to_string(one.join("summary.json")).unwrap();
     assert!(summary.contains("\"load_test\""), "{summary}");
+    // The page shows the knee and every step.
+    let page = dir.path().join("report.html");
+    let done = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args([
+            "report",
+            one.to_str().unwrap(),
+            "--out",
+            page.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(
+        html.contains("<h2>Load test on ash1</h2>")
+            && html.contains("<tr><td>ash1</td><td>575/s</td>")
+            && html.contains("<table id=\"steps\""),
+        "{html}"
+    );
 }

@@ -357,3 +357,19 @@ fn the_same_seed_gives_the_same_bytes_at_one_and_two_threads() {
         "{html}"
     );
 }
+
+#[test]
+fn a_sweep_reads_the_same_knee_as_the_run() {
+    use cutover::runs::summary::{figure, summarise, Runnable};
+    let exp = experiment(&fixed_site(RAMP)).unwrap();
+    let direct = load_test(&exp, 2);
+    let summary = summarise(&Runnable::Experiment(Box::new(exp)), 2).unwrap();
+    assert_eq!(
+        figure(&summary, "load_test.sites.ash1.knee_level"),
+        direct.sites[0].knee_level
+    );
+    assert_eq!(
+        figure(&summary, "load_test.steps_run"),
+        Some(direct.steps_run as f64)
+    );
+}

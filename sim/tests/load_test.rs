@@ -290,6 +290,16 @@ fn bad_load_tests_get_located_errors() {
         err.contains("field `traffic`") && err.contains("only its generator's requests"),
         "{err}"
     );
+    let no_demand = fixed_site(RAMP)
+        .split("[load_test]")
+        .next()
+        .unwrap()
+        .to_string();
+    let err = error_of(&no_demand);
+    assert!(
+        err.contains("field `traffic`") && err.contains("missing; allowed: a [traffic] section"),
+        "{err}"
+    );
     let estate_rate =
         fixed_site(&RAMP.replace("\"ash1\"", "\"estate\"")) + "\n[traffic]\nbase_rate = \"10/s\"\n";
     let err = error_of(&estate_rate);

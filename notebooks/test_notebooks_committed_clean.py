@@ -17,6 +17,7 @@ REQUIRED = {
     "consolidation.ipynb",
     "failover.ipynb",
     "finance.ipynb",
+    "load-test.ipynb",
     "migration.ipynb",
     "spike.ipynb",
 }

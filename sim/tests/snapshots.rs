@@ -123,6 +123,8 @@ pinned! {
     story_spike_weighted, "run", "story/spike-weighted.toml";
     story_day_prometheus, "run", "story/day-prometheus.toml";
     story_day_csv, "run", "story/day-csv.toml";
+    story_load_test_ams, "run", "story/load-test-ams.toml";
+    story_load_test_estate, "run", "story/load-test-estate.toml";
     story_catchment_measured, "catchment", "story/estate.toml", "--measured", "../scenarios/story/import/measured-catchment.csv";
     story_plan_gameday, "plan", "story/plan-gameday.toml", "--replications", "4", "--threads", "3";
     #[cfg_attr(debug_assertions, ignore = "minutes in a debug build; README's release test command runs it")]

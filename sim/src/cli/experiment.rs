@@ -9,6 +9,7 @@ use cutover::drive;
 use cutover::experiment::Experiment;
 use cutover::report::OutputDir;
 use cutover::world::cost::CostSummary;
+use cutover::world::load_test::LoadTestResult;
 use cutover::world::recovery::RecoverySummary;
 use cutover::world::summary::Summary;
 use cutover_models::SimDuration;
@@ -17,6 +18,9 @@ use cutover_models::SimDuration;
 pub fn execute(file: &Path, seed: Option<u64>, out: OutputDir) -> anyhow::Result<ExitCode> {
     let run = drive::experiment::run(file, seed, out)?;
     print!("{}", table(&run.experiment, run.seed, &run.outcome.summary));
+    if let Some(r) = &run.load_test {
+        print!("{}", load_test_table(r));
+    }
     println!(
         "  wall {:.2} s; results in {}",
         run.wall_s,
@@ -180,6 +184,49 @@ fn recovery_table(r: &RecoverySummary) -> String {
             opt_span(p.consistent_after_s),
             opt_span(p.staleness_p99_s),
             opt_span(p.staleness_max_s)
+        ));
+    }
+    t
+}
+
+/// A load test's result: its limits, then each judged site's knee and
+/// first failing step.
+pub fn load_test_table(r: &LoadTestResult) -> String {
+    let unit = |v: f64| match r.unit {
+        cutover::experiment::load_test::LevelUnit::RequestsPerS => format!("{v:.0}/s"),
+        cutover::experiment::load_test::LevelUnit::Percent => format!("{v:.1}%"),
+    };
+    let mut t = format!(
+        "  load test on {}: {} of {} steps of {} s ({} s warm-up); limits p99 < {:.1} ms, errors < {:.3} %, at least {} requests\n",
+        r.target, r.steps_run, r.steps_planned, r.hold_s, r.warmup_s, r.max_p99_ms,
+        r.max_error_rate * 100.0, r.min_requests
+    );
+    for k in &r.sites {
+        let knee = match (k.knee_level, k.knee_requests_per_s) {
+            (Some(level), Some(rps)) => format!(
+                "{} ({rps:.0} requests/s, {} pods{})",
+                unit(level),
+                k.knee_pods.unwrap_or(0),
+                if k.knee_at_max_replicas == Some(true) {
+                    ", at max replicas"
+                } else {
+                    ""
+                }
+            ),
+            _ => "none: the first step failed".to_string(),
+        };
+        let knee = if k.status == "reached" {
+            knee
+        } else {
+            format!("every step run passed, up to {knee}")
+        };
+        let failure = match (k.first_failure_level, &k.first_failure_limits) {
+            (Some(level), Some(why)) => format!("; first failure at {}: {why}", unit(level)),
+            _ => String::new(),
+        };
+        t.push_str(&format!(
+            "  {:<10} knee {}: {knee}{failure}\n",
+            k.site, k.status
         ));
     }
     t

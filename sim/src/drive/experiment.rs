@@ -8,7 +8,8 @@ use anyhow::Context;
 
 use super::RunInfo;
 use crate::experiment::Experiment;
-use crate::report::{world as world_report, OutputDir};
+use crate::report::{load_test as load_test_report, world as world_report, OutputDir};
+use crate::world::load_test::{self, LoadTestResult};
 use crate::world::summary::Outcome;
 use crate::world::World;
 
@@ -20,6 +21,8 @@ pub struct ExperimentRun {
     pub seed: u64,
     /// What the world measured.
     pub outcome: Outcome,
+    /// The load test's steps and knees, when the experiment is one.
+    pub load_test: Option<LoadTestResult>,
     /// Wall-clock seconds the world took to run (writing excluded).
     pub wall_s: f64,
     /// The committed output directory.
@@ -32,11 +35,25 @@ pub fn run(file: &Path, seed: Option<u64>, out: OutputDir) -> anyhow::Result<Exp
     let experiment = Experiment::load(file)?;
     let seed = seed.unwrap_or(experiment.seed);
     let started = Instant::now();
-    let outcome = World::new(&experiment, seed)
-        .with_context(|| format!("{}: BGP found no steady state", file.display()))?
-        .run();
+    let no_steady_state = || format!("{}: BGP found no steady state", file.display());
+    let (outcome, load_test) = match &experiment.load_test {
+        Some(lt) => {
+            let (outcome, result) =
+                load_test::run(&experiment, lt, seed).with_context(no_steady_state)?;
+            (outcome, Some(result))
+        }
+        None => (
+            World::new(&experiment, seed)
+                .with_context(no_steady_state)?
+                .run(),
+            None,
+        ),
+    };
     let wall_s = started.elapsed().as_secs_f64();
-    world_report::write(&out, &experiment.name, seed, &outcome)?;
+    match &load_test {
+        Some(r) => load_test_report::write(&out, &experiment.name, seed, &outcome, r)?,
+        None => world_report::write(&out, &experiment.name, seed, &outcome)?,
+    }
     RunInfo::new(file, seed, wall_s)
         .with_events(outcome.summary.events)
         .with_ticks(experiment.duration.as_nanos() / experiment.tick.as_nanos())
@@ -46,6 +63,7 @@ pub fn run(file: &Path, seed: Option<u64>, out: OutputDir) -> anyhow::Result<Exp
         experiment,
         seed,
         outcome,
+        load_test,
         wall_s,
         dir,
     })

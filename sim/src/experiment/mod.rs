@@ -2,7 +2,7 @@
 //! names its estate and states only what it changes or adds: sites added
 //! (`[[sites]]`) or retired (`retire`), the traffic (`[traffic]`), the
 //! failures (`[[failures]]`, and random hardware failures in
-//! `[reliability]`), and any of the estate's `[deployment]`,
+//! `[reliability]`), a ramp of load (`[load_test]`, see [`load_test`]), and any of the estate's `[deployment]`,
 //! `[hpa]`, `[startup]`, `[nodes]`, `[overflow]`, `[detection]`, `[slo]` or
 //! `[network.damping]`, which then replace the estate's section whole
 //! (`[overflow]` with `enabled = false` turns the estate's overflow off) (a what-if: "with a CPU
@@ -23,6 +23,7 @@
 //! ```
 
 pub mod failure;
+pub mod load_test;
 pub mod reliability;
 pub mod traffic;
 
@@ -45,7 +46,7 @@ pub use failure::{Failure, FailureKind};
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawExperiment {
     experiment: RawMeta,
-    traffic: traffic::RawTraffic,
+    traffic: Option<traffic::RawTraffic>,
     #[serde(default)]
     sites: Vec<RawSite>,
     #[serde(default)]
@@ -66,6 +67,7 @@ pub(crate) struct RawExperiment {
     #[serde(default)]
     pub(crate) moves: Vec<crate::plan::scenario::RawMove>,
     network: Option<RawNetworkChanges>,
+    load_test: Option<load_test::RawLoadTest>,
 }
 
 /// The part of the estate's `[network]` an experiment may replace.
@@ -155,6 +157,8 @@ pub struct Experiment {
     /// start`; `None` for an experiment, which has no date. The cost meter
     /// bills a dated run by calendar months.
     pub calendar: Option<cutover_models::cost::Date>,
+    /// The ramp of `[load_test]`, if the file has one.
+    pub load_test: Option<load_test::LoadTest>,
 }
 
 /// Default fluid tick: 1 s, well below the 10-15 s of the control loops.
@@ -205,7 +209,25 @@ impl Experiment {
         })?;
         let estate = Estate::with_changes(&estate_source, &raw.changes(source))?;
         let mut estate = changed_estate(source, raw, estate)?;
-        traffic::apply_weights(source, &raw.traffic, &mut estate)?;
+        let target = match &raw.load_test {
+            Some(lt) => {
+                if raw.plan.is_some() {
+                    return Err(source.field_error(
+                        "load_test",
+                        "in a plan file; allowed: a load test in an experiment file",
+                    ));
+                }
+                load_test::target_site(source, lt, &estate)?
+            }
+            None => None,
+        };
+        if let Some(tag) = &target {
+            load_test::keep_only(&mut estate, tag);
+        }
+        let raw_traffic = traffic_section(source, raw, target.is_some())?;
+        if let Some(tr) = raw_traffic {
+            traffic::apply_weights(source, tr, &mut estate)?;
+        }
         if let Some(d) = raw.network.as_ref().and_then(|n| n.damping.as_ref()) {
             estate.bgp_policy.damping = Some(crate::estate::policy::damping(source, d)?);
         }
@@ -217,15 +239,33 @@ impl Experiment {
                 "experiment.retire".to_string()
             }
         })?;
-        let (duration, tick, fidelity) = clock(source, meta)?;
-        let (demand, traffic_import) =
-            traffic::validate(source, &raw.traffic, &estate.populations)?;
-        let failures = raw
+        let (mut duration, tick, fidelity) = clock(source, meta)?;
+        let load_test = raw
+            .load_test
+            .as_ref()
+            .map(|lt| load_test::validate(source, lt, target, duration, tick))
+            .transpose()?;
+        let (demand, traffic_import) = match (raw_traffic, &load_test) {
+            (Some(tr), _) => traffic::validate(source, tr, &estate.populations)?,
+            (None, Some(lt)) => (load_test::generator_demand(lt), None),
+            (None, None) => return Err(source.field_error(
+                "traffic",
+                "missing; allowed: a [traffic] section (the demand), or a [load_test] on a site",
+            )),
+        };
+        let mut failures = raw
             .failures
             .iter()
             .enumerate()
             .map(|(i, f)| failure::validate(source, i, f, &estate, duration))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(lt) = &load_test {
+            // The run ends with the last step.
+            duration = lt.step_start(lt.levels.len());
+            if lt.target == load_test::Target::Estate {
+                failures.extend(load_test::scaling(lt));
+            }
+        }
         if fidelity == Fidelity::Request {
             let spikes = failure::spike_bound(&failures);
             bound_requests(source, &demand, spikes, duration, tick)?;
@@ -257,6 +297,7 @@ impl Experiment {
                 .map(|s| sweep::validate(source, s))
                 .transpose()?,
             calendar: None,
+            load_test,
         })
     }
 }
@@ -273,6 +314,23 @@ pub fn load_estate(path: &Path) -> Result<(Estate, Topology), InputError> {
     let estate = Estate::from_source(&source)?;
     let topology = estate.build_topology(&source, &|i| format!("sites[{i}]"))?;
     Ok((estate, topology))
+}
+
+/// The file's `[traffic]`, refused with a load test on a site, whose
+/// generator is its only demand.
+fn traffic_section<'r>(
+    source: &Source,
+    raw: &'r RawExperiment,
+    site_load_test: bool,
+) -> Result<Option<&'r traffic::RawTraffic>, InputError> {
+    match (&raw.traffic, site_load_test) {
+        (Some(_), true) => Err(source.field_error(
+            "traffic",
+            "a load test on a site sends only its generator's requests; allowed: no [traffic], \
+             or load_test.target = \"estate\" to scale the estate's demand",
+        )),
+        (tr, _) => Ok(tr.as_ref()),
+    }
 }
 
 /// Refuses an experiment whose run would take hours (see [`limits`]): the

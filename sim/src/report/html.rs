@@ -15,6 +15,7 @@ use super::fmt;
 use super::pages;
 
 mod experiment;
+mod load_test;
 mod pack;
 
 /// Why a report could not be made.
@@ -499,7 +500,10 @@ pub fn render(dir: &Path) -> Result<String, HtmlError> {
         Kind::Mmc => pages::mmc_section(&mut html, &summary),
         Kind::Sweep => pages::sweep_section(&mut html, &summary),
         Kind::Catchment => pages::catchment_section(&mut html, &summary, dir)?,
-        Kind::Experiment => experiment::section(&mut html, &summary),
+        Kind::Experiment => {
+            experiment::section(&mut html, &summary);
+            load_test::section(&mut html, &summary, dir)?;
+        }
         Kind::Pack => pack::section(&mut html, &summary),
         Kind::Other => figures(&mut html, &summary),
     }

@@ -5,6 +5,7 @@ pub mod catchment;
 pub mod cost;
 pub mod fmt;
 pub mod html;
+pub mod load_test;
 pub mod mmc;
 pub mod outdir;
 pub mod pack;

@@ -367,7 +367,7 @@ const PARTITION_COLUMNS: [&str; 11] = [
 
 /// Writes `rows` as CSV with a header from their fields, or `empty_header`
 /// when there are none.
-fn write_csv<T: Serialize>(
+pub(super) fn write_csv<T: Serialize>(
     out: &OutputDir,
     file: &'static str,
     rows: &[T],

@@ -77,10 +77,24 @@ pub fn summarise(what: &Runnable, seed: u64) -> Result<Value, SummaryError> {
             let outcome = mmc::run(spec, seed, interval, &mut |_| {});
             serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
         }
-        Runnable::Experiment(exp) => {
-            let outcome = World::new(exp, seed)?.run();
-            serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
-        }
+        Runnable::Experiment(exp) => match &exp.load_test {
+            // A load test's figures as its summary.json has them: the
+            // experiment's, then `load_test` (e.g.
+            // `load_test.sites.ams1.knee_level`).
+            Some(lt) => {
+                let (outcome, result) = crate::world::load_test::run(exp, lt, seed)?;
+                let mut summary = serde_json::to_value(&outcome.summary).unwrap_or(Value::Null);
+                if let Value::Object(fields) = &mut summary {
+                    let load_test = serde_json::to_value(&result).unwrap_or(Value::Null);
+                    fields.insert("load_test".to_string(), load_test);
+                }
+                summary
+            }
+            None => {
+                let outcome = World::new(exp, seed)?.run();
+                serde_json::to_value(&outcome.summary).unwrap_or(Value::Null)
+            }
+        },
     })
 }
 

@@ -15,6 +15,7 @@ pub mod cost;
 mod events;
 pub mod failures;
 pub mod latency;
+pub mod load_test;
 pub mod network;
 pub mod partition;
 pub mod pods;

@@ -374,3 +374,34 @@ pub(crate) fn site_profile(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::estate::Estate;
+    use crate::scenario::Source;
+
+    /// A profile pricing replication with no class declaring its traffic
+    /// is refused at the profile's `replication`, saying what is needed.
+    #[test]
+    fn replication_priced_without_measured_traffic_is_located() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story/estate.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let unmeasured: String = text
+            .lines()
+            .filter(|l| !l.starts_with("change_size") && !l.starts_with("copies"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(Estate::from_source(&Source::from_text(&path, text)).is_ok());
+        let e = Estate::from_source(&Source::from_text(&path, unmeasured))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("costs.profiles[0].replication")
+                && e.contains("no [[data]] class declares its traffic")
+                && e.contains("change_size"),
+            "{e}"
+        );
+    }
+}

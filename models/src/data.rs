@@ -17,6 +17,13 @@
 //! judges. Services carry a tier and an RTO target, which the world's time
 //! to recover (detection, failover and warm-up) judges.
 //!
+//! A class may declare what its replication sends over the network
+//! ([`ChangeTraffic`]): each write's change is `change_bytes` on the wire
+//! and leaves in `copies` copies (every other site in service, or a
+//! number), so a site writing `w` per second sends `w x size x copies`
+//! bytes per second: a stream as it writes, a synchronous double write as
+//! it writes, an archive as each copy runs.
+//!
 //! Closed forms: with writes at a constant rate `w`, a stream with lag `L`
 //! loses `w L` (on average `w (L_lo + L_hi) / 2` for a lag uniform over
 //! its range); an archive every `I` loses `w (t - last copy)`, on average
@@ -112,6 +119,16 @@ impl WriteRate {
             WriteRate::ShareOfRequests(s) => s * requests_per_s.max(0.0),
         }
     }
+
+    /// Writes per request at a site serving `requests_per_s`: the share,
+    /// or the fixed rate over the request rate (none while it serves none).
+    pub fn per_request(&self, requests_per_s: f64) -> f64 {
+        match *self {
+            WriteRate::PerSecond(w) if requests_per_s > 0.0 => w / requests_per_s,
+            WriteRate::PerSecond(_) => 0.0,
+            WriteRate::ShareOfRequests(s) => s,
+        }
+    }
 }
 
 /// A class of data, its replication and its recovery point objective.
@@ -128,6 +145,46 @@ pub struct DataClass {
     /// How fast a stream replays its backlog after a partition heals,
     /// writes per second; none: not declared.
     pub catch_up: Option<f64>,
+    /// What its replication sends over the network; none: not declared
+    /// (its traffic is not measured).
+    pub traffic: Option<ChangeTraffic>,
+}
+
+/// How many copies of each change leave the writing site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Copies {
+    /// One to every other site in service (a fan-out to the other regions).
+    AllOthers,
+    /// A fixed number (a synchronous double write: 1).
+    Count(u32),
+}
+
+impl Copies {
+    /// Copies of each change when `other_sites` other sites are in service.
+    pub fn at(&self, other_sites: usize) -> f64 {
+        match *self {
+            Copies::AllOthers => other_sites as f64,
+            Copies::Count(n) => f64::from(n),
+        }
+    }
+}
+
+/// The network traffic of a class's replication: each write sends a
+/// change of `change_bytes` to `copies` other sites.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChangeTraffic {
+    /// Bytes of one write's change (payload and framing) on the wire.
+    pub change_bytes: f64,
+    /// How many copies leave.
+    pub copies: Copies,
+}
+
+impl ChangeTraffic {
+    /// Bytes that leave the site for `writes` writes with `other_sites`
+    /// other sites in service: writes x change size x copies.
+    pub fn bytes(&self, writes: f64, other_sites: usize) -> f64 {
+        writes * self.change_bytes * self.copies.at(other_sites)
+    }
 }
 
 /// What a site's death cost one data class.
@@ -230,6 +287,7 @@ mod tests {
             writes: WriteRate::PerSecond(50.0),
             rpo: SimDuration::ZERO,
             catch_up: None,
+            traffic: None,
         };
         let l = c.loss(at(1234), 1000.0, 0.7, SimDuration::ZERO);
         assert_eq!(l.lost_writes, 0.0);
@@ -247,6 +305,7 @@ mod tests {
             writes: WriteRate::ShareOfRequests(0.05),
             rpo: s(300),
             catch_up: Some(500.0),
+            traffic: None,
         };
         // 2,000 requests/s, 5 % writes = 100 writes/s; lag 1.25 s at u = 0.25.
         let l = c.loss(at(60), 2000.0, 0.25, SimDuration::ZERO);
@@ -285,6 +344,7 @@ mod tests {
             writes: WriteRate::PerSecond(2.0),
             rpo: s(300),
             catch_up: None,
+            traffic: None,
         };
         let l = c.loss(at(1205), 0.0, 0.0, s(30));
         assert!((l.lost_writes - 610.0).abs() < 1e-9);
@@ -339,6 +399,7 @@ mod tests {
             writes: WriteRate::PerSecond(100.0),
             rpo: s(300),
             catch_up: Some(500.0),
+            traffic: None,
         };
         let drain = c.drain_time(100.0 * 600.0, 100.0).unwrap();
         assert_eq!(drain, s(150));
@@ -354,6 +415,25 @@ mod tests {
             ..c
         };
         assert_eq!(undeclared.drain_time(1000.0, 100.0), None);
+    }
+
+    /// 400 requests/s, 1 % of them writes of 2 kB to all 8 other sites:
+    /// 4 writes/s x 2,000 B x 8 = 64 kB/s; a double write sends one copy.
+    #[test]
+    fn replication_traffic_is_writes_times_size_times_copies() {
+        let fan_out = ChangeTraffic {
+            change_bytes: 2000.0,
+            copies: Copies::AllOthers,
+        };
+        let writes = WriteRate::ShareOfRequests(0.01).at(400.0);
+        assert_eq!(fan_out.bytes(writes, 8), 64_000.0);
+        let double = ChangeTraffic {
+            copies: Copies::Count(1),
+            ..fan_out
+        };
+        assert_eq!(double.bytes(writes, 8), 8_000.0);
+        assert_eq!(WriteRate::PerSecond(4.0).per_request(400.0), 0.01);
+        assert_eq!(WriteRate::PerSecond(4.0).per_request(0.0), 0.0);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use cutover::estate::Estate;
 use cutover::experiment::Experiment;
 use cutover::scenario::cost::CostScenario;
 use cutover::scenario::Source;
-use cutover::world::cost::{CostSummary, Meter};
+use cutover::world::cost::{CostSummary, Meter, SiteTraffic};
 use cutover::world::World;
 use cutover_models::cost::{Date, Money};
 use cutover_models::{SimDuration, SimTime};
@@ -133,7 +133,15 @@ fn an_autoscaled_pool_costs_the_integral_of_its_node_count() {
     meter.observe(at(600), 0, 5);
     meter.observe(at(1800), 0, 4);
     let c = meter
-        .finish(&estate, None, at(3600), &[0.0])
+        .finish(
+            &estate,
+            None,
+            at(3600),
+            &SiteTraffic {
+                served: vec![0.0],
+                replicated: Vec::new(),
+            },
+        )
         .unwrap()
         .unwrap();
     assert_eq!(c.sites[0].node_hours, 15_000.0 / 3600.0);
@@ -229,7 +237,15 @@ fn an_undated_run_of_a_730_hour_month_bills_a_rent_as_the_projection_does() {
     meter.observe(SimTime::ZERO, 0, 6);
     let month = SimTime::ZERO + SimDuration::from_secs(730 * 3600);
     let c = meter
-        .finish(&exp.estate, None, month, &[0.0])
+        .finish(
+            &exp.estate,
+            None,
+            month,
+            &SiteTraffic {
+                served: vec![0.0],
+                replicated: Vec::new(),
+            },
+        )
         .unwrap()
         .unwrap();
     let metered = line(&c, "ash1", "metal-general").amount;
@@ -320,7 +336,15 @@ fn a_dated_month_of_rent_is_the_whole_rent_as_the_projection_bills_it() {
     let month = SimTime::ZERO + SimDuration::from_secs(744 * 3600);
     let start = Some(day("2027-01-01"));
     let c = meter
-        .finish(&exp.estate, start, month, &[0.0])
+        .finish(
+            &exp.estate,
+            start,
+            month,
+            &SiteTraffic {
+                served: vec![0.0],
+                replicated: Vec::new(),
+            },
+        )
         .unwrap()
         .unwrap();
     let p = projected("central", "baremetal.toml", "2027-01-01", 1);
@@ -348,7 +372,15 @@ fn a_dated_autoscaled_pool_costs_the_integral_of_its_node_count_month_by_month()
     meter.observe(at(23), 0, 4);
     let start = Some(day("2027-01-31"));
     let c = meter
-        .finish(&estate, start, at(26), &[0.0])
+        .finish(
+            &estate,
+            start,
+            at(26),
+            &SiteTraffic {
+                served: vec![0.0],
+                replicated: Vec::new(),
+            },
+        )
         .unwrap()
         .unwrap();
     assert_eq!(c.sites[0].node_hours, 83.0);

@@ -8,6 +8,7 @@ use cutover::experiment::Experiment;
 use cutover::scenario::Source;
 use cutover::world::partition::PartitionRow;
 use cutover::world::recovery::{DataLossRow, RecoverySummary, ServiceRecoveryRow};
+use cutover::world::replication::ReplicationRow;
 use cutover::world::summary::Summary;
 use cutover::world::World;
 
@@ -194,6 +195,109 @@ fn a_partition_fails_or_queues_each_class_and_the_backlog_drains_at_the_spare_ra
     // The catalogue's next copy after the heal at 12 min is at 15 min.
     assert_eq!(partition(r, "catalogue").consistent_after_s, Some(180.0));
     assert_eq!(s.failures.len(), 1);
+}
+
+/// Asia-Pacific cut off for ten minutes at 2 min, as the bundled
+/// partition-apac scenario.
+const APAC_CUT: &str =
+    "[[failures]]\nsite = \"hkg1\"\nwith = [\"szx1\", \"hgh1\", \"ctu1\", \"wuh1\", \"syd1\"]\n\
+    at = \"2m\"\nkind = \"partition\"\nduration = \"10m\"\n";
+
+/// The requests that carried an order on the cut side fail: the added
+/// errors are the order share times the side's requests over the cut (1 %
+/// of its cities' 66.7/s each for 600 s), every one a write failure, and
+/// availability falls by them over the run's requests. Streamed writes
+/// queue but their requests are served.
+#[test]
+fn requests_whose_synchronous_write_fails_in_a_partition_are_errors() {
+    let side = ["hkg1", "szx1", "hgh1", "ctu1", "wuh1", "syd1"];
+    let cut = drill("20m", APAC_CUT);
+    let whole = drill("20m", "");
+    let cities = cut
+        .populations
+        .iter()
+        .filter(|p| side.contains(&p.site_before.as_str()))
+        .count() as f64;
+    let expected = 0.01 * CITY * cities * 600.0;
+    let added = cut.tally.failed() - whole.tally.failed();
+    assert!(
+        (added - expected).abs() < 1e-6 * expected,
+        "{added} errors added, {expected} expected"
+    );
+    assert_eq!(whole.tally.write_failed, 0.0);
+    assert!((cut.tally.write_failed - added).abs() < 1e-6 * expected);
+    // The same requests arrive; availability loses the added errors.
+    assert!((cut.tally.requests - whole.tally.requests).abs() < 1e-6);
+    let done = cut.tally.requests - cut.in_flight_at_end;
+    let fell = whole.availability.unwrap() - cut.availability.unwrap();
+    assert!(
+        (fell - added / done).abs() < 1e-9,
+        "{fell} vs {}",
+        added / done
+    );
+    // Only the side's sites fail writes.
+    for site in &cut.sites {
+        assert_eq!(
+            site.tally.write_failed > 0.0,
+            side.contains(&site.site.as_str()),
+            "{}",
+            site.site
+        );
+    }
+    let orders = partition(recovery(&cut), "orders");
+    assert!((orders.writes_failed - added).abs() < 1e-6 * expected);
+}
+
+fn sent<'a>(r: &'a RecoverySummary, site: &str, class: &str) -> &'a ReplicationRow {
+    r.replication
+        .iter()
+        .find(|x| x.site == site && x.class == class)
+        .unwrap_or_else(|| panic!("no {class} traffic at {site}"))
+}
+
+/// The world meters each site's replication as writes x size x copies:
+/// ny1 serves New York's 66.7 requests/s, 0.5 % of them user writes of
+/// 1 kB to the eight other sites, 1 % orders of 2 kB to one; the logs'
+/// hourly archive has not copied yet in 20 minutes (all held). Cut off,
+/// hkg1's orders send nothing for the 600 s; its users' backlog replays
+/// after the heal, so by the end it has sent what it wrote.
+#[test]
+fn the_world_meters_replication_as_writes_times_size_times_copies() {
+    let s = drill("20m", "");
+    let r = recovery(&s);
+    let users = sent(r, "ny1", "users");
+    let expected = 0.005 * CITY * 1200.0 * 1000.0 * 8.0;
+    assert!(
+        (users.bytes_sent - expected).abs() < 1e-6 * expected,
+        "{users:?}"
+    );
+    let orders = sent(r, "ny1", "orders");
+    let expected = 0.01 * CITY * 1200.0 * 2000.0;
+    assert!(
+        (orders.bytes_sent - expected).abs() < 1e-6 * expected,
+        "{orders:?}"
+    );
+    let logs = sent(r, "ny1", "logs");
+    assert_eq!(logs.bytes_sent, 0.0);
+    let written = CITY * 1200.0 * 7125.0 * 8.0;
+    assert!((logs.bytes_held_at_end - written).abs() < 1e-6 * written);
+    let cut = drill("20m", APAC_CUT);
+    let r = recovery(&cut);
+    let whole = recovery(&s);
+    for site in ["hkg1", "syd1"] {
+        let (a, b) = (sent(r, site, "orders"), sent(whole, site, "orders"));
+        assert!(b.bytes_sent > 0.0);
+        assert!(
+            (a.bytes_sent - b.bytes_sent / 2.0).abs() < 1e-6 * b.bytes_sent,
+            "{a:?} {b:?}"
+        );
+        let (a, b) = (sent(r, site, "users"), sent(whole, site, "users"));
+        assert_eq!(a.bytes_held_at_end, 0.0, "{a:?}");
+        assert!(
+            (a.bytes_sent - b.bytes_sent).abs() < 1e-6 * b.bytes_sent,
+            "{a:?} {b:?}"
+        );
+    }
 }
 
 /// A full site cut off sheds nothing across the cut: hkg1 overflows to

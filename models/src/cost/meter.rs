@@ -77,6 +77,9 @@ pub struct ItemUsage {
     pub book: String,
     /// The item.
     pub sku: String,
+    /// The data class whose replication traffic this is, when a site's
+    /// replication is priced class by class; empty otherwise.
+    pub data_class: String,
     /// What was used.
     pub usage: Usage,
 }
@@ -92,6 +95,9 @@ pub struct MeterLine {
     pub line: String,
     /// The priced item.
     pub sku: String,
+    /// The data class whose replication traffic the line prices; empty
+    /// for every other line.
+    pub data_class: String,
     /// Billable quantity: hours, months or volume.
     pub quantity: f64,
     /// Its unit.
@@ -257,6 +263,7 @@ fn price_period(
             site: u.site.clone(),
             line: item.line.clone(),
             sku: item.id.clone(),
+            data_class: u.data_class.clone(),
             quantity,
             unit: item.unit.name().to_string(),
             unit_price,
@@ -444,6 +451,7 @@ mod tests {
             site: "ny1".into(),
             book: book.into(),
             sku: sku.into(),
+            data_class: String::new(),
             usage,
         }
     }

@@ -22,6 +22,10 @@
 //! # Traffic to users: per GB served in a run (requests x response_size);
 //! # a projection, which serves none, takes `monthly` per site.
 //! egress = { sku = "internet-egress", monthly = "10TB" }
+//! # Replication: per GB the data classes send to other sites in a run
+//! # (each `[[data]]` class's writes x change_size x copies); a
+//! # projection takes `monthly` per site.
+//! replication = { sku = "inter-region", monthly = "60TB" }
 //!
 //! [[costs.profiles.lines]]      # the site's other items: count or volume a month
 //! sku = "eks-cluster"
@@ -33,6 +37,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use cutover_models::cost::{Currency, Date, ExchangeRate, PriceBook, UsageLine};
+use cutover_models::data::DataClass;
 use serde::Deserialize;
 
 use crate::scenario::cost::{
@@ -65,15 +70,16 @@ struct RawProfile {
     name: String,
     book: String,
     nodes: Option<String>,
-    egress: Option<RawEgress>,
+    egress: Option<RawTraffic>,
+    replication: Option<RawTraffic>,
     #[serde(default)]
     lines: Vec<RawProfileLine>,
 }
 
-/// A profile's `egress` as written.
+/// A profile's traffic item (`egress`, `replication`) as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEgress {
+struct RawTraffic {
     sku: String,
     monthly: String,
 }
@@ -101,6 +107,10 @@ pub struct CostProfile {
     /// The site's traffic to users: the item it is priced as, and a line
     /// of its monthly volume for projections.
     pub egress: Option<UsageLine>,
+    /// The site's replication traffic to other sites (what its data
+    /// classes send): the item it is priced as, and a line of its monthly
+    /// volume for projections.
+    pub replication: Option<UsageLine>,
     /// The site's other items, at no site yet (the site's tag is filled in
     /// where the profile is used).
     pub lines: Vec<UsageLine>,
@@ -240,8 +250,8 @@ fn response_size(
     }
 }
 
-/// The profile at `at`: its book, its node and egress items of the right
-/// kinds, and its lines.
+/// The profile at `at`: its book, its node, egress and replication items
+/// of the right kinds, and its lines.
 fn profile(
     source: &Source,
     at: &str,
@@ -280,14 +290,16 @@ fn profile(
             ));
         }
     }
-    let egress = match &p.egress {
+    let traffic = |field: &str, t: &Option<RawTraffic>| match t {
         Some(e) => {
             let raw = RawLine::plain(&e.sku, None, None, Some(&e.monthly), None);
-            let mut l = usage_lines(source, &format!("{at}.egress"), &raw, &p.book, books, day)?;
-            l.pop()
+            let mut l = usage_lines(source, &format!("{at}.{field}"), &raw, &p.book, books, day)?;
+            Ok(l.pop())
         }
-        None => None,
+        None => Ok(None),
     };
+    let egress = traffic("egress", &p.egress)?;
+    let replication = traffic("replication", &p.replication)?;
     let mut lines = Vec::new();
     for (j, l) in p.lines.iter().enumerate() {
         let raw = RawLine::plain(
@@ -311,8 +323,29 @@ fn profile(
         book: p.book.clone(),
         nodes: p.nodes.clone(),
         egress,
+        replication,
         lines,
     })
+}
+
+/// A profile that prices replication needs traffic to price: at least one
+/// `[[data]]` class declaring its `change_size` and `copies`.
+pub(crate) fn check_replication_measured(
+    source: &Source,
+    costs: Option<&EstateCosts>,
+    classes: &[DataClass],
+) -> Result<(), InputError> {
+    let Some(costs) = costs else { return Ok(()) };
+    if classes.iter().any(|c| c.traffic.is_some()) {
+        return Ok(());
+    }
+    match costs.profiles.iter().position(|p| p.replication.is_some()) {
+        Some(i) => Err(source.field_error(
+            &format!("costs.profiles[{i}].replication"),
+            "no [[data]] class declares its traffic; allowed: with a class giving `change_size` and `copies`, e.g. change_size = \"2kB\", copies = \"all\"",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The profile of a site written at `at` whose pool is bare metal or not:
@@ -339,5 +372,36 @@ pub(crate) fn site_profile(
                 format!("no profile named `{name}`; allowed: {}", c.profile_names()),
             )
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::estate::Estate;
+    use crate::scenario::Source;
+
+    /// A profile pricing replication with no class declaring its traffic
+    /// is refused at the profile's `replication`, saying what is needed.
+    #[test]
+    fn replication_priced_without_measured_traffic_is_located() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story/estate.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let unmeasured: String = text
+            .lines()
+            .filter(|l| !l.starts_with("change_size") && !l.starts_with("copies"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(Estate::from_source(&Source::from_text(&path, text)).is_ok());
+        let e = Estate::from_source(&Source::from_text(&path, unmeasured))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("costs.profiles[0].replication")
+                && e.contains("no [[data]] class declares its traffic")
+                && e.contains("change_size"),
+            "{e}"
+        );
     }
 }

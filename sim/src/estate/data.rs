@@ -16,6 +16,8 @@
 //! catch_up = "500/s"            # replay rate after a partition heals
 //! writes = "1%"
 //! rpo = "5m"
+//! change_size = "1kB"           # bytes of one write's change on the wire
+//! copies = "all"                # copies that leave: every other site, or a number
 //!
 //! [[data]]
 //! name = "catalogue"
@@ -31,13 +33,13 @@
 //! rto = "5m"
 //! ```
 
-use cutover_models::data::{DataClass, Replication, Service, WriteRate};
+use cutover_models::data::{ChangeTraffic, Copies, DataClass, Replication, Service, WriteRate};
 use cutover_models::SimDuration;
 use serde::Deserialize;
 
 use crate::scenario::cost::parse_percent;
 use crate::scenario::limits;
-use crate::scenario::units::{parse_rate, Duration};
+use crate::scenario::units::{parse_bytes, parse_rate, Duration};
 use crate::scenario::{InputError, Source};
 
 /// Most data classes or services an estate may declare.
@@ -58,6 +60,39 @@ pub(crate) struct RawDataClass {
     interval: Option<Duration>,
     offset: Option<Duration>,
     catch_up: Option<String>,
+    change_size: Option<String>,
+    copies: Option<RawCopies>,
+}
+
+/// A class's `copies` as written: `"all"` or a number.
+#[derive(Debug)]
+enum RawCopies {
+    Count(u64),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for RawCopies {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = RawCopies;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"all\" (every other site) or a number of copies, e.g. 1")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<RawCopies, E> {
+                Ok(RawCopies::Count(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<RawCopies, E> {
+                u64::try_from(n)
+                    .map(RawCopies::Count)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawCopies, E> {
+                Ok(RawCopies::Word(s.to_string()))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// A `[[services]]` entry as written.
@@ -83,6 +118,7 @@ pub(crate) fn classes(source: &Source, raw: &[RawDataClass]) -> Result<Vec<DataC
                 writes: writes(source, &format!("{at}.writes"), &r.writes)?,
                 rpo: r.rpo.0,
                 catch_up: catch_up(source, at, r)?,
+                traffic: traffic(source, at, r)?,
             })
         },
     )
@@ -228,6 +264,60 @@ fn catch_up(source: &Source, at: &str, r: &RawDataClass) -> Result<Option<f64>, 
         .map_err(|m| source.field_error(&field, m))
 }
 
+/// Most copies a class may send of each change.
+const MAX_COPIES: u64 = 1000;
+
+/// What copies may be, for messages.
+const COPIES: &str = "\"all\" (every other site) or a number of copies, 1 to 1000";
+
+/// What the class's replication sends: `change_size` and `copies`,
+/// both or neither.
+fn traffic(
+    source: &Source,
+    at: &str,
+    r: &RawDataClass,
+) -> Result<Option<ChangeTraffic>, InputError> {
+    let (size, copies) = match (&r.change_size, &r.copies) {
+        (None, None) => return Ok(None),
+        (Some(s), Some(c)) => (s, c),
+        (Some(_), None) => {
+            return Err(source.field_error(at, format!("`change_size` needs `copies`: {COPIES}")))
+        }
+        (None, Some(_)) => {
+            return Err(source.field_error(
+                &format!("{at}.copies"),
+                "needs `change_size`, the bytes of one write's change, e.g. \"2kB\"",
+            ))
+        }
+    };
+    let size_field = format!("{at}.change_size");
+    let change_bytes = parse_bytes(size).map_err(|m| source.field_error(&size_field, m))?;
+    if !(change_bytes > 0.0 && change_bytes <= 1e9) {
+        return Err(source.field_error(
+            &size_field,
+            format!("`{size}`; allowed: above zero, at most 1GB per write"),
+        ));
+    }
+    let copies = match copies {
+        RawCopies::Word(w) if w.trim() == "all" => Copies::AllOthers,
+        RawCopies::Count(n) if (1..=MAX_COPIES).contains(n) => Copies::Count(*n as u32),
+        RawCopies::Word(w) => {
+            return Err(
+                source.field_error(&format!("{at}.copies"), format!("`{w}`; allowed: {COPIES}"))
+            )
+        }
+        RawCopies::Count(n) => {
+            return Err(
+                source.field_error(&format!("{at}.copies"), format!("{n}; allowed: {COPIES}"))
+            )
+        }
+    };
+    Ok(Some(ChangeTraffic {
+        change_bytes,
+        copies,
+    }))
+}
+
 /// `"2%"` of the requests a site serves, or a rate such as `"40/s"`.
 fn writes(source: &Source, field: &str, text: &str) -> Result<WriteRate, InputError> {
     let allowed = "allowed: a share of the requests a site serves, e.g. \"2%\" (0 to 100 %), or a rate per site, e.g. \"40/s\"";
@@ -280,6 +370,8 @@ lag = ["1s", "2s"]
 catch_up = "400/s"
 writes = "40/s"
 rpo = "5m"
+change_size = "1.5kB"
+copies = "all"
 
 [[data]]
 name = "catalogue"
@@ -287,6 +379,8 @@ replication = "archive"
 interval = "15m"
 writes = "0.1%"
 rpo = "15m"
+change_size = "4kB"
+copies = 2
 
 [[services]]
 name = "checkout"
@@ -306,6 +400,15 @@ rto = "5m"
         );
         assert_eq!(c[1].writes, WriteRate::PerSecond(40.0));
         assert_eq!(c[1].catch_up, Some(400.0));
+        assert_eq!(
+            c[1].traffic,
+            Some(ChangeTraffic {
+                change_bytes: 1500.0,
+                copies: Copies::AllOthers
+            })
+        );
+        assert_eq!(c[2].traffic.map(|t| t.copies), Some(Copies::Count(2)));
+        assert_eq!(c[0].traffic, None);
         assert_eq!(
             c[2].replication,
             Replication::Archive {
@@ -366,6 +469,28 @@ rto = "5m"
             e.contains("data[0].writes") && e.contains("\"40/s\""),
             "{e}"
         );
+        let sync = "[[data]]\nname = \"x\"\nreplication = \"synchronous\"\nwrites = \"1%\"\nrpo = \"0s\"\n";
+        let e = error_of(&format!("{sync}change_size = \"2kB\"\n"));
+        assert!(e.contains("needs `copies`"), "{e}");
+        let e = error_of(&format!("{sync}copies = 1\n"));
+        assert!(
+            e.contains(":6:") && e.contains("needs `change_size`"),
+            "{e}"
+        );
+        let e = error_of(&format!("{sync}change_size = \"2kB\"\ncopies = \"most\"\n"));
+        assert!(e.contains(":7:") && e.contains("\"all\""), "{e}");
+        let e = error_of(&format!("{sync}change_size = \"2kB\"\ncopies = 0\n"));
+        assert!(
+            e.contains("data[0].copies") && e.contains("1 to 1000"),
+            "{e}"
+        );
+        let e = error_of(&format!("{sync}change_size = \"0B\"\ncopies = 1\n"));
+        assert!(
+            e.contains("data[0].change_size") && e.contains("above zero"),
+            "{e}"
+        );
+        let e = error_of(&format!("{sync}change_size = \"2kB\"\ncopies = 1.5\n"));
+        assert!(e.contains(":7:") && e.contains("a number of copies"), "{e}");
         let e = error_of("[[services]]\nname = \"a\"\ntier = \"P0\"\nrto = \"5\"\n");
         assert!(e.contains(":4:") && e.contains("has no unit"), "{e}");
         let e = error_of(

@@ -244,6 +244,7 @@ impl Estate {
             services: data::services(source, &raw.services)?,
             default_nodes,
         };
+        cost::check_replication_measured(source, estate.costs.as_ref(), &estate.data)?;
         if raw.sites.is_empty() {
             return Err(source.field_error("sites", "at least one [[sites]] entry"));
         }

@@ -880,11 +880,11 @@ mod tests {
                 {"population": "nyc", "share": 0.0666667, "site_before": "ny1", "site_after": "la1",
                  "ttfb_before_ms": 34.0, "ttfb_after_ms": 234.72, "blackhole_s": 84.249,
                  "blackholed": 5616.6, "rejected": 0.0, "timed_out": 0.0, "reset": 66.7,
-                 "availability": 0.715836, "latency_p99_ms": 290.79},
+                 "write_failed": 0.0, "availability": 0.715836, "latency_p99_ms": 290.79},
                 {"population": "lax", "share": 0.0666667, "site_before": "la1", "site_after": "la1",
                  "ttfb_before_ms": 34.0, "ttfb_after_ms": 34.0, "blackhole_s": 0.0,
                  "blackholed": 0.0, "rejected": 0.0, "timed_out": 0.0, "reset": 0.0,
-                 "availability": 1.0, "latency_p99_ms": 92.6}
+                 "write_failed": 0.0, "availability": 1.0, "latency_p99_ms": 92.6}
             ],
             "sites": [{"site": "ny1", "requests": 4000.0, "rejected": 0.0, "timed_out": 0.0,
                        "reset": 66.7, "overflowed_out": 0.0, "overflowed_in": 0.0,
@@ -906,7 +906,7 @@ mod tests {
             "<tr class=\"failed\"><td>nyc</td><td class=\"v\">6.7 %</td><td class=\"v\">ny1 &rarr; la1</td>\
              <td class=\"v\">34.0 &rarr; 234.7</td><td class=\"v\">84.25</td>\
              <td class=\"v\">5,617</td><td class=\"v\">0</td><td class=\"v\">0</td>\
-             <td class=\"v\">67</td><td class=\"v\">71.584 %</td><td class=\"v\">290.8</td></tr>",
+             <td class=\"v\">67</td><td class=\"v\">0</td><td class=\"v\">71.584 %</td><td class=\"v\">290.8</td></tr>",
             "<tr class=\"passed\"><td>lax</td><td class=\"v\">6.7 %</td><td class=\"v\">la1</td>\
              <td class=\"v\">34.0</td>",
             "<tr class=\"failed\"><td>ny1</td><td class=\"v\">4,000</td>",

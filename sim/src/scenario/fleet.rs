@@ -177,6 +177,7 @@ pub fn cost_estates(fleet: &Fleet, costs: &EstateCosts, choice: &FleetChoice) ->
         }
         lines.extend(profile.lines.iter().map(placed));
         lines.extend(profile.egress.iter().map(placed));
+        lines.extend(profile.replication.iter().map(placed));
         match estates.iter_mut().find(|e| e.name == name) {
             Some(e) => e.lines.extend(lines),
             None => estates.push(CostEstate {

@@ -140,6 +140,7 @@ impl World<'_> {
         self.l7.retain(|s| s.from != k && s.to != k);
         self.kill_site(k);
         self.meter.decommission(self.now, k);
+        self.recovery.decommission(k);
     }
 
     /// Opens a window on `watched`; returns its handle for

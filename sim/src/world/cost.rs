@@ -6,8 +6,10 @@
 //! fails or its site is decommissioned. At the end of the run the site's
 //! cost profile (the estate's `[costs]`) prices what it ran with
 //! `cutover_models::cost::meter`: its nodes' lifetimes, the profile's
-//! other items for the site's life, and its traffic to users (requests
-//! served times the estate's response size).
+//! other items for the site's life, its traffic to users (requests
+//! served times the estate's response size) and its replication traffic
+//! to the other sites (the bytes its data classes sent,
+//! `world::replication`), one line per class.
 //!
 //! A plan's run has a calendar (time zero is midnight of `[plan] start`):
 //! it is billed calendar month by calendar month, each at the prices of
@@ -19,7 +21,8 @@ use std::collections::VecDeque;
 
 use cutover_models::cost::bill::{Adjustments, BillError, Pricer};
 use cutover_models::cost::meter::{months_of, price_run, Calendar, ItemUsage, MeterLine, Usage};
-use cutover_models::cost::{Date, Money, Unit};
+use cutover_models::cost::{Date, Money, Unit, UsageLine};
+use cutover_models::data::DataClass;
 use cutover_models::SimTime;
 use serde::Serialize;
 
@@ -125,18 +128,19 @@ impl Meter {
         out
     }
 
-    /// Prices the run that ended at `end`, with `served` requests per site,
-    /// by the calendar starting on `start` (`None`: undated); `None` when
-    /// the estate is not priced.
+    /// Prices the run that ended at `end` by the calendar starting on
+    /// `start` (`None`: undated), with what each site sent: `traffic.served`
+    /// requests, and `traffic.replicated` bytes of each of the estate's data
+    /// classes; `None` when the estate is not priced.
     pub fn finish(
         &self,
         estate: &Estate,
         start: Option<Date>,
         end: SimTime,
-        served: &[f64],
+        traffic: &SiteTraffic,
     ) -> Option<Result<CostSummary, BillError>> {
         let costs = estate.costs.as_ref()?;
-        Some(self.price(estate, costs, start, end, served))
+        Some(self.price(estate, costs, start, end, traffic))
     }
 
     fn price(
@@ -145,7 +149,7 @@ impl Meter {
         costs: &EstateCosts,
         start: Option<Date>,
         end: SimTime,
-        served: &[f64],
+        traffic: &SiteTraffic,
     ) -> Result<CostSummary, BillError> {
         let mut usage = Vec::new();
         let mut priced = Vec::new();
@@ -166,8 +170,11 @@ impl Meter {
                 &site.network.tag,
                 nodes,
                 life,
-                served[k],
+                traffic.served[k],
             );
+            if let (Some(r), Some(bytes)) = (&profile.replication, traffic.replicated.get(k)) {
+                replication_usage(&mut usage, costs, r, &site.network.tag, &estate.data, bytes);
+            }
             priced.push((site.network.tag.clone(), profile.name.clone(), node_hours));
         }
         let adjust = Adjustments::default();
@@ -224,6 +231,42 @@ impl Meter {
     }
 }
 
+/// What each site sent over a run, indexed as the estate's sites.
+#[derive(Clone, Debug, Default)]
+pub struct SiteTraffic {
+    /// Requests served.
+    pub served: Vec<f64>,
+    /// Bytes replicated to other sites, per data class of the estate.
+    pub replicated: Vec<Vec<f64>>,
+}
+
+/// The replication traffic site `tag` sent, `bytes` of each of `classes`,
+/// priced as `item`: one usage per class that sent any.
+fn replication_usage(
+    usage: &mut Vec<ItemUsage>,
+    costs: &EstateCosts,
+    item: &UsageLine,
+    tag: &str,
+    classes: &[DataClass],
+    bytes: &[f64],
+) {
+    let unit = costs.books[&item.book].skus[&item.sku].unit;
+    let per_unit = if unit == Unit::Tb { 1e12 } else { 1e9 };
+    for (c, &b) in classes
+        .iter()
+        .zip(bytes)
+        .filter(|(c, _)| c.traffic.is_some())
+    {
+        usage.push(ItemUsage {
+            site: tag.to_string(),
+            book: item.book.clone(),
+            sku: item.sku.clone(),
+            data_class: c.name.clone(),
+            usage: Usage::Volume(b / per_unit),
+        });
+    }
+}
+
 /// What site `tag` of `profile` used: its nodes, the profile's lines from
 /// time zero to `life` (counts as instances, volumes at their monthly
 /// rate) and its traffic to users.
@@ -240,6 +283,7 @@ fn site_usage(
         site: tag.to_string(),
         book: book.to_string(),
         sku: sku.to_string(),
+        data_class: String::new(),
         usage,
     };
     if let Some(sku) = &profile.nodes {
@@ -291,17 +335,141 @@ impl super::World<'_> {
 
     /// Puts the run's cost into `summary` (a reason if it cannot be priced).
     pub(super) fn meter_summary(&self, summary: &mut super::Summary) {
-        let served: Vec<f64> = self.rec.sites.iter().map(|t| t.served).collect();
+        let traffic = SiteTraffic {
+            served: self.rec.sites.iter().map(|t| t.served).collect(),
+            replicated: (0..self.sites.len())
+                .map(|k| self.recovery.replicated_by(k).to_vec())
+                .collect(),
+        };
         let start = self.exp.calendar;
         match self
             .meter
-            .finish(&self.exp.estate, start, self.end, &served)
+            .finish(&self.exp.estate, start, self.end, &traffic)
         {
             Some(Ok(c)) => summary.cost = Some(c),
             Some(Err(e)) => summary
                 .reasons
                 .push(format!("the run cannot be priced: {e}")),
             None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use cutover_models::cost::bill::{Adjustments, Estate as CostEstate, Pricer, Window};
+    use cutover_models::SimDuration;
+
+    use super::super::replication::ReplicationMeter;
+    use super::*;
+    use crate::scenario::Source;
+
+    fn story() -> Estate {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/story/estate.toml");
+        Estate::from_source(&Source::read(&path).unwrap()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A 730-hour month of the story's nine regions at the plans' steady
+    /// 400 requests/s each, metered hour by hour as the world meters a
+    /// tick: every class's replication prices at writes x size x copies x
+    /// seconds x $0.02/GB, to the cent; a region's measured month is the
+    /// story's stated 60 TB to 0.003 % (the calibration in the estate);
+    /// and the projection, priced from the same profile at that measured
+    /// volume, bills the same, to the cent of each class's rounding.
+    #[test]
+    fn a_month_of_measured_replication_prices_as_its_closed_form_and_the_projection() {
+        let estate = story();
+        let sites = estate.sites.len();
+        let hour = SimDuration::from_secs(3600);
+        let mut replication = ReplicationMeter::new(sites, estate.data.len());
+        for h in 1..=730 {
+            let end = SimTime::ZERO + SimDuration::from_secs(3600 * h);
+            replication.tick(
+                &estate.data,
+                (end, hour),
+                &vec![400.0 * 3600.0; sites],
+                |_| false,
+            );
+        }
+        let traffic = SiteTraffic {
+            served: vec![0.0; sites],
+            replicated: (0..sites)
+                .map(|k| replication.sent_by(k).to_vec())
+                .collect(),
+        };
+        let month = SimTime::ZERO + SimDuration::from_secs(730 * 3600);
+        let cost = Meter::new(sites)
+            .finish(&estate, None, month, &traffic)
+            .unwrap()
+            .unwrap();
+        let price = Money::parse_amount("0.02").unwrap();
+        let seconds = 730.0 * 3600.0;
+        let costs = estate.costs.as_ref().unwrap();
+        let profile = &costs.profiles[costs.profile_index("cloud").unwrap()];
+        let line = profile.replication.clone().unwrap();
+        for site in &estate.sites {
+            let tag = &site.network.tag;
+            let lines: Vec<&MeterLine> = cost
+                .lines
+                .iter()
+                .filter(|l| &l.site == tag && l.sku == "inter-region")
+                .collect();
+            assert_eq!(lines.len(), 4, "one line per class at {tag}");
+            let mut gb = 0.0;
+            for (c, l) in estate.data.iter().zip(&lines) {
+                let t = c.traffic.unwrap();
+                let bytes = c.writes.at(400.0) * t.change_bytes * t.copies.at(sites - 1) * seconds;
+                assert_eq!(l.data_class, c.name);
+                assert!(
+                    (l.quantity - bytes / 1e9).abs() < 1e-6 * l.quantity,
+                    "{l:?}"
+                );
+                assert_eq!(l.amount, price.times(bytes / 1e9).round_to_cents(), "{l:?}");
+                gb += bytes / 1e9;
+            }
+            assert!((gb / 60_000.0 - 1.0).abs() < 3e-5, "{gb} GB at {tag}");
+            let measured: Money = lines.iter().map(|l| l.amount).sum();
+            let pricer = Pricer {
+                books: &costs.books,
+                currency: costs.currency,
+                fx: &costs.fx,
+                adjust: &Adjustments::default(),
+                start: costs.prices_on.month_of(),
+            };
+            let projected = |quantity: f64| -> Money {
+                let estate = CostEstate {
+                    name: "cloud".into(),
+                    lines: vec![UsageLine {
+                        site: tag.clone(),
+                        quantity,
+                        window: Window::default(),
+                        ..line.clone()
+                    }],
+                    ..CostEstate::default()
+                };
+                let month = costs.prices_on.month_of();
+                pricer
+                    .price_month(&estate, month)
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.amount)
+                    .sum()
+            };
+            let off = (measured.micros() - projected(gb).micros()).abs();
+            assert!(
+                off <= 20_000,
+                "{measured} measured, {} projected",
+                projected(gb)
+            );
+            // The projection's stated 60 TB: $1,200.00 a month.
+            assert_eq!(
+                projected(line.quantity),
+                Money::parse_amount("1200").unwrap()
+            );
+            let gap = (measured.micros() - projected(line.quantity).micros()).abs();
+            assert!(gap <= 5 * 10_000, "{measured} vs $1,200.00");
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod partition;
 pub mod pods;
 pub mod record;
 pub mod recovery;
+pub mod replication;
 pub mod serve;
 pub mod site;
 pub mod summary;

@@ -3,8 +3,12 @@
 //! replication (see `failure::FailureKind::Partition`):
 //!
 //! - **synchronous**: the second copy is across the cut, so the side's
-//!   writes fail (counted, not served as writes);
-//! - **stream**: the side's writes queue; reads there go stale by the
+//!   writes fail, and the requests that carried them fail with them
+//!   (`Cause::WriteFailed`: errors in every tally and in availability);
+//! - **stream**: the side's writes queue: each is accepted by the local
+//!   copy and held for the other sites, so its request is served (at
+//!   risk: lost if the site dies before the backlog drains); reads there
+//!   go stale by the
 //!   time since the cut (plus the class's mean lag); when the cut heals
 //!   the backlog replays at the class's `catch_up` rate, new writes still
 //!   arriving, in `backlog / (catch_up - write rate)`
@@ -130,6 +134,11 @@ impl PartitionWatch {
         }
     }
 
+    /// Whether the cut is in force and site `k` is on its side.
+    pub(super) fn cuts_off(&self, k: usize) -> bool {
+        self.end.is_none() && self.side.contains(&k)
+    }
+
     /// Whether every class is consistent again by `now`.
     pub(super) fn settled(&self, now: SimTime) -> bool {
         self.end.is_some()
@@ -204,7 +213,7 @@ fn staleness(
 }
 
 /// The first archive copy at or after `now`.
-fn next_copy(now: SimTime, interval: SimDuration, offset: SimDuration) -> SimTime {
+pub(super) fn next_copy(now: SimTime, interval: SimDuration, offset: SimDuration) -> SimTime {
     let (t, i, o) = (
         now.as_nanos(),
         interval.as_nanos().max(1),

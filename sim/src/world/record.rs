@@ -19,6 +19,9 @@ pub enum Cause {
     TimedOut,
     /// It was in flight at a site that died.
     Reset,
+    /// It carried a synchronous write the site could not make: the second
+    /// copy was across a partition.
+    WriteFailed,
 }
 
 /// Requests by outcome.
@@ -36,6 +39,8 @@ pub struct Tally {
     pub timed_out: f64,
     /// Reset (see [`Cause::Reset`]).
     pub reset: f64,
+    /// Failed by their synchronous write (see [`Cause::WriteFailed`]).
+    pub write_failed: f64,
     /// Served slower than the slow threshold at the site.
     pub slow: f64,
 }
@@ -43,7 +48,7 @@ pub struct Tally {
 impl Tally {
     /// Requests failed, every cause.
     pub fn failed(&self) -> f64 {
-        self.blackholed + self.rejected + self.timed_out + self.reset
+        self.blackholed + self.rejected + self.timed_out + self.reset + self.write_failed
     }
 
     /// Adds `n` failed requests of `cause`.
@@ -53,6 +58,7 @@ impl Tally {
             Cause::Rejected => self.rejected += n,
             Cause::TimedOut => self.timed_out += n,
             Cause::Reset => self.reset += n,
+            Cause::WriteFailed => self.write_failed += n,
         }
     }
 
@@ -64,6 +70,7 @@ impl Tally {
         self.rejected += other.rejected;
         self.timed_out += other.timed_out;
         self.reset += other.reset;
+        self.write_failed += other.write_failed;
         self.slow += other.slow;
     }
 }
@@ -113,6 +120,10 @@ pub struct Recorder {
     /// Latency added to every request served at each site (a `delay`
     /// failure), seconds.
     pub site_extra_s: Vec<f64>,
+    /// Share of the requests each site serves whose synchronous write
+    /// cannot be made (the site is cut off by a partition), 0 to 1: they
+    /// fail instead of being served.
+    pub site_write_failing: Vec<f64>,
     slow_s: f64,
 }
 
@@ -129,6 +140,7 @@ impl Recorder {
             tick_failed: vec![0.0; populations],
             watch: Vec::new(),
             site_extra_s: vec![0.0; sites],
+            site_write_failing: vec![0.0; sites],
             slow_s,
         }
     }
@@ -170,6 +182,7 @@ impl Recorder {
         n: f64,
         tail: Option<WaitTail>,
     ) {
+        let n = self.write_failures(site, stream, n);
         if n <= 0.0 {
             return;
         }
@@ -195,9 +208,20 @@ impl Recorder {
     /// `n` requests of `stream` finished at `site` by a pod being removed
     /// (counted as served; their latency is not sampled).
     pub fn drained(&mut self, site: usize, stream: Stream, n: f64) {
+        let n = self.write_failures(site, stream, n);
         let p = population_of(stream);
         self.populations[p].served += n;
         self.sites[site].served += n;
+    }
+
+    /// Of `n` requests of `stream` done at `site`, fails those whose
+    /// synchronous write the site cannot make; the rest, served.
+    fn write_failures(&mut self, site: usize, stream: Stream, n: f64) -> f64 {
+        let failing = n * self.site_write_failing[site];
+        if failing > 0.0 {
+            self.fail(site, stream, Cause::WriteFailed, failing);
+        }
+        n - failing
     }
 
     /// The latency users saw of every served request (network included):

@@ -17,15 +17,17 @@
 //! service is run by every site, so each service's RTO judges that time.
 //!
 //! Partitions are watched here too (`partition`), with the same write
-//! rates.
+//! rates, and so is the traffic the classes' replication sends
+//! (`replication`).
 
-use cutover_models::data::{DataClass, DataLoss};
+use cutover_models::data::{DataClass, DataLoss, Replication};
 use cutover_models::{SimDuration, SimTime};
 use rand::RngExt;
 use serde::Serialize;
 
 use super::partition::{PartitionRow, PartitionWatch};
 use super::record::Recorder;
+use super::replication::{ReplicationMeter, ReplicationRow};
 use crate::engine::rng::StreamRng;
 use crate::estate::Estate;
 
@@ -86,6 +88,9 @@ pub struct RecoverySummary {
     pub services: Vec<ServiceRecoveryRow>,
     /// Per partition and data class.
     pub partitions: Vec<PartitionRow>,
+    /// Per site and data class that declares its traffic: the bytes its
+    /// replication sent.
+    pub replication: Vec<ReplicationRow>,
 }
 
 impl RecoverySummary {
@@ -144,6 +149,8 @@ pub(super) struct Recovery {
     enabled: bool,
     /// Partitions, watched until their data is consistent again.
     partitions: Vec<PartitionWatch>,
+    /// The bytes each site's replication sent.
+    replication: ReplicationMeter,
 }
 
 impl Recovery {
@@ -159,7 +166,19 @@ impl Recovery {
             last_tick: None,
             enabled: !(estate.data.is_empty() && estate.services.is_empty()),
             partitions: Vec::new(),
+            replication: ReplicationMeter::new(estate.sites.len(), estate.data.len()),
         }
+    }
+
+    /// Site `k` is decommissioned: it writes and receives no more copies.
+    pub(super) fn decommission(&mut self, k: usize) {
+        self.replication.decommission(k);
+    }
+
+    /// The bytes site `k`'s replication sent so far, per data class of
+    /// the estate (none for a class that does not declare its traffic).
+    pub(super) fn replicated_by(&self, k: usize) -> &[f64] {
+        self.replication.sent_by(k)
     }
 
     /// Failure `failure` of `kind` takes site `site` down at `now`, the
@@ -225,6 +244,30 @@ impl Recovery {
         }
     }
 
+    /// Sets in `rec` the share of each site's requests whose synchronous
+    /// write fails: for a site cut off by a partition in force, each
+    /// synchronous class's writes per request served there (its share, or
+    /// its rate over the site's request rate of the last tick), summed (a
+    /// request carries at most one class's write) and at most 1; none
+    /// elsewhere.
+    pub(super) fn set_write_failing(&self, estate: &Estate, rec: &mut Recorder) {
+        for (k, share) in rec.site_write_failing.iter_mut().enumerate() {
+            let cut = self.partitions.iter().any(|w| w.cuts_off(k));
+            let rate = self.site_rate[k];
+            *share = if cut {
+                estate
+                    .data
+                    .iter()
+                    .filter(|c| c.replication == Replication::Synchronous)
+                    .map(|c| c.writes.per_request(rate))
+                    .sum::<f64>()
+                    .min(1.0)
+            } else {
+                0.0
+            };
+        }
+    }
+
     /// Failure `failure` no longer holds its site down.
     pub(super) fn failure_ended(&mut self, failure: usize) {
         for w in self.watches.iter_mut().filter(|w| w.failure == failure) {
@@ -234,11 +277,13 @@ impl Recovery {
 
     /// Reads the tick `[end - tick, end)` from `rec` (before its failures
     /// of the tick are cleared).
+    /// Sets the share of each site's requests whose synchronous write
+    /// fails in the next tick in `rec` (see [`Recorder::site_write_failing`]).
     pub(super) fn tick(
         &mut self,
         estate: &Estate,
         (end, tick): (SimTime, SimDuration),
-        rec: &Recorder,
+        rec: &mut Recorder,
     ) {
         if !self.enabled {
             return;
@@ -255,11 +300,17 @@ impl Recovery {
         for w in self.partitions.iter_mut().filter(|w| !w.settled(start)) {
             w.tick(&estate.data, (end, tick), &served);
         }
+        let partitions = &self.partitions;
+        self.replication
+            .tick(&estate.data, (end, tick), &served, |k| {
+                partitions.iter().any(|w| w.cuts_off(k))
+            });
         let mut arrived = vec![0.0; rec.populations.len()];
         for (p, t) in rec.populations.iter().enumerate() {
             arrived[p] = t.requests - self.population_requests[p];
             self.population_requests[p] = t.requests;
         }
+        self.set_write_failing(estate, rec);
         for w in self.watches.iter_mut().filter(|w| w.open) {
             let failed: f64 = w.populations.iter().map(|&p| rec.tick_failed[p]).sum();
             let requests: f64 = w.populations.iter().map(|&p| arrived[p]).sum();
@@ -283,6 +334,7 @@ impl Recovery {
         for w in &mut self.partitions {
             out.partitions.extend(w.rows(&estate.data, tags));
         }
+        out.replication = self.replication.rows(&estate.data, tags);
         for w in &self.watches {
             let start_s = w.start.as_secs_f64();
             for (c, l) in estate.data.iter().zip(&w.losses) {

@@ -176,7 +176,7 @@ pub struct Outcome {
     pub routers_csv: String,
 }
 
-const GLOBAL_COLUMNS: [(&str, Aggregation); 12] = [
+const GLOBAL_COLUMNS: [(&str, Aggregation); 13] = [
     ("users", Aggregation::Mean),
     ("demand_rps", Aggregation::Mean),
     ("requests", Aggregation::Sum),
@@ -185,6 +185,7 @@ const GLOBAL_COLUMNS: [(&str, Aggregation); 12] = [
     ("rejected", Aggregation::Sum),
     ("timed_out", Aggregation::Sum),
     ("reset", Aggregation::Sum),
+    ("write_failed", Aggregation::Sum),
     ("ready_pods", Aggregation::TimeAverage),
     ("replicas", Aggregation::TimeAverage),
     ("nodes", Aggregation::TimeAverage),
@@ -346,19 +347,20 @@ impl Tracker {
                 (5, d(total.rejected, prev.rejected)),
                 (6, d(total.timed_out, prev.timed_out)),
                 (7, d(total.reset, prev.reset)),
+                (8, d(total.write_failed, prev.write_failed)),
             ],
         );
         self.previous = total;
         let ready: usize = sites.iter().map(|s| s.ready.len()).sum();
-        timeline.set(start, 8, ready as f64);
+        timeline.set(start, 9, ready as f64);
         timeline.set(
             start,
-            9,
+            10,
             sites.iter().map(|s| f64::from(s.replicas.max(0))).sum(),
         );
         timeline.set(
             start,
-            10,
+            11,
             sites.iter().map(|s| s.pods.nodes_up() as f64).sum(),
         );
         self.max_ready = self.max_ready.max(ready as u64);
@@ -408,7 +410,7 @@ impl Tracker {
     fn close_row(&mut self, rec: &mut Recorder, timeline: &mut TimeSeries, exp: &Experiment) {
         if let Some(p99) = rec.interval_latency.quantile_opt(0.99) {
             let at = SimTime::from_nanos(self.interval_row * exp.timeline_interval.as_nanos());
-            timeline.add(at, 11, p99 * 1e3);
+            timeline.add(at, 12, p99 * 1e3);
         }
         rec.interval_latency.clear();
     }

@@ -84,7 +84,7 @@ impl World<'_> {
             scratch.totals.push(t);
         }
         self.recovery
-            .tick(&self.exp.estate, (end, self.exp.tick), &self.rec);
+            .tick(&self.exp.estate, (end, self.exp.tick), &mut self.rec);
         self.tracker.tick(
             self.exp,
             (start, scale, own_rate),

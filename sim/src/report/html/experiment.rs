@@ -11,13 +11,14 @@ use serde_json::Value;
 
 use super::{escape, headline_table, percent};
 
-/// The four ways a request fails, as `summary.json` names them, and as the
+/// The five ways a request fails, as `summary.json` names them, and as the
 /// page labels them.
-const CAUSES: [(&str, &str); 4] = [
+const CAUSES: [(&str, &str); 5] = [
     ("blackholed", "blackholed"),
     ("rejected", "rejected"),
     ("timed_out", "timed out"),
     ("reset", "reset"),
+    ("write_failed", "write failed"),
 ];
 
 /// Writes the reasons of a failed verdict, the headline and the tables.
@@ -254,7 +255,7 @@ fn populations(html: &mut String, summary: &Value) {
         "<h2>Populations</h2>\n<table id=\"populations\" class=\"wide\">\n<tr><th>Population</th><th>Share</th>\
          <th>Site before &rarr; after</th><th>TTFB (ms) before &rarr; after</th><th>Blackhole (s)</th>\
          <th>Blackholed</th><th>Rejected</th><th>Timed out</th><th>Reset</th>\
-         <th>Availability</th><th>p99 (ms)</th></tr>\n",
+         <th>Write failed</th><th>Availability</th><th>p99 (ms)</th></tr>\n",
     );
     for p in rows_of(summary, "populations") {
         let cells: Vec<String> = CAUSES

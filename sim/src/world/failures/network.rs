@@ -147,7 +147,8 @@ impl World<'_> {
     }
 
     /// Failure `i` cuts the sites of `side` off from the others: overflow
-    /// across the cut stops at once, and the data's fate is watched.
+    /// across the cut stops at once, the requests there carrying a
+    /// synchronous write fail from now on, and the data's fate is watched.
     pub(super) fn partition_starts(&mut self, i: usize, side: Vec<usize>) {
         self.active.partitions.push((i, side.clone()));
         for k in 0..self.sites.len() {
@@ -159,12 +160,15 @@ impl World<'_> {
         }
         let (estate, now) = (&self.exp.estate, self.now);
         self.recovery.partition_starts(estate, i, side, now);
+        self.recovery.set_write_failing(estate, &mut self.rec);
     }
 
     /// Failure `i`'s partition heals.
     pub(super) fn partition_ends(&mut self, i: usize) {
         self.active.partitions.retain(|p| p.0 != i);
         self.recovery.partition_heals(&self.exp.estate, i, self.now);
+        self.recovery
+            .set_write_failing(&self.exp.estate, &mut self.rec);
     }
 
     /// Whether sites `a` and `b` reach each other: no partition in force

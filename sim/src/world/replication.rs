@@ -5,7 +5,10 @@
 //! Each class that declares its traffic (`change_size`, `copies`:
 //! `cutover_models::data::ChangeTraffic`) sends, for the writes of the
 //! requests that reached a site in a tick, writes x change size x copies
-//! (`copies = "all"`: every other site not decommissioned):
+//! (`copies = "all"`: every other site in service, that is one that has
+//! served requests and is not decommissioned: a site built for a later
+//! move receives copies from its first users on, not while it stands
+//! idle):
 //!
 //! - **synchronous**: as it writes; nothing while the site is cut off by
 //!   a partition (the double write failed);
@@ -50,6 +53,8 @@ pub(super) struct ReplicationMeter {
     held: Vec<Vec<f64>>,
     /// Sites switched off for good: they write nothing and receive no copy.
     gone: Vec<bool>,
+    /// Sites that have served requests: they receive copies from then on.
+    joined: Vec<bool>,
 }
 
 impl ReplicationMeter {
@@ -59,6 +64,7 @@ impl ReplicationMeter {
             sent: vec![vec![0.0; classes]; sites],
             held: vec![vec![0.0; classes]; sites],
             gone: vec![false; sites],
+            joined: vec![false; sites],
         }
     }
 
@@ -78,7 +84,11 @@ impl ReplicationMeter {
     ) {
         let secs = tick.as_secs_f64();
         let start = SimTime::from_nanos(end.as_nanos().saturating_sub(tick.as_nanos()));
-        let others = self.gone.iter().filter(|g| !**g).count().saturating_sub(1);
+        for (joined, served) in self.joined.iter_mut().zip(served) {
+            *joined |= *served > 0.0;
+        }
+        let in_service = (0..self.joined.len()).filter(|&k| self.joined[k] && !self.gone[k]);
+        let others = in_service.count().saturating_sub(1);
         for k in (0..self.sent.len()).filter(|&k| !self.gone[k]) {
             let rate = served[k] / secs;
             for (i, c) in classes.iter().enumerate() {

@@ -6,8 +6,9 @@
 //! scale down.
 
 use super::replicas::{
-    average_value_replicas, per_pod_replicas, value_replicas, Measure, PerPod, PodPhase,
-    PodSnapshot, ReplicaCalc, ReplicaCalcConfig, ReplicaCalcError,
+    average_value_replicas, count_pods, per_pod_replicas, value_replicas, Measure, PerPod,
+    PodPhase, PodRequest, PodSamples, PodSnapshot, ReplicaCalc, ReplicaCalcConfig,
+    ReplicaCalcError,
 };
 use crate::time::SimTime;
 
@@ -78,9 +79,9 @@ impl MetricSpec {
 /// What the metrics APIs returned for one metric at a sync.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fetched {
-    /// A sample per pod (same order as the pods), milli-units; `None` for
-    /// a pod without one. Unused for CPU, whose samples are the pods'
-    /// `metric`.
+    /// A sample per pod snapshot (same order; the sample of each pod it
+    /// stands for), milli-units; `None` for pods without one. Unused for
+    /// CPU, whose samples are the snapshots' `metric`.
     PerPod(Vec<Option<i64>>),
     /// An object's value, or the sum of an external metric's series,
     /// milli-units.
@@ -88,9 +89,6 @@ pub enum Fetched {
     /// The API answered with an error.
     Failed,
 }
-
-/// A pod's request for a resource, milli-units.
-type RequestOf = dyn Fn(&PodSnapshot) -> i64;
 
 /// `computeReplicasForMetric` for one metric: `spec_replicas` is the
 /// scale's `spec.replicas`, `status_replicas` its `status.replicas`.
@@ -112,18 +110,12 @@ fn one_metric(
                 Target::AverageValue(v) => Measure::Average(v.max(1)),
                 Target::Value(_) => return Err(ReplicaCalcError::InvalidTarget),
             };
-            let cpu_samples: Vec<Option<i64>>;
-            let (samples, requests): (&[Option<i64>], &RequestOf) = match name {
-                ResourceName::Cpu => {
-                    cpu_samples = pods
-                        .iter()
-                        .map(|p| p.metric.map(|m| m.usage_millicores))
-                        .collect();
-                    (&cpu_samples, &|p| p.request_millicores)
-                }
-                ResourceName::Memory => (per_pod_values(fetched, pods.len())?, &|p| {
-                    p.request_memory_bytes.saturating_mul(1000)
-                }),
+            let (samples, requests) = match name {
+                ResourceName::Cpu => (PodSamples::Cpu, PodRequest::Cpu),
+                ResourceName::Memory => (
+                    PodSamples::Fetched(per_pod_values(fetched, pods.len())?),
+                    PodRequest::Memory,
+                ),
             };
             let input = PerPod {
                 pods,
@@ -138,8 +130,8 @@ fn one_metric(
         MetricSpec::Pods { average_value, .. } => {
             let input = PerPod {
                 pods,
-                samples: per_pod_values(fetched, pods.len())?,
-                requests: &|_| 0,
+                samples: PodSamples::Fetched(per_pod_values(fetched, pods.len())?),
+                requests: PodRequest::Unused,
                 cpu_readiness: false,
             };
             let measure = Measure::Average((*average_value).max(1));
@@ -197,10 +189,7 @@ pub fn compute_replicas(
     cfg: &ReplicaCalcConfig,
 ) -> Proposal {
     // status.replicas: the pods that are not terminating or failed.
-    let status_replicas = pods
-        .iter()
-        .filter(|p| !p.deleting && p.phase != PodPhase::Failed)
-        .count() as i32;
+    let status_replicas = count_pods(pods, |p| !p.deleting && p.phase != PodPhase::Failed) as i32;
     let per_metric: Vec<_> = metrics
         .iter()
         .enumerate()
@@ -263,6 +252,7 @@ mod tests {
     fn pods(cpu: &[i64]) -> Vec<PodSnapshot> {
         cpu.iter()
             .map(|&c| PodSnapshot {
+                count: 1,
                 phase: PodPhase::Running,
                 deleting: false,
                 start_time: Some(SimTime::ZERO),
@@ -509,5 +499,122 @@ mod tests {
         spec.behavior = None;
         let mut hpa = Hpa::new(spec);
         assert_eq!(hpa.sync(t(0), 10, &idle).desired_replicas, 10);
+    }
+
+    /// Pods of every kind the calculation tells apart, each `count` times
+    /// alike: ready past initialisation at several levels, hot (started a
+    /// minute ago, sample older than its window), unready, pending,
+    /// missing a sample, terminating and failed.
+    fn kinds(levels: &[i64], counts: &[u32]) -> Vec<PodSnapshot> {
+        let mut all = pods(levels);
+        let base = all[0];
+        let hot = SimTime::ZERO + SimDuration::from_secs(10_000 - 60);
+        let hot_ready = ReadyCondition {
+            ready: true,
+            last_transition: hot,
+        };
+        all.extend([
+            PodSnapshot {
+                start_time: Some(hot),
+                ready: Some(hot_ready),
+                ..base
+            },
+            PodSnapshot {
+                ready: Some(ReadyCondition {
+                    ready: false,
+                    last_transition: SimTime::ZERO,
+                }),
+                ..base
+            },
+            PodSnapshot {
+                phase: PodPhase::Pending,
+                metric: None,
+                ..base
+            },
+            PodSnapshot {
+                metric: None,
+                ..base
+            },
+            PodSnapshot {
+                deleting: true,
+                ..base
+            },
+            PodSnapshot {
+                phase: PodPhase::Failed,
+                ..base
+            },
+        ]);
+        for (p, &n) in all.iter_mut().zip(counts.iter().cycle()) {
+            p.count = n;
+        }
+        all
+    }
+
+    /// Each snapshot of `runs` listed `count` times, one pod each.
+    fn one_by_one<T: Clone>(runs: &[PodSnapshot], values: &[T]) -> (Vec<PodSnapshot>, Vec<T>) {
+        let mut pods = Vec::new();
+        let mut per_pod = Vec::new();
+        for (p, v) in runs.iter().zip(values) {
+            for _ in 0..p.count {
+                pods.push(PodSnapshot { count: 1, ..*p });
+                per_pod.push(v.clone());
+            }
+        }
+        (pods, per_pod)
+    }
+
+    #[test]
+    fn alike_pods_listed_once_decide_as_listed_one_by_one() {
+        let metrics = [
+            MetricSpec::cpu_utilization(50),
+            MetricSpec::Resource {
+                name: ResourceName::Cpu,
+                target: Target::AverageValue(400),
+            },
+            memory_average(700),
+            rps("rps", 40),
+            MetricSpec::External {
+                name: "queue".into(),
+                target: Target::Value(90_000),
+            },
+        ];
+        let levels: [&[i64]; 4] = [&[100, 900], &[500, 500, 700], &[1500], &[0, 300]];
+        let counts: [&[u32]; 4] = [&[1], &[3, 1, 2], &[2, 5, 1, 4], &[4, 0, 3]];
+        let (mut checked, mut rescaled) = (0, 0);
+        for levels in levels {
+            for counts in counts {
+                let runs = kinds(levels, counts);
+                let mib: Vec<Option<i64>> = (0..runs.len())
+                    .map(|i| (i % 4 != 3).then_some((500 + 150 * i as i64) * MIB * 1000))
+                    .collect();
+                let rps: Vec<Option<i64>> = (0..runs.len())
+                    .map(|i| (i % 5 != 2).then_some(25_000 + 9_000 * i as i64))
+                    .collect();
+                let (pods, pod_mib) = one_by_one(&runs, &mib);
+                let (_, pod_rps) = one_by_one(&runs, &rps);
+                for (m, metric) in metrics.iter().enumerate() {
+                    let fetch = |mib: &Vec<Option<i64>>, rps: &Vec<Option<i64>>| match m {
+                        2 => Fetched::PerPod(mib.clone()),
+                        3 => Fetched::PerPod(rps.clone()),
+                        _ => Fetched::Total(130_000),
+                    };
+                    let mut spec = HpaSpec::new(1, 50, 50);
+                    spec.metrics = vec![metric.clone()];
+                    let (mut listed, mut alike) = (Hpa::new(spec.clone()), Hpa::new(spec));
+                    for (s, current) in [(0, 6), (15, 9), (30, 4), (400, 12)] {
+                        let one = [fetch(&pod_mib, &pod_rps)];
+                        let once = [fetch(&mib, &rps)];
+                        let a = listed.sync_metrics(t(s), current, &pods, &one);
+                        let b = alike.sync_metrics(t(s), current, &runs, &once);
+                        assert_eq!(a, b, "metric {m}, {levels:?} x {counts:?} at {s} s");
+                        checked += 1;
+                        rescaled += usize::from(a.rescale);
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 4 * 4 * 5 * 4);
+        // Not only holds: the pods scale both ways.
+        assert!(rescaled > checked / 4, "{rescaled} of {checked}");
     }
 }

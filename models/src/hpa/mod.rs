@@ -349,6 +349,7 @@ mod tests {
     fn steady(n: usize, usage: i64) -> Vec<PodSnapshot> {
         vec![
             PodSnapshot {
+                count: 1,
                 phase: PodPhase::Running,
                 deleting: false,
                 start_time: Some(SimTime::ZERO),

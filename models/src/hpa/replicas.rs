@@ -55,9 +55,13 @@ pub struct CpuMetric {
 }
 
 /// What the controller sees of one pod at a sync: its status from the pod
-/// lister and its sample, if any, from the metrics API.
+/// lister and its sample, if any, from the metrics API; or of `count` pods
+/// it sees alike, listed once (the calculation is a sum over the pods, so
+/// `count` alike pods weigh as that many listed one by one, exactly).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PodSnapshot {
+    /// How many pods this stands for (1 for one pod; 0 for none).
+    pub count: u32,
     /// Phase.
     pub phase: PodPhase,
     /// A deletion timestamp is set (the pod is terminating).
@@ -206,11 +210,33 @@ struct Samples {
 }
 
 impl Samples {
-    fn add(&mut self, usage: i64, request: i64) {
-        self.usage = self.usage.saturating_add(usage);
-        self.requests = self.requests.saturating_add(request);
-        self.count += 1;
+    /// Adds `pods` pods, each of `usage` and `request`.
+    fn add(&mut self, usage: i64, request: i64, pods: u32) {
+        self.usage = add_times(self.usage, usage, pods);
+        self.requests = add_times(self.requests, request, pods);
+        self.count += i64::from(pods);
     }
+}
+
+/// `sum` plus `times` times `value`, saturating exactly as that many
+/// saturating additions do: they all go one way, so they stop at the bound
+/// they run into, if any.
+fn add_times(sum: i64, value: i64, times: u32) -> i64 {
+    let exact = i128::from(sum) + i128::from(value) * i128::from(times);
+    exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// Whether `pods` stand for no pod.
+fn no_pods(pods: &[PodSnapshot]) -> bool {
+    pods.iter().all(|p| p.count == 0)
+}
+
+/// How many of `pods` `keep` holds for.
+pub(crate) fn count_pods(pods: &[PodSnapshot], keep: impl Fn(&PodSnapshot) -> bool) -> u64 {
+    pods.iter()
+        .filter(|p| keep(p))
+        .map(|p| u64::from(p.count))
+        .sum()
 }
 
 /// How a per-pod metric is compared with its target.
@@ -268,14 +294,10 @@ pub fn resource_replicas(
     pods: &[PodSnapshot],
     cfg: &ReplicaCalcConfig,
 ) -> Result<ReplicaCalc, ReplicaCalcError> {
-    let samples: Vec<Option<i64>> = pods
-        .iter()
-        .map(|p| p.metric.map(|m| m.usage_millicores))
-        .collect();
     let input = PerPod {
         pods,
-        samples: &samples,
-        requests: &|p: &PodSnapshot| p.request_millicores,
+        samples: PodSamples::Cpu,
+        requests: PodRequest::Cpu,
         cpu_readiness: true,
     };
     per_pod_replicas(
@@ -291,14 +313,46 @@ pub fn resource_replicas(
 pub struct PerPod<'a> {
     /// Every pod the selector matches.
     pub pods: &'a [PodSnapshot],
-    /// Each pod's sample (same order), milli-units; `None` if the metrics
-    /// API returned none for it.
-    pub samples: &'a [Option<i64>],
-    /// A pod's request for the resource, milli-units (read only for a
-    /// utilisation).
-    pub requests: &'a dyn Fn(&PodSnapshot) -> i64,
+    /// Each snapshot's sample.
+    pub samples: PodSamples<'a>,
+    /// A pod's request for the resource (read only for a utilisation).
+    pub requests: PodRequest,
     /// Whether the CPU readiness rules of `groupPods` apply (CPU only).
     pub cpu_readiness: bool,
+}
+
+/// Where a per-pod metric's samples come from (read in one pass over the
+/// pods, with nothing collected).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodSamples<'a> {
+    /// Each pod's own CPU sample ([`PodSnapshot::metric`]), millicores.
+    Cpu,
+    /// Fetched samples, one per snapshot in the same order (the sample
+    /// of each pod it stands for), milli-units; `None` where the metrics
+    /// API returned none. Snapshots beyond the list take no part.
+    Fetched(&'a [Option<i64>]),
+}
+
+/// The request a pod's usage is measured against, milli-units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodRequest {
+    /// CPU, millicores.
+    Cpu,
+    /// Memory, milli-bytes (the controller's `MilliValue`).
+    Memory,
+    /// None: a per-pod mean that is not a utilisation reads no request.
+    Unused,
+}
+
+impl PodRequest {
+    /// `pod`'s request, milli-units.
+    fn of(self, pod: &PodSnapshot) -> i64 {
+        match self {
+            PodRequest::Cpu => pod.request_millicores,
+            PodRequest::Memory => pod.request_memory_bytes.saturating_mul(1000),
+            PodRequest::Unused => 0,
+        }
+    }
 }
 
 /// `GetResourceReplicas` (a utilisation) or `calcPlainMetricReplicas` (a
@@ -312,20 +366,30 @@ pub fn per_pod_replicas(
     cfg: &ReplicaCalcConfig,
 ) -> Result<ReplicaCalc, ReplicaCalcError> {
     let pods = input.pods;
-    if pods.is_empty() {
+    if no_pods(pods) {
         return Err(ReplicaCalcError::NoPods);
     }
     // The pods that take part, and the others by group.
     let mut samples = Samples::default();
     let mut unready = Samples::default();
     let mut missing = Samples::default();
-    for (pod, &sample) in pods.iter().zip(input.samples) {
-        let request = (input.requests)(pod);
+    let counted = match input.samples {
+        PodSamples::Cpu => pods.len(),
+        PodSamples::Fetched(s) => s.len().min(pods.len()),
+    };
+    let mut no_request = false;
+    for (i, pod) in pods[..counted].iter().enumerate() {
+        let sample = match input.samples {
+            PodSamples::Cpu => pod.metric.map(|m| m.usage_millicores),
+            PodSamples::Fetched(s) => s[i],
+        };
+        let (request, n) = (input.requests.of(pod), pod.count);
+        no_request |= n > 0 && request <= 0;
         match group(now, pod, sample, input.cpu_readiness, cfg) {
-            Group::Ready => samples.add(sample.unwrap_or(0), request),
-            Group::Unready => unready.add(0, request),
+            Group::Ready => samples.add(sample.unwrap_or(0), request, n),
+            Group::Unready => unready.add(0, request, n),
             // On a scale-down, missing pods count as using the fallback.
-            Group::Missing => missing.add(measure.fallback(request), request),
+            Group::Missing => missing.add(measure.fallback(request), request, n),
             Group::Ignored => {}
         }
     }
@@ -334,7 +398,12 @@ pub fn per_pod_replicas(
         return Err(ReplicaCalcError::NoMetrics);
     }
     // calculatePodRequests fails on any listed pod without a request.
-    if matches!(measure, Measure::Utilization(_)) && pods.iter().any(|p| (input.requests)(p) <= 0) {
+    if matches!(measure, Measure::Utilization(_))
+        && (no_request
+            || pods[counted..]
+                .iter()
+                .any(|p| p.count > 0 && input.requests.of(p) <= 0))
+    {
         return Err(ReplicaCalcError::MissingRequest);
     }
     let (ratio, utilization, raw) = measure.ratio(samples);
@@ -402,13 +471,12 @@ pub fn value_replicas(
             current_replicas
         } else {
             // getReadyPodsCount: running pods whose Ready condition is true.
-            if pods.is_empty() {
+            if no_pods(pods) {
                 return Err(ReplicaCalcError::NoPods);
             }
-            let ready = pods
-                .iter()
-                .filter(|p| p.phase == PodPhase::Running && p.ready.is_some_and(|c| c.ready))
-                .count();
+            let ready = count_pods(pods, |p| {
+                p.phase == PodPhase::Running && p.ready.is_some_and(|c| c.ready)
+            });
             ceil_replicas(ratio * ready as f64)
         }
     } else {
@@ -504,6 +572,7 @@ mod tests {
                     (SimTime::ZERO, SimTime::ZERO)
                 };
                 PodSnapshot {
+                    count: 1,
                     phase: p.phase,
                     deleting: p.deleting,
                     start_time: Some(start),

@@ -423,6 +423,10 @@ mod tests {
             (0.0341, 0.37, 1234.5),
             (2e-5, 1.0, 1e6),
             (900.0, 0.9, 1e-3),
+            // Strata below 0.1 ms, across it, and across the last bucket.
+            (0.0, 1.0, 1e6),
+            (5e-5, 0.5, 3e4),
+            (400.0, 1.0, 0.01),
         ];
         for (base, p, rate) in tails {
             let mut walked = LatencyHistogram::new();

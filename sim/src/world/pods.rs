@@ -73,6 +73,9 @@ pub struct Pods<'e> {
     per_node: u32,
     /// CPU a node offers, cores.
     alloc_cores: f64,
+    /// CPU a pod requests and its limit, cores.
+    request_cores: f64,
+    limit_cores: f64,
     next_id: u64,
 }
 
@@ -96,6 +99,8 @@ impl<'e> Pods<'e> {
             pool: pool.clone(),
             per_node: pool.pods_per_node(request),
             alloc_cores: pool.allocatable_millicores as f64 / 1000.0,
+            request_cores: request as f64 / 1000.0,
+            limit_cores: deployment.cpu_limit_millicores as f64 / 1000.0,
             next_id: 0,
         };
         pods.resize(SimTime::ZERO, deployment.initial_replicas as usize);
@@ -123,34 +128,53 @@ impl<'e> Pods<'e> {
         self.pods[i].timeline.is_some_and(|t| t.ready <= now)
     }
 
-    /// What the HPA sees of every pod at `now`, into `out` (whose buffer
-    /// is reused from sync to sync).
-    pub fn snapshot_into(&self, now: SimTime, out: &mut Vec<PodSnapshot>) {
+    /// What the HPA sees of the pods at `now`, into `out` (whose buffer
+    /// is reused from sync to sync): one snapshot for each run of
+    /// consecutive pods in the same state (timeline and CPU sample), which
+    /// the HPA sees alike, standing for the run's pods; each run's first
+    /// pod into `firsts` (what [`Pods::fetch`] reads for the run).
+    pub fn snapshot_into(&self, now: SimTime, out: &mut Vec<PodSnapshot>, firsts: &mut Vec<usize>) {
         out.clear();
-        out.extend(self.pods.iter().map(|p| {
-            let tl = p.timeline;
-            let started = tl.filter(|t| t.started <= now);
-            let running = tl.is_some_and(|t| t.running <= now);
-            PodSnapshot {
-                phase: if running {
-                    PodPhase::Running
-                } else {
-                    PodPhase::Pending
-                },
-                deleting: false,
-                start_time: started.map(|t| t.started),
-                ready: started.map(|t| {
-                    let ready = t.ready <= now;
-                    ReadyCondition {
-                        ready,
-                        last_transition: if ready { t.ready } else { t.started },
-                    }
-                }),
-                request_millicores: self.deployment.cpu_request_millicores,
-                request_memory_bytes: self.deployment.memory_request_bytes,
-                metric: if running { p.metric } else { None },
+        firsts.clear();
+        let mut last: Option<&SimPod> = None;
+        for (i, p) in self.pods.iter().enumerate() {
+            if let (Some(q), Some(run)) = (last, out.last_mut()) {
+                if q.metric == p.metric && q.timeline == p.timeline {
+                    run.count += 1;
+                    continue;
+                }
             }
-        }));
+            last = Some(p);
+            firsts.push(i);
+            out.push(self.snapshot(p, now));
+        }
+    }
+
+    /// What the HPA sees of pod `p` at `now`.
+    fn snapshot(&self, p: &SimPod, now: SimTime) -> PodSnapshot {
+        let tl = p.timeline;
+        let started = tl.filter(|t| t.started <= now);
+        let running = tl.is_some_and(|t| t.running <= now);
+        PodSnapshot {
+            count: 1,
+            phase: if running {
+                PodPhase::Running
+            } else {
+                PodPhase::Pending
+            },
+            deleting: false,
+            start_time: started.map(|t| t.started),
+            ready: started.map(|t| {
+                let ready = t.ready <= now;
+                ReadyCondition {
+                    ready,
+                    last_transition: if ready { t.ready } else { t.started },
+                }
+            }),
+            request_millicores: self.deployment.cpu_request_millicores,
+            request_memory_bytes: self.deployment.memory_request_bytes,
+            metric: if running { p.metric } else { None },
+        }
     }
 
     /// What the metrics APIs return for `metric` at a sync at `now`, from
@@ -159,9 +183,11 @@ impl<'e> Pods<'e> {
     /// warm-up factor at `now`), and its memory is the deployment's base
     /// plus the per-request figure times the requests in service, which by
     /// Little's law are that rate times the CPU per request, i.e. its busy
-    /// cores. An object or external `requests_per_second` is the site's:
-    /// the sum over its pods. Values are milli-units, as the APIs give them.
-    pub fn fetch(&self, metric: &MetricSpec, now: SimTime) -> Fetched {
+    /// cores. A per-pod metric is read for the pods `firsts` (one for each
+    /// snapshot, see [`Pods::snapshot_into`]); an object or external
+    /// `requests_per_second` is the site's: the sum over all its pods.
+    /// Values are milli-units, as the APIs give them.
+    pub fn fetch(&self, metric: &MetricSpec, now: SimTime, firsts: &[usize]) -> Fetched {
         let dep = self.deployment;
         let per_request_s = dep.service.cpu_per_request.as_secs_f64();
         let cores = |p: &SimPod| p.metric.map(|m| m.usage_millicores as f64 / 1000.0);
@@ -179,14 +205,17 @@ impl<'e> Pods<'e> {
                 let base = self.deployment.memory_base_bytes as f64;
                 let per = self.deployment.memory_per_request_bytes as f64;
                 Fetched::PerPod(
-                    self.pods
+                    firsts
                         .iter()
-                        .map(|p| cores(p).map(|c| round_to_i64((base + per * c) * 1000.0)))
+                        .map(|&i| cores(&self.pods[i]))
+                        .map(|c| c.map(|c| round_to_i64((base + per * c) * 1000.0)))
                         .collect(),
                 )
             }
             MetricSpec::Resource { .. } => Fetched::PerPod(Vec::new()),
-            MetricSpec::Pods { .. } => Fetched::PerPod(self.pods.iter().map(rps_milli).collect()),
+            MetricSpec::Pods { .. } => {
+                Fetched::PerPod(firsts.iter().map(|&i| rps_milli(&self.pods[i])).collect())
+            }
             MetricSpec::Object { .. } | MetricSpec::External { .. } => {
                 Fetched::Total(self.pods.iter().filter_map(rps_milli).sum())
             }
@@ -372,10 +401,11 @@ impl<'e> Pods<'e> {
     /// CPU pod `p` can use: its limit, or its share of a full node, never
     /// less than its request.
     pub fn cores(&self, p: usize) -> f64 {
-        let request = self.deployment.cpu_request_millicores as f64 / 1000.0;
-        let limit = self.deployment.cpu_limit_millicores as f64 / 1000.0;
         let node_pods = self.pods[p].node.map_or(1, |n| self.nodes[n].pods.max(1));
-        limit.min(request.max(self.alloc_cores / f64::from(node_pods)))
+        self.limit_cores.min(
+            self.request_cores
+                .max(self.alloc_cores / f64::from(node_pods)),
+        )
     }
 
     /// CPU factor and added latency of pod `p` at `now` (warm-up).

@@ -2,7 +2,7 @@
 //! reads, the cluster autoscaler, what it serves and what it sheds to the
 //! next site.
 
-use cutover_models::hpa::{Hpa, PodSnapshot};
+use cutover_models::hpa::{Fetched, Hpa, PodSnapshot};
 use cutover_models::nodes::Provisioning;
 use cutover_models::SimTime;
 use serde::Serialize;
@@ -85,8 +85,12 @@ pub struct Site<'e> {
     pub stats: SiteStats,
     /// The announcement a recovering site makes once healthy.
     pub announce_timer: Option<TimerId>,
-    /// What the HPA saw of the pods at its last sync (a buffer).
+    /// What the HPA saw of the pods at its last sync (a buffer): one
+    /// snapshot per run of alike pods, and each run's first pod.
     snaps: Vec<PodSnapshot>,
+    snapped: Vec<usize>,
+    /// What the metrics APIs returned at its last sync (a buffer).
+    fetched: Vec<Fetched>,
 }
 
 impl<'e> Site<'e> {
@@ -124,6 +128,8 @@ impl<'e> Site<'e> {
             stats: SiteStats::default(),
             announce_timer: None,
             snaps: Vec::new(),
+            snapped: Vec::new(),
+            fetched: Vec::new(),
         }
     }
 
@@ -138,17 +144,16 @@ impl<'e> Site<'e> {
     /// The HPA syncs at `at`; returns when it syncs next and the pods a
     /// scale-down removed (whose requests the caller drains).
     pub fn hpa_sync(&mut self, at: SimTime) -> (SimTime, Vec<SimPod>) {
-        self.pods.snapshot_into(at, &mut self.snaps);
-        let fetched: Vec<_> = self
-            .hpa
-            .spec()
-            .metrics
-            .iter()
-            .map(|m| self.pods.fetch(m, at))
-            .collect();
+        self.pods
+            .snapshot_into(at, &mut self.snaps, &mut self.snapped);
+        self.fetched.clear();
+        let metrics = &self.hpa.spec().metrics;
+        let snapped = &self.snapped;
+        self.fetched
+            .extend(metrics.iter().map(|m| self.pods.fetch(m, at, snapped)));
         let out = self
             .hpa
-            .sync_metrics(at, self.replicas, &self.snaps, &fetched);
+            .sync_metrics(at, self.replicas, &self.snaps, &self.fetched);
         self.stats.hpa_syncs += 1;
         let mut removed = Vec::new();
         if out.rescale {

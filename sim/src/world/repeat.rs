@@ -237,8 +237,9 @@ impl Days {
 /// timeline rows.
 fn mark_interval(exp: &Experiment) -> Option<SimDuration> {
     let every = MARK_EVERY.max(exp.timeline_interval);
-    let divides =
-        |a: SimDuration, b: SimDuration| a.as_nanos() > 0 && b.as_nanos() % a.as_nanos() == 0;
+    let divides = |a: SimDuration, b: SimDuration| {
+        a.as_nanos() > 0 && b.as_nanos().is_multiple_of(a.as_nanos())
+    };
     (divides(every, DAY) && divides(exp.tick, every) && divides(exp.timeline_interval, every))
         .then_some(every)
 }

@@ -81,8 +81,20 @@ pub struct CostSummary {
 
 impl super::repeat::DayState for Meter {
     /// The running nodes' starts and whether each site is gone; the nodes
-    /// gone are history, repeated by [`Meter::repeat_since`].
+    /// gone are history, repeated by [`Meter::repeat_since`]. A node's
+    /// start is read for its bill however long ago: a mark refuses a node
+    /// asked for within the day, so the nodes running at two marks a day
+    /// apart are the same nodes.
     fn encode(&self, w: &mut super::repeat::Words) {
+        let now = w.now();
+        let day = super::repeat::DAY;
+        if self
+            .sites
+            .iter()
+            .any(|m| m.open.iter().any(|&t| now.saturating_since(t) < day))
+        {
+            w.refuse("a node asked for within the day");
+        }
         for m in &self.sites {
             w.push(m.open.len() as u64);
             for &t in &m.open {

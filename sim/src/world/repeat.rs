@@ -54,9 +54,8 @@ use crate::experiment::{Experiment, Fidelity};
 /// A day: the period the world's demand repeats with.
 pub(super) const DAY: SimDuration = SimDuration::from_secs(86_400);
 
-/// Beyond this age no part of the world tells one instant from another
-/// (checked against the experiment's settings by [`ages_saturate`]).
-const LONG_AGO: SimDuration = DAY;
+/// Events due within this are compared; later ones bound the jump.
+const NEAR: SimDuration = DAY;
 
 /// How often the world marks its state, at most (an hour: a jump can
 /// start at any hour).
@@ -66,11 +65,11 @@ const AHEAD: u64 = 1 << 63;
 const WAS_LONG_AGO: u64 = u64::MAX;
 
 /// Instant `t` relative to `now`: how far ahead, how long ago, or long
-/// ago (all alike).
-pub(super) fn relative(now: SimTime, t: SimTime) -> u64 {
+/// ago (at least `long_ago`: all alike).
+fn relative(now: SimTime, long_ago: SimDuration, t: SimTime) -> u64 {
     if t > now {
         AHEAD | (t.as_nanos() - now.as_nanos()).min(AHEAD - 2)
-    } else if now.saturating_since(t) < LONG_AGO {
+    } else if now.saturating_since(t) < long_ago {
         now.as_nanos() - t.as_nanos()
     } else {
         WAS_LONG_AGO
@@ -81,14 +80,16 @@ pub(super) fn relative(now: SimTime, t: SimTime) -> u64 {
 /// repeated.
 pub(super) struct Words {
     now: SimTime,
+    long_ago: SimDuration,
     words: Vec<u64>,
     refused: Option<&'static str>,
 }
 
 impl Words {
-    fn new(now: SimTime) -> Self {
+    fn new(now: SimTime, long_ago: SimDuration) -> Self {
         Words {
             now,
+            long_ago,
             words: Vec::new(),
             refused: None,
         }
@@ -97,6 +98,12 @@ impl Words {
     /// The instant the state is taken at.
     pub(super) fn now(&self) -> SimTime {
         self.now
+    }
+
+    /// How instants are written: relative to now.
+    pub(super) fn relative(&self) -> impl Fn(SimTime) -> u64 {
+        let (now, long_ago) = (self.now, self.long_ago);
+        move |t| relative(now, long_ago, t)
     }
 
     /// The numbers so far, to extend.
@@ -111,7 +118,7 @@ impl Words {
 
     /// An instant, relative to now.
     pub(super) fn time(&mut self, t: SimTime) {
-        self.words.push(relative(self.now, t));
+        self.words.push(relative(self.now, self.long_ago, t));
     }
 
     /// An instant if any, relative to now.
@@ -151,13 +158,14 @@ impl Words {
 /// A jump: every instant not long ago at `now` moves `by` later.
 pub(super) struct Shift {
     now: SimTime,
+    long_ago: SimDuration,
     by: SimDuration,
 }
 
 impl Shift {
     /// Where instant `t` moves.
     pub(super) fn at(&self, t: SimTime) -> SimTime {
-        if relative(self.now, t) == WAS_LONG_AGO {
+        if relative(self.now, self.long_ago, t) == WAS_LONG_AGO {
             t
         } else {
             t + self.by
@@ -200,6 +208,9 @@ pub(super) struct Days {
     jumps: bool,
     /// Marks are taken this often; `None` when the run does not mark.
     every: Option<SimDuration>,
+    /// Beyond this age no part of the world tells one instant from
+    /// another (see [`long_ago`]).
+    long_ago: SimDuration,
     next_mark: SimTime,
     marks: VecDeque<Mark>,
     /// Days skipped.
@@ -211,14 +222,16 @@ pub(super) struct Days {
 impl Days {
     /// The marks of a run of `exp`: a fluid run of two days or more whose
     /// ticks and timeline rows fall on the marks and whose instants are all
-    /// alike once a day old.
+    /// alike once they are [`long_ago`] (a day at most).
     pub(super) fn new(exp: &Experiment) -> Days {
+        let long_ago = long_ago(exp);
         let every = mark_interval(exp).filter(|_| {
-            exp.fidelity == Fidelity::Fluid && exp.duration >= DAY + DAY && ages_saturate(exp)
+            exp.fidelity == Fidelity::Fluid && exp.duration >= DAY + DAY && long_ago <= DAY
         });
         Days {
             jumps: exp.skip_repeated_days,
             every,
+            long_ago,
             next_mark: SimTime::ZERO + every.unwrap_or(SimDuration::ZERO),
             marks: VecDeque::new(),
             skipped: 0,
@@ -244,14 +257,26 @@ fn mark_interval(exp: &Experiment) -> Option<SimDuration> {
         .then_some(every)
 }
 
-/// Whether every age the world reads is under [`LONG_AGO`]: a pod's
-/// start-up to warm, and the HPA's memory (see
-/// [`cutover_models::hpa::Hpa::memory_span`]).
-fn ages_saturate(exp: &Experiment) -> bool {
+/// The age beyond which no part of the world tells one instant from
+/// another: past a pod's start-up to warm (scheduling and an uncached
+/// pull included), the HPA's memory (see
+/// [`cutover_models::hpa::Hpa::memory_span`]) and a metrics window,
+/// rounded up to whole marks. Older instants are written alike and not
+/// moved by a jump (a pod started weeks ago stays started then).
+fn long_ago(exp: &Experiment) -> SimDuration {
     let dep = &exp.estate.deployment;
-    let startup = dep.startup.timeline(SimTime::ZERO, false).warm;
+    let startup = dep
+        .startup
+        .timeline(SimTime::ZERO, false)
+        .warm
+        .saturating_since(SimTime::ZERO);
     let hpa = cutover_models::hpa::Hpa::new(dep.hpa.clone()).memory_span();
-    startup.saturating_since(SimTime::ZERO) < LONG_AGO && hpa < LONG_AGO
+    let longest = startup
+        .max(hpa)
+        .max(dep.metric_resolution)
+        .max(dep.hpa.sync_period);
+    let step = MARK_EVERY.as_nanos();
+    SimDuration::from_nanos((longest.as_nanos() / step + 1).saturating_mul(step))
 }
 
 impl World<'_> {
@@ -326,7 +351,7 @@ impl World<'_> {
         let Some(demand) = self.exp.demand.time_of_day_only_until(day_ago) else {
             return 0;
         };
-        let near = self.now + LONG_AGO;
+        let near = self.now + NEAR;
         // An event beyond a day stays beyond a day after the jump.
         let far = self
             .queue
@@ -335,7 +360,7 @@ impl World<'_> {
             .map(|&(at, _)| at)
             .find(|&at| at > near)
             .map_or(SimTime::MAX, |at| {
-                SimTime::from_nanos(at.as_nanos().saturating_sub(LONG_AGO.as_nanos() + 1))
+                SimTime::from_nanos(at.as_nanos().saturating_sub(NEAR.as_nanos() + 1))
             });
         let until = horizon.min(self.end).min(demand).min(far);
         until.saturating_since(self.now).as_nanos() / DAY.as_nanos()
@@ -394,7 +419,11 @@ impl World<'_> {
         self.ticks += (self.ticks - b.ticks) * days;
         self.meter.repeat_since(&b.gone, DAY, days);
         let by = DAY.saturating_mul(days);
-        self.shift_all(&Shift { now: self.now, by });
+        self.shift_all(&Shift {
+            now: self.now,
+            long_ago: self.days.long_ago,
+            by,
+        });
         self.tracker.jumped(rows as u64 * days, self.rec.total());
         self.recovery.jumped(&self.rec);
         self.days.skipped += days;
@@ -403,7 +432,7 @@ impl World<'_> {
 
     /// Moves every instant of the world's state as it jumps.
     fn shift_all(&mut self, s: &Shift) {
-        let near = self.now + LONG_AGO;
+        let near = self.now + NEAR;
         self.queue.shift_times(near, &|t| s.at(t));
         self.network.shift(s);
         for site in &mut self.sites {
@@ -425,7 +454,7 @@ impl World<'_> {
     /// The world's state now as numbers (see the module's documentation):
     /// every field of the world, by name.
     fn day_words(&self) -> Words {
-        let mut w = Words::new(self.now);
+        let mut w = Words::new(self.now, self.days.long_ago);
         let World {
             exp: _,
             network,
@@ -511,7 +540,7 @@ impl World<'_> {
 /// The events due within a day, in the order they will run (the later
 /// ones bound the jump instead).
 fn encode_queue(pending: &[(SimTime, &Event)], w: &mut Words) {
-    let near = w.now() + LONG_AGO;
+    let near = w.now() + NEAR;
     for &(at, event) in pending.iter().take_while(|(at, _)| *at <= near) {
         w.time(at);
         let (kind, index) = match event {

@@ -196,9 +196,9 @@ impl super::repeat::DayState for Site<'_> {
             // A buffer each sync overwrites.
             snaps: _,
         } = self;
-        let now = w.now();
-        pods.state_words(&|t| super::repeat::relative(now, t), w.words());
-        hpa.memory_words(&|t| super::repeat::relative(now, t), w.words());
+        let relative = w.relative();
+        pods.state_words(&relative, w.words());
+        hpa.memory_words(&relative, w.words());
         w.push(*replicas as u64);
         w.flags(&[
             *alive,

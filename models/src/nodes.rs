@@ -63,6 +63,26 @@ impl NodePool {
         }
     }
 
+    /// The pool's nodes as numbers, each instant through `time` (for a
+    /// caller comparing two states).
+    pub fn state_words(&self, time: &dyn Fn(SimTime) -> u64, out: &mut Vec<u64>) {
+        for times in [&self.ready_at, &self.provisioning_until] {
+            out.push(times.len() as u64);
+            out.extend(times.iter().map(|&t| time(t)));
+        }
+    }
+
+    /// Moves every instant of the pool through `shift`.
+    pub fn shift_times(&mut self, shift: &dyn Fn(SimTime) -> SimTime) {
+        for t in self
+            .ready_at
+            .iter_mut()
+            .chain(self.provisioning_until.iter_mut())
+        {
+            *t = shift(*t);
+        }
+    }
+
     /// Pods with `request_millicores` that fit on one node.
     pub fn pods_per_node(&self, request_millicores: i64) -> u32 {
         if request_millicores <= 0 {

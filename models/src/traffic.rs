@@ -300,6 +300,35 @@ impl Demand {
         self.shared_rate_at(t) + own
     }
 
+    /// Until when, from `from` on, the demand is a function of the time of
+    /// day only (the diurnal base; spikes before they start or after they
+    /// end; traces before their first row or after their last): `None` if
+    /// it is not at `from`, [`SimTime::MAX`] if it stays so.
+    pub fn time_of_day_only_until(&self, from: SimTime) -> Option<SimTime> {
+        let mut until = SimTime::MAX;
+        for s in &self.spikes {
+            let end = s.start + s.ramp + s.hold + s.decay;
+            if from >= s.start && from < end {
+                return None;
+            }
+            if s.start >= from {
+                until = until.min(s.start);
+            }
+        }
+        let traces = self.trace.iter().chain(self.by_population.iter().flatten());
+        for trace in traces {
+            let (Some(first), Some(last)) = (trace.points().first(), trace.points().last()) else {
+                continue;
+            };
+            if from < first.at {
+                until = until.min(first.at);
+            } else if from < last.at {
+                return None;
+            }
+        }
+        Some(until)
+    }
+
     /// Expected shared requests in `[from, from + dt)`, by the midpoint rule.
     pub fn shared_requests_in(&self, from: SimTime, dt: SimDuration) -> f64 {
         over(self.shared_rate_at(midpoint(from, dt)), dt)

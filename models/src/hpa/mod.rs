@@ -130,6 +130,56 @@ impl Hpa {
         }
     }
 
+    /// The controller's memory as numbers, each instant through `time`
+    /// (for a caller comparing two states, e.g. a world looking for a day
+    /// that repeats the day before).
+    pub fn memory_words(&self, time: &dyn Fn(SimTime) -> u64, out: &mut Vec<u64>) {
+        out.push(u64::from(self.seeded));
+        out.push(self.recommendations.len() as u64);
+        for &(at, r) in &self.recommendations {
+            out.extend([time(at), r as u64]);
+        }
+        for events in [&self.scale_up_events, &self.scale_down_events] {
+            out.push(events.len() as u64);
+            out.extend(events.iter().flat_map(|e| [time(e.at), e.change as u64]));
+        }
+    }
+
+    /// The longest age at which an instant still changes what the
+    /// controller decides: its stabilisation windows, its policies'
+    /// periods, and the CPU initialisation and readiness delays it applies
+    /// to a new pod. Older instants are all alike to it.
+    pub fn memory_span(&self) -> SimDuration {
+        let spec = &self.spec;
+        let mut span = spec
+            .downscale_stabilization
+            .max(spec.calc.cpu_initialization_period)
+            .max(spec.calc.initial_readiness_delay);
+        if let Some(b) = &spec.behavior {
+            for rules in [&b.scale_up, &b.scale_down] {
+                span = span.max(rules.stabilization_window);
+                for p in &rules.policies {
+                    span = span.max(p.period);
+                }
+            }
+        }
+        span
+    }
+
+    /// Moves every instant the controller remembers through `shift`.
+    pub fn shift_times(&mut self, shift: &dyn Fn(SimTime) -> SimTime) {
+        for (at, _) in &mut self.recommendations {
+            *at = shift(*at);
+        }
+        for e in self
+            .scale_up_events
+            .iter_mut()
+            .chain(self.scale_down_events.iter_mut())
+        {
+            e.at = shift(e.at);
+        }
+    }
+
     /// The HPA object.
     pub fn spec(&self) -> &HpaSpec {
         &self.spec

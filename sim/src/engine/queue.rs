@@ -206,6 +206,36 @@ impl<E> EventQueue<E> {
         }
         None
     }
+
+    /// The pending events in the order they will run, each with its
+    /// instant (cancelled timers left out).
+    pub fn pending_in_order(&self) -> Vec<(SimTime, &E)> {
+        let mut live: Vec<&Entry<E>> = self
+            .heap
+            .iter()
+            .filter(|e| e.event.is_some())
+            .filter(|e| !e.is_timer() || self.live_timers.contains(&e.seq()))
+            .collect();
+        // The entries' order is reversed (the heap pops the greatest).
+        live.sort_by(|a, b| b.cmp(a));
+        live.into_iter()
+            .filter_map(|e| e.event.as_ref().map(|ev| (e.at, ev)))
+            .collect()
+    }
+
+    /// Moves the clock and every pending event due by `due_by` through
+    /// `shift` (which must keep their order among themselves and put none
+    /// after an event it leaves); sequence numbers are kept, so events at
+    /// one instant run in the order they would have.
+    pub fn shift_times(&mut self, due_by: SimTime, shift: &dyn Fn(SimTime) -> SimTime) {
+        self.drop_spent_head();
+        let mut entries = std::mem::take(&mut self.heap).into_vec();
+        for e in entries.iter_mut().filter(|e| e.at <= due_by) {
+            e.at = shift(e.at);
+        }
+        self.heap = BinaryHeap::from(entries);
+        self.now = shift(self.now);
+    }
 }
 
 #[cfg(test)]

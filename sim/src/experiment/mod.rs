@@ -17,6 +17,7 @@
 //! tick = "1s"                   # fluid step and control-loop clock
 //! fidelity = "fluid"            # or "request": every request an event
 //! retire = ["syd1"]             # sites of the estate this experiment removes
+//! skip_repeated_days = true     # jump over days that repeat the day before
 //!
 //! [output]
 //! timeline_interval = "15s"
@@ -105,6 +106,7 @@ struct RawMeta {
     fidelity: Option<String>,
     #[serde(default)]
     retire: Vec<String>,
+    skip_repeated_days: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +161,10 @@ pub struct Experiment {
     pub calendar: Option<cutover_models::cost::Date>,
     /// The ramp of `[load_test]`, if the file has one.
     pub load_test: Option<load_test::LoadTest>,
+    /// Whether the world jumps over whole days that repeat the day before
+    /// exactly (`[experiment] skip_repeated_days`, default true; false runs
+    /// every day, to validate the jump against).
+    pub skip_repeated_days: bool,
 }
 
 /// Default fluid tick: 1 s, well below the 10-15 s of the control loops.
@@ -298,6 +304,7 @@ impl Experiment {
                 .transpose()?,
             calendar: None,
             load_test,
+            skip_repeated_days: meta.skip_repeated_days.unwrap_or(true),
         })
     }
 }

@@ -220,6 +220,9 @@ struct SummaryFile<'a> {
     success: bool,
     reasons: Vec<String>,
     duration_days: f64,
+    /// Whole days the world skipped, each repeating the day before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    days_skipped: Option<u64>,
     #[serde(flatten)]
     outcome: &'a PlanOutcome,
     montecarlo: Option<&'a MonteCarloSummary>,
@@ -337,6 +340,7 @@ pub fn write(
             success,
             reasons: o.failure_reasons(),
             duration_days: o.duration_s / 86_400.0,
+            days_skipped: o.world.summary.days_skipped,
             outcome: o,
             montecarlo: replications.map(|r| r.1),
         },

@@ -212,3 +212,15 @@ impl World<'_> {
         self.end = t.max(self.now);
     }
 }
+
+impl super::repeat::DayState for Downtime {
+    fn encode(&self, w: &mut super::repeat::Words) {
+        // The time down so far changes only when the site comes up.
+        w.push(self.total.as_nanos());
+        w.time_opt(self.since);
+    }
+
+    fn shift(&mut self, s: &super::repeat::Shift) {
+        self.since = self.since.map(|t| s.at(t));
+    }
+}

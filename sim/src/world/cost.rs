@@ -23,7 +23,7 @@ use cutover_models::cost::bill::{Adjustments, BillError, Pricer};
 use cutover_models::cost::meter::{months_of, price_run, Calendar, ItemUsage, MeterLine, Usage};
 use cutover_models::cost::{Date, Money, Unit, UsageLine};
 use cutover_models::data::DataClass;
-use cutover_models::SimTime;
+use cutover_models::{SimDuration, SimTime};
 use serde::Serialize;
 
 use crate::estate::{CostProfile, Estate, EstateCosts};
@@ -80,6 +80,59 @@ pub struct CostSummary {
     pub sites: Vec<SiteCost>,
     /// Every line (`costs.csv`).
     pub lines: Vec<MeterLine>,
+}
+
+impl super::repeat::DayState for Meter {
+    /// The running nodes' starts and whether each site is gone; the nodes
+    /// gone are history, repeated by [`Meter::repeat_since`]. A node's
+    /// start is read for its bill however long ago: a mark refuses a node
+    /// asked for within the day, so the nodes running at two marks a day
+    /// apart are the same nodes.
+    fn encode(&self, w: &mut super::repeat::Words) {
+        let now = w.now();
+        let day = super::repeat::DAY;
+        if self
+            .sites
+            .iter()
+            .any(|m| m.open.iter().any(|&t| now.saturating_since(t) < day))
+        {
+            w.refuse("a node asked for within the day");
+        }
+        for m in &self.sites {
+            w.push(m.open.len() as u64);
+            for &t in &m.open {
+                w.time(t);
+            }
+            w.time_opt(m.gone_at);
+        }
+    }
+
+    fn shift(&mut self, s: &super::repeat::Shift) {
+        for m in &mut self.sites {
+            m.open.iter_mut().for_each(|t| *t = s.at(*t));
+            m.gone_at = m.gone_at.map(|t| s.at(t));
+        }
+    }
+}
+
+impl Meter {
+    /// How many nodes each site has seen go (a mark for
+    /// [`Meter::repeat_since`]).
+    pub(super) fn gone_counts(&self) -> Vec<usize> {
+        self.sites.iter().map(|m| m.closed.len()).collect()
+    }
+
+    /// The nodes gone since `mark` go again `times` times, each time
+    /// `period` later.
+    pub(super) fn repeat_since(&mut self, mark: &[usize], period: SimDuration, times: u64) {
+        for (m, &from) in self.sites.iter_mut().zip(mark) {
+            let day: Vec<(SimTime, SimTime)> = m.closed[from..].to_vec();
+            for j in 1..=times {
+                let by = period.saturating_mul(j);
+                m.closed.extend(day.iter().map(|&(a, b)| (a + by, b + by)));
+            }
+        }
+    }
 }
 
 impl Meter {

@@ -249,6 +249,50 @@ impl LatencyHistogram {
         self.sum += other.sum;
     }
 
+    /// Spreads what it holds into the buckets: from then on what it
+    /// reports no longer depends on what it held (the world does this at
+    /// each day's mark, see [`super::repeat`]).
+    pub fn settle(&mut self) {
+        self.release();
+    }
+
+    /// Adds `times` times what was recorded since `before`, an earlier
+    /// settled copy of this settled histogram.
+    pub fn repeat_since(&mut self, before: &LatencyHistogram, times: f64) {
+        debug_assert!(self.held.is_empty() && before.held.is_empty());
+        for (w, b) in self.weights.iter_mut().zip(&before.weights) {
+            *w += (*w - b) * times;
+        }
+        self.total += (self.total - before.total) * times;
+        self.sum += (self.sum - before.sum) * times;
+    }
+
+    /// Its state as numbers: the buckets, the sums and what it holds.
+    pub fn state_words(&self, out: &mut Vec<u64>) {
+        out.extend(self.weights.iter().map(|w| w.to_bits()));
+        out.extend([
+            self.total.to_bits(),
+            self.sum.to_bits(),
+            self.held.len() as u64,
+        ]);
+        for h in &self.held {
+            out.extend(h.key);
+            let (p, rate) = h.tail.unwrap_or((-1.0, -1.0));
+            out.extend(
+                [
+                    h.base,
+                    p,
+                    rate,
+                    h.weight,
+                    h.base_sum,
+                    h.wait_sum,
+                    h.scale_sum,
+                ]
+                .map(f64::to_bits),
+            );
+        }
+    }
+
     /// Forgets everything recorded.
     pub fn clear(&mut self) {
         self.held.clear();

@@ -21,6 +21,7 @@ pub mod partition;
 pub mod pods;
 pub mod record;
 pub mod recovery;
+mod repeat;
 pub mod replication;
 pub mod serve;
 pub mod site;
@@ -166,6 +167,8 @@ pub struct World<'e> {
     /// What site failures cost in data and how long their users took to
     /// recover.
     recovery: recovery::Recovery,
+    /// The marks of repeated days, and the days skipped.
+    days: repeat::Days,
 }
 
 impl<'e> World<'e> {
@@ -226,6 +229,7 @@ impl<'e> World<'e> {
             windows: Vec::new(),
             meter: cost::Meter::new(exp.estate.sites.len()),
             recovery: recovery::Recovery::new(&exp.estate, streams.stream("data.lag")),
+            days: repeat::Days::new(exp),
         };
         world.routes = (0..pops)
             .map(|p| PopulationRoute {
@@ -316,14 +320,21 @@ impl<'e> World<'e> {
         true
     }
 
-    /// Runs every tick and event up to and including `t`.
+    /// Runs every tick and event up to and including `t`, jumping the
+    /// days that repeat the day before (see [`repeat`]) as far as `t`.
     pub fn run_until(&mut self, t: SimTime) {
-        while self.next_time().is_some_and(|at| at <= t) && self.step() {}
+        while let Some(at) = self.next_time().filter(|&at| at <= t) {
+            if self.mark_due(at) {
+                self.mark(t);
+            } else if !self.step() {
+                break;
+            }
+        }
     }
 
     /// Runs to the end and returns what the run measured.
     pub fn run(mut self) -> Outcome {
-        while self.step() {}
+        self.run_until(self.end);
         self.finish()
     }
 

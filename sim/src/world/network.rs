@@ -27,6 +27,8 @@ pub struct NetworkLayer<'t> {
     reuse_scheduled: Option<SimTime>,
     /// Which route every router holds over time.
     timeline: RouteTimeline,
+    /// Inputs handled since the start.
+    handled: u64,
 }
 
 impl<'t> NetworkLayer<'t> {
@@ -70,6 +72,7 @@ impl<'t> NetworkLayer<'t> {
                 updates_at_start,
                 reuse_scheduled: None,
                 timeline,
+                handled: 0,
             },
             timers,
         ))
@@ -78,6 +81,7 @@ impl<'t> NetworkLayer<'t> {
     /// Feeds `input` to the speakers at `now`; returns what the caller
     /// must deliver.
     pub fn handle(&mut self, now: SimTime, input: Input) -> Vec<Output> {
+        self.handled += 1;
         if input == Input::Reuse {
             self.reuse_scheduled = None;
         }
@@ -171,5 +175,22 @@ impl<'t> NetworkLayer<'t> {
     /// UPDATE messages sent since the steady state.
     pub fn updates(&self) -> u64 {
         self.net.updates_sent() - self.updates_at_start
+    }
+}
+
+impl super::repeat::DayState for NetworkLayer<'_> {
+    /// The network's state changes only when it handles an input (its
+    /// routes, timers and damping): the count of inputs handled stands for
+    /// it, so two marks agree only if none came between them; and its
+    /// random stream's position.
+    fn encode(&self, w: &mut super::repeat::Words) {
+        w.push(self.handled);
+        w.push(self.updates());
+        w.time_opt(self.reuse_scheduled);
+        w.rng(&self.mrai_rng);
+    }
+
+    fn shift(&mut self, s: &super::repeat::Shift) {
+        self.reuse_scheduled = self.reuse_scheduled.map(|t| s.at(t));
     }
 }

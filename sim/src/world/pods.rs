@@ -43,9 +43,14 @@ pub struct SimPod {
     pub timeline: Option<PodTimeline>,
     /// The fluid's state.
     pub fluid: FluidPod,
-    /// CPU used so far, core-seconds (what metrics-server reads).
+    /// CPU used since the last scrape (or since it started),
+    /// core-seconds: what metrics-server reads. Kept since the last scrape,
+    /// not since the start, so that a pod that lives for weeks returns to
+    /// the same state every day (see the world's `repeat` module).
     pub cpu_core_s: f64,
-    prev_scrape: Option<f64>,
+    /// Whether the last scrape found it running (the next one then has a
+    /// window to read).
+    scraped: bool,
     metric: Option<CpuMetric>,
 }
 
@@ -229,17 +234,16 @@ impl<'e> Pods<'e> {
             let running = self.running(p, at);
             let pod = &mut self.pods[p];
             if running {
-                pod.metric = pod.prev_scrape.map(|prev| CpuMetric {
-                    usage_millicores: round_to_i64(
-                        (pod.cpu_core_s - prev) / window.as_secs_f64() * 1000.0,
-                    ),
+                pod.metric = pod.scraped.then(|| CpuMetric {
+                    usage_millicores: round_to_i64(pod.cpu_core_s / window.as_secs_f64() * 1000.0),
                     timestamp: at,
                     window,
                 });
-                pod.prev_scrape = Some(pod.cpu_core_s);
+                pod.scraped = true;
+                pod.cpu_core_s = 0.0;
             } else {
                 pod.metric = None;
-                pod.prev_scrape = None;
+                pod.scraped = false;
             }
         }
     }
@@ -259,7 +263,7 @@ impl<'e> Pods<'e> {
                 timeline: None,
                 fluid: FluidPod::default(),
                 cpu_core_s: 0.0,
-                prev_scrape: None,
+                scraped: false,
                 metric: None,
             });
         }
@@ -368,12 +372,67 @@ impl<'e> Pods<'e> {
             pod.queue = None;
             pod.fluid = FluidPod::default();
             pod.metric = None;
-            pod.prev_scrape = None;
+            pod.scraped = false;
             if pod.timeline.is_some() {
                 pod.timeline = Some(again);
             }
         }
         waiting
+    }
+
+    /// The pods and nodes as numbers, each instant through `time`. Pod ids
+    /// are left out: they only name pods to the request level, which never
+    /// skips a day.
+    pub fn state_words(&self, time: &dyn Fn(SimTime) -> u64, out: &mut Vec<u64>) {
+        let opt = |t: Option<SimTime>| t.map_or(u64::MAX - 1, time);
+        out.push(self.pods.len() as u64);
+        for p in &self.pods {
+            let tl = p.timeline;
+            out.extend([
+                u64::from(p.queue.is_some()),
+                p.waiting.len() as u64,
+                p.node.map_or(u64::MAX, |n| n as u64),
+                opt(tl.map(|t| t.started)),
+                opt(tl.map(|t| t.running)),
+                opt(tl.map(|t| t.ready)),
+                opt(tl.map(|t| t.warm)),
+                p.fluid.in_flight().to_bits(),
+                p.cpu_core_s.to_bits(),
+                u64::from(p.scraped),
+            ]);
+            match p.metric {
+                Some(m) => out.extend([
+                    m.usage_millicores as u64,
+                    time(m.timestamp),
+                    m.window.as_nanos(),
+                ]),
+                None => out.push(u64::MAX),
+            }
+        }
+        out.push(self.nodes.len() as u64);
+        for n in &self.nodes {
+            out.extend([u64::from(n.pods), opt(n.image_at), u64::from(n.up)]);
+        }
+        self.pool.state_words(time, out);
+    }
+
+    /// Moves every instant of the pods and nodes through `shift`.
+    pub fn shift_times(&mut self, shift: &dyn Fn(SimTime) -> SimTime) {
+        for p in &mut self.pods {
+            if let Some(t) = p.timeline.as_mut() {
+                t.started = shift(t.started);
+                t.running = shift(t.running);
+                t.ready = shift(t.ready);
+                t.warm = shift(t.warm);
+            }
+            if let Some(m) = p.metric.as_mut() {
+                m.timestamp = shift(m.timestamp);
+            }
+        }
+        for n in &mut self.nodes {
+            n.image_at = n.image_at.map(shift);
+        }
+        self.pool.shift_times(shift);
     }
 
     /// Nodes up.

@@ -378,3 +378,53 @@ impl Recovery {
         }
     }
 }
+
+impl super::repeat::DayState for Recovery {
+    /// Open watches and unsettled partitions are not repeated: a mark with
+    /// one refuses. The last tick's rates at each site are differences of
+    /// running totals (they differ from day to day in their last bits) and
+    /// are read only when a site fails: left out.
+    fn encode(&self, w: &mut super::repeat::Words) {
+        w.flags(&[self.enabled]);
+        w.push(self.watches.len() as u64);
+        if self.watches.iter().any(|x| x.open) {
+            w.refuse("a failure's users watched");
+        }
+        let now = w.now();
+        if self.partitions.iter().any(|p| !p.settled(now)) {
+            w.refuse("a partition not yet consistent");
+        }
+        w.push(self.partitions.len() as u64);
+        w.time_opt(self.last_tick);
+        w.rng(&self.lag_rng);
+        self.replication.encode(w);
+    }
+
+    fn shift(&mut self, s: &super::repeat::Shift) {
+        self.last_tick = self.last_tick.map(|t| s.at(t));
+    }
+}
+
+impl Recovery {
+    /// Bytes each site's replication has sent so far, per data class.
+    pub(super) fn replicated(&self) -> Vec<Vec<f64>> {
+        self.replication.sent().to_vec()
+    }
+
+    /// The world skips days that repeat the day since `was` (bytes sent
+    /// then): each adds the day's bytes again, `days` times.
+    pub(super) fn repeat_replication_since(&mut self, was: &[Vec<f64>], days: f64) {
+        self.replication.repeat_since(was, days);
+    }
+
+    /// The world jumped ahead: the running totals it differences are
+    /// `rec`'s.
+    pub(super) fn jumped(&mut self, rec: &Recorder) {
+        for (mine, t) in self.site_requests.iter_mut().zip(&rec.sites) {
+            *mine = t.requests;
+        }
+        for (mine, t) in self.population_requests.iter_mut().zip(&rec.populations) {
+            *mine = t.requests;
+        }
+    }
+}

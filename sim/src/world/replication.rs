@@ -120,6 +120,31 @@ impl ReplicationMeter {
         }
     }
 
+    /// Bytes every site sent of each class so far.
+    pub(super) fn sent(&self) -> &[Vec<f64>] {
+        &self.sent
+    }
+
+    /// Adds the bytes sent since `was`, `times` times over (the world
+    /// skips days that repeat the day since `was`).
+    pub(super) fn repeat_since(&mut self, was: &[Vec<f64>], times: f64) {
+        for (now, then) in self.sent.iter_mut().zip(was) {
+            for (n, t) in now.iter_mut().zip(then) {
+                *n += (*n - t) * times;
+            }
+        }
+    }
+
+    /// What a repeated day must find as it was: bytes held back, and
+    /// which sites are in service.
+    pub(super) fn encode(&self, w: &mut super::repeat::Words) {
+        for held in &self.held {
+            w.floats(held);
+        }
+        w.flags(&self.joined);
+        w.flags(&self.gone);
+    }
+
     /// Bytes site `k` sent of each class so far.
     pub(super) fn sent_by(&self, k: usize) -> &[f64] {
         &self.sent[k]

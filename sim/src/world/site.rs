@@ -172,3 +172,69 @@ impl<'e> Site<'e> {
         self.pods.pool.scale_up(at, unbound, request);
     }
 }
+
+impl super::repeat::DayState for Site<'_> {
+    fn encode(&self, w: &mut super::repeat::Words) {
+        let Site {
+            tag: _,
+            pods,
+            hpa,
+            replicas,
+            alive,
+            decommissioned,
+            announcing,
+            operator,
+            downtime,
+            request,
+            mix,
+            memo,
+            out_share,
+            target,
+            load,
+            offered_load,
+            own_load,
+            capacity_cores,
+            ready,
+            // Sums and peaks: the day's contributions are added, not compared.
+            stats: _,
+            announce_timer,
+            // Buffers each sync overwrites.
+            snaps: _,
+            snapped: _,
+            fetched: _,
+        } = self;
+        let relative = w.relative();
+        pods.state_words(&relative, w.words());
+        hpa.memory_words(&relative, w.words());
+        w.push(*replicas as u64);
+        w.flags(&[
+            *alive,
+            *decommissioned,
+            *announcing,
+            announce_timer.is_some(),
+        ]);
+        w.push(operator.map_or(u64::MAX, u64::from));
+        downtime.encode(w);
+        if request.is_some() {
+            w.refuse("request level");
+        }
+        w.floats(mix);
+        match memo {
+            Some((r, m, v)) => {
+                let (a, b) = v.unwrap_or((-1.0, -1.0));
+                w.floats(&[*r, *m, a, b]);
+            }
+            None => w.push(u64::MAX),
+        }
+        w.floats(&[*out_share, *load, *offered_load, *own_load, *capacity_cores]);
+        w.push(target.map_or(u64::MAX, |t| t as u64));
+        w.push(ready.len() as u64);
+        w.words().extend(ready.iter().map(|&r| r as u64));
+    }
+
+    fn shift(&mut self, s: &super::repeat::Shift) {
+        self.pods.shift_times(&|t| s.at(t));
+        self.hpa.shift_times(&|t| s.at(t));
+        self.downtime.shift(s);
+    }
+}

@@ -146,6 +146,12 @@ pub struct Summary {
     pub catch_up_after_spike_s: Option<f64>,
     /// Most ready pods at once, all sites.
     pub max_ready_pods: u64,
+    /// Whole days the world skipped because each repeated the day before
+    /// exactly (`[experiment] skip_repeated_days`); absent when the run
+    /// does not look for them (request level, under two days, or ticks and
+    /// timeline rows that do not divide a day).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_skipped: Option<u64>,
     /// Per population.
     pub populations: Vec<PopulationSummary>,
     /// Per site.
@@ -416,6 +422,45 @@ impl Tracker {
     }
 }
 
+impl super::repeat::DayState for Tracker {
+    /// Its instants are history (when routes changed, when a blackhole
+    /// began), read only for the summary: they are neither compared nor
+    /// moved. Which populations are blackholed now, and whether the spike
+    /// was caught up with, carry over.
+    fn encode(&self, w: &mut super::repeat::Words) {
+        let open: Vec<bool> = self.blackhole_since.iter().map(Option::is_some).collect();
+        w.flags(&open);
+        w.flags(&[self.catch_up.is_some()]);
+    }
+
+    fn shift(&mut self, _: &super::repeat::Shift) {}
+}
+
+impl Tracker {
+    /// Writes the p99 of the timeline row still open, all of whose ticks
+    /// have been served, before the world repeats its rows (the row's own
+    /// close writes the same figure again, a maximum).
+    pub(super) fn write_open_row(
+        &self,
+        rec: &Recorder,
+        timeline: &mut TimeSeries,
+        exp: &Experiment,
+    ) {
+        let mut open = rec.interval_latency.clone();
+        if let Some(p99) = open.quantile_opt(0.99) {
+            let at = SimTime::from_nanos(self.interval_row * exp.timeline_interval.as_nanos());
+            timeline.add(at, 11, p99 * 1e3);
+        }
+    }
+
+    /// The world jumped `rows` timeline rows ahead, its outcomes now
+    /// `total`.
+    pub(super) fn jumped(&mut self, rows: u64, total: Tally) {
+        self.interval_row += rows;
+        self.previous = total;
+    }
+}
+
 /// Pods needed in all to serve the peak demand at the HPA's target.
 fn pods_needed(exp: &Experiment) -> u64 {
     let dep = &exp.estate.deployment;
@@ -588,7 +633,7 @@ impl World<'_> {
             },
             longest_blackhole_s: self.tracker.blackhole_s.iter().copied().fold(0.0, f64::max),
             bgp_updates: self.network.updates(),
-            events: self.queue.processed() + self.folded_events + self.ticks,
+            events: self.queue.processed() + self.folded_events + self.days.events + self.ticks,
             peak_users: self.tracker.peak_users,
             peak_demand_rps: self.tracker.peak_demand,
             spike_start_s: spike_start.map(SimTime::as_secs_f64),
@@ -598,6 +643,7 @@ impl World<'_> {
                 _ => None,
             },
             max_ready_pods: self.tracker.max_ready,
+            days_skipped: self.days.marking().then_some(self.days.skipped),
             populations,
             sites,
             cost: None,

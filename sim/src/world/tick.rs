@@ -307,6 +307,14 @@ impl World<'_> {
                     fluid,
                 );
                 self.attribute_fluid(k, a, &t, &fluid.groups);
+                // The streams' shares of what the pods hold: when they hold
+                // nothing, what the shares kept is rounding (the sum of the
+                // pods' served against the sum of the streams'), which would
+                // otherwise stay and grow from day to day.
+                let site = &mut self.sites[k];
+                if site.pods.pods.iter().all(|p| p.fluid.in_flight() == 0.0) {
+                    site.mix.fill(0.0);
+                }
                 t
             }
         };

@@ -193,6 +193,36 @@ impl TimeSeries {
         }
     }
 
+    /// Repeats the last `rows` rows `times` times after them, the series
+    /// being at `now`, the end of its last row: what the series would hold
+    /// had the span of those rows recurred `times` times over. Time-average
+    /// signals are carried up to `now` first and continue from the end of
+    /// the copies. False (and nothing changed) when the series does not
+    /// end at `now` or has fewer rows.
+    pub fn repeat_last_rows(&mut self, now: SimTime, rows: usize, times: usize) -> bool {
+        let len = self.len();
+        if rows > len || len as u64 * self.interval.as_nanos() != now.as_nanos() {
+            return false;
+        }
+        for col in 0..self.names.len() {
+            if self.kinds[col] == Aggregation::TimeAverage {
+                self.accumulate(col, now);
+            }
+        }
+        let width = self.width();
+        let last = self.cells[(len - rows) * width..].to_vec();
+        for _ in 0..times {
+            self.cells.extend_from_slice(&last);
+        }
+        let later = SimTime::from_nanos(self.len() as u64 * self.interval.as_nanos());
+        for signal in &mut self.signals {
+            signal.since = signal.since.max(later);
+        }
+        self.end = later;
+        (self.hot_row, self.hot_start, self.hot_end) = (0, 0, 0);
+        true
+    }
+
     /// Column names, in order.
     pub fn columns(&self) -> &[String] {
         &self.names

@@ -73,6 +73,35 @@ pub(super) struct Active {
     links_down: Vec<(usize, usize, cutover_models::bgp::Asn)>,
 }
 
+impl super::repeat::DayState for Active {
+    /// A failure in force is not repeated: a mark with one refuses.
+    fn encode(&self, w: &mut super::repeat::Words) {
+        let Active {
+            delays,
+            spikes,
+            failed_nodes,
+            crash_loops,
+            flaps,
+            sites_down,
+            partitions,
+            links_down,
+        } = self;
+        let quiet = delays.is_empty()
+            && spikes.is_empty()
+            && failed_nodes.is_empty()
+            && crash_loops.is_empty()
+            && flaps.is_empty()
+            && sites_down.is_empty()
+            && partitions.is_empty()
+            && links_down.is_empty();
+        if !quiet {
+            w.refuse("a failure in force");
+        }
+    }
+
+    fn shift(&mut self, _: &super::repeat::Shift) {}
+}
+
 impl World<'_> {
     /// Schedules `failure` at `self.now() + failure.at` (what a migration
     /// plan uses to strike at one of its stages). Its `site` must be a

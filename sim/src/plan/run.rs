@@ -283,7 +283,7 @@ impl Driver<'_, '_> {
         let seen = |scope, name: &str, f: &WindowFigures, needs_minimum| Observation {
             scope,
             name: name.to_string(),
-            metrics: metrics(f),
+            metrics: f.gate_metrics(),
             needs_minimum,
         };
         let mut out = vec![
@@ -448,16 +448,6 @@ impl Driver<'_, '_> {
             risks,
             world,
         })
-    }
-}
-
-/// A window's figures as a gate reads them.
-fn metrics(f: &WindowFigures) -> WindowMetrics {
-    WindowMetrics {
-        requests: f.requests.round() as u64,
-        failed: f.failed.round() as u64,
-        p99_ms: f.p99_s.map_or(f64::NAN, |s| s * 1e3),
-        availability: f.availability,
     }
 }
 

@@ -199,6 +199,64 @@ fn percent(value: Option<f64>, decimals: usize) -> String {
     )
 }
 
+/// How [`csv_table`] lays out a CSV file: its `<table ...>` tag, the
+/// columns shown (header key, title), each row's class and each cell's text.
+pub(super) struct CsvTable<'a, C, F> {
+    /// The opening tag, e.g. `<table id="steps" class="wide">`.
+    pub open: &'a str,
+    /// (key in the file's header, column title), in the order shown.
+    pub columns: &'a [(&'a str, &'a str)],
+    /// The class of a row, from the file's header and the row.
+    pub class: C,
+    /// A cell's text from its column key and the file's text.
+    pub cell: F,
+}
+
+/// Writes the columns of the CSV file at `path` as an HTML table.
+pub(super) fn csv_table<C, F>(
+    html: &mut String,
+    path: &Path,
+    table: CsvTable<'_, C, F>,
+) -> Result<(), HtmlError>
+where
+    C: Fn(&csv::StringRecord, &csv::StringRecord) -> Option<&'static str>,
+    F: Fn(&str, &str) -> String,
+{
+    let read_error = |e: csv::Error| HtmlError::Read {
+        path: path.to_path_buf(),
+        reason: std::io::Error::other(e.to_string()),
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(read_error)?;
+    let header = reader.headers().map_err(read_error)?.clone();
+    let index: Vec<Option<usize>> = table
+        .columns
+        .iter()
+        .map(|(c, _)| header.iter().position(|h| h == *c))
+        .collect();
+    html.push_str(table.open);
+    html.push_str("\n<tr>");
+    for (_, title) in table.columns {
+        let _ = write!(html, "<th>{title}</th>");
+    }
+    html.push_str("</tr>\n");
+    for record in reader.records() {
+        let record = record.map_err(read_error)?;
+        match (table.class)(&header, &record) {
+            Some(class) => {
+                let _ = write!(html, "<tr class=\"{class}\">");
+            }
+            None => html.push_str("<tr>"),
+        }
+        for ((key, _), i) in table.columns.iter().zip(&index) {
+            let cell = (table.cell)(key, i.and_then(|i| record.get(i)).unwrap_or(""));
+            let _ = write!(html, "<td>{}</td>", escape(&cell));
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+    Ok(())
+}
+
 /// Writes a two-column table of (label, value) rows with the given id.
 pub(super) fn headline_table(html: &mut String, id: &str, rows: &[(&str, String)]) {
     let _ = writeln!(html, "<table id=\"{id}\">");

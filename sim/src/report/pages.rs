@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::fmt;
-use super::html::{escape, headline_table, HtmlError};
+use super::html::{csv_table, escape, headline_table, CsvTable, HtmlError};
 
 fn num(summary: &Value, pointer: &str) -> Option<f64> {
     summary.pointer(pointer).and_then(Value::as_f64)
@@ -199,12 +199,7 @@ pub fn catchment_section(html: &mut String, summary: &Value, dir: &Path) -> Resu
 /// The populations of `catchment.csv`: city, ISP, site reached, TTFB,
 /// nearest site and why it is not reached.
 fn populations_table(html: &mut String, path: &Path) -> Result<(), HtmlError> {
-    let read_error = |e: csv::Error| HtmlError::Read {
-        path: path.to_path_buf(),
-        reason: std::io::Error::other(e.to_string()),
-    };
-    let mut reader = csv::Reader::from_path(path).map_err(read_error)?;
-    let header = reader.headers().map_err(read_error)?.clone();
+    html.push_str("<h2>Populations</h2>\n");
     let columns = [
         ("city", "City"),
         ("isp", "ISP"),
@@ -213,29 +208,15 @@ fn populations_table(html: &mut String, path: &Path) -> Result<(), HtmlError> {
         ("nearest_site", "Nearest site"),
         ("why_not_nearest", "Why not the nearest"),
     ];
-    let index: Vec<Option<usize>> = columns
-        .iter()
-        .map(|(c, _)| header.iter().position(|h| h == *c))
-        .collect();
-    html.push_str("<h2>Populations</h2>\n<table id=\"populations\">\n<tr>");
-    for (_, title) in columns {
-        let _ = write!(html, "<th>{title}</th>");
-    }
-    html.push_str("</tr>\n");
-    for record in reader.records() {
-        let record = record.map_err(read_error)?;
-        html.push_str("<tr>");
-        for ((key, _), i) in columns.iter().zip(&index) {
-            let cell = i.and_then(|i| record.get(i)).unwrap_or("");
-            let cell = match (*key, cell.parse::<f64>()) {
-                ("ttfb_ms", Ok(v)) => fmt::latency_ms(v),
-                ("site", _) if cell.is_empty() => "none (no route)".to_string(),
-                _ => cell.to_string(),
-            };
-            let _ = write!(html, "<td>{}</td>", escape(&cell));
-        }
-        html.push_str("</tr>\n");
-    }
-    html.push_str("</table>\n");
-    Ok(())
+    let table = CsvTable {
+        open: "<table id=\"populations\">",
+        columns: &columns,
+        class: |_: &csv::StringRecord, _: &csv::StringRecord| None,
+        cell: |key: &str, cell: &str| match (key, cell.parse::<f64>()) {
+            ("ttfb_ms", Ok(v)) => fmt::latency_ms(v),
+            ("site", _) if cell.is_empty() => "none (no route)".to_string(),
+            _ => cell.to_string(),
+        },
+    };
+    csv_table(html, path, table)
 }

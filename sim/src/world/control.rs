@@ -51,6 +51,20 @@ pub struct WindowFigures {
     pub availability: f64,
 }
 
+impl WindowFigures {
+    /// What a gate reads of the window (a plan's stage or a load test's
+    /// step): whole requests and failures, p99 in milliseconds (NaN when
+    /// none was served).
+    pub fn gate_metrics(&self) -> cutover_models::plan::WindowMetrics {
+        cutover_models::plan::WindowMetrics {
+            requests: self.requests.round() as u64,
+            failed: self.failed.round() as u64,
+            p99_ms: self.p99_s.map_or(f64::NAN, |s| s * 1e3),
+            availability: self.availability,
+        }
+    }
+}
+
 /// Time a site has spent down (not serving), for the windows'
 /// availability.
 #[derive(Clone, Copy, Debug, Default)]

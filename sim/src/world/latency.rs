@@ -251,7 +251,7 @@ impl LatencyHistogram {
 
     /// Spreads what it holds into the buckets: from then on what it
     /// reports no longer depends on what it held (the world does this at
-    /// each day's mark, see [`super::repeat`]).
+    /// each day's mark, see the world's `repeat` module).
     pub fn settle(&mut self) {
         self.release();
     }

@@ -4,7 +4,6 @@
 //! failing one.
 
 use cutover_models::bgp::network::NotSettled;
-use cutover_models::plan::WindowMetrics;
 use cutover_models::SimTime;
 use serde::Serialize;
 
@@ -163,7 +162,7 @@ impl World<'_> {
             .map(|(i, (&k, id))| {
                 let figures = self.close_window(id).unwrap_or_default();
                 let needs_minimum = matches!(lt.target, Target::Site(_));
-                let breaches = lt.gate.breaches(&metrics(&figures), needs_minimum);
+                let breaches = lt.gate.breaches(&figures.gate_metrics(), needs_minimum);
                 StepRow {
                     step: n,
                     level: lt.levels[n],
@@ -182,16 +181,6 @@ impl World<'_> {
                 }
             })
             .collect()
-    }
-}
-
-/// What a gate reads of a window (as a plan's gate reads it).
-fn metrics(f: &WindowFigures) -> WindowMetrics {
-    WindowMetrics {
-        requests: f.requests.round() as u64,
-        failed: f.failed.round() as u64,
-        p99_ms: f.p99_s.map_or(f64::NAN, |s| s * 1e3),
-        availability: f.availability,
     }
 }
 

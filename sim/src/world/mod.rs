@@ -321,7 +321,7 @@ impl<'e> World<'e> {
     }
 
     /// Runs every tick and event up to and including `t`, jumping the
-    /// days that repeat the day before (see [`repeat`]) as far as `t`.
+    /// days that repeat the day before (see the `repeat` module) as far as `t`.
     pub fn run_until(&mut self, t: SimTime) {
         while let Some(at) = self.next_time().filter(|&at| at <= t) {
             if self.mark_due(at) {

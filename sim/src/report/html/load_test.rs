@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{escape, HtmlError};
+use super::{csv_table, escape, CsvTable, HtmlError};
 
 /// Writes the knees and the steps of a load test, when the run is one.
 pub(super) fn section(html: &mut String, summary: &Value, dir: &Path) -> Result<(), HtmlError> {
@@ -72,12 +72,7 @@ pub(super) fn section(html: &mut String, summary: &Value, dir: &Path) -> Result<
 
 /// Every row of `steps.csv`, a failed window in bold.
 fn steps_table(html: &mut String, path: &Path) -> Result<(), HtmlError> {
-    let read_error = |e: csv::Error| HtmlError::Read {
-        path: path.to_path_buf(),
-        reason: std::io::Error::other(e.to_string()),
-    };
-    let mut reader = csv::Reader::from_path(path).map_err(read_error)?;
-    let header = reader.headers().map_err(read_error)?.clone();
+    html.push_str("<details><summary>Every step</summary>\n");
     let columns = [
         ("step", "Step"),
         ("level", "Level"),
@@ -89,37 +84,21 @@ fn steps_table(html: &mut String, path: &Path) -> Result<(), HtmlError> {
         ("cpu_utilisation", "CPU"),
         ("failed_limits", "Limits broken"),
     ];
-    let index: Vec<Option<usize>> = columns
-        .iter()
-        .map(|(c, _)| header.iter().position(|h| h == *c))
-        .collect();
-    let passed = header.iter().position(|h| h == "passed");
-    html.push_str(
-        "<details><summary>Every step</summary>\n<table id=\"steps\" class=\"wide\">\n<tr>",
-    );
-    for (_, title) in columns {
-        let _ = write!(html, "<th>{title}</th>");
-    }
-    html.push_str("</tr>\n");
-    for record in reader.records() {
-        let record = record.map_err(read_error)?;
-        let ok = passed.and_then(|i| record.get(i)) == Some("true");
-        let _ = write!(
-            html,
-            "<tr class=\"{}\">",
-            if ok { "passed" } else { "failed" }
-        );
-        for ((key, _), i) in columns.iter().zip(&index) {
-            let cell = i.and_then(|i| record.get(i)).unwrap_or("");
-            let cell = match (*key, cell.parse::<f64>()) {
-                ("error_rate" | "cpu_utilisation", Ok(v)) => format!("{:.2} %", v * 100.0),
-                ("requests_per_s" | "p99_ms" | "level", Ok(v)) => format!("{v:.1}"),
-                _ => cell.to_string(),
-            };
-            let _ = write!(html, "<td>{}</td>", escape(&cell));
-        }
-        html.push_str("</tr>\n");
-    }
-    html.push_str("</table>\n</details>\n");
+    let table = CsvTable {
+        open: "<table id=\"steps\" class=\"wide\">",
+        columns: &columns,
+        class: |header: &csv::StringRecord, record: &csv::StringRecord| {
+            let passed = header.iter().position(|h| h == "passed");
+            let ok = passed.and_then(|i| record.get(i)) == Some("true");
+            Some(if ok { "passed" } else { "failed" })
+        },
+        cell: |key: &str, cell: &str| match (key, cell.parse::<f64>()) {
+            ("error_rate" | "cpu_utilisation", Ok(v)) => format!("{:.2} %", v * 100.0),
+            ("requests_per_s" | "p99_ms" | "level", Ok(v)) => format!("{v:.1}"),
+            _ => cell.to_string(),
+        },
+    };
+    csv_table(html, path, table)?;
+    html.push_str("</details>\n");
     Ok(())
 }

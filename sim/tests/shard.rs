@@ -654,14 +654,26 @@ fn progress_shows_rate_and_time_left_on_a_terminal_only() {
     let text = String::from_utf8_lossy(&piped.stderr);
     assert!(!text.contains("left"), "{text}");
     // On a terminal (script(1) gives the run a pseudo-terminal): the count,
-    // the rate and the time left, once the run has taken a second (four
-    // replications of this plan take longer).
+    // the rate and the time left, from the first replication done
+    // (`CUTOVER_PROGRESS=always`: by default the bar waits for a run to
+    // have taken a second, which a fast machine may not reach).
     let command: Vec<String> = run("terminal").iter().map(|a| format!("'{a}'")).collect();
     let command = command.join(" ");
     let tty = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
+        .env("CUTOVER_PROGRESS", "always")
         .output()
         .unwrap();
+    // Never: no bar on the terminal either.
+    let command: Vec<String> = run("never").iter().map(|a| format!("'{a}'")).collect();
+    let never = Command::new("script")
+        .args(["-qec", &command.join(" "), "/dev/null"])
+        .env("CUTOVER_PROGRESS", "never")
+        .output()
+        .unwrap();
+    assert!(never.status.success());
+    let text = String::from_utf8_lossy(&never.stdout);
+    assert!(!has_progress_line(&text), "{text}");
     assert!(
         tty.status.success(),
         "{}",

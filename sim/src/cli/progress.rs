@@ -1,6 +1,8 @@
 //! A progress bar, with the rate and the time left, that appears only when
-//! a run lasts longer than about a second and stderr (where it is drawn) is
-//! a terminal: never in logs, pipes or tests.
+//! stderr (where it is drawn) is a terminal, never in logs or pipes, and
+//! by default only once a run has lasted a second. `CUTOVER_PROGRESS`
+//! chooses: `auto` (the default), `always` (from the first unit done) or
+//! `never`.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,11 +16,30 @@ pub struct Progress {
     bar: ProgressBar,
     started: Instant,
     shown: bool,
-    enabled: bool,
+    /// How long before the bar appears; `None` while it never will (stderr
+    /// not a terminal, or `CUTOVER_PROGRESS=never`).
+    after: Option<Duration>,
 }
 
-/// How long a run goes before its bar appears.
+/// How long a run goes before its bar appears, by default.
 const SHOW_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a run goes before its bar appears, as `CUTOVER_PROGRESS`
+/// says; `None`: never. An unknown value is named on stderr and the
+/// default used.
+fn show_after() -> Option<Duration> {
+    match std::env::var("CUTOVER_PROGRESS").as_deref() {
+        Err(_) | Ok("auto") => Some(SHOW_AFTER),
+        Ok("always") => Some(Duration::ZERO),
+        Ok("never") => None,
+        Ok(other) => {
+            eprintln!(
+                "CUTOVER_PROGRESS: unknown value {other:?} (auto, always or never): auto used"
+            );
+            Some(SHOW_AFTER)
+        }
+    }
+}
 
 impl Progress {
     /// A hidden bar for `total` units of `unit` (e.g. "customers").
@@ -34,13 +55,16 @@ impl Progress {
             bar,
             started: Instant::now(),
             shown: false,
-            enabled: std::io::stderr().is_terminal(),
+            after: show_after().filter(|_| std::io::stderr().is_terminal()),
         }
     }
 
     /// Records that `done` units are complete.
     pub fn update(&mut self, done: u64) {
-        if self.enabled && !self.shown && self.started.elapsed() >= SHOW_AFTER {
+        let due = self
+            .after
+            .is_some_and(|after| self.started.elapsed() >= after);
+        if due && !self.shown {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
             self.shown = true;
         }

@@ -78,6 +78,8 @@
 //!             timestamp: now,
 //!             window: SimDuration::from_secs(15),
 //!         }),
+//!         // One pod per snapshot (a snapshot can stand for several alike pods).
+//!         count: 1,
 //!     };
 //!     vec![pod; n]
 //! }
